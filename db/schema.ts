@@ -1,0 +1,160 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+// Row types of the database. They never leave `adapters/` and `db/` (domain types are separate).
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+
+export interface TenantsTable {
+  id: string
+  name: string
+  created_at: Timestamp
+}
+
+export interface TenantFeaturesTable {
+  tenant_id: string
+  whatsapp_enabled: ColumnType<boolean, boolean | undefined, boolean>
+  sms_enabled: ColumnType<boolean, boolean | undefined, boolean>
+  email_enabled: ColumnType<boolean, boolean | undefined, boolean>
+  updated_at: Timestamp
+}
+
+export interface UsersTable {
+  id: Generated<string>
+  email: string
+  name: ColumnType<string, string | undefined, string>
+  password_hash: string | null
+  created_at: Timestamp
+}
+
+export type Role = 'owner' | 'admin' | 'member'
+
+export interface MembershipsTable {
+  tenant_id: string
+  user_id: string
+  role: Role
+  created_at: Timestamp
+}
+
+export type InstanceMode = 'shared' | 'pool' | 'partner' | 'simulator'
+
+export interface WaInstancesTable {
+  id: string
+  mode: InstanceMode
+  api_url: string
+  encrypted_token: string
+  encrypted_webhook_token: string | null
+  tenant_id: string | null
+  claimed_at: NullableTimestamp
+  state_polled_at: NullableTimestamp
+  created_at: Timestamp
+}
+
+export type ConnectionStatusColumn =
+  | 'notAuthorized'
+  | 'authorized'
+  | 'blocked'
+  | 'starting'
+  | 'yellowCard'
+  | 'sleepMode'
+
+export interface TenantProviderConfigsTable {
+  id: Generated<string>
+  tenant_id: string
+  provider: 'green_api'
+  encrypted_config: string
+  instance_id: string
+  connection_status: ConnectionStatusColumn
+  is_active: ColumnType<boolean, boolean | undefined, boolean>
+  phone_number: string | null
+  link_started_at: NullableTimestamp
+  link_expires_at: NullableTimestamp
+  status_changed_at: Timestamp
+  status_checked_at: NullableTimestamp
+  last_event_at: NullableTimestamp
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export type StatusEventSource = 'link' | 'poll' | 'webhook' | 'disconnect' | 'reconcile' | 'expire'
+
+export interface WaStatusEventsTable {
+  id: Generated<string>
+  tenant_id: string
+  instance_id: string | null
+  from_status: string | null
+  to_status: string
+  source: StatusEventSource
+  occurred_at: Timestamp
+}
+
+export interface UpgradeRequestsTable {
+  id: Generated<string>
+  tenant_id: string
+  feature: 'whatsapp'
+  requested_by: string | null
+  created_at: Timestamp
+  handled_at: NullableTimestamp
+}
+
+export interface SessionsTable {
+  id_hash: string
+  user_id: string
+  created_at: Timestamp
+  last_seen_at: Timestamp
+  expires_at: Timestamp
+  revoked_at: NullableTimestamp
+  ip: string | null
+  user_agent: string | null
+}
+
+export interface ApiTokensTable {
+  jti: string
+  tenant_id: string
+  user_id: string
+  name: string
+  created_at: Timestamp
+  expires_at: Timestamp
+  last_used_at: NullableTimestamp
+  revoked_at: NullableTimestamp
+}
+
+export interface RateLimitCountersTable {
+  key: string
+  window_start: Date | string
+  count: ColumnType<number, number | undefined, number>
+}
+
+export interface AuditLogTable {
+  id: Generated<string>
+  at: Timestamp
+  actor: string
+  tenant_id: string | null
+  action: string
+  outcome: 'success' | 'failure' | 'denied'
+  ip: string | null
+  details: ColumnType<Record<string, unknown>, string | undefined, never>
+}
+
+export interface Database {
+  tenants: TenantsTable
+  tenant_features: TenantFeaturesTable
+  users: UsersTable
+  memberships: MembershipsTable
+  wa_instances: WaInstancesTable
+  tenant_provider_configs: TenantProviderConfigsTable
+  wa_status_events: WaStatusEventsTable
+  upgrade_requests: UpgradeRequestsTable
+  sessions: SessionsTable
+  api_tokens: ApiTokensTable
+  rate_limit_counters: RateLimitCountersTable
+  audit_log: AuditLogTable
+}
+
+export type TenantFeatureRow = Selectable<TenantFeaturesTable>
+export type NewTenantFeatureRow = Insertable<TenantFeaturesTable>
+export type TenantProviderConfigRow = Selectable<TenantProviderConfigsTable>
+export type NewTenantProviderConfigRow = Insertable<TenantProviderConfigsTable>
+export type TenantProviderConfigUpdate = Updateable<TenantProviderConfigsTable>
+export type WaInstanceRow = Selectable<WaInstancesTable>
+export type UserRow = Selectable<UsersTable>
+export type MembershipRow = Selectable<MembershipsTable>

@@ -1,0 +1,75 @@
+import type { ConnectionState } from '../whatsapp/connection-state'
+
+/**
+ * Which gateway instance a call addresses. `apiToken` is a bearer secret: it sits in the
+ * upstream URL path, so an implementation must never log, return or put it in an error message.
+ */
+export interface InstanceCredentials {
+  /** Green-API idInstance, digits only. Safe to log. */
+  instanceId: string
+  /** Green-API apiTokenInstance. SECRET: never log it, never include it in errors. */
+  apiToken: string
+  /** Base URL of the instance's API host, e.g. https://7105.api.greenapi.com. Safe to log. */
+  apiUrl: string
+}
+
+/** What `requestQr` can yield. `alreadyLinked` mirrors Green-API's `alreadyLogged`. */
+export type QrResult =
+  | { kind: 'qr'; pngBase64: string }
+  | { kind: 'alreadyLinked' }
+  | { kind: 'error'; message: string }
+
+export interface PairingCodeResult {
+  /** Code as the phone expects it, e.g. "ABCD-EFGH" (formatted by the adapter). */
+  code: string
+}
+
+/** Settings pushed to an instance so Green-API notifies us of state changes. */
+export interface WebhookSettings {
+  webhookUrl: string
+  /** SECRET: sent back by Green-API as `Authorization: Bearer <token>`. Never log it. */
+  webhookToken: string
+}
+
+export interface CreatedInstance {
+  instanceId: string
+  /** SECRET. */
+  apiToken: string
+  apiUrl: string
+}
+
+/**
+ * The WhatsApp gateway as the domain needs it. Implementations map every failure to the
+ * domain errors of `domain/whatsapp/whatsapp.errors.ts`:
+ * - `UpstreamUnavailableError` (timeouts, 5xx, 429, 466, garbage bodies, breaker open) with an
+ *   optional `retryAfterSeconds`;
+ * - `UpstreamAuthError` (401/403: the stored credentials are wrong or the instance is gone).
+ * Messages of thrown errors must never contain the apiToken or the full upstream URL.
+ */
+export interface WhatsAppProvider {
+  /** Current QR code for linking (Green-API `qr`). Deadline 10 s. */
+  requestQr(creds: InstanceCredentials): Promise<QrResult>
+  /**
+   * Authorization state (Green-API `getStateInstance`). Returns `null` while a new instance is
+   * still being created (upstream body `null`). Deadline 5 s; idempotent, may be retried.
+   */
+  getState(creds: InstanceCredentials): Promise<ConnectionState | null>
+  /** The linked phone in E.164 with `+` (Green-API `getWaSettings`), or null when not linked. */
+  getLinkedPhone(creds: InstanceCredentials): Promise<string | null>
+  /** Pairing code for linking by phone number (Green-API `getAuthorizationCode`). */
+  requestPairingCode(creds: InstanceCredentials, phoneE164: string): Promise<PairingCodeResult>
+  /** Sends a text (Green-API `sendMessage`); returns the upstream message id. Never retried. */
+  sendText(creds: InstanceCredentials, toE164: string, text: string): Promise<{ messageId: string }>
+  /** Unlinks the phone (Green-API `logout`). */
+  logout(creds: InstanceCredentials): Promise<void>
+  /** Restarts the instance (Green-API `reboot`). */
+  reboot(creds: InstanceCredentials): Promise<void>
+  /** Points the instance's notifications at us (Green-API `setSettings`, stateWebhook on). */
+  configureWebhook(creds: InstanceCredentials, settings: WebhookSettings): Promise<void>
+}
+
+/** Partner API (one instance per tenant). Only the `partner` instance mode uses it. */
+export interface WhatsAppPartnerProvider {
+  createInstance(input: { name: string } & WebhookSettings): Promise<CreatedInstance>
+  deleteInstance(instanceId: string): Promise<void>
+}

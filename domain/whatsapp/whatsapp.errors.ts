@@ -1,0 +1,78 @@
+/**
+ * Domain errors with stable codes. Only `app/utils/http-errors.server.ts` maps them to HTTP.
+ * Messages are for operators and logs: never put a credential, token or ciphertext in them.
+ * Match on `code` (not `instanceof`) at the edge.
+ */
+export type DomainErrorCode =
+  | 'WHATSAPP_DISABLED'
+  | 'NOT_CONNECTED'
+  | 'ALREADY_CONNECTED'
+  | 'INSTANCE_BUSY'
+  | 'NO_INSTANCE_AVAILABLE'
+  | 'RATE_LIMITED'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_AUTH'
+  | 'CREDENTIAL_DECRYPT'
+  | 'VALIDATION_FAILED'
+  | 'LINK_EXPIRED'
+
+export class DomainError extends Error {
+  readonly code: DomainErrorCode
+  readonly retryAfterSeconds?: number
+  constructor(code: DomainErrorCode, message: string, opts: { retryAfterSeconds?: number; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.name = 'DomainError'
+    this.code = code
+    if (opts.retryAfterSeconds !== undefined) this.retryAfterSeconds = opts.retryAfterSeconds
+  }
+}
+
+export class WhatsAppDisabledError extends DomainError {
+  constructor() {
+    super('WHATSAPP_DISABLED', 'WhatsApp Pro is not enabled for this tenant')
+  }
+}
+export class NotConnectedError extends DomainError {
+  constructor(message = 'WhatsApp is not connected') {
+    super('NOT_CONNECTED', message)
+  }
+}
+export class AlreadyConnectedError extends DomainError {
+  constructor() {
+    super('ALREADY_CONNECTED', 'WhatsApp is already connected')
+  }
+}
+export class InstanceBusyError extends DomainError {
+  constructor() {
+    super('INSTANCE_BUSY', 'The shared WhatsApp instance is in use by another tenant')
+  }
+}
+export class NoInstanceAvailableError extends DomainError {
+  constructor() {
+    super('NO_INSTANCE_AVAILABLE', 'No WhatsApp instance is free right now')
+  }
+}
+export class RateLimitedError extends DomainError {
+  constructor(retryAfterSeconds: number) {
+    super('RATE_LIMITED', 'Too many requests', { retryAfterSeconds })
+  }
+}
+export class UpstreamUnavailableError extends DomainError {
+  constructor(message: string, opts: { retryAfterSeconds?: number; cause?: unknown } = {}) {
+    super('UPSTREAM_UNAVAILABLE', message, opts)
+  }
+}
+export class UpstreamAuthError extends DomainError {
+  constructor(message = 'The gateway rejected the instance credentials') {
+    super('UPSTREAM_AUTH', message)
+  }
+}
+export class CredentialDecryptError extends DomainError {
+  constructor() {
+    super('CREDENTIAL_DECRYPT', 'Stored credentials could not be decrypted')
+  }
+}
+
+export function isDomainError(e: unknown): e is DomainError {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && e.name === 'DomainError'
+}
