@@ -1,0 +1,40 @@
+import type { LinksFunction } from '@remix-run/node'
+import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError } from '@remix-run/react'
+import stylesHref from './styles/app.css'
+
+export const links: LinksFunction = () => [{ rel: 'stylesheet', href: stylesHref }]
+
+export function Layout({ children }: { children: React.ReactNode }) {
+  return (
+    <html lang="fr">
+      <head>
+        <meta charSet="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <Meta />
+        <Links />
+      </head>
+      <body>
+        {children}
+        <ScrollRestoration />
+        <Scripts />
+      </body>
+    </html>
+  )
+}
+
+export default function App() {
+  return <Outlet />
+}
+
+export function ErrorBoundary() {
+  const error = useRouteError()
+  const status = isRouteErrorResponse(error) ? error.status : 500
+  return (
+    <main className="page">
+      <h1>{status === 404 ? 'Page introuvable' : 'Une erreur est survenue'}</h1>
+      <p>
+        <a href="/">Retour à l’accueil</a>
+      </p>
+    </main>
+  )
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod'
+
+/**
+ * Configuration, parsed once at boot. The process entry (server/runtime.ts) has already filled
+ * dev secrets; here a missing or weak value fails fast with the variable's name (never its value).
+ */
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  DATABASE_URL: z.string().min(1, 'DATABASE_URL is required'),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  JWT_SECRET: z.string().refine((s) => Buffer.byteLength(s, 'utf8') >= 32, 'JWT_SECRET must be at least 32 bytes'),
+  JWT_ISSUER: z.string().optional(),
+  JWT_AUDIENCE: z.string().optional(),
+  JWT_JWKS_URL: z.string().url().optional(),
+  WA_ENCRYPTION_KEYS: z.string().min(1, 'WA_ENCRYPTION_KEYS is required'),
+  WA_ENCRYPTION_CURRENT_KEY: z.string().optional(),
+  PUBLIC_URL: z.string().url().optional(),
+  GREENAPI_MODE: z.enum(['shared', 'pool', 'partner', 'simulator']).optional(),
+  GREENAPI_INSTANCE_ID: z.string().regex(/^\d{1,20}$/).optional(),
+  GREENAPI_API_TOKEN: z.string().optional(),
+  GREENAPI_BASE_URL: z.string().url().optional(),
+  GREENAPI_PARTNER_TOKEN: z.string().optional(),
+  GREENAPI_PARTNER_URL: z.string().url().default('https://api.green-api.com'),
+  LINK_ATTEMPT_MINUTES: z.coerce.number().min(1).max(60).default(5),
+  METRICS_TOKEN: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+})
+
+export type Env = z.infer<typeof EnvSchema> & { GREENAPI_MODE: 'shared' | 'pool' | 'partner' | 'simulator' }
+
+export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const result = EnvSchema.safeParse(source)
+  if (!result.success) {
+    const first = result.error.issues[0]
+    throw new Error(`Invalid configuration: ${first?.path.join('.') ?? ''} ${first?.message ?? ''}`.trim())
+  }
+  const env = result.data
+  // The simulator is the default when no Green-API credentials are configured, never in production.
+  const mode =
+    env.GREENAPI_MODE ??
+    (env.GREENAPI_PARTNER_TOKEN ? 'partner' : env.GREENAPI_INSTANCE_ID && env.GREENAPI_API_TOKEN ? 'shared' : 'simulator')
+  if (mode === 'simulator' && env.NODE_ENV === 'production') {
+    throw new Error('Invalid configuration: GREENAPI_MODE simulator cannot run in production (set Green-API credentials)')
+  }
+  if (mode === 'shared' && !(env.GREENAPI_INSTANCE_ID && env.GREENAPI_API_TOKEN)) {
+    throw new Error('Invalid configuration: GREENAPI_MODE shared needs GREENAPI_INSTANCE_ID and GREENAPI_API_TOKEN')
+  }
+  if (mode === 'partner' && !env.GREENAPI_PARTNER_TOKEN) {
+    throw new Error('Invalid configuration: GREENAPI_MODE partner needs GREENAPI_PARTNER_TOKEN')
+  }
+  return { ...env, GREENAPI_MODE: mode }
+}

@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ensureDatabase, startEmbeddedPg } from './embedded-pg'
+
+/**
+ * What every entry point (npm start, npm run token/ops, db:migrate) needs before touching the app:
+ * the data directory, dev secrets and a database. Secrets never reach stdout.
+ */
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+export const dataDir = path.resolve(process.env.WA_DATA_DIR ?? path.join(projectRoot, '.data'))
+
+const isProduction = () => process.env.NODE_ENV === 'production'
+const note = (line: string) => process.stderr.write(`${line}\n`)
+
+interface DevSecrets {
+  JWT_SECRET: string
+  WA_ENCRYPTION_KEYS: string
+  DEMO_PASSWORD: string
+  EMBEDDED_PG_PASSWORD: string
+}
+
+function newKeyring(): string {
+  return `k${new Date().toISOString().slice(0, 10).replace(/-/g, '')}:${randomBytes(32).toString('base64url')}`
+}
+
+/** Generated once into .data/secrets.json (mode 0600) and reused by every later start. */
+function loadDevSecrets(): DevSecrets {
+  const file = path.join(dataDir, 'secrets.json')
+  // The directory stays traversable: the embedded PostgreSQL runs as the `postgres` user when we are root.
+  fs.mkdirSync(dataDir, { recursive: true })
+  let stored: Partial<DevSecrets> = {}
+  if (fs.existsSync(file)) stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<DevSecrets>
+  const secrets: DevSecrets = {
+    JWT_SECRET: stored.JWT_SECRET ?? randomBytes(48).toString('base64url'),
+    WA_ENCRYPTION_KEYS: stored.WA_ENCRYPTION_KEYS ?? newKeyring(),
+    DEMO_PASSWORD: stored.DEMO_PASSWORD ?? `demo-${randomBytes(6).toString('base64url')}`,
+    EMBEDDED_PG_PASSWORD: stored.EMBEDDED_PG_PASSWORD ?? randomBytes(18).toString('base64url'),
+  }
+  if (JSON.stringify(stored) !== JSON.stringify(secrets)) {
+    fs.writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 })
+    fs.chmodSync(file, 0o600)
+  }
+  return secrets
+}
+
+/** One clear line naming the variable, then exit: production never runs on generated secrets. */
+function failProduction(variable: string, why: string): never {
+  note(`Cannot start in production: ${variable} ${why}.`)
+  process.exit(1)
+}
+
+/**
+ * Fills process.env with JWT_SECRET / WA_ENCRYPTION_KEYS (dev: generated once, with a warning;
+ * production: required) and returns the demo password.
+ */
+export function prepareSecrets(): { demoPassword: string; embeddedPgPassword: string } {
+  if (isProduction()) {
+    const jwt = process.env.JWT_SECRET
+    if (!jwt) failProduction('JWT_SECRET', 'is not set')
+    if (Buffer.byteLength(jwt, 'utf8') < 32) failProduction('JWT_SECRET', 'must be at least 32 bytes')
+    if (!process.env.WA_ENCRYPTION_KEYS) failProduction('WA_ENCRYPTION_KEYS', 'is not set')
+    return { demoPassword: process.env.DEMO_PASSWORD ?? randomBytes(12).toString('base64url'), embeddedPgPassword: randomBytes(18).toString('base64url') }
+  }
+  const dev = loadDevSecrets()
+  const generated: string[] = []
+  if (!process.env.JWT_SECRET) {
+    process.env.JWT_SECRET = dev.JWT_SECRET
+    generated.push('JWT_SECRET')
+  }
+  if (!process.env.WA_ENCRYPTION_KEYS) {
+    process.env.WA_ENCRYPTION_KEYS = dev.WA_ENCRYPTION_KEYS
+    generated.push('WA_ENCRYPTION_KEYS')
+  }
+  if (generated.length > 0) {
+    note(`WARNING: using development ${generated.join(' and ')} from ${path.join(dataDir, 'secrets.json')} (set them in production).`)
+  }
+  return { demoPassword: process.env.DEMO_PASSWORD ?? dev.DEMO_PASSWORD, embeddedPgPassword: dev.EMBEDDED_PG_PASSWORD }
+}
+
+/**
+ * DATABASE_URL when set; otherwise the embedded PostgreSQL in .data/pg (started if needed, and
+ * stopped by `stop()` only if this process started it).
+ */
+export async function resolveDatabase(): Promise<{ databaseUrl: string; embedded: boolean; stop: () => Promise<void> }> {
+  const { embeddedPgPassword } = prepareSecrets()
+  if (process.env.DATABASE_URL) return { databaseUrl: process.env.DATABASE_URL, embedded: false, stop: async () => {} }
+  const port = Number(process.env.EMBEDDED_PG_PORT ?? 54329)
+  const handle = await startEmbeddedPg({ dataDir: path.join(dataDir, 'pg'), port, password: embeddedPgPassword, log: note })
+  await ensureDatabase(handle.serverUrl, 'whatsapp_pro')
+  const databaseUrl = handle.databaseUrl('whatsapp_pro')
+  process.env.DATABASE_URL = databaseUrl
+  return { databaseUrl, embedded: true, stop: () => handle.stop() }
+}
