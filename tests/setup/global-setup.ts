@@ -1,0 +1,77 @@
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import type { TestProject } from 'vitest/node'
+import { migrateToLatest } from '../../db/migrate'
+import { startEmbeddedPg, type EmbeddedPgHandle } from '../../server/embedded-pg'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgServerUrl: string
+  }
+}
+
+const root = path.resolve(__dirname, '../..')
+export const TEMPLATE_DB = 'app_test_template'
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo
+      srv.close(() => resolve(port))
+    })
+    srv.once('error', reject)
+  })
+}
+
+let handle: EmbeddedPgHandle | undefined
+
+/**
+ * Once per run: a throwaway embedded PostgreSQL (fsync off) or TEST_DATABASE_SERVER_URL,
+ * a migrated template database that every test file clones, and a fresh app build for the
+ * HTTP-level tests.
+ */
+export default async function setup(project: TestProject) {
+  let serverUrl = process.env.TEST_DATABASE_SERVER_URL
+  if (!serverUrl) {
+    const dataDir = path.join(root, '.data', `test-pg-${process.pid}`)
+    fs.rmSync(dataDir, { recursive: true, force: true })
+    handle = await startEmbeddedPg({
+      dataDir,
+      port: await freePort(),
+      password: 'test-only-password',
+      flags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'],
+    })
+    serverUrl = handle.serverUrl
+  }
+  const admin = new pg.Client({ connectionString: `${serverUrl}/postgres` })
+  await admin.connect()
+  await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`)
+  await admin.query(`CREATE DATABASE ${TEMPLATE_DB}`)
+  await admin.end()
+  const db = new Kysely<any>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: `${serverUrl}/${TEMPLATE_DB}`, max: 1 }) }),
+  })
+  await migrateToLatest(db)
+  await db.destroy()
+  project.provide('pgServerUrl', serverUrl)
+
+  if (process.env.VITEST_SKIP_BUILD !== '1') {
+    execFileSync(process.execPath, [path.join(root, 'node_modules/@remix-run/dev/dist/cli.js'), 'build'], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, NODE_ENV: 'production' },
+    })
+  }
+
+  return async () => {
+    if (handle) {
+      await handle.stop()
+      fs.rmSync(path.join(root, '.data', `test-pg-${process.pid}`), { recursive: true, force: true })
+    }
+  }
+}
