@@ -1,0 +1,56 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { ServerBuild } from '@remix-run/node'
+
+export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789-abcdefghijklmnop'
+// Two keys so rotation paths are exercised; k2 is current.
+export const TEST_ENCRYPTION_KEYS = `k1:${Buffer.alloc(32, 1).toString('base64')},k2:${Buffer.alloc(32, 2).toString('base64')}`
+
+export interface TestApp {
+  url: string
+  build: ServerBuild
+  /** The app's own composition root (same module instance the routes use). */
+  entry: Record<string, any>
+  close(): Promise<void>
+}
+
+/**
+ * Starts the BUILT app (build/index.js, made by the global setup) in this process on a random
+ * port, against this test file's database. Outgoing Green-API traffic goes through MSW, which
+ * lets 127.0.0.1 pass through, so tests call the app over real HTTP.
+ */
+export async function startTestApp(options: { env?: Record<string, string>; bootOptions?: Record<string, unknown> } = {}): Promise<TestApp> {
+  Object.assign(process.env, {
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_JWT_SECRET,
+    WA_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    ...options.env,
+  })
+  const buildPath = path.resolve(__dirname, '../../build/index.js')
+  const build = (await import(/* @vite-ignore */ pathToFileURL(buildPath).href)) as ServerBuild
+  const entry = build.entry.module as Record<string, any>
+  const { createHttpApp } = await import('../../server/http-app')
+  let server: Server | undefined
+  // Port 0 first so the app knows its own origin before routers are built.
+  const booted = await entry.bootServices({ port: 0, ...options.bootOptions })
+  const app = createHttpApp({ build, routers: booted.routers })
+  server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s))
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    build,
+    entry,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server!.close(() => resolve())
+        server!.closeAllConnections()
+      })
+      await entry.shutdownServices?.()
+    },
+  }
+}
