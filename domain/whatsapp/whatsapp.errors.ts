@@ -15,6 +15,7 @@ export type DomainErrorCode =
   | 'CREDENTIAL_DECRYPT'
   | 'VALIDATION_FAILED'
   | 'LINK_EXPIRED'
+  | 'WEBHOOK_UNAUTHORIZED'
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode
@@ -70,6 +71,21 @@ export class UpstreamAuthError extends DomainError {
 export class CredentialDecryptError extends DomainError {
   constructor() {
     super('CREDENTIAL_DECRYPT', 'Stored credentials could not be decrypted')
+  }
+}
+
+/** Input the domain refuses (the app validates first; this is the second line). */
+export class InvalidInputError extends DomainError {
+  readonly issues: { path: string; message: string }[]
+  constructor(message: string, issues: { path: string; message: string }[] = []) {
+    super('VALIDATION_FAILED', message)
+    this.issues = issues
+  }
+}
+/** Webhook for an unknown instance or with a missing/wrong token. The edge answers 401. */
+export class WebhookUnauthorizedError extends DomainError {
+  constructor() {
+    super('WEBHOOK_UNAUTHORIZED', 'Webhook not authorized')
   }
 }
 

@@ -1,0 +1,137 @@
+import type { ConnectionState } from '../whatsapp/connection-state'
+
+/** Why a status changed; stored on each timeline entry. */
+export type StatusSource = 'link' | 'poll' | 'webhook' | 'disconnect' | 'reconcile' | 'expire'
+
+/**
+ * A tenant's WhatsApp provider row (`tenant_provider_configs`) as the domain sees it.
+ * `encryptedConfig` is a vault envelope of `{instanceId, apiToken, apiUrl}`: never log it.
+ */
+export interface ConnectionRecord {
+  tenantId: string
+  instanceId: string
+  /** SECRET (ciphertext). Never log, never return to a client. */
+  encryptedConfig: string
+  status: ConnectionState
+  isActive: boolean
+  /** E.164 with `+`, or null when unknown / not linked. */
+  phoneNumber: string | null
+  linkStartedAt: Date | null
+  /** Hard limit of the current link attempt; null when no attempt is running (e.g. connected). */
+  linkExpiresAt: Date | null
+  statusChangedAt: Date
+  /** When the state was last confirmed upstream (poll, webhook, reconcile). */
+  statusCheckedAt: Date | null
+  /** Provider timestamp of the last applied webhook event. */
+  lastEventAt: Date | null
+}
+
+export interface SaveLinkAttemptInput {
+  tenantId: string
+  instanceId: string
+  /** SECRET (ciphertext). */
+  encryptedConfig: string
+  linkStartedAt: Date
+  linkExpiresAt: Date
+}
+
+export interface StatusUpdate {
+  status: ConnectionState
+  /** New phone (E.164) or null to clear it; `undefined` keeps the stored one. */
+  phoneNumber?: string | null
+  /** When the state was observed; becomes `status_checked_at` (and `status_changed_at` on change). */
+  checkedAt: Date
+  source: StatusSource
+  /**
+   * Provider-side time of the event (webhooks). When given and older than the stored
+   * `lastEventAt`, nothing is written and the outcome is `'stale'`.
+   */
+  eventAt?: Date
+}
+
+export type StatusUpdateOutcome =
+  /** Status or phone changed: row updated, timeline appended (when the status changed). */
+  | { outcome: 'changed'; previous: ConnectionRecord; record: ConnectionRecord }
+  /** Same status and phone: only the check timestamp (and lastEventAt) moved. */
+  | { outcome: 'unchanged'; record: ConnectionRecord }
+  /** Event older than `lastEventAt`: ignored (equal timestamps apply: Green-API stamps in whole seconds). */
+  | { outcome: 'stale'; record: ConnectionRecord }
+  /** No row for this tenant (disconnected meanwhile). */
+  | { outcome: 'missing' }
+
+/**
+ * The tenant's provider row and its status timeline (`wa_status_events`). Every method is keyed
+ * by tenant id except `findByInstanceId` (webhook routing). Multi-row changes run in one
+ * transaction. Implementations must never log `encryptedConfig`.
+ */
+export interface ConnectionRepository {
+  /**
+   * The tenant's row, or null.
+   *
+   * @example
+   * const row = await connections.findByTenant('macrea')
+   */
+  findByTenant(tenantId: string): Promise<ConnectionRecord | null>
+
+  /**
+   * The row using a Green-API instance, or null. Used to route webhooks; the caller must still
+   * authenticate the webhook before trusting anything.
+   *
+   * @example
+   * const row = await connections.findByInstanceId('1101000001')
+   */
+  findByInstanceId(instanceId: string): Promise<ConnectionRecord | null>
+
+  /**
+   * Creates the tenant's row (status `notAuthorized`, timeline entry `link`) or, when it
+   * exists, stores the (re-)encrypted config and instance id and restarts the link attempt
+   * (`linkStartedAt`/`linkExpiresAt`); the status is left as is. One transaction.
+   * Throws `InstanceBusyError` when the instance is referenced by another tenant's row.
+   *
+   * @example
+   * await connections.saveLinkAttempt({ tenantId, instanceId, encryptedConfig, linkStartedAt: now, linkExpiresAt })
+   */
+  saveLinkAttempt(input: SaveLinkAttemptInput): Promise<ConnectionRecord>
+
+  /**
+   * Applies an observed state. In one transaction, under a row lock:
+   * - `eventAt` older than `lastEventAt` → `'stale'`, nothing written;
+   * - status or phone differ → update `connection_status`, `is_active` (= authorized),
+   *   `phone_number`, `status_changed_at` (status change only), `updated_at`, and append a
+   *   timeline entry `{from, to, source}` when the status changed; becoming `authorized` also
+   *   ends the link attempt (`linkExpiresAt` = null);
+   * - always moves `status_checked_at` (and `last_event_at` when `eventAt` is given).
+   *
+   * @example
+   * const r = await connections.applyStatus('macrea', { status: 'authorized', phoneNumber: '+336…', checkedAt: now, source: 'poll' })
+   */
+  applyStatus(tenantId: string, update: StatusUpdate): Promise<StatusUpdateOutcome>
+
+  /**
+   * Appends the timeline entry `expire` for the current link attempt, once: returns true when
+   * it was written now, false when this attempt already has one (or there is no attempt/row).
+   *
+   * @example
+   * if (await connections.recordLinkExpired('macrea', now)) publish(…)
+   */
+  recordLinkExpired(tenantId: string, at: Date): Promise<boolean>
+
+  /**
+   * Deletes the tenant's row and appends the timeline entry `{from: status, to: notAuthorized,
+   * source: 'disconnect'}` in one transaction. Returns the deleted record, or null when there
+   * was none (idempotent).
+   *
+   * @example
+   * const deleted = await connections.delete('macrea', new Date())
+   */
+  delete(tenantId: string, at: Date): Promise<ConnectionRecord | null>
+
+  /**
+   * Rows worth checking upstream after a restart: not `notAuthorized`, or with a link attempt
+   * whose hard limit is after `now`.
+   *
+   * @example
+   * for (const row of await connections.listForReconcile(clock.now())) …
+   */
+  listForReconcile(now: Date): Promise<ConnectionRecord[]>
+}

@@ -1,0 +1,37 @@
+/** The add-on flags of one tenant, with the names the seed's JSON route uses. */
+export interface FeatureFlags {
+  whatsapp_enabled: boolean
+  sms_enabled: boolean
+  email_enabled: boolean
+}
+
+export type UpgradeRequestOutcome = 'recorded' | 'already_pending'
+
+/**
+ * Per-tenant feature flags and upgrade requests. Every method is keyed by tenant id.
+ * Contains no secrets; tenant ids and user ids are safe to log.
+ */
+export interface FeatureStore {
+  /**
+   * The flags of a tenant, or `null` when the tenant has no `tenant_features` row.
+   *
+   * @example
+   * const flags = await features.getFlags('macrea') // { whatsapp_enabled: true, … } | null
+   */
+  getFlags(tenantId: string): Promise<FeatureFlags | null>
+
+  /**
+   * Records that a tenant asked for a feature. Idempotent: while an earlier request for the same
+   * tenant and feature is still open (not handled), nothing new is written and
+   * `'already_pending'` is returned.
+   *
+   * @example
+   * await features.recordUpgradeRequest({ tenantId: 'macrea', feature: 'whatsapp', requestedBy: userId })
+   */
+  recordUpgradeRequest(input: {
+    tenantId: string
+    feature: 'whatsapp'
+    /** User id (uuid) of the requester, or null for a system/operator actor. */
+    requestedBy: string | null
+  }): Promise<UpgradeRequestOutcome>
+}

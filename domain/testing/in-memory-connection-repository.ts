@@ -1,0 +1,107 @@
+import type {
+  ConnectionRecord,
+  ConnectionRepository,
+  SaveLinkAttemptInput,
+  StatusSource,
+  StatusUpdate,
+  StatusUpdateOutcome,
+} from '../ports/connection-repository'
+import { planStatusUpdate } from '../whatsapp/status-update'
+import { InstanceBusyError } from '../whatsapp/whatsapp.errors'
+
+export interface TimelineEntry {
+  tenantId: string
+  instanceId: string | null
+  from: string | null
+  to: string
+  source: StatusSource
+  at: Date
+}
+
+/** ConnectionRepository fake with the same semantics as the Kysely adapter (shared `planStatusUpdate`). */
+export class InMemoryConnectionRepository implements ConnectionRepository {
+  readonly rows = new Map<string, ConnectionRecord>()
+  readonly timeline: TimelineEntry[] = []
+
+  async findByTenant(tenantId: string): Promise<ConnectionRecord | null> {
+    const r = this.rows.get(tenantId)
+    return r ? { ...r } : null
+  }
+
+  async findByInstanceId(instanceId: string): Promise<ConnectionRecord | null> {
+    for (const r of this.rows.values()) if (r.instanceId === instanceId) return { ...r }
+    return null
+  }
+
+  async saveLinkAttempt(input: SaveLinkAttemptInput): Promise<ConnectionRecord> {
+    for (const r of this.rows.values()) {
+      if (r.instanceId === input.instanceId && r.tenantId !== input.tenantId) throw new InstanceBusyError()
+    }
+    const existing = this.rows.get(input.tenantId)
+    if (existing) {
+      const updated: ConnectionRecord = {
+        ...existing,
+        instanceId: input.instanceId,
+        encryptedConfig: input.encryptedConfig,
+        linkStartedAt: input.linkStartedAt,
+        linkExpiresAt: input.linkExpiresAt,
+      }
+      this.rows.set(input.tenantId, updated)
+      return { ...updated }
+    }
+    const created: ConnectionRecord = {
+      tenantId: input.tenantId,
+      instanceId: input.instanceId,
+      encryptedConfig: input.encryptedConfig,
+      status: 'notAuthorized',
+      isActive: false,
+      phoneNumber: null,
+      linkStartedAt: input.linkStartedAt,
+      linkExpiresAt: input.linkExpiresAt,
+      statusChangedAt: input.linkStartedAt,
+      statusCheckedAt: null,
+      lastEventAt: null,
+    }
+    this.rows.set(input.tenantId, created)
+    this.timeline.push({ tenantId: input.tenantId, instanceId: input.instanceId, from: null, to: 'notAuthorized', source: 'link', at: input.linkStartedAt })
+    return { ...created }
+  }
+
+  async applyStatus(tenantId: string, update: StatusUpdate): Promise<StatusUpdateOutcome> {
+    const current = this.rows.get(tenantId)
+    if (!current) return { outcome: 'missing' }
+    const plan = planStatusUpdate(current, update)
+    if (plan.kind === 'stale') return { outcome: 'stale', record: { ...current } }
+    const next: ConnectionRecord = { ...current, ...plan.patch }
+    this.rows.set(tenantId, next)
+    if (plan.kind === 'unchanged') return { outcome: 'unchanged', record: { ...next } }
+    if (plan.timeline) {
+      this.timeline.push({ tenantId, instanceId: current.instanceId, ...plan.timeline, source: update.source, at: update.checkedAt })
+    }
+    return { outcome: 'changed', previous: { ...current }, record: { ...next } }
+  }
+
+  async recordLinkExpired(tenantId: string, at: Date): Promise<boolean> {
+    const r = this.rows.get(tenantId)
+    if (!r || !r.linkStartedAt || !r.linkExpiresAt) return false
+    const started = r.linkStartedAt
+    const already = this.timeline.some((e) => e.tenantId === tenantId && e.source === 'expire' && e.at >= started)
+    if (already) return false
+    this.timeline.push({ tenantId, instanceId: r.instanceId, from: r.status, to: r.status, source: 'expire', at })
+    return true
+  }
+
+  async delete(tenantId: string, at: Date): Promise<ConnectionRecord | null> {
+    const r = this.rows.get(tenantId)
+    if (!r) return null
+    this.rows.delete(tenantId)
+    this.timeline.push({ tenantId, instanceId: r.instanceId, from: r.status, to: 'notAuthorized', source: 'disconnect', at })
+    return { ...r }
+  }
+
+  async listForReconcile(now: Date): Promise<ConnectionRecord[]> {
+    return [...this.rows.values()]
+      .filter((r) => r.status !== 'notAuthorized' || (r.linkExpiresAt !== null && r.linkExpiresAt > now))
+      .map((r) => ({ ...r }))
+  }
+}

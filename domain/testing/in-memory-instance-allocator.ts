@@ -1,0 +1,97 @@
+import type { Clock } from '../ports/clock'
+import type { InstanceAllocator, InstanceMode, InstanceRecord, RegisterInstanceInput } from '../ports/instance-allocator'
+import { InstanceBusyError, NoInstanceAvailableError } from '../whatsapp/whatsapp.errors'
+
+/** InstanceAllocator fake: same invariants as the table (one tenant per instance and vice versa). */
+export class InMemoryInstanceAllocator implements InstanceAllocator {
+  readonly rows = new Map<string, InstanceRecord>()
+  readonly polledAt = new Map<string, number>()
+  leaseCalls = 0
+
+  constructor(private readonly clock: Clock) {}
+
+  async findClaimedBy(tenantId: string): Promise<InstanceRecord | null> {
+    for (const r of this.rows.values()) if (r.tenantId === tenantId) return { ...r }
+    return null
+  }
+
+  async findById(instanceId: string): Promise<InstanceRecord | null> {
+    const r = this.rows.get(instanceId)
+    return r ? { ...r } : null
+  }
+
+  async claimById(instanceId: string, tenantId: string, at: Date): Promise<InstanceRecord> {
+    const mine = await this.findClaimedBy(tenantId)
+    if (mine) return mine
+    const r = this.rows.get(instanceId)
+    if (!r) throw new NoInstanceAvailableError()
+    if (r.tenantId && r.tenantId !== tenantId) throw new InstanceBusyError()
+    const claimed = { ...r, tenantId, claimedAt: at }
+    this.rows.set(instanceId, claimed)
+    return { ...claimed }
+  }
+
+  async claimFirstFree(mode: 'pool' | 'simulator', tenantId: string, at: Date): Promise<InstanceRecord> {
+    const mine = await this.findClaimedBy(tenantId)
+    if (mine) return mine
+    const free = [...this.rows.values()].find((r) => r.mode === mode && r.tenantId === null)
+    if (!free) throw new NoInstanceAvailableError()
+    return this.claimById(free.id, tenantId, at)
+  }
+
+  async registerClaimed(input: RegisterInstanceInput & { tenantId: string; encryptedWebhookToken: string | null; at: Date }): Promise<InstanceRecord> {
+    if (this.rows.has(input.id) || (await this.findClaimedBy(input.tenantId))) throw new InstanceBusyError()
+    const r: InstanceRecord = {
+      id: input.id,
+      mode: input.mode,
+      apiUrl: input.apiUrl,
+      encryptedToken: input.encryptedToken,
+      encryptedWebhookToken: input.encryptedWebhookToken,
+      tenantId: input.tenantId,
+      claimedAt: input.at,
+    }
+    this.rows.set(r.id, r)
+    return { ...r }
+  }
+
+  async register(input: RegisterInstanceInput): Promise<InstanceRecord> {
+    const existing = this.rows.get(input.id)
+    const r: InstanceRecord = existing
+      ? { ...existing, mode: input.mode, apiUrl: input.apiUrl, encryptedToken: input.encryptedToken }
+      : { ...input, encryptedWebhookToken: null, tenantId: null, claimedAt: null }
+    this.rows.set(r.id, r)
+    return { ...r }
+  }
+
+  /** Test helper: register a free instance of a mode. */
+  add(id: string, mode: InstanceMode, encryptedToken: string, apiUrl = `https://${id.slice(0, 4)}.api.example.test`): void {
+    this.rows.set(id, { id, mode, apiUrl, encryptedToken, encryptedWebhookToken: null, tenantId: null, claimedAt: null })
+  }
+
+  async setWebhookToken(instanceId: string, tenantId: string, encryptedWebhookToken: string): Promise<void> {
+    const r = this.rows.get(instanceId)
+    if (r && r.tenantId === tenantId) this.rows.set(instanceId, { ...r, encryptedWebhookToken })
+  }
+
+  async release(instanceId: string, tenantId: string): Promise<void> {
+    const r = this.rows.get(instanceId)
+    if (r && r.tenantId === tenantId) {
+      this.rows.set(instanceId, { ...r, tenantId: null, claimedAt: null, encryptedWebhookToken: null })
+      this.polledAt.delete(instanceId)
+    }
+  }
+
+  async remove(instanceId: string, tenantId: string): Promise<void> {
+    const r = this.rows.get(instanceId)
+    if (r && r.tenantId === tenantId) this.rows.delete(instanceId)
+  }
+
+  async tryAcquirePollLease(instanceId: string, minIntervalMs: number): Promise<boolean> {
+    this.leaseCalls++
+    const now = this.clock.now().getTime()
+    const last = this.polledAt.get(instanceId)
+    if (last !== undefined && last > now - minIntervalMs) return false
+    this.polledAt.set(instanceId, now)
+    return true
+  }
+}

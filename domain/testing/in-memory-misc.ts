@@ -1,0 +1,127 @@
+import type { AuditEntry, AuditLog } from '../ports/audit-log'
+import type { Clock } from '../ports/clock'
+import type { SecretLocation } from '../ports/credential-vault'
+import type { CredentialVault } from '../ports/credential-vault'
+import type { IdGenerator } from '../ports/id-generator'
+import type { Logger } from '../ports/logger'
+import type { RateLimitDecision, RateLimiter } from '../ports/rate-limiter'
+import type { SecretGenerator } from '../ports/secret-generator'
+import type { StatusPublisher, StatusSnapshot } from '../ports/status-publisher'
+import { CredentialDecryptError } from '../whatsapp/whatsapp.errors'
+
+/** A clock the test moves by hand. */
+export class ManualClock implements Clock {
+  private t: number
+  constructor(start: Date | string = '2026-11-25T10:00:00.000Z') {
+    this.t = new Date(start).getTime()
+  }
+  now(): Date {
+    return new Date(this.t)
+  }
+  advance(ms: number): void {
+    this.t += ms
+  }
+  set(date: Date | string): void {
+    this.t = new Date(date).getTime()
+  }
+}
+
+export class InMemoryAuditLog implements AuditLog {
+  readonly entries: AuditEntry[] = []
+  async append(entry: AuditEntry): Promise<void> {
+    this.entries.push(structuredClone(entry))
+  }
+  actions(): string[] {
+    return this.entries.map((e) => `${e.action}:${e.outcome}`)
+  }
+}
+
+/** Fixed windows aligned on the epoch, like the SQL adapter. */
+export class InMemoryRateLimiter implements RateLimiter {
+  private readonly counts = new Map<string, number>()
+  constructor(private readonly clock: Clock) {}
+  async hit(key: string, limit: number, windowSeconds: number): Promise<RateLimitDecision> {
+    const nowS = this.clock.now().getTime() / 1000
+    const windowStart = Math.floor(nowS / windowSeconds) * windowSeconds
+    const k = `${key}@${windowStart}`
+    const count = (this.counts.get(k) ?? 0) + 1
+    this.counts.set(k, count)
+    const retryAfterSeconds = Math.max(1, Math.ceil(windowStart + windowSeconds - nowS))
+    return { allowed: count <= limit, retryAfterSeconds: count <= limit ? 0 : retryAfterSeconds }
+  }
+}
+
+export class InMemoryStatusPublisher implements StatusPublisher {
+  readonly published: StatusSnapshot[] = []
+  failNext = false
+  async publish(snapshot: StatusSnapshot): Promise<void> {
+    if (this.failNext) {
+      this.failNext = false
+      throw new Error('notify failed')
+    }
+    this.published.push({ ...snapshot })
+  }
+}
+
+/** Deterministic tokens (`tok-1`, `tok-2`, …) and a length-independent equality loop. */
+export class FakeSecretGenerator implements SecretGenerator {
+  private n = 0
+  randomToken(): string {
+    this.n++
+    return `tok-${this.n}-${'x'.repeat(32)}`
+  }
+  safeEqual(a: string, b: string): boolean {
+    let diff = a.length ^ b.length
+    for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0)
+    return diff === 0
+  }
+}
+
+export class SequenceIdGenerator implements IdGenerator {
+  private n = 0
+  newId(): string {
+    this.n++
+    return `00000000-0000-4000-8000-${String(this.n).padStart(12, '0')}`
+  }
+}
+
+export class RecordingLogger implements Logger {
+  readonly lines: { level: 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg: string }[] = []
+  info(obj: Record<string, unknown>, msg: string): void {
+    this.lines.push({ level: 'info', obj, msg })
+  }
+  warn(obj: Record<string, unknown>, msg: string): void {
+    this.lines.push({ level: 'warn', obj, msg })
+  }
+  error(obj: Record<string, unknown>, msg: string): void {
+    this.lines.push({ level: 'error', obj, msg })
+  }
+  text(): string {
+    return JSON.stringify(this.lines)
+  }
+}
+
+/**
+ * Not encryption: a reversible envelope that checks the location like the real AAD does, so
+ * tests catch a secret read from the wrong tenant/table/column. Plaintext is hex-encoded so a
+ * test can assert that no secret appears verbatim anywhere.
+ */
+export class FakeVault implements CredentialVault {
+  encrypt(plaintext: string, at: SecretLocation): string {
+    const hex = Array.from(new TextEncoder().encode(plaintext), (b) => b.toString(16).padStart(2, '0')).join('')
+    return `v1.test.${at.tenantId}|${at.table}|${at.column}|${hex}`
+  }
+  decrypt(envelope: string, at: SecretLocation): string {
+    const prefix = `v1.test.${at.tenantId}|${at.table}|${at.column}|`
+    if (!envelope.startsWith(prefix)) throw new CredentialDecryptError()
+    const hex = envelope.slice(prefix.length)
+    const bytes = new Uint8Array((hex.match(/../g) ?? []).map((h) => parseInt(h, 16)))
+    return new TextDecoder().decode(bytes)
+  }
+  needsReencryption(): boolean {
+    return false
+  }
+  currentKeyId(): string {
+    return 'test'
+  }
+}

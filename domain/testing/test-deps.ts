@@ -1,0 +1,89 @@
+import type { InstanceMode } from '../ports/instance-allocator'
+import { DEFAULT_WHATSAPP_CONFIG, type WhatsAppConfig, type WhatsAppDeps } from '../whatsapp/deps'
+import { INSTANCE_TOKEN_LOCATION } from '../whatsapp/internal'
+import { FakePartnerProvider, FakeWhatsAppProvider } from './fake-whatsapp-provider'
+import { InMemoryConnectionRepository } from './in-memory-connection-repository'
+import { InMemoryFeatureStore } from './in-memory-feature-store'
+import { InMemoryInstanceAllocator } from './in-memory-instance-allocator'
+import {
+  FakeSecretGenerator,
+  FakeVault,
+  InMemoryAuditLog,
+  InMemoryRateLimiter,
+  InMemoryStatusPublisher,
+  ManualClock,
+  RecordingLogger,
+  SequenceIdGenerator,
+} from './in-memory-misc'
+
+export interface TestWorld {
+  deps: WhatsAppDeps
+  clock: ManualClock
+  features: InMemoryFeatureStore
+  connections: InMemoryConnectionRepository
+  instances: InMemoryInstanceAllocator
+  provider: FakeWhatsAppProvider
+  partner: FakePartnerProvider
+  vault: FakeVault
+  audit: InMemoryAuditLog
+  rateLimiter: InMemoryRateLimiter
+  publisher: InMemoryStatusPublisher
+  secrets: FakeSecretGenerator
+  logger: RecordingLogger
+  /** Registers a free instance known to both the allocator and the provider fake. */
+  addInstance(id: string, mode?: InstanceMode): { token: string }
+}
+
+/** All ports as fakes, `simulator` mode by default, tenant `acme` enabled. */
+export function createTestWorld(config: Partial<WhatsAppConfig> = {}): TestWorld {
+  const clock = new ManualClock()
+  const features = new InMemoryFeatureStore()
+  const connections = new InMemoryConnectionRepository()
+  const instances = new InMemoryInstanceAllocator(clock)
+  const provider = new FakeWhatsAppProvider()
+  const partner = new FakePartnerProvider(provider)
+  const vault = new FakeVault()
+  const audit = new InMemoryAuditLog()
+  const rateLimiter = new InMemoryRateLimiter(clock)
+  const publisher = new InMemoryStatusPublisher()
+  const secrets = new FakeSecretGenerator()
+  const logger = new RecordingLogger()
+  const deps: WhatsAppDeps = {
+    features,
+    connections,
+    instances,
+    provider,
+    partner,
+    vault,
+    clock,
+    audit,
+    rateLimiter,
+    publisher,
+    secrets,
+    ids: new SequenceIdGenerator(),
+    logger,
+    config: { ...DEFAULT_WHATSAPP_CONFIG, ...config },
+  }
+  features.setFlags('acme', { whatsapp_enabled: true })
+  return {
+    deps,
+    clock,
+    features,
+    connections,
+    instances,
+    provider,
+    partner,
+    vault,
+    audit,
+    rateLimiter,
+    publisher,
+    secrets,
+    logger,
+    addInstance(id, mode = 'simulator') {
+      const token = `secret-token-${id}`
+      instances.add(id, mode, vault.encrypt(token, INSTANCE_TOKEN_LOCATION))
+      provider.addInstance(id, token)
+      return { token }
+    },
+  }
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod'
+import type { WhatsAppDeps } from './deps'
+import { isConnectionState } from './connection-state'
+import { publishStatus, webhookTokenLocation } from './internal'
+import { widToE164 } from './validation'
+import { WebhookUnauthorizedError } from './whatsapp.errors'
+
+/** The part of a Green-API notification we use (others pass through `passthrough`). */
+const ProviderEventSchema = z.object({
+  typeWebhook: z.string(),
+  instanceData: z
+    .object({
+      idInstance: z.union([z.number().int(), z.string()]).transform(String),
+      wid: z.string().optional(),
+    })
+    .optional(),
+  timestamp: z.number().nonnegative().optional(),
+  stateInstance: z.string().optional(),
+})
+
+export type ProviderEventResult =
+  | { applied: true; outcome: 'changed' | 'unchanged' }
+  | { applied: false; reason: 'ignored_type' | 'invalid_event' | 'instance_mismatch' | 'no_connection' | 'stale' }
+
+/** `Bearer <t>` or a bare `<t>` → `<t>`; anything else → null. */
+export function tokenFromAuthorization(header: string | null | undefined): string | null {
+  if (!header) return null
+  const trimmed = header.trim()
+  const m = /^Bearer\s+(\S+)$/i.exec(trimmed)
+  if (m) return m[1] ?? null
+  return /^\S+$/.test(trimmed) ? trimmed : null
+}
+
+/**
+ * `POST /api/wa/webhooks/green-api/:instanceId`. Authenticates the per-instance webhook token
+ * (constant-time compare) before reading anything: unknown/unclaimed instance, missing or wrong
+ * token → `WebhookUnauthorizedError` and no change. Then applies `stateInstanceChanged`
+ * (events older than the last applied one are ignored; phone from `wid`). Other notification
+ * types are acknowledged and ignored, so Green-API stops resending them.
+ */
+export async function applyProviderEvent(
+  deps: WhatsAppDeps,
+  input: { instanceId: string; authorizationHeader: string | null | undefined; event: unknown },
+): Promise<ProviderEventResult> {
+  const instance = await deps.instances.findById(input.instanceId)
+  const presented = tokenFromAuthorization(input.authorizationHeader)
+  if (!instance || !instance.tenantId || !instance.encryptedWebhookToken || !presented) {
+    deps.logger.warn({ instanceId: input.instanceId, known: Boolean(instance) }, 'webhook refused')
+    throw new WebhookUnauthorizedError()
+  }
+  const tenantId = instance.tenantId
+  let expected: string
+  try {
+    expected = deps.vault.decrypt(instance.encryptedWebhookToken, webhookTokenLocation(tenantId))
+  } catch {
+    deps.logger.warn({ instanceId: input.instanceId, tenantId }, 'webhook token undecryptable')
+    throw new WebhookUnauthorizedError()
+  }
+  if (!deps.secrets.safeEqual(presented, expected)) {
+    deps.logger.warn({ instanceId: input.instanceId, tenantId }, 'webhook refused: bad token')
+    throw new WebhookUnauthorizedError()
+  }
+
+  const parsed = ProviderEventSchema.safeParse(input.event)
+  if (!parsed.success) return { applied: false, reason: 'invalid_event' }
+  const event = parsed.data
+  if (event.typeWebhook !== 'stateInstanceChanged') return { applied: false, reason: 'ignored_type' }
+  if (event.instanceData && event.instanceData.idInstance !== input.instanceId) {
+    return { applied: false, reason: 'instance_mismatch' }
+  }
+  const state = event.stateInstance
+  if (!isConnectionState(state)) return { applied: false, reason: 'invalid_event' }
+
+  const record = await deps.connections.findByTenant(tenantId)
+  if (!record || record.instanceId !== input.instanceId) return { applied: false, reason: 'no_connection' }
+
+  let phoneNumber: string | null | undefined
+  if (state === 'authorized') {
+    phoneNumber = widToE164(event.instanceData?.wid) ?? undefined
+  } else if (state === 'notAuthorized') {
+    phoneNumber = null
+  }
+
+  const now = deps.clock.now()
+  const result = await deps.connections.applyStatus(tenantId, {
+    status: state,
+    ...(phoneNumber !== undefined ? { phoneNumber } : {}),
+    checkedAt: now,
+    source: 'webhook',
+    eventAt: event.timestamp !== undefined ? new Date(event.timestamp * 1000) : now,
+  })
+  if (result.outcome === 'missing') return { applied: false, reason: 'no_connection' }
+  if (result.outcome === 'stale') return { applied: false, reason: 'stale' }
+  if (result.outcome === 'changed') {
+    await publishStatus(deps, result.record)
+    deps.logger.info({ tenantId, instanceId: input.instanceId, from: result.previous.status, to: state }, 'state changed by webhook')
+  }
+  return { applied: true, outcome: result.outcome }
+}
+

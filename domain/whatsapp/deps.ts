@@ -1,0 +1,82 @@
+import type { AuditLog } from '../ports/audit-log'
+import type { Clock } from '../ports/clock'
+import type { ConnectionRepository } from '../ports/connection-repository'
+import type { CredentialVault } from '../ports/credential-vault'
+import type { FeatureStore } from '../ports/feature-store'
+import type { IdGenerator } from '../ports/id-generator'
+import type { InstanceAllocator, InstanceMode } from '../ports/instance-allocator'
+import type { Logger } from '../ports/logger'
+import type { RateLimiter } from '../ports/rate-limiter'
+import type { SecretGenerator } from '../ports/secret-generator'
+import type { StatusPublisher } from '../ports/status-publisher'
+import type { WhatsAppPartnerProvider, WhatsAppProvider } from '../ports/whatsapp-provider'
+
+export interface RateLimitRule {
+  limit: number
+  windowSeconds: number
+}
+
+export interface WhatsAppConfig {
+  /** How a tenant gets a Green-API instance (SPEC §6). */
+  instanceMode: InstanceMode
+  /** `shared` mode: the env instance id (`GREENAPI_INSTANCE_ID`), registered in `wa_instances`. */
+  sharedInstanceId?: string
+  /** Hard limit of a link attempt (QR / pairing code), after which the UI stops waiting. */
+  linkAttemptMinutes: number
+  /** Lifetime of one QR image shown to the user (Green-API rotates it ~every 20 s). */
+  qrTtlSeconds: number
+  /** Lifetime of a pairing code (Green-API: ≈ 2.5 min). */
+  pairingCodeTtlSeconds: number
+  /** Minimum interval between two upstream state polls of one instance, across processes. */
+  pollMinIntervalMs: number
+  rateLimits: {
+    generateQr: RateLimitRule
+    pairingCode: RateLimitRule
+    testSend: RateLimitRule
+  }
+  /** Parallel upstream checks during `reconcileOnStart`. */
+  reconcileConcurrency: number
+  /** Text of the test message when the user gives none. */
+  defaultTestMessage: string
+}
+
+export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
+  instanceMode: 'simulator',
+  linkAttemptMinutes: 5,
+  qrTtlSeconds: 20,
+  pairingCodeTtlSeconds: 150,
+  pollMinIntervalMs: 1000,
+  rateLimits: {
+    generateQr: { limit: 10, windowSeconds: 60 },
+    pairingCode: { limit: 5, windowSeconds: 600 },
+    testSend: { limit: 5, windowSeconds: 3600 },
+  },
+  reconcileConcurrency: 4,
+  defaultTestMessage: 'Message de test envoyé depuis WhatsApp Pro : votre numéro est bien connecté ✅',
+}
+
+/** Everything the WhatsApp use cases talk to. Built once by `app/services.server.ts`. */
+export interface WhatsAppDeps {
+  features: FeatureStore
+  connections: ConnectionRepository
+  instances: InstanceAllocator
+  provider: WhatsAppProvider
+  /** Required when `config.instanceMode === 'partner'`. */
+  partner?: WhatsAppPartnerProvider
+  vault: CredentialVault
+  clock: Clock
+  audit: AuditLog
+  rateLimiter: RateLimiter
+  publisher: StatusPublisher
+  secrets: SecretGenerator
+  ids: IdGenerator
+  logger: Logger
+  config: WhatsAppConfig
+}
+
+/** Who triggers a use case. Rendered as `user:<id>` / `system:<name>` in the audit log. */
+export type Actor = { kind: 'user'; userId: string } | { kind: 'system'; name: string }
+
+export function actorLabel(actor: Actor): string {
+  return actor.kind === 'user' ? `user:${actor.userId}` : `system:${actor.name}`
+}

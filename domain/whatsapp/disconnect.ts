@@ -1,0 +1,75 @@
+import type { InstanceRecord } from '../ports/instance-allocator'
+import type { Actor, WhatsAppDeps } from './deps'
+import { actorLabel } from './deps'
+import { credentialsOf, errorSummary, publishStatus } from './internal'
+import { audited } from './link-attempt'
+
+export interface DisconnectResult {
+  /** True when there was nothing to disconnect (second call, never linked). */
+  alreadyDisconnected: boolean
+}
+
+/**
+ * `POST /api/wa/disconnect`, idempotent. Order chosen so a crash at any step leaves consistent
+ * rows: logout upstream (best effort: a failure is logged and audited, not thrown) → delete the
+ * provider row + timeline (one transaction) → release the instance (pool/shared/simulator) or
+ * delete it upstream and locally (partner) → publish. A leftover claim without a provider row
+ * (crash between the last two steps) is released by the next call. Not feature-gated here: a
+ * tenant whose add-on was switched off must still be able to unlink.
+ */
+export async function disconnect(
+  deps: WhatsAppDeps,
+  input: { tenantId: string; actor: Actor; ip?: string },
+): Promise<DisconnectResult> {
+  const { tenantId } = input
+  return audited<DisconnectResult>(deps, { actor: input.actor, tenantId, action: 'whatsapp.disconnect', ip: input.ip }, async () => {
+    const record = await deps.connections.findByTenant(tenantId)
+    if (!record) {
+      const leftover = await deps.instances.findClaimedBy(tenantId)
+      if (leftover) await releaseInstance(deps, leftover, tenantId)
+      return { result: { alreadyDisconnected: true }, details: { alreadyDisconnected: true } }
+    }
+
+    let logout: 'ok' | 'failed' = 'ok'
+    try {
+      await deps.provider.logout(credentialsOf(deps, record))
+    } catch (err) {
+      logout = 'failed'
+      const summary = errorSummary(err)
+      deps.logger.warn({ tenantId, instanceId: record.instanceId, err: summary }, 'logout failed; disconnecting anyway')
+      try {
+        await deps.audit.append({
+          actor: actorLabel(input.actor),
+          tenantId,
+          action: 'whatsapp.logout',
+          outcome: 'failure',
+          ip: input.ip ?? null,
+          details: { instanceId: record.instanceId, error: summary.code },
+        })
+      } catch {
+        // The disconnect entry below still records `logout: 'failed'`.
+      }
+    }
+
+    await deps.connections.delete(tenantId, deps.clock.now())
+    const instance = await deps.instances.findById(record.instanceId)
+    if (instance && instance.tenantId === tenantId) await releaseInstance(deps, instance, tenantId)
+    await publishStatus(deps, { tenantId, status: 'notAuthorized', phoneNumber: null })
+    return { result: { alreadyDisconnected: false }, details: { instanceId: record.instanceId, logout } }
+  })
+}
+
+/** Per mode: partner → delete upstream then the row (row only released if upstream fails); others → release. */
+async function releaseInstance(deps: WhatsAppDeps, instance: InstanceRecord, tenantId: string): Promise<void> {
+  if (instance.mode === 'partner' && deps.partner) {
+    try {
+      await deps.partner.deleteInstance(instance.id)
+      await deps.instances.remove(instance.id, tenantId)
+      return
+    } catch (err) {
+      // Keep the row (released, unclaimable by pool/simulator claims) so operators can retry.
+      deps.logger.error({ tenantId, instanceId: instance.id, err: errorSummary(err) }, 'partner instance delete failed')
+    }
+  }
+  await deps.instances.release(instance.id, tenantId)
+}

@@ -1,0 +1,47 @@
+import type { Actor, WhatsAppDeps } from './deps'
+import { requireWhatsAppEnabled } from './features'
+import { addSeconds, enforceRateLimit } from './internal'
+import { audited, prepareLinkAttempt, recordAlreadyLinked } from './link-attempt'
+import { UpstreamUnavailableError } from './whatsapp.errors'
+
+export interface GenerateQrResult {
+  /** `data:image/png;base64,…` — show it, never log it. */
+  qrCode: string
+  /** When this QR image stops being scannable (fetch a new one after). */
+  expiresAt: Date
+  /** Hard limit of the link attempt. */
+  linkExpiresAt: Date
+}
+
+/**
+ * `POST /api/wa/qr/generate`: gate → rate limit (10/min/tenant) → refuse when connected →
+ * claim an instance → webhook once → store credentials encrypted → (re)start the link attempt →
+ * ask Green-API for a QR. Green-API's `alreadyLogged` is recorded as connected and reported as
+ * `AlreadyConnectedError`.
+ */
+export async function generateQr(
+  deps: WhatsAppDeps,
+  input: { tenantId: string; actor: Actor; publicUrl: string; ip?: string },
+): Promise<GenerateQrResult> {
+  const { tenantId } = input
+  return audited(deps, { actor: input.actor, tenantId, action: 'whatsapp.link.qr', ip: input.ip }, async () => {
+    await requireWhatsAppEnabled(deps, { tenantId })
+    await enforceRateLimit(deps, `wa:qr:${tenantId}`, deps.config.rateLimits.generateQr)
+    const { creds, record } = await prepareLinkAttempt(deps, { tenantId, publicUrl: input.publicUrl })
+    const qr = await deps.provider.requestQr(creds)
+    if (qr.kind === 'alreadyLinked') return recordAlreadyLinked(deps, tenantId, creds)
+    if (qr.kind === 'error') {
+      deps.logger.warn({ tenantId, instanceId: creds.instanceId, upstreamMessage: qr.message }, 'QR refused upstream')
+      throw new UpstreamUnavailableError('Green-API could not produce a QR code')
+    }
+    const linkExpiresAt = record.linkExpiresAt ?? addSeconds(deps.clock.now(), deps.config.linkAttemptMinutes * 60)
+    return {
+      result: {
+        qrCode: `data:image/png;base64,${qr.pngBase64}`,
+        expiresAt: addSeconds(deps.clock.now(), deps.config.qrTtlSeconds),
+        linkExpiresAt,
+      },
+      details: { instanceId: creds.instanceId },
+    }
+  })
+}

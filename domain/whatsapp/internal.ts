@@ -1,0 +1,106 @@
+import type { ConnectionRecord } from '../ports/connection-repository'
+import type { SecretLocation } from '../ports/credential-vault'
+import type { InstanceRecord } from '../ports/instance-allocator'
+import type { InstanceCredentials } from '../ports/whatsapp-provider'
+import { z } from 'zod'
+import type { RateLimitRule, WhatsAppDeps } from './deps'
+import { CredentialDecryptError, RateLimitedError, isDomainError } from './whatsapp.errors'
+
+// Helpers shared by the use cases. Not part of the public surface.
+
+export const INSTANCE_TOKEN_LOCATION: SecretLocation = {
+  tenantId: '_system',
+  table: 'wa_instances',
+  column: 'encrypted_token',
+}
+
+export function webhookTokenLocation(tenantId: string): SecretLocation {
+  return { tenantId, table: 'wa_instances', column: 'encrypted_webhook_token' }
+}
+
+export function configLocation(tenantId: string): SecretLocation {
+  return { tenantId, table: 'tenant_provider_configs', column: 'encrypted_config' }
+}
+
+const StoredConfigSchema = z.object({
+  instanceId: z.string().min(1),
+  apiToken: z.string().min(1),
+  apiUrl: z.string().min(1),
+})
+
+/** Decrypts the tenant's `encrypted_config`; any failure (tamper, wrong row, bad JSON) → CredentialDecryptError. */
+export function credentialsOf(deps: WhatsAppDeps, record: ConnectionRecord): InstanceCredentials {
+  let plaintext: string
+  try {
+    plaintext = deps.vault.decrypt(record.encryptedConfig, configLocation(record.tenantId))
+  } catch {
+    throw new CredentialDecryptError()
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(plaintext)
+  } catch {
+    throw new CredentialDecryptError()
+  }
+  const result = StoredConfigSchema.safeParse(parsed)
+  if (!result.success) throw new CredentialDecryptError()
+  return result.data
+}
+
+export function encryptConfig(deps: WhatsAppDeps, tenantId: string, creds: InstanceCredentials): string {
+  const json = JSON.stringify({ instanceId: creds.instanceId, apiToken: creds.apiToken, apiUrl: creds.apiUrl })
+  return deps.vault.encrypt(json, configLocation(tenantId))
+}
+
+/** Decrypts an instance's API token (stored under the `_system` location). */
+export function credentialsOfInstance(deps: WhatsAppDeps, instance: InstanceRecord): InstanceCredentials {
+  try {
+    const apiToken = deps.vault.decrypt(instance.encryptedToken, INSTANCE_TOKEN_LOCATION)
+    return { instanceId: instance.id, apiToken, apiUrl: instance.apiUrl }
+  } catch {
+    throw new CredentialDecryptError()
+  }
+}
+
+export async function enforceRateLimit(deps: WhatsAppDeps, key: string, rule: RateLimitRule): Promise<void> {
+  const decision = await deps.rateLimiter.hit(key, rule.limit, rule.windowSeconds)
+  if (!decision.allowed) throw new RateLimitedError(Math.max(1, Math.ceil(decision.retryAfterSeconds)))
+}
+
+/** Best-effort publish: state is already stored, so a failure is logged only. */
+export async function publishStatus(deps: WhatsAppDeps, record: Pick<ConnectionRecord, 'tenantId' | 'status' | 'phoneNumber'>): Promise<void> {
+  try {
+    await deps.publisher.publish({
+      tenantId: record.tenantId,
+      status: record.status,
+      connected: record.status === 'authorized',
+      phoneNumber: record.status === 'authorized' ? record.phoneNumber : null,
+    })
+  } catch (err) {
+    deps.logger.warn({ tenantId: record.tenantId, err: errorSummary(err) }, 'status publish failed')
+  }
+}
+
+/** Code + message of an error, safe to log and audit (domain errors never carry secrets). */
+export function errorSummary(err: unknown): { code: string; message?: string } {
+  if (isDomainError(err)) return { code: err.code, message: err.message }
+  return { code: 'UNEXPECTED' }
+}
+
+export function addSeconds(date: Date, seconds: number): Date {
+  return new Date(date.getTime() + seconds * 1000)
+}
+
+/** Runs `fn` on each item with at most `limit` in flight. */
+export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i] as T)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
+  return results
+}

@@ -1,0 +1,87 @@
+import type { ConnectionRecord } from '../ports/connection-repository'
+import type { InstanceCredentials } from '../ports/whatsapp-provider'
+import { claimInstance, ensureWebhook } from './claim-instance'
+import { derivePhase, transition } from './connection-machine'
+import type { Actor, WhatsAppDeps } from './deps'
+import { actorLabel } from './deps'
+import { addSeconds, credentialsOfInstance, encryptConfig, errorSummary, publishStatus } from './internal'
+import { AlreadyConnectedError, isDomainError } from './whatsapp.errors'
+
+/**
+ * Steps shared by QR and pairing-code linking, after the gate and the rate limit:
+ * refuse when connected → claim an instance → webhook once → store the credentials encrypted
+ * and (re)start the link attempt.
+ */
+export async function prepareLinkAttempt(
+  deps: WhatsAppDeps,
+  input: { tenantId: string; publicUrl: string },
+): Promise<{ creds: InstanceCredentials; record: ConnectionRecord }> {
+  const now = deps.clock.now()
+  const existing = await deps.connections.findByTenant(input.tenantId)
+  const next = transition(derivePhase(existing, now), { type: 'linkStarted' })
+  if (!next.ok) throw new AlreadyConnectedError()
+
+  const instance = await claimInstance(deps, input.tenantId)
+  const creds = credentialsOfInstance(deps, instance)
+  await ensureWebhook(deps, instance, creds, input.tenantId, input.publicUrl)
+  const record = await deps.connections.saveLinkAttempt({
+    tenantId: input.tenantId,
+    instanceId: instance.id,
+    encryptedConfig: encryptConfig(deps, input.tenantId, creds),
+    linkStartedAt: now,
+    linkExpiresAt: addSeconds(now, deps.config.linkAttemptMinutes * 60),
+  })
+  return { creds, record }
+}
+
+/**
+ * Green-API said the instance is already linked (`alreadyLogged`): record it as authorized with
+ * its phone (best effort), publish, and throw `AlreadyConnectedError`.
+ */
+export async function recordAlreadyLinked(
+  deps: WhatsAppDeps,
+  tenantId: string,
+  creds: InstanceCredentials,
+): Promise<never> {
+  let phoneNumber: string | null | undefined
+  try {
+    phoneNumber = await deps.provider.getLinkedPhone(creds)
+  } catch (err) {
+    deps.logger.warn({ tenantId, err: errorSummary(err) }, 'linked phone lookup failed')
+  }
+  const result = await deps.connections.applyStatus(tenantId, {
+    status: 'authorized',
+    ...(phoneNumber ? { phoneNumber } : {}),
+    checkedAt: deps.clock.now(),
+    source: 'link',
+  })
+  if (result.outcome === 'changed') await publishStatus(deps, result.record)
+  throw new AlreadyConnectedError()
+}
+
+/** Audits the outcome of a use case: success with details, or the error code (denied/failure). */
+export async function audited<T>(
+  deps: WhatsAppDeps,
+  entry: { actor: Actor; tenantId: string; action: string; ip?: string | undefined },
+  run: () => Promise<{ result: T; details?: Record<string, unknown> }>,
+): Promise<T> {
+  const base = { actor: actorLabel(entry.actor), tenantId: entry.tenantId, action: entry.action, ip: entry.ip ?? null }
+  let outcome: { result: T; details?: Record<string, unknown> }
+  try {
+    outcome = await run()
+  } catch (err) {
+    const denied = isDomainError(err) && (err.code === 'WHATSAPP_DISABLED' || err.code === 'RATE_LIMITED')
+    await appendSafely(deps, { ...base, outcome: denied ? 'denied' : 'failure', details: { error: errorSummary(err).code } })
+    throw err
+  }
+  await appendSafely(deps, { ...base, outcome: 'success', details: outcome.details ?? {} })
+  return outcome.result
+}
+
+async function appendSafely(deps: WhatsAppDeps, entry: Parameters<WhatsAppDeps['audit']['append']>[0]): Promise<void> {
+  try {
+    await deps.audit.append(entry)
+  } catch (err) {
+    deps.logger.error({ action: entry.action, tenantId: entry.tenantId, err: errorSummary(err) }, 'audit append failed')
+  }
+}

@@ -1,0 +1,41 @@
+import type { Actor, WhatsAppDeps } from './deps'
+import { requireWhatsAppEnabled } from './features'
+import { addSeconds, enforceRateLimit } from './internal'
+import { audited, prepareLinkAttempt } from './link-attempt'
+import { PhoneNumberSchema } from './validation'
+import { InvalidInputError } from './whatsapp.errors'
+
+export interface PairingCodeResult {
+  /** e.g. "ABCD-EFGH". Show it to the user, never log it. */
+  code: string
+  expiresAt: Date
+  linkExpiresAt: Date
+}
+
+/**
+ * `POST /api/wa/pairing-code`: like `generateQr` (gate, claim, webhook, link attempt) but links
+ * by phone number with a pairing code (Green-API `getAuthorizationCode`). Rate limit 5 / 10 min.
+ */
+export async function requestPairingCode(
+  deps: WhatsAppDeps,
+  input: { tenantId: string; actor: Actor; phoneNumber: string; publicUrl: string; ip?: string },
+): Promise<PairingCodeResult> {
+  const { tenantId } = input
+  return audited(deps, { actor: input.actor, tenantId, action: 'whatsapp.link.pairing_code', ip: input.ip }, async () => {
+    await requireWhatsAppEnabled(deps, { tenantId })
+    const phone = PhoneNumberSchema.safeParse(input.phoneNumber)
+    if (!phone.success) throw new InvalidInputError('invalid phone number', [{ path: 'phoneNumber', message: 'must be E.164' }])
+    await enforceRateLimit(deps, `wa:pairing:${tenantId}`, deps.config.rateLimits.pairingCode)
+    const { creds, record } = await prepareLinkAttempt(deps, { tenantId, publicUrl: input.publicUrl })
+    const { code } = await deps.provider.requestPairingCode(creds, phone.data)
+    const now = deps.clock.now()
+    return {
+      result: {
+        code,
+        expiresAt: addSeconds(now, deps.config.pairingCodeTtlSeconds),
+        linkExpiresAt: record.linkExpiresAt ?? addSeconds(now, deps.config.linkAttemptMinutes * 60),
+      },
+      details: { instanceId: creds.instanceId },
+    }
+  })
+}
