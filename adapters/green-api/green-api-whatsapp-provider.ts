@@ -1,0 +1,302 @@
+import { z } from 'zod'
+import type {
+  CreatedInstance,
+  InstanceCredentials,
+  PairingCodeResult,
+  QrResult,
+  WebhookSettings,
+  WhatsAppPartnerProvider,
+  WhatsAppProvider,
+} from '../../domain/ports/whatsapp-provider'
+import { CONNECTION_STATES, type ConnectionState } from '../../domain/whatsapp/connection-state'
+import { DomainError, UpstreamAuthError, UpstreamUnavailableError } from '../../domain/whatsapp/whatsapp.errors'
+import { GreenApiHttpClient, type CallSpec, type GreenApiClientOptions } from './http-client'
+
+export type { GreenApiCallEvent, GreenApiClientOptions, GreenApiLogger, GreenApiOutcome } from './http-client'
+
+// ---------------------------------------------------------------------------------------------
+// Response schemas (greenapi.md §1-§8). Anything else is "garbage" → UpstreamUnavailableError.
+// ---------------------------------------------------------------------------------------------
+
+const qrSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('qrCode'), message: z.string().min(16).regex(/^[A-Za-z0-9+/=\s]+$/) }),
+  z.object({ type: z.literal('alreadyLogged'), message: z.string() }),
+  z.object({ type: z.literal('error'), message: z.string() }),
+])
+/** `null` while a new instance is still being created (§2). */
+const stateSchema = z.union([z.null(), z.object({ stateInstance: z.enum(CONNECTION_STATES) })])
+const waSettingsSchema = z.object({
+  phone: z.string().regex(/^(\d{6,15})?$/),
+  stateInstance: z.string().optional(),
+  avatar: z.string().optional(),
+  deviceId: z.string().optional(),
+})
+const authCodeSchema = z.object({ status: z.boolean(), code: z.string().optional() })
+const sendSchema = z.object({ idMessage: z.string().min(1) })
+const logoutSchema = z.object({ isLogout: z.boolean() })
+const rebootSchema = z.object({ isReboot: z.boolean() })
+const saveSettingsSchema = z.object({ saveSettings: z.boolean() })
+
+const createInstanceSchema = z.object({
+  idInstance: z.union([z.number().int().positive(), z.string().regex(/^\d{1,20}$/)]),
+  apiTokenInstance: z.string().min(1),
+  typeInstance: z.string().optional(),
+})
+const deleteInstanceSchema = z.union([
+  z.object({ deleteInstanceAccount: z.boolean() }),
+  // "Not found": already deleted → success for an idempotent disconnect.
+  z.object({ code: z.literal(404), description: z.string().optional() }),
+])
+const partnerInstanceSchema = z.object({
+  idInstance: z.union([z.number().int(), z.string()]),
+  name: z.string().optional(),
+  typeInstance: z.string().optional(),
+  deleted: z.boolean().optional(),
+  timeCreated: z.string().optional(),
+  timeDeleted: z.string().optional(),
+  isExpired: z.boolean().optional(),
+})
+const getInstancesSchema = z.array(partnerInstanceSchema)
+
+export interface PartnerInstanceSummary {
+  instanceId: string
+  name: string
+  typeInstance: string
+  deleted: boolean
+  timeCreated: string | null
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '')
+}
+
+function validationError(message: string): DomainError {
+  return new DomainError('VALIDATION_FAILED', message)
+}
+
+/** "+33 6 12-34-56-78" → "33612345678"; null when not a plausible E.164 number. */
+function e164Digits(phone: string): string | null {
+  const compact = phone.replace(/[\s().-]/g, '')
+  const m = /^\+?(\d{6,15})$/.exec(compact)
+  return m?.[1] ?? null
+}
+
+/** Green-API's 8-character pairing code as the phone shows it: "ABCD-EFGH". */
+export function formatPairingCode(code: string): string {
+  const c = code.trim().toUpperCase()
+  return c.length === 8 && !c.includes('-') ? `${c.slice(0, 4)}-${c.slice(4)}` : c
+}
+
+/**
+ * `WhatsAppProvider` on Green-API's instance API, with our own fetch client (see http-client.ts
+ * for deadlines, retries, pacing, breaker). URL: `{apiUrl}/waInstance{id}/{method}/{token}`.
+ */
+export class GreenApiWhatsAppProvider implements WhatsAppProvider {
+  private readonly http: GreenApiHttpClient
+
+  constructor(opts: GreenApiClientOptions = {}) {
+    this.http = new GreenApiHttpClient(opts)
+  }
+
+  private spec<T>(
+    creds: InstanceCredentials,
+    method: string,
+    httpMethod: 'GET' | 'POST',
+    schema: z.ZodType<T>,
+    extra: { body?: unknown; idempotent?: boolean; timeoutMs?: number } = {},
+  ): CallSpec<T> {
+    if (!/^\d{1,20}$/.test(creds.instanceId)) throw new UpstreamAuthError('Green-API instance id is not numeric')
+    if (creds.apiToken.length === 0) throw new UpstreamAuthError(`Green-API token missing for instance ${creds.instanceId}`)
+    const base = trimSlash(creds.apiUrl)
+    if (!/^https?:\/\/[^/\s]+/.test(base)) {
+      throw new UpstreamUnavailableError(`Green-API apiUrl of instance ${creds.instanceId} is not an http(s) URL`)
+    }
+    const spec: CallSpec<T> = {
+      method,
+      httpMethod,
+      url: `${base}/waInstance${creds.instanceId}/${method}/${encodeURIComponent(creds.apiToken)}`,
+      secret: creds.apiToken,
+      instanceId: creds.instanceId,
+      partitionKey: `${base}|${creds.instanceId}`,
+      idempotent: extra.idempotent ?? false,
+      timeoutMs: extra.timeoutMs ?? this.http.timeoutMs,
+      schema,
+    }
+    if (extra.body !== undefined) spec.body = extra.body
+    return spec
+  }
+
+  async requestQr(creds: InstanceCredentials): Promise<QrResult> {
+    const res = await this.http.call(
+      this.spec(creds, 'qr', 'GET', qrSchema, { idempotent: true, timeoutMs: this.http.qrTimeoutMs }),
+    )
+    switch (res.type) {
+      case 'qrCode':
+        return { kind: 'qr', pngBase64: res.message.replace(/\s+/g, '') }
+      case 'alreadyLogged':
+        return { kind: 'alreadyLinked' }
+      case 'error':
+        return { kind: 'error', message: res.message.slice(0, 300) }
+    }
+  }
+
+  async getState(creds: InstanceCredentials): Promise<ConnectionState | null> {
+    const res = await this.http.call(this.spec(creds, 'getStateInstance', 'GET', stateSchema, { idempotent: true }))
+    return res === null ? null : res.stateInstance
+  }
+
+  async getLinkedPhone(creds: InstanceCredentials): Promise<string | null> {
+    const res = await this.http.call(this.spec(creds, 'getWaSettings', 'GET', waSettingsSchema, { idempotent: true }))
+    return res.phone === '' ? null : `+${res.phone}`
+  }
+
+  async requestPairingCode(creds: InstanceCredentials, phoneE164: string): Promise<PairingCodeResult> {
+    const digits = e164Digits(phoneE164)
+    if (digits === null) throw validationError('phoneNumber must be an E.164 number')
+    const res = await this.http.call(
+      this.spec(creds, 'getAuthorizationCode', 'POST', authCodeSchema, { body: { phoneNumber: Number(digits) } }),
+    )
+    if (!res.status || !res.code) {
+      throw new UpstreamUnavailableError(
+        `Green-API getAuthorizationCode for instance ${creds.instanceId} returned no code`,
+        { retryAfterSeconds: 5 },
+      )
+    }
+    return { code: formatPairingCode(res.code) }
+  }
+
+  async sendText(creds: InstanceCredentials, toE164: string, text: string): Promise<{ messageId: string }> {
+    const digits = e164Digits(toE164)
+    if (digits === null) throw validationError('recipient must be an E.164 number')
+    if (text.length === 0 || text.length > 20_000) throw validationError('message must be 1 to 20000 characters')
+    const res = await this.http.call(
+      this.spec(creds, 'sendMessage', 'POST', sendSchema, { body: { chatId: `${digits}@c.us`, message: text } }),
+    )
+    return { messageId: res.idMessage }
+  }
+
+  async logout(creds: InstanceCredentials): Promise<void> {
+    const res = await this.http.call(this.spec(creds, 'logout', 'GET', logoutSchema))
+    if (!res.isLogout) {
+      throw new UpstreamUnavailableError(`Green-API logout for instance ${creds.instanceId} was refused`, { retryAfterSeconds: 5 })
+    }
+  }
+
+  async reboot(creds: InstanceCredentials): Promise<void> {
+    const res = await this.http.call(this.spec(creds, 'reboot', 'GET', rebootSchema))
+    if (!res.isReboot) {
+      throw new UpstreamUnavailableError(`Green-API reboot for instance ${creds.instanceId} was refused`, { retryAfterSeconds: 5 })
+    }
+  }
+
+  async configureWebhook(creds: InstanceCredentials, settings: WebhookSettings): Promise<void> {
+    const res = await this.http.call(
+      this.spec(creds, 'setSettings', 'POST', saveSettingsSchema, {
+        body: { webhookUrl: settings.webhookUrl, webhookUrlToken: settings.webhookToken, stateWebhook: 'yes' },
+      }),
+    )
+    if (!res.saveSettings) {
+      throw new UpstreamUnavailableError(`Green-API setSettings for instance ${creds.instanceId} was not saved`, {
+        retryAfterSeconds: 5,
+      })
+    }
+  }
+}
+
+export interface GreenApiPartnerOptions extends GreenApiClientOptions {
+  /** Partner API base, e.g. https://api.green-api.com (the path `/partner/...` is appended). */
+  partnerApiUrl: string
+  /** SECRET: master key for all partner instances. */
+  partnerToken: string
+  /**
+   * apiUrl to give a created instance (createInstance does not return one, §0/§8). Default: the
+   * partner base URL (universal host), or a function of the new instance id.
+   */
+  instanceApiUrl?: string | ((instanceId: string) => string)
+}
+
+/**
+ * `WhatsAppPartnerProvider` on Green-API's Partner API. Its errors are HTTP 200 +
+ * `{code, description}`: 401/403 → UpstreamAuthError, others → UpstreamUnavailableError;
+ * deleting an already deleted instance (404) succeeds.
+ */
+export class GreenApiPartnerProvider implements WhatsAppPartnerProvider {
+  private readonly http: GreenApiHttpClient
+  private readonly base: string
+  private readonly token: string
+  private readonly instanceApiUrl: (instanceId: string) => string
+
+  constructor(opts: GreenApiPartnerOptions) {
+    const { partnerApiUrl, partnerToken, instanceApiUrl, ...clientOpts } = opts
+    this.http = new GreenApiHttpClient(clientOpts)
+    this.base = trimSlash(partnerApiUrl)
+    this.token = partnerToken
+    this.instanceApiUrl =
+      typeof instanceApiUrl === 'function' ? instanceApiUrl : () => trimSlash(instanceApiUrl ?? partnerApiUrl)
+  }
+
+  private spec<T>(
+    method: string,
+    httpMethod: 'GET' | 'POST',
+    schema: z.ZodType<T>,
+    extra: { body?: unknown; idempotent?: boolean; passThroughCodes?: number[] } = {},
+  ): CallSpec<T> {
+    if (this.token.length === 0) throw new UpstreamAuthError('Green-API partner token is not configured')
+    const spec: CallSpec<T> = {
+      method: `partner.${method}`,
+      httpMethod,
+      url: `${this.base}/partner/${method}/${encodeURIComponent(this.token)}`,
+      secret: this.token,
+      instanceId: 'partner',
+      partitionKey: `${this.base}|partner`,
+      idempotent: extra.idempotent ?? false,
+      timeoutMs: this.http.timeoutMs,
+      schema,
+      partner: extra.passThroughCodes ? { passThroughCodes: extra.passThroughCodes } : {},
+    }
+    if (extra.body !== undefined) spec.body = extra.body
+    return spec
+  }
+
+  async createInstance(input: { name: string } & WebhookSettings): Promise<CreatedInstance> {
+    const res = await this.http.call(
+      this.spec('createInstance', 'POST', createInstanceSchema, {
+        body: {
+          name: input.name,
+          webhookUrl: input.webhookUrl,
+          webhookUrlToken: input.webhookToken,
+          stateWebhook: 'yes',
+        },
+      }),
+    )
+    const instanceId = String(res.idInstance)
+    return { instanceId, apiToken: res.apiTokenInstance, apiUrl: this.instanceApiUrl(instanceId) }
+  }
+
+  async deleteInstance(instanceId: string): Promise<void> {
+    if (!/^\d{1,20}$/.test(instanceId)) throw validationError('instanceId must be numeric')
+    const res = await this.http.call(
+      this.spec('deleteInstanceAccount', 'POST', deleteInstanceSchema, {
+        body: { idInstance: Number(instanceId) },
+        passThroughCodes: [404],
+      }),
+    )
+    if ('deleteInstanceAccount' in res && !res.deleteInstanceAccount) {
+      throw new UpstreamUnavailableError(`Green-API partner refused to delete instance ${instanceId}`, { retryAfterSeconds: 5 })
+    }
+  }
+
+  /** Partner `getInstances` (ops listing). Tokens in the upstream answer are dropped here. */
+  async listInstances(): Promise<PartnerInstanceSummary[]> {
+    const res = await this.http.call(this.spec('getInstances', 'GET', getInstancesSchema, { idempotent: true }))
+    return res.map((i) => ({
+      instanceId: String(i.idInstance),
+      name: i.name ?? '',
+      typeInstance: i.typeInstance ?? 'whatsapp',
+      deleted: i.deleted ?? false,
+      timeCreated: i.timeCreated ?? null,
+    }))
+  }
+}

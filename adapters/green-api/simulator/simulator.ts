@@ -1,0 +1,1024 @@
+import { randomBytes, randomInt } from 'node:crypto'
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs'
+import { dirname } from 'node:path'
+import QRCode from 'qrcode'
+import { z } from 'zod'
+import { CONNECTION_STATES, type ConnectionState } from '../../../domain/whatsapp/connection-state'
+
+/**
+ * A stateful fake of Green-API (greenapi.md), transport-free: the express router (http.ts) and the
+ * MSW handlers (tests/mocks/green-api.ts) both translate requests into `handle` / `handlePartner`
+ * and the results back into HTTP. Same status codes and bodies as the real service, token checks,
+ * per-instance rate limits, fault switches, a simulated phone (scan / pairing code) that fires the
+ * `stateInstanceChanged` webhook.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------------------------
+
+export interface SimRequest {
+  /** Green-API method name as it appears in the URL (case-insensitive, e.g. `getStateInstance`). */
+  method: string
+  httpMethod: string
+  instanceId: string
+  token: string
+  /** Parsed JSON body (undefined when none). */
+  body: unknown
+  /** Host header of the request (used by the public URL resolver). */
+  host?: string
+  /** Origin (`scheme://host`) of the request when the transport knows it. */
+  origin?: string
+}
+
+export interface SimPartnerRequest {
+  method: string
+  httpMethod: string
+  token: string
+  body: unknown
+  host?: string
+  origin?: string
+}
+
+export interface SimResponse {
+  status: number
+  /** JSON body (sent with `application/json`), ignored when `rawBody` is set. */
+  body: unknown
+  headers?: Record<string, string>
+  /** Sent verbatim instead of JSON (plain-text errors, garbage). */
+  rawBody?: string
+  /** Connection reset: transports destroy the socket / answer `HttpResponse.error()`. */
+  reset?: true
+}
+
+export type DeliverWebhook = (url: string, headers: Record<string, string>, body: unknown) => Promise<void>
+
+export type PublicUrlResolver = (req: { host?: string | undefined; origin?: string | undefined }) => string
+
+export interface GreenApiSimulatorOptions {
+  /** Base URL of the app for the "simulated phone" pages encoded in QR codes. */
+  publicUrl?: string | PublicUrlResolver
+  /** How webhooks leave. Default: global fetch, errors swallowed, a few retries. */
+  deliverWebhook?: DeliverWebhook
+  /** Clock (ms). Default Date.now. */
+  now?: () => number
+  /** Used by the `slow` fault. Default: a real timer. */
+  sleep?: (ms: number) => Promise<void>
+  /** Per-instance 429s like Green-API's. Default true; switch off for load tests. */
+  rateLimits?: boolean
+  /** JSON file keeping instances (tokens, linked state, settings) across restarts. */
+  persistPath?: string
+  /** Partner token; generated (and persisted) when absent. */
+  partnerToken?: string
+  /** QR rotation period. Default 20 000 ms. */
+  qrRotationMs?: number
+  /** How long a just-rotated QR still scans (a phone camera is not instant). Default 5 000 ms. */
+  qrGraceMs?: number
+  /** Pairing code validity. Default 150 000 ms (≈2.5 min). */
+  pairingValidityMs?: number
+  /** Time spent in `starting` after a reboot. Default 1 500 ms. */
+  rebootMs?: number
+  /** Time a partner-created instance answers `null` to getStateInstance. Default 0. */
+  creatingMs?: number
+  /** First digits of generated instance ids (the per-instance host prefix). Default "1101". */
+  idPrefix?: string
+}
+
+export interface SimCredentials {
+  instanceId: string
+  apiToken: string
+}
+
+export interface SimMessage {
+  idMessage: string
+  chatId: string
+  message: string
+  at: number
+}
+
+export interface SimSettings {
+  webhookUrl: string
+  webhookUrlToken: string
+  stateWebhook: 'yes' | 'no'
+  [key: string]: unknown
+}
+
+/** A snapshot of one instance (copies; mutating it changes nothing). */
+export interface SimInstanceView {
+  instanceId: string
+  apiToken: string
+  name: string
+  state: ConnectionState | null
+  /** Digits only, '' when not linked. */
+  phone: string
+  webhookUrl: string
+  webhookToken: string
+  settings: SimSettings
+  deleted: boolean
+  qrNonce: string
+  pairingCode: string | null
+  queued: SimMessage[]
+  sent: SimMessage[]
+  dropped: SimMessage[]
+}
+
+export type ScanResult =
+  | { ok: true; instanceId: string; phoneE164: string }
+  | { ok: false; reason: 'unknown_instance' | 'stale_qr' | 'already_linked' | 'not_linkable' | 'invalid_phone' }
+
+export type PairResult =
+  | { ok: true; instanceId: string; phoneE164: string }
+  | { ok: false; reason: 'unknown_code' | 'expired_code' | 'phone_mismatch' | 'not_linkable' | 'invalid_phone' }
+
+export type FaultKind = 'slow' | 'down' | 'rateLimited' | 'quota466' | 'garbage' | 'wrongShape' | 'nullState' | 'reset'
+
+export interface FaultScope {
+  /** Only this instance (default: every instance and the partner API). */
+  instanceId?: string
+  /** Only these methods (case-insensitive). */
+  methods?: string[]
+  /** Apply this many times, then disappear (default: until cleared). */
+  times?: number
+}
+
+export interface FaultSwitches {
+  slow(ms: number): () => void
+  down(status?: 502 | 503 | 500): () => void
+  rateLimited(retryAfterSeconds?: number): () => void
+  quota466(): () => void
+  garbage(): () => void
+  wrongShape(): () => void
+  nullState(): () => void
+  reset(): () => void
+}
+
+export interface WebhookDelivery {
+  url: string
+  body: unknown
+  at: number
+}
+
+/** Green-API per-instance limits (requests/s), greenapi.md §9. */
+export const SIMULATOR_RATE_LIMITS: Readonly<Record<string, number>> = {
+  qr: 3,
+  getStateInstance: 1,
+  getWaSettings: 1,
+  getSettings: 1,
+  setSettings: 1,
+  logout: 1,
+  reboot: 1,
+  sendMessage: 50,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Internals
+// ---------------------------------------------------------------------------------------------
+
+interface InstanceRecord {
+  id: string
+  token: string
+  name: string
+  state: ConnectionState | null
+  phone: string
+  settings: SimSettings
+  deleted: boolean
+  createdAt: number
+  creatingUntil?: number
+  startingUntil?: number
+  stateAfterStarting?: ConnectionState
+  qrNonce: string
+  qrIssuedAt: number
+  prevQrNonce?: string
+  prevQrValidUntil?: number
+  pairing?: { code: string; phoneDigits: string; expiresAt: number }
+  queue: SimMessage[]
+  sent: SimMessage[]
+  dropped: SimMessage[]
+}
+
+interface Fault {
+  kind: FaultKind
+  scope: FaultScope
+  remaining: number
+  ms?: number
+  status?: number
+  retryAfterSeconds?: number
+}
+
+type MethodDef = { name: string; verb: 'GET' | 'POST' }
+
+const METHODS: MethodDef[] = [
+  { name: 'qr', verb: 'GET' },
+  { name: 'getStateInstance', verb: 'GET' },
+  { name: 'getWaSettings', verb: 'GET' },
+  { name: 'getSettings', verb: 'GET' },
+  { name: 'setSettings', verb: 'POST' },
+  { name: 'logout', verb: 'GET' },
+  { name: 'reboot', verb: 'GET' },
+  { name: 'sendMessage', verb: 'POST' },
+  { name: 'getAuthorizationCode', verb: 'POST' },
+]
+const PARTNER_METHODS: MethodDef[] = [
+  { name: 'createInstance', verb: 'POST' },
+  { name: 'deleteInstanceAccount', verb: 'POST' },
+  { name: 'getInstances', verb: 'GET' },
+]
+
+const SETTINGS_FLAGS = [
+  'markIncomingMessagesReaded',
+  'markIncomingMessagesReadedOnReply',
+  'outgoingWebhook',
+  'outgoingMessageWebhook',
+  'outgoingAPIMessageWebhook',
+  'incomingWebhook',
+  'deviceWebhook',
+  'stateWebhook',
+  'keepOnlineStatus',
+  'pollMessageWebhook',
+  'incomingBlockWebhook',
+  'incomingCallWebhook',
+  'editedMessageWebhook',
+  'deletedMessageWebhook',
+] as const
+
+const yesNo = z.enum(['yes', 'no'])
+const settingsShape = {
+  webhookUrl: z.string().max(2048).optional(),
+  webhookUrlToken: z.string().max(512).optional(),
+  delaySendMessagesMilliseconds: z.number().int().min(500).max(600_000).optional(),
+  ...Object.fromEntries(SETTINGS_FLAGS.map((f) => [f, yesNo.optional()])),
+}
+const setSettingsBody = z
+  .object(settingsShape)
+  .strict()
+  .refine((v) => Object.keys(v).length > 0, 'at least one setting')
+const createInstanceBody = z
+  .object({ name: z.string().max(200).optional(), ...settingsShape })
+  .strict()
+  .refine((v) => Object.keys(v).length > 0, 'at least one setting')
+const sendMessageBody = z.object({
+  chatId: z.string().regex(/^(\d{5,20}@c\.us|\d{5,20}(-\d{5,20})?@g\.us|\d{5,20}@lid)$/),
+  message: z.string().min(1).max(20_000),
+  quotedMessageId: z.string().optional(),
+  linkPreview: z.boolean().optional(),
+})
+const authCodeBody = z.object({ phoneNumber: z.number().int().min(1_000_000).max(999_999_999_999_999) })
+const deleteInstanceBody = z.object({ idInstance: z.number().int().positive() })
+
+const persistedSchema = z.object({
+  version: z.literal(1),
+  partnerToken: z.string().min(1),
+  seq: z.number().int().nonnegative(),
+  instances: z.array(
+    z.object({
+      id: z.string(),
+      token: z.string(),
+      name: z.string(),
+      state: z.enum(CONNECTION_STATES).nullable(),
+      phone: z.string(),
+      settings: z.record(z.string(), z.unknown()),
+      deleted: z.boolean(),
+      createdAt: z.number(),
+    }),
+  ),
+})
+
+const PAIRING_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'
+
+function json(status: number, body: unknown, headers?: Record<string, string>): SimResponse {
+  return headers ? { status, body, headers } : { status, body }
+}
+function text(status: number, message: string, headers: Record<string, string> = {}): SimResponse {
+  return { status, body: null, rawBody: message, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers } }
+}
+function badRequest(message: string): SimResponse {
+  // Green-API answers validation failures with a 400 and a short text.
+  return json(400, { message })
+}
+function randomHex(bytes: number): string {
+  return randomBytes(bytes).toString('hex')
+}
+function defaultSettings(): SimSettings {
+  return { webhookUrl: '', webhookUrlToken: '', stateWebhook: 'no' }
+}
+function e164Digits(phone: string): string | null {
+  const m = /^\+?(\d{6,15})$/.exec(phone.replace(/[\s().-]/g, ''))
+  return m?.[1] ?? null
+}
+function isLinked(state: ConnectionState | null): boolean {
+  return state === 'authorized' || state === 'yellowCard' || state === 'sleepMode' || state === 'blocked'
+}
+
+/** Default delivery: POST JSON with global fetch; a few retries; never throws. */
+export const fetchDeliverWebhook: DeliverWebhook = async (url, headers, body) => {
+  const delays = [0, 500, 1500, 3000]
+  for (const delay of delays) {
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay).unref?.())
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(5000),
+      })
+      await res.arrayBuffer().catch(() => undefined)
+      if (res.ok) return
+    } catch {
+      // swallowed: the real service also just retries later
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export class GreenApiSimulator {
+  private readonly instances = new Map<string, InstanceRecord>()
+  private readonly faults: Fault[] = []
+  private readonly rateWindows = new Map<string, number[]>()
+  private readonly counts = new Map<string, number>()
+  private readonly pending = new Set<Promise<void>>()
+  private readonly qrCache = new Map<string, string>()
+  private readonly resolvePublicUrl: PublicUrlResolver
+  private readonly deliver: DeliverWebhook
+  private readonly now: () => number
+  private readonly sleep: (ms: number) => Promise<void>
+  private readonly persistPath: string | undefined
+  private readonly qrRotationMs: number
+  private readonly qrGraceMs: number
+  private readonly pairingValidityMs: number
+  private readonly rebootMs: number
+  private readonly creatingMs: number
+  private readonly idPrefix: string
+  private rateLimitsOn: boolean
+  private seq = 0
+  /** Partner token (a secret; only for wiring the app to the simulator). */
+  partnerToken: string
+  /** Every webhook the simulator emitted, oldest first (bounded). */
+  readonly webhookLog: WebhookDelivery[] = []
+
+  constructor(opts: GreenApiSimulatorOptions = {}) {
+    const pub = opts.publicUrl
+    this.resolvePublicUrl =
+      typeof pub === 'function'
+        ? pub
+        : typeof pub === 'string'
+          ? () => pub
+          : ({ origin, host }) => origin ?? (host ? `http://${host}` : 'http://localhost:3000')
+    this.deliver = opts.deliverWebhook ?? fetchDeliverWebhook
+    this.now = opts.now ?? Date.now
+    this.sleep =
+      opts.sleep ??
+      ((ms) =>
+        new Promise((r) => {
+          setTimeout(r, ms).unref?.()
+        }))
+    this.persistPath = opts.persistPath
+    this.rateLimitsOn = opts.rateLimits ?? true
+    this.qrRotationMs = opts.qrRotationMs ?? 20_000
+    this.qrGraceMs = opts.qrGraceMs ?? 5_000
+    this.pairingValidityMs = opts.pairingValidityMs ?? 150_000
+    this.rebootMs = opts.rebootMs ?? 1_500
+    this.creatingMs = opts.creatingMs ?? 0
+    this.idPrefix = opts.idPrefix ?? '1101'
+    this.partnerToken = opts.partnerToken ?? randomHex(25)
+    if (this.persistPath) this.load(this.persistPath, opts.partnerToken)
+  }
+
+  // ------------------------------------------------------------------ instances
+
+  /** Creates `n` unauthorized instances with random tokens. */
+  createInstances(n: number, settings: Partial<SimSettings> & { name?: string } = {}): SimCredentials[] {
+    const out: SimCredentials[] = []
+    for (let i = 0; i < n; i++) out.push(this.createOne(settings, 0))
+    this.persist()
+    return out
+  }
+
+  /** Makes sure at least `n` live instances exist (handy with persistence) and returns `n` of them. */
+  ensureInstances(n: number): SimCredentials[] {
+    const live = this.listInstances().filter((i) => !i.deleted)
+    if (live.length < n) this.createInstances(n - live.length)
+    return this.listInstances()
+      .filter((i) => !i.deleted)
+      .slice(0, n)
+      .map((i) => ({ instanceId: i.instanceId, apiToken: i.apiToken }))
+  }
+
+  listInstances(): SimInstanceView[] {
+    return [...this.instances.keys()].map((id) => this.instance(id)).filter((v): v is SimInstanceView => v !== null)
+  }
+
+  /** A copy of an instance's state, or null. */
+  instance(instanceId: string): SimInstanceView | null {
+    const r = this.instances.get(instanceId)
+    if (!r) return null
+    this.settle(r)
+    return {
+      instanceId: r.id,
+      apiToken: r.token,
+      name: r.name,
+      state: r.state,
+      phone: r.phone,
+      webhookUrl: r.settings.webhookUrl,
+      webhookToken: r.settings.webhookUrlToken,
+      settings: { ...r.settings },
+      deleted: r.deleted,
+      qrNonce: r.qrNonce,
+      pairingCode: r.pairing && r.pairing.expiresAt > this.now() ? r.pairing.code : null,
+      queued: r.queue.map((m) => ({ ...m })),
+      sent: r.sent.map((m) => ({ ...m })),
+      dropped: r.dropped.map((m) => ({ ...m })),
+    }
+  }
+
+  /** Current QR nonce (rotating every 20 s), what the PNG of `qr` encodes. */
+  currentQrNonce(instanceId: string): string | null {
+    const r = this.instances.get(instanceId)
+    if (!r) return null
+    this.settle(r)
+    return r.qrNonce
+  }
+
+  /** Absolute URL of the simulated phone page for the current QR. */
+  scanUrl(instanceId: string, req: { host?: string; origin?: string } = {}): string | null {
+    const nonce = this.currentQrNonce(instanceId)
+    if (nonce === null) return null
+    return `${this.publicBase(req)}/dev/simulator/scan/${encodeURIComponent(instanceId)}/${nonce}`
+  }
+
+  private publicBase(req: { host?: string | undefined; origin?: string | undefined }): string {
+    return this.resolvePublicUrl(req).replace(/\/+$/, '')
+  }
+
+  private createOne(settings: Partial<SimSettings> & { name?: string }, creatingMs: number): SimCredentials {
+    let id: string
+    do {
+      this.seq += 1
+      id = `${this.idPrefix}${String(this.seq).padStart(6, '0')}`
+    } while (this.instances.has(id))
+    const now = this.now()
+    const { name, ...rest } = settings
+    const rec: InstanceRecord = {
+      id,
+      token: randomHex(25),
+      name: name ?? `sim-${id}`,
+      state: creatingMs > 0 ? null : 'notAuthorized',
+      phone: '',
+      settings: { ...defaultSettings(), ...stripUndefined(rest) },
+      deleted: false,
+      createdAt: now,
+      qrNonce: randomHex(8),
+      qrIssuedAt: now,
+      queue: [],
+      sent: [],
+      dropped: [],
+    }
+    if (creatingMs > 0) rec.creatingUntil = now + creatingMs
+    this.instances.set(id, rec)
+    return { instanceId: id, apiToken: rec.token }
+  }
+
+  // ------------------------------------------------------------------ switches
+
+  setRateLimitsEnabled(enabled: boolean): void {
+    this.rateLimitsOn = enabled
+  }
+
+  /** Fault switches, global (no scope) or for one instance / some methods / N times. */
+  fault(scope: FaultScope = {}): FaultSwitches {
+    const add = (f: Omit<Fault, 'scope' | 'remaining'>): (() => void) => {
+      const fault: Fault = { ...f, scope, remaining: scope.times ?? Number.POSITIVE_INFINITY }
+      this.faults.push(fault)
+      return () => {
+        const i = this.faults.indexOf(fault)
+        if (i >= 0) this.faults.splice(i, 1)
+      }
+    }
+    return {
+      slow: (ms) => add({ kind: 'slow', ms }),
+      down: (status = 503) => add({ kind: 'down', status }),
+      rateLimited: (retryAfterSeconds) =>
+        add(retryAfterSeconds === undefined ? { kind: 'rateLimited' } : { kind: 'rateLimited', retryAfterSeconds }),
+      quota466: () => add({ kind: 'quota466' }),
+      garbage: () => add({ kind: 'garbage' }),
+      wrongShape: () => add({ kind: 'wrongShape' }),
+      nullState: () => add({ kind: 'nullState' }),
+      reset: () => add({ kind: 'reset' }),
+    }
+  }
+
+  /** Removes faults of one instance, or all faults. */
+  clearFaults(instanceId?: string): void {
+    for (let i = this.faults.length - 1; i >= 0; i--) {
+      if (instanceId === undefined || this.faults[i]?.scope.instanceId === instanceId) this.faults.splice(i, 1)
+    }
+  }
+
+  /** Sets a state directly (fires the webhook when it changes). `null` = being created. */
+  setState(instanceId: string, state: ConnectionState | null): void {
+    const r = this.mustGet(instanceId)
+    this.settle(r)
+    delete r.startingUntil
+    delete r.stateAfterStarting
+    this.changeState(r, state)
+  }
+  yellowCard(instanceId: string): void {
+    this.setState(instanceId, 'yellowCard')
+  }
+  blocked(instanceId: string): void {
+    this.setState(instanceId, 'blocked')
+  }
+  sleepMode(instanceId: string): void {
+    this.setState(instanceId, 'sleepMode')
+  }
+  /** `starting` for `ms` (default: until another state is set), then back to the previous state. */
+  starting(instanceId: string, ms?: number): void {
+    const r = this.mustGet(instanceId)
+    this.settle(r)
+    this.enterStarting(r, ms)
+  }
+  /** Links a phone without going through a QR (test shortcut). */
+  authorize(instanceId: string, phoneE164 = '+33612345678'): void {
+    const r = this.mustGet(instanceId)
+    const digits = e164Digits(phoneE164)
+    if (!digits) throw new Error('invalid phone number')
+    this.link(r, digits)
+  }
+
+  private mustGet(instanceId: string): InstanceRecord {
+    const r = this.instances.get(instanceId)
+    if (!r) throw new Error(`unknown simulator instance ${instanceId}`)
+    return r
+  }
+
+  // ------------------------------------------------------------------ simulated phone
+
+  /** The phone scanned the QR carrying `nonce`: links `phoneE164` and fires the webhook. */
+  scan(instanceId: string, nonce: string, phoneE164 = '+33612345678'): ScanResult {
+    const r = this.instances.get(instanceId)
+    if (!r || r.deleted) return { ok: false, reason: 'unknown_instance' }
+    this.settle(r)
+    if (r.state === 'authorized') return { ok: false, reason: 'already_linked' }
+    if (r.state !== 'notAuthorized') return { ok: false, reason: 'not_linkable' }
+    const now = this.now()
+    const current = nonce === r.qrNonce
+    const grace = nonce === r.prevQrNonce && r.prevQrValidUntil !== undefined && now < r.prevQrValidUntil
+    if (!current && !grace) return { ok: false, reason: 'stale_qr' }
+    const digits = e164Digits(phoneE164)
+    if (!digits) return { ok: false, reason: 'invalid_phone' }
+    this.link(r, digits)
+    return { ok: true, instanceId: r.id, phoneE164: `+${digits}` }
+  }
+
+  /** The phone typed a pairing code (`ABCD-EFGH` or `ABCDEFGH`). Phone defaults to the requested one. */
+  pair(code: string, phoneE164?: string): PairResult {
+    const wanted = code.replace(/[\s-]/g, '').toUpperCase()
+    const now = this.now()
+    const r = [...this.instances.values()].find((i) => !i.deleted && i.pairing?.code === wanted)
+    if (!r || !r.pairing) return { ok: false, reason: 'unknown_code' }
+    if (r.pairing.expiresAt <= now) return { ok: false, reason: 'expired_code' }
+    this.settle(r)
+    if (r.state !== 'notAuthorized') return { ok: false, reason: 'not_linkable' }
+    let digits = r.pairing.phoneDigits
+    if (phoneE164 !== undefined && phoneE164.trim() !== '') {
+      const given = e164Digits(phoneE164)
+      if (!given) return { ok: false, reason: 'invalid_phone' }
+      if (given !== digits) return { ok: false, reason: 'phone_mismatch' }
+      digits = given
+    }
+    this.link(r, digits)
+    return { ok: true, instanceId: r.id, phoneE164: `+${digits}` }
+  }
+
+  /** Resolves when every webhook emitted so far has been delivered (or given up on). */
+  async flushWebhooks(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending])
+  }
+
+  // ------------------------------------------------------------------ observation
+
+  /** Requests received (after routing), optionally for one instance and/or method. */
+  callCount(filter: { instanceId?: string; method?: string } = {}): number {
+    let n = 0
+    for (const [key, count] of this.counts) {
+      const [id, method] = key.split('|')
+      if (filter.instanceId !== undefined && id !== filter.instanceId) continue
+      if (filter.method !== undefined && method?.toLowerCase() !== filter.method.toLowerCase()) continue
+      n += count
+    }
+    return n
+  }
+  resetCallCounts(): void {
+    this.counts.clear()
+  }
+
+  // ------------------------------------------------------------------ request handling
+
+  async handle(req: SimRequest): Promise<SimResponse> {
+    const def = METHODS.find((m) => m.name.toLowerCase() === req.method.toLowerCase())
+    const method = def?.name ?? req.method
+    this.count(req.instanceId, method)
+
+    const pre = await this.applyPreFaults(req.instanceId, method)
+    if (pre) return pre
+
+    const r = this.instances.get(req.instanceId)
+    if (!r) return text(403, 'Forbidden')
+    if (req.token !== r.token) return text(401, 'Unauthorized')
+    if (!def || def.verb !== req.httpMethod.toUpperCase()) return text(404, 'Not Found')
+    if (r.deleted) return badRequest('Instance is deleted')
+    this.settle(r)
+
+    if (!this.allow(r.id, method)) return text(429, 'Too Many Requests')
+
+    const res = await this.dispatch(r, method, req)
+    return this.applyPostFaults(req.instanceId, method, res)
+  }
+
+  async handlePartner(req: SimPartnerRequest): Promise<SimResponse> {
+    const def = PARTNER_METHODS.find((m) => m.name.toLowerCase() === req.method.toLowerCase())
+    const method = def?.name ?? req.method
+    this.count('partner', method)
+    const pre = await this.applyPreFaults('partner', method)
+    if (pre) return pre
+    if (!def || def.verb !== req.httpMethod.toUpperCase()) return text(404, 'Not Found')
+    // Partner errors are HTTP 200 + {code, description} (greenapi.md §8).
+    if (req.token !== this.partnerToken) return json(200, { code: 401, description: 'Unauthorized' })
+
+    let res: SimResponse
+    switch (def.name) {
+      case 'createInstance': {
+        const parsed = createInstanceBody.safeParse(req.body)
+        if (!parsed.success) {
+          res = json(200, { code: 400, description: 'Bad Request Validation failed' })
+          break
+        }
+        const { name, ...settings } = parsed.data as { name?: string } & Partial<SimSettings>
+        const created = this.createOne(name === undefined ? settings : { ...settings, name }, this.creatingMs)
+        this.persist()
+        res = json(200, { idInstance: Number(created.instanceId), apiTokenInstance: created.apiToken, typeInstance: 'whatsapp' })
+        break
+      }
+      case 'deleteInstanceAccount': {
+        const parsed = deleteInstanceBody.safeParse(req.body)
+        if (!parsed.success) {
+          res = json(200, { code: 400, description: 'Bad Request Validation failed' })
+          break
+        }
+        const r = this.instances.get(String(parsed.data.idInstance))
+        if (!r || r.deleted) {
+          res = json(200, { code: 404, description: 'Not found' })
+          break
+        }
+        // Like the real service, deleting does not log the phone out (§8).
+        r.deleted = true
+        this.persist()
+        res = json(200, { deleteInstanceAccount: true })
+        break
+      }
+      default: {
+        res = json(
+          200,
+          [...this.instances.values()].map((r) => ({
+            idInstance: Number(r.id),
+            name: r.name,
+            typeInstance: 'whatsapp',
+            timeCreated: new Date(r.createdAt).toISOString().slice(0, 19),
+            timeDeleted: r.deleted ? new Date(this.now()).toISOString().slice(0, 19) : '0001-01-01T00:00:00',
+            apiTokenInstance: r.token,
+            deleted: r.deleted,
+            tariff: 'Developer',
+            isFree: false,
+            isPartner: true,
+            expirationDate: '2099-01-01T00:00:00',
+            isExpired: false,
+          })),
+        )
+      }
+    }
+    return this.applyPostFaults('partner', method, res)
+  }
+
+  private async dispatch(r: InstanceRecord, method: string, req: SimRequest): Promise<SimResponse> {
+    switch (method) {
+      case 'qr':
+        return this.qr(r, req)
+      case 'getStateInstance':
+        return json(200, r.state === null ? null : { stateInstance: r.state })
+      case 'getWaSettings': {
+        const showPhone = r.phone !== '' && (r.state === 'authorized' || r.state === 'yellowCard' || r.state === 'sleepMode')
+        return json(200, {
+          avatar: showPhone ? 'https://pps.whatsapp.net/simulated.jpg' : '',
+          phone: showPhone ? r.phone : '',
+          stateInstance: r.state ?? 'starting',
+          deviceId: showPhone ? `${r.phone}:8@s.whatsapp.net` : '',
+        })
+      }
+      case 'getSettings':
+        return json(200, { wid: r.phone && isLinked(r.state) ? `${r.phone}@c.us` : '', ...r.settings })
+      case 'setSettings': {
+        const parsed = setSettingsBody.safeParse(req.body)
+        if (!parsed.success) return badRequest('Bad Request Validation failed')
+        Object.assign(r.settings, stripUndefined(parsed.data as Record<string, unknown>))
+        this.persist()
+        return json(200, { saveSettings: true })
+      }
+      case 'logout': {
+        if (r.state !== 'notAuthorized' && r.state !== null) this.unlink(r)
+        return json(200, { isLogout: true })
+      }
+      case 'reboot': {
+        this.enterStarting(r, this.rebootMs)
+        return json(200, { isReboot: true })
+      }
+      case 'sendMessage': {
+        const parsed = sendMessageBody.safeParse(req.body)
+        if (!parsed.success) {
+          const msg = parsed.error.issues.some((i) => i.path[0] === 'message' && i.code === 'too_big')
+            ? "Validation failed. Details: 'message' length must be less than or equal to 20000 characters long"
+            : 'Bad Request Validation failed'
+          return badRequest(msg)
+        }
+        const m: SimMessage = {
+          idMessage: randomHex(10).toUpperCase(),
+          chatId: parsed.data.chatId,
+          message: parsed.data.message,
+          at: this.now(),
+        }
+        // Queued silently when not linked (kept 24 h); dropped silently under yellowCard (§5).
+        if (r.state === 'authorized') r.sent.push(m)
+        else if (r.state === 'yellowCard') r.dropped.push(m)
+        else r.queue.push(m)
+        return json(200, { idMessage: m.idMessage })
+      }
+      case 'getAuthorizationCode': {
+        const parsed = authCodeBody.safeParse(req.body)
+        if (!parsed.success) return badRequest('Bad Request Validation failed')
+        if (r.state !== 'notAuthorized') return json(200, { status: false, code: '' })
+        let code = ''
+        for (let i = 0; i < 8; i++) code += PAIRING_ALPHABET[randomInt(PAIRING_ALPHABET.length)]
+        r.pairing = { code, phoneDigits: String(parsed.data.phoneNumber), expiresAt: this.now() + this.pairingValidityMs }
+        return json(200, { status: true, code })
+      }
+      default:
+        return text(404, 'Not Found')
+    }
+  }
+
+  private async qr(r: InstanceRecord, req: SimRequest): Promise<SimResponse> {
+    if (r.state === null) return json(200, { type: 'error', message: 'Instance is being created, try later' })
+    if (r.state === 'starting') return json(200, { type: 'error', message: 'instance in starting process try later' })
+    if (isLinked(r.state)) return json(200, { type: 'alreadyLogged', message: 'instance account already authorized' })
+    const url = `${this.publicBase(req)}/dev/simulator/scan/${encodeURIComponent(r.id)}/${r.qrNonce}`
+    let png = this.qrCache.get(url)
+    if (!png) {
+      png = (await QRCode.toBuffer(url, { type: 'png', width: 264, margin: 2, errorCorrectionLevel: 'M' })).toString('base64')
+      if (this.qrCache.size > 200) this.qrCache.clear()
+      this.qrCache.set(url, png)
+    }
+    return json(200, { type: 'qrCode', message: png })
+  }
+
+  // ------------------------------------------------------------------ faults & limits
+
+  private matchingFaults(instanceId: string, method: string): Fault[] {
+    return this.faults.filter(
+      (f) =>
+        f.remaining > 0 &&
+        (f.scope.instanceId === undefined || f.scope.instanceId === instanceId) &&
+        (f.scope.methods === undefined || f.scope.methods.some((m) => m.toLowerCase() === method.toLowerCase())),
+    )
+  }
+
+  private consume(f: Fault): void {
+    f.remaining -= 1
+    if (f.remaining <= 0) {
+      const i = this.faults.indexOf(f)
+      if (i >= 0) this.faults.splice(i, 1)
+    }
+  }
+
+  private async applyPreFaults(instanceId: string, method: string): Promise<SimResponse | null> {
+    const faults = this.matchingFaults(instanceId, method)
+    for (const f of faults.filter((x) => x.kind === 'slow')) {
+      this.consume(f)
+      await this.sleep(f.ms ?? 0)
+    }
+    const f = faults.find((x) => x.kind !== 'slow' && x.kind !== 'wrongShape' && x.kind !== 'nullState')
+    if (!f) return null
+    this.consume(f)
+    switch (f.kind) {
+      case 'down':
+        return text(f.status ?? 503, f.status === 502 ? 'Bad Gateway' : 'Service Unavailable')
+      case 'rateLimited':
+        return text(429, 'Too Many Requests', f.retryAfterSeconds === undefined ? {} : { 'retry-after': String(f.retryAfterSeconds) })
+      case 'quota466':
+        return json(466, {
+          invokeStatus: {
+            method,
+            used: 100,
+            total: 100,
+            status: 'QUOTE_EXCEEDED',
+            description: 'Monthly quota has been exceeded. You can upgrade your tariff.',
+          },
+        })
+      case 'garbage':
+        return { status: 200, body: null, rawBody: '<html>{"stateInstance": oops', headers: { 'content-type': 'application/json' } }
+      case 'reset':
+        return { status: 0, body: null, reset: true }
+      default:
+        return null
+    }
+  }
+
+  private applyPostFaults(instanceId: string, method: string, res: SimResponse): SimResponse {
+    if (res.status !== 200) return res
+    const f = this.matchingFaults(instanceId, method).find((x) => x.kind === 'wrongShape' || x.kind === 'nullState')
+    if (!f) return res
+    this.consume(f)
+    return f.kind === 'nullState' ? json(200, null) : json(200, { result: 'unexpected', data: [1, 2, 3] })
+  }
+
+  private allow(instanceId: string, method: string): boolean {
+    if (!this.rateLimitsOn) return true
+    const limit = SIMULATOR_RATE_LIMITS[method]
+    if (limit === undefined) return true
+    const key = `${instanceId}|${method}`
+    const now = this.now()
+    const hits = (this.rateWindows.get(key) ?? []).filter((t) => t > now - 1000)
+    if (hits.length >= limit) {
+      this.rateWindows.set(key, hits)
+      return false
+    }
+    hits.push(now)
+    this.rateWindows.set(key, hits)
+    return true
+  }
+
+  private count(instanceId: string, method: string): void {
+    const key = `${instanceId}|${method}`
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1)
+  }
+
+  // ------------------------------------------------------------------ state machine
+
+  /** Applies time-driven transitions: creation finished, reboot over, QR rotation. */
+  private settle(r: InstanceRecord): void {
+    const now = this.now()
+    if (r.state === null && r.creatingUntil !== undefined && now >= r.creatingUntil) {
+      // No webhook for "instance created" (greenapi.md §7): clients poll.
+      r.state = 'notAuthorized'
+      delete r.creatingUntil
+      r.qrIssuedAt = now
+    }
+    if (r.state === 'starting' && r.startingUntil !== undefined && now >= r.startingUntil) {
+      const next = r.stateAfterStarting ?? 'notAuthorized'
+      delete r.startingUntil
+      delete r.stateAfterStarting
+      this.changeState(r, next)
+    }
+    const age = now - r.qrIssuedAt
+    if (age >= this.qrRotationMs) {
+      const periods = Math.floor(age / this.qrRotationMs)
+      const lastRotation = r.qrIssuedAt + periods * this.qrRotationMs
+      // Only the code shown just before the latest rotation stays valid for the grace period.
+      r.prevQrNonce = periods === 1 ? r.qrNonce : randomHex(8)
+      r.prevQrValidUntil = lastRotation + this.qrGraceMs
+      r.qrNonce = randomHex(8)
+      r.qrIssuedAt = lastRotation
+    }
+  }
+
+  private enterStarting(r: InstanceRecord, ms: number | undefined): void {
+    const back: ConnectionState = r.state === null || r.state === 'starting' ? (r.stateAfterStarting ?? 'notAuthorized') : r.state
+    r.stateAfterStarting = back === 'sleepMode' || back === 'yellowCard' ? (r.phone ? 'authorized' : 'notAuthorized') : back
+    if (ms !== undefined) {
+      r.startingUntil = this.now() + ms
+      // Real timer so the state also settles (and the webhook fires) without a request.
+      setTimeout(() => this.settle(r), ms + 5).unref?.()
+    } else delete r.startingUntil
+    this.changeState(r, 'starting')
+  }
+
+  private link(r: InstanceRecord, digits: string): void {
+    r.phone = digits
+    delete r.pairing
+    delete r.startingUntil
+    delete r.stateAfterStarting
+    const flushed = r.queue.splice(0)
+    r.sent.push(...flushed)
+    this.changeState(r, 'authorized', true)
+  }
+
+  private unlink(r: InstanceRecord): void {
+    r.phone = ''
+    delete r.pairing
+    r.qrNonce = randomHex(8)
+    r.qrIssuedAt = this.now()
+    delete r.prevQrNonce
+    delete r.prevQrValidUntil
+    this.changeState(r, 'notAuthorized', true)
+  }
+
+  private changeState(r: InstanceRecord, next: ConnectionState | null, force = false): void {
+    const prev = r.state
+    r.state = next
+    if (next === 'notAuthorized' && prev !== 'notAuthorized') {
+      r.qrNonce = randomHex(8)
+      r.qrIssuedAt = this.now()
+    }
+    this.persist()
+    if ((prev !== next || force) && next !== null) this.fireStateWebhook(r)
+  }
+
+  private fireStateWebhook(r: InstanceRecord): void {
+    if (r.deleted || r.settings.stateWebhook !== 'yes' || !r.settings.webhookUrl || r.state === null) return
+    const body = {
+      typeWebhook: 'stateInstanceChanged',
+      instanceData: {
+        idInstance: Number(r.id),
+        wid: r.phone && isLinked(r.state) ? `${r.phone}@c.us` : '',
+        typeInstance: 'whatsapp',
+      },
+      timestamp: Math.floor(this.now() / 1000),
+      stateInstance: r.state,
+    }
+    const headers: Record<string, string> = { 'Content-Type': 'application/json' }
+    if (r.settings.webhookUrlToken) headers.Authorization = `Bearer ${r.settings.webhookUrlToken}`
+    const url = r.settings.webhookUrl
+    this.webhookLog.push({ url, body, at: this.now() })
+    if (this.webhookLog.length > 500) this.webhookLog.splice(0, this.webhookLog.length - 500)
+    // Deliveries of one instance stay in order (FIFO like the real queue).
+    const p: Promise<void> = Promise.resolve()
+      .then(() => this.deliver(url, headers, body))
+      .catch(() => undefined)
+      .finally(() => this.pending.delete(p))
+    this.pending.add(p)
+  }
+
+  // ------------------------------------------------------------------ persistence
+
+  private persist(): void {
+    if (!this.persistPath) return
+    const data = {
+      version: 1 as const,
+      partnerToken: this.partnerToken,
+      seq: this.seq,
+      instances: [...this.instances.values()].map((r) => ({
+        id: r.id,
+        token: r.token,
+        name: r.name,
+        // A transient state is not worth restoring: come back from a restart as linked or not.
+        state: r.state === 'starting' || r.state === null ? (r.phone ? 'authorized' : 'notAuthorized') : r.state,
+        phone: r.phone,
+        settings: r.settings,
+        deleted: r.deleted,
+        createdAt: r.createdAt,
+      })),
+    }
+    try {
+      mkdirSync(dirname(this.persistPath), { recursive: true })
+      const tmp = `${this.persistPath}.${process.pid}.tmp`
+      writeFileSync(tmp, JSON.stringify(data, null, 2), { mode: 0o600 })
+      renameSync(tmp, this.persistPath)
+    } catch {
+      // persistence is a convenience: never break a request over it
+    }
+  }
+
+  private load(path: string, explicitPartnerToken: string | undefined): void {
+    if (!existsSync(path)) return
+    let parsed: z.infer<typeof persistedSchema>
+    try {
+      parsed = persistedSchema.parse(JSON.parse(readFileSync(path, 'utf8')))
+    } catch {
+      return // unreadable file: start fresh (it is overwritten on the next change)
+    }
+    if (explicitPartnerToken === undefined) this.partnerToken = parsed.partnerToken
+    this.seq = parsed.seq
+    const now = this.now()
+    for (const i of parsed.instances) {
+      this.instances.set(i.id, {
+        id: i.id,
+        token: i.token,
+        name: i.name,
+        state: i.state,
+        phone: i.phone,
+        settings: { ...defaultSettings(), ...(i.settings as Partial<SimSettings>) },
+        deleted: i.deleted,
+        createdAt: i.createdAt,
+        qrNonce: randomHex(8),
+        qrIssuedAt: now,
+        queue: [],
+        sent: [],
+        dropped: [],
+      })
+    }
+  }
+}
+
+function stripUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v
+  return out as Partial<T>
+}
