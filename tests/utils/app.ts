@@ -33,11 +33,10 @@ export async function startTestApp(options: { env?: Record<string, string>; boot
   const build = (await import(/* @vite-ignore */ pathToFileURL(buildPath).href)) as ServerBuild
   const entry = build.entry.module as Record<string, any>
   const { createHttpApp } = await import('../../server/http-app')
-  let server: Server | undefined
   // Port 0 first so the app knows its own origin before routers are built.
   const booted = await entry.bootServices({ port: 0, ...options.bootOptions })
   const app = createHttpApp({ build, routers: booted.routers })
-  server = await new Promise<Server>((resolve) => {
+  const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s))
   })
   const { port } = server.address() as AddressInfo
@@ -47,8 +46,8 @@ export async function startTestApp(options: { env?: Record<string, string>; boot
     entry,
     async close() {
       await new Promise<void>((resolve) => {
-        server!.close(() => resolve())
-        server!.closeAllConnections()
+        server.close(() => resolve())
+        server.closeAllConnections()
       })
       await entry.shutdownServices?.()
     },
