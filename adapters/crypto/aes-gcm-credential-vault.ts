@@ -50,7 +50,6 @@ function validLocationPart(value: unknown): value is string {
     typeof value === 'string' &&
     value.length > 0 &&
     Buffer.byteLength(value, 'utf8') <= MAX_LOCATION_PART_BYTES &&
-    // eslint-disable-next-line no-control-regex
     !/[\u0000-\u001f\u007f]/.test(value)
   )
 }
