@@ -1,5 +1,6 @@
 import { hkdfSync, randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { inspect } from 'node:util'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -141,12 +142,42 @@ describe('AesGcmCredentialVault', () => {
     const aad = Buffer.from('aad')
     const { ciphertext, tag } = aes256GcmSeal(K1, iv, Buffer.from(SECRET), aad)
     expect(aes256GcmOpen(K1, iv, ciphertext, tag, aad).toString()).toBe(SECRET)
-    for (const n of [15, 13, 12, 8, 4, 1, 0]) {
+    for (let n = 0; n < 16; n++) {
       expect(() => aes256GcmOpen(K1, iv, ciphertext, tag.subarray(0, n), aad)).toThrow(AeadOpenError)
     }
     expect(() => aes256GcmOpen(K1, iv, ciphertext, Buffer.concat([tag, Buffer.from([0])]), aad)).toThrow(
       AeadOpenError,
     )
+  })
+
+  it('every createDecipheriv call in the code base pins authTagLength: 16 (security.md goal 2)', () => {
+    const root = new URL('../..', import.meta.url).pathname
+    const offenders: string[] = []
+    let calls = 0
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (['node_modules', 'build', '.git', '.data', '.cache', 'public'].includes(entry.name)) continue
+        const path = join(dir, entry.name)
+        if (entry.isDirectory()) walk(path)
+        else if (/\.(ts|tsx|js|mjs|cjs)$/.test(entry.name) && !entry.name.includes('.test.')) {
+          const text = readFileSync(path, 'utf8')
+          for (const m of text.matchAll(/createDecipheriv\(/g)) {
+            calls++
+            const call = text.slice(m.index, text.indexOf(')', m.index) + 1)
+            if (!/authTagLength:\s*(16|GCM_TAG_BYTES)\b/.test(call)) offenders.push(relative(root, path))
+          }
+        }
+      }
+    }
+    for (const dir of ['adapters', 'app', 'domain', 'server', 'db']) {
+      try {
+        walk(join(root, dir))
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+      }
+    }
+    expect(calls).toBeGreaterThan(0) // at least ours in aes-gcm.ts
+    expect(offenders).toEqual([])
   })
 
   it('rejects unknown key ids, other versions and malformed envelopes', () => {
