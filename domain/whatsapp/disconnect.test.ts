@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest'
+import { createTestWorld, type TestWorld } from '../testing/test-deps'
+import { disconnect } from './disconnect'
+import { generateQr } from './generate-qr'
+import { getConnectionStatus } from './get-connection-status'
+import { UpstreamUnavailableError } from './whatsapp.errors'
+
+const actor = { kind: 'user', userId: 'u-1' } as const
+
+async function connect(w: TestWorld, tenantId = 'acme'): Promise<void> {
+  await generateQr(w.deps, { tenantId, actor, publicUrl: 'https://crm.example.test' })
+  const id = w.connections.rows.get(tenantId)?.instanceId ?? ''
+  w.provider.setState(id, 'authorized', '+33612345678')
+  await getConnectionStatus(w.deps, { tenantId })
+}
+
+describe('disconnect', () => {
+  it('logs out, deletes the row, releases the instance, timeline + publish + audit', async () => {
+    const w = createTestWorld()
+    w.addInstance('1101000001')
+    await connect(w)
+    const r = await disconnect(w.deps, { tenantId: 'acme', actor, ip: '10.0.0.1' })
+    expect(r).toEqual({ alreadyDisconnected: false })
+    expect(w.provider.count('logout')).toBe(1)
+    expect(w.provider.instances.get('1101000001')?.state).toBe('notAuthorized')
+    expect(w.connections.rows.has('acme')).toBe(false)
+    expect(w.instances.rows.get('1101000001')).toMatchObject({ tenantId: null, encryptedWebhookToken: null })
+    expect(w.connections.timeline.at(-1)).toMatchObject({ from: 'authorized', to: 'notAuthorized', source: 'disconnect' })
+    expect(w.publisher.published.at(-1)).toEqual({ tenantId: 'acme', status: 'notAuthorized', connected: false, phoneNumber: null })
+    expect(w.audit.entries.at(-1)).toMatchObject({ action: 'whatsapp.disconnect', outcome: 'success', details: { logout: 'ok' } })
+  })
+
+  it('is idempotent: a second call returns ok without upstream calls', async () => {
+    const w = createTestWorld()
+    w.addInstance('1101000001')
+    await connect(w)
+    await disconnect(w.deps, { tenantId: 'acme', actor })
+    const calls = w.provider.count()
+    expect(await disconnect(w.deps, { tenantId: 'acme', actor })).toEqual({ alreadyDisconnected: true })
+    expect(w.provider.count()).toBe(calls)
+    expect(await disconnect(w.deps, { tenantId: 'never', actor })).toEqual({ alreadyDisconnected: true })
+  })
+
+  it('logout failure is logged and audited, not thrown; the rest still happens', async () => {
+    const w = createTestWorld()
+    w.addInstance('1101000001')
+    await connect(w)
+    w.provider.failNext('logout', new UpstreamUnavailableError('down'))
+    await expect(disconnect(w.deps, { tenantId: 'acme', actor })).resolves.toEqual({ alreadyDisconnected: false })
+    expect(w.connections.rows.has('acme')).toBe(false)
+    expect(w.instances.rows.get('1101000001')?.tenantId).toBeNull()
+    expect(w.audit.actions()).toContain('whatsapp.logout:failure')
+    expect(w.audit.entries.at(-1)).toMatchObject({ action: 'whatsapp.disconnect', outcome: 'success', details: { logout: 'failed' } })
+    expect(w.logger.lines.some((l) => l.msg.startsWith('logout failed'))).toBe(true)
+  })
+
+  it('a leftover claim without a provider row (crash mid-disconnect) is released', async () => {
+    const w = createTestWorld()
+    w.addInstance('1101000001')
+    await connect(w)
+    await w.connections.delete('acme', w.clock.now())
+    expect(await disconnect(w.deps, { tenantId: 'acme', actor })).toEqual({ alreadyDisconnected: true })
+    expect(w.instances.rows.get('1101000001')?.tenantId).toBeNull()
+  })
+
+  it('shared mode: the instance is free for another tenant afterwards', async () => {
+    const w = createTestWorld({ instanceMode: 'shared', sharedInstanceId: '1101000001' })
+    w.addInstance('1101000001', 'shared')
+    w.features.setFlags('beta', { whatsapp_enabled: true })
+    await connect(w)
+    await expect(generateQr(w.deps, { tenantId: 'beta', actor, publicUrl: 'https://x.test' })).rejects.toMatchObject({ code: 'INSTANCE_BUSY' })
+    await disconnect(w.deps, { tenantId: 'acme', actor })
+    await expect(generateQr(w.deps, { tenantId: 'beta', actor, publicUrl: 'https://x.test' })).resolves.toBeDefined()
+    expect(w.instances.rows.get('1101000001')?.tenantId).toBe('beta')
+  })
+
+  it('partner mode: deletes the instance upstream and locally', async () => {
+    const w = createTestWorld({ instanceMode: 'partner' })
+    await connect(w)
+    const id = w.partner.created[0] ?? ''
+    await disconnect(w.deps, { tenantId: 'acme', actor })
+    expect(w.partner.deleted).toEqual([id])
+    expect(w.instances.rows.has(id)).toBe(false)
+  })
+
+  it('partner mode: upstream delete failure keeps a released row for operators', async () => {
+    const w = createTestWorld({ instanceMode: 'partner' })
+    await connect(w)
+    const id = w.partner.created[0] ?? ''
+    w.partner.failDelete = new UpstreamUnavailableError('down')
+    await disconnect(w.deps, { tenantId: 'acme', actor })
+    expect(w.instances.rows.get(id)).toMatchObject({ tenantId: null })
+    expect(w.logger.lines.some((l) => l.level === 'error' && l.msg === 'partner instance delete failed')).toBe(true)
+  })
+
+  it('undecryptable credentials: no logout possible, still disconnects', async () => {
+    const w = createTestWorld()
+    w.addInstance('1101000001')
+    await connect(w)
+    const row = w.connections.rows.get('acme')
+    if (row) w.connections.rows.set('acme', { ...row, encryptedConfig: 'garbage' })
+    await disconnect(w.deps, { tenantId: 'acme', actor })
+    expect(w.provider.count('logout')).toBe(0)
+    expect(w.connections.rows.has('acme')).toBe(false)
+    expect(w.audit.entries.find((e) => e.action === 'whatsapp.logout')?.details).toMatchObject({ error: 'CREDENTIAL_DECRYPT' })
+  })
+})
