@@ -11,8 +11,8 @@ export interface InstanceRecord {
   /** SECRET (ciphertext) of the apiTokenInstance, vault location `INSTANCE_TOKEN_LOCATION`. */
   encryptedToken: string
   /**
-   * SECRET (ciphertext) of the per-instance webhook token, bound to the claiming tenant
-   * (`webhookTokenLocation(tenantId)`); null until the webhook is configured for this claim.
+   * SECRET (ciphertext) of the per-instance webhook token (vault location
+   * `WEBHOOK_TOKEN_LOCATION`); null until the webhook is configured for this claim.
    */
   encryptedWebhookToken: string | null
   tenantId: string | null

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createTestWorld, type TestWorld } from '../testing/test-deps'
 import { applyProviderEvent, tokenFromAuthorization } from './apply-provider-event'
 import { generateQr } from './generate-qr'
-import { webhookTokenLocation } from './internal'
+import { WEBHOOK_TOKEN_LOCATION } from './internal'
 import { WebhookUnauthorizedError } from './whatsapp.errors'
 
 const actor = { kind: 'user', userId: 'u-1' } as const
@@ -12,7 +12,7 @@ async function linking(w: TestWorld): Promise<string> {
   w.addInstance('1101000001')
   await generateQr(w.deps, { tenantId: 'acme', actor, publicUrl: 'https://crm.example.test' })
   const env = w.instances.rows.get('1101000001')?.encryptedWebhookToken ?? ''
-  return w.vault.decrypt(env, webhookTokenLocation('acme'))
+  return w.vault.decrypt(env, WEBHOOK_TOKEN_LOCATION)
 }
 
 function stateEvent(state: string, timestamp: number, wid = '') {
@@ -92,11 +92,12 @@ describe('applyProviderEvent', () => {
     ).rejects.toBeInstanceOf(WebhookUnauthorizedError)
   })
 
-  it('a stored token bound to another tenant does not decrypt → unauthorized', async () => {
+  it('a stored token encrypted for another column does not decrypt → unauthorized', async () => {
     const w = createTestWorld()
     const token = await linking(w)
     const inst = w.instances.rows.get('1101000001')
-    if (inst) w.instances.rows.set('1101000001', { ...inst, encryptedWebhookToken: w.vault.encrypt(token, webhookTokenLocation('beta')) })
+    const elsewhere = { ...WEBHOOK_TOKEN_LOCATION, column: 'encrypted_token' }
+    if (inst) w.instances.rows.set('1101000001', { ...inst, encryptedWebhookToken: w.vault.encrypt(token, elsewhere) })
     await expect(applyProviderEvent(w.deps, { instanceId: '1101000001', authorizationHeader: token, event: {} })).rejects.toBeInstanceOf(
       WebhookUnauthorizedError,
     )

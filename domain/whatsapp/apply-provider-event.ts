@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { WhatsAppDeps } from './deps'
 import { isConnectionState } from './connection-state'
-import { publishStatus, webhookTokenLocation } from './internal'
+import { publishStatus, WEBHOOK_TOKEN_LOCATION } from './internal'
 import { widToE164 } from './validation'
 import { WebhookUnauthorizedError } from './whatsapp.errors'
 
@@ -51,7 +51,7 @@ export async function applyProviderEvent(
   const tenantId = instance.tenantId
   let expected: string
   try {
-    expected = deps.vault.decrypt(instance.encryptedWebhookToken, webhookTokenLocation(tenantId))
+    expected = deps.vault.decrypt(instance.encryptedWebhookToken, WEBHOOK_TOKEN_LOCATION)
   } catch {
     deps.logger.warn({ instanceId: input.instanceId, tenantId }, 'webhook token undecryptable')
     throw new WebhookUnauthorizedError()

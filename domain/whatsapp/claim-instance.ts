@@ -1,7 +1,7 @@
 import type { InstanceRecord } from '../ports/instance-allocator'
 import type { InstanceCredentials } from '../ports/whatsapp-provider'
 import type { WhatsAppDeps } from './deps'
-import { INSTANCE_TOKEN_LOCATION, errorSummary, webhookTokenLocation } from './internal'
+import { INSTANCE_TOKEN_LOCATION, errorSummary, WEBHOOK_TOKEN_LOCATION } from './internal'
 import { NoInstanceAvailableError } from './whatsapp.errors'
 
 /**
@@ -84,7 +84,7 @@ export async function ensureWebhook(
     await deps.instances.setWebhookToken(
       instance.id,
       tenantId,
-      deps.vault.encrypt(webhookToken, webhookTokenLocation(tenantId)),
+      deps.vault.encrypt(webhookToken, WEBHOOK_TOKEN_LOCATION),
     )
     return true
   } catch (err) {

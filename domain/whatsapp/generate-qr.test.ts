@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createTestWorld } from '../testing/test-deps'
 import { generateQr } from './generate-qr'
-import { INSTANCE_TOKEN_LOCATION, configLocation, webhookTokenLocation } from './internal'
+import { INSTANCE_TOKEN_LOCATION, configLocation, WEBHOOK_TOKEN_LOCATION } from './internal'
 import { UpstreamAuthError, UpstreamUnavailableError } from './whatsapp.errors'
 
 const actor = { kind: 'user', userId: 'u-1' } as const
@@ -20,7 +20,7 @@ describe('generateQr', () => {
     expect(inst?.tenantId).toBe('acme')
     const webhook = w.provider.instances.get('1101000001')?.webhook
     expect(webhook?.webhookUrl).toBe('https://crm.example.test/api/wa/webhooks/green-api/1101000001')
-    expect(w.vault.decrypt(inst?.encryptedWebhookToken ?? '', webhookTokenLocation('acme'))).toBe(webhook?.webhookToken)
+    expect(w.vault.decrypt(inst?.encryptedWebhookToken ?? '', WEBHOOK_TOKEN_LOCATION)).toBe(webhook?.webhookToken)
 
     const row = w.connections.rows.get('acme')
     expect(row).toMatchObject({ status: 'notAuthorized', instanceId: '1101000001', linkExpiresAt: r.linkExpiresAt })

@@ -14,8 +14,15 @@ export const INSTANCE_TOKEN_LOCATION: SecretLocation = {
   column: 'encrypted_token',
 }
 
-export function webhookTokenLocation(tenantId: string): SecretLocation {
-  return { tenantId, table: 'wa_instances', column: 'encrypted_webhook_token' }
+/**
+ * Webhook tokens are instance secrets like the API token (`_system`, as the key-rotation job
+ * `adapters/kysely/kysely-secret-rows.ts` expects). A token never outlives its claim: release
+ * clears it and the next claim generates a new one, so it cannot be replayed by a former tenant.
+ */
+export const WEBHOOK_TOKEN_LOCATION: SecretLocation = {
+  tenantId: '_system',
+  table: 'wa_instances',
+  column: 'encrypted_webhook_token',
 }
 
 export function configLocation(tenantId: string): SecretLocation {
