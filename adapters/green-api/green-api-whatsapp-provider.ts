@@ -9,7 +9,12 @@ import type {
   WhatsAppProvider,
 } from '../../domain/ports/whatsapp-provider'
 import { CONNECTION_STATES, type ConnectionState } from '../../domain/whatsapp/connection-state'
-import { DomainError, UpstreamAuthError, UpstreamUnavailableError } from '../../domain/whatsapp/whatsapp.errors'
+import {
+  InvalidInputError,
+  UpstreamAuthError,
+  UpstreamUnavailableError,
+  type DomainError,
+} from '../../domain/whatsapp/whatsapp.errors'
 import { GreenApiHttpClient, type CallSpec, type GreenApiClientOptions } from './http-client'
 
 export type { GreenApiCallEvent, GreenApiClientOptions, GreenApiLogger, GreenApiOutcome } from './http-client'
@@ -72,8 +77,8 @@ function trimSlash(url: string): string {
   return url.replace(/\/+$/, '')
 }
 
-function validationError(message: string): DomainError {
-  return new DomainError('VALIDATION_FAILED', message)
+function validationError(message: string, path: string): DomainError {
+  return new InvalidInputError(message, [{ path, message }])
 }
 
 /** "+33 6 12-34-56-78" → "33612345678"; null when not a plausible E.164 number. */
@@ -154,7 +159,7 @@ export class GreenApiWhatsAppProvider implements WhatsAppProvider {
 
   async requestPairingCode(creds: InstanceCredentials, phoneE164: string): Promise<PairingCodeResult> {
     const digits = e164Digits(phoneE164)
-    if (digits === null) throw validationError('phoneNumber must be an E.164 number')
+    if (digits === null) throw validationError('phoneNumber must be an E.164 number', 'phoneNumber')
     const res = await this.http.call(
       this.spec(creds, 'getAuthorizationCode', 'POST', authCodeSchema, { body: { phoneNumber: Number(digits) } }),
     )
@@ -169,8 +174,8 @@ export class GreenApiWhatsAppProvider implements WhatsAppProvider {
 
   async sendText(creds: InstanceCredentials, toE164: string, text: string): Promise<{ messageId: string }> {
     const digits = e164Digits(toE164)
-    if (digits === null) throw validationError('recipient must be an E.164 number')
-    if (text.length === 0 || text.length > 20_000) throw validationError('message must be 1 to 20000 characters')
+    if (digits === null) throw validationError('recipient must be an E.164 number', 'to')
+    if (text.length === 0 || text.length > 20_000) throw validationError('message must be 1 to 20000 characters', 'message')
     const res = await this.http.call(
       this.spec(creds, 'sendMessage', 'POST', sendSchema, { body: { chatId: `${digits}@c.us`, message: text } }),
     )
@@ -276,7 +281,7 @@ export class GreenApiPartnerProvider implements WhatsAppPartnerProvider {
   }
 
   async deleteInstance(instanceId: string): Promise<void> {
-    if (!/^\d{1,20}$/.test(instanceId)) throw validationError('instanceId must be numeric')
+    if (!/^\d{1,20}$/.test(instanceId)) throw validationError('instanceId must be numeric', 'instanceId')
     const res = await this.http.call(
       this.spec('deleteInstanceAccount', 'POST', deleteInstanceSchema, {
         body: { idInstance: Number(instanceId) },

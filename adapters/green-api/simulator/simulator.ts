@@ -394,6 +394,15 @@ export class GreenApiSimulator {
     return out
   }
 
+  /** Adds one instance with chosen id/token (tests, fixtures); random ones when omitted. */
+  addInstance(opts: { instanceId?: string; apiToken?: string; name?: string; settings?: Partial<SimSettings> } = {}): SimCredentials {
+    if (opts.instanceId !== undefined && !/^\d{1,20}$/.test(opts.instanceId)) throw new Error('instanceId must be digits')
+    if (opts.instanceId !== undefined && this.instances.has(opts.instanceId)) throw new Error('instance exists')
+    const created = this.createOne({ ...(opts.settings ?? {}), ...(opts.name === undefined ? {} : { name: opts.name }) }, 0, opts)
+    this.persist()
+    return created
+  }
+
   /** Makes sure at least `n` live instances exist (handy with persistence) and returns `n` of them. */
   ensureInstances(n: number): SimCredentials[] {
     const live = this.listInstances().filter((i) => !i.deleted)
@@ -450,17 +459,24 @@ export class GreenApiSimulator {
     return this.resolvePublicUrl(req).replace(/\/+$/, '')
   }
 
-  private createOne(settings: Partial<SimSettings> & { name?: string }, creatingMs: number): SimCredentials {
+  private createOne(
+    settings: Partial<SimSettings> & { name?: string },
+    creatingMs: number,
+    fixed: { instanceId?: string; apiToken?: string } = {},
+  ): SimCredentials {
     let id: string
-    do {
-      this.seq += 1
-      id = `${this.idPrefix}${String(this.seq).padStart(6, '0')}`
-    } while (this.instances.has(id))
+    if (fixed.instanceId !== undefined) id = fixed.instanceId
+    else {
+      do {
+        this.seq += 1
+        id = `${this.idPrefix}${String(this.seq).padStart(6, '0')}`
+      } while (this.instances.has(id))
+    }
     const now = this.now()
     const { name, ...rest } = settings
     const rec: InstanceRecord = {
       id,
-      token: randomHex(25),
+      token: fixed.apiToken ?? randomHex(25),
       name: name ?? `sim-${id}`,
       state: creatingMs > 0 ? null : 'notAuthorized',
       phone: '',
