@@ -510,12 +510,12 @@ describe('Green-API provider contract: secrets never leak', () => {
       sim.fault({ instanceId: id, times: 3, methods: ['getStateInstance'] }).down(503)
       await attempt(() => p.getState(creds)) // ends with the breaker open
     }
-    // A handler crash that quotes the URL (MSW answers 500 with the exception text as body).
+    // A 500 whose body quotes the URL (as some proxies do).
     const other = 'https://7777.api.greenapi.test'
     mocks.server.use(
-      http.get(`${other}/waInstance${id}/getStateInstance/:token`, ({ request }) => {
-        throw new Error(`exploded on ${request.url}`)
-      }),
+      http.get(`${other}/waInstance${id}/getStateInstance/:token`, ({ request }) =>
+        HttpResponse.text(`upstream exploded on ${request.url}`, { status: 500 }),
+      ),
     )
     await attempt(() => p.getState({ ...creds, apiUrl: other }))
 
