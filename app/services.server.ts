@@ -2,6 +2,9 @@ import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import type { Database } from '../db/schema'
 import { parseEnv, type Env } from './utils/env.server'
+// --- auth (issue 4) ---
+import { buildAuthServices, type AuthServices } from './utils/auth.server'
+// --- end auth ---
 
 /**
  * The composition root: builds the pool, Kysely and every adapter once per process and hands
@@ -11,6 +14,9 @@ export interface Services {
   env: Env
   db: Kysely<Database>
   pool: pg.Pool
+  // --- auth (issue 4): sessions, JWT verifier, membership resolver, login throttle, audit ---
+  auth: AuthServices
+  // --- end auth ---
   /** Readiness: true when PostgreSQL answers within the timeout. */
   databaseReady(): Promise<boolean>
   close(): Promise<void>
@@ -31,6 +37,9 @@ function buildServices(): Services {
     env,
     db,
     pool,
+    // --- auth (issue 4) ---
+    auth: buildAuthServices(db, env),
+    // --- end auth ---
     async databaseReady() {
       try {
         await Promise.race([

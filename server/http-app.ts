@@ -21,6 +21,7 @@ export function createHttpApp({ build, routers = [] }: HttpAppOptions): express.
   )
   app.use(express.static(path.join(projectRoot, 'public'), { maxAge: '1h', index: false }))
   for (const r of routers) app.use(r.path, r.router)
-  app.all('*', createRequestHandler({ build, mode: build.mode }))
+  // The client address for audit entries and per-IP login throttling (`context.ip` in loaders).
+  app.all('*', createRequestHandler({ build, mode: build.mode, getLoadContext: (req) => ({ ip: req.ip ?? null }) }))
   return app
 }

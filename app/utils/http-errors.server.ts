@@ -50,3 +50,6 @@ export const forbiddenRole = () =>
 
 export const validationFailed = (message: string, issues: Array<{ path: string; message: string }> = []) =>
   errorResponse(400, 'VALIDATION_FAILED', message, { extra: { issues } })
+
+export const csrfRejected = () =>
+  errorResponse(403, 'CSRF_REJECTED', 'Cross-site request rejected', { headers: { Vary: 'Origin, Sec-Fetch-Site' } })

@@ -1,0 +1,191 @@
+import { redirect } from '@remix-run/node'
+import type { Role } from '../../domain/ports/user-directory'
+import { getServices } from '../services.server'
+import { audit, clientIp, type AuthServices } from './auth.server'
+import { appOrigin, isSameOriginRequest } from './csrf.server'
+import { csrfRejected, forbiddenRole, tenantForbidden, unauthenticated, validationFailed } from './http-errors.server'
+import { getLiveSession } from './session.server'
+import { loginUrl } from './safe-redirect'
+
+/**
+ * Stacked, throwing guards (STYLE habit 9). API routes:
+ *
+ *   const ctx = await requireApiContext(request, { mutating: true, context })
+ *
+ * runs authenticate (Bearer JWT, else the session cookie + CSRF for unsafe methods) → resolve
+ * tenant (X-Tenant, else the token's tenant_id, else the user's first membership) → membership
+ * (one query) → role, and throws the JSON envelope of the first failure. Pages use
+ * `requireUser` / `requirePageContext`, which redirect to /login instead.
+ */
+export type AuthVia = 'bearer' | 'session'
+
+export interface ApiContext {
+  userId: string
+  tenantId: string
+  role: Role
+  via: AuthVia
+  /** The Bearer token's jti, when it has one. */
+  jti?: string
+}
+
+export interface GuardOptions {
+  /** Owners and admins only (members get 403 FORBIDDEN_ROLE). */
+  mutating: boolean
+  /** The Remix load context: carries the client IP for audit entries. */
+  context?: unknown
+}
+
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
+const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i
+const MUTATING_ROLES: ReadonlySet<Role> = new Set(['owner', 'admin'])
+
+export const canMutate = (role: Role): boolean => MUTATING_ROLES.has(role)
+
+// Per-request memo: stacked guards (or a guard called by loader and helper) share one lookup.
+const memo = new WeakMap<Request, Promise<ApiContext>>()
+
+export async function requireApiContext(request: Request, options: GuardOptions): Promise<ApiContext> {
+  let pending = memo.get(request)
+  if (!pending) {
+    pending = resolveApiContext(getServices().auth, request, clientIp(options.context))
+    memo.set(request, pending)
+  }
+  const ctx = await pending
+  if (options.mutating && !canMutate(ctx.role)) throw forbiddenRole()
+  return ctx
+}
+
+/** Throws 403 FORBIDDEN_ROLE unless the context's role is one of `roles`. */
+export function requireRole(ctx: { role: Role }, roles: readonly Role[]): void {
+  if (!roles.includes(ctx.role)) throw forbiddenRole()
+}
+
+async function denyTenant(
+  auth: AuthServices,
+  input: { userId: string; tenantId: string | null; via: AuthVia; ip: string | null; reason: string; request: Request },
+): Promise<never> {
+  await audit(auth, {
+    actor: `user:${input.userId}`,
+    tenantId: input.tenantId,
+    action: 'authz.tenant',
+    outcome: 'denied',
+    ip: input.ip,
+    details: { via: input.via, reason: input.reason, method: input.request.method, path: new URL(input.request.url).pathname.slice(0, 200) },
+  })
+  throw tenantForbidden()
+}
+
+async function resolveApiContext(auth: AuthServices, request: Request, ip: string | null): Promise<ApiContext> {
+  // 1. Authenticate.
+  let userId: string
+  let via: AuthVia
+  let jti: string | null = null
+  let claimTenant: string | null = null
+  const authorization = request.headers.get('authorization')
+  if (authorization !== null) {
+    const match = BEARER.exec(authorization)
+    const claims = match?.[1] ? await auth.verifyJwt(match[1]) : null
+    if (!claims) throw unauthenticated()
+    userId = claims.sub
+    jti = claims.jti
+    claimTenant = claims.tenantId
+    via = 'bearer'
+  } else {
+    const session = await getLiveSession(auth.sessions, request)
+    if (!session) throw unauthenticated()
+    if (!isSameOriginRequest(request, appOrigin(request, auth.env.PUBLIC_URL))) {
+      await audit(auth, {
+        actor: `user:${session.userId}`,
+        tenantId: null,
+        action: 'authz.csrf',
+        outcome: 'denied',
+        ip,
+        details: { method: request.method, path: new URL(request.url).pathname.slice(0, 200) },
+      })
+      throw csrfRejected()
+    }
+    userId = session.userId
+    via = 'session'
+  }
+
+  // 2. Resolve the tenant. A malformed X-Tenant (including two values, which arrive joined by
+  //    ", ") is a 400; a token bound to a tenant cannot be pointed at another one.
+  const header = request.headers.get('x-tenant')
+  if (header !== null && !TENANT_ID_PATTERN.test(header)) {
+    throw validationFailed('Invalid X-Tenant header', [{ path: 'X-Tenant', message: 'must match ^[a-z0-9][a-z0-9_-]{0,62}$ (one value)' }])
+  }
+  const requested = header ?? claimTenant
+  if (header !== null && claimTenant !== null && header !== claimTenant) {
+    return denyTenant(auth, { userId, tenantId: header, via, ip, reason: 'token_tenant_mismatch', request })
+  }
+
+  // 3. One query: user exists, jti not revoked, membership in the requested (or first) tenant.
+  const facts = await auth.resolver.resolve({ userId, tenantId: requested, jti })
+  if (!facts.userExists || facts.revoked) throw unauthenticated()
+  if (!facts.membership) {
+    return denyTenant(auth, { userId, tenantId: requested, via, ip, reason: requested ? 'not_a_member' : 'no_membership', request })
+  }
+  if (facts.tokenTenantId !== null && facts.tokenTenantId !== facts.membership.tenantId) {
+    return denyTenant(auth, { userId, tenantId: facts.membership.tenantId, via, ip, reason: 'token_tenant_mismatch', request })
+  }
+  if (jti && facts.tokenTenantId !== null) {
+    const stale = !facts.tokenLastUsedAt || Date.now() - facts.tokenLastUsedAt.getTime() > 60_000
+    if (stale) void auth.apiTokens.touch(jti).catch(() => {})
+  }
+  return {
+    userId,
+    tenantId: facts.membership.tenantId,
+    role: facts.membership.role,
+    via,
+    ...(jti ? { jti } : {}),
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages
+
+export interface PageUser {
+  userId: string
+  email: string
+  name: string
+}
+
+export interface PageContext extends PageUser {
+  tenantId: string
+  role: Role
+  canMutate: boolean
+}
+
+/**
+ * The signed-in user of a page, or a redirect to /login?redirectTo=<this page>. Unsafe methods
+ * must also be same-origin (403 CSRF_REJECTED otherwise).
+ */
+export async function requireUser(request: Request): Promise<PageUser> {
+  const auth = getServices().auth
+  const session = await getLiveSession(auth.sessions, request)
+  const user = session ? await auth.users.findById(session.userId) : null
+  if (!user) throw redirect(loginUrl(request))
+  if (!isSameOriginRequest(request, appOrigin(request, auth.env.PUBLIC_URL))) throw csrfRejected()
+  return { userId: user.id, email: user.email, name: user.name }
+}
+
+/** The signed-in user, if any (no redirect): for pages such as /login. */
+export async function optionalUser(request: Request): Promise<PageUser | null> {
+  const auth = getServices().auth
+  const session = await getLiveSession(auth.sessions, request)
+  const user = session ? await auth.users.findById(session.userId) : null
+  return user ? { userId: user.id, email: user.email, name: user.name } : null
+}
+
+/**
+ * A page's user + tenant (their first membership) + role. `mutating: true` refuses members with
+ * a 403 page. A user without any membership gets a 403 page too.
+ */
+export async function requirePageContext(request: Request, options: { mutating?: boolean } = {}): Promise<PageContext> {
+  const user = await requireUser(request)
+  const facts = await getServices().auth.resolver.resolve({ userId: user.userId, tenantId: null, jti: null })
+  if (!facts.membership) throw new Response('Forbidden', { status: 403 })
+  const ctx: PageContext = { ...user, tenantId: facts.membership.tenantId, role: facts.membership.role, canMutate: canMutate(facts.membership.role) }
+  if (options.mutating && !ctx.canMutate) throw new Response('Forbidden', { status: 403 })
+  return ctx
+}
