@@ -1,0 +1,255 @@
+import { sql, type Kysely, type Transaction } from 'kysely'
+import { z } from 'zod'
+import type { Database } from '../../db/schema'
+import type {
+  ConnectionRecord,
+  ConnectionRepository,
+  SaveLinkAttemptInput,
+  StatusSource,
+  StatusUpdate,
+  StatusUpdateOutcome,
+} from '../../domain/ports/connection-repository'
+import { CONNECTION_STATES } from '../../domain/whatsapp/connection-state'
+import { planStatusUpdate } from '../../domain/whatsapp/status-update'
+import { InstanceBusyError } from '../../domain/whatsapp/whatsapp.errors'
+import { isUniqueViolation } from './pg-errors'
+
+const PROVIDER = 'green_api' as const
+const TENANT_PROVIDER_KEY = 'tenant_provider_configs_tenant_provider_key'
+const INSTANCE_KEY = 'tenant_provider_configs_instance_id_key'
+
+const date = z.coerce.date()
+const ProviderRowSchema = z.object({
+  tenant_id: z.string(),
+  instance_id: z.string(),
+  encrypted_config: z.string(),
+  connection_status: z.enum(CONNECTION_STATES),
+  is_active: z.boolean(),
+  phone_number: z.string().nullable(),
+  link_started_at: date.nullable(),
+  link_expires_at: date.nullable(),
+  status_changed_at: date,
+  status_checked_at: date.nullable(),
+  last_event_at: date.nullable(),
+})
+
+function rowToConnectionRecord(raw: unknown): ConnectionRecord {
+  const r = ProviderRowSchema.parse(raw)
+  return {
+    tenantId: r.tenant_id,
+    instanceId: r.instance_id,
+    encryptedConfig: r.encrypted_config,
+    status: r.connection_status,
+    isActive: r.is_active,
+    phoneNumber: r.phone_number,
+    linkStartedAt: r.link_started_at,
+    linkExpiresAt: r.link_expires_at,
+    statusChangedAt: r.status_changed_at,
+    statusCheckedAt: r.status_checked_at,
+    lastEventAt: r.last_event_at,
+  }
+}
+
+const COLUMNS = [
+  'tenant_id',
+  'instance_id',
+  'encrypted_config',
+  'connection_status',
+  'is_active',
+  'phone_number',
+  'link_started_at',
+  'link_expires_at',
+  'status_changed_at',
+  'status_checked_at',
+  'last_event_at',
+] as const
+
+type Db = Kysely<Database> | Transaction<Database>
+
+/** `tenant_provider_configs` (one Green-API row per tenant) and its timeline `wa_status_events`. */
+export class KyselyConnectionRepository implements ConnectionRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async findByTenant(tenantId: string): Promise<ConnectionRecord | null> {
+    const row = await this.db
+      .selectFrom('tenant_provider_configs')
+      .select(COLUMNS)
+      .where('tenant_id', '=', tenantId)
+      .where('provider', '=', PROVIDER)
+      .executeTakeFirst()
+    return row ? rowToConnectionRecord(row) : null
+  }
+
+  async findByInstanceId(instanceId: string): Promise<ConnectionRecord | null> {
+    const row = await this.db
+      .selectFrom('tenant_provider_configs')
+      .select(COLUMNS)
+      .where('instance_id', '=', instanceId)
+      .executeTakeFirst()
+    return row ? rowToConnectionRecord(row) : null
+  }
+
+  async saveLinkAttempt(input: SaveLinkAttemptInput): Promise<ConnectionRecord> {
+    try {
+      return await this.saveLinkAttemptOnce(input)
+    } catch (err) {
+      // Two first attempts of one tenant raced on the insert: the loser updates the winner's row.
+      if (isUniqueViolation(err, TENANT_PROVIDER_KEY)) return this.saveLinkAttemptOnce(input)
+      if (isUniqueViolation(err, INSTANCE_KEY)) throw new InstanceBusyError()
+      throw err
+    }
+  }
+
+  private async saveLinkAttemptOnce(input: SaveLinkAttemptInput): Promise<ConnectionRecord> {
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const existing = await this.lockRow(trx, input.tenantId)
+        if (existing) {
+          const row = await trx
+            .updateTable('tenant_provider_configs')
+            .set({
+              instance_id: input.instanceId,
+              encrypted_config: input.encryptedConfig,
+              link_started_at: input.linkStartedAt,
+              link_expires_at: input.linkExpiresAt,
+              updated_at: sql`now()`,
+            })
+            .where('tenant_id', '=', input.tenantId)
+            .where('provider', '=', PROVIDER)
+            .returning(COLUMNS)
+            .executeTakeFirstOrThrow()
+          return rowToConnectionRecord(row)
+        }
+        const row = await trx
+          .insertInto('tenant_provider_configs')
+          .values({
+            tenant_id: input.tenantId,
+            provider: PROVIDER,
+            instance_id: input.instanceId,
+            encrypted_config: input.encryptedConfig,
+            connection_status: 'notAuthorized',
+            is_active: false,
+            link_started_at: input.linkStartedAt,
+            link_expires_at: input.linkExpiresAt,
+            status_changed_at: input.linkStartedAt,
+          })
+          .returning(COLUMNS)
+          .executeTakeFirstOrThrow()
+        await this.appendTimeline(trx, input.tenantId, input.instanceId, null, 'notAuthorized', 'link', input.linkStartedAt)
+        return rowToConnectionRecord(row)
+      })
+    } catch (err) {
+      if (isUniqueViolation(err, INSTANCE_KEY)) throw new InstanceBusyError()
+      throw err
+    }
+  }
+
+  async applyStatus(tenantId: string, update: StatusUpdate): Promise<StatusUpdateOutcome> {
+    return this.db.transaction().execute(async (trx): Promise<StatusUpdateOutcome> => {
+      const current = await this.lockRow(trx, tenantId)
+      if (!current) return { outcome: 'missing' }
+      const plan = planStatusUpdate(current, update)
+      if (plan.kind === 'stale') return { outcome: 'stale', record: current }
+      if (plan.kind === 'unchanged') {
+        const row = await trx
+          .updateTable('tenant_provider_configs')
+          .set({ status_checked_at: plan.patch.statusCheckedAt, last_event_at: plan.patch.lastEventAt })
+          .where('tenant_id', '=', tenantId)
+          .where('provider', '=', PROVIDER)
+          .returning(COLUMNS)
+          .executeTakeFirstOrThrow()
+        return { outcome: 'unchanged', record: rowToConnectionRecord(row) }
+      }
+      const p = plan.patch
+      const row = await trx
+        .updateTable('tenant_provider_configs')
+        .set({
+          connection_status: p.status,
+          is_active: p.isActive,
+          phone_number: p.phoneNumber,
+          status_changed_at: p.statusChangedAt,
+          status_checked_at: p.statusCheckedAt,
+          last_event_at: p.lastEventAt,
+          link_expires_at: p.linkExpiresAt,
+          updated_at: sql`now()`,
+        })
+        .where('tenant_id', '=', tenantId)
+        .where('provider', '=', PROVIDER)
+        .returning(COLUMNS)
+        .executeTakeFirstOrThrow()
+      if (plan.timeline) {
+        await this.appendTimeline(trx, tenantId, current.instanceId, plan.timeline.from, plan.timeline.to, update.source, update.checkedAt)
+      }
+      return { outcome: 'changed', previous: current, record: rowToConnectionRecord(row) }
+    })
+  }
+
+  async recordLinkExpired(tenantId: string, at: Date): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const current = await this.lockRow(trx, tenantId)
+      if (!current || !current.linkStartedAt || !current.linkExpiresAt) return false
+      const already = await trx
+        .selectFrom('wa_status_events')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('source', '=', 'expire')
+        .where('occurred_at', '>=', current.linkStartedAt)
+        .executeTakeFirst()
+      if (already) return false
+      await this.appendTimeline(trx, tenantId, current.instanceId, current.status, current.status, 'expire', at)
+      return true
+    })
+  }
+
+  async delete(tenantId: string, at: Date): Promise<ConnectionRecord | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .deleteFrom('tenant_provider_configs')
+        .where('tenant_id', '=', tenantId)
+        .where('provider', '=', PROVIDER)
+        .returning(COLUMNS)
+        .executeTakeFirst()
+      if (!row) return null
+      const record = rowToConnectionRecord(row)
+      await this.appendTimeline(trx, tenantId, record.instanceId, record.status, 'notAuthorized', 'disconnect', at)
+      return record
+    })
+  }
+
+  async listForReconcile(now: Date): Promise<ConnectionRecord[]> {
+    const rows = await this.db
+      .selectFrom('tenant_provider_configs')
+      .select(COLUMNS)
+      .where('provider', '=', PROVIDER)
+      .where((eb) => eb.or([eb('connection_status', '<>', 'notAuthorized'), eb('link_expires_at', '>', now)]))
+      .orderBy('tenant_id')
+      .execute()
+    return rows.map(rowToConnectionRecord)
+  }
+
+  private async lockRow(trx: Db, tenantId: string): Promise<ConnectionRecord | null> {
+    const row = await trx
+      .selectFrom('tenant_provider_configs')
+      .select(COLUMNS)
+      .where('tenant_id', '=', tenantId)
+      .where('provider', '=', PROVIDER)
+      .forUpdate()
+      .executeTakeFirst()
+    return row ? rowToConnectionRecord(row) : null
+  }
+
+  private async appendTimeline(
+    trx: Db,
+    tenantId: string,
+    instanceId: string,
+    from: string | null,
+    to: string,
+    source: StatusSource,
+    at: Date,
+  ): Promise<void> {
+    await trx
+      .insertInto('wa_status_events')
+      .values({ tenant_id: tenantId, instance_id: instanceId, from_status: from, to_status: to, source, occurred_at: at })
+      .execute()
+  }
+}

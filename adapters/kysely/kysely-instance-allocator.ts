@@ -1,0 +1,174 @@
+import { sql, type Kysely } from 'kysely'
+import { z } from 'zod'
+import type { Database } from '../../db/schema'
+import type { InstanceAllocator, InstanceRecord, RegisterInstanceInput } from '../../domain/ports/instance-allocator'
+import { InstanceBusyError, NoInstanceAvailableError } from '../../domain/whatsapp/whatsapp.errors'
+import { isUniqueViolation } from './pg-errors'
+
+const date = z.coerce.date()
+const InstanceRowSchema = z.object({
+  id: z.string(),
+  mode: z.enum(['shared', 'pool', 'partner', 'simulator']),
+  api_url: z.string(),
+  encrypted_token: z.string(),
+  encrypted_webhook_token: z.string().nullable(),
+  tenant_id: z.string().nullable(),
+  claimed_at: date.nullable(),
+})
+
+function rowToInstanceRecord(raw: unknown): InstanceRecord {
+  const r = InstanceRowSchema.parse(raw)
+  return {
+    id: r.id,
+    mode: r.mode,
+    apiUrl: r.api_url,
+    encryptedToken: r.encrypted_token,
+    encryptedWebhookToken: r.encrypted_webhook_token,
+    tenantId: r.tenant_id,
+    claimedAt: r.claimed_at,
+  }
+}
+
+const COLUMNS = ['id', 'mode', 'api_url', 'encrypted_token', 'encrypted_webhook_token', 'tenant_id', 'claimed_at'] as const
+
+/**
+ * `wa_instances`. Claims are single statements or row-locked transactions; the unique
+ * `tenant_id` (one instance per tenant) and the primary key are the final word: a 23505 from a
+ * race becomes "return the tenant's claim" or `InstanceBusyError`.
+ */
+export class KyselyInstanceAllocator implements InstanceAllocator {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async findClaimedBy(tenantId: string): Promise<InstanceRecord | null> {
+    const row = await this.db.selectFrom('wa_instances').select(COLUMNS).where('tenant_id', '=', tenantId).executeTakeFirst()
+    return row ? rowToInstanceRecord(row) : null
+  }
+
+  async findById(instanceId: string): Promise<InstanceRecord | null> {
+    const row = await this.db.selectFrom('wa_instances').select(COLUMNS).where('id', '=', instanceId).executeTakeFirst()
+    return row ? rowToInstanceRecord(row) : null
+  }
+
+  async claimById(instanceId: string, tenantId: string, at: Date): Promise<InstanceRecord> {
+    const mine = await this.findClaimedBy(tenantId)
+    if (mine) return mine
+    try {
+      const row = await this.db
+        .updateTable('wa_instances')
+        .set({ tenant_id: tenantId, claimed_at: at })
+        .where('id', '=', instanceId)
+        .where('tenant_id', 'is', null)
+        .returning(COLUMNS)
+        .executeTakeFirst()
+      if (row) return rowToInstanceRecord(row)
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err
+      const raced = await this.findClaimedBy(tenantId)
+      if (raced) return raced
+      throw new InstanceBusyError()
+    }
+    const current = await this.findById(instanceId)
+    if (!current) throw new NoInstanceAvailableError()
+    if (current.tenantId === tenantId) return current
+    throw new InstanceBusyError()
+  }
+
+  async claimFirstFree(mode: 'pool' | 'simulator', tenantId: string, at: Date): Promise<InstanceRecord> {
+    const mine = await this.findClaimedBy(tenantId)
+    if (mine) return mine
+    try {
+      const row = await this.db
+        .updateTable('wa_instances')
+        .set({ tenant_id: tenantId, claimed_at: at })
+        .where('id', '=', (eb) =>
+          eb
+            .selectFrom('wa_instances')
+            .select('id')
+            .where('mode', '=', mode)
+            .where('tenant_id', 'is', null)
+            .orderBy('created_at')
+            .orderBy('id')
+            .limit(1)
+            .forUpdate()
+            .skipLocked(),
+        )
+        .where('tenant_id', 'is', null)
+        .returning(COLUMNS)
+        .executeTakeFirst()
+      if (row) return rowToInstanceRecord(row)
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err
+      const raced = await this.findClaimedBy(tenantId)
+      if (raced) return raced
+      throw err
+    }
+    throw new NoInstanceAvailableError()
+  }
+
+  async registerClaimed(
+    input: RegisterInstanceInput & { tenantId: string; encryptedWebhookToken: string | null; at: Date },
+  ): Promise<InstanceRecord> {
+    try {
+      const row = await this.db
+        .insertInto('wa_instances')
+        .values({
+          id: input.id,
+          mode: input.mode,
+          api_url: input.apiUrl,
+          encrypted_token: input.encryptedToken,
+          encrypted_webhook_token: input.encryptedWebhookToken,
+          tenant_id: input.tenantId,
+          claimed_at: input.at,
+        })
+        .returning(COLUMNS)
+        .executeTakeFirstOrThrow()
+      return rowToInstanceRecord(row)
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new InstanceBusyError()
+      throw err
+    }
+  }
+
+  async register(input: RegisterInstanceInput): Promise<InstanceRecord> {
+    const row = await this.db
+      .insertInto('wa_instances')
+      .values({ id: input.id, mode: input.mode, api_url: input.apiUrl, encrypted_token: input.encryptedToken })
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet({ mode: input.mode, api_url: input.apiUrl, encrypted_token: input.encryptedToken }),
+      )
+      .returning(COLUMNS)
+      .executeTakeFirstOrThrow()
+    return rowToInstanceRecord(row)
+  }
+
+  async setWebhookToken(instanceId: string, tenantId: string, encryptedWebhookToken: string): Promise<void> {
+    await this.db
+      .updateTable('wa_instances')
+      .set({ encrypted_webhook_token: encryptedWebhookToken })
+      .where('id', '=', instanceId)
+      .where('tenant_id', '=', tenantId)
+      .execute()
+  }
+
+  async release(instanceId: string, tenantId: string): Promise<void> {
+    await this.db
+      .updateTable('wa_instances')
+      .set({ tenant_id: null, claimed_at: null, encrypted_webhook_token: null, state_polled_at: null })
+      .where('id', '=', instanceId)
+      .where('tenant_id', '=', tenantId)
+      .execute()
+  }
+
+  async remove(instanceId: string, tenantId: string): Promise<void> {
+    await this.db.deleteFrom('wa_instances').where('id', '=', instanceId).where('tenant_id', '=', tenantId).execute()
+  }
+
+  async tryAcquirePollLease(instanceId: string, minIntervalMs: number): Promise<boolean> {
+    const result = await sql<{ id: string }>`
+      UPDATE wa_instances SET state_polled_at = now()
+      WHERE id = ${instanceId}
+        AND (state_polled_at IS NULL OR state_polled_at <= now() - ${minIntervalMs} * interval '1 millisecond')
+      RETURNING id`.execute(this.db)
+    return result.rows.length === 1
+  }
+}

@@ -1,0 +1,79 @@
+import pg from 'pg'
+import { describe, expect, it } from 'vitest'
+import { KyselyAuditLog } from '../../adapters/kysely/kysely-audit-log'
+import { KyselyRateLimiter } from '../../adapters/kysely/kysely-rate-limiter'
+import { PgStatusPublisher, WA_STATUS_CHANNEL } from '../../adapters/kysely/pg-status-publisher'
+import { createTenant, uniqueSuffix } from '../factories'
+import { otherProcessDb, testDb } from '../utils/db'
+
+describe('KyselyRateLimiter', () => {
+  it('counts hits across two processes in one fixed window', async () => {
+    const other = otherProcessDb()
+    try {
+      const a = new KyselyRateLimiter(testDb())
+      const b = new KyselyRateLimiter(other)
+      const key = `test:${uniqueSuffix()}`
+      // A one-hour window makes a window boundary during the test practically impossible.
+      const decisions = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).hit(key, 5, 3600)))
+      expect(decisions.filter((d) => d.allowed)).toHaveLength(5)
+      const refused = decisions.filter((d) => !d.allowed)
+      expect(refused).toHaveLength(3)
+      for (const d of refused) {
+        expect(d.retryAfterSeconds).toBeGreaterThanOrEqual(1)
+        expect(d.retryAfterSeconds).toBeLessThanOrEqual(3600)
+      }
+      // Another key has its own count.
+      expect((await a.hit(`${key}:other`, 5, 3600)).allowed).toBe(true)
+    } finally {
+      await other.destroy()
+    }
+  })
+
+  it('prunes windows older than a day now and then', async () => {
+    const db = testDb()
+    const key = `old:${uniqueSuffix()}`
+    await db.insertInto('rate_limit_counters').values({ key, window_start: new Date(Date.now() - 3 * 86_400_000), count: 3 }).execute()
+    const limiter = new KyselyRateLimiter(db, { pruneEvery: 1 })
+    await limiter.hit(`k:${uniqueSuffix()}`, 1, 60)
+    expect(await db.selectFrom('rate_limit_counters').select('key').where('key', '=', key).executeTakeFirst()).toBeUndefined()
+  })
+
+  it('refuses a non-integer window', async () => {
+    await expect(new KyselyRateLimiter(testDb()).hit('k', 1, 0.5)).rejects.toThrow(RangeError)
+  })
+})
+
+describe('KyselyAuditLog', () => {
+  it('appends entries and the table refuses UPDATE and DELETE', async () => {
+    const db = testDb()
+    const tenant = await createTenant()
+    await new KyselyAuditLog(db).append({
+      actor: 'user:42',
+      tenantId: tenant.id,
+      action: 'whatsapp.disconnect',
+      outcome: 'success',
+      ip: '10.0.0.1',
+      details: { instanceId: '1101', logout: 'failed' },
+    })
+    const row = await db.selectFrom('audit_log').selectAll().where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow()
+    expect(row).toMatchObject({ actor: 'user:42', action: 'whatsapp.disconnect', outcome: 'success', ip: '10.0.0.1', details: { instanceId: '1101', logout: 'failed' } })
+    await expect(db.updateTable('audit_log').set({ action: 'tampered' }).where('id', '=', row.id).execute()).rejects.toThrow(/append-only/)
+    await expect(db.deleteFrom('audit_log').where('id', '=', row.id).execute()).rejects.toThrow(/append-only/)
+    await new KyselyAuditLog(db).append({ actor: 'system:ops', tenantId: null, action: 'x', outcome: 'denied' })
+  })
+})
+
+describe('PgStatusPublisher', () => {
+  it('notifies listeners on the wa_status channel with the snapshot JSON', async () => {
+    const client = new pg.Client({ connectionString: process.env.DATABASE_URL })
+    await client.connect()
+    try {
+      await client.query(`LISTEN ${WA_STATUS_CHANNEL}`)
+      const received = new Promise<unknown>((resolve) => client.once('notification', (n) => resolve(JSON.parse(n.payload ?? 'null'))))
+      await new PgStatusPublisher(testDb()).publish({ tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' })
+      expect(await received).toEqual({ tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' })
+    } finally {
+      await client.end()
+    }
+  })
+})
