@@ -1,10 +1,11 @@
-import { randomBytes, randomInt } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
 import { AesGcmCredentialVault } from '../../adapters/crypto/aes-gcm-credential-vault'
 import { EncryptionKeyring } from '../../adapters/crypto/encryption-keys'
 import { KyselySecretRows, SECRET_COLUMNS, SYSTEM_TENANT_ID } from '../../adapters/kysely/kysely-secret-rows'
 import { CredentialDecryptError } from '../../domain/whatsapp/whatsapp.errors'
+import { createInstance, createTenant } from '../factories'
 import { testDb } from '../utils/db'
 
 // Contract of the Kysely SecretRowSource + the vault against the real schema: which rows are
@@ -24,35 +25,35 @@ const WEBHOOK = { table: 'wa_instances', column: 'encrypted_webhook_token' } as 
 
 async function tenantWithCredentials(opts: { vault?: AesGcmCredentialVault; webhook?: boolean; canary?: string } = {}) {
   const vault = opts.vault ?? vaultK1
-  const tenantId = `vc-${randomBytes(5).toString('hex')}`
-  const instanceId = String(randomInt(1_000_000_000, 281_474_976_710_655))
+  const tenant = await createTenant()
   const token = opts.canary ?? `tok-${randomBytes(8).toString('hex')}`
-  await db.insertInto('tenants').values({ id: tenantId, name: 'Vault contract' }).execute()
-  await db
-    .insertInto('wa_instances')
-    .values({
-      id: instanceId,
-      mode: 'partner',
-      api_url: 'https://api.green-api.com',
-      encrypted_token: vault.encrypt(token, { tenantId: SYSTEM_TENANT_ID, ...TOKEN }),
-      encrypted_webhook_token: opts.webhook
-        ? vault.encrypt(`hook-${token}`, { tenantId: SYSTEM_TENANT_ID, ...WEBHOOK })
-        : null,
-      tenant_id: tenantId,
-    })
-    .execute()
+  const instance = await createInstance({
+    mode: 'partner',
+    tenantId: tenant.id,
+    encryptedToken: vault.encrypt(token, { tenantId: SYSTEM_TENANT_ID, ...TOKEN }),
+  })
+  if (opts.webhook) {
+    await db
+      .updateTable('wa_instances')
+      .set({ encrypted_webhook_token: vault.encrypt(`hook-${token}`, { tenantId: SYSTEM_TENANT_ID, ...WEBHOOK }) })
+      .where('id', '=', instance.id)
+      .execute()
+  }
   const { id } = await db
     .insertInto('tenant_provider_configs')
     .values({
-      tenant_id: tenantId,
+      tenant_id: tenant.id,
       provider: 'green_api',
-      encrypted_config: vault.encrypt(JSON.stringify({ instanceId, apiToken: token }), { tenantId, ...CONFIG }),
-      instance_id: instanceId,
+      encrypted_config: vault.encrypt(JSON.stringify({ instanceId: instance.id, apiToken: token }), {
+        tenantId: tenant.id,
+        ...CONFIG,
+      }),
+      instance_id: instance.id,
       connection_status: 'authorized',
     })
     .returning('id')
     .executeTakeFirstOrThrow()
-  return { tenantId, instanceId, configId: String(id), token }
+  return { tenantId: tenant.id, instanceId: instance.id, configId: String(id), token }
 }
 
 describe('KyselySecretRows', () => {
@@ -69,7 +70,7 @@ describe('KyselySecretRows', () => {
 
     const configs = await source.listStale(CONFIG, { currentKeyId: 'k2', afterId: null, limit: 10 })
     expect(configs.map((r) => r.id)).toEqual([a.configId, c.configId].sort((x, y) => Number(x) - Number(y)))
-    expect(configs[0]!.location).toEqual({ tenantId: expect.stringMatching(/^vc-/), ...CONFIG })
+    expect(configs[0]!.location).toEqual({ tenantId: [a, c].find((t) => t.configId === configs[0]!.id)!.tenantId, ...CONFIG })
     const firstPage = await source.listStale(CONFIG, { currentKeyId: 'k2', afterId: null, limit: 1 })
     const secondPage = await source.listStale(CONFIG, { currentKeyId: 'k2', afterId: firstPage[0]!.id, limit: 1 })
     expect([...firstPage, ...secondPage].map((r) => r.id)).toEqual(configs.map((r) => r.id))

@@ -1,9 +1,10 @@
-import { randomBytes, randomInt } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import { AesGcmCredentialVault, envelopeKeyId } from '../../adapters/crypto/aes-gcm-credential-vault'
 import { EncryptionKeyring } from '../../adapters/crypto/encryption-keys'
 import { type SecretRowSource, reencryptAll } from '../../adapters/crypto/reencrypt'
 import { KyselySecretRows, SYSTEM_TENANT_ID } from '../../adapters/kysely/kysely-secret-rows'
+import { createInstance, createTenant } from '../factories'
 import { otherProcessDb, testDb } from '../utils/db'
 
 // Rotation drill on a real PostgreSQL: rows under k1 → k2 becomes current → reencryptAll.
@@ -36,42 +37,38 @@ interface Seeded {
 
 /** n tenants, each with an instance (token; webhook token on odd ones) and a provider config. */
 async function seed(n: number, vault = vaultK1): Promise<Seeded> {
-  const run = randomBytes(4).toString('hex')
   const seeded: Seeded = { tenantIds: [], plaintexts: new Map(), rows: 0 }
   for (let i = 0; i < n; i++) {
-    const tenantId = `vr-${run}-${i}`
-    const instanceId = `${randomInt(1_000_000_000, 9_999_999_999)}${String(i).padStart(3, '0')}`
-    const token = `token-${run}-${i}-${randomBytes(8).toString('hex')}`
-    const webhook = i % 2 === 1 ? `webhook-${run}-${i}` : null
-    const config = JSON.stringify({ instanceId, apiToken: token, apiUrl: 'https://api.green-api.com' })
-    await db.insertInto('tenants').values({ id: tenantId, name: `Vault rotation ${i}` }).execute()
-    await db
-      .insertInto('wa_instances')
-      .values({
-        id: instanceId,
-        mode: 'pool',
-        api_url: 'https://api.green-api.com',
-        encrypted_token: vault.encrypt(token, { tenantId: SYSTEM_TENANT_ID, ...TOKEN }),
-        encrypted_webhook_token:
-          webhook === null ? null : vault.encrypt(webhook, { tenantId: SYSTEM_TENANT_ID, ...WEBHOOK }),
-        tenant_id: tenantId,
-      })
-      .execute()
+    const tenant = await createTenant()
+    const token = `token-${tenant.id}-${randomBytes(8).toString('hex')}`
+    const webhook = i % 2 === 1 ? `webhook-${tenant.id}` : null
+    const instance = await createInstance({
+      tenantId: tenant.id,
+      encryptedToken: vault.encrypt(token, { tenantId: SYSTEM_TENANT_ID, ...TOKEN }),
+    })
+    if (webhook !== null) {
+      await db
+        .updateTable('wa_instances')
+        .set({ encrypted_webhook_token: vault.encrypt(webhook, { tenantId: SYSTEM_TENANT_ID, ...WEBHOOK }) })
+        .where('id', '=', instance.id)
+        .execute()
+    }
+    const config = JSON.stringify({ instanceId: instance.id, apiToken: token, apiUrl: instance.apiUrl })
     const { id } = await db
       .insertInto('tenant_provider_configs')
       .values({
-        tenant_id: tenantId,
+        tenant_id: tenant.id,
         provider: 'green_api',
-        encrypted_config: vault.encrypt(config, { tenantId, ...CONFIG }),
-        instance_id: instanceId,
+        encrypted_config: vault.encrypt(config, { tenantId: tenant.id, ...CONFIG }),
+        instance_id: instance.id,
         connection_status: 'authorized',
       })
       .returning('id')
       .executeTakeFirstOrThrow()
-    seeded.tenantIds.push(tenantId)
+    seeded.tenantIds.push(tenant.id)
     seeded.plaintexts.set(`${CONFIG.table}.${CONFIG.column}.${id}`, config)
-    seeded.plaintexts.set(`${TOKEN.table}.${TOKEN.column}.${instanceId}`, token)
-    if (webhook !== null) seeded.plaintexts.set(`${WEBHOOK.table}.${WEBHOOK.column}.${instanceId}`, webhook)
+    seeded.plaintexts.set(`${TOKEN.table}.${TOKEN.column}.${instance.id}`, token)
+    if (webhook !== null) seeded.plaintexts.set(`${WEBHOOK.table}.${WEBHOOK.column}.${instance.id}`, webhook)
   }
   seeded.rows = seeded.plaintexts.size
   return seeded
