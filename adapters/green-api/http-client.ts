@@ -104,6 +104,7 @@ const RETRYABLE_OUTCOMES = new Set<GreenApiOutcome>(['http_5xx', 'network', 'rat
 /** Keep some of the deadline for the call itself when deciding whether a wait is worth it. */
 const MIN_CALL_BUDGET_MS = 100
 const DEFAULT_RETRY_AFTER_S = 5
+const PACING_WINDOW_MS = 1100
 const QUOTA_RETRY_AFTER_S = 3600
 
 /** Internal failure of one attempt. Never leaves this module: converted to a DomainError. */
@@ -192,7 +193,9 @@ export class GreenApiHttpClient {
       opts.clientRateLimits === false ? null : { ...DEFAULT_CLIENT_RATE_LIMITS, ...definedOnly(opts.clientRateLimits ?? {}) }
     this.now = opts.now ?? Date.now
     this.random = opts.random ?? Math.random
-    this.limiter = new SlidingWindowLimiter(this.now)
+    // 1.1 s rather than 1 s: two requests sent exactly 1 s apart can reach Green-API less than
+    // 1 s apart (latency jitter) and the second would get a 429.
+    this.limiter = new SlidingWindowLimiter(this.now, PACING_WINDOW_MS)
     if (opts.logger) this.logger = opts.logger
     if (opts.onCall) this.onCall = opts.onCall
   }
@@ -208,10 +211,10 @@ export class GreenApiHttpClient {
         try {
           await this.pace(spec, deadline)
           const entry = this.breakerFor(spec.partitionKey)
-          return await entry.policy.execute(() => this.attempt(spec, controller.signal, attempt))
+          return await entry.policy.execute(() => this.attempt(spec, controller.signal))
         } catch (err) {
           if (err instanceof BrokenCircuitError) {
-            this.emit(spec, 'breaker_open', undefined, this.now(), attempt)
+            this.emit(spec, 'breaker_open', undefined, this.now())
             const entry = this.breakerFor(spec.partitionKey)
             const remaining = Math.max(0, entry.openedAt + this.halfOpenAfterMs - this.now())
             throw new UpstreamUnavailableError(
@@ -245,7 +248,7 @@ export class GreenApiHttpClient {
     const maxWait = deadline - this.now() - MIN_CALL_BUDGET_MS
     const wait = this.limiter.reserve(`${spec.partitionKey}|${spec.method}`, limit, Math.max(0, maxWait))
     if (wait === null) {
-      this.emit(spec, 'rate_limited', undefined, this.now(), 0)
+      this.emit(spec, 'rate_limited', undefined, this.now())
       // Not an AttemptFailure: a local refusal must not be retried nor count for the breaker.
       throw new UpstreamUnavailableError(
         `Green-API ${spec.method} for instance ${spec.instanceId}: client-side rate limit (${limit}/s) reached`,
@@ -272,10 +275,10 @@ export class GreenApiHttpClient {
     return entry
   }
 
-  private async attempt<T>(spec: CallSpec<T>, signal: AbortSignal, attempt: number): Promise<T> {
+  private async attempt<T>(spec: CallSpec<T>, signal: AbortSignal): Promise<T> {
     const started = this.now()
     const fail = (outcome: GreenApiOutcome, detail: string, status?: number, retryAfterMs?: number): never => {
-      this.emit(spec, outcome, status, started, attempt)
+      this.emit(spec, outcome, status, started)
       throw new AttemptFailure(outcome, detail, status, retryAfterMs)
     }
     if (signal.aborted) fail('timeout', `no answer within ${spec.timeoutMs} ms`)
@@ -339,7 +342,7 @@ export class GreenApiHttpClient {
 
     const parsed = spec.schema.safeParse(json)
     if (!parsed.success) return fail('garbage', 'response has an unexpected shape', status)
-    this.emit(spec, 'ok', status, started, attempt)
+    this.emit(spec, 'ok', status, started)
     return parsed.data
   }
 
@@ -356,7 +359,7 @@ export class GreenApiHttpClient {
     )
   }
 
-  private emit(spec: CallSpec<unknown>, outcome: GreenApiOutcome, status: number | undefined, started: number, attempt: number): void {
+  private emit(spec: CallSpec<unknown>, outcome: GreenApiOutcome, status: number | undefined, started: number): void {
     const durationMs = Math.max(0, this.now() - started)
     try {
       this.onCall?.({ method: spec.method, outcome, durationMs })
@@ -364,7 +367,7 @@ export class GreenApiHttpClient {
       // a metrics hook must never break a call
     }
     if (!this.logger) return
-    const line = { method: spec.method, instanceId: spec.instanceId, status: status ?? null, durationMs, outcome, attempt }
+    const line = { method: spec.method, instanceId: spec.instanceId, status: status ?? null, durationMs, outcome }
     try {
       if (outcome === 'ok') this.logger.info(line, 'green-api call')
       else this.logger.warn(line, 'green-api call failed')

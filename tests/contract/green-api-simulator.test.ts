@@ -338,9 +338,14 @@ describe('Green-API simulator: express transport and simulated phone', () => {
     expect(sim.instance(c.instanceId)).toMatchObject({ state: 'authorized', phone: '33611111111' })
 
     const d = creds()
-    const stale = await fetch(`${origin}/dev/simulator/scan/${d.instanceId}/0000000000000000`, form({}))
+    const staleUrl = `${origin}/dev/simulator/scan/${d.instanceId}/0000000000000000`
+    const stale = await fetch(staleUrl, form({}))
     expect(stale.status).toBe(410)
     expect(await stale.text()).toContain('QR expiré')
+    const staleGet = await fetch(staleUrl)
+    expect(staleGet.status).toBe(410)
+    expect(await staleGet.text()).toContain('QR expiré')
+    expect(sim.instance(d.instanceId)?.state).toBe('notAuthorized')
   })
 
   it('POST /dev/simulator/pair links the instance waiting for that code', async () => {

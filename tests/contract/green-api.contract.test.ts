@@ -536,7 +536,7 @@ describe('Green-API provider contract: secrets never leak', () => {
     )
     // log lines carry only the allowed fields
     for (const [obj] of lines as [Record<string, unknown>][]) {
-      expect(Object.keys(obj).sort()).toEqual(['attempt', 'durationMs', 'instanceId', 'method', 'outcome', 'status'])
+      expect(Object.keys(obj).sort()).toEqual(['durationMs', 'instanceId', 'method', 'outcome', 'status'])
     }
   })
 })

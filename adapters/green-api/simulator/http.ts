@@ -234,6 +234,11 @@ export function createSimulatedPhoneRouter(sim: GreenApiSimulator): Router {
       res.status(404).type('html').send(page('Instance inconnue', `<h1 class="err">Instance inconnue</h1>`))
       return
     }
+    if (inst.state === 'notAuthorized' && !sim.isQrNonceValid(instanceId, req.params.nonce ?? '')) {
+      const err = SCAN_ERRORS.stale_qr
+      res.status(err.status).type('html').send(page('QR expiré', `<h1 class="err">QR expiré</h1><p class="err" role="alert">${esc(err.text)}</p>`))
+      return
+    }
     res.type('html').send(scanFormPage(instanceId, req.originalUrl.split('?')[0] ?? '', DEFAULT_PHONE))
   })
 

@@ -448,6 +448,15 @@ export class GreenApiSimulator {
     return r.qrNonce
   }
 
+  /** Whether a QR nonce would still scan (current code, or the previous one within the grace). */
+  isQrNonceValid(instanceId: string, nonce: string): boolean {
+    const r = this.instances.get(instanceId)
+    if (!r) return false
+    this.settle(r)
+    if (nonce === r.qrNonce) return true
+    return nonce === r.prevQrNonce && r.prevQrValidUntil !== undefined && this.now() < r.prevQrValidUntil
+  }
+
   /** Absolute URL of the simulated phone page for the current QR. */
   scanUrl(instanceId: string, req: { host?: string; origin?: string } = {}): string | null {
     const nonce = this.currentQrNonce(instanceId)
@@ -576,10 +585,7 @@ export class GreenApiSimulator {
     this.settle(r)
     if (r.state === 'authorized') return { ok: false, reason: 'already_linked' }
     if (r.state !== 'notAuthorized') return { ok: false, reason: 'not_linkable' }
-    const now = this.now()
-    const current = nonce === r.qrNonce
-    const grace = nonce === r.prevQrNonce && r.prevQrValidUntil !== undefined && now < r.prevQrValidUntil
-    if (!current && !grace) return { ok: false, reason: 'stale_qr' }
+    if (!this.isQrNonceValid(instanceId, nonce)) return { ok: false, reason: 'stale_qr' }
     const digits = e164Digits(phoneE164)
     if (!digits) return { ok: false, reason: 'invalid_phone' }
     this.link(r, digits)
