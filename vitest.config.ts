@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { defineConfig } from 'vitest/config'
 
-const alias = { '~': path.resolve(__dirname, 'app') }
+const alias = { '~': path.resolve(import.meta.dirname, 'app') }
 
 // Three tiers with fixed homes: unit (domain, no I/O), integration/contract (real PostgreSQL,
 // MSW for Green-API), e2e (the built app in real Chromium). One global setup starts PostgreSQL.

@@ -1,7 +1,33 @@
+import path from 'node:path'
+import type { Router } from 'express'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
+import { AesGcmCredentialVault } from '../adapters/crypto/aes-gcm-credential-vault'
+import { parseEncryptionKeys } from '../adapters/crypto/encryption-keys'
+import { GreenApiPartnerProvider, GreenApiWhatsAppProvider } from '../adapters/green-api'
+import {
+  DEFAULT_SIMULATOR_MOUNT_PATH,
+  GreenApiSimulator,
+  createGreenApiSimulatorRouter,
+} from '../adapters/green-api/simulator'
+import { KyselyAuditLog } from '../adapters/kysely/kysely-audit-log'
+import { KyselyConnectionRepository } from '../adapters/kysely/kysely-connection-repository'
+import { KyselyFeatureStore } from '../adapters/kysely/kysely-feature-store'
+import { KyselyInstanceAllocator } from '../adapters/kysely/kysely-instance-allocator'
+import { KyselyRateLimiter } from '../adapters/kysely/kysely-rate-limiter'
+import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
+import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
+import { PgStatusHub } from '../adapters/postgres/pg-status-hub'
 import type { Database } from '../db/schema'
+import {
+  DEFAULT_WHATSAPP_CONFIG,
+  INSTANCE_TOKEN_LOCATION,
+  reconcileOnStart,
+  type WhatsAppDeps,
+} from '../domain/whatsapp'
 import { parseEnv, type Env } from './utils/env.server'
+import { createLogger, type AppLogger } from './utils/logger.server'
+import { createMetrics, type Metrics } from './utils/metrics.server'
 // --- auth (issue 4) ---
 import { buildAuthServices, type AuthServices } from './utils/auth.server'
 // --- end auth ---
@@ -14,6 +40,15 @@ export interface Services {
   env: Env
   db: Kysely<Database>
   pool: pg.Pool
+  logger: AppLogger
+  metrics: Metrics
+  secrets: NodeSecretGenerator
+  /** Everything the WhatsApp use cases need. */
+  wa: WhatsAppDeps
+  /** Status changes from every process (LISTEN/NOTIFY) for SSE streams and caches. */
+  statusHub: PgStatusHub
+  /** The running Green-API simulator (simulator mode only). */
+  simulator?: GreenApiSimulator
   // --- auth (issue 4): sessions, JWT verifier, membership resolver, login throttle, audit ---
   auth: AuthServices
   // --- end auth ---
@@ -24,6 +59,8 @@ export interface Services {
 
 function buildServices(): Services {
   const env = parseEnv()
+  const logger = createLogger(env.LOG_LEVEL)
+  const metrics = createMetrics()
   const pool = new pg.Pool({
     connectionString: env.DATABASE_URL,
     max: env.DATABASE_POOL_MAX,
@@ -33,10 +70,48 @@ function buildServices(): Services {
   // A dropped connection must not crash the process; the next query reconnects.
   pool.on('error', () => {})
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const secrets = new NodeSecretGenerator()
+  const vault = new AesGcmCredentialVault(parseEncryptionKeys(process.env))
+  const onCall = (e: { method: string; outcome: string; durationMs: number }) => {
+    metrics.greenapiRequests.inc({ method: e.method, outcome: e.outcome })
+    metrics.greenapiDuration.observe({ method: e.method }, e.durationMs / 1000)
+  }
+  const provider = new GreenApiWhatsAppProvider({ logger, onCall })
+  const partner =
+    env.GREENAPI_MODE === 'partner' && env.GREENAPI_PARTNER_TOKEN
+      ? new GreenApiPartnerProvider({ partnerApiUrl: env.GREENAPI_PARTNER_URL, partnerToken: env.GREENAPI_PARTNER_TOKEN, logger, onCall })
+      : undefined
+  const wa: WhatsAppDeps = {
+    features: new KyselyFeatureStore(db),
+    connections: new KyselyConnectionRepository(db),
+    instances: new KyselyInstanceAllocator(db),
+    provider,
+    ...(partner ? { partner } : {}),
+    vault,
+    clock: systemClock,
+    audit: new KyselyAuditLog(db),
+    rateLimiter: new KyselyRateLimiter(db),
+    publisher: new PgStatusPublisher(db),
+    secrets,
+    ids: new UuidGenerator(),
+    logger,
+    config: {
+      ...DEFAULT_WHATSAPP_CONFIG,
+      instanceMode: env.GREENAPI_MODE,
+      ...(env.GREENAPI_INSTANCE_ID ? { sharedInstanceId: env.GREENAPI_INSTANCE_ID } : {}),
+      linkAttemptMinutes: env.LINK_ATTEMPT_MINUTES,
+    },
+  }
+  const statusHub = new PgStatusHub(env.DATABASE_URL, logger)
   return {
     env,
     db,
     pool,
+    logger,
+    metrics,
+    secrets,
+    wa,
+    statusHub,
     // --- auth (issue 4) ---
     auth: buildAuthServices(db, env),
     // --- end auth ---
@@ -52,6 +127,7 @@ function buildServices(): Services {
       }
     },
     async close() {
+      await statusHub.close()
       await db.destroy()
     },
   }
@@ -66,10 +142,65 @@ export function getServices(): Services {
   return holder[KEY]
 }
 
-/** Called by the HTTP entry once, before listening: registers instances, returns extra routers. */
-export async function bootServices(_opts: { port: number }): Promise<{ mode: string; routers: [] }> {
+export interface BootOptions {
+  port: number
+  /** Where the simulator keeps its state across restarts (npm start: .data/). */
+  dataDir?: string
+  /** Tests: a simulator already served by MSW at `simulatorApiUrl` (no router is mounted). */
+  simulator?: GreenApiSimulator
+  simulatorApiUrl?: string
+  /** Number of simulator instances (default 20). */
+  simulatorInstances?: number
+  /** Skip the start-up reconciliation (tests that count upstream calls). */
+  reconcile?: boolean
+}
+
+/**
+ * Called by the HTTP entry once, before listening: starts the status listener, registers the
+ * shared or simulator instances, reconciles stored state with Green-API in the background, and
+ * returns routers to mount (the simulator's Green-API surface and simulated phone).
+ */
+export async function bootServices(opts: BootOptions): Promise<{ mode: string; routers: Array<{ path: string; router: Router }> }> {
   const services = getServices()
-  return { mode: services.env.GREENAPI_MODE, routers: [] }
+  const { env, wa, logger } = services
+  await services.statusHub.start()
+  const routers: Array<{ path: string; router: Router }> = []
+
+  if (env.GREENAPI_MODE === 'simulator') {
+    const simulator =
+      opts.simulator ??
+      new GreenApiSimulator({
+        ...(opts.dataDir ? { persistPath: path.join(opts.dataDir, 'simulator.json') } : {}),
+        publicUrl: env.PUBLIC_URL ?? `http://localhost:${opts.port}`,
+      })
+    const apiUrl = opts.simulatorApiUrl ?? `http://127.0.0.1:${opts.port}${DEFAULT_SIMULATOR_MOUNT_PATH}`
+    for (const creds of simulator.ensureInstances(opts.simulatorInstances ?? 20)) {
+      await wa.instances.register({
+        id: creds.instanceId,
+        mode: 'simulator',
+        apiUrl,
+        encryptedToken: wa.vault.encrypt(creds.apiToken, INSTANCE_TOKEN_LOCATION),
+      })
+    }
+    if (!opts.simulator) routers.push({ path: '/', router: createGreenApiSimulatorRouter(simulator) })
+    services.simulator = simulator
+  } else if (env.GREENAPI_MODE === 'shared' && env.GREENAPI_INSTANCE_ID && env.GREENAPI_API_TOKEN) {
+    await wa.instances.register({
+      id: env.GREENAPI_INSTANCE_ID,
+      mode: 'shared',
+      apiUrl: env.GREENAPI_BASE_URL ?? 'https://api.green-api.com',
+      encryptedToken: wa.vault.encrypt(env.GREENAPI_API_TOKEN, INSTANCE_TOKEN_LOCATION),
+    })
+  }
+
+  if (opts.reconcile !== false) {
+    // In the background: the app serves (from stored state) while Green-API is asked.
+    void reconcileOnStart(wa)
+      .then((report) => logger.info({ ...report }, 'reconciled stored WhatsApp state with Green-API'))
+      .catch((e: unknown) => logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'reconcile failed'))
+  }
+  logger.info({ mode: env.GREENAPI_MODE }, 'services booted')
+  return { mode: env.GREENAPI_MODE, routers }
 }
 
 export async function shutdownServices(): Promise<void> {

@@ -10,7 +10,7 @@ import { migrateToLatest } from '../db/migrate'
 import type { Database } from '../db/schema'
 import { DEMO_USERS, seedDemoData } from '../db/seed'
 import { createHttpApp } from './http-app'
-import { prepareSecrets, projectRoot, resolveDatabase } from './runtime'
+import { dataDir, prepareSecrets, projectRoot, resolveDatabase } from './runtime'
 
 /**
  * `npm start`: embedded PostgreSQL (unless DATABASE_URL), migrations, demo seed, build if the
@@ -91,8 +91,10 @@ async function main() {
 
     buildIfNeeded()
     build = (await import(pathToFileURL(buildFile).href)) as ServerBuild
-    const entry = build.entry.module as { bootServices: (opts: { port: number }) => Promise<{ routers?: Parameters<typeof createHttpApp>[0]['routers']; mode: string }> }
-    const booted = await entry.bootServices({ port })
+    const entry = build.entry.module as unknown as {
+      bootServices: (opts: { port: number; dataDir: string }) => Promise<{ routers?: Parameters<typeof createHttpApp>[0]['routers']; mode: string }>
+    }
+    const booted = await entry.bootServices({ port, dataDir })
     const app = createHttpApp({ build, routers: booted.routers })
 
     server = await new Promise<Server>((resolve, reject) => {

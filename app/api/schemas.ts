@@ -1,0 +1,101 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31, extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi'
+import { isValidPhoneNumber } from 'libphonenumber-js'
+import { z } from 'zod'
+import { CONNECTION_STATES, PhoneNumberSchema, TestMessageSchema } from '../../domain/whatsapp'
+
+extendZodWithOpenApi(z)
+
+/**
+ * The request and response schemas of the JSON API. Routes parse with the request schemas and
+ * `/api/openapi.json` is generated from the same objects, so the document cannot drift.
+ */
+
+// E.164 by regex (domain) plus a real numbering-plan check (libphonenumber-js).
+export const ApiPhoneNumberSchema = PhoneNumberSchema.refine((v) => isValidPhoneNumber(v), 'not a valid phone number').openapi({
+  example: '+33612345678',
+})
+
+export const EmptyBodySchema = z.object({}).strict().openapi('EmptyBody')
+export const PairingCodeBodySchema = z.object({ phoneNumber: ApiPhoneNumberSchema }).strict().openapi('PairingCodeBody')
+export const TestSendBodySchema = z
+  .object({ to: ApiPhoneNumberSchema.optional(), message: TestMessageSchema.optional() })
+  .strict()
+  .openapi('TestSendBody')
+
+const StatusSchema = z.enum(CONNECTION_STATES)
+
+export const ErrorSchema = z
+  .object({
+    ok: z.literal(false),
+    error: z.string().openapi({ example: 'WHATSAPP_DISABLED' }),
+    message: z.string(),
+    upgrade_required: z.boolean().optional(),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Error')
+
+export const FeaturesResponseSchema = z
+  .object({ whatsapp_enabled: z.boolean(), sms_enabled: z.boolean(), email_enabled: z.boolean() })
+  .openapi('Features')
+
+export const QrResponseSchema = z
+  .object({
+    ok: z.literal(true),
+    qrCode: z.string().startsWith('data:image/png;base64,'),
+    expiresAt: z.string().datetime(),
+    linkExpiresAt: z.string().datetime(),
+  })
+  .openapi('QrCode')
+
+export const StatusResponseSchema = z
+  .object({
+    connected: z.boolean(),
+    status: StatusSchema,
+    phoneNumber: z.string().optional(),
+    checkedAt: z.string().datetime().optional(),
+    stale: z.boolean().optional(),
+    linkExpired: z.boolean().optional(),
+    linkExpiresAt: z.string().datetime().optional(),
+  })
+  .openapi('Status')
+
+export const DisconnectResponseSchema = z.object({ ok: z.literal(true), message: z.string() }).openapi('Disconnected')
+export const PairingCodeResponseSchema = z
+  .object({ ok: z.literal(true), code: z.string(), expiresAt: z.string().datetime(), linkExpiresAt: z.string().datetime().optional() })
+  .openapi('PairingCode')
+export const TestSendResponseSchema = z.object({ ok: z.literal(true), idMessage: z.string() }).openapi('TestSent')
+export const WebhookAckSchema = z.object({ ok: z.literal(true), applied: z.boolean() }).openapi('WebhookAck')
+
+const jsonContent = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } })
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [String(s), { description: `Error ${s}`, ...jsonContent(ErrorSchema) }]))
+
+/** Every /api route, for the OpenAPI document and for tests that walk the route list. */
+export function buildOpenApiDocument() {
+  const registry = new OpenAPIRegistry()
+  const bearer = registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+  const security = [{ [bearer.name]: [] }]
+  const tenantHeader = z.object({ 'x-tenant': z.string().optional().openapi({ description: 'Tenant id (defaults to the token tenant_id)' }) })
+  const common = errors(400, 401, 403, 429, 500)
+  const upstream = errors(409, 502, 503)
+
+  registry.registerPath({ method: 'get', path: '/api/settings/features', security, request: { headers: tenantHeader }, responses: { 200: { description: 'Feature flags', ...jsonContent(FeaturesResponseSchema) }, ...common } })
+  registry.registerPath({ method: 'post', path: '/api/wa/qr/generate', security, request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) }, responses: { 200: { description: 'A QR code to scan', ...jsonContent(QrResponseSchema) }, ...common, ...upstream } })
+  registry.registerPath({ method: 'get', path: '/api/wa/qr/status', security, request: { headers: tenantHeader }, responses: { 200: { description: 'Connection status', ...jsonContent(StatusResponseSchema) }, ...common } })
+  registry.registerPath({ method: 'post', path: '/api/wa/disconnect', security, request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) }, responses: { 200: { description: 'Disconnected (idempotent)', ...jsonContent(DisconnectResponseSchema) }, ...common } })
+  registry.registerPath({ method: 'post', path: '/api/wa/pairing-code', security, request: { headers: tenantHeader, body: jsonContent(PairingCodeBodySchema) }, responses: { 200: { description: 'Pairing code', ...jsonContent(PairingCodeResponseSchema) }, ...common, ...upstream } })
+  registry.registerPath({ method: 'post', path: '/api/wa/test', security, request: { headers: tenantHeader, body: jsonContent(TestSendBodySchema) }, responses: { 200: { description: 'Test message queued', ...jsonContent(TestSendResponseSchema) }, ...common, ...upstream } })
+  registry.registerPath({ method: 'get', path: '/api/wa/events', security, request: { headers: tenantHeader }, responses: { 200: { description: 'Server-sent events of status changes', content: { 'text/event-stream': { schema: z.string() } } }, ...common } })
+  registry.registerPath({
+    method: 'post',
+    path: '/api/wa/webhooks/green-api/{instanceId}',
+    request: { params: z.object({ instanceId: z.string().regex(/^\d{1,20}$/) }), body: { content: { 'application/json': { schema: z.object({ typeWebhook: z.string() }).passthrough() } } } },
+    responses: { 200: { description: 'Acknowledged', ...jsonContent(WebhookAckSchema) }, ...errors(400, 401) },
+  })
+
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: { title: 'WhatsApp Pro API', version: '1.0.0', description: 'Link, check, test and disconnect a tenant WhatsApp through Green-API.' },
+    servers: [{ url: '/' }],
+  })
+}

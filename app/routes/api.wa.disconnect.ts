@@ -1,0 +1,22 @@
+import type { ActionFunctionArgs } from '@remix-run/node'
+import { EmptyBodySchema } from '~/api/schemas'
+import { getServices } from '~/services.server'
+import { apiHandler, ipOf, methodNotAllowed, ok, readJsonBody } from '~/utils/api.server'
+import { requireApiContext } from '~/utils/guards.server'
+import { t } from '~/utils/i18n'
+import { requireWhatsApp, userActor } from '~/utils/whatsapp.server'
+import { disconnect } from '../../domain/whatsapp'
+
+export const loader = () => methodNotAllowed('POST')
+
+// POST /api/wa/disconnect — idempotent: a second call answers ok too.
+export async function action({ request, context }: ActionFunctionArgs) {
+  const services = getServices()
+  return apiHandler(request, services.logger, async (lang) => {
+    const ctx = await requireApiContext(request, { mutating: true })
+    await requireWhatsApp(ctx.tenantId)
+    await readJsonBody(request, EmptyBodySchema)
+    await disconnect(services.wa, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), ip: ipOf(context) })
+    return ok({ ok: true, message: t(lang, 'api.disconnected') })
+  })
+}

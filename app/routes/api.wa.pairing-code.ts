@@ -1,0 +1,32 @@
+import type { ActionFunctionArgs } from '@remix-run/node'
+import { PairingCodeBodySchema } from '~/api/schemas'
+import { getServices } from '~/services.server'
+import { apiHandler, ipOf, methodNotAllowed, ok, readJsonBody } from '~/utils/api.server'
+import { requireApiContext } from '~/utils/guards.server'
+import { publicUrlOf, requireWhatsApp, userActor } from '~/utils/whatsapp.server'
+import { requestPairingCode } from '../../domain/whatsapp'
+
+export const loader = () => methodNotAllowed('POST')
+
+// POST /api/wa/pairing-code {"phoneNumber":"+33…"} — link by phone number instead of QR.
+export async function action({ request, context }: ActionFunctionArgs) {
+  const services = getServices()
+  return apiHandler(request, services.logger, async () => {
+    const ctx = await requireApiContext(request, { mutating: true })
+    await requireWhatsApp(ctx.tenantId)
+    const body = await readJsonBody(request, PairingCodeBodySchema)
+    const result = await requestPairingCode(services.wa, {
+      tenantId: ctx.tenantId,
+      actor: userActor(ctx.userId),
+      phoneNumber: body.phoneNumber,
+      publicUrl: publicUrlOf(request),
+      ip: ipOf(context),
+    })
+    return ok({
+      ok: true,
+      code: result.code,
+      expiresAt: result.expiresAt.toISOString(),
+      linkExpiresAt: result.linkExpiresAt.toISOString(),
+    })
+  })
+}

@@ -1,0 +1,26 @@
+import type { ActionFunctionArgs } from '@remix-run/node'
+import { EmptyBodySchema } from '~/api/schemas'
+import { getServices } from '~/services.server'
+import { apiHandler, ipOf, methodNotAllowed, ok, readJsonBody } from '~/utils/api.server'
+import { requireApiContext } from '~/utils/guards.server'
+import { publicUrlOf, requireWhatsApp, userActor } from '~/utils/whatsapp.server'
+import { generateQr } from '../../domain/whatsapp'
+
+export const loader = () => methodNotAllowed('POST')
+
+// POST /api/wa/qr/generate — auth → tenant → role → gate → parse → generateQr → respond.
+export async function action({ request, context }: ActionFunctionArgs) {
+  const services = getServices()
+  return apiHandler(request, services.logger, async () => {
+    const ctx = await requireApiContext(request, { mutating: true })
+    await requireWhatsApp(ctx.tenantId)
+    await readJsonBody(request, EmptyBodySchema)
+    const qr = await generateQr(services.wa, {
+      tenantId: ctx.tenantId,
+      actor: userActor(ctx.userId),
+      publicUrl: publicUrlOf(request),
+      ip: ipOf(context),
+    })
+    return ok({ ok: true, qrCode: qr.qrCode, expiresAt: qr.expiresAt.toISOString(), linkExpiresAt: qr.linkExpiresAt.toISOString() })
+  })
+}

@@ -1,0 +1,17 @@
+import type { LoaderFunctionArgs } from '@remix-run/node'
+import { getServices } from '~/services.server'
+import { apiHandler, ok } from '~/utils/api.server'
+import { requireApiContext } from '~/utils/guards.server'
+import { requireWhatsApp } from '~/utils/whatsapp.server'
+import { statusBody } from '~/api/presenters'
+import { getConnectionStatus } from '../../domain/whatsapp'
+
+// GET /api/wa/qr/status — answered from stored state; at most one upstream poll per instance/s.
+export async function loader({ request }: LoaderFunctionArgs) {
+  const services = getServices()
+  return apiHandler(request, services.logger, async () => {
+    const ctx = await requireApiContext(request, { mutating: false })
+    await requireWhatsApp(ctx.tenantId)
+    return ok(statusBody(await getConnectionStatus(services.wa, { tenantId: ctx.tenantId })))
+  })
+}

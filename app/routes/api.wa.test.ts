@@ -1,0 +1,27 @@
+import type { ActionFunctionArgs } from '@remix-run/node'
+import { TestSendBodySchema } from '~/api/schemas'
+import { getServices } from '~/services.server'
+import { apiHandler, ipOf, methodNotAllowed, ok, readJsonBody } from '~/utils/api.server'
+import { requireApiContext } from '~/utils/guards.server'
+import { requireWhatsApp, userActor } from '~/utils/whatsapp.server'
+import { sendTestMessage } from '../../domain/whatsapp'
+
+export const loader = () => methodNotAllowed('POST')
+
+// POST /api/wa/test {"to"?, "message"?} — refuses unless the instance is authorized right now.
+export async function action({ request, context }: ActionFunctionArgs) {
+  const services = getServices()
+  return apiHandler(request, services.logger, async () => {
+    const ctx = await requireApiContext(request, { mutating: true })
+    await requireWhatsApp(ctx.tenantId)
+    const body = await readJsonBody(request, TestSendBodySchema)
+    const sent = await sendTestMessage(services.wa, {
+      tenantId: ctx.tenantId,
+      actor: userActor(ctx.userId),
+      ...(body.to ? { to: body.to } : {}),
+      ...(body.message ? { message: body.message } : {}),
+      ip: ipOf(context),
+    })
+    return ok({ ok: true, idMessage: sent.messageId })
+  })
+}

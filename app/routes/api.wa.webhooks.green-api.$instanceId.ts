@@ -1,0 +1,36 @@
+import type { ActionFunctionArgs } from '@remix-run/node'
+import { getServices } from '~/services.server'
+import { apiHandler, methodNotAllowed, ok } from '~/utils/api.server'
+import { errorResponse, validationFailed } from '~/utils/http-errors.server'
+import { applyProviderEvent } from '../../domain/whatsapp'
+
+export const loader = () => methodNotAllowed('POST')
+
+const MAX_WEBHOOK_BYTES = 64 * 1024
+
+// POST /api/wa/webhooks/green-api/:instanceId — Green-API notifications, authenticated by the
+// per-instance webhook token (Authorization: Bearer …). Unknown instance or bad token → 401.
+export async function action({ request, params }: ActionFunctionArgs) {
+  const services = getServices()
+  return apiHandler(request, services.logger, async () => {
+    const instanceId = params.instanceId ?? ''
+    if (!/^\d{1,20}$/.test(instanceId)) {
+      return errorResponse(401, 'WEBHOOK_UNAUTHORIZED', 'Webhook not authorized')
+    }
+    const raw = await request.text()
+    if (raw.length > MAX_WEBHOOK_BYTES) throw validationFailed('Webhook body too large')
+    let event: unknown = null
+    try {
+      event = JSON.parse(raw)
+    } catch {
+      event = null
+    }
+    const result = await applyProviderEvent(services.wa, {
+      instanceId,
+      authorizationHeader: request.headers.get('authorization'),
+      event,
+    })
+    // Acknowledge with 200 even when ignored, so Green-API does not resend it for 24 h.
+    return ok({ ok: true, applied: result.applied })
+  })
+}

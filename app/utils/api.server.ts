@@ -1,0 +1,140 @@
+import { json } from '@remix-run/node'
+import type { z } from 'zod'
+import { errorResponse, validationFailed } from './http-errors.server'
+import { getLang, t, type Lang } from './i18n'
+
+export const MAX_JSON_BODY_BYTES = 16 * 1024
+
+function issuesOf(error: z.ZodError): Array<{ path: string; message: string }> {
+  return error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))
+}
+
+/**
+ * Reads a JSON body under 16 KiB and parses it with `schema`. No body (or `{}`) is fine for
+ * routes without input; invalid JSON, non-object JSON, a non-JSON content type with a body or
+ * an oversized body throw a 400/413 envelope. The body is read as a stream so an oversized one
+ * is cut off without buffering it whole.
+ */
+export async function readJsonBody<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {
+  const declared = Number(request.headers.get('content-length') ?? '0')
+  if (declared > MAX_JSON_BODY_BYTES) throw tooLarge()
+  const raw = await readLimited(request)
+  let value: unknown = {}
+  if (raw.trim().length > 0) {
+    const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+    if (type !== 'application/json' && !type.endsWith('+json')) {
+      throw errorResponse(415, 'VALIDATION_FAILED', 'Content-Type must be application/json', { extra: { issues: [] } })
+    }
+    try {
+      value = JSON.parse(raw)
+    } catch {
+      throw validationFailed('Body is not valid JSON')
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw validationFailed('Body must be a JSON object')
+    }
+  }
+  const parsed = schema.safeParse(value)
+  if (!parsed.success) throw validationFailed('Invalid request body', issuesOf(parsed.error))
+  return parsed.data
+}
+
+function tooLarge(): Response {
+  return errorResponse(413, 'VALIDATION_FAILED', `Body larger than ${MAX_JSON_BODY_BYTES} bytes`, { extra: { issues: [] } })
+}
+
+async function readLimited(request: Request): Promise<string> {
+  if (!request.body) return ''
+  const reader = request.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > MAX_JSON_BODY_BYTES) {
+      await reader.cancel().catch(() => {})
+      throw tooLarge()
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+interface DomainLikeError {
+  code: string
+  message: string
+  retryAfterSeconds?: number
+}
+
+function isDomainLike(e: unknown): e is DomainLikeError {
+  return e instanceof Error && e.name === 'DomainError' && typeof (e as { code?: unknown }).code === 'string'
+}
+
+/** The code → HTTP table for domain errors (SPEC section 3). */
+export function domainErrorResponse(err: DomainLikeError, lang: Lang): Response {
+  const retry = Math.max(1, Math.ceil(err.retryAfterSeconds ?? 5))
+  switch (err.code) {
+    case 'WHATSAPP_DISABLED':
+      return errorResponse(403, 'WHATSAPP_DISABLED', t(lang, 'api.whatsappDisabled'), { extra: { upgrade_required: true } })
+    case 'NOT_CONNECTED':
+      return errorResponse(409, 'NOT_CONNECTED', t(lang, 'api.notConnected'))
+    case 'ALREADY_CONNECTED':
+      return errorResponse(409, 'ALREADY_CONNECTED', t(lang, 'api.alreadyConnected'))
+    case 'INSTANCE_BUSY':
+      return errorResponse(409, 'INSTANCE_BUSY', t(lang, 'api.instanceBusy'))
+    case 'NO_INSTANCE_AVAILABLE':
+      return errorResponse(409, 'NO_INSTANCE_AVAILABLE', t(lang, 'api.noInstance'))
+    case 'LINK_EXPIRED':
+      return errorResponse(409, 'NOT_CONNECTED', t(lang, 'api.linkExpired'))
+    case 'RATE_LIMITED':
+      return errorResponse(429, 'RATE_LIMITED', t(lang, 'api.rateLimited', { seconds: retry }), {
+        headers: { 'Retry-After': String(retry) },
+      })
+    case 'UPSTREAM_UNAVAILABLE':
+      return errorResponse(503, 'UPSTREAM_UNAVAILABLE', t(lang, 'api.upstream', { seconds: retry }), {
+        headers: { 'Retry-After': String(retry) },
+      })
+    case 'UPSTREAM_AUTH':
+      return errorResponse(502, 'UPSTREAM_UNAVAILABLE', t(lang, 'api.upstreamAuth'), { headers: { 'Retry-After': '60' } })
+    case 'VALIDATION_FAILED':
+      return validationFailed(err.message)
+    case 'WEBHOOK_UNAUTHORIZED':
+      return errorResponse(401, 'WEBHOOK_UNAUTHORIZED', t(lang, 'api.webhookUnauthorized'))
+    default:
+      return errorResponse(500, 'INTERNAL', t(lang, 'api.internal'))
+  }
+}
+
+type Logger = { error(obj: Record<string, unknown>, msg: string): void }
+
+/**
+ * Runs an API handler: thrown Responses (guards, validation) pass through, domain errors map
+ * by code, anything else becomes a 500 envelope without stack or detail (logged by name only).
+ */
+export async function apiHandler(request: Request, logger: Logger, fn: (lang: Lang) => Promise<Response>): Promise<Response> {
+  const lang = getLang(request)
+  try {
+    return await fn(lang)
+  } catch (e) {
+    if (e instanceof Response) return e
+    if (isDomainLike(e)) return domainErrorResponse(e, lang)
+    logger.error({ err: e instanceof Error ? { name: e.name, message: e.message } : String(e) }, 'unhandled API error')
+    return errorResponse(500, 'INTERNAL', t(lang, 'api.internal'))
+  }
+}
+
+export function ok<T extends Record<string, unknown>>(body: T, init: ResponseInit = {}): Response {
+  return json(body, { ...init, headers: { 'Cache-Control': 'no-store', ...(init.headers as Record<string, string>) } })
+}
+
+/** Resource routes that only accept another verb answer 405 with the envelope. */
+export function methodNotAllowed(allow: string): Response {
+  return errorResponse(405, 'VALIDATION_FAILED', `Use ${allow} for this route`, { headers: { Allow: allow }, extra: { issues: [] } })
+}
+
+/** The client IP express saw (set by server/http-app.ts getLoadContext). */
+export function ipOf(context: unknown): string | undefined {
+  const ip = (context as { ip?: unknown } | undefined)?.ip
+  return typeof ip === 'string' ? ip : undefined
+}
