@@ -171,7 +171,8 @@ export async function bootServices(opts: BootOptions): Promise<{ mode: string; r
       opts.simulator ??
       new GreenApiSimulator({
         ...(opts.dataDir ? { persistPath: path.join(opts.dataDir, 'simulator.json') } : {}),
-        publicUrl: env.PUBLIC_URL ?? `http://localhost:${opts.port}`,
+        // PUBLIC_URL, else the origin the admin browses (carried by the instance's webhook URL).
+        publicUrl: ({ webhookUrl }) => env.PUBLIC_URL ?? (webhookUrl ? new URL(webhookUrl).origin : `http://localhost:${opts.port}`),
       })
     const apiUrl = opts.simulatorApiUrl ?? `http://127.0.0.1:${opts.port}${DEFAULT_SIMULATOR_MOUNT_PATH}`
     for (const creds of simulator.ensureInstances(opts.simulatorInstances ?? 20)) {

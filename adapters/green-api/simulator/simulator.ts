@@ -53,7 +53,11 @@ export interface SimResponse {
 
 export type DeliverWebhook = (url: string, headers: Record<string, string>, body: unknown) => Promise<void>
 
-export type PublicUrlResolver = (req: { host?: string | undefined; origin?: string | undefined }) => string
+/**
+ * Base URL of the simulated phone pages. `webhookUrl` is the instance's configured webhook (the app
+ * builds it from the browser's origin), so the QR can point back to wherever the admin is browsing.
+ */
+export type PublicUrlResolver = (req: { host?: string | undefined; origin?: string | undefined; webhookUrl?: string | undefined }) => string
 
 export interface GreenApiSimulatorOptions {
   /** Base URL of the app for the "simulated phone" pages encoded in QR codes. */
@@ -464,7 +468,7 @@ export class GreenApiSimulator {
     return `${this.publicBase(req)}/dev/simulator/scan/${encodeURIComponent(instanceId)}/${nonce}`
   }
 
-  private publicBase(req: { host?: string | undefined; origin?: string | undefined }): string {
+  private publicBase(req: { host?: string | undefined; origin?: string | undefined; webhookUrl?: string | undefined }): string {
     return this.resolvePublicUrl(req).replace(/\/+$/, '')
   }
 
@@ -791,7 +795,7 @@ export class GreenApiSimulator {
     if (r.state === null) return json(200, { type: 'error', message: 'Instance is being created, try later' })
     if (r.state === 'starting') return json(200, { type: 'error', message: 'instance in starting process try later' })
     if (isLinked(r.state)) return json(200, { type: 'alreadyLogged', message: 'instance account already authorized' })
-    const url = `${this.publicBase(req)}/dev/simulator/scan/${encodeURIComponent(r.id)}/${r.qrNonce}`
+    const url = `${this.publicBase({ ...req, webhookUrl: r.settings.webhookUrl || undefined })}/dev/simulator/scan/${encodeURIComponent(r.id)}/${r.qrNonce}`
     let png = this.qrCache.get(url)
     if (!png) {
       png = (await QRCode.toBuffer(url, { type: 'png', width: 264, margin: 2, errorCorrectionLevel: 'M' })).toString('base64')
