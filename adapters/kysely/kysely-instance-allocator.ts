@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely'
+import { sql, type Kysely, type Transaction } from 'kysely'
 import { z } from 'zod'
 import type { Database } from '../../db/schema'
 import type { InstanceAllocator, InstanceRecord, RegisterInstanceInput } from '../../domain/ports/instance-allocator'
@@ -50,10 +50,8 @@ export class KyselyInstanceAllocator implements InstanceAllocator {
   }
 
   async claimById(instanceId: string, tenantId: string, at: Date): Promise<InstanceRecord> {
-    const mine = await this.findClaimedBy(tenantId)
-    if (mine) return mine
-    try {
-      const row = await this.db
+    return this.claimForTenant(tenantId, async (trx) => {
+      const row = await trx
         .updateTable('wa_instances')
         .set({ tenant_id: tenantId, claimed_at: at })
         .where('id', '=', instanceId)
@@ -61,23 +59,14 @@ export class KyselyInstanceAllocator implements InstanceAllocator {
         .returning(COLUMNS)
         .executeTakeFirst()
       if (row) return rowToInstanceRecord(row)
-    } catch (err) {
-      if (!isUniqueViolation(err)) throw err
-      const raced = await this.findClaimedBy(tenantId)
-      if (raced) return raced
-      throw new InstanceBusyError()
-    }
-    const current = await this.findById(instanceId)
-    if (!current) throw new NoInstanceAvailableError()
-    if (current.tenantId === tenantId) return current
-    throw new InstanceBusyError()
+      const exists = await trx.selectFrom('wa_instances').select('id').where('id', '=', instanceId).executeTakeFirst()
+      throw exists ? new InstanceBusyError() : new NoInstanceAvailableError()
+    })
   }
 
   async claimFirstFree(mode: 'pool' | 'simulator', tenantId: string, at: Date): Promise<InstanceRecord> {
-    const mine = await this.findClaimedBy(tenantId)
-    if (mine) return mine
-    try {
-      const row = await this.db
+    return this.claimForTenant(tenantId, async (trx) => {
+      const row = await trx
         .updateTable('wa_instances')
         .set({ tenant_id: tenantId, claimed_at: at })
         .where('id', '=', (eb) =>
@@ -96,13 +85,33 @@ export class KyselyInstanceAllocator implements InstanceAllocator {
         .returning(COLUMNS)
         .executeTakeFirst()
       if (row) return rowToInstanceRecord(row)
+      throw new NoInstanceAvailableError()
+    })
+  }
+
+  /**
+   * Claims of one tenant run one at a time (transaction-scoped advisory lock on the tenant), so a
+   * double click returns the first claim instead of racing for a second instance; claims of
+   * different tenants still run in parallel. The tenant's existing claim always wins.
+   */
+  private async claimForTenant(
+    tenantId: string,
+    claim: (trx: Transaction<Database>) => Promise<InstanceRecord>,
+  ): Promise<InstanceRecord> {
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        await sql`SELECT pg_advisory_xact_lock(hashtext(${`wa_claim:${tenantId}`}))`.execute(trx)
+        const mine = await trx.selectFrom('wa_instances').select(COLUMNS).where('tenant_id', '=', tenantId).executeTakeFirst()
+        if (mine) return rowToInstanceRecord(mine)
+        return claim(trx)
+      })
     } catch (err) {
+      // Final word of the unique tenant_id (e.g. a partner registration racing this claim).
       if (!isUniqueViolation(err)) throw err
       const raced = await this.findClaimedBy(tenantId)
       if (raced) return raced
-      throw err
+      throw new InstanceBusyError()
     }
-    throw new NoInstanceAvailableError()
   }
 
   async registerClaimed(

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { KyselyInstanceAllocator } from '../../adapters/kysely/kysely-instance-allocator'
 import { InstanceBusyError, NoInstanceAvailableError } from '../../domain/whatsapp/whatsapp.errors'
@@ -5,6 +6,24 @@ import { createInstance, createTenant, uniqueDigits } from '../factories'
 import { otherProcessDb, testDb } from '../utils/db'
 
 const now = new Date('2026-11-25T10:00:00.000Z')
+
+/**
+ * Makes every claiming UPDATE hold its row lock for 100 ms, so concurrent claims really overlap
+ * (without it they tend to run one after the other and a broken claim would still pass).
+ * Only in this file's own database, removed afterwards.
+ */
+async function withSlowClaims<T>(fn: () => Promise<T>): Promise<T> {
+  const db = testDb()
+  await sql`CREATE OR REPLACE FUNCTION test_slow_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN PERFORM pg_sleep(0.1); RETURN NEW; END $$`.execute(db)
+  await sql`CREATE TRIGGER test_slow_claim BEFORE UPDATE ON wa_instances FOR EACH ROW
+    WHEN (NEW.tenant_id IS NOT NULL AND OLD.tenant_id IS NULL) EXECUTE FUNCTION test_slow_claim()`.execute(db)
+  try {
+    return await fn()
+  } finally {
+    await sql`DROP TRIGGER test_slow_claim ON wa_instances`.execute(db)
+  }
+}
 
 describe('KyselyInstanceAllocator', () => {
   it('two processes claiming the only free instance of a mode: exactly one wins', async () => {
@@ -14,10 +33,12 @@ describe('KyselyInstanceAllocator', () => {
     const [a, b] = [await createTenant(), await createTenant()]
     const other = otherProcessDb()
     try {
-      const results = await Promise.allSettled([
-        new KyselyInstanceAllocator(testDb()).claimFirstFree('simulator', a.id, now),
-        new KyselyInstanceAllocator(other).claimFirstFree('simulator', b.id, now),
-      ])
+      const results = await withSlowClaims(() =>
+        Promise.allSettled([
+          new KyselyInstanceAllocator(testDb()).claimFirstFree('simulator', a.id, now),
+          new KyselyInstanceAllocator(other).claimFirstFree('simulator', b.id, now),
+        ]),
+      )
       const won = results.filter((r) => r.status === 'fulfilled')
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
       expect(won).toHaveLength(1)
@@ -30,12 +51,37 @@ describe('KyselyInstanceAllocator', () => {
     expect([a.id, b.id]).toContain(row.tenant_id)
   })
 
+  it('a burst of 16 claims from two processes for 3 free instances: 3 winners, each really holds its instance', async () => {
+    await testDb().deleteFrom('wa_instances').where('mode', '=', 'simulator').where('tenant_id', 'is', null).execute()
+    const instances = [await createInstance({ mode: 'simulator' }), await createInstance({ mode: 'simulator' }), await createInstance({ mode: 'simulator' })]
+    const tenants = await Promise.all(Array.from({ length: 16 }, () => createTenant()))
+    const other = otherProcessDb()
+    let results: PromiseSettledResult<{ id: string; tenantId: string | null }>[]
+    try {
+      const allocs = [new KyselyInstanceAllocator(testDb()), new KyselyInstanceAllocator(other)]
+      // Warm both pools so the claims overlap instead of queueing behind connection setup.
+      await Promise.all([testDb(), other].flatMap((db) => Array.from({ length: 5 }, () => db.selectFrom('tenants').select('id').limit(1).execute())))
+      results = await withSlowClaims(() => Promise.allSettled(tenants.map((t, i) => allocs[i % 2]!.claimFirstFree('simulator', t.id, now))))
+    } finally {
+      await other.destroy()
+    }
+    const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
+    const lost = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []))
+    expect(won).toHaveLength(3)
+    expect(lost.every((e) => e instanceof NoInstanceAvailableError)).toBe(true)
+    expect(new Set(won.map((w) => w.id))).toEqual(new Set(instances.map((i) => i.id)))
+    const rows = await testDb().selectFrom('wa_instances').select(['id', 'tenant_id']).where('id', 'in', instances.map((i) => i.id)).execute()
+    for (const w of won) expect(rows.find((r) => r.id === w.id)?.tenant_id).toBe(w.tenantId)
+  })
+
   it('a tenant gets its existing claim back, never a second instance', async () => {
     const alloc = new KyselyInstanceAllocator(testDb())
     const t = await createTenant()
     await createInstance({ mode: 'pool' })
     await createInstance({ mode: 'pool' })
-    const results = await Promise.all([alloc.claimFirstFree('pool', t.id, now), alloc.claimFirstFree('pool', t.id, now), alloc.claimFirstFree('pool', t.id, now)])
+    const results = await withSlowClaims(() =>
+      Promise.all([alloc.claimFirstFree('pool', t.id, now), alloc.claimFirstFree('pool', t.id, now), alloc.claimFirstFree('pool', t.id, now)]),
+    )
     expect(new Set(results.map((r) => r.id)).size).toBe(1)
     expect((await alloc.findClaimedBy(t.id))?.id).toBe(results[0]?.id)
   })
