@@ -1,7 +1,8 @@
 /** @type {import('@remix-run/dev').AppConfig} */
 export default {
   // Remix v2 classic compiler. Code outside app/ (domain/, adapters/, db/) is bundled too.
-  ignoredRouteFiles: ['**/.*', '**/*.test.{ts,tsx}'],
+  // Test files never live in app/routes (so /api/wa/test, a real route, is not ignored).
+  ignoredRouteFiles: ['**/.*'],
   serverModuleFormat: 'esm',
   serverDependenciesToBundle: [],
   watchPaths: ['domain/**/*', 'adapters/**/*'],
