@@ -1,4 +1,4 @@
-import { json, redirect, type LoaderFunctionArgs } from '@remix-run/node'
+import { json, redirect, type HeadersFunction, type LoaderFunctionArgs } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
 import { getServices } from '~/services.server'
 import {
@@ -16,6 +16,13 @@ import {
 import { getLang } from '~/utils/i18n'
 import { safeRedirect } from '~/utils/safe-redirect'
 import { clearHostCookie, cookieNames, readCookie, rotateSession } from '~/utils/session.server'
+
+/** The 400 page must still clear the OAuth cookies (document responses use this function). */
+export const headers: HeadersFunction = ({ loaderHeaders }) => {
+  const out = new Headers({ 'Cache-Control': 'no-store' })
+  for (const cookie of loaderHeaders.getSetCookie()) out.append('Set-Cookie', cookie)
+  return out
+}
 
 /**
  * GET /auth/:provider/callback: the state must be one we issued, unused and < 10 minutes old

@@ -1,4 +1,4 @@
-import { json, redirect, type ActionFunctionArgs, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { json, redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
 import { getServices } from '~/services.server'
 import { LOGIN_MESSAGES, LoginFailure, audit, authenticatorFor, clientIp } from '~/utils/auth.server'
@@ -11,6 +11,15 @@ import { rotateSession } from '~/utils/session.server'
 import authStyles from '~/styles/auth.css'
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: String(authStyles) }]
+
+/** Document responses keep the action's/loader's headers (no-store; Retry-After when throttled). */
+export const headers: HeadersFunction = ({ actionHeaders, loaderHeaders }) => {
+  const out = new Headers({ 'Cache-Control': 'no-store' })
+  const retry = actionHeaders.get('Retry-After')
+  if (retry) out.set('Retry-After', retry)
+  for (const cookie of loaderHeaders.getSetCookie()) out.append('Set-Cookie', cookie)
+  return out
+}
 
 const TEXT = {
   fr: {

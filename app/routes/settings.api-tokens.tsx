@@ -1,4 +1,4 @@
-import { json, type ActionFunctionArgs, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import { json, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
 import { useRef, useState } from 'react'
 import { z } from 'zod'
@@ -10,6 +10,15 @@ import { parseTtl, signAppToken } from '~/utils/jwt.server'
 import authStyles from '~/styles/auth.css'
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: String(authStyles) }]
+
+/** Document responses keep the action's/loader's headers (no-store; Retry-After when throttled). */
+export const headers: HeadersFunction = ({ actionHeaders, loaderHeaders }) => {
+  const out = new Headers({ 'Cache-Control': 'no-store' })
+  const retry = actionHeaders.get('Retry-After')
+  if (retry) out.set('Retry-After', retry)
+  for (const cookie of loaderHeaders.getSetCookie()) out.append('Set-Cookie', cookie)
+  return out
+}
 export const meta: MetaFunction = () => [{ title: 'Jetons API · WhatsApp Pro' }]
 
 export const INTENT_MINT = 'mint'
