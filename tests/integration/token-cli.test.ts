@@ -1,0 +1,104 @@
+import { execFile } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import { decodeJwt } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../utils/app'
+import { seedAuth, type SeededUsers } from '../utils/auth-fixtures'
+import { testDb } from '../utils/db'
+
+/**
+ * `npm run token` (server/token.ts) against this file's database: the JWT alone on the last
+ * stdout line, accepted by the app, recorded (revocable); unknown tenant/user → non-zero exit.
+ */
+const run = promisify(execFile)
+const root = path.resolve(__dirname, '../..')
+let app: TestApp
+let users: SeededUsers
+let dataDir: string
+
+beforeAll(async () => {
+  users = await seedAuth(testDb())
+  app = await startTestApp()
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'token-cli-'))
+})
+afterAll(async () => {
+  await app?.close()
+  fs.rmSync(dataDir, { recursive: true, force: true })
+})
+
+async function token(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'server/token.ts', ...args], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NODE_ENV: 'test',
+        DATABASE_URL: process.env.DATABASE_URL,
+        JWT_SECRET: TEST_JWT_SECRET,
+        WA_DATA_DIR: dataDir,
+      },
+      timeout: 60_000,
+    })
+    return { code: 0, stdout, stderr }
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string }
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr }
+  }
+}
+
+const features = (jwt: string) => fetch(`${app.url}/api/settings/features`, { headers: { authorization: `Bearer ${jwt}` } })
+
+describe('npm run token', () => {
+  it('prints a JWT alone on the last stdout line (tenant owner by default) that the app accepts', async () => {
+    const { code, stdout, stderr } = await token(['--tenant', 'macrea'])
+    expect(code).toBe(0)
+    const lines = stdout.trimEnd().split('\n')
+    expect(lines).toHaveLength(1)
+    const jwt = lines.at(-1)!
+    expect(jwt).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)
+    expect(stderr).not.toContain(jwt)
+    expect(stderr).not.toContain(TEST_JWT_SECRET)
+    const claims = decodeJwt(jwt)
+    expect(claims).toMatchObject({ sub: users.owner, tenant_id: 'macrea' })
+    expect(claims.exp! - claims.iat!).toBe(3600)
+    const res = await features(jwt)
+    expect(res.status).toBe(200)
+    expect(await res.json()).toMatchObject({ whatsapp_enabled: true })
+    // Recorded, hence revocable by jti.
+    const row = await testDb().selectFrom('api_tokens').selectAll().where('jti', '=', String(claims.jti)).executeTakeFirstOrThrow()
+    expect(row).toMatchObject({ tenant_id: 'macrea', user_id: users.owner })
+    await testDb().updateTable('api_tokens').set({ revoked_at: new Date() }).where('jti', '=', String(claims.jti)).execute()
+    expect((await features(jwt)).status).toBe(401)
+  })
+
+  it('--email and --ttl pick the user and lifetime', async () => {
+    const { code, stdout } = await token(['--tenant', 'macrea', '--email', 'member@macrea.test', '--ttl', '30m'])
+    expect(code).toBe(0)
+    const jwt = stdout.trimEnd().split('\n').at(-1)!
+    const claims = decodeJwt(jwt)
+    expect(claims.sub).toBe(users.member)
+    expect(claims.exp! - claims.iat!).toBe(1800)
+    expect((await features(jwt)).status).toBe(200)
+  })
+
+  it('unknown tenant, unknown user, non-member, malformed tenant and bad ttl exit non-zero with a clear message and no token', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--tenant', 'no_such_tenant'], /Unknown tenant "no_such_tenant"/],
+      [['--tenant', 'macrea', '--email', 'ghost@macrea.test'], /Unknown user "ghost@macrea.test"/],
+      [['--tenant', 'macrea', '--email', 'admin@blocked.test'], /Unknown user "admin@blocked.test" for tenant "macrea"/],
+      [['--tenant', 'Bad Tenant'], /Invalid tenant id/],
+      [['--tenant', 'macrea', '--ttl', 'forever'], /Invalid --ttl/],
+      [[], /Missing --tenant/],
+    ]
+    for (const [args, message] of cases) {
+      const { code, stdout, stderr } = await token(args)
+      expect(code, args.join(' ')).not.toBe(0)
+      expect(stderr).toMatch(message)
+      expect(stdout.trim()).toBe('')
+    }
+  })
+})
