@@ -1,0 +1,79 @@
+import { Command, CommanderError } from 'commander'
+import { registerAuditCommands } from './ops/audit'
+import { OpsContext, OpsError, processIo } from './ops/context'
+import { registerFeatureCommands } from './ops/features'
+import { registerInstanceCommands } from './ops/instances'
+import { registerKeyCommands } from './ops/keys'
+import { registerTenantCommands } from './ops/tenants'
+import { registerUpgradeCommands } from './ops/upgrades'
+import { registerUserCommands } from './ops/users'
+
+/**
+ * `npm run ops -- <command>` — the operator CLI (docs/operations.md).
+ *
+ * Same database and secrets as `npm start`: DATABASE_URL, or the embedded PostgreSQL in .data
+ * (started for the command and stopped after when it was not running). Every change is written
+ * to audit_log with actor `operator:<os user>`.
+ *
+ * Exit codes: 0 ok · 1 the operation failed or was refused (unknown tenant/user/instance, stale
+ * keys, …) · 2 usage error · 130 interrupted.
+ */
+export function buildProgram(ctx: () => OpsContext): Command {
+  const program = new Command('ops')
+    .description('WhatsApp Pro operator CLI: tenants, users, feature flags, Green-API instances, encryption keys, upgrade requests, audit log')
+    .usage('<command> [subcommand] [options]   (npm run ops -- …)')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({
+      writeOut: (s) => process.stdout.write(s),
+      writeErr: (s) => process.stderr.write(s),
+    })
+  registerTenantCommands(program, ctx)
+  registerUserCommands(program, ctx)
+  registerFeatureCommands(program, ctx)
+  registerInstanceCommands(program, ctx)
+  registerKeyCommands(program, ctx)
+  registerUpgradeCommands(program, ctx)
+  registerAuditCommands(program, ctx)
+  // A group without a subcommand prints its help (exit 0) instead of doing nothing.
+  for (const group of program.commands) {
+    group.exitOverride()
+    if (group.commands.length > 0) group.action(() => group.help())
+  }
+  return program
+}
+
+async function main(argv: string[]): Promise<number> {
+  let context: OpsContext | undefined
+  const ctx = () => (context ??= new OpsContext(processIo))
+  const program = buildProgram(ctx)
+  try {
+    if (argv.length <= 2) {
+      program.outputHelp()
+      return 0
+    }
+    await program.parseAsync(argv)
+    return 0
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are "errors" with exit code 0; usage errors were already printed.
+      return e.exitCode === 0 ? 0 : 2
+    }
+    if (e instanceof OpsError) {
+      processIo.err(e.message)
+      return e.exitCode
+    }
+    processIo.err(`ops failed: ${e instanceof Error ? e.message : String(e)}`)
+    return 1
+  } finally {
+    await context?.close()
+  }
+}
+
+main(process.argv).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    processIo.err(`ops failed: ${e instanceof Error ? e.message : String(e)}`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,186 @@
+import os from 'node:os'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { AesGcmCredentialVault } from '../../adapters/crypto/aes-gcm-credential-vault'
+import { parseEncryptionKeys } from '../../adapters/crypto/encryption-keys'
+import { KyselyAuditLog } from '../../adapters/kysely/kysely-audit-log'
+import { migrateToLatest } from '../../db/migrate'
+import type { Database } from '../../db/schema'
+import { prepareSecrets, resolveDatabase } from '../runtime'
+
+/**
+ * What every `npm run ops` command shares: one database connection (DATABASE_URL, or the
+ * embedded PostgreSQL started for the command and stopped after), the credential vault from
+ * WA_ENCRYPTION_KEYS, the audit log and the operator identity (`operator:<os user>`).
+ *
+ * Output rules: results go to stdout (tables, or JSON with --json), notes and errors to stderr.
+ * Nothing secret is ever printed, except a value the operator asked for and must store
+ * (a generated password, a new encryption key), once, on stdout, with a warning on stderr.
+ */
+
+/** A failure the operator can act on: one line on stderr, then `exitCode`. */
+export class OpsError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message)
+    this.name = 'OpsError'
+  }
+}
+
+/** Whether WA_ENCRYPTION_KEYS came from the environment (else: the development key ring in .data). */
+export const KEYS_FROM_ENVIRONMENT = Boolean(process.env.WA_ENCRYPTION_KEYS)
+
+export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/
+export const INSTANCE_ID = /^[0-9]{1,20}$/
+
+export interface Io {
+  out(line: string): void
+  err(line: string): void
+  /** Reads stdin to the end (for secrets passed with --…-stdin). */
+  readStdin(): Promise<string>
+  isTTY: boolean
+}
+
+export const processIo: Io = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  async readStdin() {
+    const chunks: Buffer[] = []
+    for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
+    return Buffer.concat(chunks).toString('utf8')
+  },
+  isTTY: Boolean(process.stderr.isTTY),
+}
+
+/** `operator:<os user>`, restricted to a safe alphabet (it lands in the audit log). */
+export function operatorActor(): string {
+  let name: string | undefined
+  try {
+    name = os.userInfo().username
+  } catch {
+    name = undefined
+  }
+  name = (name || process.env.USER || process.env.LOGNAME || 'unknown').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)
+  return `operator:${name}`
+}
+
+export class OpsContext {
+  readonly actor = operatorActor()
+  #db: Kysely<Database> | undefined
+  #stop: (() => Promise<void>) | undefined
+  #vault: AesGcmCredentialVault | undefined
+
+  constructor(readonly io: Io = processIo) {}
+
+  /** Opens the database on first use (and brings an embedded one to the latest schema). */
+  async db(): Promise<Kysely<Database>> {
+    if (this.#db) return this.#db
+    const database = await resolveDatabase()
+    this.#stop = database.stop
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.databaseUrl, max: 4 }) }),
+    })
+    this.#db = db
+    if (database.embedded) await migrateToLatest(db)
+    return db
+  }
+
+  /** The vault of the app's key ring (WA_ENCRYPTION_KEYS / WA_ENCRYPTION_CURRENT_KEY). */
+  vault(): AesGcmCredentialVault {
+    if (!process.env.WA_ENCRYPTION_KEYS) prepareSecrets()
+    this.#vault ??= new AesGcmCredentialVault(parseEncryptionKeys(process.env))
+    return this.#vault
+  }
+
+  /** Appends one audit entry with the operator as actor. */
+  async audit(entry: {
+    action: string
+    tenantId?: string | null
+    outcome?: 'success' | 'failure' | 'denied'
+    details?: Record<string, unknown>
+  }): Promise<void> {
+    const db = await this.db()
+    await new KyselyAuditLog(db).append({
+      actor: this.actor,
+      tenantId: entry.tenantId ?? null,
+      action: entry.action,
+      outcome: entry.outcome ?? 'success',
+      ip: null,
+      details: entry.details ?? {},
+    })
+  }
+
+  async requireTenant(tenantId: string): Promise<{ id: string; name: string }> {
+    if (!TENANT_ID.test(tenantId)) {
+      throw new OpsError(`Invalid tenant id "${tenantId.slice(0, 64)}": expected ^[a-z0-9][a-z0-9_-]{0,62}$.`)
+    }
+    const db = await this.db()
+    const row = await db.selectFrom('tenants').select(['id', 'name']).where('id', '=', tenantId).executeTakeFirst()
+    if (!row) throw new OpsError(`Unknown tenant "${tenantId}" (see: npm run ops -- tenants list).`)
+    return row
+  }
+
+  async requireUser(email: string): Promise<{ id: string; email: string; name: string }> {
+    const db = await this.db()
+    const normalized = normalizeEmail(email)
+    const row = await db.selectFrom('users').select(['id', 'email', 'name']).where('email', '=', normalized).executeTakeFirst()
+    if (!row) throw new OpsError(`Unknown user "${normalized}" (create it with: npm run ops -- users create ${normalized}).`)
+    return row
+  }
+
+  async close(): Promise<void> {
+    await this.#db?.destroy().catch(() => {})
+    await this.#stop?.().catch(() => {})
+    this.#db = undefined
+    this.#stop = undefined
+  }
+}
+
+export function normalizeEmail(email: string): string {
+  const e = email.trim().toLowerCase()
+  if (e.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(e)) throw new OpsError(`Invalid e-mail "${email.slice(0, 80)}".`)
+  return e
+}
+
+/** `on`/`off` (also yes/no, true/false, 1/0) → boolean. */
+export function parseOnOff(value: string, flag: string): boolean {
+  const v = value.trim().toLowerCase()
+  if (['on', 'yes', 'true', '1'].includes(v)) return true
+  if (['off', 'no', 'false', '0'].includes(v)) return false
+  throw new OpsError(`${flag} expects on or off (got "${value.slice(0, 16)}").`, 2)
+}
+
+/** Fixed-width table for humans; `--json` callers print the rows instead. */
+export function table(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): string[] {
+  const cell = (v: unknown) => (v === null || v === undefined ? '-' : v instanceof Date ? v.toISOString() : String(v))
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)))
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()
+  return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))]
+}
+
+export function printRows(
+  ctx: OpsContext,
+  rows: ReadonlyArray<Record<string, unknown>>,
+  columns: readonly string[],
+  opts: { json?: boolean; empty?: string },
+): void {
+  if (opts.json) {
+    ctx.io.out(JSON.stringify(rows, null, 2))
+    return
+  }
+  if (rows.length === 0) {
+    ctx.io.err(opts.empty ?? 'Nothing to list.')
+    return
+  }
+  for (const l of table(rows, columns)) ctx.io.out(l)
+}
+
+/** First line of stdin, trimmed (a secret piped in: `printf %s "$TOKEN" | npm run ops -- …`). */
+export async function readSecretFromStdin(ctx: OpsContext, what: string): Promise<string> {
+  const raw = await ctx.io.readStdin()
+  const value = raw.split(/\r?\n/)[0]?.trim() ?? ''
+  if (value === '') throw new OpsError(`No ${what} on stdin.`, 2)
+  return value
+}

@@ -1,0 +1,78 @@
+import type { Command } from 'commander'
+import { OpsError, parseOnOff, printRows, type OpsContext } from './context'
+
+type FlagName = 'whatsapp_enabled' | 'sms_enabled' | 'email_enabled'
+
+export function registerFeatureCommands(program: Command, ctx: () => OpsContext): void {
+  const features = program.command('features').description('Per-tenant feature flags (WhatsApp Pro add-on, SMS, e-mail)')
+
+  features
+    .command('set <tenant>')
+    .description('Switch features of a tenant, e.g. features set macrea --whatsapp on')
+    .option('--whatsapp <on|off>', 'WhatsApp Pro add-on')
+    .option('--sms <on|off>', 'SMS')
+    .option('--email <on|off>', 'e-mail')
+    .action(async (tenantId: string, opts: { whatsapp?: string; sms?: string; email?: string }) => {
+      const c = ctx()
+      const wanted: Partial<Record<FlagName, boolean>> = {}
+      if (opts.whatsapp !== undefined) wanted.whatsapp_enabled = parseOnOff(opts.whatsapp, '--whatsapp')
+      if (opts.sms !== undefined) wanted.sms_enabled = parseOnOff(opts.sms, '--sms')
+      if (opts.email !== undefined) wanted.email_enabled = parseOnOff(opts.email, '--email')
+      if (Object.keys(wanted).length === 0) throw new OpsError('Nothing to set: pass --whatsapp, --sms and/or --email (on|off).', 2)
+      const tenant = await c.requireTenant(tenantId)
+      const db = await c.db()
+      const { before, after } = await db.transaction().execute(async (trx) => {
+        // A tenant without a row has the defaults (whatsapp off, sms/email on): create it, then lock.
+        await trx.insertInto('tenant_features').values({ tenant_id: tenant.id }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute()
+        const prev = await trx
+          .selectFrom('tenant_features')
+          .select(['whatsapp_enabled', 'sms_enabled', 'email_enabled'])
+          .where('tenant_id', '=', tenant.id)
+          .forUpdate()
+          .executeTakeFirstOrThrow()
+        const next = await trx
+          .updateTable('tenant_features')
+          .set({ ...wanted, updated_at: new Date() })
+          .where('tenant_id', '=', tenant.id)
+          .returning(['whatsapp_enabled', 'sms_enabled', 'email_enabled'])
+          .executeTakeFirstOrThrow()
+        return { before: prev, after: next }
+      })
+      await c.audit({ action: 'ops.features.set', tenantId: tenant.id, details: { before, after } })
+      c.io.err(`"${tenant.id}": whatsapp ${onOff(after.whatsapp_enabled)}, sms ${onOff(after.sms_enabled)}, email ${onOff(after.email_enabled)}.`)
+      if (after.whatsapp_enabled && !before.whatsapp_enabled) {
+        const open = await db.selectFrom('upgrade_requests').select('id').where('tenant_id', '=', tenant.id).where('handled_at', 'is', null).execute()
+        if (open.length > 0) c.io.err(`Open upgrade request(s) for this tenant: ${open.map((r) => r.id).join(', ')} (mark them: upgrades handle <id>).`)
+      }
+    })
+
+  features
+    .command('list')
+    .description('List feature flags of every tenant (or one)')
+    .option('--tenant <id>', 'only this tenant')
+    .option('--json', 'print JSON')
+    .action(async (opts: { tenant?: string; json?: boolean }) => {
+      const c = ctx()
+      if (opts.tenant) await c.requireTenant(opts.tenant)
+      const db = await c.db()
+      let q = db
+        .selectFrom('tenants as t')
+        .leftJoin('tenant_features as f', 'f.tenant_id', 't.id')
+        .select(['t.id', 'f.whatsapp_enabled', 'f.sms_enabled', 'f.email_enabled', 'f.updated_at'])
+        .orderBy('t.id')
+      if (opts.tenant) q = q.where('t.id', '=', opts.tenant)
+      const rows = (await q.execute()).map((r) => ({
+        tenant: r.id,
+        // No row: the defaults (SPEC: whatsapp off, sms and email on).
+        whatsapp: onOff(r.whatsapp_enabled ?? false),
+        sms: onOff(r.sms_enabled ?? true),
+        email: onOff(r.email_enabled ?? true),
+        updated: r.updated_at instanceof Date ? r.updated_at.toISOString() : null,
+      }))
+      printRows(c, rows, ['tenant', 'whatsapp', 'sms', 'email', 'updated'], { json: opts.json, empty: 'No tenant yet.' })
+    })
+}
+
+function onOff(v: boolean): 'on' | 'off' {
+  return v ? 'on' : 'off'
+}

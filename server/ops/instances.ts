@@ -1,0 +1,263 @@
+import type { Command } from 'commander'
+import { envelopeKeyId } from '../../adapters/crypto/aes-gcm-credential-vault'
+import { GreenApiPartnerProvider, GreenApiWhatsAppProvider } from '../../adapters/green-api'
+import { PgStatusPublisher } from '../../adapters/kysely/pg-status-publisher'
+import type { InstanceMode } from '../../db/schema'
+import { INSTANCE_TOKEN_LOCATION } from '../../domain/whatsapp'
+import { INSTANCE_ID, OpsError, printRows, readSecretFromStdin, type OpsContext } from './context'
+
+/** Short, secret-free reason of an upstream failure (domain errors carry a code). */
+function reason(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code
+  const message = e instanceof Error ? e.message : String(e)
+  return typeof code === 'string' ? `${code}: ${message}` : message
+}
+
+function checkApiUrl(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new OpsError(`Invalid --api-url "${raw.slice(0, 120)}": expected e.g. https://7105.api.greenapi.com`, 2)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new OpsError('--api-url must be an http(s) URL.', 2)
+  if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
+    // The token goes in the path at call time; a base with a path/query would hide mistakes.
+    throw new OpsError('--api-url must be a bare origin such as https://7105.api.greenapi.com (no path, query or credentials).', 2)
+  }
+  return url.origin
+}
+
+interface AddOpts {
+  id: string
+  apiUrl: string
+  token?: string
+  tokenStdin?: boolean
+  tokenEnv?: string
+  replace?: boolean
+  check?: boolean
+}
+
+async function tokenFrom(c: OpsContext, opts: AddOpts): Promise<string> {
+  const sources = [opts.token !== undefined, Boolean(opts.tokenStdin), opts.tokenEnv !== undefined].filter(Boolean).length
+  if (sources !== 1) throw new OpsError('Give the instance token with exactly one of --token-stdin, --token-env <VAR> or --token <token>.', 2)
+  let token: string
+  if (opts.tokenStdin) token = await readSecretFromStdin(c, 'instance token')
+  else if (opts.tokenEnv !== undefined) {
+    token = (process.env[opts.tokenEnv] ?? '').trim()
+    if (token === '') throw new OpsError(`Environment variable ${opts.tokenEnv} is empty or not set.`, 2)
+  } else {
+    token = (opts.token ?? '').trim()
+    c.io.err('Note: --token is visible in shell history and process lists; prefer --token-stdin or --token-env.')
+  }
+  if (!/^[A-Za-z0-9_-]{8,200}$/.test(token)) throw new OpsError('The instance token does not look like a Green-API apiTokenInstance (8-200 characters [A-Za-z0-9_-]).', 2)
+  return token
+}
+
+export function registerInstanceCommands(program: Command, ctx: () => OpsContext): void {
+  const instances = program.command('instances').description('Green-API instances: the pool (add, list, remove)')
+
+  instances
+    .command('add')
+    .description('Register a pool instance (its token is stored encrypted, never printed)')
+    .requiredOption('--id <idInstance>', 'Green-API idInstance (digits)')
+    .requiredOption('--api-url <url>', "the instance's apiUrl from the Green-API console, e.g. https://7105.api.greenapi.com")
+    .option('--token-stdin', 'read apiTokenInstance from the first line of stdin (recommended)')
+    .option('--token-env <VAR>', 'read apiTokenInstance from this environment variable')
+    .option('--token <token>', 'apiTokenInstance on the command line (visible in shell history)')
+    .option('--replace', 'update the API URL and token of an existing, unclaimed pool instance')
+    .option('--check', 'ask Green-API for the instance state with these credentials before storing them')
+    .action(async (opts: AddOpts) => {
+      const c = ctx()
+      if (!INSTANCE_ID.test(opts.id)) throw new OpsError(`Invalid --id "${opts.id.slice(0, 32)}": Green-API instance ids are digits.`, 2)
+      const apiUrl = checkApiUrl(opts.apiUrl)
+      const token = await tokenFrom(c, opts)
+      if (opts.check) {
+        try {
+          const state = await new GreenApiWhatsAppProvider({ maxRetries: 0 }).getState({ instanceId: opts.id, apiToken: token, apiUrl })
+          c.io.err(`Green-API answers for ${opts.id}: state ${state ?? 'being created'}.`)
+        } catch (e) {
+          throw new OpsError(`Green-API check failed for instance ${opts.id} (${reason(e)}); nothing stored.`)
+        }
+      }
+      const encryptedToken = c.vault().encrypt(token, INSTANCE_TOKEN_LOCATION)
+      const db = await c.db()
+      const outcome = await db.transaction().execute(async (trx) => {
+        const existing = await trx.selectFrom('wa_instances').select(['mode', 'tenant_id']).where('id', '=', opts.id).forUpdate().executeTakeFirst()
+        if (!existing) {
+          await trx.insertInto('wa_instances').values({ id: opts.id, mode: 'pool', api_url: apiUrl, encrypted_token: encryptedToken }).execute()
+          return 'added' as const
+        }
+        if (!opts.replace) return 'exists' as const
+        if (existing.mode !== 'pool') return { refused: `it is a ${existing.mode} instance, not a pool one` }
+        if (existing.tenant_id) return { refused: `it is claimed by tenant "${existing.tenant_id}" (disconnect it first)` }
+        await trx.updateTable('wa_instances').set({ api_url: apiUrl, encrypted_token: encryptedToken }).where('id', '=', opts.id).execute()
+        return 'replaced' as const
+      })
+      if (outcome === 'exists') throw new OpsError(`Instance ${opts.id} is already registered (use --replace to change its URL/token).`)
+      if (typeof outcome === 'object') throw new OpsError(`Cannot replace instance ${opts.id}: ${outcome.refused}.`)
+      await c.audit({ action: outcome === 'added' ? 'ops.instance.add' : 'ops.instance.replace', details: { instance_id: opts.id, mode: 'pool', api_url: apiUrl } })
+      c.io.err(`Pool instance ${opts.id} ${outcome} (${apiUrl}); token stored encrypted under key ${c.vault().currentKeyId()}.`)
+    })
+
+  instances
+    .command('list')
+    .description('List instances: mode, API host, claiming tenant, webhook (never tokens)')
+    .option('--mode <mode>', 'only shared | pool | partner | simulator')
+    .option('--free', 'only unclaimed instances')
+    .option('--json', 'print JSON')
+    .action(async (opts: { mode?: string; free?: boolean; json?: boolean }) => {
+      const c = ctx()
+      const modes = ['shared', 'pool', 'partner', 'simulator']
+      if (opts.mode && !modes.includes(opts.mode)) throw new OpsError(`--mode must be one of ${modes.join(', ')}.`, 2)
+      const db = await c.db()
+      let q = db
+        .selectFrom('wa_instances as i')
+        .leftJoin('tenant_provider_configs as p', 'p.instance_id', 'i.id')
+        .select(['i.id', 'i.mode', 'i.api_url', 'i.tenant_id', 'i.claimed_at', 'i.encrypted_token', 'i.encrypted_webhook_token', 'p.connection_status'])
+        .orderBy('i.mode')
+        .orderBy('i.created_at')
+        .orderBy('i.id')
+      if (opts.mode) q = q.where('i.mode', '=', opts.mode as InstanceMode)
+      if (opts.free) q = q.where('i.tenant_id', 'is', null)
+      const rows = (await q.execute()).map((r) => ({
+        id: r.id,
+        mode: r.mode,
+        api_url: r.api_url,
+        tenant: r.tenant_id,
+        status: r.connection_status,
+        claimed: r.claimed_at instanceof Date ? r.claimed_at.toISOString() : r.claimed_at,
+        webhook: r.encrypted_webhook_token ? 'yes' : 'no',
+        // Only the key id of the envelope (for rotation), never the envelope itself.
+        key: envelopeKeyId(r.encrypted_token) ?? '(malformed)',
+      }))
+      printRows(c, rows, ['id', 'mode', 'api_url', 'tenant', 'status', 'claimed', 'webhook', 'key'], { json: opts.json, empty: 'No instance registered.' })
+    })
+
+  instances
+    .command('remove <id>')
+    .description('Remove a pool instance; refused while a tenant holds it unless --force (which logs the phone out first)')
+    .option('--force', 'also when claimed: log out upstream, disconnect the tenant, then remove')
+    .action(async (id: string, opts: { force?: boolean }) => {
+      const c = ctx()
+      if (!INSTANCE_ID.test(id)) throw new OpsError(`Invalid instance id "${id.slice(0, 32)}".`, 2)
+      const db = await c.db()
+      const row = await db.selectFrom('wa_instances').select(['id', 'mode', 'api_url', 'tenant_id', 'encrypted_token']).where('id', '=', id).executeTakeFirst()
+      if (!row) throw new OpsError(`Unknown instance ${id} (see: instances list).`)
+      if (row.mode !== 'pool') {
+        throw new OpsError(
+          `Instance ${id} is a ${row.mode} instance: only pool instances are removed here (shared/simulator rows come from the configuration; partner instances are deleted by disconnect).`,
+        )
+      }
+      if (!row.tenant_id) {
+        const r = await db.deleteFrom('wa_instances').where('id', '=', id).where('tenant_id', 'is', null).executeTakeFirst()
+        if (r.numDeletedRows === 0n) throw new OpsError(`Instance ${id} was claimed meanwhile; retry with --force to take it back.`)
+        await c.audit({ action: 'ops.instance.remove', details: { instance_id: id, forced: false } })
+        c.io.err(`Pool instance ${id} removed.`)
+        return
+      }
+      const tenantId = row.tenant_id
+      if (!opts.force) {
+        throw new OpsError(`Instance ${id} is claimed by tenant "${tenantId}": the tenant should disconnect first, or pass --force (logs the phone out, then removes).`)
+      }
+      let token: string
+      try {
+        token = c.vault().decrypt(row.encrypted_token, INSTANCE_TOKEN_LOCATION)
+      } catch {
+        throw new OpsError(`Cannot decrypt the token of instance ${id} with WA_ENCRYPTION_KEYS (run keys verify); nothing changed.`)
+      }
+      try {
+        await new GreenApiWhatsAppProvider({ maxRetries: 1 }).logout({ instanceId: id, apiToken: token, apiUrl: row.api_url })
+      } catch (e) {
+        await c.audit({ action: 'ops.instance.remove', tenantId, outcome: 'failure', details: { instance_id: id, forced: true, error: 'logout_failed' } })
+        throw new OpsError(`Logout of instance ${id} failed (${reason(e)}); nothing changed.`)
+      }
+      const previous = await db.transaction().execute(async (trx) => {
+        const config = await trx
+          .deleteFrom('tenant_provider_configs')
+          .where('instance_id', '=', id)
+          .returning(['tenant_id', 'connection_status'])
+          .executeTakeFirst()
+        if (config) {
+          await trx
+            .insertInto('wa_status_events')
+            .values({ tenant_id: config.tenant_id, instance_id: id, from_status: config.connection_status, to_status: 'notAuthorized', source: 'disconnect' })
+            .execute()
+        }
+        await trx.deleteFrom('wa_instances').where('id', '=', id).execute()
+        return config?.connection_status ?? null
+      })
+      try {
+        await new PgStatusPublisher(db).publish({ tenantId, status: 'notAuthorized', connected: false, phoneNumber: null })
+      } catch {
+        // Open pages learn it at their next status poll.
+      }
+      await c.audit({ action: 'ops.instance.remove', tenantId, details: { instance_id: id, forced: true, logout: 'ok', previous_status: previous } })
+      c.io.err(`Instance ${id} logged out, tenant "${tenantId}" disconnected, instance removed.`)
+    })
+
+  const partner = program.command('partner').description('Green-API Partner API (partner mode: one instance per tenant)')
+
+  const partnerProvider = () => {
+    const token = process.env.GREENAPI_PARTNER_TOKEN
+    if (!token) throw new OpsError('GREENAPI_PARTNER_TOKEN is not set (partner commands use the same environment as the app).')
+    return new GreenApiPartnerProvider({ partnerApiUrl: process.env.GREENAPI_PARTNER_URL ?? 'https://api.green-api.com', partnerToken: token })
+  }
+
+  partner
+    .command('list')
+    .description('List the instances of the partner account next to local rows (orphans: live upstream, unknown here)')
+    .option('--all', 'include instances deleted upstream')
+    .option('--json', 'print JSON')
+    .action(async (opts: { all?: boolean; json?: boolean }) => {
+      const c = ctx()
+      const provider = partnerProvider()
+      let upstream: Awaited<ReturnType<GreenApiPartnerProvider['listInstances']>>
+      try {
+        upstream = await provider.listInstances()
+      } catch (e) {
+        throw new OpsError(`Partner getInstances failed (${reason(e)}).`)
+      }
+      const db = await c.db()
+      const local = await db.selectFrom('wa_instances').select(['id', 'mode', 'tenant_id']).execute()
+      const byId = new Map(local.map((r) => [r.id, r]))
+      const rows = upstream
+        .filter((i) => opts.all || !i.deleted)
+        .map((i) => {
+          const l = byId.get(i.instanceId)
+          return {
+            id: i.instanceId,
+            name: i.name,
+            created: i.timeCreated,
+            deleted: i.deleted ? 'yes' : 'no',
+            local: l ? (l.tenant_id ? `tenant ${l.tenant_id}` : `${l.mode}, free`) : i.deleted ? '-' : 'ORPHAN',
+          }
+        })
+      printRows(c, rows, ['id', 'name', 'created', 'deleted', 'local'], { json: opts.json, empty: 'The partner account has no instance.' })
+      const orphans = rows.filter((r) => r.local === 'ORPHAN').length
+      if (orphans > 0 && !opts.json) c.io.err(`${orphans} orphan instance(s) (billed daily): delete them with partner delete <id>.`)
+    })
+
+  partner
+    .command('delete <id>')
+    .description('Delete an ORPHAN partner instance upstream (refused when a local row still uses it)')
+    .action(async (id: string) => {
+      const c = ctx()
+      if (!INSTANCE_ID.test(id)) throw new OpsError(`Invalid instance id "${id.slice(0, 32)}".`, 2)
+      const provider = partnerProvider()
+      const db = await c.db()
+      const local = await db.selectFrom('wa_instances').select(['tenant_id', 'mode']).where('id', '=', id).executeTakeFirst()
+      if (local) {
+        throw new OpsError(
+          local.tenant_id ? `Instance ${id} is held by tenant "${local.tenant_id}": the tenant disconnects it (which deletes it).` : `Instance ${id} has a local ${local.mode} row; not an orphan.`,
+        )
+      }
+      try {
+        await provider.deleteInstance(id)
+      } catch (e) {
+        throw new OpsError(`Partner deleteInstanceAccount failed for ${id} (${reason(e)}).`)
+      }
+      await c.audit({ action: 'ops.partner.delete', details: { instance_id: id } })
+      c.io.err(`Partner instance ${id} deleted upstream.`)
+    })
+}
