@@ -17,7 +17,12 @@ function issuesOf(error: z.ZodError): Array<{ path: string; message: string }> {
  */
 export async function readJsonBody<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {
   const declared = Number(request.headers.get('content-length') ?? '0')
-  if (declared > MAX_JSON_BODY_BYTES) throw tooLarge()
+  if (declared > MAX_JSON_BODY_BYTES) {
+    const reader = request.body?.getReader()
+    if (reader && declared <= MAX_DISCARD_BYTES) await discardRest(reader, 0)
+    else await reader?.cancel().catch(() => {})
+    throw tooLarge()
+  }
   const raw = await readLimited(request)
   let value: unknown = {}
   if (raw.trim().length > 0) {
@@ -43,6 +48,31 @@ function tooLarge(): Response {
   return errorResponse(413, 'VALIDATION_FAILED', `Body larger than ${MAX_JSON_BODY_BYTES} bytes`, { extra: { issues: [] } })
 }
 
+/** Past this many bytes an oversized upload is cut off (connection reset) instead of drained. */
+const MAX_DISCARD_BYTES = 1024 * 1024
+
+/**
+ * Reads and drops the rest of an oversized body so the 413 envelope can still be written:
+ * cancelling the stream destroys the socket (Remix's express adapter), and the client would get
+ * a reset instead of an answer. Only abusive uploads (> 1 MiB) are cut off.
+ */
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, alreadyRead: number): Promise<void> {
+  let size = alreadyRead
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return
+      size += value.byteLength
+      if (size > MAX_DISCARD_BYTES) {
+        await reader.cancel().catch(() => {})
+        return
+      }
+    }
+  } catch {
+    // The client went away: nothing left to answer.
+  }
+}
+
 async function readLimited(request: Request): Promise<string> {
   if (!request.body) return ''
   const reader = request.body.getReader()
@@ -53,7 +83,7 @@ async function readLimited(request: Request): Promise<string> {
     if (done) break
     size += value.byteLength
     if (size > MAX_JSON_BODY_BYTES) {
-      await reader.cancel().catch(() => {})
+      await discardRest(reader, size)
       throw tooLarge()
     }
     chunks.push(value)
@@ -65,6 +95,7 @@ interface DomainLikeError {
   code: string
   message: string
   retryAfterSeconds?: number
+  issues?: Array<{ path: string; message: string }>
 }
 
 function isDomainLike(e: unknown): e is DomainLikeError {
@@ -85,6 +116,10 @@ export function domainErrorResponse(err: DomainLikeError, lang: Lang): Response 
       return errorResponse(409, 'INSTANCE_BUSY', t(lang, 'api.instanceBusy'))
     case 'NO_INSTANCE_AVAILABLE':
       return errorResponse(409, 'NO_INSTANCE_AVAILABLE', t(lang, 'api.noInstance'))
+    case 'CREDENTIAL_DECRYPT':
+      // The stored connection cannot be used (tampered row, missing key): the user has to
+      // disconnect and link again, so this is a state conflict, not a 500.
+      return errorResponse(409, 'NOT_CONNECTED', t(lang, 'api.notConnected'))
     case 'LINK_EXPIRED':
       return errorResponse(409, 'NOT_CONNECTED', t(lang, 'api.linkExpired'))
     case 'RATE_LIMITED':
@@ -98,7 +133,7 @@ export function domainErrorResponse(err: DomainLikeError, lang: Lang): Response 
     case 'UPSTREAM_AUTH':
       return errorResponse(502, 'UPSTREAM_UNAVAILABLE', t(lang, 'api.upstreamAuth'), { headers: { 'Retry-After': '60' } })
     case 'VALIDATION_FAILED':
-      return validationFailed(err.message)
+      return validationFailed(err.message, Array.isArray(err.issues) ? err.issues : [])
     case 'WEBHOOK_UNAUTHORIZED':
       return errorResponse(401, 'WEBHOOK_UNAUTHORIZED', t(lang, 'api.webhookUnauthorized'))
     default:
