@@ -73,7 +73,7 @@ describe('npm run token', () => {
     expect(row).toMatchObject({ tenant_id: 'macrea', user_id: users.owner })
     await testDb().updateTable('api_tokens').set({ revoked_at: new Date() }).where('jti', '=', String(claims.jti)).execute()
     expect((await features(jwt)).status).toBe(401)
-  })
+  }, 90_000)
 
   it('--email and --ttl pick the user and lifetime', async () => {
     const { code, stdout } = await token(['--tenant', 'macrea', '--email', 'member@macrea.test', '--ttl', '30m'])
@@ -83,7 +83,7 @@ describe('npm run token', () => {
     expect(claims.sub).toBe(users.member)
     expect(claims.exp! - claims.iat!).toBe(1800)
     expect((await features(jwt)).status).toBe(200)
-  })
+  }, 90_000)
 
   it('unknown tenant, unknown user, non-member, malformed tenant and bad ttl exit non-zero with a clear message and no token', async () => {
     const cases: Array<[string[], RegExp]> = [
@@ -94,11 +94,12 @@ describe('npm run token', () => {
       [['--tenant', 'macrea', '--ttl', 'forever'], /Invalid --ttl/],
       [[], /Missing --tenant/],
     ]
-    for (const [args, message] of cases) {
-      const { code, stdout, stderr } = await token(args)
+    const results = await Promise.all(cases.map(([args]) => token(args)))
+    cases.forEach(([args, message], i) => {
+      const { code, stdout, stderr } = results[i]!
       expect(code, args.join(' ')).not.toBe(0)
       expect(stderr).toMatch(message)
       expect(stdout.trim()).toBe('')
-    }
-  })
+    })
+  }, 120_000)
 })
