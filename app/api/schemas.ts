@@ -66,6 +66,11 @@ export const PairingCodeResponseSchema = z
 export const TestSendResponseSchema = z.object({ ok: z.literal(true), idMessage: z.string() }).openapi('TestSent')
 export const WebhookAckSchema = z.object({ ok: z.literal(true), applied: z.boolean() }).openapi('WebhookAck')
 
+export const OpenApiDocumentSchema = z
+  .object({ openapi: z.string(), info: z.object({ title: z.string(), version: z.string() }).loose(), paths: z.record(z.string(), z.unknown()) })
+  .loose()
+  .openapi('OpenApiDocument')
+
 const jsonContent = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } })
 const errors = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [String(s), { description: `Error ${s}`, ...jsonContent(ErrorSchema) }]))
@@ -78,19 +83,27 @@ export function buildOpenApiDocument() {
   const tenantHeader = z.object({ 'x-tenant': z.string().optional().openapi({ description: 'Tenant id (defaults to the token tenant_id)' }) })
   const common = errors(400, 401, 403, 429, 500)
   const upstream = errors(409, 502, 503)
+  // Routes with a JSON body also answer 413 (> 16 KiB) and 415 (not JSON), see readJsonBody.
+  const body = errors(413, 415)
 
   registry.registerPath({ method: 'get', path: '/api/settings/features', security, request: { headers: tenantHeader }, responses: { 200: { description: 'Feature flags', ...jsonContent(FeaturesResponseSchema) }, ...common } })
-  registry.registerPath({ method: 'post', path: '/api/wa/qr/generate', security, request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) }, responses: { 200: { description: 'A QR code to scan', ...jsonContent(QrResponseSchema) }, ...common, ...upstream } })
+  registry.registerPath({ method: 'post', path: '/api/wa/qr/generate', security, request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) }, responses: { 200: { description: 'A QR code to scan', ...jsonContent(QrResponseSchema) }, ...common, ...body, ...upstream } })
   registry.registerPath({ method: 'get', path: '/api/wa/qr/status', security, request: { headers: tenantHeader }, responses: { 200: { description: 'Connection status', ...jsonContent(StatusResponseSchema) }, ...common } })
-  registry.registerPath({ method: 'post', path: '/api/wa/disconnect', security, request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) }, responses: { 200: { description: 'Disconnected (idempotent)', ...jsonContent(DisconnectResponseSchema) }, ...common } })
-  registry.registerPath({ method: 'post', path: '/api/wa/pairing-code', security, request: { headers: tenantHeader, body: jsonContent(PairingCodeBodySchema) }, responses: { 200: { description: 'Pairing code', ...jsonContent(PairingCodeResponseSchema) }, ...common, ...upstream } })
-  registry.registerPath({ method: 'post', path: '/api/wa/test', security, request: { headers: tenantHeader, body: jsonContent(TestSendBodySchema) }, responses: { 200: { description: 'Test message queued', ...jsonContent(TestSendResponseSchema) }, ...common, ...upstream } })
+  registry.registerPath({ method: 'post', path: '/api/wa/disconnect', security, request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) }, responses: { 200: { description: 'Disconnected (idempotent)', ...jsonContent(DisconnectResponseSchema) }, ...common, ...body } })
+  registry.registerPath({ method: 'post', path: '/api/wa/pairing-code', security, request: { headers: tenantHeader, body: jsonContent(PairingCodeBodySchema) }, responses: { 200: { description: 'Pairing code', ...jsonContent(PairingCodeResponseSchema) }, ...common, ...body, ...upstream } })
+  registry.registerPath({ method: 'post', path: '/api/wa/test', security, request: { headers: tenantHeader, body: jsonContent(TestSendBodySchema) }, responses: { 200: { description: 'Test message queued', ...jsonContent(TestSendResponseSchema) }, ...common, ...body, ...upstream } })
   registry.registerPath({ method: 'get', path: '/api/wa/events', security, request: { headers: tenantHeader }, responses: { 200: { description: 'Server-sent events of status changes', content: { 'text/event-stream': { schema: z.string() } } }, ...common } })
   registry.registerPath({
     method: 'post',
     path: '/api/wa/webhooks/green-api/{instanceId}',
     request: { params: z.object({ instanceId: z.string().regex(/^\d{1,20}$/) }), body: { content: { 'application/json': { schema: z.object({ typeWebhook: z.string() }).passthrough() } } } },
     responses: { 200: { description: 'Acknowledged', ...jsonContent(WebhookAckSchema) }, ...errors(400, 401) },
+  })
+
+  registry.registerPath({
+    method: 'get',
+    path: '/api/openapi.json',
+    responses: { 200: { description: 'This document (OpenAPI 3.1)', ...jsonContent(OpenApiDocumentSchema) } },
   })
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
