@@ -1,12 +1,10 @@
 import os from 'node:os'
-import { Kysely, PostgresDialect } from 'kysely'
-import pg from 'pg'
-import { AesGcmCredentialVault } from '../../adapters/crypto/aes-gcm-credential-vault'
-import { parseEncryptionKeys } from '../../adapters/crypto/encryption-keys'
-import { KyselyAuditLog } from '../../adapters/kysely/kysely-audit-log'
-import { migrateToLatest } from '../../db/migrate'
+import type { Kysely } from 'kysely'
+import type { AesGcmCredentialVault } from '../../adapters/crypto/aes-gcm-credential-vault'
 import type { Database } from '../../db/schema'
-import { prepareSecrets, resolveDatabase } from '../runtime'
+
+// Heavy modules (pg, Kysely, zod schemas, the Green-API client) are imported when a command
+// needs them, so `--help` and argument errors answer fast.
 
 /**
  * What every `npm run ops` command shares: one database connection (DATABASE_URL, or the
@@ -77,6 +75,12 @@ export class OpsContext {
   /** Opens the database on first use (and brings an embedded one to the latest schema). */
   async db(): Promise<Kysely<Database>> {
     if (this.#db) return this.#db
+    const [{ Kysely, PostgresDialect }, { default: pg }, { migrateToLatest }, { resolveDatabase }] = await Promise.all([
+      import('kysely'),
+      import('pg'),
+      import('../../db/migrate'),
+      import('../runtime'),
+    ])
     const database = await resolveDatabase()
     this.#stop = database.stop
     const db = new Kysely<Database>({
@@ -88,9 +92,19 @@ export class OpsContext {
   }
 
   /** The vault of the app's key ring (WA_ENCRYPTION_KEYS / WA_ENCRYPTION_CURRENT_KEY). */
-  vault(): AesGcmCredentialVault {
-    if (!process.env.WA_ENCRYPTION_KEYS) prepareSecrets()
-    this.#vault ??= new AesGcmCredentialVault(parseEncryptionKeys(process.env))
+  async vault(): Promise<AesGcmCredentialVault> {
+    if (this.#vault) return this.#vault
+    if (!process.env.WA_ENCRYPTION_KEYS) (await import('../runtime')).prepareSecrets()
+    const [{ AesGcmCredentialVault }, { parseEncryptionKeys, EncryptionKeyConfigError }] = await Promise.all([
+      import('../../adapters/crypto/aes-gcm-credential-vault'),
+      import('../../adapters/crypto/encryption-keys'),
+    ])
+    try {
+      this.#vault = new AesGcmCredentialVault(parseEncryptionKeys(process.env))
+    } catch (e) {
+      if (e instanceof EncryptionKeyConfigError) throw new OpsError(e.message)
+      throw e
+    }
     return this.#vault
   }
 
@@ -102,6 +116,7 @@ export class OpsContext {
     details?: Record<string, unknown>
   }): Promise<void> {
     const db = await this.db()
+    const { KyselyAuditLog } = await import('../../adapters/kysely/kysely-audit-log')
     await new KyselyAuditLog(db).append({
       actor: this.actor,
       tenantId: entry.tenantId ?? null,

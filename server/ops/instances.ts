@@ -1,10 +1,19 @@
 import type { Command } from 'commander'
-import { envelopeKeyId } from '../../adapters/crypto/aes-gcm-credential-vault'
-import { GreenApiPartnerProvider, GreenApiWhatsAppProvider } from '../../adapters/green-api'
-import { PgStatusPublisher } from '../../adapters/kysely/pg-status-publisher'
+import type { GreenApiPartnerProvider } from '../../adapters/green-api'
 import type { InstanceMode } from '../../db/schema'
-import { INSTANCE_TOKEN_LOCATION } from '../../domain/whatsapp'
+import type { SecretLocation } from '../../domain/ports/credential-vault'
 import { INSTANCE_ID, OpsError, printRows, readSecretFromStdin, type OpsContext } from './context'
+
+/** Same location as the app's `INSTANCE_TOKEN_LOCATION` (domain/whatsapp/internal.ts). */
+const INSTANCE_TOKEN_LOCATION: SecretLocation = { tenantId: '_system', table: 'wa_instances', column: 'encrypted_token' }
+
+const greenApi = () => import('../../adapters/green-api')
+
+/** Key id of an envelope `v1.<keyId>.<data>` (safe to show), or undefined. */
+function envelopeKeyId(envelope: string): string | undefined {
+  const m = /^v1\.([a-z0-9]{1,16})\./.exec(envelope)
+  return m?.[1]
+}
 
 /** Short, secret-free reason of an upstream failure (domain errors carry a code). */
 function reason(e: unknown): string {
@@ -74,13 +83,15 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
       const token = await tokenFrom(c, opts)
       if (opts.check) {
         try {
+          const { GreenApiWhatsAppProvider } = await greenApi()
           const state = await new GreenApiWhatsAppProvider({ maxRetries: 0 }).getState({ instanceId: opts.id, apiToken: token, apiUrl })
           c.io.err(`Green-API answers for ${opts.id}: state ${state ?? 'being created'}.`)
         } catch (e) {
           throw new OpsError(`Green-API check failed for instance ${opts.id} (${reason(e)}); nothing stored.`)
         }
       }
-      const encryptedToken = c.vault().encrypt(token, INSTANCE_TOKEN_LOCATION)
+      const vault = await c.vault()
+      const encryptedToken = vault.encrypt(token, INSTANCE_TOKEN_LOCATION)
       const db = await c.db()
       const outcome = await db.transaction().execute(async (trx) => {
         const existing = await trx.selectFrom('wa_instances').select(['mode', 'tenant_id']).where('id', '=', opts.id).forUpdate().executeTakeFirst()
@@ -97,7 +108,7 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
       if (outcome === 'exists') throw new OpsError(`Instance ${opts.id} is already registered (use --replace to change its URL/token).`)
       if (typeof outcome === 'object') throw new OpsError(`Cannot replace instance ${opts.id}: ${outcome.refused}.`)
       await c.audit({ action: outcome === 'added' ? 'ops.instance.add' : 'ops.instance.replace', details: { instance_id: opts.id, mode: 'pool', api_url: apiUrl } })
-      c.io.err(`Pool instance ${opts.id} ${outcome} (${apiUrl}); token stored encrypted under key ${c.vault().currentKeyId()}.`)
+      c.io.err(`Pool instance ${opts.id} ${outcome} (${apiUrl}); token stored encrypted under key ${vault.currentKeyId()}.`)
     })
 
   instances
@@ -162,11 +173,12 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
       }
       let token: string
       try {
-        token = c.vault().decrypt(row.encrypted_token, INSTANCE_TOKEN_LOCATION)
+        token = (await c.vault()).decrypt(row.encrypted_token, INSTANCE_TOKEN_LOCATION)
       } catch {
         throw new OpsError(`Cannot decrypt the token of instance ${id} with WA_ENCRYPTION_KEYS (run keys verify); nothing changed.`)
       }
       try {
+        const { GreenApiWhatsAppProvider } = await greenApi()
         await new GreenApiWhatsAppProvider({ maxRetries: 1 }).logout({ instanceId: id, apiToken: token, apiUrl: row.api_url })
       } catch (e) {
         await c.audit({ action: 'ops.instance.remove', tenantId, outcome: 'failure', details: { instance_id: id, forced: true, error: 'logout_failed' } })
@@ -188,6 +200,7 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
         return config?.connection_status ?? null
       })
       try {
+        const { PgStatusPublisher } = await import('../../adapters/kysely/pg-status-publisher')
         await new PgStatusPublisher(db).publish({ tenantId, status: 'notAuthorized', connected: false, phoneNumber: null })
       } catch {
         // Open pages learn it at their next status poll.
@@ -198,9 +211,10 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
 
   const partner = program.command('partner').description('Green-API Partner API (partner mode: one instance per tenant)')
 
-  const partnerProvider = () => {
+  const partnerProvider = async () => {
     const token = process.env.GREENAPI_PARTNER_TOKEN
     if (!token) throw new OpsError('GREENAPI_PARTNER_TOKEN is not set (partner commands use the same environment as the app).')
+    const { GreenApiPartnerProvider } = await greenApi()
     return new GreenApiPartnerProvider({ partnerApiUrl: process.env.GREENAPI_PARTNER_URL ?? 'https://api.green-api.com', partnerToken: token })
   }
 
@@ -211,7 +225,7 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
     .option('--json', 'print JSON')
     .action(async (opts: { all?: boolean; json?: boolean }) => {
       const c = ctx()
-      const provider = partnerProvider()
+      const provider = await partnerProvider()
       let upstream: Awaited<ReturnType<GreenApiPartnerProvider['listInstances']>>
       try {
         upstream = await provider.listInstances()
@@ -244,7 +258,7 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
     .action(async (id: string) => {
       const c = ctx()
       if (!INSTANCE_ID.test(id)) throw new OpsError(`Invalid instance id "${id.slice(0, 32)}".`, 2)
-      const provider = partnerProvider()
+      const provider = await partnerProvider()
       const db = await c.db()
       const local = await db.selectFrom('wa_instances').select(['tenant_id', 'mode']).where('id', '=', id).executeTakeFirst()
       if (local) {

@@ -1,16 +1,24 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Command } from 'commander'
-import { AesGcmCredentialVault } from '../../adapters/crypto/aes-gcm-credential-vault'
-import { EncryptionKeyConfigError, generateKeyringString, parseEncryptionKeys, type EncryptionKeyring } from '../../adapters/crypto/encryption-keys'
-import { reencryptAll, type ReencryptCounts, type ReencryptProgress } from '../../adapters/crypto/reencrypt'
-import { KyselySecretRows } from '../../adapters/kysely/kysely-secret-rows'
-import { dataDir } from '../runtime'
+import type { EncryptionKeyring } from '../../adapters/crypto/encryption-keys'
+import type { ReencryptCounts, ReencryptProgress } from '../../adapters/crypto/reencrypt'
 import { KEYS_FROM_ENVIRONMENT, OpsError, readSecretFromStdin, type OpsContext } from './context'
 
 class Interrupted extends Error {}
 
-function keyring(): EncryptionKeyring {
+async function crypto() {
+  const [vault, keys, reencrypt, rows, runtime] = await Promise.all([
+    import('../../adapters/crypto/aes-gcm-credential-vault'),
+    import('../../adapters/crypto/encryption-keys'),
+    import('../../adapters/crypto/reencrypt'),
+    import('../../adapters/kysely/kysely-secret-rows'),
+    import('../runtime'),
+  ])
+  return { ...vault, ...keys, ...reencrypt, ...rows, dataDir: runtime.dataDir }
+}
+
+function keyring({ parseEncryptionKeys, EncryptionKeyConfigError }: Awaited<ReturnType<typeof crypto>>): EncryptionKeyring {
   try {
     return parseEncryptionKeys(process.env)
   } catch (e) {
@@ -20,7 +28,7 @@ function keyring(): EncryptionKeyring {
 }
 
 /** Development only: the generated key ring lives in .data/secrets.json; keep it in step. */
-function saveDevKeyring(value: string): string | undefined {
+function saveDevKeyring(value: string, dataDir: string): string | undefined {
   if (KEYS_FROM_ENVIRONMENT || process.env.NODE_ENV === 'production') return undefined
   const file = path.join(dataDir, 'secrets.json')
   if (!fs.existsSync(file)) return undefined
@@ -53,7 +61,9 @@ export function registerKeyCommands(program: Command, ctx: () => OpsContext): vo
       if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new OpsError('--batch-size must be an integer between 1 and 10000.', 2)
       if (opts.resume && (opts.keyStdin || opts.stage)) throw new OpsError('--resume takes no new key (drop --key-stdin / --stage).', 2)
       const db = await c.db() // also fills the development key ring
-      const ring = keyring()
+      const k = await crypto()
+      const { AesGcmCredentialVault, generateKeyringString, parseEncryptionKeys, reencryptAll, KyselySecretRows } = k
+      const ring = keyring(k)
       const from = ring.currentKeyId
       let target = ring
       let generated = false
@@ -71,7 +81,7 @@ export function registerKeyCommands(program: Command, ctx: () => OpsContext): vo
         if (ring.has(newId)) throw new OpsError(`Key id "${newId}" is already in WA_ENCRYPTION_KEYS.`, 2)
         target = ring.withKey(newId, added.keyMaterial(newId)!, !opts.stage)
         const value = `${(process.env.WA_ENCRYPTION_KEYS ?? '').trim().replace(/,+$/, '')},${entry}`
-        const devFile = saveDevKeyring(value)
+        const devFile = saveDevKeyring(value, k.dataDir)
         if (devFile) {
           c.io.err(`New key "${newId}" added to ${devFile} (development key ring).`)
         } else if (generated) {
@@ -137,7 +147,9 @@ export function registerKeyCommands(program: Command, ctx: () => OpsContext): vo
     .action(async (opts: { json?: boolean }) => {
       const c = ctx()
       const db = await c.db()
-      const ring = keyring()
+      const k = await crypto()
+      const { AesGcmCredentialVault, KyselySecretRows } = k
+      const ring = keyring(k)
       const report = await new KyselySecretRows(db).verifyAll(new AesGcmCredentialVault(ring))
       if (opts.json) c.io.out(JSON.stringify({ currentKeyId: ring.currentKeyId, ...report }, null, 2))
       else {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander'
-import { sql } from 'kysely'
 import { OpsError, TENANT_ID, parseOnOff, printRows, type OpsContext } from './context'
 
 export function registerTenantCommands(program: Command, ctx: () => OpsContext): void {
@@ -52,7 +51,7 @@ export function registerTenantCommands(program: Command, ctx: () => OpsContext):
           'f.whatsapp_enabled',
           'i.id as instance_id',
           'p.connection_status',
-          eb.selectFrom('memberships as m').whereRef('m.tenant_id', '=', 't.id').select(sql<number>`count(*)::int`.as('n')).as('members'),
+          eb.selectFrom('memberships as m').whereRef('m.tenant_id', '=', 't.id').select((e) => e.fn.countAll<string>().as('n')).as('members'),
         ])
         .orderBy('t.id')
         .execute()
@@ -60,7 +59,7 @@ export function registerTenantCommands(program: Command, ctx: () => OpsContext):
         id: r.id,
         name: r.name,
         whatsapp: r.whatsapp_enabled ? 'on' : 'off',
-        members: r.members ?? 0,
+        members: Number(r.members ?? 0),
         instance: r.instance_id,
         status: r.connection_status,
         created: r.created_at instanceof Date ? r.created_at.toISOString() : String(r.created_at),

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { Option, type Command } from 'commander'
-import { hashPassword } from '../../adapters/auth/scrypt-password-hasher'
 import type { Role } from '../../db/schema'
+
+const hashPassword = async (password: string) => (await import('../../adapters/auth/scrypt-password-hasher')).hashPassword(password)
 import { OpsError, normalizeEmail, printRows, readSecretFromStdin, type OpsContext } from './context'
 
 const ROLES = ['owner', 'admin', 'member'] as const
