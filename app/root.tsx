@@ -1,12 +1,17 @@
 import type { LinksFunction } from '@remix-run/node'
-import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError } from '@remix-run/react'
+import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useMatches, useRouteError } from '@remix-run/react'
 import stylesHref from './styles/app.css'
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: stylesHref }]
 
 export function Layout({ children }: { children: React.ReactNode }) {
+  // The page language comes from the deepest route that says it (loaders return `lang`).
+  const lang = useMatches()
+    .map((m) => (m.data as { lang?: unknown } | undefined)?.lang)
+    .filter((l) => l === 'fr' || l === 'en')
+    .pop()
   return (
-    <html lang="fr">
+    <html lang={typeof lang === 'string' ? lang : 'fr'}>
       <head>
         <meta charSet="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />

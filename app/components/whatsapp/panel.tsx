@@ -1,0 +1,416 @@
+import { Form, Link } from '@remix-run/react'
+import { useEffect, useRef } from 'react'
+import { t, type Lang, type MessageKey } from '~/utils/i18n'
+import { ActionError, IntentForm, SubmitButton, useIntent } from './intent-form'
+import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH } from './intents'
+import { durationText, errorText } from './messages'
+import type { ActionResult, DegradedStatus, PanelView, WaitingDisplay } from './types'
+import { useClock, useLiveStatus } from './use-live-status'
+
+export interface PanelProps {
+  lang: Lang
+  canMutate: boolean
+  confirm: boolean
+  view: PanelView
+  stale: string | null
+  now: string
+  actionData: ActionResult | null
+}
+
+type Tone = 'off' | 'wait' | 'ok' | 'warn'
+
+function headline(view: PanelView): { key: MessageKey; tone: Tone } {
+  switch (view.state) {
+    case 'disabled':
+      return { key: 'wa.state.disabled', tone: 'off' }
+    case 'unlinked':
+      return { key: view.expired ? 'wa.state.linkExpired' : 'wa.state.unlinked', tone: view.expired ? 'warn' : 'off' }
+    case 'waiting':
+      return { key: 'wa.state.waiting', tone: 'wait' }
+    case 'connected':
+      return { key: 'wa.state.connected', tone: 'ok' }
+    case 'degraded':
+      return { key: `wa.state.${view.status}`, tone: view.status === 'starting' ? 'wait' : 'warn' }
+  }
+}
+
+/** The WhatsApp Pro panel: one card whose header always says the state, and what to do below. */
+export function WhatsAppPanel(loaded: PanelProps) {
+  const pushed = useLiveStatus(loaded.view)
+  const props = pushed ? { ...loaded, view: pushed, confirm: false } : loaded
+  const { lang, view, stale } = props
+  const { key, tone } = headline(view)
+  const statusRef = useRef<HTMLParagraphElement>(null)
+
+  // A state change removes the form that had focus: keep keyboard users on the new state.
+  useEffect(() => {
+    if (typeof document !== 'undefined' && (document.activeElement === document.body || document.activeElement === null)) {
+      statusRef.current?.focus({ preventScroll: true })
+    }
+  }, [view.state])
+
+  const refreshes = view.state === 'waiting' || (view.state === 'degraded' && view.status === 'starting')
+  return (
+    <main className="wa-main" lang={lang}>
+      <div className="wa-intro">
+        <h1>{t(lang, 'wa.title')}</h1>
+        <p className="muted">{t(lang, 'wa.lead')}</p>
+      </div>
+      {refreshes ? (
+        // Without JavaScript the page re-reads the status every 3 s (with it, SSE does).
+        <noscript>
+          <meta httpEquiv="refresh" content="3" />
+        </noscript>
+      ) : null}
+      <section className={`wa-card wa-tone-${tone}`} aria-labelledby="wa-status">
+        <p id="wa-status" className="wa-status" role="status" aria-live="polite" aria-atomic="true" tabIndex={-1} ref={statusRef}>
+          <span className="wa-dot" aria-hidden="true" />
+          <span>{t(lang, key)}</span>
+        </p>
+        {stale ? <p className="wa-stale">{t(lang, 'wa.stale', { time: new Date(stale).toLocaleTimeString(lang === 'en' ? 'en-GB' : 'fr-FR') })}</p> : null}
+        <div className="wa-body">
+          <StateBody {...props} />
+        </div>
+      </section>
+    </main>
+  )
+}
+
+function StateBody(props: PanelProps) {
+  const { view } = props
+  switch (view.state) {
+    case 'disabled':
+      return <Disabled {...props} />
+    case 'unlinked':
+      return <Unlinked {...props} expired={view.expired} />
+    case 'waiting':
+      return <Waiting {...props} linkExpiresAt={view.linkExpiresAt} display={view.display} />
+    case 'connected':
+      return <Connected {...props} phoneNumber={view.phoneNumber} />
+    case 'degraded':
+      return <Degraded {...props} status={view.status} />
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function Disabled({ lang, canMutate, actionData }: PanelProps) {
+  const upgrade = useIntent(INTENTS.requestUpgrade, actionData)
+  const done = upgrade.result?.ok ? upgrade.result.upgrade : undefined
+  const benefits: MessageKey[] = ['wa.upsell.benefit1', 'wa.upsell.benefit2', 'wa.upsell.benefit3', 'wa.upsell.benefit4']
+  return (
+    <div className="wa-upsell">
+      <div className="wa-upsell-copy">
+        <h2>{t(lang, 'wa.upsell.title')}</h2>
+        <ul className="wa-benefits">
+          {benefits.map((b) => (
+            <li key={b}>{t(lang, b)}</li>
+          ))}
+        </ul>
+      </div>
+      <div className="wa-price-box">
+        <p className="wa-price">
+          <strong>{t(lang, 'wa.upsell.price')}</strong>
+          <span className="muted">{t(lang, 'wa.upsell.priceNote')}</span>
+        </p>
+        {canMutate ? (
+          <IntentForm intent={INTENTS.requestUpgrade} state={upgrade}>
+            <SubmitButton busy={upgrade.busy} label={t(lang, 'wa.upsell.cta')} pendingLabel={t(lang, 'wa.upsell.cta')} />
+          </IntentForm>
+        ) : (
+          <p className="muted">{t(lang, 'wa.upsell.memberHint')}</p>
+        )}
+        {done ? (
+          <p className="alert alert-success" role="status">
+            {t(lang, done === 'recorded' ? 'wa.upsell.recorded' : done === 'already_pending' ? 'wa.upsell.alreadyPending' : 'wa.upsell.alreadyEnabled')}
+          </p>
+        ) : null}
+        <ActionError lang={lang} result={upgrade.result} id="upgrade-error" />
+      </div>
+    </div>
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function Unlinked({ lang, canMutate, actionData, expired }: PanelProps & { expired: boolean }) {
+  const qr = useIntent(INTENTS.linkQr, actionData)
+  const phone = useIntent(INTENTS.linkPhone, actionData)
+  const phoneInvalid = phone.result && !phone.result.ok && phone.result.field === 'phoneNumber'
+  return (
+    <>
+      {expired ? (
+        <div className="alert alert-warn">
+          <strong>{t(lang, 'wa.expired.title')}</strong> {t(lang, 'wa.expired.help')}
+        </div>
+      ) : null}
+      {canMutate ? (
+        <div className="wa-options">
+          <section className="wa-option" aria-labelledby="opt-qr">
+            <h2 id="opt-qr">{t(lang, 'wa.connect.title')}</h2>
+            <p className="muted">{t(lang, 'wa.connect.help')}</p>
+            <IntentForm intent={INTENTS.linkQr} state={qr}>
+              <SubmitButton busy={qr.busy} label={t(lang, 'wa.connect.cta')} pendingLabel={t(lang, 'wa.connect.pending')} />
+            </IntentForm>
+            <ActionError lang={lang} result={qr.result} id="link-qr-error" />
+          </section>
+          <section className="wa-option" aria-labelledby="opt-phone">
+            <h2 id="opt-phone">{t(lang, 'wa.phone.title')}</h2>
+            <p className="muted">{t(lang, 'wa.phone.help')}</p>
+            <IntentForm intent={INTENTS.linkPhone} state={phone} className="wa-inline-form">
+              <div className="field">
+                <label htmlFor="phoneNumber">{t(lang, 'wa.phone.label')}</label>
+                <input
+                  id="phoneNumber"
+                  name="phoneNumber"
+                  type="tel"
+                  inputMode="tel"
+                  autoComplete="tel"
+                  required
+                  maxLength={20}
+                  placeholder="+33612345678"
+                  aria-describedby={phoneInvalid ? 'phoneNumber-hint phoneNumber-error' : 'phoneNumber-hint'}
+                  aria-invalid={phoneInvalid || undefined}
+                />
+                <span id="phoneNumber-hint" className="hint">
+                  {t(lang, 'wa.phone.hint')}
+                </span>
+                {phoneInvalid ? (
+                  <span id="phoneNumber-error" className="field-error" role="alert">
+                    {errorText(lang, phone.result!.ok ? '' : phone.result!.code)}
+                  </span>
+                ) : null}
+              </div>
+              <SubmitButton busy={phone.busy} label={t(lang, 'wa.phone.cta')} pendingLabel={t(lang, 'wa.phone.pending')} variant="secondary" />
+            </IntentForm>
+            <ActionError lang={lang} result={phone.result} id="link-phone-error" />
+          </section>
+        </div>
+      ) : (
+        <p className="muted">{t(lang, 'wa.memberReadOnly')}</p>
+      )}
+    </>
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function Waiting({ lang, canMutate, actionData, now, linkExpiresAt, display }: PanelProps & { linkExpiresAt: string | null; display: WaitingDisplay }) {
+  const refresh = useIntent(INTENTS.refreshQr, actionData)
+  const cancel = useIntent(INTENTS.disconnect, actionData)
+  const displayExpiry = display.kind === 'qr' || display.kind === 'pairing' ? display.expiresAt : null
+  const clock = useClock(now, true, [linkExpiresAt, displayExpiry])
+  const left = (iso: string | null) => (iso ? Date.parse(iso) - clock : 0)
+
+  if (display.kind === 'hidden') {
+    return <p className="muted">{t(lang, 'wa.waiting.memberHint')}</p>
+  }
+  const pairing = display.kind === 'pairing'
+  const refreshForm = (
+    <IntentForm intent={INTENTS.refreshQr} state={refresh}>
+      <SubmitButton
+        busy={refresh.busy}
+        label={t(lang, pairing ? 'wa.pairing.useQr' : 'wa.waiting.refresh')}
+        pendingLabel={t(lang, 'wa.waiting.refreshPending')}
+        variant={display.kind === 'qr' ? 'secondary' : 'primary'}
+      />
+    </IntentForm>
+  )
+  return (
+    <div className="wa-waiting">
+      <div className="wa-visual">
+        {display.kind === 'qr' ? (
+          <img className="wa-qr" src={display.src} width={240} height={240} alt={t(lang, 'wa.waiting.qrAlt')} />
+        ) : display.kind === 'pairing' ? (
+          <div className="wa-code-box">
+            <span className="wa-code-label" id="pairing-label">
+              {t(lang, 'wa.pairing.codeLabel')}
+            </span>
+            <output className="wa-code" aria-labelledby="pairing-label">
+              {display.code}
+            </output>
+          </div>
+        ) : (
+          <div className="wa-qr-placeholder">
+            <p>{display.kind === 'error' ? t(lang, 'wa.error.qrUnavailable') : t(lang, 'wa.waiting.qrExpired')}</p>
+          </div>
+        )}
+      </div>
+      <div className="wa-instructions">
+        <h2>{t(lang, pairing ? 'wa.pairing.title' : 'wa.waiting.title')}</h2>
+        {display.kind === 'qr' ? (
+          <p className="wa-timer">{t(lang, 'wa.waiting.qrExpiresIn', { time: durationText(lang, left(display.expiresAt)) })}</p>
+        ) : null}
+        {display.kind === 'pairing' ? (
+          <p className="wa-timer">
+            {left(display.expiresAt) > 0 ? t(lang, 'wa.pairing.expiresIn', { time: durationText(lang, left(display.expiresAt)) }) : t(lang, 'wa.pairing.expired')}
+          </p>
+        ) : null}
+        {display.kind === 'exhausted' ? <p className="wa-timer">{t(lang, 'wa.waiting.qrExhausted')}</p> : null}
+        {display.kind === 'error' ? (
+          <p className="alert alert-error" role="alert">
+            {errorText(lang, display.code, display.retryAfter)}
+          </p>
+        ) : null}
+        <h3 className="wa-steps-title">{t(lang, 'wa.waiting.steps')}</h3>
+        <ol className="wa-steps">
+          {pairing ? (
+            <>
+              <li>{t(lang, 'wa.pairing.step1')}</li>
+              <li>{t(lang, 'wa.pairing.step2')}</li>
+              <li>{t(lang, 'wa.pairing.step3')}</li>
+            </>
+          ) : (
+            <>
+              <li>{t(lang, 'wa.waiting.step1')}</li>
+              <li>{t(lang, 'wa.waiting.step2')}</li>
+              <li>{t(lang, 'wa.waiting.step3')}</li>
+            </>
+          )}
+        </ol>
+        {linkExpiresAt ? <p className="muted wa-attempt">{t(lang, 'wa.waiting.attemptEndsIn', { time: durationText(lang, left(linkExpiresAt)) })}</p> : null}
+        {canMutate ? (
+          <div className="wa-actions">
+            {refreshForm}
+            <IntentForm intent={INTENTS.disconnect} state={cancel}>
+              <SubmitButton busy={cancel.busy} label={t(lang, 'wa.waiting.cancel')} pendingLabel={t(lang, 'wa.disconnect.pending')} variant="secondary" />
+            </IntentForm>
+          </div>
+        ) : null}
+        <ActionError lang={lang} result={refresh.result} id="refresh-qr-error" />
+        <ActionError lang={lang} result={cancel.result} id="cancel-error" />
+        <noscript>
+          <p className="muted">{t(lang, 'wa.waiting.noScript')}</p>
+        </noscript>
+      </div>
+    </div>
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function Connected({ lang, canMutate, actionData, confirm, phoneNumber }: PanelProps & { phoneNumber: string | null }) {
+  const test = useIntent(INTENTS.sendTest, actionData)
+  const fieldError = test.result && !test.result.ok ? test.result.field : undefined
+  return (
+    <div className="wa-connected">
+      <dl className="wa-facts">
+        <div>
+          <dt>{t(lang, 'wa.connected.number')}</dt>
+          <dd className="wa-phone">{phoneNumber ?? t(lang, 'wa.connected.unknownNumber')}</dd>
+        </div>
+      </dl>
+      {canMutate ? (
+        <>
+          <section className="wa-subcard" aria-labelledby="test-title">
+            <h2 id="test-title">{t(lang, 'wa.test.title')}</h2>
+            <IntentForm intent={INTENTS.sendTest} state={test} className="wa-test-form">
+              <div className="field">
+                <label htmlFor="to">{t(lang, 'wa.test.to')}</label>
+                <input
+                  id="to"
+                  name="to"
+                  type="tel"
+                  inputMode="tel"
+                  autoComplete="off"
+                  maxLength={20}
+                  defaultValue={phoneNumber ?? ''}
+                  aria-describedby={fieldError === 'to' ? 'to-hint to-error' : 'to-hint'}
+                  aria-invalid={fieldError === 'to' || undefined}
+                />
+                <span id="to-hint" className="hint">
+                  {t(lang, 'wa.test.toHint')}
+                </span>
+                {fieldError === 'to' ? (
+                  <span id="to-error" className="field-error" role="alert">
+                    {t(lang, 'wa.error.phone')}
+                  </span>
+                ) : null}
+              </div>
+              <div className="field">
+                <label htmlFor="message">{t(lang, 'wa.test.message')}</label>
+                <textarea
+                  id="message"
+                  name="message"
+                  rows={3}
+                  maxLength={1000}
+                  required
+                  defaultValue={t(lang, 'wa.test.defaultMessage')}
+                  aria-describedby={fieldError === 'message' ? 'message-error' : undefined}
+                  aria-invalid={fieldError === 'message' || undefined}
+                />
+                {fieldError === 'message' ? (
+                  <span id="message-error" className="field-error" role="alert">
+                    {t(lang, 'wa.error.message')}
+                  </span>
+                ) : null}
+              </div>
+              <SubmitButton busy={test.busy} label={t(lang, 'wa.test.cta')} pendingLabel={t(lang, 'wa.test.pending')} />
+            </IntentForm>
+            {test.result?.ok ? (
+              <p className="alert alert-success" role="status">
+                {t(lang, 'wa.test.sent', { id: test.result.messageId ?? '' })}
+              </p>
+            ) : null}
+            <ActionError lang={lang} result={test.result} id="send-test-error" />
+          </section>
+          <DisconnectBlock lang={lang} confirm={confirm} actionData={actionData} phoneNumber={phoneNumber} />
+        </>
+      ) : (
+        <p className="muted">{t(lang, 'wa.memberReadOnly')}</p>
+      )}
+    </div>
+  )
+}
+
+function DisconnectBlock({ lang, confirm, actionData, phoneNumber }: { lang: Lang; confirm: boolean; actionData: ActionResult | null; phoneNumber: string | null }) {
+  const off = useIntent(INTENTS.disconnect, actionData)
+  const heading = useRef<HTMLHeadingElement>(null)
+  useEffect(() => {
+    if (confirm) heading.current?.focus()
+  }, [confirm])
+  if (!confirm) {
+    return (
+      <Form method="get" action={PAGE_PATH} className="wa-disconnect">
+        <input type="hidden" name={CONFIRM_PARAM} value={CONFIRM_DISCONNECT} />
+        <button type="submit" className="btn btn-danger">
+          {t(lang, 'wa.disconnect.cta')}
+        </button>
+      </Form>
+    )
+  }
+  return (
+    <section className="wa-confirm" aria-labelledby="confirm-title">
+      <h2 id="confirm-title" tabIndex={-1} ref={heading}>
+        {t(lang, 'wa.disconnect.title')}
+      </h2>
+      <p>{t(lang, 'wa.disconnect.help', { phone: phoneNumber ?? t(lang, 'wa.connected.unknownNumber') })}</p>
+      <div className="wa-actions">
+        <IntentForm intent={INTENTS.disconnect} state={off}>
+          <SubmitButton busy={off.busy} label={t(lang, 'wa.disconnect.confirm')} pendingLabel={t(lang, 'wa.disconnect.pending')} variant="danger" />
+        </IntentForm>
+        <Link className="btn btn-secondary" to={PAGE_PATH}>
+          {t(lang, 'wa.disconnect.cancel')}
+        </Link>
+      </div>
+      <ActionError lang={lang} result={off.result} id="disconnect-error" />
+    </section>
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function Degraded({ lang, canMutate, confirm, actionData, status }: PanelProps & { status: DegradedStatus }) {
+  const help: Record<DegradedStatus, MessageKey> = {
+    starting: 'wa.degraded.starting.help',
+    yellowCard: 'wa.degraded.yellowCard.help',
+    blocked: 'wa.degraded.blocked.help',
+    sleepMode: 'wa.degraded.sleepMode.help',
+  }
+  return (
+    <div className="wa-degraded">
+      <p className={status === 'starting' ? 'alert alert-info' : 'alert alert-warn'}>{t(lang, help[status])}</p>
+      {canMutate && status !== 'starting' ? <DisconnectBlock lang={lang} confirm={confirm} actionData={actionData} phoneNumber={null} /> : null}
+    </div>
+  )
+}

@@ -1,0 +1,78 @@
+import { json, type LoaderFunctionArgs } from '@remix-run/node'
+import type { ShouldRevalidateFunction } from '@remix-run/react'
+import { Form, NavLink, Outlet, useLoaderData, useLocation } from '@remix-run/react'
+import { getServices } from '~/services.server'
+import { requirePageContext } from '~/utils/guards.server'
+import { getLang, LANGS, t } from '~/utils/i18n'
+
+// The settings shell: who is signed in, navigation, language switch, simulator banner.
+export async function loader({ request }: LoaderFunctionArgs) {
+  const ctx = await requirePageContext(request)
+  return json(
+    {
+      lang: getLang(request),
+      email: ctx.email,
+      tenantId: ctx.tenantId,
+      role: ctx.role,
+      simulator: getServices().env.GREENAPI_MODE === 'simulator',
+    },
+    { headers: { 'Cache-Control': 'no-store' } },
+  )
+}
+
+// The shell's data (user, language) changes on a submission or a navigation, not when the
+// WhatsApp panel re-reads its status (SSE / polling revalidations): skip those.
+export const shouldRevalidate: ShouldRevalidateFunction = ({ formMethod, currentUrl, nextUrl, defaultShouldRevalidate }) =>
+  formMethod !== undefined || currentUrl.href !== nextUrl.href ? defaultShouldRevalidate : false
+
+export default function SettingsLayout() {
+  const { lang, email, tenantId, role, simulator } = useLoaderData<typeof loader>()
+  const location = useLocation()
+  return (
+    <div className="shell" lang={lang}>
+      <a className="skip-link" href="#main-content">
+        {t(lang, 'settings.skip')}
+      </a>
+      <header className="topbar">
+        <div className="topbar-inner">
+          <p className="brand">
+            <span className="brand-mark" aria-hidden="true" />
+            {t(lang, 'app.name')}
+          </p>
+          <nav aria-label={t(lang, 'settings.nav')} className="tabs">
+            <NavLink to="/settings/whatsapp" className="tab" prefetch="intent">
+              {t(lang, 'settings.nav.whatsapp')}
+            </NavLink>
+            <NavLink to="/settings/api-tokens" className="tab" prefetch="intent">
+              {t(lang, 'settings.nav.apiTokens')}
+            </NavLink>
+          </nav>
+          <div className="topbar-tools">
+            <Form method="post" action="/set-lang" className="lang-switch" aria-label={t(lang, 'settings.language')}>
+              <input type="hidden" name="redirectTo" value={`${location.pathname}${location.search}`} />
+              {LANGS.map((l) => (
+                <button key={l} type="submit" name="lang" value={l} className="lang-btn" aria-pressed={l === lang} lang={l}>
+                  {t(lang, `settings.language.${l}`)}
+                </button>
+              ))}
+            </Form>
+            <Form method="post" action="/logout">
+              <button type="submit" className="btn btn-ghost">
+                {t(lang, 'settings.logout')}
+              </button>
+            </Form>
+          </div>
+        </div>
+      </header>
+      {simulator ? (
+        <p className="sim-banner" role="note">
+          <strong>{t(lang, 'settings.simulatorLabel')}</strong> {t(lang, 'settings.simulator')}
+        </p>
+      ) : null}
+      <div className="shell-content" id="main-content">
+        <p className="whoami">{t(lang, 'settings.signedInAs', { email, role: t(lang, `settings.role.${role}`), tenant: tenantId })}</p>
+        <Outlet />
+      </div>
+    </div>
+  )
+}

@@ -1,0 +1,217 @@
+import zlib from 'node:zlib'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  MOBILE,
+  decodeQr,
+  expectAccessible,
+  newContext,
+  scanWithPhone,
+  shoot,
+  signIn,
+  sql,
+  statusLine,
+} from './settings-support'
+import { launchBrowser, startServer, type RunningServer } from './support'
+
+// The whole journey of the settings page in Chromium, against the built app on the simulator:
+// sign in → not connected → connect → QR → simulated scan → connected → test → disconnect.
+let server: RunningServer
+let browser: Browser
+beforeAll(async () => {
+  ;[server, browser] = await Promise.all([startServer(), launchBrowser()])
+})
+afterAll(async () => {
+  await browser?.close()
+  await server?.stop()
+})
+
+const ADMIN = 'admin@macrea.test'
+
+async function expectNotConnected(page: Page) {
+  await expect.poll(() => statusLine(page).textContent(), { timeout: 10_000 }).toContain('WhatsApp n’est pas connecté.')
+  await page.getByRole('button', { name: 'Connecter mon WhatsApp' }).waitFor()
+}
+
+describe('settings page with JavaScript', () => {
+  it('links by QR, shows "connected" within a second of the scan, sends a test and disconnects', async () => {
+    const context = await newContext(browser)
+    const page = await context.newPage()
+    await signIn(page, server.url, ADMIN)
+    await expectNotConnected(page)
+    await page.getByText('Lier avec un numéro de téléphone').waitFor()
+    await expectAccessible(page, 'not connected')
+    await shoot(page, 'not-connected-fr')
+
+    // The JavaScript this route loads, measured on a fresh load of the page.
+    const scripts = new Map<string, Buffer>()
+    page.on('response', async (res) => {
+      if (res.request().resourceType() === 'script') scripts.set(res.url(), await res.body().catch(() => Buffer.alloc(0)))
+    })
+    await page.reload({ waitUntil: 'load' })
+    await page.waitForTimeout(300)
+    const raw = [...scripts.values()].reduce((n, b) => n + b.length, 0)
+    const gz = [...scripts.values()].reduce((n, b) => n + zlib.gzipSync(b).length, 0)
+    const route = [...scripts.entries()].filter(([u]) => /routes\/settings/.test(u)).reduce((n, [, b]) => n + zlib.gzipSync(b).length, 0)
+    console.log(`[settings] JS loaded by /settings/whatsapp: ${scripts.size} files, ${(raw / 1024).toFixed(1)} KiB raw, ${(gz / 1024).toFixed(1)} KiB gzip (route modules: ${(route / 1024).toFixed(1)} KiB gzip)`)
+    expect(route).toBeLessThan(12 * 1024)
+    page.removeAllListeners('response')
+
+    // Connect: the QR appears with its countdown, the steps and the "new QR" button.
+    await page.getByRole('button', { name: 'Connecter mon WhatsApp' }).click()
+    await expect.poll(() => statusLine(page).textContent(), { timeout: 10_000 }).toContain('En attente de connexion...')
+    const scanUrl = await decodeQr(page)
+    expect(scanUrl).toMatch(new RegExp(`^${server.url}/dev/simulator/scan/\\d+/`))
+    await page.getByText(/Ce QR code se renouvelle dans \d+ s/).waitFor()
+    await page.getByText('Appareils connectés', { exact: false }).waitFor()
+    await page.getByRole('button', { name: 'Générer un nouveau QR code' }).waitFor()
+    await expectAccessible(page, 'waiting')
+    await shoot(page, 'waiting-qr-fr')
+
+    // Simulated scan → pushed by SSE → "connected" on screen.
+    const startedAt = Date.now()
+    await scanWithPhone(await decodeQr(page), '+33611223344')
+    await statusLine(page).getByText('WhatsApp Pro Connecté').waitFor({ timeout: 5_000 })
+    const elapsed = Date.now() - startedAt
+    console.log(`[settings] scan → "WhatsApp Pro Connecté" on screen (JS, SSE): ${elapsed} ms`)
+    expect(elapsed).toBeLessThan(1_000)
+    await page.getByText('+33611223344', { exact: true }).waitFor()
+    await expectAccessible(page, 'connected')
+    await shoot(page, 'connected-fr')
+
+    // Test message: recipient defaults to the own number, message prefilled.
+    await expect.poll(() => page.getByLabel('Destinataire').inputValue()).toBe('+33611223344')
+    expect(await page.getByLabel('Message').inputValue()).toContain('WhatsApp Pro')
+    await page.getByRole('button', { name: 'Envoyer un test' }).click()
+    await page.getByText(/Message envoyé \(identifiant .+\)\./).waitFor()
+    await shoot(page, 'connected-test-sent-fr')
+
+    // Disconnect, with a confirmation step.
+    await page.getByRole('button', { name: 'Déconnecter', exact: true }).click()
+    await page.getByRole('heading', { name: 'Déconnecter WhatsApp ?' }).waitFor()
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('confirm-title')
+    await expectAccessible(page, 'confirm disconnect')
+    await shoot(page, 'confirm-disconnect-fr')
+    await page.getByRole('button', { name: 'Oui, déconnecter' }).click()
+    await expectNotConnected(page)
+    const rows = await sql(`select count(*)::int as n from tenant_provider_configs where tenant_id = 'macrea'`)
+    expect(rows[0]!.n).toBe(0)
+    await context.close()
+  })
+
+  it('links with a pairing code shown large, typed on the simulated phone', async () => {
+    const context = await newContext(browser)
+    const page = await context.newPage()
+    await signIn(page, server.url, ADMIN)
+    await page.getByLabel('Numéro de téléphone (format international)').fill('0612')
+    await page.getByRole('button', { name: 'Recevoir un code' }).click()
+    await page.getByText('Saisissez un numéro au format international, par exemple +33612345678.').waitFor()
+    await page.getByLabel('Numéro de téléphone (format international)').fill('+33655443322')
+    await page.getByRole('button', { name: 'Recevoir un code' }).click()
+    const code = page.locator('output.wa-code')
+    await code.waitFor()
+    const value = (await code.textContent())!.trim()
+    expect(value).toMatch(/^[A-Z0-9]{4}-[A-Z0-9]{4}$/)
+    await page.getByText(/Ce code expire dans \d+ min \d+ s\./).waitFor()
+    await expectAccessible(page, 'pairing code')
+    await shoot(page, 'waiting-pairing-fr')
+    const res = await fetch(`${server.url}/dev/simulator/pair`, { method: 'POST', body: new URLSearchParams({ code: value, phoneNumber: '+33655443322' }) })
+    expect(res.status).toBe(200)
+    await statusLine(page).getByText('WhatsApp Pro Connecté').waitFor({ timeout: 5_000 })
+    await page.getByText('+33655443322', { exact: true }).waitFor()
+    // Keyboard only: Tab to "Déconnecter", Enter, then the confirmation by keyboard too.
+    await page.getByRole('button', { name: 'Déconnecter', exact: true }).focus()
+    await page.keyboard.press('Enter')
+    await page.getByRole('heading', { name: 'Déconnecter WhatsApp ?' }).waitFor()
+    await page.keyboard.press('Tab')
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Oui, déconnecter')
+    await page.keyboard.press('Enter')
+    await expectNotConnected(page)
+    await context.close()
+  })
+
+  it('says when the link attempt expired and offers to start again', async () => {
+    const context = await newContext(browser)
+    const page = await context.newPage()
+    await signIn(page, server.url, ADMIN)
+    await page.getByRole('button', { name: 'Connecter mon WhatsApp' }).click()
+    await decodeQr(page)
+    // The hard stop of the attempt passes (as if 5 minutes went by without a scan).
+    await sql(`update tenant_provider_configs set link_expires_at = now() - interval '1 second' where tenant_id = 'macrea'`)
+    await page.reload()
+    await expect.poll(() => statusLine(page).textContent(), { timeout: 10_000 }).toContain('La tentative de connexion a expiré sans scan.')
+    await page.getByText('Personne n’a scanné le QR code à temps.', { exact: false }).waitFor()
+    expect(await page.getByRole('img', { name: /QR code/ }).count()).toBe(0)
+    await expectAccessible(page, 'link expired')
+    await shoot(page, 'link-expired-fr')
+    // Start again: a new attempt, a new QR.
+    await page.getByRole('button', { name: 'Connecter mon WhatsApp' }).click()
+    await decodeQr(page)
+    await page.getByRole('button', { name: 'Annuler' }).click()
+    await expectNotConnected(page)
+    await context.close()
+  })
+})
+
+describe('settings page without JavaScript', () => {
+  it('runs the same journey with plain forms and a self-refreshing waiting page', async () => {
+    const context = await newContext(browser, { js: false })
+    const page = await context.newPage()
+    await signIn(page, server.url, ADMIN)
+    await expectNotConnected(page)
+
+    await page.getByRole('button', { name: 'Connecter mon WhatsApp' }).click()
+    await page.waitForURL((u) => u.pathname === '/settings/whatsapp')
+    await expect.poll(() => statusLine(page).textContent(), { timeout: 10_000 }).toContain('En attente de connexion...')
+    expect(await page.locator('noscript').first().innerHTML()).toContain('http-equiv="refresh"')
+    await page.getByText('Cette page se met à jour toute seule toutes les 3 secondes.').waitFor()
+    await shoot(page, 'waiting-qr-nojs-fr')
+    // A reload shows the same QR (no new generateQr on every refresh).
+    const first = await page.getByRole('img', { name: /QR code/ }).getAttribute('src')
+    await page.reload()
+    expect(await page.getByRole('img', { name: /QR code/ }).getAttribute('src')).toBe(first)
+
+    const startedAt = Date.now()
+    await scanWithPhone(await decodeQr(page), '+33699887766')
+    // The meta refresh (3 s) brings the new state.
+    await statusLine(page).getByText('WhatsApp Pro Connecté').waitFor({ timeout: 8_000 })
+    console.log(`[settings] scan → "WhatsApp Pro Connecté" on screen (no JS, meta refresh 3 s): ${Date.now() - startedAt} ms`)
+    await page.getByText('+33699887766', { exact: true }).waitFor()
+
+    await page.getByRole('button', { name: 'Envoyer un test' }).click()
+    await page.getByText(/Message envoyé \(identifiant .+\)\./).waitFor()
+
+    await page.getByRole('button', { name: 'Déconnecter', exact: true }).click()
+    await page.waitForURL((u) => u.searchParams.get('confirm') === 'disconnect')
+    await page.getByRole('heading', { name: 'Déconnecter WhatsApp ?' }).waitFor()
+    await page.getByRole('button', { name: 'Oui, déconnecter' }).click()
+    await expectNotConnected(page)
+    expect(new URL(page.url()).search).toBe('')
+    await context.close()
+  })
+})
+
+describe('settings page on a phone (375 px)', () => {
+  it('fits the screen in every state of the journey', async () => {
+    const context = await newContext(browser, { viewport: MOBILE })
+    const page = await context.newPage()
+    await signIn(page, server.url, ADMIN)
+    await expectNotConnected(page)
+    const noHorizontalScroll = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)
+    expect(await noHorizontalScroll()).toBe(true)
+    await shoot(page, 'not-connected-fr-mobile')
+    await page.getByRole('button', { name: 'Connecter mon WhatsApp' }).click()
+    const scanUrl = await decodeQr(page)
+    expect(await noHorizontalScroll()).toBe(true)
+    await shoot(page, 'waiting-qr-fr-mobile')
+    await scanWithPhone(scanUrl, '+33611223344')
+    await statusLine(page).getByText('WhatsApp Pro Connecté').waitFor({ timeout: 5_000 })
+    expect(await noHorizontalScroll()).toBe(true)
+    await expectAccessible(page, 'connected (mobile)')
+    await shoot(page, 'connected-fr-mobile')
+    await page.getByRole('button', { name: 'Déconnecter', exact: true }).click()
+    await page.getByRole('button', { name: 'Oui, déconnecter' }).click()
+    await expectNotConnected(page)
+    await context.close()
+  })
+})
