@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import type { Server } from 'node:http'
 import path from 'node:path'
@@ -31,22 +31,33 @@ function newestMtime(dir: string): number {
   return newest
 }
 
-/** Builds when build/ is missing or older than app/, domain/ or adapters/. */
-export function buildIfNeeded(): void {
+/**
+ * Builds when build/ is missing or older than app/, domain/, adapters/ or db/. Runs as a child
+ * process so it overlaps with PostgreSQL's start-up on a first run.
+ */
+export function buildIfNeeded(): Promise<void> {
   const sources = ['app', 'domain', 'adapters', 'db'].map((d) => path.join(projectRoot, d)).filter((d) => fs.existsSync(d))
   const builtAt = fs.existsSync(buildFile) ? fs.statSync(buildFile).mtimeMs : 0
-  if (builtAt > 0 && Math.max(...sources.map(newestMtime)) <= builtAt) return
+  if (builtAt > 0 && Math.max(...sources.map(newestMtime)) <= builtAt) return Promise.resolve()
   note('Building the app (remix build)…')
-  execFileSync(process.execPath, [path.join(projectRoot, 'node_modules/@remix-run/dev/dist/cli.js'), 'build'], {
-    cwd: projectRoot,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, NODE_ENV: 'production' },
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'node_modules/@remix-run/dev/dist/cli.js'), 'build'], {
+      cwd: projectRoot,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, NODE_ENV: 'production' },
+    })
+    let errors = ''
+    child.stderr.on('data', (c) => (errors += String(c)))
+    child.once('error', reject)
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`remix build failed:\n${errors.slice(-2000)}`))))
   })
 }
 
 async function main() {
   const port = Number(process.env.PORT ?? 3000)
   const { demoPassword } = prepareSecrets()
+  const built = buildIfNeeded()
+  built.catch(() => {}) // awaited below; avoid an unhandled rejection while PostgreSQL starts
   let database: Awaited<ReturnType<typeof resolveDatabase>>
   try {
     database = await resolveDatabase()
@@ -89,7 +100,7 @@ async function main() {
       await db.destroy()
     }
 
-    buildIfNeeded()
+    await built
     build = (await import(pathToFileURL(buildFile).href)) as ServerBuild
     const entry = build.entry.module as unknown as {
       bootServices: (opts: { port: number; dataDir: string }) => Promise<{ routers?: Parameters<typeof createHttpApp>[0]['routers']; mode: string }>

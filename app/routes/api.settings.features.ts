@@ -6,10 +6,10 @@ import { requireApiContext } from '~/utils/guards.server'
 import { getFeatures } from '../../domain/whatsapp'
 
 // GET /api/settings/features — auth + tenant, no feature gate (the UI needs it to show the upsell).
-export async function loader({ request }: LoaderFunctionArgs) {
+export async function loader({ request, context }: LoaderFunctionArgs) {
   const services = getServices()
   return apiHandler(request, services.logger, async () => {
-    const ctx = await requireApiContext(request, { mutating: false })
+    const ctx = await requireApiContext(request, { mutating: false, context })
     const flags = await getFeatures(services.wa, { tenantId: ctx.tenantId })
     return ok(FeaturesResponseSchema.parse(flags))
   })

@@ -13,7 +13,7 @@ export const loader = () => methodNotAllowed('POST')
 export async function action({ request, context }: ActionFunctionArgs) {
   const services = getServices()
   return apiHandler(request, services.logger, async (lang) => {
-    const ctx = await requireApiContext(request, { mutating: true })
+    const ctx = await requireApiContext(request, { mutating: true, context })
     await requireWhatsApp(ctx.tenantId)
     await readJsonBody(request, EmptyBodySchema)
     await disconnect(services.wa, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), ip: ipOf(context) })

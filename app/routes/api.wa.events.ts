@@ -10,10 +10,10 @@ const HEARTBEAT_MS = 15_000
 
 // GET /api/wa/events — text/event-stream of the caller's tenant status. The first event is the
 // current status; later ones arrive through PostgreSQL LISTEN/NOTIFY from any app process.
-export async function loader({ request }: LoaderFunctionArgs) {
+export async function loader({ request, context }: LoaderFunctionArgs) {
   const services = getServices()
   return apiHandler(request, services.logger, async () => {
-    const ctx = await requireApiContext(request, { mutating: false })
+    const ctx = await requireApiContext(request, { mutating: false, context })
     await requireWhatsApp(ctx.tenantId)
     const initial = statusBody(await getConnectionStatus(services.wa, { tenantId: ctx.tenantId }))
     const encoder = new TextEncoder()

@@ -7,11 +7,12 @@ import { statusBody } from '~/api/presenters'
 import { getConnectionStatus } from '../../domain/whatsapp'
 
 // GET /api/wa/qr/status — answered from stored state; at most one upstream poll per instance/s.
-export async function loader({ request }: LoaderFunctionArgs) {
+export async function loader({ request, context }: LoaderFunctionArgs) {
   const services = getServices()
   return apiHandler(request, services.logger, async () => {
-    const ctx = await requireApiContext(request, { mutating: false })
+    const ctx = await requireApiContext(request, { mutating: false, context })
     await requireWhatsApp(ctx.tenantId)
-    return ok(statusBody(await getConnectionStatus(services.wa, { tenantId: ctx.tenantId })))
+    // Hot path (issue 8): cached row + memoized poll lease, see docs/decisions/070.
+    return ok(statusBody(await getConnectionStatus(services.waStatus, { tenantId: ctx.tenantId })))
   })
 }

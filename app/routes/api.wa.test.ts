@@ -12,7 +12,7 @@ export const loader = () => methodNotAllowed('POST')
 export async function action({ request, context }: ActionFunctionArgs) {
   const services = getServices()
   return apiHandler(request, services.logger, async () => {
-    const ctx = await requireApiContext(request, { mutating: true })
+    const ctx = await requireApiContext(request, { mutating: true, context })
     await requireWhatsApp(ctx.tenantId)
     const body = await readJsonBody(request, TestSendBodySchema)
     const sent = await sendTestMessage(services.wa, {
