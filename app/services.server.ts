@@ -18,6 +18,17 @@ import { KyselyRateLimiter } from '../adapters/kysely/kysely-rate-limiter'
 import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
 import { PgStatusHub } from '../adapters/postgres/pg-status-hub'
+// --- reliability (issue 8): hot-path caches ---
+import {
+  CachingFeatureStore,
+  CachingMembershipResolver,
+  HotPathCaches,
+  cachingConnections,
+  invalidatingApiTokens,
+  memoizedPollLease,
+} from '../adapters/cache/hot-path-cache'
+import { PgCacheListener } from '../adapters/cache/pg-cache-listener'
+// --- end reliability ---
 import type { Database } from '../db/schema'
 import {
   DEFAULT_WHATSAPP_CONFIG,
@@ -47,6 +58,13 @@ export interface Services {
   wa: WhatsAppDeps
   /** Status changes from every process (LISTEN/NOTIFY) for SSE streams and caches. */
   statusHub: PgStatusHub
+  // --- reliability (issue 8) ---
+  /** The status hot path's deps: cached connection row + memoized poll lease (decision 070). */
+  waStatus: WhatsAppDeps
+  /** Per-process caches (membership, flags, connection row), invalidated by `wa_cache` NOTIFYs. */
+  caches: HotPathCaches
+  cacheListener: PgCacheListener
+  // --- end reliability ---
   /** The running Green-API simulator (simulator mode only). */
   simulator?: GreenApiSimulator
   // --- auth (issue 4): sessions, JWT verifier, membership resolver, login throttle, audit ---
@@ -76,15 +94,30 @@ function buildServices(): Services {
     metrics.greenapiRequests.inc({ method: e.method, outcome: e.outcome })
     metrics.greenapiDuration.observe({ method: e.method }, e.durationMs / 1000)
   }
-  const provider = new GreenApiWhatsAppProvider({ logger, onCall })
+  // --- reliability (issue 8): deadlines and breaker from env (defaults: SPEC §9) ---
+  const resilience = {
+    timeoutMs: env.GREENAPI_TIMEOUT_MS,
+    qrTimeoutMs: env.GREENAPI_QR_TIMEOUT_MS,
+    breakerThreshold: env.GREENAPI_BREAKER_THRESHOLD,
+    breakerHalfOpenAfterMs: env.GREENAPI_BREAKER_HALF_OPEN_MS,
+  }
+  const provider = new GreenApiWhatsAppProvider({ logger, onCall, ...resilience })
+  // --- end reliability ---
   const partner =
     env.GREENAPI_MODE === 'partner' && env.GREENAPI_PARTNER_TOKEN
-      ? new GreenApiPartnerProvider({ partnerApiUrl: env.GREENAPI_PARTNER_URL, partnerToken: env.GREENAPI_PARTNER_TOKEN, logger, onCall })
+      ? new GreenApiPartnerProvider({ partnerApiUrl: env.GREENAPI_PARTNER_URL, partnerToken: env.GREENAPI_PARTNER_TOKEN, logger, onCall, ...resilience })
       : undefined
+  // --- reliability (issue 8): caches in front of the hot-path reads (WA_CACHE_TTL_MS=0: off) ---
+  const cacheListener = new PgCacheListener(env.DATABASE_URL, logger)
+  const caches = new HotPathCaches({ ttlMs: env.WA_CACHE_TTL_MS, listener: cacheListener })
+  const connections = new KyselyConnectionRepository(db)
+  const instances = new KyselyInstanceAllocator(db)
+  // --- end reliability ---
   const wa: WhatsAppDeps = {
-    features: new KyselyFeatureStore(db),
-    connections: new KyselyConnectionRepository(db),
-    instances: new KyselyInstanceAllocator(db),
+    features: new CachingFeatureStore(new KyselyFeatureStore(db), caches),
+    // Reads go to PostgreSQL (read-then-write use cases); writes drop the cached row at once.
+    connections: cachingConnections(connections, caches, { cacheReads: false }),
+    instances,
     provider,
     ...(partner ? { partner } : {}),
     vault,
@@ -103,6 +136,16 @@ function buildServices(): Services {
     },
   }
   const statusHub = new PgStatusHub(env.DATABASE_URL, logger)
+  // --- reliability (issue 8): status route deps, auth resolver cache ---
+  const waStatus: WhatsAppDeps = {
+    ...wa,
+    connections: cachingConnections(connections, caches, { cacheReads: true }),
+    instances: memoizedPollLease(instances, caches),
+  }
+  const auth = buildAuthServices(db, env)
+  auth.resolver = new CachingMembershipResolver(auth.resolver, caches)
+  auth.apiTokens = invalidatingApiTokens(auth.apiTokens, caches)
+  // --- end reliability ---
   return {
     env,
     db,
@@ -112,8 +155,11 @@ function buildServices(): Services {
     secrets,
     wa,
     statusHub,
+    waStatus,
+    caches,
+    cacheListener,
     // --- auth (issue 4) ---
-    auth: buildAuthServices(db, env),
+    auth,
     // --- end auth ---
     async databaseReady() {
       try {
@@ -128,6 +174,7 @@ function buildServices(): Services {
     },
     async close() {
       await statusHub.close()
+      await cacheListener.close()
       await db.destroy()
     },
   }
@@ -164,6 +211,7 @@ export async function bootServices(opts: BootOptions): Promise<{ mode: string; r
   const services = getServices()
   const { env, wa, logger } = services
   await services.statusHub.start()
+  if (env.WA_CACHE_TTL_MS > 0) await services.cacheListener.start() // reliability (issue 8)
   const routers: Array<{ path: string; router: Router }> = []
 
   if (env.GREENAPI_MODE === 'simulator') {

@@ -21,6 +21,14 @@ const EnvSchema = z.object({
   GREENAPI_BASE_URL: z.string().url().optional(),
   GREENAPI_PARTNER_TOKEN: z.string().optional(),
   GREENAPI_PARTNER_URL: z.string().url().default('https://api.green-api.com'),
+  // --- reliability (issue 8): Green-API deadlines and breaker, hot-path cache TTL (0 = off) ---
+  GREENAPI_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5_000),
+  GREENAPI_QR_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(10_000),
+  GREENAPI_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(100).default(5),
+  GREENAPI_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(50).max(600_000).default(10_000),
+  WA_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(3_000),
+  BENCH_NOOP: z.enum(['0', '1']).default('0'),
+  // --- end reliability ---
   LINK_ATTEMPT_MINUTES: z.coerce.number().min(1).max(60).default(5),
   METRICS_TOKEN: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
