@@ -45,6 +45,7 @@ function portAnswers(port: number): Promise<boolean> {
 
 async function canLogin(serverUrl: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: `${serverUrl}/postgres`, connectionTimeoutMillis: 3000 })
+  client.on('error', () => {}) // a non-PostgreSQL peer resets the socket: that is a "no"
   try {
     await client.connect()
     await client.query('select 1')
@@ -107,7 +108,11 @@ export async function startEmbeddedPg(opts: Options): Promise<EmbeddedPgHandle> 
     databaseUrl: (db) => `${serverUrl}/${db}`,
     ownedByUs,
     stop: async () => {
-      if (ownedByUs && pgServer) await pgServer.stop()
+      if (!ownedByUs || !pgServer) return
+      // A server that already died (killed) never emits 'exit' again: don't wait for it.
+      const child = (pgServer as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process
+      if (child && (child.exitCode !== null || child.signalCode !== null)) return
+      await Promise.race([pgServer.stop(), new Promise((r) => setTimeout(r, 15_000).unref())])
     },
   })
 
