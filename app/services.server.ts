@@ -38,7 +38,7 @@ import {
 } from '../domain/whatsapp'
 import { parseEnv, type Env } from './utils/env.server'
 import { createLogger, type AppLogger } from './utils/logger.server'
-import { createMetrics, type Metrics } from './utils/metrics.server'
+import { countLinkRequests, countLinkResults, createMetrics, type Metrics } from './utils/metrics.server'
 // --- auth (issue 4) ---
 import { buildAuthServices, type AuthServices } from './utils/auth.server'
 // --- end auth ---
@@ -105,12 +105,22 @@ function buildServices(): Services {
   // --- end reliability ---
   const partner =
     env.GREENAPI_MODE === 'partner' && env.GREENAPI_PARTNER_TOKEN
-      ? new GreenApiPartnerProvider({ partnerApiUrl: env.GREENAPI_PARTNER_URL, partnerToken: env.GREENAPI_PARTNER_TOKEN, logger, onCall, ...resilience })
+      ? new GreenApiPartnerProvider({
+          partnerApiUrl: env.GREENAPI_PARTNER_URL,
+          partnerToken: env.GREENAPI_PARTNER_TOKEN,
+          // createInstance returns no apiUrl: GREENAPI_BASE_URL when set (the host the partner
+          // console shows), else the partner base, which is Green-API's universal host (issue 9).
+          instanceApiUrl: env.GREENAPI_BASE_URL ?? env.GREENAPI_PARTNER_URL,
+          logger,
+          onCall,
+          ...resilience,
+        })
       : undefined
   // --- reliability (issue 8): caches in front of the hot-path reads (WA_CACHE_TTL_MS=0: off) ---
   const cacheListener = new PgCacheListener(env.DATABASE_URL, logger)
   const caches = new HotPathCaches({ ttlMs: env.WA_CACHE_TTL_MS, listener: cacheListener })
-  const connections = new KyselyConnectionRepository(db)
+  // wa_link_attempts_total{result=linked|expired} (issue 9): wraps both the use-case and status-route repositories.
+  const connections = countLinkResults(new KyselyConnectionRepository(db), metrics)
   const instances = new KyselyInstanceAllocator(db)
   // --- end reliability ---
   const wa: WhatsAppDeps = {
@@ -122,7 +132,8 @@ function buildServices(): Services {
     ...(partner ? { partner } : {}),
     vault,
     clock: systemClock,
-    audit: new KyselyAuditLog(db),
+    // wa_link_attempts_total{result=generated|already_connected|denied|error} (issue 9).
+    audit: countLinkRequests(new KyselyAuditLog(db), metrics),
     rateLimiter: new KyselyRateLimiter(db),
     publisher: new PgStatusPublisher(db),
     secrets,

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -11,8 +10,9 @@ import { AesGcmCredentialVault, envelopeKeyId } from '../../adapters/crypto/aes-
 import { parseEncryptionKeys } from '../../adapters/crypto/encryption-keys'
 import { GreenApiSimulator, createGreenApiSimulatorRouter } from '../../adapters/green-api/simulator'
 import { INSTANCE_TOKEN_LOCATION, configLocation } from '../../domain/whatsapp'
-import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from '../utils/app'
+import { TEST_ENCRYPTION_KEYS } from '../utils/app'
 import { testDb } from '../utils/db'
+import { OPS_ACTOR, runOps, type OpsRun } from '../utils/ops-cli'
 
 /**
  * The operator CLI end to end: each command runs as a child process (the way operators run it)
@@ -20,44 +20,10 @@ import { testDb } from '../utils/db'
  * real HTTP in this process stands in for Green-API (logout on forced removal, partner list).
  */
 
-const root = path.resolve(__dirname, '../..')
-const tsxCli = path.join(root, 'node_modules/tsx/dist/cli.mjs')
-const ACTOR = `operator:${os.userInfo().username.replace(/[^A-Za-z0-9._-]/g, '_')}`
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ops-cli-'))
-
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function ops(args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [tsxCli, 'server/ops.ts', ...args],
-      {
-        cwd: root,
-        timeout: 60_000,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? os.tmpdir(),
-          NODE_ENV: 'test',
-          DATABASE_URL: process.env.DATABASE_URL ?? '',
-          JWT_SECRET: TEST_JWT_SECRET,
-          WA_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-          WA_DATA_DIR: dataDir,
-          ...opts.env,
-        },
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0
-        resolve({ code, stdout, stderr })
-      },
-    )
-    child.stdin?.end(opts.stdin ?? '')
-  })
-}
+const ACTOR = OPS_ACTOR
+type Run = OpsRun
+const ops = (args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}) => runOps(args, { ...opts, env: { WA_DATA_DIR: dataDir, ...opts.env } })
 
 const CANARY_TOKEN = 'canaryInstanceToken0123456789abcdefCANARY'
 let sim: GreenApiSimulator

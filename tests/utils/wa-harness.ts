@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll } from 'vitest'
 import { GreenApiSimulator, type GreenApiSimulatorOptions } from '../../adapters/green-api/simulator'
-import { setupMockServer, type MockServer } from '../mocks'
+import { GREEN_API_TEST_PARTNER_URL, setupMockServer, type MockServer } from '../mocks'
 import { startTestApp, type TestApp } from './app'
 import { seedAuth, signHs, type SeededUsers } from './auth-fixtures'
 import { testDb } from './db'
@@ -23,7 +23,15 @@ export interface WaHarness {
  * host, the demo tenants/users seeded and tokens minted. Registers vitest hooks; use the
  * returned object inside tests (its fields are filled in beforeAll).
  */
-export function useWaApp(options: { env?: Record<string, string>; simulator?: GreenApiSimulatorOptions; instances?: number } = {}): WaHarness {
+export function useWaApp(
+  options: {
+    env?: Record<string, string>
+    simulator?: GreenApiSimulatorOptions
+    instances?: number
+    /** Partner mode against the simulator's Partner API (its partner token, the test partner host). */
+    partner?: boolean
+  } = {},
+): WaHarness {
   const h = {} as WaHarness
   beforeAll(async () => {
     let appUrl = 'http://127.0.0.1'
@@ -31,8 +39,17 @@ export function useWaApp(options: { env?: Record<string, string>; simulator?: Gr
     h.mocks = setupMockServer({ simulator: h.sim })
     h.mocks.listen()
     h.users = await seedAuth(testDb())
+    const partnerEnv: Record<string, string> = options.partner
+      ? {
+          GREENAPI_MODE: 'partner',
+          GREENAPI_PARTNER_TOKEN: h.sim.partnerToken,
+          GREENAPI_PARTNER_URL: GREEN_API_TEST_PARTNER_URL,
+          // Created instances are reached on a per-instance-style host MSW serves.
+          GREENAPI_BASE_URL: SIM_API_URL,
+        }
+      : {}
     h.app = await startTestApp({
-      env: { GREENAPI_MODE: 'simulator', ...options.env },
+      env: { GREENAPI_MODE: 'simulator', ...partnerEnv, ...options.env },
       bootOptions: { simulator: h.sim, simulatorApiUrl: SIM_API_URL, simulatorInstances: options.instances ?? 5, reconcile: false },
     })
     appUrl = h.app.url
