@@ -219,8 +219,11 @@ function formField(req: Request, name: string): string | undefined {
 /** The simulated phone pages alone (mount at `/dev/simulator`). */
 export function createSimulatedPhoneRouter(sim: GreenApiSimulator): Router {
   const router = express.Router()
-  router.use(express.urlencoded({ extended: false, limit: '16kb' }))
-  router.use((_req, res, next) => {
+  // Only on the phone's own paths: anything else under /dev/simulator (the app's control page)
+  // must reach Remix with its body unread and without this page's CSP.
+  const phonePaths = ['/scan/:instanceId/:nonce', '/pair']
+  router.use(phonePaths, express.urlencoded({ extended: false, limit: '16kb' }))
+  router.use(phonePaths, (_req, res, next) => {
     res.setHeader('cache-control', 'no-store')
     res.setHeader('x-robots-tag', 'noindex')
     res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
