@@ -56,6 +56,7 @@ describe('disabled tenant', () => {
     await cta.click()
     await page.getByText('Votre demande est déjà enregistrée', { exact: false }).waitFor()
     await cta.click()
+    await page.locator('form[aria-busy]').waitFor({ state: 'detached' })
     await page.getByText('Votre demande est déjà enregistrée', { exact: false }).waitFor()
     await shoot(page, 'disabled-requested-fr')
     const rows = await sql<{ n: number }>(`select count(*)::int as n from upgrade_requests where tenant_id = 'test_tenant_blocked'`)

@@ -14,7 +14,8 @@ export function useIntent(intent: Intent, actionData: ActionResult | null) {
   const fetcher = useFetcher<ActionResult>()
   const busy = fetcher.state !== 'idle'
   const fromFetcher = fetcher.data as ActionResult | undefined
-  const result = busy ? undefined : (fromFetcher ?? (actionData?.intent === intent ? actionData : undefined))
+  // While a new submission runs, the previous result stays (no layout jump); aria-busy says it.
+  const result = fromFetcher ?? (actionData?.intent === intent ? actionData : undefined)
   return { fetcher, busy, result }
 }
 

@@ -67,7 +67,7 @@ export function WhatsAppPanel(loaded: PanelProps) {
           <span className="wa-dot" aria-hidden="true" />
           <span>{t(lang, key)}</span>
         </p>
-        {stale ? <p className="wa-stale">{t(lang, 'wa.stale', { time: new Date(stale).toLocaleTimeString(lang === 'en' ? 'en-GB' : 'fr-FR') })}</p> : null}
+        {stale ? <p className="wa-stale">{t(lang, 'wa.stale', { time: `${new Date(stale).toLocaleTimeString(lang === 'en' ? 'en-GB' : 'fr-FR', { timeZone: 'UTC' })} UTC` })}</p> : null}
         <div className="wa-body">
           <StateBody {...props} />
         </div>
