@@ -19,8 +19,8 @@ const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g
 const ENVELOPE = /\bv1\.[a-z0-9]{1,16}\.[A-Za-z0-9_-]{16,}/g
 const SECRET_QUERY = /([?&](?:token|access_token|api_token|apiToken|password|secret|code|state)=)[^&#\s"]+/gi
-const SENSITIVE_KEY =
-  /^(authorization|cookie|set-cookie|password|passwd|newPassword|currentPassword|secret|clientSecret|client_secret|token|tokens|jwt|apiKey|api_key|session|sessionId|session_id|envelope|ciphertext)$|token$|_token$|^encrypted/i
+/** Keys whose values are never logged, at any depth (matched anywhere in the key, any case). */
+const SENSITIVE_KEY = /token|password|passwd|secret|authorization|cookie|jwt|envelope|ciphertext|^encrypted|^session(_?id)?$|api_?key/i
 
 export const REDACTED = '[REDACTED]'
 
