@@ -29,8 +29,6 @@ const TEXT = {
   fr: {
     title: 'Jetons API',
     lead: (tenant: string) => `Jetons pour appeler l'API de WhatsApp Pro au nom du compte « ${tenant} ».`,
-    back: 'Paramètres WhatsApp',
-    logout: 'Se déconnecter',
     mintTitle: 'Créer un jeton',
     name: 'Nom du jeton',
     namePlaceholder: 'ex. intégration CRM',
@@ -58,8 +56,6 @@ const TEXT = {
   en: {
     title: 'API tokens',
     lead: (tenant: string) => `Tokens to call the WhatsApp Pro API on behalf of the “${tenant}” account.`,
-    back: 'WhatsApp settings',
-    logout: 'Sign out',
     mintTitle: 'Create a token',
     name: 'Token name',
     namePlaceholder: 'e.g. CRM integration',
@@ -206,19 +202,10 @@ export default function ApiTokens() {
   const t = TEXT[lang]
   const busy = navigation.state === 'submitting'
   return (
-    <main className="page" lang={lang}>
+    // The settings layout (settings.tsx) provides navigation, language switch and sign-out.
+    <div lang={lang}>
       <div className="page-header">
         <h1>{t.title}</h1>
-        <nav style={{ display: 'flex', gap: 8, flexWrap: 'wrap' }}>
-          <a className="btn btn-secondary" href="/settings/whatsapp">
-            {t.back}
-          </a>
-          <Form method="post" action="/logout">
-            <button type="submit" className="btn btn-secondary">
-              {t.logout}
-            </button>
-          </Form>
-        </nav>
       </div>
       <p className="muted">{t.lead(tenantId)}</p>
 
@@ -317,6 +304,6 @@ export default function ApiTokens() {
           </table>
         )}
       </section>
-    </main>
+    </div>
   )
 }
