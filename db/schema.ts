@@ -46,6 +46,8 @@ export interface WaInstancesTable {
   tenant_id: string | null
   claimed_at: NullableTimestamp
   state_polled_at: NullableTimestamp
+  /** Released while its phone may still be linked upstream: log out before the next claim. */
+  needs_logout: ColumnType<boolean, boolean | undefined, boolean>
   created_at: Timestamp
 }
 

@@ -14,6 +14,7 @@ const InstanceRowSchema = z.object({
   encrypted_webhook_token: z.string().nullable(),
   tenant_id: z.string().nullable(),
   claimed_at: date.nullable(),
+  needs_logout: z.boolean(),
 })
 
 function rowToInstanceRecord(raw: unknown): InstanceRecord {
@@ -26,10 +27,11 @@ function rowToInstanceRecord(raw: unknown): InstanceRecord {
     encryptedWebhookToken: r.encrypted_webhook_token,
     tenantId: r.tenant_id,
     claimedAt: r.claimed_at,
+    needsLogout: r.needs_logout,
   }
 }
 
-const COLUMNS = ['id', 'mode', 'api_url', 'encrypted_token', 'encrypted_webhook_token', 'tenant_id', 'claimed_at'] as const
+const COLUMNS = ['id', 'mode', 'api_url', 'encrypted_token', 'encrypted_webhook_token', 'tenant_id', 'claimed_at', 'needs_logout'] as const
 
 /**
  * `wa_instances`. Claims are single statements or row-locked transactions; the unique
@@ -159,10 +161,25 @@ export class KyselyInstanceAllocator implements InstanceAllocator {
       .execute()
   }
 
-  async release(instanceId: string, tenantId: string): Promise<void> {
+  async release(instanceId: string, tenantId: string, options: { needsLogout?: boolean } = {}): Promise<void> {
     await this.db
       .updateTable('wa_instances')
-      .set({ tenant_id: null, claimed_at: null, encrypted_webhook_token: null, state_polled_at: null })
+      .set({
+        tenant_id: null,
+        claimed_at: null,
+        encrypted_webhook_token: null,
+        state_polled_at: null,
+        needs_logout: options.needsLogout ?? false,
+      })
+      .where('id', '=', instanceId)
+      .where('tenant_id', '=', tenantId)
+      .execute()
+  }
+
+  async markLoggedOut(instanceId: string, tenantId: string): Promise<void> {
+    await this.db
+      .updateTable('wa_instances')
+      .set({ needs_logout: false })
       .where('id', '=', instanceId)
       .where('tenant_id', '=', tenantId)
       .execute()

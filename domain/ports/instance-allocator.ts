@@ -17,6 +17,12 @@ export interface InstanceRecord {
   encryptedWebhookToken: string | null
   tenantId: string | null
   claimedAt: Date | null
+  /**
+   * True when the instance was released while its phone may still be linked upstream (the
+   * previous holder's logout failed). The next claimer must log it out before linking, or it
+   * would inherit the previous tenant's WhatsApp session.
+   */
+  needsLogout: boolean
 }
 
 export interface RegisterInstanceInput {
@@ -105,7 +111,15 @@ export interface InstanceAllocator {
    * @example
    * await instances.release('1101000001', 'macrea')
    */
-  release(instanceId: string, tenantId: string): Promise<void>
+  release(instanceId: string, tenantId: string, options?: { needsLogout?: boolean }): Promise<void>
+
+  /**
+   * Clears the quarantine flag once a logout of the (held) instance succeeded.
+   *
+   * @example
+   * await instances.markLoggedOut('1101000001', 'macrea')
+   */
+  markLoggedOut(instanceId: string, tenantId: string): Promise<void>
 
   /**
    * Deletes an instance row held by the tenant (partner mode, after the upstream delete).

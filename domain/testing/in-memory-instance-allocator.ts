@@ -49,6 +49,7 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
       encryptedWebhookToken: input.encryptedWebhookToken,
       tenantId: input.tenantId,
       claimedAt: input.at,
+      needsLogout: false,
     }
     this.rows.set(r.id, r)
     return { ...r }
@@ -58,14 +59,14 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
     const existing = this.rows.get(input.id)
     const r: InstanceRecord = existing
       ? { ...existing, mode: input.mode, apiUrl: input.apiUrl, encryptedToken: input.encryptedToken }
-      : { ...input, encryptedWebhookToken: null, tenantId: null, claimedAt: null }
+      : { ...input, encryptedWebhookToken: null, tenantId: null, claimedAt: null, needsLogout: false }
     this.rows.set(r.id, r)
     return { ...r }
   }
 
   /** Test helper: register a free instance of a mode. */
   add(id: string, mode: InstanceMode, encryptedToken: string, apiUrl = `https://${id.slice(0, 4)}.api.example.test`): void {
-    this.rows.set(id, { id, mode, apiUrl, encryptedToken, encryptedWebhookToken: null, tenantId: null, claimedAt: null })
+    this.rows.set(id, { id, mode, apiUrl, encryptedToken, encryptedWebhookToken: null, tenantId: null, claimedAt: null, needsLogout: false })
   }
 
   async setWebhookToken(instanceId: string, tenantId: string, encryptedWebhookToken: string): Promise<void> {
@@ -73,12 +74,17 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
     if (r && r.tenantId === tenantId) this.rows.set(instanceId, { ...r, encryptedWebhookToken })
   }
 
-  async release(instanceId: string, tenantId: string): Promise<void> {
+  async release(instanceId: string, tenantId: string, options: { needsLogout?: boolean } = {}): Promise<void> {
     const r = this.rows.get(instanceId)
     if (r && r.tenantId === tenantId) {
-      this.rows.set(instanceId, { ...r, tenantId: null, claimedAt: null, encryptedWebhookToken: null })
+      this.rows.set(instanceId, { ...r, tenantId: null, claimedAt: null, encryptedWebhookToken: null, needsLogout: options.needsLogout ?? false })
       this.polledAt.delete(instanceId)
     }
+  }
+
+  async markLoggedOut(instanceId: string, tenantId: string): Promise<void> {
+    const r = this.rows.get(instanceId)
+    if (r && r.tenantId === tenantId) this.rows.set(instanceId, { ...r, needsLogout: false })
   }
 
   async remove(instanceId: string, tenantId: string): Promise<void> {

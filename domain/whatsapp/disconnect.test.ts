@@ -41,6 +41,46 @@ describe('disconnect', () => {
     expect(await disconnect(w.deps, { tenantId: 'never', actor })).toEqual({ alreadyDisconnected: true })
   })
 
+  it('a failed logout quarantines the instance: the next tenant never inherits the linked phone', async () => {
+    const w = createTestWorld()
+    w.features.setFlags('globex', { whatsapp_enabled: true })
+    w.addInstance('1101000001')
+    await connect(w, 'acme')
+    w.provider.failNext('logout', new UpstreamUnavailableError('down'))
+    await disconnect(w.deps, { tenantId: 'acme', actor })
+    // Upstream the phone of acme is still linked; locally the instance is free but quarantined.
+    expect(w.provider.instances.get('1101000001')?.state).toBe('authorized')
+    expect(w.instances.rows.get('1101000001')).toMatchObject({ tenantId: null, needsLogout: true })
+
+    // Green-API still down for logout: the next tenant is refused, the instance stays quarantined.
+    w.provider.failNext('logout', new UpstreamUnavailableError('down'))
+    await expect(generateQr(w.deps, { tenantId: 'globex', actor, publicUrl: 'https://crm.example.test' })).rejects.toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+    })
+    expect(w.instances.rows.get('1101000001')).toMatchObject({ tenantId: null, needsLogout: true })
+    expect(w.connections.rows.has('globex')).toBe(false)
+
+    // Once logout works, the next tenant gets a clean instance and a QR, not acme's session.
+    const qr = await generateQr(w.deps, { tenantId: 'globex', actor, publicUrl: 'https://crm.example.test' })
+    expect(qr.qrCode).toMatch(/^data:image\/png;base64,/)
+    expect(w.provider.instances.get('1101000001')?.state).toBe('notAuthorized')
+    expect(w.instances.rows.get('1101000001')).toMatchObject({ tenantId: 'globex', needsLogout: false })
+    const status = await getConnectionStatus(w.deps, { tenantId: 'globex' })
+    expect(status).toMatchObject({ connected: false, status: 'notAuthorized' })
+  })
+
+  it('a clean release needs no reset: the next claim makes no logout call', async () => {
+    const w = createTestWorld()
+    w.features.setFlags('globex', { whatsapp_enabled: true })
+    w.addInstance('1101000001')
+    await connect(w, 'acme')
+    await disconnect(w.deps, { tenantId: 'acme', actor })
+    expect(w.instances.rows.get('1101000001')?.needsLogout).toBe(false)
+    const before = w.provider.count('logout')
+    await generateQr(w.deps, { tenantId: 'globex', actor, publicUrl: 'https://crm.example.test' })
+    expect(w.provider.count('logout')).toBe(before)
+  })
+
   it('logout failure is logged and audited, not thrown; the rest still happens', async () => {
     const w = createTestWorld()
     w.addInstance('1101000001')

@@ -26,7 +26,9 @@ export async function disconnect(
     const record = await deps.connections.findByTenant(tenantId)
     if (!record) {
       const leftover = await deps.instances.findClaimedBy(tenantId)
-      if (leftover) await releaseInstance(deps, leftover, tenantId)
+      // A claim without a provider row (crash mid-link): its link state is unknown, so the next
+      // claimer must log it out first.
+      if (leftover) await releaseInstance(deps, leftover, tenantId, { needsLogout: true })
       return { result: { alreadyDisconnected: true }, details: { alreadyDisconnected: true } }
     }
 
@@ -53,14 +55,21 @@ export async function disconnect(
 
     await deps.connections.delete(tenantId, deps.clock.now())
     const instance = await deps.instances.findById(record.instanceId)
-    if (instance && instance.tenantId === tenantId) await releaseInstance(deps, instance, tenantId)
+    // A failed logout leaves the phone linked upstream: quarantine the instance so the next
+    // tenant cannot inherit this tenant's WhatsApp session (see prepareLinkAttempt).
+    if (instance && instance.tenantId === tenantId) await releaseInstance(deps, instance, tenantId, { needsLogout: logout === 'failed' })
     await publishStatus(deps, { tenantId, status: 'notAuthorized', phoneNumber: null })
     return { result: { alreadyDisconnected: false }, details: { instanceId: record.instanceId, logout } }
   })
 }
 
 /** Per mode: partner → delete upstream then the row (row only released if upstream fails); others → release. */
-async function releaseInstance(deps: WhatsAppDeps, instance: InstanceRecord, tenantId: string): Promise<void> {
+async function releaseInstance(
+  deps: WhatsAppDeps,
+  instance: InstanceRecord,
+  tenantId: string,
+  options: { needsLogout: boolean },
+): Promise<void> {
   if (instance.mode === 'partner' && deps.partner) {
     try {
       await deps.partner.deleteInstance(instance.id)
@@ -71,5 +80,5 @@ async function releaseInstance(deps: WhatsAppDeps, instance: InstanceRecord, ten
       deps.logger.error({ tenantId, instanceId: instance.id, err: errorSummary(err) }, 'partner instance delete failed')
     }
   }
-  await deps.instances.release(instance.id, tenantId)
+  await deps.instances.release(instance.id, tenantId, options)
 }

@@ -5,7 +5,7 @@ import { derivePhase, transition } from './connection-machine'
 import type { Actor, WhatsAppDeps } from './deps'
 import { actorLabel } from './deps'
 import { addSeconds, credentialsOfInstance, encryptConfig, errorSummary, publishStatus } from './internal'
-import { AlreadyConnectedError, isDomainError } from './whatsapp.errors'
+import { AlreadyConnectedError, UpstreamUnavailableError, isDomainError } from './whatsapp.errors'
 
 /**
  * Steps shared by QR and pairing-code linking, after the gate and the rate limit:
@@ -23,6 +23,7 @@ export async function prepareLinkAttempt(
 
   const instance = await claimInstance(deps, input.tenantId)
   const creds = credentialsOfInstance(deps, instance)
+  if (instance.needsLogout) await resetQuarantinedInstance(deps, instance.id, creds, input.tenantId)
   await ensureWebhook(deps, instance, creds, input.tenantId, input.publicUrl)
   const record = await deps.connections.saveLinkAttempt({
     tenantId: input.tenantId,
@@ -32,6 +33,29 @@ export async function prepareLinkAttempt(
     linkExpiresAt: addSeconds(now, deps.config.linkAttemptMinutes * 60),
   })
   return { creds, record }
+}
+
+/**
+ * The instance was released while its phone may still be linked (the previous holder's logout
+ * failed). Log it out before this tenant links, or the tenant would inherit the previous
+ * tenant's WhatsApp session; if that fails, give the instance back (still quarantined).
+ */
+async function resetQuarantinedInstance(
+  deps: WhatsAppDeps,
+  instanceId: string,
+  creds: InstanceCredentials,
+  tenantId: string,
+): Promise<void> {
+  try {
+    await deps.provider.logout(creds)
+  } catch (err) {
+    deps.logger.warn({ tenantId, instanceId, err: errorSummary(err) }, 'quarantined instance could not be logged out')
+    await deps.instances.release(instanceId, tenantId, { needsLogout: true })
+    throw new UpstreamUnavailableError('The WhatsApp instance could not be reset for this account; try again shortly', {
+      retryAfterSeconds: 10,
+    })
+  }
+  await deps.instances.markLoggedOut(instanceId, tenantId)
 }
 
 /**
