@@ -144,6 +144,7 @@ function buildServices(): Services {
       instanceMode: env.GREENAPI_MODE,
       ...(env.GREENAPI_INSTANCE_ID ? { sharedInstanceId: env.GREENAPI_INSTANCE_ID } : {}),
       linkAttemptMinutes: env.LINK_ATTEMPT_MINUTES,
+      rateLimits: { generateQr: env.WA_RATE_LIMIT_QR, pairingCode: env.WA_RATE_LIMIT_PAIRING, testSend: env.WA_RATE_LIMIT_TEST },
     },
   }
   const statusHub = new PgStatusHub(env.DATABASE_URL, logger)

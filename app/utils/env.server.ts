@@ -4,6 +4,15 @@ import { z } from 'zod'
  * Configuration, parsed once at boot. The process entry (server/runtime.ts) has already filled
  * dev secrets; here a missing or weak value fails fast with the variable's name (never its value).
  */
+const RateRule = z
+  .string()
+  .regex(/^\d{1,6}\/\d{1,6}$/, 'must look like <count>/<seconds>, e.g. 10/60')
+  .transform((v) => {
+    const [limit, windowSeconds] = v.split('/').map(Number) as [number, number]
+    return { limit, windowSeconds }
+  })
+  .refine((r) => r.limit >= 1 && r.windowSeconds >= 1, 'count and seconds must be at least 1')
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: z.string().min(1, 'DATABASE_URL is required'),
@@ -30,6 +39,10 @@ const EnvSchema = z.object({
   BENCH_NOOP: z.enum(['0', '1']).default('0'),
   // --- end reliability ---
   LINK_ATTEMPT_MINUTES: z.coerce.number().min(1).max(60).default(5),
+  // Per-tenant limits as "<count>/<window seconds>" (SPEC defaults: 10/min, 5/10 min, 5/hour).
+  WA_RATE_LIMIT_QR: RateRule.default({ limit: 10, windowSeconds: 60 }),
+  WA_RATE_LIMIT_PAIRING: RateRule.default({ limit: 5, windowSeconds: 600 }),
+  WA_RATE_LIMIT_TEST: RateRule.default({ limit: 5, windowSeconds: 3600 }),
   METRICS_TOKEN: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })

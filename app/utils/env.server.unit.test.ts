@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { parseEnv } from './env.server'
+
+const base = { DATABASE_URL: 'postgres://x@127.0.0.1/app_test', JWT_SECRET: 'x'.repeat(32), WA_ENCRYPTION_KEYS: 'k1:abc' }
+
+describe('configuration', () => {
+  it('uses the SPEC rate limits by default and accepts overrides as count/seconds', () => {
+    const d = parseEnv(base)
+    expect([d.WA_RATE_LIMIT_QR, d.WA_RATE_LIMIT_PAIRING, d.WA_RATE_LIMIT_TEST]).toEqual([
+      { limit: 10, windowSeconds: 60 },
+      { limit: 5, windowSeconds: 600 },
+      { limit: 5, windowSeconds: 3600 },
+    ])
+    expect(parseEnv({ ...base, WA_RATE_LIMIT_TEST: '20/60' }).WA_RATE_LIMIT_TEST).toEqual({ limit: 20, windowSeconds: 60 })
+    expect(() => parseEnv({ ...base, WA_RATE_LIMIT_QR: 'ten per minute' })).toThrow(/WA_RATE_LIMIT_QR/)
+  })
+
+  it('names the variable, never its value, when a secret is weak', () => {
+    let message = ''
+    try {
+      parseEnv({ ...base, JWT_SECRET: 'short-secret-value' })
+    } catch (e) {
+      message = (e as Error).message
+    }
+    expect(message).toContain('JWT_SECRET')
+    expect(message).not.toContain('short-secret-value')
+  })
+
+  it('refuses the simulator in production and picks it by default elsewhere', () => {
+    expect(parseEnv(base).GREENAPI_MODE).toBe('simulator')
+    expect(() => parseEnv({ ...base, NODE_ENV: 'production' })).toThrow(/simulator cannot run in production/)
+    expect(parseEnv({ ...base, GREENAPI_INSTANCE_ID: '1101000001', GREENAPI_API_TOKEN: 't' }).GREENAPI_MODE).toBe('shared')
+  })
+})
