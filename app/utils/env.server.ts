@@ -49,7 +49,7 @@ const EnvSchema = z.object({
 
 export type Env = z.infer<typeof EnvSchema> & { GREENAPI_MODE: 'shared' | 'pool' | 'partner' | 'simulator' }
 
-export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const result = EnvSchema.safeParse(source)
   if (!result.success) {
     const first = result.error.issues[0]

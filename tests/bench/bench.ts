@@ -13,7 +13,6 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import type { Server } from 'node:http'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -24,6 +23,7 @@ import pg from 'pg'
 import { migrateToLatest } from '../../db/migrate'
 import type { Database } from '../../db/schema'
 import { ensureDatabase, startEmbeddedPg, type EmbeddedPgHandle } from '../../server/embedded-pg'
+import { freePort } from '../utils/free-port'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const TENANTS = 50
@@ -31,16 +31,6 @@ const PHASE_SEC = Number(process.env.BENCH_PHASE_SEC ?? 10)
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-    srv.once('error', reject)
-  })
-}
 
 interface LoadResult {
   rps: number

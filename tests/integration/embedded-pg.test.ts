@@ -5,19 +5,12 @@ import path from 'node:path'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startEmbeddedPg, type EmbeddedPgHandle } from '../../server/embedded-pg'
+import { freePort } from '../utils/free-port'
 
 const root = path.resolve(__dirname, '../..')
 const dataDir = path.join(root, '.data', `embedded-pg-test-${process.pid}`, 'pg')
 const handles: EmbeddedPgHandle[] = []
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 async function query(url: string): Promise<number> {
   const c = new pg.Client({ connectionString: `${url}/postgres` })

@@ -5,21 +5,13 @@ import path from 'node:path'
 import express from 'express'
 import { GreenApiSimulator, createGreenApiSimulatorRouter } from '../../adapters/green-api/simulator'
 import { signHs } from '../utils/auth-fixtures'
+import { freePort } from '../utils/free-port'
+export { freePort }
 
 const root = path.resolve(__dirname, '../..')
 export const CHILD_JWT_SECRET = 'reliability-jwt-secret-0123456789-abcdefgh'
 const CHILD_KEYS = `rel:${Buffer.alloc(32, 9).toString('base64')}`
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-    srv.once('error', reject)
-  })
-}
 
 /** A Green-API simulator served over HTTP by the test process (the app processes call it). */
 export async function startSimulatorServer(): Promise<{ sim: GreenApiSimulator; baseUrl: string; close(): Promise<void> }> {

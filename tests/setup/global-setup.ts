@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
 import { migrateToLatest } from '../../db/migrate'
 import { startEmbeddedPg, type EmbeddedPgHandle } from '../../server/embedded-pg'
+import { freePort } from '../utils/free-port'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,16 +17,6 @@ declare module 'vitest' {
 const root = path.resolve(__dirname, '../..')
 export const TEMPLATE_DB = 'app_test_template'
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-    srv.once('error', reject)
-  })
-}
 
 let handle: EmbeddedPgHandle | undefined
 
