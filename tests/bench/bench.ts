@@ -356,7 +356,7 @@ async function main() {
       ['status route, 50 conn / 50 tenants', `${fmt(status.rps)} req/s, p50 ${status.p50} ms, p99 ${status.p99} ms`, '', ''],
       ['status / no-op throughput', `${fmt(throughputRatio, 2)}x`, '>= 0.5x', throughputRatio >= 0.5 ? 'OK' : 'MISS'],
       ['status / no-op p99', `${fmt(p99Ratio, 2)}x`, '<= 2x', p99Ratio <= 2 ? 'OK' : 'MISS'],
-      ['status, 200 conn, 1 process', `${fmt(poll1.rps)} req/s, p50 ${poll1.p50} ms, p99 ${poll1.p99} ms`, 'p99 < 50 ms', poll1.p99 < 50 ? 'OK' : 'MISS'],
+      ['status, 200 conn, 1 process', `${fmt(poll1.rps)} req/s, p50 ${poll1.p50} ms, p99 ${poll1.p99} ms`, '(load for the upstream figure)', ''],
       ['getStateInstance /instance/s, 1 process', `max ${fmt(upstream1.maxPerInstancePerSec, 2)}, mean ${fmt(upstream1.meanPerInstancePerSec, 2)}`, '<= 1.0', upstream1.maxPerInstancePerSec <= 1 ? 'OK' : 'MISS'],
       ['getStateInstance /instance/s, 2 processes', `max ${fmt(upstream2.maxPerInstancePerSec, 2)}, mean ${fmt(upstream2.meanPerInstancePerSec, 2)} (${fmt(pollA.rps + pollB.rps)} req/s)`, '<= 1.0', upstream2.maxPerInstancePerSec <= 1 ? 'OK' : 'MISS'],
       ['naive baseline, 50 conn', `${fmt(naive.rps)} req/s, p99 ${naive.p99} ms, ${naive.non2xx + naive.errors} failed`, '', ''],
