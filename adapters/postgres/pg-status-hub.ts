@@ -1,7 +1,7 @@
-import pg from 'pg'
 import { z } from 'zod'
 import type { StatusSnapshot } from '../../domain/ports/status-publisher'
 import { CONNECTION_STATES } from '../../domain/whatsapp/connection-state'
+import { PgNotificationListener } from './pg-notification-listener'
 
 export const STATUS_CHANNEL = 'wa_status'
 
@@ -23,58 +23,30 @@ type Log = { warn(obj: Record<string, unknown>, msg: string): void }
 export class PgStatusHub {
   private readonly byTenant = new Map<string, Set<Listener>>()
   private readonly anyListeners = new Set<Listener>()
-  private client: pg.Client | undefined
-  private closed = false
-  private retryMs = 250
-  private ready: Promise<void> | undefined
+  private readonly listener: PgNotificationListener
 
-  constructor(
-    private readonly databaseUrl: string,
-    private readonly log: Log,
-  ) {}
+  constructor(databaseUrl: string, log: Log) {
+    this.listener = new PgNotificationListener(
+      databaseUrl,
+      STATUS_CHANNEL,
+      {
+        onNotify: (payload) => {
+          let parsed: StatusSnapshot
+          try {
+            parsed = SnapshotSchema.parse(JSON.parse(payload))
+          } catch {
+            return
+          }
+          this.dispatch(parsed)
+        },
+      },
+      log,
+    )
+  }
 
   /** Connects (idempotent). Resolves once LISTEN is active, so tests can rely on delivery. */
   start(): Promise<void> {
-    this.ready ??= this.connect()
-    return this.ready
-  }
-
-  private async connect(): Promise<void> {
-    if (this.closed) return
-    const client = new pg.Client({ connectionString: this.databaseUrl })
-    client.on('notification', (msg) => {
-      if (msg.channel !== STATUS_CHANNEL || !msg.payload) return
-      let parsed: StatusSnapshot
-      try {
-        parsed = SnapshotSchema.parse(JSON.parse(msg.payload))
-      } catch {
-        return
-      }
-      this.dispatch(parsed)
-    })
-    client.on('error', () => this.reconnectSoon(client))
-    client.on('end', () => this.reconnectSoon(client))
-    try {
-      await client.connect()
-      await client.query(`LISTEN ${STATUS_CHANNEL}`)
-      this.client = client
-      this.retryMs = 250
-    } catch (e) {
-      this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'status listener could not connect; retrying')
-      this.reconnectSoon(client)
-    }
-  }
-
-  private reconnectSoon(client: pg.Client) {
-    if (this.closed || (this.client && this.client !== client)) return
-    this.client = undefined
-    client.removeAllListeners('end')
-    client.end().catch(() => {})
-    const wait = this.retryMs
-    this.retryMs = Math.min(this.retryMs * 2, 10_000)
-    setTimeout(() => {
-      this.ready = this.connect()
-    }, wait).unref()
+    return this.listener.start()
   }
 
   /** Delivers to local subscribers (also used directly when NOTIFY is not needed). */
@@ -99,10 +71,7 @@ export class PgStatusHub {
     return () => this.anyListeners.delete(listener)
   }
 
-  async close(): Promise<void> {
-    this.closed = true
-    const c = this.client
-    this.client = undefined
-    await c?.end().catch(() => {})
+  close(): Promise<void> {
+    return this.listener.close()
   }
 }
