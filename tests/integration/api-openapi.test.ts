@@ -17,9 +17,9 @@ import { get, newTenant, post, scanTarget, statusOf } from './api-support'
 
 // The OpenAPI document against the build and against real responses.
 //
-// Validators: no OpenAPI 3.1 validator package is installed (@seriousme/openapi-schema-validator
-// needs ajv 8 + ajv-formats, not in node_modules), and the only ajv present is v6 (draft-07,
-// a transitive dependency of eslint). So: (1) the document's structure is checked by hand below,
+// Validators: the document passes @seriousme/openapi-schema-validator (OpenAPI 3.1 meta-schema);
+// responses are validated with ajv 6 (draft-07, the ajv at the top of node_modules): (1) the
+// document's structure is also checked by hand below,
 // (2) every schema in it is meta-validated and compiled with ajv 6 after checking it uses no
 // keyword whose meaning differs between draft-07 and 2020-12, and real responses are validated
 // with those compiled schemas, (3) 2xx bodies are also parsed with the app's zod schemas.
@@ -153,6 +153,16 @@ beforeAll(async () => {
 describe('the OpenAPI document', () => {
   it('is a structurally valid OpenAPI 3.1 document', () => {
     expect(structuralErrors(doc)).toEqual([])
+  })
+
+  it('passes the OpenAPI 3.1 JSON-schema validator (@seriousme/openapi-schema-validator), which rejects a broken copy', async () => {
+    const { Validator } = await import('@seriousme/openapi-schema-validator')
+    const result = await new Validator().validate(structuredClone(doc))
+    expect(result.errors ?? []).toEqual([])
+    expect(result.valid).toBe(true)
+    const broken = structuredClone(doc)
+    broken.paths['/api/wa/qr/status'].get.responses = 'not an object'
+    expect((await new Validator().validate(broken)).valid).toBe(false)
   })
 
   it('catches a broken document (the structural check can fail)', () => {
