@@ -83,8 +83,8 @@ export function buildOpenApiDocument() {
   const tenantHeader = z.object({ 'x-tenant': z.string().optional().openapi({ description: 'Tenant id (defaults to the token tenant_id)' }) })
   const common = errors(400, 401, 403, 429, 500)
   const upstream = errors(409, 502, 503)
-  // Routes with a JSON body also answer 413 (> 16 KiB) and 415 (not JSON), see readJsonBody.
-  const body = errors(413, 415)
+  // Routes with a JSON body also answer 400 for > 16 KiB and 415 (not JSON), see readJsonBody.
+  const body = errors(415)
 
   registry.registerPath({ method: 'get', path: '/api/settings/features', security, request: { headers: tenantHeader }, responses: { 200: { description: 'Feature flags', ...jsonContent(FeaturesResponseSchema) }, ...common } })
   registry.registerPath({ method: 'post', path: '/api/wa/qr/generate', security, request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) }, responses: { 200: { description: 'A QR code to scan', ...jsonContent(QrResponseSchema) }, ...common, ...body, ...upstream } })

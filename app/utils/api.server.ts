@@ -12,7 +12,7 @@ function issuesOf(error: z.ZodError): Array<{ path: string; message: string }> {
 /**
  * Reads a JSON body under 16 KiB and parses it with `schema`. No body (or `{}`) is fine for
  * routes without input; invalid JSON, non-object JSON, a non-JSON content type with a body or
- * an oversized body throw a 400/413 envelope. The body is read as a stream so an oversized one
+ * an oversized body (> 16 KiB) throw a 400 envelope (SPEC §3 table). The body is read as a stream so an oversized one
  * is cut off without buffering it whole.
  */
 export async function readJsonBody<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {
@@ -45,14 +45,14 @@ export async function readJsonBody<S extends z.ZodType>(request: Request, schema
 }
 
 function tooLarge(): Response {
-  return errorResponse(413, 'VALIDATION_FAILED', `Body larger than ${MAX_JSON_BODY_BYTES} bytes`, { extra: { issues: [] } })
+  return errorResponse(400, 'VALIDATION_FAILED', `Body larger than ${MAX_JSON_BODY_BYTES} bytes`, { extra: { issues: [] } })
 }
 
 /** Past this many bytes an oversized upload is cut off (connection reset) instead of drained. */
 const MAX_DISCARD_BYTES = 1024 * 1024
 
 /**
- * Reads and drops the rest of an oversized body so the 413 envelope can still be written:
+ * Reads and drops the rest of an oversized body so the 400 envelope can still be written:
  * cancelling the stream destroys the socket (Remix's express adapter), and the client would get
  * a reset instead of an answer. Only abusive uploads (> 1 MiB) are cut off.
  */
