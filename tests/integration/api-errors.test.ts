@@ -253,11 +253,13 @@ describe('UPSTREAM_UNAVAILABLE (502/503 + Retry-After)', () => {
   })
 
   it('Green-API slower than the call deadline', async () => {
-    h.sim.fault({ instanceId: linkingInstance, methods: ['getAuthorizationCode'], times: 1 }).slow(8_000)
+    // The upstream would hold the call for 30 s; the 5 s deadline answers long before that (a
+    // functional check of the deadline with a wide margin, not a speed assertion).
+    h.sim.fault({ instanceId: linkingInstance, methods: ['getAuthorizationCode'], times: 1 }).slow(30_000)
     const started = Date.now()
     await upstream(await post(h, '/api/wa/pairing-code', macrea(), { phoneNumber: '+33611223344' }))
-    expect(Date.now() - started).toBeLessThan(7_500)
-  }, 15_000)
+    expect(Date.now() - started).toBeLessThan(20_000)
+  }, 25_000)
 
   it('Green-API down during a test send (live state check)', async () => {
     const gen = await post(h, '/api/wa/qr/generate', macrea())
