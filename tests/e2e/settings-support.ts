@@ -9,7 +9,9 @@ import { expect } from 'vitest'
 import { DEMO_PASSWORD } from './support'
 
 /** Helpers of the settings-page tests (tests/e2e/settings-*.test.ts). */
-export const SHOTS = path.resolve(__dirname, '../../docs/screenshots')
+// `UPDATE_SCREENSHOTS=1 npm run test:e2e` refreshes the README's pictures in docs/screenshots;
+// an ordinary run writes them to tests/.artifacts (ignored) so tests never dirty the tree.
+export const SHOTS = path.resolve(__dirname, process.env.UPDATE_SCREENSHOTS === '1' ? '../../docs/screenshots' : '../.artifacts/screenshots')
 export const MOBILE = { width: 375, height: 812 }
 export const DESKTOP = { width: 1100, height: 860 }
 
