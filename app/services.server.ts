@@ -102,6 +102,8 @@ function buildServices(): Services {
     breakerHalfOpenAfterMs: env.GREENAPI_BREAKER_HALF_OPEN_MS,
   }
   const provider = new GreenApiWhatsAppProvider({ logger, onCall, ...resilience })
+  // Breaker states are read at scrape time (bounded labels: three states, no instance ids).
+  metrics.setBreakerSource(() => provider.breakerStates())
   // --- end reliability ---
   const partner =
     env.GREENAPI_MODE === 'partner' && env.GREENAPI_PARTNER_TOKEN

@@ -105,6 +105,11 @@ export class GreenApiWhatsAppProvider implements WhatsAppProvider {
     this.http = new GreenApiHttpClient(opts)
   }
 
+  /** Per-instance circuit breakers by state (metrics only; no instance ids or tokens). */
+  breakerStates() {
+    return this.http.breakerStates()
+  }
+
   private spec<T>(
     creds: InstanceCredentials,
     method: string,

@@ -1,5 +1,6 @@
 import {
   BrokenCircuitError,
+  CircuitState,
   ConsecutiveBreaker,
   circuitBreaker,
   handleWhen,
@@ -118,6 +119,12 @@ class AttemptFailure extends Error {
     super(detail)
     this.name = 'AttemptFailure'
   }
+}
+
+export interface BreakerStates {
+  closed: number
+  open: number
+  halfOpen: number
 }
 
 interface BreakerEntry {
@@ -256,6 +263,17 @@ export class GreenApiHttpClient {
       )
     }
     await sleep(wait)
+  }
+
+  /** How many per-instance breakers are in each state (for the `greenapi_breakers` gauge). */
+  breakerStates(): BreakerStates {
+    const states: BreakerStates = { closed: 0, open: 0, halfOpen: 0 }
+    for (const { policy } of this.breakers.values()) {
+      if (policy.state === CircuitState.Open || policy.state === CircuitState.Isolated) states.open++
+      else if (policy.state === CircuitState.HalfOpen) states.halfOpen++
+      else states.closed++
+    }
+    return states
   }
 
   private breakerFor(key: string): BreakerEntry {

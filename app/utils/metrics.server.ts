@@ -3,7 +3,14 @@ import type { AuditEntry, AuditLog } from '../../domain/ports/audit-log'
 import type { ConnectionRepository } from '../../domain/ports/connection-repository'
 
 /** Prometheus metrics (SPEC section 11 names). One registry per process. */
+export interface BreakerCounts {
+  closed: number
+  open: number
+  halfOpen: number
+}
+
 export function createMetrics() {
+  let breakerSource = (): BreakerCounts => ({ closed: 0, open: 0, halfOpen: 0 })
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   return {
@@ -34,6 +41,23 @@ export function createMetrics() {
       registers: [registry],
     }),
     sseClients: new Gauge({ name: 'wa_sse_clients', help: 'Open SSE streams', registers: [registry] }),
+    breakers: new Gauge({
+      name: 'greenapi_breakers',
+      help: 'Per-instance Green-API circuit breakers by state (closed, open, half_open)',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      // Read at scrape time from whatever the composition root plugged in.
+      collect() {
+        const s = breakerSource()
+        this.set({ state: 'closed' }, s.closed)
+        this.set({ state: 'open' }, s.open)
+        this.set({ state: 'half_open' }, s.halfOpen)
+      },
+    }),
+    /** Where `greenapi_breakers` reads from (the Green-API provider). */
+    setBreakerSource(read: () => BreakerCounts) {
+      breakerSource = read
+    },
   }
 }
 
