@@ -13,6 +13,7 @@ import {
   UpstreamUnavailableError,
 } from '../../domain/whatsapp/whatsapp.errors'
 import { SlidingWindowLimiter } from './rate-limiter'
+import { GREEN_API_RATE_LIMITS } from './documented-limits'
 
 /** Metric outcome of one upstream call (or of a call refused before it left the process). */
 export type GreenApiOutcome =
@@ -70,16 +71,7 @@ export interface GreenApiClientOptions {
 }
 
 /** Green-API documented per-instance limits (requests per second). */
-export const DEFAULT_CLIENT_RATE_LIMITS: Readonly<Record<string, number>> = {
-  qr: 3,
-  getStateInstance: 1,
-  getWaSettings: 1,
-  getSettings: 1,
-  setSettings: 1,
-  logout: 1,
-  reboot: 1,
-  sendMessage: 50,
-}
+export const DEFAULT_CLIENT_RATE_LIMITS: Readonly<Record<string, number>> = GREEN_API_RATE_LIMITS
 
 export interface CallSpec<T> {
   method: string

@@ -75,44 +75,47 @@ export function createGreenApiApiRouter(sim: GreenApiSimulator): Router {
   // Raw text so malformed JSON gets Green-API's 400 instead of express's HTML error page.
   router.use(express.text({ type: () => true, limit: '1mb' }))
 
-  router.all(/^\/waInstance(\d+)\/([A-Za-z]+)\/([^/]+)\/?$/, (req, res, next) => {
-    const params = req.params as unknown as Record<string, string>
-    const parsed = readJsonBody(req)
-    if (!parsed.ok) {
-      res.status(400).json({ message: `Unexpected token in JSON: ${parsed.message.slice(0, 80)}` })
-      return
+  // Both surfaces: JSON body parsed like Green-API does (its 400 text when malformed), then
+  // handed to the simulator with the path parameters.
+  const forward =
+    (call: (params: Record<string, string>, body: unknown, req: Request) => Promise<SimResponse>) =>
+    (req: Request, res: Response, next: (err?: unknown) => void) => {
+      const parsed = readJsonBody(req)
+      if (!parsed.ok) {
+        res.status(400).json({ message: `Unexpected token in JSON: ${parsed.message.slice(0, 80)}` })
+        return
+      }
+      call(req.params as unknown as Record<string, string>, parsed.body, req)
+        .then((out) => send(req, res, out))
+        .catch(next)
     }
-    sim
-      .handle({
+
+  router.all(
+    /^\/waInstance(\d+)\/([A-Za-z]+)\/([^/]+)\/?$/,
+    forward((params, body, req) =>
+      sim.handle({
         instanceId: params['0'] ?? '',
         method: params['1'] ?? '',
         token: decodeURIComponent(params['2'] ?? ''),
         httpMethod: req.method,
-        body: parsed.body,
+        body,
         ...originOf(req),
-      })
-      .then((out) => send(req, res, out))
-      .catch(next)
-  })
+      }),
+    ),
+  )
 
-  router.all(/^\/partner\/([A-Za-z]+)\/([^/]+)\/?$/, (req, res, next) => {
-    const params = req.params as unknown as Record<string, string>
-    const parsed = readJsonBody(req)
-    if (!parsed.ok) {
-      res.status(400).json({ message: `Unexpected token in JSON: ${parsed.message.slice(0, 80)}` })
-      return
-    }
-    sim
-      .handlePartner({
+  router.all(
+    /^\/partner\/([A-Za-z]+)\/([^/]+)\/?$/,
+    forward((params, body, req) =>
+      sim.handlePartner({
         method: params['0'] ?? '',
         token: decodeURIComponent(params['1'] ?? ''),
         httpMethod: req.method,
-        body: parsed.body,
+        body,
         ...originOf(req),
-      })
-      .then((out) => send(req, res, out))
-      .catch(next)
-  })
+      }),
+    ),
+  )
   return router
 }
 

@@ -4,6 +4,7 @@ import { dirname } from 'node:path'
 import QRCode from 'qrcode'
 import { z } from 'zod'
 import { CONNECTION_STATES, type ConnectionState } from '../../../domain/whatsapp/connection-state'
+import { GREEN_API_RATE_LIMITS } from '../documented-limits'
 
 /**
  * A stateful fake of Green-API (greenapi.md), transport-free: the express router (http.ts) and the
@@ -163,16 +164,7 @@ export interface WebhookDelivery {
 }
 
 /** Green-API per-instance limits (requests/s), greenapi.md §9. */
-export const SIMULATOR_RATE_LIMITS: Readonly<Record<string, number>> = {
-  qr: 3,
-  getStateInstance: 1,
-  getWaSettings: 1,
-  getSettings: 1,
-  setSettings: 1,
-  logout: 1,
-  reboot: 1,
-  sendMessage: 50,
-}
+export const SIMULATOR_RATE_LIMITS: Readonly<Record<string, number>> = GREEN_API_RATE_LIMITS
 
 // ---------------------------------------------------------------------------------------------
 // Internals

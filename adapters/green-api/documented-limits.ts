@@ -1,0 +1,14 @@
+/**
+ * Green-API's documented per-instance rate limits, requests per second (greenapi.md §9). One
+ * table for both sides: the client paces itself by it, the simulator answers 429 beyond it.
+ */
+export const GREEN_API_RATE_LIMITS: Readonly<Record<string, number>> = {
+  qr: 3,
+  getStateInstance: 1,
+  getWaSettings: 1,
+  getSettings: 1,
+  setSettings: 1,
+  logout: 1,
+  reboot: 1,
+  sendMessage: 50,
+}
