@@ -1,7 +1,4 @@
-import { spawn } from 'node:child_process'
-import fs from 'node:fs'
 import type { Server } from 'node:http'
-import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { ServerBuild } from '@remix-run/node'
 import { Kysely, PostgresDialect } from 'kysely'
@@ -9,8 +6,9 @@ import pg from 'pg'
 import { migrateToLatest } from '../db/migrate'
 import type { Database } from '../db/schema'
 import { DEMO_USERS, seedDemoData } from '../db/seed'
+import { buildFile, buildIfNeeded } from './build'
 import { createHttpApp } from './http-app'
-import { dataDir, prepareSecrets, projectRoot, resolveDatabase } from './runtime'
+import { dataDir, prepareSecrets, resolveDatabase } from './runtime'
 
 /**
  * `npm start`: embedded PostgreSQL (unless DATABASE_URL), migrations, demo seed, build if the
@@ -18,40 +16,6 @@ import { dataDir, prepareSecrets, projectRoot, resolveDatabase } from './runtime
  */
 const say = (line: string) => process.stdout.write(`${line}\n`)
 const note = (line: string) => process.stderr.write(`${line}\n`)
-
-const buildFile = path.join(projectRoot, 'build', 'index.js')
-
-function newestMtime(dir: string): number {
-  let newest = 0
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue
-    const full = path.join(dir, entry.name)
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs)
-  }
-  return newest
-}
-
-/**
- * Builds when build/ is missing or older than app/, domain/, adapters/ or db/. Runs as a child
- * process so it overlaps with PostgreSQL's start-up on a first run.
- */
-export function buildIfNeeded(): Promise<void> {
-  const sources = ['app', 'domain', 'adapters', 'db'].map((d) => path.join(projectRoot, d)).filter((d) => fs.existsSync(d))
-  const builtAt = fs.existsSync(buildFile) ? fs.statSync(buildFile).mtimeMs : 0
-  if (builtAt > 0 && Math.max(...sources.map(newestMtime)) <= builtAt) return Promise.resolve()
-  note('Building the app (remix build)…')
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'node_modules/@remix-run/dev/dist/cli.js'), 'build'], {
-      cwd: projectRoot,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, NODE_ENV: 'production' },
-    })
-    let errors = ''
-    child.stderr.on('data', (c) => (errors += String(c)))
-    child.once('error', reject)
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`remix build failed:\n${errors.slice(-2000)}`))))
-  })
-}
 
 async function main() {
   const port = Number(process.env.PORT ?? 3000)

@@ -9,7 +9,7 @@
  *
  * Bounded: about 2 minutes. Prints one table, writes tests/bench/results.json, exits 0.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import type { Server } from 'node:http'
@@ -22,6 +22,7 @@ import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { migrateToLatest } from '../../db/migrate'
 import type { Database } from '../../db/schema'
+import { buildIfNeeded } from '../../server/build'
 import { ensureDatabase, startEmbeddedPg, type EmbeddedPgHandle } from '../../server/embedded-pg'
 import { freePort } from '../utils/free-port'
 
@@ -61,29 +62,6 @@ function load(config: { url: string; connections: number; durationSec?: number; 
         reject(new Error(`load generator failed (${code}): ${err.slice(-500)}`))
       }
     })
-  })
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue
-    const full = path.join(dir, entry.name)
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs)
-  }
-  return newest
-}
-
-function buildIfNeeded(): void {
-  const buildFile = path.join(root, 'build/index.js')
-  const builtAt = fs.existsSync(buildFile) ? fs.statSync(buildFile).mtimeMs : 0
-  const sources = ['app', 'domain', 'adapters', 'db'].map((d) => path.join(root, d))
-  if (builtAt > 0 && Math.max(...sources.map(newestMtime)) <= builtAt) return
-  log('building the app (remix build)…')
-  execFileSync(process.execPath, [path.join(root, 'node_modules/@remix-run/dev/dist/cli.js'), 'build'], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, NODE_ENV: 'production' },
   })
 }
 
@@ -135,7 +113,7 @@ async function main() {
     await migrateToLatest(db)
 
     // ---------------------------------------------------------------- app (this process)
-    buildIfNeeded()
+    await buildIfNeeded((line) => log(line))
     const build = (await import(pathToFileURL(path.join(root, 'build/index.js')).href)) as { entry: { module: Record<string, any> } }
     const entry = build.entry.module
     const { createHttpApp } = await import('../../server/http-app')
