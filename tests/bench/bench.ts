@@ -108,7 +108,9 @@ async function main() {
       LOG_LEVEL: 'error',
       DATABASE_POOL_MAX: '20',
     })
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 4 }) }) })
+    const seedPool = new pg.Pool({ connectionString: databaseUrl, max: 4 })
+    seedPool.on('error', () => {}) // PostgreSQL stops before this pool at teardown: not an error
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: seedPool }) })
     cleanups.push(() => db.destroy())
     await migrateToLatest(db)
 
