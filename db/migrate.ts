@@ -1,25 +1,9 @@
-import { promises as fs } from 'node:fs'
-import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvider } from 'kysely'
+import { Kysely, Migrator, PostgresDialect } from 'kysely'
 import pg from 'pg'
-
-const migrationsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations')
-
-/** Loads db/migrations/*.ts (tsx or vitest transpile them). Names sort by their timestamp prefix. */
-class TsFileMigrationProvider implements MigrationProvider {
-  async getMigrations(): Promise<Record<string, Migration>> {
-    const files = (await fs.readdir(migrationsDir)).filter((f) => /^\d{4}_.*\.ts$/.test(f)).sort()
-    const out: Record<string, Migration> = {}
-    for (const file of files) {
-      out[file.replace(/\.ts$/, '')] = (await import(pathToFileURL(path.join(migrationsDir, file)).href)) as Migration
-    }
-    return out
-  }
-}
+import { migrations } from './migrations/index'
 
 export function createMigrator(db: Kysely<any>): Migrator {
-  return new Migrator({ db, provider: new TsFileMigrationProvider() })
+  return new Migrator({ db, provider: { getMigrations: async () => migrations } })
 }
 
 type Log = (line: string) => void
@@ -42,20 +26,31 @@ export async function migrateAllDown(db: Kysely<any>, log: Log = () => {}): Prom
   }
 }
 
-// CLI: `npm run db:migrate` / `npm run db:reset` against DATABASE_URL or the embedded server.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** `npm run db:migrate` / `npm run db:reset` against DATABASE_URL or the embedded server. */
+export async function migrateCli(argv: string[]): Promise<number> {
   const { resolveDatabase } = await import('../server/runtime')
-  const { databaseUrl, stop } = await resolveDatabase()
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 2 }) }) })
   const log = (l: string) => console.error(l)
+  let database: Awaited<ReturnType<typeof resolveDatabase>>
   try {
-    if (process.argv.includes('--reset')) await migrateAllDown(db, log)
-    await migrateToLatest(db, log)
+    database = await resolveDatabase()
   } catch (e) {
-    console.error(`Migration failed: ${e instanceof Error ? e.message : String(e)}`)
-    process.exitCode = 1
+    log(`Migration failed: ${e instanceof Error ? e.message : String(e)}`)
+    return 1
+  }
+  const pool = new pg.Pool({ connectionString: database.databaseUrl, max: 2 })
+  pool.on('error', () => {}) // an idle client dropped at teardown is not a failed migration
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+  try {
+    if (argv.includes('--reset')) await migrateAllDown(db, log)
+    await migrateToLatest(db, log)
+    log('Migrations are up to date.')
+    return 0
+  } catch (e) {
+    log(`Migration failed: ${e instanceof Error ? e.message : String(e)}`)
+    return 1
   } finally {
-    await db.destroy()
-    await stop()
+    await db.destroy().catch(() => {})
+    await database.stop().catch(() => {})
   }
 }
+

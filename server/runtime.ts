@@ -8,7 +8,12 @@ import { ensureDatabase, startEmbeddedPg } from './embedded-pg'
  * What every entry point (npm start, npm run token/ops, db:migrate) needs before touching the app:
  * the data directory, dev secrets and a database. Secrets never reach stdout.
  */
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+/** The directory holding package.json: `..` from server/*.ts, `../..` from the compiled build/server/*.js. */
+export const projectRoot = (() => {
+  let dir = path.dirname(fileURLToPath(import.meta.url))
+  while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir)
+  return dir
+})()
 export const dataDir = path.resolve(process.env.WA_DATA_DIR ?? path.join(projectRoot, '.data'))
 
 const isProduction = () => process.env.NODE_ENV === 'production'
@@ -18,7 +23,6 @@ interface DevSecrets {
   JWT_SECRET: string
   WA_ENCRYPTION_KEYS: string
   DEMO_PASSWORD: string
-  EMBEDDED_PG_PASSWORD: string
 }
 
 function newKeyring(): string {
@@ -30,19 +34,40 @@ function loadDevSecrets(): DevSecrets {
   const file = path.join(dataDir, 'secrets.json')
   // The directory stays traversable: the embedded PostgreSQL runs as the `postgres` user when we are root.
   fs.mkdirSync(dataDir, { recursive: true })
-  let stored: Partial<DevSecrets> = {}
+  let stored: Partial<DevSecrets> & { EMBEDDED_PG_PASSWORD?: string } = {}
   if (fs.existsSync(file)) stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<DevSecrets>
   const secrets: DevSecrets = {
+    ...stored, // keeps keys of older checkouts (EMBEDDED_PG_PASSWORD, read by embeddedPgPassword)
     JWT_SECRET: stored.JWT_SECRET ?? randomBytes(48).toString('base64url'),
     WA_ENCRYPTION_KEYS: stored.WA_ENCRYPTION_KEYS ?? newKeyring(),
     DEMO_PASSWORD: stored.DEMO_PASSWORD ?? `demo-${randomBytes(6).toString('base64url')}`,
-    EMBEDDED_PG_PASSWORD: stored.EMBEDDED_PG_PASSWORD ?? randomBytes(18).toString('base64url'),
   }
   if (JSON.stringify(stored) !== JSON.stringify(secrets)) {
     fs.writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 })
     fs.chmodSync(file, 0o600)
   }
   return secrets
+}
+
+/**
+ * The embedded server's superuser password, generated once into .data/pg-password (0600) and
+ * reused in development and production alike: the data directory was initialised with it, so a new
+ * one at each start (what production did) locked the second start out. Checkouts from before this
+ * file kept it in secrets.json: that value is carried over.
+ */
+function embeddedPgPassword(): string {
+  const file = path.join(dataDir, 'pg-password')
+  fs.mkdirSync(dataDir, { recursive: true })
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim()
+  let legacy: string | undefined
+  try {
+    legacy = (JSON.parse(fs.readFileSync(path.join(dataDir, 'secrets.json'), 'utf8')) as { EMBEDDED_PG_PASSWORD?: string }).EMBEDDED_PG_PASSWORD
+  } catch {
+    legacy = undefined
+  }
+  const password = legacy ?? randomBytes(18).toString('base64url')
+  fs.writeFileSync(file, `${password}\n`, { mode: 0o600 })
+  return password
 }
 
 /** One clear line naming the variable, then exit: production never runs on generated secrets. */
@@ -61,7 +86,7 @@ export function prepareSecrets(): { demoPassword: string; embeddedPgPassword: st
     if (!jwt) failProduction('JWT_SECRET', 'is not set')
     if (Buffer.byteLength(jwt, 'utf8') < 32) failProduction('JWT_SECRET', 'must be at least 32 bytes')
     if (!process.env.WA_ENCRYPTION_KEYS) failProduction('WA_ENCRYPTION_KEYS', 'is not set')
-    return { demoPassword: process.env.DEMO_PASSWORD ?? randomBytes(12).toString('base64url'), embeddedPgPassword: randomBytes(18).toString('base64url') }
+    return { demoPassword: process.env.DEMO_PASSWORD ?? randomBytes(12).toString('base64url'), embeddedPgPassword: embeddedPgPassword() }
   }
   const dev = loadDevSecrets()
   const generated: string[] = []
@@ -76,7 +101,7 @@ export function prepareSecrets(): { demoPassword: string; embeddedPgPassword: st
   if (generated.length > 0) {
     note(`WARNING: using development ${generated.join(' and ')} from ${path.join(dataDir, 'secrets.json')} (set them in production).`)
   }
-  return { demoPassword: process.env.DEMO_PASSWORD ?? dev.DEMO_PASSWORD, embeddedPgPassword: dev.EMBEDDED_PG_PASSWORD }
+  return { demoPassword: process.env.DEMO_PASSWORD ?? dev.DEMO_PASSWORD, embeddedPgPassword: embeddedPgPassword() }
 }
 
 /**

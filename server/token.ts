@@ -62,9 +62,9 @@ async function main(): Promise<number> {
     return 1
   }
   const database = await resolveDatabase()
-  const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.databaseUrl, max: 2 }) }),
-  })
+  const pool = new pg.Pool({ connectionString: database.databaseUrl, max: 2 })
+  pool.on('error', () => {}) // an idle client dropped at teardown is not a failed mint
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   try {
     // The embedded database may never have been started by `npm start`: bring it to the same
     // state (schema + demo data) first. An external DATABASE_URL is used as it is.

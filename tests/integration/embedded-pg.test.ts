@@ -52,6 +52,13 @@ describe('embedded PostgreSQL lifecycle', () => {
     expect(third.ownedByUs).toBe(false)
     await third.stop()
     expect(await query(second.serverUrl)).toBe(1)
+
+    // Asked for another port (EMBEDDED_PG_PORT differs between the app and a CLI), it finds the
+    // running server's port in postmaster.pid instead of advising to kill it.
+    const elsewhere = await startEmbeddedPg({ dataDir, port: await freePort(), password: 'pw-test', log: () => {} })
+    expect(elsewhere.ownedByUs).toBe(false)
+    expect(elsewhere.serverUrl).toBe(second.serverUrl)
+    expect(await query(elsewhere.serverUrl)).toBe(1)
   })
 
   it('says clearly when the port is taken by another program', async () => {

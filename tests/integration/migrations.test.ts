@@ -1,6 +1,9 @@
+import fs from 'node:fs'
+import path from 'node:path'
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
 import { migrateAllDown, migrateToLatest } from '../../db/migrate'
+import { migrations } from '../../db/migrations/index'
 import { DEMO_USERS, seedDemoData } from '../../db/seed'
 import { testDb } from '../utils/db'
 
@@ -13,6 +16,16 @@ async function tables(): Promise<string[]> {
 }
 
 describe('migrations', () => {
+  it('are all in the static index the compiled server carries', () => {
+    const files = fs
+      .readdirSync(path.resolve(__dirname, '../../db/migrations'))
+      .filter((f) => /^\d{4}_.*\.ts$/.test(f))
+      .map((f) => f.replace(/\.ts$/, ''))
+      .sort()
+    expect(files.length).toBeGreaterThan(0)
+    expect(Object.keys(migrations).sort()).toEqual(files)
+  })
+
   it('go up, down and up again on a real database', async () => {
     const before = await tables()
     expect(before).toEqual(expect.arrayContaining(['tenants', 'tenant_features', 'tenant_provider_configs', 'audit_log']))

@@ -1,0 +1,17 @@
+import type { Migration } from 'kysely'
+import * as m000100 from './2026_11_25_000100_foundation'
+import * as m000200 from './2026_11_25_000200_whatsapp_core'
+import * as m000500 from './2026_11_25_000500_cache_invalidation'
+import * as m000600 from './2026_11_25_000600_instance_needs_logout'
+
+/**
+ * Every migration, by name, imported statically so that the compiled server (esbuild, plain
+ * `node` in production) carries them: no directory scan, no `.ts` at run time. Names sort by
+ * their timestamp prefix. A migration file missing here fails tests/integration/migrations.test.ts.
+ */
+export const migrations: Record<string, Migration> = {
+  '2026_11_25_000100_foundation': m000100,
+  '2026_11_25_000200_whatsapp_core': m000200,
+  '2026_11_25_000500_cache_invalidation': m000500,
+  '2026_11_25_000600_instance_needs_logout': m000600,
+}
