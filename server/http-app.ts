@@ -6,7 +6,8 @@ import { markRemix, requestObservability } from './observability'
 import { projectRoot } from './runtime'
 
 export interface HttpAppOptions {
-  build: ServerBuild
+  /** The Remix build, or (`npm run dev`) a getter for the latest one, re-imported after each rebuild. */
+  build: ServerBuild | (() => ServerBuild)
   /** Extra routers mounted before Remix (the Green-API simulator in simulator mode). */
   routers?: Array<{ path: string; router: Router }>
 }
@@ -34,11 +35,12 @@ export function rejectCrossSite(req: express.Request, res: express.Response, nex
 
 /** The express shell around the Remix build: static assets, optional simulator, then Remix. */
 export function createHttpApp({ build, routers = [] }: HttpAppOptions): express.Express {
+  const current = typeof build === 'function' ? build : () => build
   const app = express()
   app.disable('x-powered-by')
   app.set('trust proxy', process.env.TRUST_PROXY === '1' ? 1 : false)
   // Request id, one JSON log line and http_requests_total{route,status} per request (issue 9).
-  app.use(requestObservability(build))
+  app.use(requestObservability(current()))
   app.use(
     '/build',
     express.static(path.join(projectRoot, 'public/build'), { immutable: true, maxAge: '1y', index: false }),
@@ -47,6 +49,6 @@ export function createHttpApp({ build, routers = [] }: HttpAppOptions): express.
   app.use(rejectCrossSite)
   for (const r of routers) app.use(r.path, r.router)
   // The client address for audit entries and per-IP login throttling (`context.ip` in loaders).
-  app.all('*', markRemix, createRequestHandler({ build, mode: build.mode, getLoadContext: (req) => ({ ip: req.ip ?? null }) }))
+  app.all('*', markRemix, createRequestHandler({ build: typeof build === 'function' ? async () => build() : build, mode: current().mode, getLoadContext: (req) => ({ ip: req.ip ?? null }) }))
   return app
 }
