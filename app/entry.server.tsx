@@ -1,9 +1,10 @@
 import { PassThrough } from 'node:stream'
-import type { EntryContext } from '@remix-run/node'
+import type { AppLoadContext, EntryContext } from '@remix-run/node'
 import { createReadableStreamFromReadable } from '@remix-run/node'
 import { RemixServer } from '@remix-run/react'
 import { isbot } from 'isbot'
 import { renderToPipeableStream } from 'react-dom/server'
+import { NonceProvider } from './utils/nonce-provider'
 
 export { bootServices, shutdownServices } from './services.server'
 
@@ -14,20 +15,23 @@ export default function handleRequest(
   responseStatusCode: number,
   responseHeaders: Headers,
   remixContext: EntryContext,
+  loadContext: AppLoadContext,
 ) {
+  // The nonce the express shell put in the Content-Security-Policy of this response.
+  const nonce = typeof loadContext.cspNonce === 'string' ? loadContext.cspNonce : ''
   const callbackName = isbot(request.headers.get('user-agent') ?? '') ? 'onAllReady' : 'onShellReady'
   return new Promise((resolve, reject) => {
     let shellRendered = false
     const { pipe, abort } = renderToPipeableStream(
-      <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY} />,
+      <NonceProvider value={nonce}>
+        <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY} />
+      </NonceProvider>,
       {
+        nonce,
         [callbackName]: () => {
           shellRendered = true
           const body = new PassThrough()
           responseHeaders.set('Content-Type', 'text/html; charset=utf-8')
-          responseHeaders.set('X-Content-Type-Options', 'nosniff')
-          responseHeaders.set('Referrer-Policy', 'same-origin')
-          responseHeaders.set('X-Frame-Options', 'DENY')
           resolve(
             new Response(createReadableStreamFromReadable(body), {
               headers: responseHeaders,

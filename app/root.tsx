@@ -1,6 +1,7 @@
 import type { LinksFunction } from '@remix-run/node'
-import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useMatches, useRouteError } from '@remix-run/react'
+import { Links, LiveReload, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useMatches, useRouteError } from '@remix-run/react'
 import stylesHref from './styles/app.css'
+import { useNonce } from './utils/nonce-provider'
 
 export const links: LinksFunction = () => [
   { rel: 'stylesheet', href: stylesHref },
@@ -13,6 +14,7 @@ export function Layout({ children }: { children: React.ReactNode }) {
     .map((m) => (m.data as { lang?: unknown } | undefined)?.lang)
     .filter((l) => l === 'fr' || l === 'en')
     .pop()
+  const nonce = useNonce()
   return (
     <html lang={typeof lang === 'string' ? lang : 'fr'}>
       <head>
@@ -23,8 +25,10 @@ export function Layout({ children }: { children: React.ReactNode }) {
       </head>
       <body>
         {children}
-        <ScrollRestoration />
-        <Scripts />
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
+        {/* Renders nothing in production builds; under `npm run dev` it reloads the page after a rebuild. */}
+        <LiveReload nonce={nonce} />
       </body>
     </html>
   )

@@ -16,14 +16,36 @@ function newestMtime(dir: string): number {
   return newest
 }
 
+const APP_SOURCES = ['app', 'domain', 'adapters', 'db']
+
+/** `missing`, `stale` (a source is newer than the build) or `current`. Sources absent (an image with build/ only) count as current. */
+export function remixBuildState(sources: string[] = APP_SOURCES): 'missing' | 'stale' | 'current' {
+  if (!fs.existsSync(buildFile)) return 'missing'
+  const builtAt = fs.statSync(buildFile).mtimeMs
+  const dirs = sources.map((d) => path.join(projectRoot, d)).filter((d) => fs.existsSync(d))
+  return dirs.length > 0 && Math.max(...dirs.map(newestMtime)) > builtAt ? 'stale' : 'current'
+}
+
 /**
- * Builds when build/ is missing or older than app/, domain/, adapters/ or db/. Runs as a child
- * process so it overlaps with PostgreSQL's start-up on a first run.
+ * Production serves only what `npm run build` made: a missing or stale build is a clear error
+ * naming the command, never a build at run time (devDependencies are not installed there).
+ */
+export function assertProductionBuild(): void {
+  const state = remixBuildState([...APP_SOURCES, 'server'])
+  if (state === 'current') return
+  throw new Error(
+    state === 'missing'
+      ? `The production build is missing (${path.relative(projectRoot, buildFile)}). Run \`npm run build\`, then start again.`
+      : 'The production build is older than the sources (app/, domain/, adapters/, db/ or server/ changed since). Run `npm run build`, then start again.',
+  )
+}
+
+/**
+ * Development: builds when build/ is missing or older than app/, domain/, adapters/ or db/. Runs
+ * as a child process so it overlaps with PostgreSQL's start-up on a first run.
  */
 export function buildIfNeeded(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<void> {
-  const sources = ['app', 'domain', 'adapters', 'db'].map((d) => path.join(projectRoot, d)).filter((d) => fs.existsSync(d))
-  const builtAt = fs.existsSync(buildFile) ? fs.statSync(buildFile).mtimeMs : 0
-  if (builtAt > 0 && Math.max(...sources.map(newestMtime)) <= builtAt) return Promise.resolve()
+  if (remixBuildState() === 'current') return Promise.resolve()
   log('Building the app (remix build)…')
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(projectRoot, 'node_modules/@remix-run/dev/dist/cli.js'), 'build'], {

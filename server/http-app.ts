@@ -1,9 +1,11 @@
 import path from 'node:path'
 import { createRequestHandler } from '@remix-run/express'
 import type { ServerBuild } from '@remix-run/node'
+import compression from 'compression'
 import express, { type Router } from 'express'
 import { markRemix, requestObservability } from './observability'
 import { projectRoot } from './runtime'
+import { cspNonce, securityHeaders } from './security-headers'
 
 export interface HttpAppOptions {
   /** The Remix build, or (`npm run dev`) a getter for the latest one, re-imported after each rebuild. */
@@ -41,6 +43,9 @@ export function createHttpApp({ build, routers = [] }: HttpAppOptions): express.
   app.set('trust proxy', process.env.TRUST_PROXY === '1' ? 1 : false)
   // Request id, one JSON log line and http_requests_total{route,status} per request (issue 9).
   app.use(requestObservability(current()))
+  app.use(cspNonce, securityHeaders({ development: current().mode === 'development' }))
+  // gzip/brotli for what compresses (HTML, JSON, JS, CSS); SSE is flushed per event by its route.
+  app.use(compression())
   app.use(
     '/build',
     express.static(path.join(projectRoot, 'public/build'), { immutable: true, maxAge: '1y', index: false }),
@@ -49,6 +54,6 @@ export function createHttpApp({ build, routers = [] }: HttpAppOptions): express.
   app.use(rejectCrossSite)
   for (const r of routers) app.use(r.path, r.router)
   // The client address for audit entries and per-IP login throttling (`context.ip` in loaders).
-  app.all('*', markRemix, createRequestHandler({ build: typeof build === 'function' ? async () => build() : build, mode: current().mode, getLoadContext: (req) => ({ ip: req.ip ?? null }) }))
+  app.all('*', markRemix, createRequestHandler({ build: typeof build === 'function' ? async () => build() : build, mode: current().mode, getLoadContext: (req, res) => ({ ip: req.ip ?? null, cspNonce: res.locals.cspNonce as string }) }))
   return app
 }

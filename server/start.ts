@@ -1,4 +1,6 @@
+import fs from 'node:fs'
 import type { Server } from 'node:http'
+import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { ServerBuild } from '@remix-run/node'
 import { Kysely, PostgresDialect } from 'kysely'
@@ -6,21 +8,73 @@ import pg from 'pg'
 import { migrateToLatest } from '../db/migrate'
 import type { Database } from '../db/schema'
 import { DEMO_USERS, seedDemoData } from '../db/seed'
-import { buildFile, buildIfNeeded } from './build'
+import { assertProductionBuild, buildFile, buildIfNeeded } from './build'
 import { createHttpApp } from './http-app'
 import { dataDir, prepareSecrets, resolveDatabase } from './runtime'
 
 /**
- * `npm start`: embedded PostgreSQL (unless DATABASE_URL), migrations, demo seed, build if the
- * sources changed, then serve. Ctrl-C / SIGTERM closes HTTP, the pool and PostgreSQL in order.
+ * `npm start`: embedded PostgreSQL (unless DATABASE_URL), migrations, demo seed, then serve.
+ * Development builds the app first when its sources changed; production (NODE_ENV=production,
+ * compiled to build/server/start.js) serves only what `npm run build` made. Under `npm run dev`
+ * (`--dev`, started by `remix dev --manual`) the build is re-imported after each rebuild and
+ * the browser reloaded. Ctrl-C / SIGTERM closes HTTP, the pool and PostgreSQL in order.
  */
 const say = (line: string) => process.stdout.write(`${line}\n`)
 const note = (line: string) => process.stderr.write(`${line}\n`)
 
-async function main() {
+const production = process.env.NODE_ENV === 'production'
+const devServer = process.argv.includes('--dev')
+
+/** PORT and HOST, checked once: a typo is a clear error, not a listen on a random port. */
+function listenAddress(): { port: number; host: string | undefined } {
   const port = Number(process.env.PORT ?? 3000)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    note(`PORT must be an integer from 0 to 65535 (got "${String(process.env.PORT).slice(0, 20)}").`)
+    process.exit(1)
+  }
+  // Unset: every interface (as a container needs). HOST=127.0.0.1 keeps it on loopback.
+  const host = process.env.HOST?.trim() || undefined
+  return { port, host }
+}
+
+/** The latest build under `npm run dev`: re-imported when remix dev rewrites build/version.txt. */
+async function watchDevBuild(initial: ServerBuild, onReload: (build: ServerBuild) => void): Promise<void> {
+  const { broadcastDevReady } = await import('@remix-run/node')
+  const versionFile = path.join(path.dirname(buildFile), 'version.txt')
+  let version = fs.existsSync(versionFile) ? fs.readFileSync(versionFile, 'utf8') : ''
+  await broadcastDevReady(initial)
+  fs.watch(path.dirname(buildFile), (_event, file) => {
+    if (file !== 'version.txt' || !fs.existsSync(versionFile)) return
+    const next = fs.readFileSync(versionFile, 'utf8')
+    if (next === version) return
+    version = next
+    void import(`${pathToFileURL(buildFile).href}?v=${encodeURIComponent(next)}`).then(
+      async (build: ServerBuild) => {
+        onReload(build)
+        await broadcastDevReady(build)
+        note(`Reloaded the app build (${next.trim()})`)
+      },
+      (e: unknown) => note(`Could not reload the build: ${e instanceof Error ? e.message : String(e)}`),
+    )
+  })
+}
+
+async function main() {
+  const { port, host } = listenAddress()
   const { demoPassword } = prepareSecrets()
-  const built = buildIfNeeded()
+  let built: Promise<void>
+  if (production) {
+    try {
+      assertProductionBuild()
+    } catch (e) {
+      note(e instanceof Error ? e.message : String(e))
+      process.exit(1)
+    }
+    built = Promise.resolve()
+  } else {
+    // remix dev builds before it starts us; a plain `npm start` builds when sources changed.
+    built = devServer ? Promise.resolve() : buildIfNeeded()
+  }
   built.catch(() => {}) // awaited below; avoid an unhandled rejection while PostgreSQL starts
   let database: Awaited<ReturnType<typeof resolveDatabase>>
   try {
@@ -70,13 +124,15 @@ async function main() {
       bootServices: (opts: { port: number; dataDir: string }) => Promise<{ routers?: Parameters<typeof createHttpApp>[0]['routers']; mode: string }>
     }
     const booted = await entry.bootServices({ port, dataDir })
-    const app = createHttpApp({ build, routers: booted.routers })
+    let current = build
+    const app = createHttpApp({ build: devServer ? () => current : build, routers: booted.routers })
 
     server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(port, () => resolve(s))
+      const s = host ? app.listen(port, host, () => resolve(s)) : app.listen(port, () => resolve(s))
       s.once('error', reject)
     })
-    const url = process.env.PUBLIC_URL ?? `http://localhost:${port}`
+    if (devServer) await watchDevBuild(build, (next) => (current = next))
+    const url = process.env.PUBLIC_URL ?? `http://${host && host !== '0.0.0.0' && host !== '::' ? (host.includes(':') ? `[${host}]` : host) : 'localhost'}:${port}`
     say(`WhatsApp Pro is running at ${url}  (Green-API mode: ${booted.mode})`)
     if (process.env.NODE_ENV !== 'production' || process.env.SEED_DEMO === '1') {
       say(`Sign in at ${url}/login with:`)
@@ -89,6 +145,8 @@ async function main() {
     note(
       err.code === 'EADDRINUSE'
         ? `Port ${port} is already in use. Stop the other program or run with PORT=<free port> npm start.`
+        : err.code === 'EADDRNOTAVAIL'
+          ? `HOST=${host} is not an address of this machine (try 127.0.0.1, or unset HOST to listen on every interface).`
         : `Start failed: ${err.message}`,
     )
     await database.stop().catch(() => {})
