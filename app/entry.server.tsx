@@ -4,7 +4,7 @@ import { createReadableStreamFromReadable } from '@remix-run/node'
 import { RemixServer } from '@remix-run/react'
 import { isbot } from 'isbot'
 import { renderToPipeableStream } from 'react-dom/server'
-import { NonceProvider } from './utils/nonce-provider'
+import { DocumentContextProvider } from './utils/nonce-provider'
 
 export { bootServices, shutdownServices } from './services.server'
 
@@ -23,9 +23,9 @@ export default function handleRequest(
   return new Promise((resolve, reject) => {
     let shellRendered = false
     const { pipe, abort } = renderToPipeableStream(
-      <NonceProvider value={nonce}>
+      <DocumentContextProvider value={{ nonce, liveReload: Boolean(process.env.REMIX_DEV_ORIGIN) }}>
         <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY} />
-      </NonceProvider>,
+      </DocumentContextProvider>,
       {
         nonce,
         [callbackName]: () => {

@@ -1,7 +1,7 @@
 import type { LinksFunction } from '@remix-run/node'
 import { Links, LiveReload, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useMatches, useRouteError } from '@remix-run/react'
 import stylesHref from './styles/app.css'
-import { useNonce } from './utils/nonce-provider'
+import { useLiveReload, useNonce } from './utils/nonce-provider'
 
 export const links: LinksFunction = () => [
   { rel: 'stylesheet', href: stylesHref },
@@ -15,6 +15,7 @@ export function Layout({ children }: { children: React.ReactNode }) {
     .filter((l) => l === 'fr' || l === 'en')
     .pop()
   const nonce = useNonce()
+  const liveReload = useLiveReload()
   return (
     <html lang={typeof lang === 'string' ? lang : 'fr'}>
       <head>
@@ -27,8 +28,8 @@ export function Layout({ children }: { children: React.ReactNode }) {
         {children}
         <ScrollRestoration nonce={nonce} />
         <Scripts nonce={nonce} />
-        {/* Renders nothing in production builds; under `npm run dev` it reloads the page after a rebuild. */}
-        <LiveReload nonce={nonce} />
+        {/* Only under `npm run dev`: reloads the page after a rebuild. */}
+        {liveReload ? <LiveReload nonce={nonce} /> : null}
       </body>
     </html>
   )

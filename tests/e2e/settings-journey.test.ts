@@ -1,6 +1,5 @@
-import zlib from 'node:zlib'
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   MOBILE,
   decodeQr,
@@ -11,6 +10,7 @@ import {
   signIn,
   sql,
   statusLine,
+  cspViolations,
 } from './settings-support'
 import { launchBrowser, startServer, type RunningServer } from './support'
 
@@ -28,6 +28,9 @@ afterAll(async () => {
 
 const ADMIN = 'admin@macrea.test'
 
+// The nonce-based Content-Security-Policy (server/security-headers.ts) blocks nothing the app needs.
+afterEach(() => expect(cspViolations).toEqual([]))
+
 async function expectNotConnected(page: Page) {
   await expect.poll(() => statusLine(page).textContent(), { timeout: 10_000 }).toContain('WhatsApp n’est pas connecté.')
   await page.getByRole('button', { name: 'Connecter mon WhatsApp' }).waitFor()
@@ -43,17 +46,39 @@ describe('settings page with JavaScript', () => {
     await expectAccessible(page, 'not connected')
     await shoot(page, 'not-connected-fr')
 
-    // The JavaScript this route loads, measured on a fresh load of the page.
-    const scripts = new Map<string, Buffer>()
-    page.on('response', async (res) => {
-      if (res.request().resourceType() === 'script') scripts.set(res.url(), await res.body().catch(() => Buffer.alloc(0)))
+    // The JavaScript this route loads, measured on a fresh load of the page: bytes as sent on
+    // the wire (compressed by the server), next to the decoded size.
+    const scripts = new Map<string, { raw: number; sent: number; encoding: string }>()
+    const pending: Promise<void>[] = []
+    page.on('response', (res) => {
+      if (res.request().resourceType() !== 'script') return
+      pending.push(
+        (async () => {
+          const body = await res.body().catch(() => Buffer.alloc(0))
+          const sizes = await res.request().sizes()
+          scripts.set(res.url(), {
+            raw: body.length,
+            sent: sizes.responseBodySize,
+            encoding: (await res.allHeaders())['content-encoding'] ?? 'identity',
+          })
+        })(),
+      )
     })
-    await page.reload({ waitUntil: 'load' })
+    const documentResponse = await page.reload({ waitUntil: 'load' })
     await page.waitForTimeout(300)
-    const raw = [...scripts.values()].reduce((n, b) => n + b.length, 0)
-    const gz = [...scripts.values()].reduce((n, b) => n + zlib.gzipSync(b).length, 0)
-    const route = [...scripts.entries()].filter(([u]) => /routes\/settings/.test(u)).reduce((n, [, b]) => n + zlib.gzipSync(b).length, 0)
-    console.log(`[settings] JS loaded by /settings/whatsapp: ${scripts.size} files, ${(raw / 1024).toFixed(1)} KiB raw, ${(gz / 1024).toFixed(1)} KiB gzip (route modules: ${(route / 1024).toFixed(1)} KiB gzip)`)
+    await Promise.all(pending)
+    const csp = (await documentResponse!.allHeaders())['content-security-policy'] ?? ''
+    expect(csp).toMatch(/script-src 'self' 'strict-dynamic' 'nonce-[A-Za-z0-9+/=]{16,}'/)
+    const all = [...scripts.entries()]
+    const raw = all.reduce((n, [, b]) => n + b.raw, 0)
+    const sent = all.reduce((n, [, b]) => n + b.sent, 0)
+    const route = all.filter(([u]) => /routes\/settings/.test(u)).reduce((n, [, b]) => n + b.sent, 0)
+    console.log(
+      `[settings] JS loaded by /settings/whatsapp: ${scripts.size} files, ${(raw / 1024).toFixed(1)} KiB decoded, ${(sent / 1024).toFixed(1)} KiB sent (${[...new Set(all.map(([, b]) => b.encoding))].join(', ')}; route modules: ${(route / 1024).toFixed(1)} KiB sent)`,
+    )
+    // Every script larger than a packet goes out compressed.
+    expect(all.filter(([, b]) => b.raw > 1400 && b.encoding === 'identity').map(([u]) => u)).toEqual([])
+    expect(sent).toBeLessThan(raw / 2)
     expect(route).toBeLessThan(12 * 1024)
     page.removeAllListeners('response')
 
@@ -120,7 +145,10 @@ describe('settings page with JavaScript', () => {
     await page.getByText(/Ce code expire dans \d+ min \d+ s\./).waitFor()
     await expectAccessible(page, 'pairing code')
     await shoot(page, 'waiting-pairing-fr')
-    const res = await fetch(`${server.url}/dev/simulator/pair`, { method: 'POST', body: new URLSearchParams({ code: value, phoneNumber: '+33655443322' }) })
+    const res = await fetch(`${server.url}/dev/simulator/pair`, {
+      method: 'POST',
+      body: new URLSearchParams({ code: value, phoneNumber: '+33655443322' }),
+    })
     expect(res.status).toBe(200)
     await statusLine(page).getByText('WhatsApp Pro Connecté').waitFor({ timeout: 5_000 })
     await page.getByText('+33655443322', { exact: true }).waitFor()
@@ -144,7 +172,9 @@ describe('settings page with JavaScript', () => {
     // The hard stop of the attempt passes (as if 5 minutes went by without a scan).
     await sql(`update tenant_provider_configs set link_expires_at = now() - interval '1 second' where tenant_id = 'macrea'`)
     await page.reload()
-    await expect.poll(() => statusLine(page).textContent(), { timeout: 10_000 }).toContain('La tentative de connexion a expiré sans scan.')
+    await expect
+      .poll(() => statusLine(page).textContent(), { timeout: 10_000 })
+      .toContain('La tentative de connexion a expiré sans scan.')
     await page.getByText('Personne n’a scanné le QR code à temps.', { exact: false }).waitFor()
     expect(await page.getByRole('img', { name: /QR code/ }).count()).toBe(0)
     await expectAccessible(page, 'link expired')

@@ -1,9 +1,20 @@
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AesGcmCredentialVault } from '../../adapters/crypto/aes-gcm-credential-vault'
 import { parseEncryptionKeys } from '../../adapters/crypto/encryption-keys'
 import { WEBHOOK_TOKEN_LOCATION } from '../../domain/whatsapp'
-import { MOBILE, decodeQr, expectAccessible, newContext, scanWithPhone, shoot, signIn, sql, statusLine } from './settings-support'
+import {
+  MOBILE,
+  decodeQr,
+  expectAccessible,
+  newContext,
+  scanWithPhone,
+  shoot,
+  signIn,
+  sql,
+  statusLine,
+  cspViolations,
+} from './settings-support'
 import { launchBrowser, startServer, type RunningServer } from './support'
 
 // The other states of the settings page: disabled tenant (upsell), member (read only), English,
@@ -18,6 +29,9 @@ afterAll(async () => {
   await browser?.close()
   await server?.stop()
 })
+
+// The nonce-based Content-Security-Policy (server/security-headers.ts) blocks nothing the app needs.
+afterEach(() => expect(cspViolations).toEqual([]))
 
 const statusText = (page: Page) => statusLine(page).textContent()
 const waitStatus = (page: Page, text: string) => expect.poll(() => statusText(page), { timeout: 10_000 }).toContain(text)
@@ -34,7 +48,11 @@ async function pushState(state: string): Promise<void> {
   const res = await fetch(`${server.url}/api/wa/webhooks/green-api/${row!.id}`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ typeWebhook: 'stateInstanceChanged', instanceData: { idInstance: Number(row!.id) }, stateInstance: state }),
+    body: JSON.stringify({
+      typeWebhook: 'stateInstanceChanged',
+      instanceData: { idInstance: Number(row!.id) },
+      stateInstance: state,
+    }),
   })
   expect(res.status).toBe(200)
 }
@@ -59,7 +77,9 @@ describe('disabled tenant', () => {
     await page.locator('form[aria-busy]').waitFor({ state: 'detached' })
     await page.getByText('Votre demande est déjà enregistrée', { exact: false }).waitFor()
     await shoot(page, 'disabled-requested-fr')
-    const rows = await sql<{ n: number }>(`select count(*)::int as n from upgrade_requests where tenant_id = 'test_tenant_blocked'`)
+    const rows = await sql<{ n: number }>(
+      `select count(*)::int as n from upgrade_requests where tenant_id = 'test_tenant_blocked'`,
+    )
     expect(rows[0]!.n).toBe(1)
     // The SSE stream is refused for a disabled tenant: the page does not open it at all.
     await page.setViewportSize(MOBILE)
@@ -150,7 +170,9 @@ describe('enabled tenant in English, members, degraded states', () => {
       await page.getByRole('button', { name: 'Connecter mon WhatsApp' }).click()
       // The attempt may have started before Green-API failed: then the waiting view explains it
       // where the QR would be; else the message sits under the button. Either way: readable.
-      const alert = page.getByRole('alert').filter({ hasText: /Le service WhatsApp ne répond pas pour le moment\. Réessayez dans \d+ s\./ })
+      const alert = page
+        .getByRole('alert')
+        .filter({ hasText: /Le service WhatsApp ne répond pas pour le moment\. Réessayez dans \d+ s\./ })
       await alert.first().waitFor({ timeout: 15_000 })
       expect(await page.locator('h1').first().textContent()).toBe('WhatsApp Pro')
       await expectAccessible(page, 'upstream down')

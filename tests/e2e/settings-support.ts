@@ -15,16 +15,23 @@ export const SHOTS = path.resolve(__dirname, process.env.UPDATE_SCREENSHOTS === 
 export const MOBILE = { width: 375, height: 812 }
 export const DESKTOP = { width: 1100, height: 860 }
 
+/** Every Content-Security-Policy violation Chromium reported in any context (must stay empty). */
+export const cspViolations: string[] = []
+
 export async function newContext(
   browser: Browser,
   opts: { js?: boolean; locale?: string; viewport?: { width: number; height: number } } = {},
 ): Promise<BrowserContext> {
-  return browser.newContext({
+  const context = await browser.newContext({
     javaScriptEnabled: opts.js ?? true,
     locale: opts.locale ?? 'fr-FR',
     viewport: opts.viewport ?? DESKTOP,
     extraHTTPHeaders: { 'Accept-Language': opts.locale ?? 'fr-FR' },
   })
+  context.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(`${msg.location().url}: ${msg.text()}`)
+  })
+  return context
 }
 
 /** Signs in through the real /login form (labels "E-mail" / "Mot de passe", or English). */
