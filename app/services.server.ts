@@ -77,7 +77,7 @@ export interface Services {
 
 function buildServices(): Services {
   const env = parseEnv()
-  const logger = createLogger(env.LOG_LEVEL)
+  const logger = createLogger(env.LOG_LEVEL, undefined, env.LOG_FORMAT)
   const metrics = createMetrics()
   const pool = new pg.Pool({
     connectionString: env.DATABASE_URL,

@@ -24,6 +24,8 @@ const note = (line: string) => process.stderr.write(`${line}\n`)
 
 const production = process.env.NODE_ENV === 'production'
 const devServer = process.argv.includes('--dev')
+// `npm run dev` is for a human at a terminal: readable log lines unless asked otherwise.
+if (devServer) process.env.LOG_FORMAT ??= 'pretty'
 
 /** PORT and HOST, checked once: a typo is a clear error, not a listen on a random port. */
 function listenAddress(): { port: number; host: string | undefined } {

@@ -45,6 +45,8 @@ const EnvSchema = z.object({
   WA_RATE_LIMIT_TEST: RateRule.default({ limit: 5, windowSeconds: 3600 }),
   METRICS_TOKEN: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `json` (one line per event; production) or `pretty` (pino-pretty, set by `npm run dev`). */
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 })
 
 export type Env = z.infer<typeof EnvSchema> & { GREENAPI_MODE: 'shared' | 'pool' | 'partner' | 'simulator' }

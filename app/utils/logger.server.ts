@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import pino from 'pino'
 
 /**
@@ -55,8 +56,27 @@ export function scrubValue(value: unknown, depth = 0): unknown {
   return out
 }
 
-export function createLogger(level: string, destination?: pino.DestinationStream) {
-  const dest = destination ?? (process.env.LOG_FILE ? pino.destination({ dest: process.env.LOG_FILE, sync: true, mkdir: true }) : undefined)
+/**
+ * `LOG_FORMAT=pretty` (set by `npm run dev`): human-readable lines through pino-pretty, a
+ * devDependency loaded only then, synchronously in this thread. Redaction runs before it.
+ */
+function prettyStream(): pino.DestinationStream {
+  try {
+    const pretty = createRequire(import.meta.url)('pino-pretty') as (opts: Record<string, unknown>) => pino.DestinationStream
+    return pretty({ colorize: Boolean(process.stdout.isTTY), translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', sync: true })
+  } catch {
+    throw new Error('LOG_FORMAT=pretty needs pino-pretty (a devDependency): run npm install, or unset LOG_FORMAT')
+  }
+}
+
+export function createLogger(level: string, destination?: pino.DestinationStream, format: 'json' | 'pretty' = 'json') {
+  const dest =
+    destination ??
+    (process.env.LOG_FILE
+      ? pino.destination({ dest: process.env.LOG_FILE, sync: true, mkdir: true })
+      : format === 'pretty'
+        ? prettyStream()
+        : undefined)
   return pino(
     {
       level,
