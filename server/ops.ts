@@ -4,6 +4,7 @@ import { OpsContext, OpsError, processIo } from './ops/context'
 import { registerFeatureCommands } from './ops/features'
 import { registerInstanceCommands } from './ops/instances'
 import { registerKeyCommands } from './ops/keys'
+import { registerSecretCommands } from './ops/secrets'
 import { registerTenantCommands } from './ops/tenants'
 import { registerUpgradeCommands } from './ops/upgrades'
 import { registerUserCommands } from './ops/users'
@@ -20,7 +21,7 @@ import { registerUserCommands } from './ops/users'
  */
 export function buildProgram(ctx: () => OpsContext): Command {
   const program = new Command('ops')
-    .description('WhatsApp Pro operator CLI: tenants, users, feature flags, Green-API instances, encryption keys, upgrade requests, audit log')
+    .description('WhatsApp Pro operator CLI: tenants, users, feature flags, Green-API instances, encryption keys, secrets, upgrade requests, audit log')
     .usage('<command> [subcommand] [options]   (npm run ops -- …)')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
@@ -33,6 +34,7 @@ export function buildProgram(ctx: () => OpsContext): Command {
   registerFeatureCommands(program, ctx)
   registerInstanceCommands(program, ctx)
   registerKeyCommands(program, ctx)
+  registerSecretCommands(program, ctx)
   registerUpgradeCommands(program, ctx)
   registerAuditCommands(program, ctx)
   // A group without a subcommand prints its help (exit 0) instead of doing nothing.

@@ -190,6 +190,8 @@ const OAuthEnvSchema = z.object({
   OAUTH_GITHUB_CLIENT_ID: optional,
   OAUTH_GITHUB_CLIENT_SECRET: optional,
 })
+/** Every variable OAuthEnvSchema reads (kept in step with .env.example by a test). */
+export const OAUTH_ENV_VARIABLES: readonly string[] = Object.keys(OAuthEnvSchema.shape)
 
 export interface OAuthProviderConfig {
   id: OAuthProviderId

@@ -73,3 +73,6 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   }
   return { ...env, GREENAPI_MODE: mode }
 }
+
+/** Every variable EnvSchema reads: tests/integration/env-example.test.ts keeps .env.example in step. */
+export const ENV_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape)

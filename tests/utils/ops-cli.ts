@@ -21,8 +21,9 @@ let dataDir: string | undefined
 /**
  * Runs `npm run ops -- …` as operators do (a child process: `node tsx server/ops.ts …`) against
  * this test file's database with the test key ring; a private WA_DATA_DIR keeps .data untouched.
+ * An `env` entry set to undefined removes that variable (execFile skips undefined values).
  */
-export function runOps(args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}): Promise<OpsRun> {
+export function runOps(args: string[], opts: { env?: Record<string, string | undefined>; stdin?: string } = {}): Promise<OpsRun> {
   dataDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'ops-cli-'))
   return new Promise((resolve) => {
     const child = execFile(
