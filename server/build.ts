@@ -9,7 +9,8 @@ export const buildFile = path.join(projectRoot, 'build', 'index.js')
 function newestMtime(dir: string): number {
   let newest = 0
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue
+    // launch.mjs is not compiled (it runs before anything is); an image copies it on its own.
+    if (entry.name === 'node_modules' || entry.name.startsWith('.') || entry.name === 'launch.mjs') continue
     const full = path.join(dir, entry.name)
     newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : fs.statSync(full).mtimeMs)
   }
