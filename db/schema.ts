@@ -126,6 +126,20 @@ export interface RateLimitCountersTable {
   count: ColumnType<number, number | undefined, number>
 }
 
+/** Login-throttle counters (docs/decisions/080): one row per key, window from the first failure. */
+export interface LoginThrottleTable {
+  key: string
+  failures: number
+  window_start: Date | string
+  next_attempt_at: Timestamp
+}
+
+/** sha256(account key | client address) of recent successful password sign-ins. */
+export interface LoginKnownAddressesTable {
+  key: string
+  last_success_at: Timestamp
+}
+
 export interface AuditLogTable {
   id: Generated<string>
   at: Timestamp
@@ -149,6 +163,8 @@ export interface Database {
   sessions: SessionsTable
   api_tokens: ApiTokensTable
   rate_limit_counters: RateLimitCountersTable
+  login_throttle: LoginThrottleTable
+  login_known_addresses: LoginKnownAddressesTable
   audit_log: AuditLogTable
 }
 

@@ -2,37 +2,9 @@ import { sql, type Kysely } from 'kysely'
 import type { Database } from '../../db/schema'
 
 /**
- * Small SQL the auth code needs and no shared adapter offers (yet): login-failure counters that
- * can be READ without counting (a fixed window on rate_limit_counters, same table and window
- * arithmetic as the shared KyselyRateLimiter, own `login:` key prefix) and single-use OAuth
- * states (`oauth-state:` prefix; pruned with the other old windows).
- */
-export class KyselyLoginThrottle {
-  constructor(private readonly db: Kysely<Database>) {}
-
-  /** Seconds until `key` may try again (0 = allowed): `limit` failures already in this window. */
-  async blockedFor(key: string, limit: number, windowSeconds: number): Promise<number> {
-    const { rows } = await sql<{ count: number; retry_after: number }>`
-      SELECT count, extract(epoch FROM (window_start + make_interval(secs => ${windowSeconds}) - now()))::float8 AS retry_after
-      FROM rate_limit_counters
-      WHERE key = ${key} AND window_start = to_timestamp(floor(extract(epoch FROM now()) / ${windowSeconds}) * ${windowSeconds})`.execute(this.db)
-    const row = rows[0]
-    if (!row || Number(row.count) < limit) return 0
-    return Math.max(1, Math.ceil(Number(row.retry_after)))
-  }
-
-  /** Counts one failure (same window arithmetic as KyselyRateLimiter: epoch-aligned, DB clock). */
-  async recordFailure(key: string, windowSeconds: number): Promise<void> {
-    await sql`
-      INSERT INTO rate_limit_counters (key, window_start, count)
-      VALUES (${key}, to_timestamp(floor(extract(epoch FROM now()) / ${windowSeconds}) * ${windowSeconds}), 1)
-      ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_counters.count + 1`.execute(this.db)
-  }
-}
-
-/**
- * OAuth `state` bookkeeping: issued states are recorded (hash only), and a callback consumes one
- * at most once and only within `maxAgeSeconds` of issue.
+ * OAuth `state` bookkeeping on rate_limit_counters (`oauth-state:` prefix, hash only): a callback
+ * consumes an issued state at most once and only within `maxAgeSeconds` of issue. (Login
+ * throttling, which used to live here too, is in kysely-login-throttle.ts.)
  */
 export class KyselyOAuthStateStore {
   constructor(private readonly db: Kysely<Database>) {}

@@ -25,7 +25,8 @@ const ResolutionRow = z.object({
 })
 
 /**
- * The guards' one query: user exists? jti revoked (and bound to which tenant)? membership in the
+ * The guards' one query: user exists? jti recorded for this user (bound to which tenant) and
+ * revoked? membership in the
  * requested tenant (or the first one)? Values that cannot be uuids are never sent as uuids (they
  * cannot match, and a cast error must not become a 500).
  */
@@ -44,7 +45,7 @@ export class KyselyMembershipResolver implements MembershipResolver {
       from (select 1) as one
       left join lateral (
         select a.revoked_at is not null as revoked, a.tenant_id as token_tenant_id, a.last_used_at as token_last_used_at
-        from api_tokens a where a.jti = ${jti}::uuid
+        from api_tokens a where a.jti = ${jti}::uuid and a.user_id = ${input.userId}::uuid
       ) t on true
       left join lateral (
         select mm.tenant_id, mm.role from memberships mm

@@ -9,11 +9,13 @@ import { dummyPasswordHash, verifyPassword } from '../../adapters/auth/scrypt-pa
 import { KyselyApiTokenStore } from '../../adapters/kysely/kysely-auth-api-tokens'
 import { KyselySessionStore } from '../../adapters/kysely/kysely-auth-sessions'
 import { KyselyAuditLog } from '../../adapters/kysely/kysely-audit-log'
-import { KyselyLoginThrottle, KyselyOAuthStateStore } from '../../adapters/kysely/kysely-auth-support'
+import { KyselyOAuthStateStore } from '../../adapters/kysely/kysely-auth-support'
+import { KyselyLoginThrottle } from '../../adapters/kysely/kysely-login-throttle'
 import { KyselyMembershipResolver, KyselyUserDirectory } from '../../adapters/kysely/kysely-auth-users'
 import type { Database } from '../../db/schema'
 import type { ApiTokenStore } from '../../domain/ports/api-token-store'
 import type { AuditEntry, AuditLog } from '../../domain/ports/audit-log'
+import type { LoginThrottle, ThrottleRule } from '../../domain/ports/login-throttle'
 import type { SessionStore } from '../../domain/ports/session-store'
 import type { AuthUser, MembershipResolver, UserDirectory } from '../../domain/ports/user-directory'
 import { appOrigin } from './csrf.server'
@@ -31,18 +33,21 @@ export interface AuthServices {
   resolver: MembershipResolver
   sessions: SessionStore
   apiTokens: ApiTokenStore
-  throttle: KyselyLoginThrottle
+  throttle: LoginThrottle
   oauthStates: KyselyOAuthStateStore
   audit: AuditLog
   verifyJwt: JwtVerifier
   oauth: OAuthConfig
 }
 
-/** Login throttling (documented in docs/decisions/031): fixed 15-minute windows. */
+/** Login throttling (docs/decisions/032, reworked in 080): see `loginRules`. */
 export const LOGIN_THROTTLE = {
   windowSeconds: 15 * 60,
-  perAccount: 5,
-  perIp: 20,
+  perAccountAndAddress: 5,
+  perAddress: 20,
+  /** Failures on the account from addresses it has not signed in from within knownAddressSeconds. */
+  account: { windowSeconds: 24 * 3600, freeFailures: 5, baseDelaySeconds: 60, maxDelaySeconds: 15 * 60 },
+  knownAddressSeconds: 30 * 24 * 3600,
 } as const
 
 /** OAuth `state` + PKCE verifier lifetime (single use, server-side bookkeeping). */
@@ -130,48 +135,74 @@ class PasswordStrategy extends Strategy<AuthUser, PasswordVerifyInput> {
 }
 
 /**
+ * The counters one password attempt is charged to (docs/decisions/080), all reserved atomically
+ * before the password is checked:
+ * - this account from this address: 5 failures per 15 min, forgotten on success;
+ * - this address, whatever the account: 20 failures per 15 min (password spraying);
+ * - this account from addresses it has not signed in from lately: 5 free failures, then a
+ *   progressive delay (1, 2, 4, 8 min, then one attempt per 15 min, for 24 h), so distributed
+ *   guessing stays slow while the owner's own address is never locked by other people's failures.
+ */
+function loginRules(emailHash: string, ip: string | null, knownAddress: boolean): ThrottleRule[] {
+  const { windowSeconds, perAccountAndAddress, perAddress, account } = LOGIN_THROTTLE
+  const address = ip ?? 'unknown'
+  const rules: ThrottleRule[] = [
+    { key: `login:acct-ip:${emailHash}:${address}`, limit: perAccountAndAddress, windowSeconds, clearOnSuccess: true },
+  ]
+  if (ip) rules.push({ key: `login:ip:${ip}`, limit: perAddress, windowSeconds })
+  if (!knownAddress) {
+    rules.push({
+      key: `login:acct:${emailHash}`,
+      limit: Number.POSITIVE_INFINITY,
+      windowSeconds: account.windowSeconds,
+      delay: { freeFailures: account.freeFailures, baseSeconds: account.baseDelaySeconds, maxSeconds: account.maxDelaySeconds },
+    })
+  }
+  return rules
+}
+
+/**
  * Checks an e-mail + password with the same work and the same answer whether or not the account
- * exists (dummy scrypt verify for unknown e-mails), after the per-account and per-IP throttles.
+ * exists (dummy scrypt verify for unknown e-mails), after reserving the attempt on the throttle.
  */
 export async function verifyPasswordLogin(
   auth: AuthServices,
   input: { email: string; password: string; ip: string | null },
 ): Promise<AuthUser> {
-  const { windowSeconds, perAccount, perIp } = LOGIN_THROTTLE
-  const accountKey = `login:acct:${sha256Hex(input.email)}`
-  const ipKey = input.ip ? `login:ip:${input.ip}` : null
-  const blocked = Math.max(
-    await auth.throttle.blockedFor(accountKey, perAccount, windowSeconds),
-    ipKey ? await auth.throttle.blockedFor(ipKey, perIp, windowSeconds) : 0,
-  )
-  if (blocked > 0) {
+  const emailHash = sha256Hex(input.email)
+  const addressKey = input.ip ? sha256Hex(`${emailHash}|${input.ip}`) : null
+  const known = addressKey ? await auth.throttle.isKnownAddress(addressKey, LOGIN_THROTTLE.knownAddressSeconds) : false
+  const rules = loginRules(emailHash, input.ip, known)
+  const reservation = await auth.throttle.reserve(rules)
+  if (!reservation.allowed) {
     await audit(auth, {
       actor: 'anonymous',
       tenantId: null,
       action: 'auth.login',
       outcome: 'denied',
       ip: input.ip,
-      details: { reason: 'throttled', email_hash: sha256Hex(input.email).slice(0, 16) },
+      details: { reason: 'throttled', email_hash: emailHash.slice(0, 16) },
     })
-    throw new LoginFailure('throttled', blocked)
+    throw new LoginFailure('throttled', reservation.retryAfterSeconds)
   }
   const wellFormed = input.email.length > 0 && input.email.length <= 254 && input.password.length > 0 && input.password.length <= 1024
   const user = wellFormed ? await auth.users.findByEmail(input.email) : null
   const hash = user?.passwordHash ?? (await dummyPasswordHash())
   const passwordOk = await verifyPassword(wellFormed ? input.password : 'x', hash)
   if (!user || !user.passwordHash || !passwordOk || !wellFormed) {
-    await auth.throttle.recordFailure(accountKey, windowSeconds)
-    if (ipKey) await auth.throttle.recordFailure(ipKey, windowSeconds)
+    // The reserved attempt stays counted: it was a failure.
     await audit(auth, {
       actor: user ? `user:${user.id}` : 'anonymous',
       tenantId: null,
       action: 'auth.login',
       outcome: 'failure',
       ip: input.ip,
-      details: { method: 'password', reason: 'bad_credentials', email_hash: sha256Hex(input.email).slice(0, 16) },
+      details: { method: 'password', reason: 'bad_credentials', email_hash: emailHash.slice(0, 16) },
     })
     throw new LoginFailure('invalid')
   }
+  await auth.throttle.succeeded(rules)
+  if (addressKey) await auth.throttle.rememberAddress(addressKey)
   return { id: user.id, email: user.email, name: user.name }
 }
 

@@ -81,6 +81,7 @@ async function resolveApiContext(auth: AuthServices, request: Request, ip: strin
   let via: AuthVia
   let jti: string | null = null
   let claimTenant: string | null = null
+  let allowListed = false
   const authorization = request.headers.get('authorization')
   if (authorization !== null) {
     const match = BEARER.exec(authorization)
@@ -89,6 +90,7 @@ async function resolveApiContext(auth: AuthServices, request: Request, ip: strin
     userId = claims.sub
     jti = claims.jti
     claimTenant = claims.tenantId
+    allowListed = claims.issuedByApp
     via = 'bearer'
   } else {
     const session = await getLiveSession(auth.sessions, request)
@@ -120,8 +122,10 @@ async function resolveApiContext(auth: AuthServices, request: Request, ip: strin
   }
 
   // 3. One query: user exists, jti not revoked, membership in the requested (or first) tenant.
+  //    An app token (HS256) must also be one the app recorded for this user (allow-list).
   const facts = await auth.resolver.resolve({ userId, tenantId: requested, jti })
   if (!facts.userExists || facts.revoked) throw unauthenticated()
+  if (allowListed && facts.tokenTenantId === null) throw unauthenticated()
   if (!facts.membership) {
     return denyTenant(auth, { userId, tenantId: requested, via, ip, reason: requested ? 'not_a_member' : 'no_membership', request })
   }

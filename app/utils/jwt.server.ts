@@ -6,8 +6,15 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JWT
  * `exp` and `sub` required, 30 s clock tolerance, optional issuer/audience, optional external
  * issuer through a JWKS URL (RS256/ES256 only). Every failure is the same `null` to the caller:
  * no oracle on why a token was refused.
+ *
+ * HS256 tokens are the app's own (API tokens page, `npm run token`; docs/decisions/081): they
+ * must also carry `jti` and `iat`, live at most 365 days (`exp − iat`), and the guard accepts
+ * them only when their `jti` is recorded in api_tokens for that user and not revoked
+ * (`issuedByApp`). Tokens of the external issuer keep the deny-list rule.
  */
 export const CLOCK_TOLERANCE_SECONDS = 30
+/** The longest lifetime the app mints (settings.api-tokens, server/token.ts). */
+export const MAX_APP_TOKEN_LIFETIME_SECONDS = 365 * 24 * 3600
 /** Longer tokens are refused before any parsing (a JWT here is a few hundred bytes). */
 const MAX_TOKEN_LENGTH = 8 * 1024
 const ASYMMETRIC_ALGS = ['RS256', 'ES256'] as const
@@ -26,6 +33,8 @@ export interface VerifiedClaims {
   tenantId: string | null
   jti: string | null
   exp: number
+  /** HS256: minted by the app, so its `jti` must be on the allow-list (api_tokens). */
+  issuedByApp: boolean
 }
 
 export type JwtVerifier = (token: string) => Promise<VerifiedClaims | null>
@@ -46,11 +55,21 @@ export function createJwtVerifier(config: JwtConfig, options: { currentDate?: ()
     try {
       const header = decodeProtectedHeader(token)
       let payload: JWTPayload
+      let issuedByApp = false
       // The key is chosen by the (untrusted) header, but each key only verifies its own pinned
       // algorithms, so switching `alg` can never make the HMAC secret verify an RS/ES token or
       // the reverse (RFC 8725 §3.1).
       if (header.alg === 'HS256') {
-        payload = (await jwtVerify(token, hsKey, { ...common, algorithms: ['HS256'], currentDate: options.currentDate?.() })).payload
+        payload = (
+          await jwtVerify(token, hsKey, { ...common, requiredClaims: [...common.requiredClaims, 'iat', 'jti'], algorithms: ['HS256'], currentDate: options.currentDate?.() })
+        ).payload
+        issuedByApp = true
+        // A stolen app token must not be good forever: cap the lifetime it claims, and refuse one
+        // "issued" in the future (that would stretch the cap).
+        const now = Math.floor((options.currentDate?.() ?? new Date()).getTime() / 1000)
+        const { iat, exp } = payload
+        if (typeof iat !== 'number' || typeof exp !== 'number' || typeof payload.jti !== 'string') return null
+        if (exp - iat > MAX_APP_TOKEN_LIFETIME_SECONDS || iat > now + CLOCK_TOLERANCE_SECONDS) return null
       } else if (jwks && (ASYMMETRIC_ALGS as readonly string[]).includes(header.alg ?? '')) {
         payload = (await jwtVerify(token, jwks, { ...common, algorithms: [...ASYMMETRIC_ALGS], currentDate: options.currentDate?.() })).payload
       } else {
@@ -60,7 +79,7 @@ export function createJwtVerifier(config: JwtConfig, options: { currentDate?: ()
       const tenantClaim = payload.tenant_id
       if (tenantClaim !== undefined && (typeof tenantClaim !== 'string' || !TENANT_ID.test(tenantClaim))) return null
       if (payload.jti !== undefined && typeof payload.jti !== 'string') return null
-      return { sub: payload.sub, tenantId: tenantClaim ?? null, jti: payload.jti ?? null, exp: payload.exp }
+      return { sub: payload.sub, tenantId: tenantClaim ?? null, jti: payload.jti ?? null, exp: payload.exp, issuedByApp }
     } catch {
       return null
     }

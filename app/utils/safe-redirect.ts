@@ -1,7 +1,8 @@
 /**
  * Only same-site relative paths survive: `/settings/x?y` yes; `//evil.com`, `/\evil.com`,
  * `https://evil.com`, `javascript:…`, paths with control characters (browsers strip tabs and
- * newlines, turning `/\t/evil.com` into `//evil.com`) all fall back to `fallback`.
+ * newlines, turning `/\t/evil.com` into `//evil.com`), and paths that only become `//evil.com`
+ * once dot-segments are resolved (`/a/..//evil.com`) all fall back to `fallback`.
  */
 export const DEFAULT_REDIRECT = '/settings/whatsapp'
 
@@ -14,7 +15,12 @@ export function safeRedirect(to: FormDataEntryValue | string | null | undefined,
     const base = 'http://same.invalid'
     const url = new URL(to, base)
     if (url.origin !== base) return fallback
-    return `${url.pathname}${url.search}${url.hash}`
+    const path = `${url.pathname}${url.search}${url.hash}`
+    // Check what we will emit, not what we were given: resolving dot-segments turns
+    // `/.//evil.example` or `/a/%2e%2e//evil.example` into `//evil.example`, a
+    // protocol-relative URL to another host (issue 13).
+    if (!path.startsWith('/') || path.startsWith('//') || path.startsWith('/\\')) return fallback
+    return path
   } catch {
     return fallback
   }

@@ -22,7 +22,10 @@ export interface PrincipalResolution {
   userExists: boolean
   /** The token's `jti` is on the deny-list (app-minted and revoked). */
   revoked: boolean
-  /** Tenant an app-minted token is bound to (`api_tokens.tenant_id`); null for unknown jtis. */
+  /**
+   * Tenant an app-minted token is bound to (`api_tokens.tenant_id`); null when the jti is not
+   * recorded for this user (then an HS256 token is refused: the allow-list).
+   */
   tokenTenantId: string | null
   /** When the app-minted token was last used (null: never, or not app-minted). */
   tokenLastUsedAt: Date | null

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { Option, type Command } from 'commander'
+import { sql } from 'kysely'
 import type { Role } from '../../db/schema'
 
 const hashPassword = async (password: string) => (await import('../../adapters/auth/scrypt-password-hasher')).hashPassword(password)
@@ -135,7 +136,7 @@ export function registerUserCommands(program: Command, ctx: () => OpsContext): v
 
   users
     .command('reset-password <email>')
-    .description("Set a new password (generated and printed once unless given) and end the user's sessions")
+    .description("Set a new password (generated and printed once unless given), end the user's sessions and revoke their API tokens")
     .option('--password <password>', 'new password (visible in shell history; prefer --password-stdin)')
     .option('--password-stdin', 'read the new password from the first line of stdin')
     .action(async (emailArg: string, opts: PasswordOpts) => {
@@ -144,21 +145,36 @@ export function registerUserCommands(program: Command, ctx: () => OpsContext): v
       const { password, generated } = await choosePassword(c, opts)
       const db = await c.db()
       const hash = await hashPassword(password)
+      // A reset means the old password may be known to someone else: everything it could have
+      // handed out goes with it, in the same transaction — browser sessions AND API tokens (which
+      // live up to 365 days). The api_tokens trigger tells running app processes (NOTIFY).
       const revoked = await db.transaction().execute(async (trx) => {
         await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', user.id).execute()
-        const r = await trx
+        const sessions = await trx
           .updateTable('sessions')
-          .set({ revoked_at: new Date() })
+          .set({ revoked_at: sql<Date>`now()` })
           .where('user_id', '=', user.id)
           .where('revoked_at', 'is', null)
           .executeTakeFirst()
-        return Number(r.numUpdatedRows)
+        const tokens = await trx
+          .updateTable('api_tokens')
+          .set({ revoked_at: sql<Date>`now()` })
+          .where('user_id', '=', user.id)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst()
+        return { sessions: Number(sessions.numUpdatedRows), tokens: Number(tokens.numUpdatedRows) }
       })
       await c.audit({
         action: 'ops.user.reset_password',
-        details: { user_id: user.id, email: user.email, password: generated ? 'generated' : 'provided', sessions_revoked: revoked },
+        details: {
+          user_id: user.id,
+          email: user.email,
+          password: generated ? 'generated' : 'provided',
+          sessions_revoked: revoked.sessions,
+          api_tokens_revoked: revoked.tokens,
+        },
       })
-      c.io.err(`Password of ${user.email} reset; ${revoked} session(s) ended.`)
+      c.io.err(`Password of ${user.email} reset; ${revoked.sessions} session(s) ended, ${revoked.tokens} API token(s) revoked.`)
       if (generated) printGenerated(c, user.email, password)
     })
 

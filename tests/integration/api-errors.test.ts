@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KyselyRateLimiter } from '../../adapters/kysely/kysely-rate-limiter'
-import { signHs, unsignedToken } from '../utils/auth-fixtures'
+import { appToken, unsignedToken } from '../utils/auth-fixtures'
 import { otherProcessDb, testDb } from '../utils/db'
 import { eventually, useWaApp } from '../utils/wa-harness'
 import { STACK_LINE, expectError, get, newTenant, post, providerRow, scanTarget, statusOf, type TenantActor } from './api-support'
@@ -73,8 +73,8 @@ describe('UNAUTHENTICATED (401 + WWW-Authenticate: Bearer)', () => {
       'Bearer',
       'Bearer not.a.jwt',
       'Basic YWRtaW46YWRtaW4=',
-      `Bearer ${await signHs({ sub: h.users.owner, tenant_id: 'macrea', jti: crypto.randomUUID(), exp: now - 120 })}`,
-      `Bearer ${await signHs({ sub: h.users.owner, tenant_id: 'macrea', jti: crypto.randomUUID() }, { secret: 'another-secret-of-at-least-32-bytes-long!!' })}`,
+      `Bearer ${await appToken(testDb(), { sub: h.users.owner, tenant_id: 'macrea', exp: now - 120 })}`,
+      `Bearer ${await appToken(testDb(), { sub: h.users.owner, tenant_id: 'macrea' }, { secret: 'another-secret-of-at-least-32-bytes-long!!' })}`,
       `Bearer ${unsignedToken({ sub: h.users.owner, tenant_id: 'macrea', jti: 'x', exp: now + 600 })}`,
     ]
     for (const authorization of bad) {
@@ -100,10 +100,10 @@ describe('tenant resolution', () => {
     const unknown = await expectCode(await get(h, '/api/wa/qr/status', { token: h.tokens.owner, tenantId: 'no-such-tenant' }), 403, 'TENANT_FORBIDDEN')
     expect(unknown).toEqual(foreign)
     // A token without a tenant claim, pointed at a tenant the user is not a member of.
-    const unbound = await signHs({ sub: h.users.owner, jti: crypto.randomUUID() })
+    const unbound = await appToken(testDb(), { sub: h.users.owner })
     await expectCode(await post(h, '/api/wa/qr/generate', { token: unbound, tenantId: 'test_tenant_blocked' }), 403, 'TENANT_FORBIDDEN')
     // A token bound to a tenant its user no longer belongs to.
-    const orphan = await signHs({ sub: h.users.owner, tenant_id: 'test_tenant_blocked', jti: crypto.randomUUID() })
+    const orphan = await appToken(testDb(), { sub: h.users.owner, tenant_id: 'test_tenant_blocked' })
     await expectCode(await get(h, '/api/settings/features', { token: orphan }), 403, 'TENANT_FORBIDDEN')
   })
 

@@ -1,7 +1,7 @@
 import { expect } from 'vitest'
 import type { Role } from '../../db/schema'
 import { addMember, createTenant, createUser } from '../factories'
-import { signHs } from '../utils/auth-fixtures'
+import { appToken } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { decodeQr, eventually, type WaHarness } from '../utils/wa-harness'
 
@@ -19,7 +19,7 @@ export async function newTenant(opts: { whatsappEnabled?: boolean; role?: Role }
   const tenant = await createTenant({ whatsappEnabled: opts.whatsappEnabled ?? true })
   const user = await createUser()
   await addMember(tenant, user, opts.role ?? 'owner')
-  const token = await signHs({ sub: user.id, tenant_id: tenant.id, jti: crypto.randomUUID() })
+  const token = await appToken(testDb(), { sub: user.id, tenant_id: tenant.id })
   return { tenantId: tenant.id, userId: user.id, token }
 }
 

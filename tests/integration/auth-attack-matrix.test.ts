@@ -7,16 +7,28 @@ import { generateKeyPair, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../utils/app'
 import {
+  appToken,
   flipSignatureBit,
   recordedToken,
   seedAuth,
   sessionCookie,
-  signHs,
   tamperPayload,
+  signHs,
   unsignedToken,
   type SeededUsers,
 } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
+
+/**
+ * A token whose signed claim names the foreign tenant while its recorded jti is bound to the
+ * owner's own tenant (the app never records a foreign-tenant token for a non-member, and
+ * recording one would change the foreign tenant's rows the matrix checks are untouched).
+ */
+async function foreignClaimToken(): Promise<string> {
+  const jti = randomUUID()
+  await appToken(db(), { sub: users.owner, tenant_id: 'macrea', jti })
+  return signHs({ sub: users.owner, tenant_id: FOREIGN, jti })
+}
 
 /**
  * The attack matrix of issue 4 over EVERY /api route of the built app (read from build.routes,
@@ -119,7 +131,7 @@ beforeAll(async () => {
   await recordedToken(db(), users.foreignOwner, FOREIGN)
   app = await startTestApp()
 
-  const ownerToken = await signHs({ sub: users.owner, tenant_id: 'macrea', jti: randomUUID() })
+  const ownerToken = await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })
   for (const [id, route] of Object.entries(app.build.routes)) {
     if (!id.startsWith('routes/api.') || EXCLUDED.has(id)) continue
     // The catch-all (`api.$`) answers 404 NOT_FOUND for unknown paths: no data behind it.
@@ -153,9 +165,9 @@ const cases: Case[] = [
   { name: 'alg none', headers: async () => bearer(unsignedToken({ sub: users.owner, tenant_id: 'macrea', exp: now() + 600 })), expect: unauth },
   { name: 'alg None', headers: async () => bearer(unsignedToken({ sub: users.owner, tenant_id: 'macrea', exp: now() + 600 }, 'None')), expect: unauth },
   { name: 'alg NONE', headers: async () => bearer(unsignedToken({ sub: users.owner, tenant_id: 'macrea', exp: now() + 600 }, 'NONE')), expect: unauth },
-  { name: 'wrong secret', headers: async () => bearer(await signHs({ sub: users.owner, tenant_id: 'macrea' }, { secret: 'another-secret-of-sufficient-length-000000' })), expect: unauth },
-  { name: 'HS384 with the right secret', headers: async () => bearer(await signHs({ sub: users.owner, tenant_id: 'macrea' }, { alg: 'HS384' })), expect: unauth },
-  { name: 'HS512 with the right secret', headers: async () => bearer(await signHs({ sub: users.owner, tenant_id: 'macrea' }, { alg: 'HS512' })), expect: unauth },
+  { name: 'wrong secret', headers: async () => bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }, { secret: 'another-secret-of-sufficient-length-000000' })), expect: unauth },
+  { name: 'HS384 with the right secret', headers: async () => bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }, { alg: 'HS384' })), expect: unauth },
+  { name: 'HS512 with the right secret', headers: async () => bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }, { alg: 'HS512' })), expect: unauth },
   {
     name: 'RS256 token (key confusion)',
     headers: async () => {
@@ -165,31 +177,31 @@ const cases: Case[] = [
     },
     expect: unauth,
   },
-  { name: 'expired (exp 31 s past the tolerance)', headers: async () => bearer(await signHs({ sub: users.owner, tenant_id: 'macrea', exp: now() - 61 })), expect: unauth },
-  { name: 'exp missing', headers: async () => bearer(await signHs({ sub: users.owner, tenant_id: 'macrea' }, { expiresIn: null })), expect: unauth },
+  { name: 'expired (exp 31 s past the tolerance)', headers: async () => bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea', exp: now() - 61 })), expect: unauth },
+  { name: 'exp missing', headers: async () => bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }, { expiresIn: null })), expect: unauth },
   {
     name: 'payload tampered (sub swapped to the foreign owner)',
-    headers: async () => bearer(tamperPayload(await signHs({ sub: users.owner, tenant_id: 'macrea' }), { sub: users.foreignOwner, tenant_id: FOREIGN })),
+    headers: async () => bearer(tamperPayload(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }), { sub: users.foreignOwner, tenant_id: FOREIGN })),
     expect: unauth,
   },
-  { name: 'signature bit flipped', headers: async () => bearer(flipSignatureBit(await signHs({ sub: users.owner, tenant_id: 'macrea' }))), expect: unauth },
+  { name: 'signature bit flipped', headers: async () => bearer(flipSignatureBit(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }))), expect: unauth },
   { name: 'revoked jti', headers: async () => bearer((await recordedToken(db(), users.owner, 'macrea', { revoked: true })).token), expect: unauth },
-  { name: 'unknown sub', headers: async () => bearer(await signHs({ sub: randomUUID(), tenant_id: 'macrea' })), expect: unauth },
-  { name: 'sub not a user id', headers: async () => bearer(await signHs({ sub: "' OR 1=1 --", tenant_id: 'macrea' })), expect: unauth },
+  { name: 'unknown sub', headers: async () => bearer(await appToken(db(), { sub: randomUUID(), tenant_id: 'macrea' })), expect: unauth },
+  { name: 'sub not a user id', headers: async () => bearer(await appToken(db(), { sub: "' OR 1=1 --", tenant_id: 'macrea' })), expect: unauth },
   { name: 'garbage session cookie', headers: async () => ({ cookie: '__Host-wa_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }), expect: unauth },
   {
     name: 'foreign X-Tenant',
-    headers: async () => ({ ...bearer(await signHs({ sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': FOREIGN }),
+    headers: async () => ({ ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': FOREIGN }),
     expect: { status: 403, error: 'TENANT_FORBIDDEN' },
   },
   {
     name: 'foreign X-Tenant on a token without tenant claim',
-    headers: async () => ({ ...bearer(await signHs({ sub: users.owner })), 'x-tenant': FOREIGN }),
+    headers: async () => ({ ...bearer(await appToken(db(), { sub: users.owner })), 'x-tenant': FOREIGN }),
     expect: { status: 403, error: 'TENANT_FORBIDDEN' },
   },
   {
     name: 'foreign tenant_id claim (signed, user not a member)',
-    headers: async () => bearer(await signHs({ sub: users.owner, tenant_id: FOREIGN })),
+    headers: async () => bearer(await foreignClaimToken()),
     expect: { status: 403, error: 'TENANT_FORBIDDEN' },
   },
   {
@@ -199,38 +211,38 @@ const cases: Case[] = [
   },
   {
     name: 'unknown tenant',
-    headers: async () => ({ ...bearer(await signHs({ sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': 'no_such_tenant' }),
+    headers: async () => ({ ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': 'no_such_tenant' }),
     expect: { status: 403, error: 'TENANT_FORBIDDEN' },
   },
   {
     name: 'malformed tenant',
-    headers: async () => ({ ...bearer(await signHs({ sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': 'Macrea; DROP TABLE' }),
+    headers: async () => ({ ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': 'Macrea; DROP TABLE' }),
     expect: { status: 400, error: 'VALIDATION_FAILED' },
   },
   {
     name: 'X-Tenant list syntax (",")',
-    headers: async () => ({ ...bearer(await signHs({ sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': ',' }),
+    headers: async () => ({ ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': ',' }),
     expect: { status: 400, error: 'VALIDATION_FAILED' },
   },
   {
     name: 'oversized X-Tenant (64 chars)',
-    headers: async () => ({ ...bearer(await signHs({ sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': 'a'.repeat(64) }),
+    headers: async () => ({ ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': 'a'.repeat(64) }),
     expect: { status: 400, error: 'VALIDATION_FAILED' },
   },
   {
     name: 'double X-Tenant (two header lines)',
-    headers: async () => ({ ...bearer(await signHs({ sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': ['macrea', 'macrea'] }),
+    headers: async () => ({ ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': ['macrea', 'macrea'] }),
     expect: { status: 400, error: 'VALIDATION_FAILED' },
   },
   {
     name: 'double X-Tenant (own + foreign)',
-    headers: async () => ({ ...bearer(await signHs({ sub: users.owner })), 'x-tenant': ['macrea', FOREIGN] }),
+    headers: async () => ({ ...bearer(await appToken(db(), { sub: users.owner })), 'x-tenant': ['macrea', FOREIGN] }),
     expect: { status: 400, error: 'VALIDATION_FAILED' },
   },
   {
     name: 'member on a mutating route',
     only: mutating,
-    headers: async () => bearer(await signHs({ sub: users.member, tenant_id: 'macrea' })),
+    headers: async () => bearer(await appToken(db(), { sub: users.member, tenant_id: 'macrea' })),
     expect: { status: 403, error: 'FORBIDDEN_ROLE' },
   },
   {
@@ -277,18 +289,18 @@ describe('auth attack matrix over every /api route', () => {
 
   it('an empty X-Tenant is dropped by the HTTP adapter: it falls back to the token tenant and never reaches another tenant', async () => {
     const target = { id: 'features', path: '/api/settings/features', method: 'GET' as const }
-    expect((await send(target, { ...bearer(await signHs({ sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': '' })).status).toBe(200)
-    expect((await send(target, { ...bearer(await signHs({ sub: users.owner, tenant_id: FOREIGN })), 'x-tenant': '' })).status).toBe(403)
+    expect((await send(target, { ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': '' })).status).toBe(200)
+    expect((await send(target, { ...bearer(await foreignClaimToken()), 'x-tenant': '' })).status).toBe(403)
   })
 
   it('controls: a valid owner token and a member token are accepted on reads', async () => {
-    const owner = await signHs({ sub: users.owner, tenant_id: 'macrea' })
-    const member = await signHs({ sub: users.member, tenant_id: 'macrea' })
+    const owner = await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })
+    const member = await appToken(db(), { sub: users.member, tenant_id: 'macrea' })
     const target = { id: 'features', path: '/api/settings/features', method: 'GET' as const }
     expect((await send(target, bearer(owner))).status).toBe(200)
     expect((await send(target, bearer(member))).status).toBe(200)
     // 29 s past exp is inside the 30 s tolerance.
-    expect((await send(target, bearer(await signHs({ sub: users.owner, tenant_id: 'macrea', exp: now() - 25 })))).status).toBe(200)
+    expect((await send(target, bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea', exp: now() - 25 })))).status).toBe(200)
     // A live recorded token is accepted; revoking it (deny-list) flips it to 401.
     const rec = await recordedToken(db(), users.owner, 'macrea')
     expect((await send(target, bearer(rec.token))).status).toBe(200)
@@ -340,7 +352,7 @@ describe('auth attack matrix over every /api route', () => {
   })
 
   it('fuzzed X-Tenant values only ever give 400 or 403 (never 2xx, never 500)', async () => {
-    const token = await signHs({ sub: users.owner })
+    const token = await appToken(db(), { sub: users.owner })
     const target = { id: 'features', path: '/api/settings/features', method: 'GET' as const }
     const printable = fc.stringMatching(/^[\x21-\x7e]{1,80}$/)
     await fc.assert(

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import { addMember, createTenant, createUser } from '../factories'
-import { signHs } from '../utils/auth-fixtures'
+import { appToken } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { eventually, useWaApp } from '../utils/wa-harness'
 
@@ -95,7 +94,7 @@ async function prepareTenant(authorized: boolean): Promise<CaseTenant> {
   await addMember(tenant, user, 'owner')
   const t: CaseTenant = {
     tenantId: tenant.id,
-    token: await signHs({ sub: user.id, tenant_id: tenant.id, jti: randomUUID() }),
+    token: await appToken(testDb(), { sub: user.id, tenant_id: tenant.id }),
     instanceId: '',
     phone: nextPhone(),
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { signHs } from '../utils/auth-fixtures'
+import { appToken } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { runOps } from '../utils/ops-cli'
 import { SIM_API_URL, eventually, useWaApp } from '../utils/wa-harness'
@@ -30,7 +30,7 @@ describe('pool mode: instances added by ops, claimed by generate, released by di
     await testDb().insertInto('tenants').values({ id: 'gamma', name: 'Gamma' }).execute()
     await testDb().insertInto('tenant_features').values({ tenant_id: 'gamma', whatsapp_enabled: true }).execute()
     await testDb().insertInto('memberships').values({ tenant_id: 'gamma', user_id: h.users.owner, role: 'owner' }).execute()
-    const gammaToken = await signHs({ sub: h.users.owner, tenant_id: 'gamma', jti: crypto.randomUUID() })
+    const gammaToken = await appToken(testDb(), { sub: h.users.owner, tenant_id: 'gamma' })
 
     // Two tenants linking at once get different instances.
     const [r1, r2] = await Promise.all([generate(h.tokens.owner, 'macrea'), generate(h.tokens.blockedOwner, 'test_tenant_blocked')])

@@ -4,7 +4,8 @@ import net from 'node:net'
 import path from 'node:path'
 import express from 'express'
 import { GreenApiSimulator, createGreenApiSimulatorRouter } from '../../adapters/green-api/simulator'
-import { signHs } from '../utils/auth-fixtures'
+import { appToken } from '../utils/auth-fixtures'
+import { testDb } from '../utils/db'
 import { freePort } from '../utils/free-port'
 export { freePort }
 
@@ -100,7 +101,7 @@ export async function startAppProcess(env: Record<string, string>): Promise<AppP
 
 /** A Bearer token the child processes accept. */
 export function childToken(userId: string, tenantId: string): Promise<string> {
-  return signHs({ sub: userId, tenant_id: tenantId, jti: crypto.randomUUID() }, { secret: CHILD_JWT_SECRET })
+  return appToken(testDb(), { sub: userId, tenant_id: tenantId }, { secret: CHILD_JWT_SECRET })
 }
 
 /** Reads SSE events from a fetch Response; `next()` resolves with the next event's data JSON. */

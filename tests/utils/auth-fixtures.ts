@@ -39,6 +39,33 @@ export async function signHs(
   return new SignJWT(payload).setProtectedHeader({ alg: opts.alg ?? 'HS256', typ: 'JWT' }).sign(enc(opts.secret ?? TEST_JWT_SECRET))
 }
 
+/**
+ * An HS256 token as the app mints them: signed (claims and options as `signHs`) AND its `jti`
+ * recorded in api_tokens for `sub` — HS256 tokens are an allow-list (docs/decisions/081). The
+ * row is bound to `tenant_id`, else to the user's first membership. No row when `sub` is not a
+ * user (the token is refused anyway).
+ */
+export async function appToken(
+  db: Kysely<Database>,
+  claims: Record<string, unknown> & { sub: string },
+  opts: Parameters<typeof signHs>[1] = {},
+): Promise<string> {
+  const jti = typeof claims.jti === 'string' ? claims.jti : randomUUID()
+  const token = await signHs({ ...claims, jti }, opts)
+  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(claims.sub)
+  const user = isUuid ? await db.selectFrom('users').select('id').where('id', '=', claims.sub).executeTakeFirst() : undefined
+  if (!user) return token
+  const tenant =
+    typeof claims.tenant_id === 'string'
+      ? claims.tenant_id
+      : (await db.selectFrom('memberships').select('tenant_id').where('user_id', '=', user.id).orderBy('created_at').orderBy('tenant_id').executeTakeFirstOrThrow()).tenant_id
+  await db
+    .insertInto('api_tokens')
+    .values({ jti, tenant_id: tenant, user_id: user.id, name: 'test', expires_at: new Date(Date.now() + 3600_000) })
+    .execute()
+  return token
+}
+
 /** `alg: none` style tokens (no signature). */
 export function unsignedToken(claims: Record<string, unknown>, alg = 'none'): string {
   return `${b64url({ alg, typ: 'JWT' })}.${b64url(claims)}.`

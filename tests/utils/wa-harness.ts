@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll } from 'vitest'
 import { GreenApiSimulator, type GreenApiSimulatorOptions } from '../../adapters/green-api/simulator'
 import { GREEN_API_TEST_PARTNER_URL, setupMockServer, type MockServer } from '../mocks'
 import { startTestApp, type TestApp } from './app'
-import { seedAuth, signHs, type SeededUsers } from './auth-fixtures'
+import { appToken, seedAuth, type SeededUsers } from './auth-fixtures'
 import { testDb } from './db'
 
 export const SIM_API_URL = 'https://1101.api.greenapi.test'
@@ -54,9 +54,9 @@ export function useWaApp(
     })
     appUrl = h.app.url
     h.tokens = {
-      owner: await signHs({ sub: h.users.owner, tenant_id: 'macrea', jti: crypto.randomUUID() }),
-      member: await signHs({ sub: h.users.member, tenant_id: 'macrea', jti: crypto.randomUUID() }),
-      blockedOwner: await signHs({ sub: h.users.foreignOwner, tenant_id: 'test_tenant_blocked', jti: crypto.randomUUID() }),
+      owner: await appToken(testDb(), { sub: h.users.owner, tenant_id: 'macrea' }),
+      member: await appToken(testDb(), { sub: h.users.member, tenant_id: 'macrea' }),
+      blockedOwner: await appToken(testDb(), { sub: h.users.foreignOwner, tenant_id: 'test_tenant_blocked' }),
     }
     h.api = (path, init = {}) => {
       const headers = new Headers(init.headers)
