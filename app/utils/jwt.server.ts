@@ -7,14 +7,18 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JWT
  * issuer through a JWKS URL (RS256/ES256 only). Every failure is the same `null` to the caller:
  * no oracle on why a token was refused.
  *
- * HS256 tokens are the app's own (API tokens page, `npm run token`; docs/decisions/081): they
- * must also carry `jti` and `iat`, live at most 365 days (`exp − iat`), and the guard accepts
- * them only when their `jti` is recorded in api_tokens for that user and not revoked
- * (`issuedByApp`). Tokens of the external issuer keep the deny-list rule.
+ * Every HS256 token must also carry `jti` (so it can be revoked) and `iat`, and live at most
+ * 365 days (`exp − iat`). Those the app mints (API tokens page, `npm run token`) say so in their
+ * header (`kid: "wa-app"`) and are an allow-list: accepted only while their `jti` is recorded
+ * in api_tokens for that user and not revoked (`issuedByApp`). Tokens the CRM signs with the
+ * shared secret, and the external issuer's, keep SPEC §11's deny-list: their `jti`s are unknown
+ * to the app by design (docs/decisions/081).
  */
 export const CLOCK_TOLERANCE_SECONDS = 30
 /** The longest lifetime the app mints (settings.api-tokens, server/token.ts). */
 export const MAX_APP_TOKEN_LIFETIME_SECONDS = 365 * 24 * 3600
+/** The header `kid` of tokens the app mints (signAppToken): they are checked against api_tokens. */
+export const APP_TOKEN_KID = 'wa-app'
 /** Longer tokens are refused before any parsing (a JWT here is a few hundred bytes). */
 const MAX_TOKEN_LENGTH = 8 * 1024
 const ASYMMETRIC_ALGS = ['RS256', 'ES256'] as const
@@ -33,7 +37,7 @@ export interface VerifiedClaims {
   tenantId: string | null
   jti: string | null
   exp: number
-  /** HS256: minted by the app, so its `jti` must be on the allow-list (api_tokens). */
+  /** Minted by the app (header `kid: "wa-app"`), so its `jti` must be on the allow-list (api_tokens). */
   issuedByApp: boolean
 }
 
@@ -63,8 +67,8 @@ export function createJwtVerifier(config: JwtConfig, options: { currentDate?: ()
         payload = (
           await jwtVerify(token, hsKey, { ...common, requiredClaims: [...common.requiredClaims, 'iat', 'jti'], algorithms: ['HS256'], currentDate: options.currentDate?.() })
         ).payload
-        issuedByApp = true
-        // A stolen app token must not be good forever: cap the lifetime it claims, and refuse one
+        issuedByApp = header.kid === APP_TOKEN_KID
+        // A stolen token must not be good forever: cap the lifetime it claims, and refuse one
         // "issued" in the future (that would stretch the cap).
         const now = Math.floor((options.currentDate?.() ?? new Date()).getTime() / 1000)
         const { iat, exp } = payload
@@ -105,7 +109,7 @@ export async function signAppToken(
   const iat = Math.floor((input.now ?? new Date()).getTime() / 1000)
   const exp = iat + input.ttlSeconds
   let jwt = new SignJWT({ tenant_id: input.tenantId })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: APP_TOKEN_KID })
     .setSubject(input.userId)
     .setJti(jti)
     .setIssuedAt(iat)

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../utils/app'
+import { APP_TOKEN_KID } from '../../app/utils/jwt.server'
 import { appToken, seedAuth, signHs, type SeededUsers } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 
 /**
- * HS256 tokens are the app's own, so they are an allow-list (issue 13, docs/decisions/081): a
- * correctly signed token is accepted only with a `jti` recorded in api_tokens for its user and
- * not revoked, an `iat`, and a lifetime `exp − iat` of at most 365 days.
+ * HS256 tokens (issue 13, docs/decisions/081): every one needs a `jti`, an `iat` and a lifetime
+ * `exp − iat` of at most 365 days. Those the app mints (`kid: "wa-app"`) are an allow-list: a
+ * correctly signed one is accepted only with its `jti` recorded in api_tokens for its user and
+ * not revoked. The CRM's own (shared secret, jtis the app never saw) keep SPEC §11's deny-list.
  */
 let app: TestApp
 let users: SeededUsers
@@ -24,17 +26,22 @@ afterAll(async () => {
 
 const features = (token: string) => fetch(`${app.url}/api/settings/features`, { headers: { authorization: `Bearer ${token}` } })
 
-describe('HS256 tokens are an allow-list', () => {
+const app_ = { kid: APP_TOKEN_KID }
+
+describe('HS256 tokens: revocable and bounded; the app\'s own are an allow-list', () => {
   it.each<[string, () => Promise<string>]>([
-    ['no jti', () => signHs({ sub: users.owner, tenant_id: 'macrea' })],
-    ['a jti the app never recorded', () => signHs({ sub: users.owner, tenant_id: 'macrea', jti: randomUUID() })],
-    ['a jti that is not a uuid', () => signHs({ sub: users.owner, tenant_id: 'macrea', jti: 'not-a-uuid' })],
+    ['no jti (CRM-signed)', () => signHs({ sub: users.owner, tenant_id: 'macrea' })],
+    ['no jti (app kid)', () => signHs({ sub: users.owner, tenant_id: 'macrea' }, app_)],
+    ['no iat (CRM-signed)', () => signHs({ sub: users.owner, tenant_id: 'macrea', jti: randomUUID(), iat: undefined })],
+    ['a lifetime of 2 years (CRM-signed)', () => signHs({ sub: users.owner, tenant_id: 'macrea', jti: randomUUID(), iat: now(), exp: now() + 730 * DAY })],
+    ['the app kid and a jti the app never recorded', () => signHs({ sub: users.owner, tenant_id: 'macrea', jti: randomUUID() }, app_)],
+    ['the app kid and a jti that is not a uuid', () => signHs({ sub: users.owner, tenant_id: 'macrea', jti: 'not-a-uuid' }, app_)],
     [
-      "another user's recorded jti",
+      "the app kid and another user's recorded jti",
       async () => {
         const jti = randomUUID()
         await appToken(testDb(), { sub: users.member, tenant_id: 'macrea', jti })
-        return signHs({ sub: users.owner, tenant_id: 'macrea', jti })
+        return signHs({ sub: users.owner, tenant_id: 'macrea', jti }, app_)
       },
     ],
     ['a recorded jti but no iat', () => appToken(testDb(), { sub: users.owner, tenant_id: 'macrea', iat: undefined })],
@@ -46,6 +53,22 @@ describe('HS256 tokens are an allow-list', () => {
     expect(res.status).toBe(401)
     expect(res.headers.get('www-authenticate')).toBe('Bearer')
     expect(await res.json()).toMatchObject({ ok: false, error: 'UNAUTHENTICATED' })
+  })
+
+  it('accepts a CRM-signed token with a jti the app never saw (SPEC §11 deny-list), and refuses it once that jti is revoked', async () => {
+    const jti = randomUUID()
+    const token = await signHs({ sub: users.owner, tenant_id: 'macrea', jti })
+    expect((await features(token)).status).toBe(200)
+    await testDb()
+      .insertInto('api_tokens')
+      .values({ jti, tenant_id: 'macrea', user_id: users.owner, name: 'revoked CRM token', expires_at: new Date(Date.now() + 600_000), revoked_at: new Date() })
+      .execute()
+    let status = 0
+    for (let i = 0; i < 50 && status !== 401; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100))
+      status = (await features(token)).status
+    }
+    expect(status).toBe(401)
   })
 
   it('accepts a recorded, unrevoked token of exactly 365 days, and refuses it once revoked', async () => {

@@ -3,6 +3,7 @@ import { SignJWT } from 'jose'
 import type { Kysely } from 'kysely'
 import type { Database } from '../../db/schema'
 import { seedDemoData } from '../../db/seed'
+import { APP_TOKEN_KID } from '../../app/utils/jwt.server'
 import { TEST_JWT_SECRET } from './app'
 
 /** Known demo password for auth tests (the seed's users get it). */
@@ -31,17 +32,20 @@ const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
 /** An HS256 token signed with the test app's secret (or `secret`), with `claims` as given. */
 export async function signHs(
   claims: Record<string, unknown>,
-  opts: { alg?: 'HS256' | 'HS384' | 'HS512'; secret?: string; expiresIn?: number | null } = {},
+  opts: { alg?: 'HS256' | 'HS384' | 'HS512'; secret?: string; expiresIn?: number | null; kid?: string } = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
   const payload: Record<string, unknown> = { iat: now, ...claims }
   if (opts.expiresIn !== null && payload.exp === undefined) payload.exp = now + (opts.expiresIn ?? 600)
-  return new SignJWT(payload).setProtectedHeader({ alg: opts.alg ?? 'HS256', typ: 'JWT' }).sign(enc(opts.secret ?? TEST_JWT_SECRET))
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: opts.alg ?? 'HS256', typ: 'JWT', ...(opts.kid ? { kid: opts.kid } : {}) })
+    .sign(enc(opts.secret ?? TEST_JWT_SECRET))
 }
 
 /**
- * An HS256 token as the app mints them: signed (claims and options as `signHs`) AND its `jti`
- * recorded in api_tokens for `sub` — HS256 tokens are an allow-list (docs/decisions/081). The
+ * An HS256 token as the app mints them: signed with the app's `kid` (claims and options as
+ * `signHs`) AND its `jti` recorded in api_tokens for `sub` — app tokens are an allow-list
+ * (docs/decisions/081). The
  * row is bound to `tenant_id`, else to the user's first membership. No row when `sub` is not a
  * user (the token is refused anyway).
  */
@@ -51,7 +55,7 @@ export async function appToken(
   opts: Parameters<typeof signHs>[1] = {},
 ): Promise<string> {
   const jti = typeof claims.jti === 'string' ? claims.jti : randomUUID()
-  const token = await signHs({ ...claims, jti }, opts)
+  const token = await signHs({ ...claims, jti }, { kid: APP_TOKEN_KID, ...opts })
   const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(claims.sub)
   const user = isUuid ? await db.selectFrom('users').select('id').where('id', '=', claims.sub).executeTakeFirst() : undefined
   if (!user) return token
