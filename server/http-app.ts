@@ -1,8 +1,8 @@
 import path from 'node:path'
-import { createRequestHandler } from '@remix-run/express'
-import type { ServerBuild } from '@remix-run/node'
+import { createRequestHandler, writeReadableStreamToWritable, type ServerBuild } from '@remix-run/node'
 import express, { type Router } from 'express'
-import { markRemix, requestObservability } from './observability'
+import { DEFAULT_BODY_LIMITS, bufferedBody, limitRequestBody, type BodyLimits } from './body-limit'
+import { appObservability, markRemix, requestObservability } from './observability'
 import { projectRoot } from './runtime'
 
 export interface HttpAppOptions {
@@ -10,6 +10,8 @@ export interface HttpAppOptions {
   build: ServerBuild | (() => ServerBuild)
   /** Extra routers mounted before Remix (the Green-API simulator in simulator mode). */
   routers?: Array<{ path: string; router: Router }>
+  /** Request body limits; default: the booted app's env (BODY_LIMIT_*), else 64/16/8 KiB. */
+  bodyLimits?: BodyLimits
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -33,8 +35,74 @@ export function rejectCrossSite(req: express.Request, res: express.Response, nex
   else res.status(403).type('text/plain').send('Cross-site request refused (403)')
 }
 
+/** What loaders and actions get as `context`. */
+export interface AppLoadContext {
+  /** The client address for audit entries and per-IP throttling. */
+  ip: string | null
+  /**
+   * Aborts when the HTTP response is closed (finished, or the client went away). Taken from the
+   * socket here because the `request.signal` Remix hands loaders is linked to the real one
+   * through a WeakRef (undici): once collected, its abort never arrives (issue 13).
+   */
+  closed: AbortSignal
+}
+
+/** The booted app's body limits (its env, parsed once at boot), or the defaults. */
+function bootedBodyLimits(): BodyLimits {
+  const env = (appObservability() as { env?: Record<string, unknown> } | undefined)?.env
+  const n = (v: unknown, d: number) => (typeof v === 'number' ? v : d)
+  return {
+    webhookBytes: n(env?.BODY_LIMIT_WEBHOOK_BYTES, DEFAULT_BODY_LIMITS.webhookBytes),
+    jsonBytes: n(env?.BODY_LIMIT_JSON_BYTES, DEFAULT_BODY_LIMITS.jsonBytes),
+    formBytes: n(env?.BODY_LIMIT_FORM_BYTES, DEFAULT_BODY_LIMITS.formBytes),
+  }
+}
+
+function remixHeaders(incoming: express.Request['headers']): Headers {
+  const headers = new Headers()
+  for (const [key, values] of Object.entries(incoming)) {
+    if (values === undefined) continue
+    for (const value of Array.isArray(values) ? values : [values]) headers.append(key, value)
+  }
+  return headers
+}
+
+async function sendRemixResponse(res: express.Response, response: Response): Promise<void> {
+  res.statusMessage = response.statusText
+  res.status(response.status)
+  for (const [key, value] of response.headers.entries()) res.append(key, value)
+  // Event streams start at once (the first event may be a while coming).
+  if (/text\/event-stream/i.test(response.headers.get('content-type') ?? '')) res.flushHeaders()
+  if (response.body) await writeReadableStreamToWritable(response.body, res)
+  else res.end()
+}
+
+/**
+ * Remix behind express, like `@remix-run/express`'s handler, except that the body is the one
+ * `limitRequestBody` already read and bounded (the node stream is consumed by then) and the load
+ * context carries the socket's close signal.
+ */
+export function remixHandler(build: () => ServerBuild, mode: string) {
+  const handle = createRequestHandler(async () => build(), mode)
+  return async (req: express.Request, res: express.Response, next: express.NextFunction): Promise<void> => {
+    try {
+      const closing = new AbortController()
+      res.once('close', () => closing.abort())
+      // As the express adapter does: req.hostname honours "trust proxy"; the port comes from the headers.
+      const port = [req.get('x-forwarded-host'), req.get('host')].map((h) => Number.parseInt(h?.split(':')[1] ?? '', 10)).find(Number.isSafeInteger)
+      const url = new URL(`${req.protocol}://${req.hostname}${port ? `:${port}` : ''}${req.originalUrl}`)
+      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : bufferedBody(req)
+      const request = new Request(url.href, { method: req.method, headers: remixHeaders(req.headers), signal: closing.signal, ...(body ? { body } : {}) })
+      const context: AppLoadContext = { ip: req.ip ?? null, closed: closing.signal }
+      await sendRemixResponse(res, await handle(request, context as never))
+    } catch (error) {
+      next(error)
+    }
+  }
+}
+
 /** The express shell around the Remix build: static assets, optional simulator, then Remix. */
-export function createHttpApp({ build, routers = [] }: HttpAppOptions): express.Express {
+export function createHttpApp({ build, routers = [], bodyLimits }: HttpAppOptions): express.Express {
   const current = typeof build === 'function' ? build : () => build
   const app = express()
   app.disable('x-powered-by')
@@ -47,8 +115,8 @@ export function createHttpApp({ build, routers = [] }: HttpAppOptions): express.
   )
   app.use(express.static(path.join(projectRoot, 'public'), { maxAge: '1h', index: false }))
   app.use(rejectCrossSite)
+  // The simulator's routers (simulator mode, never production) parse with their own limits.
   for (const r of routers) app.use(r.path, r.router)
-  // The client address for audit entries and per-IP login throttling (`context.ip` in loaders).
-  app.all('*', markRemix, createRequestHandler({ build: typeof build === 'function' ? async () => build() : build, mode: current().mode, getLoadContext: (req) => ({ ip: req.ip ?? null }) }))
+  app.all('*', markRemix, limitRequestBody(bodyLimits ? () => bodyLimits : bootedBodyLimits), remixHandler(current, current().mode))
   return app
 }
