@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { createRequestHandler, writeReadableStreamToWritable, type ServerBuild } from '@remix-run/node'
 import express, { type Router } from 'express'
+import { apiMethodsFromBuild } from './api-methods'
 import { DEFAULT_BODY_LIMITS, bufferedBody, limitRequestBody, type BodyLimits } from './body-limit'
 import { appObservability, markRemix, requestObservability } from './observability'
 import { projectRoot } from './runtime'
@@ -61,7 +62,8 @@ function bootedBodyLimits(): BodyLimits {
 function remixHeaders(incoming: express.Request['headers']): Headers {
   const headers = new Headers()
   for (const [key, values] of Object.entries(incoming)) {
-    if (values === undefined) continue
+    // As @remix-run/express does: an empty header (e.g. `X-Tenant:`) is dropped, not passed on.
+    if (!values) continue
     for (const value of Array.isArray(values) ? values : [values]) headers.append(key, value)
   }
   return headers
@@ -101,6 +103,28 @@ export function remixHandler(build: () => ServerBuild, mode: string) {
   }
 }
 
+/**
+ * The last express error handler: whatever reached `next(err)` (a body-parser error in the
+ * simulator's routers, a failure in the Remix adapter) answers the envelope and leaves one JSON
+ * log line, instead of express's HTML page with a stack trace on stderr.
+ */
+// express tells error handlers by their four parameters.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+export function answerUnexpectedError(err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction): void {
+  const status = typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 500
+  const clientError = status >= 400 && status < 500
+  if (!clientError) {
+    const e = err instanceof Error ? { name: err.name, message: err.message } : { name: typeof err }
+    appObservability()?.logger.error({ err: e, method: req.method, path: req.path }, 'unhandled HTTP error')
+  }
+  // Too late for an answer; express's own handler would print the stack to stderr.
+  if (res.headersSent) return void res.destroy()
+  const body = clientError
+    ? { ok: false, error: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED', message: 'Invalid request' }
+    : { ok: false, error: 'INTERNAL', message: 'Internal error' }
+  res.status(clientError ? status : 500).set('Cache-Control', 'no-store').json(body)
+}
+
 /** The express shell around the Remix build: static assets, optional simulator, then Remix. */
 export function createHttpApp({ build, routers = [], bodyLimits }: HttpAppOptions): express.Express {
   const current = typeof build === 'function' ? build : () => build
@@ -117,6 +141,8 @@ export function createHttpApp({ build, routers = [], bodyLimits }: HttpAppOption
   app.use(rejectCrossSite)
   // The simulator's routers (simulator mode, never production) parse with their own limits.
   for (const r of routers) app.use(r.path, r.router)
+  app.use(apiMethodsFromBuild(current))
   app.all('*', markRemix, limitRequestBody(bodyLimits ? () => bodyLimits : bootedBodyLimits), remixHandler(current, current().mode))
+  app.use(answerUnexpectedError)
   return app
 }

@@ -201,7 +201,7 @@ describe('VALIDATION_FAILED (400/415, body has issues)', () => {
     for (const { path } of MUTATING) {
       const res = await get(h, path, macrea())
       expect(res.headers.get('allow')).toBe('POST')
-      await expectCode(res, 405, 'VALIDATION_FAILED')
+      await expectCode(res, 405, 'METHOD_NOT_ALLOWED')
     }
   })
 })
