@@ -94,7 +94,7 @@ export function remixHandler(build: () => ServerBuild, mode: string) {
       const port = [req.get('x-forwarded-host'), req.get('host')].map((h) => Number.parseInt(h?.split(':')[1] ?? '', 10)).find(Number.isSafeInteger)
       const url = new URL(`${req.protocol}://${req.hostname}${port ? `:${port}` : ''}${req.originalUrl}`)
       const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : bufferedBody(req)
-      const request = new Request(url.href, { method: req.method, headers: remixHeaders(req.headers), signal: closing.signal, ...(body ? { body } : {}) })
+      const request = new Request(url.href, { method: req.method, headers: remixHeaders(req.headers), signal: closing.signal, ...(body ? { body: new Uint8Array(body) } : {}) })
       const context: AppLoadContext = { ip: req.ip ?? null, closed: closing.signal }
       await sendRemixResponse(res, await handle(request, context as never))
     } catch (error) {
@@ -109,7 +109,6 @@ export function remixHandler(build: () => ServerBuild, mode: string) {
  * log line, instead of express's HTML page with a stack trace on stderr.
  */
 // express tells error handlers by their four parameters.
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
 export function answerUnexpectedError(err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction): void {
   const status = typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 500
   const clientError = status >= 400 && status < 500
