@@ -46,6 +46,16 @@ export interface AppLoadContext {
    * through a WeakRef (undici): once collected, its abort never arrives (issue 13).
    */
   closed: AbortSignal
+  /**
+   * This server's own address as its socket saw it (`http://127.0.0.1:3000`), for URLs handed to
+   * Green-API when PUBLIC_URL is not set (never in production): never the client's Host header.
+   */
+  localOrigin: string
+}
+
+function localOriginOf(req: express.Request): string {
+  const address = (req.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '')
+  return `http://${address.includes(':') ? `[${address}]` : address}:${req.socket.localPort ?? 80}`
 }
 
 /** The booted app's body limits (its env, parsed once at boot), or the defaults. */
@@ -95,7 +105,7 @@ export function remixHandler(build: () => ServerBuild, mode: string) {
       const url = new URL(`${req.protocol}://${req.hostname}${port ? `:${port}` : ''}${req.originalUrl}`)
       const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : bufferedBody(req)
       const request = new Request(url.href, { method: req.method, headers: remixHeaders(req.headers), signal: closing.signal, ...(body ? { body: new Uint8Array(body) } : {}) })
-      const context: AppLoadContext = { ip: req.ip ?? null, closed: closing.signal }
+      const context: AppLoadContext = { ip: req.ip ?? null, closed: closing.signal, localOrigin: localOriginOf(req) }
       await sendRemixResponse(res, await handle(request, context as never))
     } catch (error) {
       next(error)

@@ -17,7 +17,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       tenantId: ctx.tenantId,
       actor: userActor(ctx.userId),
       phoneNumber: body.phoneNumber,
-      publicUrl: publicUrlOf(request),
+      publicUrl: publicUrlOf(context),
       ip: ipOf(context),
     })
     return ok({

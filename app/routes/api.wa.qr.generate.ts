@@ -16,7 +16,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const qr = await generateQr(services.wa, {
       tenantId: ctx.tenantId,
       actor: userActor(ctx.userId),
-      publicUrl: publicUrlOf(request),
+      publicUrl: publicUrlOf(context),
       ip: ipOf(context),
     })
     return ok({ ok: true, qrCode: qr.qrCode, expiresAt: qr.expiresAt.toISOString(), linkExpiresAt: qr.linkExpiresAt.toISOString() })

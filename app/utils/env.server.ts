@@ -72,6 +72,14 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   if (mode === 'simulator' && env.NODE_ENV === 'production') {
     throw new Error('Invalid configuration: GREENAPI_MODE simulator cannot run in production (set Green-API credentials)')
   }
+  // Issue 13 (decision 091): in production the webhook URL pushed to Green-API (token included)
+  // is built from PUBLIC_URL only, and /metrics is never public.
+  if (env.NODE_ENV === 'production' && !env.PUBLIC_URL) {
+    throw new Error('Invalid configuration: PUBLIC_URL is required in production (webhook and QR URLs are built from it, never from the Host header)')
+  }
+  if (env.NODE_ENV === 'production' && !env.METRICS_TOKEN) {
+    throw new Error('Invalid configuration: METRICS_TOKEN is required in production (/metrics is not public)')
+  }
   if (mode === 'shared' && !(env.GREENAPI_INSTANCE_ID && env.GREENAPI_API_TOKEN)) {
     throw new Error('Invalid configuration: GREENAPI_MODE shared needs GREENAPI_INSTANCE_ID and GREENAPI_API_TOKEN')
   }
