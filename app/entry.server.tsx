@@ -1,12 +1,30 @@
 import { PassThrough } from 'node:stream'
-import type { AppLoadContext, EntryContext } from '@remix-run/node'
+import type { AppLoadContext, EntryContext, HandleErrorFunction } from '@remix-run/node'
 import { createReadableStreamFromReadable } from '@remix-run/node'
-import { RemixServer } from '@remix-run/react'
+import { RemixServer, isRouteErrorResponse } from '@remix-run/react'
 import { isbot } from 'isbot'
 import { renderToPipeableStream } from 'react-dom/server'
 import { DocumentContextProvider } from './utils/nonce-provider'
 
+import { getServices } from './services.server'
+
 export { bootServices, shutdownServices } from './services.server'
+
+/**
+ * Where Remix reports errors it caught (its default prints them, stack and all, to stderr).
+ * An unknown URL or a wrong verb is ordinary traffic, already in the request log line; anything
+ * else is one JSON line at error level, by name and message only (no request data, no stack).
+ */
+export const handleError: HandleErrorFunction = (error, { request }) => {
+  if (request.signal.aborted) return
+  const logger = getServices().logger
+  if (isRouteErrorResponse(error) && error.status < 500) {
+    logger.debug({ status: error.status, path: new URL(request.url).pathname }, 'route error response')
+    return
+  }
+  const err = error instanceof Error ? { name: error.name, message: error.message } : { name: typeof error }
+  logger.error({ err, method: request.method, path: new URL(request.url).pathname }, 'unhandled route error')
+}
 
 const ABORT_DELAY = 5_000
 

@@ -39,6 +39,7 @@ import {
 import { parseEnv, type Env } from './utils/env.server'
 import { createLogger, type AppLogger } from './utils/logger.server'
 import { countLinkRequests, countLinkResults, createMetrics, type Metrics } from './utils/metrics.server'
+import { EventStreamSlots } from './utils/event-streams.server'
 // --- auth (issue 4) ---
 import { buildAuthServices, type AuthServices } from './utils/auth.server'
 // --- end auth ---
@@ -58,6 +59,8 @@ export interface Services {
   wa: WhatsAppDeps
   /** Status changes from every process (LISTEN/NOTIFY) for SSE streams and caches. */
   statusHub: PgStatusHub
+  /** Open SSE streams per user, tenant and IP (caps from env, issue 13). */
+  eventStreams: EventStreamSlots
   // --- reliability (issue 8) ---
   /** The status hot path's deps: cached connection row + memoized poll lease (decision 070). */
   waStatus: WhatsAppDeps
@@ -169,6 +172,7 @@ function buildServices(): Services {
     secrets,
     wa,
     statusHub,
+    eventStreams: new EventStreamSlots({ perUser: env.SSE_MAX_PER_USER, perTenant: env.SSE_MAX_PER_TENANT, perIp: env.SSE_MAX_PER_IP }),
     waStatus,
     caches,
     cacheListener,

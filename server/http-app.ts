@@ -1,9 +1,10 @@
 import path from 'node:path'
-import { createRequestHandler } from '@remix-run/express'
-import type { ServerBuild } from '@remix-run/node'
+import { createRequestHandler, writeReadableStreamToWritable, type AppLoadContext, type ServerBuild } from '@remix-run/node'
 import compression from 'compression'
 import express, { type Router } from 'express'
-import { markRemix, requestObservability } from './observability'
+import { apiMethodsFromBuild } from './api-methods'
+import { DEFAULT_BODY_LIMITS, bufferedBody, limitRequestBody, type BodyLimits } from './body-limit'
+import { appObservability, markRemix, requestObservability } from './observability'
 import { projectRoot } from './runtime'
 import { cspNonce, securityHeaders } from './security-headers'
 
@@ -12,6 +13,8 @@ export interface HttpAppOptions {
   build: ServerBuild | (() => ServerBuild)
   /** Extra routers mounted before Remix (the Green-API simulator in simulator mode). */
   routers?: Array<{ path: string; router: Router }>
+  /** Request body limits; default: the booted app's env (BODY_LIMIT_*), else 64/16/8 KiB. */
+  bodyLimits?: BodyLimits
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
@@ -35,8 +38,94 @@ export function rejectCrossSite(req: express.Request, res: express.Response, nex
   else res.status(403).type('text/plain').send('Cross-site request refused (403)')
 }
 
+function localOriginOf(req: express.Request): string {
+  const address = (req.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '')
+  return `http://${address.includes(':') ? `[${address}]` : address}:${req.socket.localPort ?? 80}`
+}
+
+/** The booted app's body limits (its env, parsed once at boot), or the defaults. */
+function bootedBodyLimits(): BodyLimits {
+  const env = (appObservability() as { env?: Record<string, unknown> } | undefined)?.env
+  const n = (v: unknown, d: number) => (typeof v === 'number' ? v : d)
+  return {
+    webhookBytes: n(env?.BODY_LIMIT_WEBHOOK_BYTES, DEFAULT_BODY_LIMITS.webhookBytes),
+    jsonBytes: n(env?.BODY_LIMIT_JSON_BYTES, DEFAULT_BODY_LIMITS.jsonBytes),
+    formBytes: n(env?.BODY_LIMIT_FORM_BYTES, DEFAULT_BODY_LIMITS.formBytes),
+  }
+}
+
+function remixHeaders(incoming: express.Request['headers']): Headers {
+  const headers = new Headers()
+  for (const [key, values] of Object.entries(incoming)) {
+    // As @remix-run/express does: an empty header (e.g. `X-Tenant:`) is dropped, not passed on.
+    if (!values) continue
+    for (const value of Array.isArray(values) ? values : [values]) headers.append(key, value)
+  }
+  return headers
+}
+
+async function sendRemixResponse(res: express.Response, response: Response): Promise<void> {
+  res.statusMessage = response.statusText
+  res.status(response.status)
+  for (const [key, value] of response.headers.entries()) res.append(key, value)
+  // Event streams start at once (the first event may be a while coming).
+  if (/text\/event-stream/i.test(response.headers.get('content-type') ?? '')) res.flushHeaders()
+  if (response.body) await writeReadableStreamToWritable(response.body, res)
+  else res.end()
+}
+
+/**
+ * Remix behind express, like `@remix-run/express`'s handler, except that the body is the one
+ * `limitRequestBody` already read and bounded (the node stream is consumed by then) and the load
+ * context carries the socket's close signal.
+ */
+export function remixHandler(build: () => ServerBuild, mode: string) {
+  const handle = createRequestHandler(async () => build(), mode)
+  return async (req: express.Request, res: express.Response, next: express.NextFunction): Promise<void> => {
+    try {
+      const closing = new AbortController()
+      res.once('close', () => closing.abort())
+      // As the express adapter does: req.hostname honours "trust proxy"; the port comes from the headers.
+      const port = [req.get('x-forwarded-host'), req.get('host')].map((h) => Number.parseInt(h?.split(':')[1] ?? '', 10)).find(Number.isSafeInteger)
+      const url = new URL(`${req.protocol}://${req.hostname}${port ? `:${port}` : ''}${req.originalUrl}`)
+      const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : bufferedBody(req)
+      const request = new Request(url.href, { method: req.method, headers: remixHeaders(req.headers), signal: closing.signal, ...(body ? { body: new Uint8Array(body) } : {}) })
+      const context: AppLoadContext = {
+        ip: req.ip ?? null,
+        cspNonce: res.locals.cspNonce as string,
+        closed: closing.signal,
+        localOrigin: localOriginOf(req),
+      }
+      await sendRemixResponse(res, await handle(request, context as never))
+    } catch (error) {
+      next(error)
+    }
+  }
+}
+
+/**
+ * The last express error handler: whatever reached `next(err)` (a body-parser error in the
+ * simulator's routers, a failure in the Remix adapter) answers the envelope and leaves one JSON
+ * log line, instead of express's HTML page with a stack trace on stderr.
+ */
+// express tells error handlers by their four parameters.
+export function answerUnexpectedError(err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction): void {
+  const status = typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 500
+  const clientError = status >= 400 && status < 500
+  if (!clientError) {
+    const e = err instanceof Error ? { name: err.name, message: err.message } : { name: typeof err }
+    appObservability()?.logger.error({ err: e, method: req.method, path: req.path }, 'unhandled HTTP error')
+  }
+  // Too late for an answer; express's own handler would print the stack to stderr.
+  if (res.headersSent) return void res.destroy()
+  const body = clientError
+    ? { ok: false, error: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED', message: 'Invalid request' }
+    : { ok: false, error: 'INTERNAL', message: 'Internal error' }
+  res.status(clientError ? status : 500).set('Cache-Control', 'no-store').json(body)
+}
+
 /** The express shell around the Remix build: static assets, optional simulator, then Remix. */
-export function createHttpApp({ build, routers = [] }: HttpAppOptions): express.Express {
+export function createHttpApp({ build, routers = [], bodyLimits }: HttpAppOptions): express.Express {
   const current = typeof build === 'function' ? build : () => build
   const app = express()
   app.disable('x-powered-by')
@@ -52,8 +141,10 @@ export function createHttpApp({ build, routers = [] }: HttpAppOptions): express.
   )
   app.use(express.static(path.join(projectRoot, 'public'), { maxAge: '1h', index: false }))
   app.use(rejectCrossSite)
+  // The simulator's routers (simulator mode, never production) parse with their own limits.
   for (const r of routers) app.use(r.path, r.router)
-  // The client address for audit entries and per-IP login throttling (`context.ip` in loaders).
-  app.all('*', markRemix, createRequestHandler({ build: typeof build === 'function' ? async () => build() : build, mode: current().mode, getLoadContext: (req, res) => ({ ip: req.ip ?? null, cspNonce: res.locals.cspNonce as string }) }))
+  app.use(apiMethodsFromBuild(current))
+  app.all('*', markRemix, limitRequestBody(bodyLimits ? () => bodyLimits : bootedBodyLimits), remixHandler(current, current().mode))
+  app.use(answerUnexpectedError)
   return app
 }

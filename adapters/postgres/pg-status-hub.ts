@@ -65,6 +65,13 @@ export class PgStatusHub {
     }
   }
 
+  /** Per-tenant subscribers in this process (open SSE streams); gauges and tests read it. */
+  subscriberCount(): number {
+    let n = 0
+    for (const set of this.byTenant.values()) n += set.size
+    return n
+  }
+
   /** Every tenant's changes (cache invalidation). */
   subscribeAll(listener: Listener): () => void {
     this.anyListeners.add(listener)

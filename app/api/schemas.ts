@@ -83,8 +83,9 @@ export function buildOpenApiDocument() {
   const tenantHeader = z.object({ 'x-tenant': z.string().optional().openapi({ description: 'Tenant id (defaults to the token tenant_id)' }) })
   const common = errors(400, 401, 403, 429, 500)
   const upstream = errors(409, 502, 503)
-  // Routes with a JSON body also answer 400 for > 16 KiB and 415 (not JSON), see readJsonBody.
-  const body = errors(415)
+  // Routes with a body also answer 413 past the body limit (server/body-limit.ts, 16 KiB JSON by
+  // default) and 415 when it is not JSON (readJsonBody).
+  const body = errors(413, 415)
 
   registry.registerPath({ method: 'get', path: '/api/settings/features', security, request: { headers: tenantHeader }, responses: { 200: { description: 'Feature flags', ...jsonContent(FeaturesResponseSchema) }, ...common } })
   registry.registerPath({ method: 'post', path: '/api/wa/qr/generate', security, request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) }, responses: { 200: { description: 'A QR code to scan', ...jsonContent(QrResponseSchema) }, ...common, ...body, ...upstream } })
@@ -97,7 +98,7 @@ export function buildOpenApiDocument() {
     method: 'post',
     path: '/api/wa/webhooks/green-api/{instanceId}',
     request: { params: z.object({ instanceId: z.string().regex(/^\d{1,20}$/) }), body: { content: { 'application/json': { schema: z.object({ typeWebhook: z.string() }).passthrough() } } } },
-    responses: { 200: { description: 'Acknowledged', ...jsonContent(WebhookAckSchema) }, ...errors(400, 401) },
+    responses: { 200: { description: 'Acknowledged', ...jsonContent(WebhookAckSchema) }, ...errors(400, 401, 413) },
   })
 
   registry.registerPath({

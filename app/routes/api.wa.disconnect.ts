@@ -1,13 +1,11 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
 import { EmptyBodySchema } from '~/api/schemas'
 import { getServices } from '~/services.server'
-import { apiHandler, ipOf, methodNotAllowed, ok, readJsonBody } from '~/utils/api.server'
+import { apiHandler, ipOf, ok, readJsonBody } from '~/utils/api.server'
 import { requireApiContext } from '~/utils/guards.server'
 import { t } from '~/utils/i18n'
 import { requireWhatsApp, userActor } from '~/utils/whatsapp.server'
 import { disconnect } from '../../domain/whatsapp'
-
-export const loader = () => methodNotAllowed('POST')
 
 // POST /api/wa/disconnect — idempotent: a second call answers ok too.
 export async function action({ request, context }: ActionFunctionArgs) {

@@ -1,21 +1,50 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
 import { getServices } from '~/services.server'
 import { apiHandler } from '~/utils/api.server'
+import { clientIp } from '~/utils/auth.server'
 import { requireApiContext } from '~/utils/guards.server'
+import { errorResponse } from '~/utils/http-errors.server'
 import { requireWhatsApp } from '~/utils/whatsapp.server'
 import { getConnectionStatus } from '../../domain/whatsapp'
 import { statusBody } from '~/api/presenters'
 
 const HEARTBEAT_MS = 15_000
+/** How long the browser's EventSource waits before it reconnects (after a lifetime end, too). */
+const RETRY_MS = 3_000
+
+/**
+ * The socket's close signal from the express shell (server/http-app.ts). `request.signal` is
+ * only a fallback: Remix links it to the real one through a WeakRef, so after a garbage
+ * collection a closed tab would never end its stream (issue 13).
+ */
+function closedSignal(request: Request, context: unknown): AbortSignal {
+  const closed = (context as { closed?: unknown } | undefined)?.closed
+  return closed instanceof AbortSignal ? closed : request.signal
+}
 
 // GET /api/wa/events — text/event-stream of the caller's tenant status. The first event is the
 // current status; later ones arrive through PostgreSQL LISTEN/NOTIFY from any app process.
+// Streams are capped per user, tenant and IP (429) and end after SSE_MAX_LIFETIME_SECONDS; the
+// EventSource then reconnects, so a stream never outlives its client for long.
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const services = getServices()
   return apiHandler(request, services.logger, async () => {
     const ctx = await requireApiContext(request, { mutating: false, context })
     await requireWhatsApp(ctx.tenantId)
-    const initial = statusBody(await getConnectionStatus(services.wa, { tenantId: ctx.tenantId }))
+    const release = services.eventStreams.tryAcquire({ userId: ctx.userId, tenantId: ctx.tenantId, ip: clientIp(context) })
+    if (!release) {
+      return errorResponse(429, 'RATE_LIMITED', 'Too many open event streams; close another tab or retry later', {
+        headers: { 'Retry-After': '30' },
+      })
+    }
+    let initial: ReturnType<typeof statusBody>
+    try {
+      initial = statusBody(await getConnectionStatus(services.wa, { tenantId: ctx.tenantId }))
+    } catch (e) {
+      release()
+      throw e
+    }
+    const closed = closedSignal(request, context)
     const encoder = new TextEncoder()
     let cleanup = () => {}
     const stream = new ReadableStream<Uint8Array>({
@@ -27,19 +56,23 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
             cleanup()
           }
         }
-        send(`retry: 3000\nevent: status\ndata: ${JSON.stringify(initial)}\n\n`)
+        send(`retry: ${RETRY_MS}\nevent: status\ndata: ${JSON.stringify(initial)}\n\n`)
         const unsubscribe = services.statusHub.subscribe(ctx.tenantId, (snapshot) => {
           const body = { connected: snapshot.connected, status: snapshot.status, ...(snapshot.phoneNumber && snapshot.connected ? { phoneNumber: snapshot.phoneNumber } : {}), checkedAt: new Date().toISOString() }
           send(`event: status\ndata: ${JSON.stringify(body)}\n\n`)
         })
         const heartbeat = setInterval(() => send(`: heartbeat\n\n`), HEARTBEAT_MS)
+        const lifetime = setTimeout(() => cleanup(), services.env.SSE_MAX_LIFETIME_SECONDS * 1000)
         services.metrics.sseClients.inc()
-        let closed = false
+        let ended = false
         cleanup = () => {
-          if (closed) return
-          closed = true
+          if (ended) return
+          ended = true
           clearInterval(heartbeat)
+          clearTimeout(lifetime)
           unsubscribe()
+          release()
+          closed.removeEventListener('abort', onClosed)
           services.metrics.sseClients.dec()
           try {
             controller.close()
@@ -47,7 +80,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
             /* already closed */
           }
         }
-        request.signal.addEventListener('abort', () => cleanup(), { once: true })
+        const onClosed = () => cleanup()
+        if (closed.aborted) cleanup()
+        else closed.addEventListener('abort', onClosed, { once: true })
       },
       cancel() {
         cleanup()

@@ -1,12 +1,10 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
 import { PairingCodeBodySchema } from '~/api/schemas'
 import { getServices } from '~/services.server'
-import { apiHandler, ipOf, methodNotAllowed, ok, readJsonBody } from '~/utils/api.server'
+import { apiHandler, ipOf, ok, readJsonBody } from '~/utils/api.server'
 import { requireApiContext } from '~/utils/guards.server'
 import { publicUrlOf, requireWhatsApp, userActor } from '~/utils/whatsapp.server'
 import { requestPairingCode } from '../../domain/whatsapp'
-
-export const loader = () => methodNotAllowed('POST')
 
 // POST /api/wa/pairing-code {"phoneNumber":"+33…"} — link by phone number instead of QR.
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -19,7 +17,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       tenantId: ctx.tenantId,
       actor: userActor(ctx.userId),
       phoneNumber: body.phoneNumber,
-      publicUrl: publicUrlOf(request),
+      publicUrl: publicUrlOf(context),
       ip: ipOf(context),
     })
     return ok({

@@ -1,12 +1,10 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
 import { EmptyBodySchema } from '~/api/schemas'
 import { getServices } from '~/services.server'
-import { apiHandler, ipOf, methodNotAllowed, ok, readJsonBody } from '~/utils/api.server'
+import { apiHandler, ipOf, ok, readJsonBody } from '~/utils/api.server'
 import { requireApiContext } from '~/utils/guards.server'
 import { publicUrlOf, requireWhatsApp, userActor } from '~/utils/whatsapp.server'
 import { generateQr } from '../../domain/whatsapp'
-
-export const loader = () => methodNotAllowed('POST')
 
 // POST /api/wa/qr/generate — auth → tenant → role → gate → parse → generateQr → respond.
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -18,7 +16,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const qr = await generateQr(services.wa, {
       tenantId: ctx.tenantId,
       actor: userActor(ctx.userId),
-      publicUrl: publicUrlOf(request),
+      publicUrl: publicUrlOf(context),
       ip: ipOf(context),
     })
     return ok({ ok: true, qrCode: qr.qrCode, expiresAt: qr.expiresAt.toISOString(), linkExpiresAt: qr.linkExpiresAt.toISOString() })

@@ -1,12 +1,10 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
 import { TestSendBodySchema } from '~/api/schemas'
 import { getServices } from '~/services.server'
-import { apiHandler, ipOf, methodNotAllowed, ok, readJsonBody } from '~/utils/api.server'
+import { apiHandler, ipOf, ok, readJsonBody } from '~/utils/api.server'
 import { requireApiContext } from '~/utils/guards.server'
 import { requireWhatsApp, userActor } from '~/utils/whatsapp.server'
 import { sendTestMessage } from '../../domain/whatsapp'
-
-export const loader = () => methodNotAllowed('POST')
 
 // POST /api/wa/test {"to"?, "message"?} — refuses unless the instance is authorized right now.
 export async function action({ request, context }: ActionFunctionArgs) {

@@ -1,10 +1,8 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
 import { getServices } from '~/services.server'
-import { apiHandler, methodNotAllowed, ok } from '~/utils/api.server'
+import { apiHandler, ok } from '~/utils/api.server'
 import { errorResponse, validationFailed } from '~/utils/http-errors.server'
 import { applyProviderEvent } from '../../domain/whatsapp'
-
-export const loader = () => methodNotAllowed('POST')
 
 const MAX_WEBHOOK_BYTES = 64 * 1024
 

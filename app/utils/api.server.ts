@@ -163,11 +163,6 @@ export function ok<T extends Record<string, unknown>>(body: T, init: ResponseIni
   return json(body, { ...init, headers: { 'Cache-Control': 'no-store', ...(init.headers as Record<string, string>) } })
 }
 
-/** Resource routes that only accept another verb answer 405 with the envelope. */
-export function methodNotAllowed(allow: string): Response {
-  return errorResponse(405, 'VALIDATION_FAILED', `Use ${allow} for this route`, { headers: { Allow: allow }, extra: { issues: [] } })
-}
-
 /** The client IP express saw (set by server/http-app.ts getLoadContext). */
 export function ipOf(context: unknown): string | undefined {
   const ip = (context as { ip?: unknown } | undefined)?.ip

@@ -44,6 +44,15 @@ const EnvSchema = z.object({
   WA_RATE_LIMIT_PAIRING: RateRule.default({ limit: 5, windowSeconds: 600 }),
   WA_RATE_LIMIT_TEST: RateRule.default({ limit: 5, windowSeconds: 3600 }),
   METRICS_TOKEN: z.string().optional(),
+  // --- HTTP edge (issue 13): event-stream caps and lifetime, request body limits in bytes ---
+  SSE_MAX_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
+  SSE_MAX_PER_TENANT: z.coerce.number().int().min(1).max(100_000).default(100),
+  SSE_MAX_PER_IP: z.coerce.number().int().min(1).max(100_000).default(50),
+  SSE_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(1).max(86_400).default(1800),
+  BODY_LIMIT_WEBHOOK_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  BODY_LIMIT_JSON_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(16 * 1024),
+  BODY_LIMIT_FORM_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(8 * 1024),
+  // --- end HTTP edge ---
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` (one line per event; production) or `pretty` (pino-pretty, set by `npm run dev`). */
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
@@ -64,6 +73,14 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     (env.GREENAPI_PARTNER_TOKEN ? 'partner' : env.GREENAPI_INSTANCE_ID && env.GREENAPI_API_TOKEN ? 'shared' : 'simulator')
   if (mode === 'simulator' && env.NODE_ENV === 'production') {
     throw new Error('Invalid configuration: GREENAPI_MODE simulator cannot run in production (set Green-API credentials)')
+  }
+  // Issue 13 (decision 091): in production the webhook URL pushed to Green-API (token included)
+  // is built from PUBLIC_URL only, and /metrics is never public.
+  if (env.NODE_ENV === 'production' && !env.PUBLIC_URL) {
+    throw new Error('Invalid configuration: PUBLIC_URL is required in production (webhook and QR URLs are built from it, never from the Host header)')
+  }
+  if (env.NODE_ENV === 'production' && !env.METRICS_TOKEN) {
+    throw new Error('Invalid configuration: METRICS_TOKEN is required in production (/metrics is not public)')
   }
   if (mode === 'shared' && !(env.GREENAPI_INSTANCE_ID && env.GREENAPI_API_TOKEN)) {
     throw new Error('Invalid configuration: GREENAPI_MODE shared needs GREENAPI_INSTANCE_ID and GREENAPI_API_TOKEN')

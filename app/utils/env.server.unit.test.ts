@@ -31,4 +31,13 @@ describe('configuration', () => {
     expect(() => parseEnv({ ...base, NODE_ENV: 'production' })).toThrow(/simulator cannot run in production/)
     expect(parseEnv({ ...base, GREENAPI_INSTANCE_ID: '1101000001', GREENAPI_API_TOKEN: 't' }).GREENAPI_MODE).toBe('shared')
   })
+
+  it('requires PUBLIC_URL and METRICS_TOKEN in production, naming the variable', () => {
+    const prod = { ...base, NODE_ENV: 'production', GREENAPI_INSTANCE_ID: '1101000001', GREENAPI_API_TOKEN: 't' }
+    expect(() => parseEnv({ ...prod, METRICS_TOKEN: 'm'.repeat(32) })).toThrow(/PUBLIC_URL is required in production/)
+    expect(() => parseEnv({ ...prod, PUBLIC_URL: 'https://crm.example' })).toThrow(/METRICS_TOKEN is required in production/)
+    expect(parseEnv({ ...prod, PUBLIC_URL: 'https://crm.example', METRICS_TOKEN: 'm'.repeat(32) }).PUBLIC_URL).toBe('https://crm.example')
+    // Development and tests keep working without them.
+    expect(parseEnv(base).PUBLIC_URL).toBeUndefined()
+  })
 })

@@ -31,7 +31,7 @@ const DEGRADED: ReadonlySet<string> = new Set(['starting', 'yellowCard', 'blocke
 // ---------------------------------------------------------------------------------------------
 // Loader: guard → the tenant's flag → its live status → what to show.
 
-export async function whatsappPageLoader({ request }: LoaderFunctionArgs) {
+export async function whatsappPageLoader({ request, context }: LoaderFunctionArgs) {
   const ctx = await requirePageContext(request)
   const { wa } = getServices()
   const lang = getLang(request)
@@ -44,7 +44,7 @@ export async function whatsappPageLoader({ request }: LoaderFunctionArgs) {
   } else {
     const status = await getConnectionStatus(wa, { tenantId: ctx.tenantId })
     if (status.stale) stale = status.checkedAt.toISOString()
-    view = await viewOf(status, ctx, request)
+    view = await viewOf(status, ctx, context)
   }
   return json(
     {
@@ -59,7 +59,7 @@ export async function whatsappPageLoader({ request }: LoaderFunctionArgs) {
   )
 }
 
-async function viewOf(status: ConnectionStatusResult, ctx: PageContext, request: Request): Promise<PanelView> {
+async function viewOf(status: ConnectionStatusResult, ctx: PageContext, context: unknown): Promise<PanelView> {
   if (status.connected) {
     forgetLinkDisplay(ctx.tenantId)
     return { state: 'connected', phoneNumber: status.phoneNumber ?? null }
@@ -72,7 +72,7 @@ async function viewOf(status: ConnectionStatusResult, ctx: PageContext, request:
     forgetLinkDisplay(ctx.tenantId)
     return { state: 'unlinked', expired: status.linkExpired === true }
   }
-  const display = ctx.canMutate ? await waitingDisplay(ctx, request) : ({ kind: 'hidden' } as const)
+  const display = ctx.canMutate ? await waitingDisplay(ctx, context) : ({ kind: 'hidden' } as const)
   return { state: 'waiting', linkExpiresAt: status.linkExpiresAt.toISOString(), display }
 }
 
@@ -80,7 +80,7 @@ async function viewOf(status: ConnectionStatusResult, ctx: PageContext, request:
  * The QR or pairing code of the running attempt, from this process's memory; an expired QR is
  * renewed here a bounded number of times (see link-display.server.ts), never on every refresh.
  */
-async function waitingDisplay(ctx: PageContext, request: Request): Promise<WaitingDisplay> {
+async function waitingDisplay(ctx: PageContext, context: unknown): Promise<WaitingDisplay> {
   const shown = currentLinkDisplay(ctx.tenantId)
   switch (shown.kind) {
     case 'qr':
@@ -93,7 +93,7 @@ async function waitingDisplay(ctx: PageContext, request: Request): Promise<Waiti
       try {
         const { wa } = getServices()
         const qr = await renewQr(ctx.tenantId, async () => {
-          const fresh = await generateQr(wa, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), publicUrl: publicUrlOf(request) })
+          const fresh = await generateQr(wa, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), publicUrl: publicUrlOf(context) })
           return { src: fresh.qrCode, expiresAt: fresh.expiresAt.getTime() }
         })
         return qr ? { kind: 'qr', src: qr.src, expiresAt: new Date(qr.expiresAt).toISOString() } : { kind: 'exhausted' }
@@ -112,6 +112,8 @@ interface HandlerArgs {
   ctx: PageContext
   form: FormData
   request: Request
+  /** The load context (client IP, this server's own origin). */
+  context: unknown
   ip: string | undefined
 }
 type Handler = (args: HandlerArgs) => Promise<Response>
@@ -124,11 +126,11 @@ function field(form: FormData, name: string): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined
 }
 
-async function linkQr({ ctx, request, ip }: HandlerArgs): Promise<Response> {
+async function linkQr({ ctx, context, ip }: HandlerArgs): Promise<Response> {
   const qr = await generateQr(getServices().wa, {
     tenantId: ctx.tenantId,
     actor: userActor(ctx.userId),
-    publicUrl: publicUrlOf(request),
+    publicUrl: publicUrlOf(context),
     ip,
   })
   rememberQr(ctx.tenantId, { src: qr.qrCode, expiresAt: qr.expiresAt.getTime() })
@@ -138,14 +140,14 @@ async function linkQr({ ctx, request, ip }: HandlerArgs): Promise<Response> {
 /** "Générer un nouveau QR code": same use case; a click also re-arms the automatic renewals. */
 const refreshQr: Handler = (args) => linkQr(args)
 
-async function linkPhone({ ctx, form, request, ip }: HandlerArgs): Promise<Response> {
+async function linkPhone({ ctx, form, context, ip }: HandlerArgs): Promise<Response> {
   const phone = PhoneNumberSchema.safeParse(field(form, 'phoneNumber') ?? '')
   if (!phone.success) return result({ intent: INTENTS.linkPhone, ok: false, code: 'INVALID_PHONE', field: 'phoneNumber' }, 400)
   const pairing = await requestPairingCode(getServices().wa, {
     tenantId: ctx.tenantId,
     actor: userActor(ctx.userId),
     phoneNumber: phone.data,
-    publicUrl: publicUrlOf(request),
+    publicUrl: publicUrlOf(context),
     ip,
   })
   rememberPairing(ctx.tenantId, { code: pairing.code, expiresAt: pairing.expiresAt.getTime() })
@@ -211,7 +213,7 @@ export async function whatsappPageAction({ request, context }: ActionFunctionArg
   if (!isIntent(intent)) throw new Response('Unknown intent', { status: 400, headers: NO_STORE })
   const { logger } = getServices()
   try {
-    return await HANDLERS[intent]({ ctx, form, request, ip: ipOf(context) })
+    return await HANDLERS[intent]({ ctx, form, request, context, ip: ipOf(context) })
   } catch (e) {
     if (e instanceof Response) throw e
     // Expected failures (rate limit, upstream down, busy instance…) are shown next to the form.

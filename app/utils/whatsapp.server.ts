@@ -6,10 +6,16 @@ export async function requireWhatsApp(tenantId: string): Promise<void> {
   await requireWhatsAppEnabled(getServices().wa, { tenantId })
 }
 
-/** The origin webhooks and simulated-phone URLs are built from: PUBLIC_URL, else the request's. */
-export function publicUrlOf(request: Request): string {
+/**
+ * The origin webhooks (token included) and simulated-phone URLs are built from: PUBLIC_URL
+ * (required in production), else the address this server was reached at on its own socket
+ * (`context.localOrigin`, server/http-app.ts), never the request's Host header, which the
+ * client chooses (issue 13, decision 091).
+ */
+export function publicUrlOf(context: unknown): string {
   const configured = getServices().env.PUBLIC_URL
-  return (configured ?? new URL(request.url).origin).replace(/\/$/, '')
+  const local = (context as { localOrigin?: unknown } | undefined)?.localOrigin
+  return (configured ?? (typeof local === 'string' ? local : 'http://localhost:3000')).replace(/\/$/, '')
 }
 
 export function userActor(userId: string): Actor {

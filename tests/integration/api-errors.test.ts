@@ -164,15 +164,16 @@ describe('VALIDATION_FAILED (400/415, body has issues)', () => {
       for (const value of ['[]', '[{}]', '"text"', '42', 'null', 'true']) await invalid(await send(path, value, 'application/json'))
       await invalid(await send(path, '{}', 'text/plain'), [400, 415])
       await invalid(await send(path, 'a=1&b=2', 'application/x-www-form-urlencoded'), [400, 415])
+      // Over the 16 KiB JSON limit: refused by the express shell's body limit (decision 090).
       const big = JSON.stringify({ padding: 'x'.repeat(17 * 1024) })
-      await invalid(await send(path, big, 'application/json'), 400)
+      await expectCode(await send(path, big, 'application/json'), 413, 'PAYLOAD_TOO_LARGE')
     }
     // A bigger body, still answered (drained, not reset) …
-    await invalid(await send('/api/wa/disconnect', JSON.stringify({ padding: 'z'.repeat(300 * 1024) }), 'application/json'), 400)
+    await expectCode(await send('/api/wa/disconnect', JSON.stringify({ padding: 'z'.repeat(300 * 1024) }), 'application/json'), 413, 'PAYLOAD_TOO_LARGE')
     // … and without a Content-Length (chunked): cut off while streaming, still the envelope.
     const chunked = await chunkedPost('/api/wa/qr/generate', 6, 8 * 1024)
-    expect(chunked.status).toBe(400)
-    expect(JSON.parse(chunked.body)).toMatchObject({ ok: false, error: 'VALIDATION_FAILED', issues: [] })
+    expect(chunked.status).toBe(413)
+    expect(JSON.parse(chunked.body)).toMatchObject({ ok: false, error: 'PAYLOAD_TOO_LARGE' })
     expect(chunked.body).not.toMatch(STACK_LINE)
 
     const unknownField = await invalid(await send('/api/wa/qr/generate', '{"instanceId":"1101000001"}', 'application/json'))
@@ -200,7 +201,7 @@ describe('VALIDATION_FAILED (400/415, body has issues)', () => {
     for (const { path } of MUTATING) {
       const res = await get(h, path, macrea())
       expect(res.headers.get('allow')).toBe('POST')
-      await expectCode(res, 405, 'VALIDATION_FAILED')
+      await expectCode(res, 405, 'METHOD_NOT_ALLOWED')
     }
   })
 })
@@ -448,6 +449,7 @@ describe('coverage', () => {
       'FORBIDDEN_ROLE',
       'WHATSAPP_DISABLED',
       'VALIDATION_FAILED',
+      'PAYLOAD_TOO_LARGE',
       'NOT_CONNECTED',
       'ALREADY_CONNECTED',
       'NO_INSTANCE_AVAILABLE',

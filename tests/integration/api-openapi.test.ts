@@ -248,7 +248,7 @@ describe('real responses validate against the document', () => {
     await capture('status 403 disabled', '/api/wa/qr/status', 'get', await get(h, '/api/wa/qr/status', blocked))
 
     await capture('generate 400', '/api/wa/qr/generate', 'post', await rawPost('/api/wa/qr/generate', '{oops', 'application/json'))
-    await capture('generate oversized 400', '/api/wa/qr/generate', 'post', await rawPost('/api/wa/qr/generate', JSON.stringify({ p: 'x'.repeat(20_000) }), 'application/json'))
+    await capture('generate oversized 413', '/api/wa/qr/generate', 'post', await rawPost('/api/wa/qr/generate', JSON.stringify({ p: 'x'.repeat(20_000) }), 'application/json'))
     await capture('generate 415', '/api/wa/qr/generate', 'post', await rawPost('/api/wa/qr/generate', '{}', 'text/plain'))
     await capture('generate 403 role', '/api/wa/qr/generate', 'post', await post(h, '/api/wa/qr/generate', member))
     await capture('generate 403 disabled', '/api/wa/qr/generate', 'post', await post(h, '/api/wa/qr/generate', blocked))
