@@ -40,7 +40,9 @@ export function rejectCrossSite(req: express.Request, res: express.Response, nex
 
 function localOriginOf(req: express.Request): string {
   const address = (req.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '')
-  return `http://${address.includes(':') ? `[${address}]` : address}:${req.socket.localPort ?? 80}`
+  // On loopback, `localhost` (what a developer browses, and what resolves on either family).
+  const host = address === '127.0.0.1' || address === '::1' ? 'localhost' : address.includes(':') ? `[${address}]` : address
+  return `http://${host}:${req.socket.localPort ?? 80}`
 }
 
 /** The booted app's body limits (its env, parsed once at boot), or the defaults. */
