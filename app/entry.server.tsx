@@ -1,13 +1,36 @@
 import { PassThrough } from 'node:stream'
-import type { EntryContext } from '@remix-run/node'
+import type { LoaderFunctionArgs, EntryContext } from '@remix-run/node'
 import { createReadableStreamFromReadable } from '@remix-run/node'
-import { RemixServer } from '@remix-run/react'
+import { RemixServer, isRouteErrorResponse } from '@remix-run/react'
 import { isbot } from 'isbot'
-import { renderToPipeableStream } from 'react-dom/server'
+import { renderToPipeableStream, renderToStaticMarkup } from 'react-dom/server'
+import { UnavailablePage } from './components/unavailable-page'
+import {
+  noteDatabaseUnavailable,
+  unavailableDataResponse,
+  unavailableDocument,
+  unavailableTexts,
+  wasDatabaseUnavailable,
+} from './utils/unavailable.server'
 
 export { bootServices, shutdownServices } from './services.server'
 
 const ABORT_DELAY = 5_000
+
+/**
+ * Remix calls this for every error of a loader, action or render, before the response is
+ * built. A database that is down or too slow marks the request (one warn line) so the page
+ * becomes a 503 "temporarily unavailable" (decision 095); anything else is printed as before.
+ */
+export function handleError(error: unknown, { request }: Pick<LoaderFunctionArgs, 'request'>) {
+  if (noteDatabaseUnavailable(request, error)) return
+  if (!request.signal.aborted) console.error(isRouteErrorResponse(error) && (error as { error?: unknown }).error ? (error as { error?: unknown }).error : error)
+}
+
+/** Client-side navigations (`?_data=`) of a request marked by handleError: a caught 503. */
+export function handleDataRequest(response: Response, { request }: Pick<LoaderFunctionArgs, 'request'>) {
+  return wasDatabaseUnavailable(request) ? unavailableDataResponse(request) : response
+}
 
 export default function handleRequest(
   request: Request,
@@ -15,6 +38,9 @@ export default function handleRequest(
   responseHeaders: Headers,
   remixContext: EntryContext,
 ) {
+  if (wasDatabaseUnavailable(request)) {
+    return unavailableDocument(request, renderToStaticMarkup(<UnavailablePage {...unavailableTexts(request)} />))
+  }
   const callbackName = isbot(request.headers.get('user-agent') ?? '') ? 'onAllReady' : 'onShellReady'
   return new Promise((resolve, reject) => {
     let shellRendered = false
