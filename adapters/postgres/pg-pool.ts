@@ -54,8 +54,20 @@ export function createPgPool(options: PgPoolOptions): pg.Pool {
 
 type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void
 
-/** A refusal with 57P03 ("the database system is shutting down") is reported to `onShutdown`. */
+/** How long after a shutdown refusal released clients are closed instead of kept idle. */
+const DRAIN_MS = 30_000
+
+/**
+ * Notices PostgreSQL shutting down: a new connection refused with 57P03 ("the database system
+ * is shutting down"). A smart shutdown waits for every open session, and a busy pool never lets
+ * its sessions go, so from then on (for DRAIN_MS) idle clients are closed and released ones are
+ * destroyed instead of kept (`release(true)`, pg-pool's documented way), and `onShutdown` lets
+ * the dedicated LISTEN connections go too. Queries keep being answered on the sessions still
+ * open; new ones get the refusal (a 503).
+ */
 class ShutdownAwarePool extends pg.Pool {
+  private drainingUntil = 0
+
   constructor(
     config: pg.PoolConfig,
     private readonly onShutdown: () => void,
@@ -68,13 +80,46 @@ class ShutdownAwarePool extends pg.Pool {
   override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
     if (callback) {
       return super.connect((err, client, done) => {
-        if (err && isServerShuttingDown(err)) this.onShutdown()
-        callback(err, client, done)
+        if (err && isServerShuttingDown(err)) this.shuttingDown()
+        callback(err, client ? this.drainable(client) : client, done)
       })
     }
-    return super.connect().catch((e: unknown) => {
-      if (isServerShuttingDown(e)) this.onShutdown()
-      throw e
-    })
+    return super.connect().then(
+      (client) => this.drainable(client),
+      (e: unknown) => {
+        if (isServerShuttingDown(e)) this.shuttingDown()
+        throw e
+      },
+    )
+  }
+
+  private draining(): boolean {
+    return Date.now() < this.drainingUntil
+  }
+
+  private drainable(client: pg.PoolClient): pg.PoolClient {
+    const release = client.release
+    client.release = (err?: Error | boolean) => release(err || this.draining() || undefined)
+    return client
+  }
+
+  private shuttingDown(): void {
+    const first = !this.draining()
+    this.drainingUntil = Date.now() + DRAIN_MS
+    if (!first) return
+    this.onShutdown()
+    void this.closeIdle()
+  }
+
+  /** Takes each idle client (connect() hands out idle ones first) and destroys it. */
+  private async closeIdle(): Promise<void> {
+    for (let n = this.idleCount; n > 0; n--) {
+      try {
+        const client = await super.connect()
+        client.release(true)
+      } catch {
+        return
+      }
+    }
   }
 }

@@ -175,4 +175,25 @@ describe('PostgreSQL unavailable under requests', () => {
     }
     await expectRecovered()
   }, 120_000)
+
+  it('smart shutdown (SIGTERM): the app lets its sessions go, LISTEN included, so PostgreSQL can finish stopping', async () => {
+    const postmaster = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+    process.kill(postmaster, 'SIGTERM') // smart: no new sessions, waits for the open ones to end
+    const answers: number[] = []
+    // Traffic continues: a burst wider than the pool's idle clients needs a new session, which
+    // PostgreSQL refuses with 57P03; from then on the app must let its sessions go.
+    await eventually(async () => {
+      const burst = await Promise.all(Array.from({ length: 12 }, () => api('/api/settings/features')))
+      for (const res of burst) {
+        answers.push(res.status)
+        if (res.status !== 200) expect(await res.json()).toMatchObject({ ok: false, error: 'UPSTREAM_UNAVAILABLE' })
+        else await res.body?.cancel()
+      }
+      expect(fs.existsSync(`/proc/${postmaster}`)).toBe(false)
+    }, 20_000)
+    expect(answers).not.toContain(500)
+    expect(answers).toContain(503)
+    server = await startServer()
+    await expectRecovered()
+  }, 120_000)
 })
