@@ -5,6 +5,7 @@ import { RemixServer, isRouteErrorResponse } from '@remix-run/react'
 import { isbot } from 'isbot'
 import { renderToPipeableStream, renderToStaticMarkup } from 'react-dom/server'
 import { UnavailablePage } from './components/unavailable-page'
+import stylesHref from './styles/app.css'
 import {
   noteDatabaseUnavailable,
   unavailableDataResponse,
@@ -39,7 +40,7 @@ export default function handleRequest(
   remixContext: EntryContext,
 ) {
   if (wasDatabaseUnavailable(request)) {
-    return unavailableDocument(request, renderToStaticMarkup(<UnavailablePage {...unavailableTexts(request)} />))
+    return unavailableDocument(request, renderToStaticMarkup(<UnavailablePage {...unavailableTexts(request)} stylesHref={stylesHref} />))
   }
   const callbackName = isbot(request.headers.get('user-agent') ?? '') ? 'onAllReady' : 'onShellReady'
   return new Promise((resolve, reject) => {

@@ -11,14 +11,15 @@ export function UnavailableMessage({ title, body, retry }: { title: string; body
   )
 }
 
-export function UnavailablePage(props: { lang: string; title: string; body: string; retry: string }) {
+/** `stylesHref`: the app's stylesheet (same origin, so a strict Content-Security-Policy allows it; no inline style). */
+export function UnavailablePage(props: { lang: string; title: string; body: string; retry: string; stylesHref: string }) {
   return (
     <html lang={props.lang}>
       <head>
         <meta charSet="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{props.title}</title>
-        <style>{'body{font-family:system-ui,sans-serif;margin:0}.page{max-width:640px;margin:0 auto;padding:48px 16px}'}</style>
+        <link rel="stylesheet" href={props.stylesHref} />
       </head>
       <body>
         <UnavailableMessage {...props} />
