@@ -1,12 +1,20 @@
 import { PassThrough } from 'node:stream'
-import type { AppLoadContext, EntryContext, HandleErrorFunction } from '@remix-run/node'
+import type { AppLoadContext, EntryContext, HandleErrorFunction, LoaderFunctionArgs } from '@remix-run/node'
 import { createReadableStreamFromReadable } from '@remix-run/node'
 import { RemixServer, isRouteErrorResponse } from '@remix-run/react'
 import { isbot } from 'isbot'
-import { renderToPipeableStream } from 'react-dom/server'
-import { DocumentContextProvider } from './utils/nonce-provider'
-
+import { renderToPipeableStream, renderToStaticMarkup } from 'react-dom/server'
+import { UnavailablePage } from './components/unavailable-page'
 import { getServices } from './services.server'
+import stylesHref from './styles/app.css'
+import { DocumentContextProvider } from './utils/nonce-provider'
+import {
+  noteDatabaseUnavailable,
+  unavailableDataResponse,
+  unavailableDocument,
+  unavailableTexts,
+  wasDatabaseUnavailable,
+} from './utils/unavailable.server'
 
 export { bootServices, shutdownServices } from './services.server'
 
@@ -16,6 +24,9 @@ export { bootServices, shutdownServices } from './services.server'
  * else is one JSON line at error level, by name and message only (no request data, no stack).
  */
 export const handleError: HandleErrorFunction = (error, { request }) => {
+  // A database that is down or too slow marks the request (one warn line): the page becomes a
+  // 503 "temporarily unavailable" (decision 095).
+  if (noteDatabaseUnavailable(request, error)) return
   if (request.signal.aborted) return
   const logger = getServices().logger
   if (isRouteErrorResponse(error) && error.status < 500) {
@@ -28,6 +39,11 @@ export const handleError: HandleErrorFunction = (error, { request }) => {
 
 const ABORT_DELAY = 5_000
 
+/** Client-side navigations (`?_data=`) of a request marked by handleError: a caught 503. */
+export function handleDataRequest(response: Response, { request }: Pick<LoaderFunctionArgs, 'request'>) {
+  return wasDatabaseUnavailable(request) ? unavailableDataResponse(request) : response
+}
+
 export default function handleRequest(
   request: Request,
   responseStatusCode: number,
@@ -35,6 +51,9 @@ export default function handleRequest(
   remixContext: EntryContext,
   loadContext: AppLoadContext,
 ) {
+  if (wasDatabaseUnavailable(request)) {
+    return unavailableDocument(request, renderToStaticMarkup(<UnavailablePage {...unavailableTexts(request)} stylesHref={stylesHref} />))
+  }
   // The nonce the express shell put in the Content-Security-Policy of this response.
   const nonce = typeof loadContext.cspNonce === 'string' ? loadContext.cspNonce : ''
   const callbackName = isbot(request.headers.get('user-agent') ?? '') ? 'onAllReady' : 'onShellReady'

@@ -1,5 +1,6 @@
 import type { LinksFunction } from '@remix-run/node'
 import { Links, LiveReload, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useMatches, useRouteError } from '@remix-run/react'
+import { UnavailableMessage } from './components/unavailable-page'
 import stylesHref from './styles/app.css'
 import { useLiveReload, useNonce } from './utils/nonce-provider'
 
@@ -41,6 +42,10 @@ export default function App() {
 
 export function ErrorBoundary() {
   const error = useRouteError()
+  // PostgreSQL unavailable during a client-side navigation (app/utils/unavailable.server.ts).
+  if (isRouteErrorResponse(error) && error.status === 503 && (error.data as { unavailable?: unknown } | null)?.unavailable === true) {
+    return <UnavailableMessage {...(error.data as { title: string; body: string; retry: string })} />
+  }
   const status = isRouteErrorResponse(error) ? error.status : 500
   return (
     <main className="page">

@@ -17,6 +17,7 @@ import { KyselyInstanceAllocator } from '../adapters/kysely/kysely-instance-allo
 import { KyselyRateLimiter } from '../adapters/kysely/kysely-rate-limiter'
 import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
+import { createPgPool } from '../adapters/postgres/pg-pool'
 import { PgStatusHub } from '../adapters/postgres/pg-status-hub'
 // --- reliability (issue 8): hot-path caches ---
 import {
@@ -82,14 +83,26 @@ function buildServices(): Services {
   const env = parseEnv()
   const logger = createLogger(env.LOG_LEVEL, undefined, env.LOG_FORMAT)
   const metrics = createMetrics()
-  const pool = new pg.Pool({
+  // The dedicated LISTEN connections come first: the pool tells them when PostgreSQL shuts down.
+  const statusHub = new PgStatusHub(env.DATABASE_URL, logger)
+  const cacheListener = new PgCacheListener(env.DATABASE_URL, logger) // reliability (issue 8)
+  // Bounded sessions and a bounded wait for a connection (issue 13, decision 095): a slow,
+  // frozen or stopped PostgreSQL answers 503 within seconds; a dropped connection is logged,
+  // never fatal.
+  const pool = createPgPool({
     connectionString: env.DATABASE_URL,
     max: env.DATABASE_POOL_MAX,
-    connectionTimeoutMillis: 2_000,
-    idleTimeoutMillis: 30_000,
+    acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT_MS,
+    statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
+    idleInTransactionTimeoutMs: env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    log: logger,
+    // A smart shutdown waits for every session: let the LISTEN connections go (they retry).
+    onServerShuttingDown: () => {
+      statusHub.recycle('PostgreSQL is shutting down')
+      cacheListener.recycle('PostgreSQL is shutting down')
+    },
   })
-  // A dropped connection must not crash the process; the next query reconnects.
-  pool.on('error', () => {})
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   const secrets = new NodeSecretGenerator()
   const vault = new AesGcmCredentialVault(parseEncryptionKeys(process.env))
@@ -122,7 +135,6 @@ function buildServices(): Services {
         })
       : undefined
   // --- reliability (issue 8): caches in front of the hot-path reads (WA_CACHE_TTL_MS=0: off) ---
-  const cacheListener = new PgCacheListener(env.DATABASE_URL, logger)
   const caches = new HotPathCaches({ ttlMs: env.WA_CACHE_TTL_MS, listener: cacheListener })
   // wa_link_attempts_total{result=linked|expired} (issue 9): wraps both the use-case and status-route repositories.
   const connections = countLinkResults(new KyselyConnectionRepository(db), metrics)
@@ -152,7 +164,6 @@ function buildServices(): Services {
       rateLimits: { generateQr: env.WA_RATE_LIMIT_QR, pairingCode: env.WA_RATE_LIMIT_PAIRING, testSend: env.WA_RATE_LIMIT_TEST },
     },
   }
-  const statusHub = new PgStatusHub(env.DATABASE_URL, logger)
   // --- reliability (issue 8): status route deps, auth resolver cache ---
   const waStatus: WhatsAppDeps = {
     ...wa,

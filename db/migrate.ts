@@ -1,5 +1,5 @@
 import { Kysely, Migrator, PostgresDialect } from 'kysely'
-import pg from 'pg'
+import { createPgPool } from '../adapters/postgres/pg-pool'
 import { migrations } from './migrations/index'
 
 export function createMigrator(db: Kysely<any>): Migrator {
@@ -37,8 +37,7 @@ export async function migrateCli(argv: string[]): Promise<number> {
     log(`Migration failed: ${e instanceof Error ? e.message : String(e)}`)
     return 1
   }
-  const pool = new pg.Pool({ connectionString: database.databaseUrl, max: 2 })
-  pool.on('error', () => {}) // an idle client dropped at teardown is not a failed migration
+  const pool = createPgPool({ connectionString: database.databaseUrl, max: 2 }) // a client dropped at teardown is not a failed migration
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
   try {
     if (argv.includes('--reset')) await migrateAllDown(db, log)

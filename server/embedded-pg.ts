@@ -219,6 +219,7 @@ export async function startEmbeddedPg(opts: Options): Promise<EmbeddedPgHandle> 
 export async function ensureDatabase(serverUrl: string, name: string, template?: string): Promise<void> {
   if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`Unsafe database name: ${name}`)
   const client = new pg.Client({ connectionString: `${serverUrl}/postgres` })
+  client.on('error', () => {}) // a drop fails the pending query (reported by the caller), never the process
   await client.connect()
   try {
     const found = await client.query('select 1 from pg_database where datname = $1', [name])

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { ServerBuild } from '@remix-run/node'
 import { Kysely, PostgresDialect } from 'kysely'
-import pg from 'pg'
+import { createPgPool } from '../adapters/postgres/pg-pool'
 import { migrateToLatest } from '../db/migrate'
 import type { Database } from '../db/schema'
 import { DEMO_USERS, seedDemoData } from '../db/seed'
@@ -111,7 +111,7 @@ async function main() {
 
   try {
     const db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.databaseUrl, max: 2 }) }),
+      dialect: new PostgresDialect({ pool: createPgPool({ connectionString: database.databaseUrl, max: 2 }) }),
     })
     try {
       await migrateToLatest(db)

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { Kysely, PostgresDialect } from 'kysely'
-import pg from 'pg'
+import { createPgPool } from '../adapters/postgres/pg-pool'
 import { KyselyApiTokenStore } from '../adapters/kysely/kysely-auth-api-tokens'
 import { KyselyAuditLog } from '../adapters/kysely/kysely-audit-log'
 import { parseTtl, signAppToken } from '../app/utils/jwt.server'
@@ -62,8 +62,7 @@ async function main(): Promise<number> {
     return 1
   }
   const database = await resolveDatabase()
-  const pool = new pg.Pool({ connectionString: database.databaseUrl, max: 2 })
-  pool.on('error', () => {}) // an idle client dropped at teardown is not a failed mint
+  const pool = createPgPool({ connectionString: database.databaseUrl, max: 2 }) // a dropped client is not a failed mint
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   try {
     // The embedded database may never have been started by `npm start`: bring it to the same

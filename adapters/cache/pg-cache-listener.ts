@@ -10,7 +10,7 @@ const MessageSchema = z.union([
 ])
 export type CacheMessage = z.infer<typeof MessageSchema>
 
-type Log = { warn(obj: Record<string, unknown>, msg: string): void }
+type Log = { warn(obj: Record<string, unknown>, msg: string): void; info(obj: Record<string, unknown>, msg: string): void }
 
 /**
  * One dedicated connection per process LISTENing on `wa_cache`. Caches ask `connected` before
@@ -64,6 +64,11 @@ export class PgCacheListener {
 
   private reset(): void {
     for (const h of this.resetHandlers) h()
+  }
+
+  /** Drops the LISTEN connection and reconnects with backoff (PostgreSQL is shutting down). */
+  recycle(reason: string): void {
+    this.listener.recycle(reason)
   }
 
   close(): Promise<void> {

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely'
-import pg from 'pg'
+import type pg from 'pg'
 import type { Database } from '../../db/schema'
+import { createPgPool } from '../postgres/pg-pool'
 
 /**
  * One pool + one Kysely per process (never per request). The caller owns both:
@@ -13,14 +14,13 @@ export function createDb(
   databaseUrl: string,
   options: { max?: number; connectionTimeoutMillis?: number; idleTimeoutMillis?: number } = {},
 ): { db: Kysely<Database>; pool: pg.Pool } {
-  const pool = new pg.Pool({
+  // createPgPool: a client dropped by the server never crashes the process (decision 095).
+  const pool = createPgPool({
     connectionString: databaseUrl,
     max: options.max ?? 10,
-    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 2_000,
-    idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
+    acquireTimeoutMs: options.connectionTimeoutMillis ?? 2_000,
+    idleTimeoutMs: options.idleTimeoutMillis ?? 30_000,
   })
-  // An idle client dropped by the server must not crash the process; the next query reconnects.
-  pool.on('error', () => {})
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return { db, pool }
 }

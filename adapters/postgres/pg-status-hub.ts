@@ -13,7 +13,7 @@ const SnapshotSchema = z.object({
 })
 
 type Listener = (snapshot: StatusSnapshot) => void
-type Log = { warn(obj: Record<string, unknown>, msg: string): void }
+type Log = { warn(obj: Record<string, unknown>, msg: string): void; info(obj: Record<string, unknown>, msg: string): void }
 
 /**
  * Per-process fan-out of status changes: one dedicated connection LISTENs on `wa_status` and
@@ -76,6 +76,11 @@ export class PgStatusHub {
   subscribeAll(listener: Listener): () => void {
     this.anyListeners.add(listener)
     return () => this.anyListeners.delete(listener)
+  }
+
+  /** Drops the LISTEN connection and reconnects with backoff (PostgreSQL is shutting down). */
+  recycle(reason: string): void {
+    this.listener.recycle(reason)
   }
 
   close(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
 import { Kysely, PostgresDialect } from 'kysely'
-import pg from 'pg'
+import { createPgPool } from '../../adapters/postgres/pg-pool'
 import { KyselyConnectionRepository } from '../../adapters/kysely/kysely-connection-repository'
 import type { Database } from '../../db/schema'
 import { credentialsOf } from '../../domain/whatsapp/internal'
@@ -15,8 +15,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   if (services.env.BENCH_NOOP !== '1') return new Response('Not found', { status: 404 })
   const claims = await services.auth.verifyJwt((request.headers.get('authorization') ?? '').replace(/^Bearer /i, ''))
   if (!claims?.tenantId) return new Response('Unauthorized', { status: 401 })
-  const pool = new pg.Pool({ connectionString: services.env.DATABASE_URL, max: 1 })
-  pool.on('error', () => {})
+  const pool = createPgPool({ connectionString: services.env.DATABASE_URL, max: 1 })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   try {
     const record = await new KyselyConnectionRepository(db).findByTenant(claims.tenantId)

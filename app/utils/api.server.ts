@@ -1,6 +1,7 @@
 import { json } from '@remix-run/node'
 import type { z } from 'zod'
-import { errorResponse, validationFailed } from './http-errors.server'
+import { describePgError, isDatabaseUnavailable } from '../../adapters/postgres/pg-errors'
+import { DATABASE_RETRY_AFTER_SECONDS, errorResponse, validationFailed } from './http-errors.server'
 import { getLang, t, type Lang } from './i18n'
 
 export const MAX_JSON_BODY_BYTES = 16 * 1024
@@ -141,11 +142,18 @@ export function domainErrorResponse(err: DomainLikeError, lang: Lang): Response 
   }
 }
 
-type Logger = { error(obj: Record<string, unknown>, msg: string): void }
+type Logger = { error(obj: Record<string, unknown>, msg: string): void; warn(obj: Record<string, unknown>, msg: string): void }
+
+/** 503 UPSTREAM_UNAVAILABLE + Retry-After: PostgreSQL is unreachable, shutting down or timed out. */
+export function databaseUnavailable(lang: Lang): Response {
+  return errorResponse(503, 'UPSTREAM_UNAVAILABLE', t(lang, 'api.databaseUnavailable', { seconds: DATABASE_RETRY_AFTER_SECONDS }), {
+    headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+  })
+}
 
 /**
  * Runs an API handler: thrown Responses (guards, validation) pass through, domain errors map
- * by code, anything else becomes a 500 envelope without stack or detail (logged by name only).
+ * by code, a database that is down or too slow becomes a 503 envelope (decision 095), anything else becomes a 500 envelope without stack or detail (logged by name only).
  */
 export async function apiHandler(request: Request, logger: Logger, fn: (lang: Lang) => Promise<Response>): Promise<Response> {
   const lang = getLang(request)
@@ -154,6 +162,11 @@ export async function apiHandler(request: Request, logger: Logger, fn: (lang: La
   } catch (e) {
     if (e instanceof Response) return e
     if (isDomainLike(e)) return domainErrorResponse(e, lang)
+    if (isDatabaseUnavailable(e)) {
+      // Stopped, frozen, failing over or out of connections: a retryable 503, not a bug.
+      logger.warn({ err: describePgError(e) }, 'database unavailable')
+      return databaseUnavailable(lang)
+    }
     logger.error({ err: e instanceof Error ? { name: e.name, message: e.message } : String(e) }, 'unhandled API error')
     return errorResponse(500, 'INTERNAL', t(lang, 'api.internal'))
   }

@@ -39,6 +39,9 @@ export function errorResponse(
   return json(body, { status, headers: { 'Cache-Control': 'no-store', ...init.headers } })
 }
 
+/** What a 503 for an unavailable database tells clients to wait (a restart or failover takes seconds). */
+export const DATABASE_RETRY_AFTER_SECONDS = 5
+
 export const unauthenticated = (message = 'Authentication required') =>
   errorResponse(401, 'UNAUTHENTICATED', message, { headers: { 'WWW-Authenticate': 'Bearer' } })
 

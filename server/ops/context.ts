@@ -75,18 +75,17 @@ export class OpsContext {
   /** Opens the database on first use (and brings an embedded one to the latest schema). */
   async db(): Promise<Kysely<Database>> {
     if (this.#db) return this.#db
-    const [{ Kysely, PostgresDialect }, { default: pg }, { migrateToLatest }, { resolveDatabase }] = await Promise.all([
+    const [{ Kysely, PostgresDialect }, { createPgPool }, { migrateToLatest }, { resolveDatabase }] = await Promise.all([
       import('kysely'),
-      import('pg'),
+      import('../../adapters/postgres/pg-pool'),
       import('../../db/migrate'),
       import('../runtime'),
     ])
     const database = await resolveDatabase()
     this.#stop = database.stop
-    const pool = new pg.Pool({ connectionString: database.databaseUrl, max: 4 })
-    // An idle client dropped when the embedded server stops at teardown must not crash the
-    // command after it printed its result (it used to exit 1 ~2 runs in 20).
-    pool.on('error', () => {})
+    // A client dropped when the embedded server stops at teardown (or by a failover mid-command)
+    // must not crash the command after it printed its result (it used to exit 1 ~2 runs in 20).
+    const pool = createPgPool({ connectionString: database.databaseUrl, max: 4 })
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
     this.#db = db
     if (database.embedded) await migrateToLatest(db)

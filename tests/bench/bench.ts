@@ -19,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { Kysely, PostgresDialect } from 'kysely'
-import pg from 'pg'
+import { createPgPool } from '../../adapters/postgres/pg-pool'
 import { migrateToLatest } from '../../db/migrate'
 import type { Database } from '../../db/schema'
 import { buildIfNeeded } from '../../server/build'
@@ -108,8 +108,7 @@ async function main() {
       LOG_LEVEL: 'error',
       DATABASE_POOL_MAX: '20',
     })
-    const seedPool = new pg.Pool({ connectionString: databaseUrl, max: 4 })
-    seedPool.on('error', () => {}) // PostgreSQL stops before this pool at teardown: not an error
+    const seedPool = createPgPool({ connectionString: databaseUrl, max: 4 }) // PostgreSQL stops before this pool at teardown: not an error
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: seedPool }) })
     cleanups.push(() => db.destroy())
     await migrateToLatest(db)

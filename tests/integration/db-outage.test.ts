@@ -1,0 +1,199 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { Kysely, PostgresDialect } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createPgPool } from '../../adapters/postgres/pg-pool'
+import { migrateToLatest } from '../../db/migrate'
+import type { Database } from '../../db/schema'
+import { ensureDatabase, startEmbeddedPg, type EmbeddedPgHandle } from '../../server/embedded-pg'
+import { startTestApp, type TestApp } from '../utils/app'
+import { recordedToken, seedAuth, sessionCookie } from '../utils/auth-fixtures'
+import { freePort } from '../utils/free-port'
+import { eventually } from '../utils/wa-harness'
+
+/**
+ * PostgreSQL stopped, then frozen (SIGSTOP of the postmaster and every backend), under
+ * requests: every API answer is a 503 UPSTREAM_UNAVAILABLE envelope with Retry-After, pages are
+ * a 503 "temporarily unavailable" page (not the error page), /readyz stays red — all within a
+ * few seconds (the statement, query and acquire timeouts), never a 500 or a hang — and
+ * everything recovers once the database is back. The test owns its PostgreSQL server (the
+ * shared one serves other test files).
+ */
+const root = path.resolve(__dirname, '../..')
+const dataDir = path.join(root, '.data', `db-outage-${process.pid}`, 'pg')
+const password = 'outage-test-password'
+let port = 0
+let server: EmbeddedPgHandle
+let app: TestApp
+let token = ''
+let cookie = ''
+const stopped = new Set<number>()
+
+async function startServer(): Promise<EmbeddedPgHandle> {
+  return startEmbeddedPg({ dataDir, port, password, flags: ['-c', 'fsync=off'], log: () => {} })
+}
+
+/** The postmaster and its children (backends, checkpointer, …), from /proc. */
+function serverPids(): number[] {
+  const postmaster = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+  const children = fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may contain spaces, so split after ')'.
+        const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8')
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+  return [postmaster, ...children]
+}
+
+function freeze() {
+  for (const pid of serverPids()) {
+    process.kill(pid, 'SIGSTOP')
+    stopped.add(pid)
+  }
+}
+
+function thaw() {
+  for (const pid of stopped) {
+    try {
+      process.kill(pid, 'SIGCONT')
+    } catch {
+      /* already gone */
+    }
+  }
+  stopped.clear()
+}
+
+// A hang detector, not a timing assertion: the expected answers come in ~2 s.
+const HANG = 20_000
+const api = (p: string, init: RequestInit = {}) =>
+  fetch(`${app.url}${p}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
+    signal: AbortSignal.timeout(HANG),
+  })
+const page = (p: string) => fetch(`${app.url}${p}`, { headers: { cookie, 'accept-language': 'en' }, redirect: 'manual', signal: AbortSignal.timeout(HANG) })
+
+/** Every request a user can make while PostgreSQL is unavailable, at once. */
+async function expectEverythingUnavailable() {
+  const apiAnswers = await Promise.all([
+    api('/api/settings/features'),
+    api('/api/wa/qr/status'),
+    api('/api/wa/qr/generate', { method: 'POST', body: '{}' }),
+    api('/api/wa/disconnect', { method: 'POST' }),
+    api('/api/wa/test', { method: 'POST', body: '{}' }),
+  ])
+  for (const res of apiAnswers) {
+    expect(res.status, res.url).toBe(503)
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect(await res.json()).toMatchObject({ ok: false, error: 'UPSTREAM_UNAVAILABLE', message: expect.any(String) })
+  }
+
+  const doc = await page('/settings/whatsapp')
+  expect(doc.status).toBe(503)
+  expect(doc.headers.get('retry-after')).toBeTruthy()
+  const html = await doc.text()
+  expect(html).toContain('Service temporarily unavailable')
+  expect(html).not.toContain('Une erreur est survenue') // the error page
+  // A client-side navigation gets a caught 503 the root boundary shows the same way.
+  const data = await page('/settings/whatsapp?_data=routes%2Fsettings.whatsapp')
+  expect(data.status).toBe(503)
+  expect(data.headers.get('x-remix-catch')).toBe('yes')
+  expect(await data.json()).toMatchObject({ unavailable: true, title: 'Service temporarily unavailable' })
+
+  const ready = await fetch(`${app.url}/readyz`, { signal: AbortSignal.timeout(HANG) })
+  expect(ready.status).toBe(503)
+  expect((await fetch(`${app.url}/healthz`)).status).toBe(200)
+}
+
+async function expectRecovered() {
+  await eventually(async () => {
+    expect((await fetch(`${app.url}/readyz`)).status).toBe(200)
+    expect((await api('/api/settings/features')).status).toBe(200)
+    expect((await api('/api/wa/qr/status')).status).toBe(200)
+    expect((await page('/settings/whatsapp')).status).toBe(200)
+  }, 20_000)
+}
+
+beforeAll(async () => {
+  fs.rmSync(path.dirname(dataDir), { recursive: true, force: true })
+  port = await freePort()
+  server = await startServer()
+  await ensureDatabase(server.serverUrl, 'app_test_outage')
+  const databaseUrl = server.databaseUrl('app_test_outage')
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPgPool({ connectionString: databaseUrl, max: 2 }) }) })
+  try {
+    await migrateToLatest(db)
+    const users = await seedAuth(db)
+    token = (await recordedToken(db, users.owner, 'macrea')).token
+    cookie = await sessionCookie(db, users.owner)
+  } finally {
+    await db.destroy()
+  }
+  app = await startTestApp({
+    env: {
+      DATABASE_URL: databaseUrl,
+      // Off so every answer during the outage really asks PostgreSQL (a fresh cache entry may
+      // legitimately answer for up to its TTL).
+      WA_CACHE_TTL_MS: '0',
+      DATABASE_STATEMENT_TIMEOUT_MS: '1500',
+      DATABASE_ACQUIRE_TIMEOUT_MS: '1500',
+    },
+    bootOptions: { reconcile: false },
+  })
+  await expectRecovered()
+}, 120_000)
+
+afterAll(async () => {
+  thaw()
+  await app?.close()
+  await server?.stop().catch(() => {})
+  fs.rmSync(path.dirname(dataDir), { recursive: true, force: true })
+})
+
+describe('PostgreSQL unavailable under requests', () => {
+  it('stopped: every answer is a 503 envelope or the unavailable page; all recovers when it is back', async () => {
+    await server.stop()
+    await expectEverythingUnavailable()
+    await expectEverythingUnavailable() // and again, once the pool has seen the refusals
+    server = await startServer()
+    await expectRecovered()
+  }, 120_000)
+
+  it('frozen (SIGSTOP): the same answers within the timeouts, no request held for the stall; all recovers after SIGCONT', async () => {
+    try {
+      freeze()
+      await expectEverythingUnavailable()
+    } finally {
+      thaw()
+    }
+    await expectRecovered()
+  }, 120_000)
+
+  it('smart shutdown (SIGTERM): the app lets its sessions go, LISTEN included, so PostgreSQL can finish stopping', async () => {
+    const postmaster = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+    process.kill(postmaster, 'SIGTERM') // smart: no new sessions, waits for the open ones to end
+    const answers: number[] = []
+    // Traffic continues: a burst wider than the pool's idle clients needs a new session, which
+    // PostgreSQL refuses with 57P03; from then on the app must let its sessions go.
+    await eventually(async () => {
+      const burst = await Promise.all(Array.from({ length: 12 }, () => api('/api/settings/features')))
+      for (const res of burst) {
+        answers.push(res.status)
+        if (res.status !== 200) expect(await res.json()).toMatchObject({ ok: false, error: 'UPSTREAM_UNAVAILABLE' })
+        else await res.body?.cancel()
+      }
+      expect(fs.existsSync(`/proc/${postmaster}`)).toBe(false)
+    }, 20_000)
+    expect(answers).not.toContain(500)
+    expect(answers).toContain(503)
+    server = await startServer()
+    await expectRecovered()
+  }, 120_000)
+})
