@@ -9,7 +9,6 @@ export const DEFAULT_REDIRECT = '/settings/whatsapp'
 export function safeRedirect(to: FormDataEntryValue | string | null | undefined, fallback: string = DEFAULT_REDIRECT): string {
   if (typeof to !== 'string' || to.length === 0 || to.length > 2048) return fallback
   if (!to.startsWith('/') || to.startsWith('//') || to.includes('\\')) return fallback
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(to)) return fallback
   try {
     const base = 'http://same.invalid'
