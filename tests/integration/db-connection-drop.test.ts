@@ -3,7 +3,7 @@ import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../utils/wa-harness'
-import { childToken, freePort, sseReader, startAppProcess, type AppProcess } from './reliability-support'
+import { childToken, crmToken, freePort, sseReader, startAppProcess, type AppProcess } from './reliability-support'
 
 /**
  * A dropped database connection (failover, OOM kill, network reset) must not take the process
@@ -119,7 +119,7 @@ describe('the embedded PostgreSQL dies under the app (npm start without DATABASE
         await c.connect()
         try {
           const r = await c.query("select id from users where email = 'admin@macrea.test'")
-          return childToken(r.rows[0].id as string, 'macrea')
+          return crmToken(r.rows[0].id as string, 'macrea')
         } finally {
           await c.end()
         }

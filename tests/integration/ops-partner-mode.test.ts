@@ -31,7 +31,8 @@ describe('partner mode through the HTTP API', () => {
     expect(row.encrypted_token).not.toContain(created!.apiToken)
     expect(vault.decrypt(row.encrypted_token, INSTANCE_TOKEN_LOCATION)).toBe(created!.apiToken)
     // Webhook configured for this instance, with a per-instance token stored encrypted.
-    expect(created!.webhookUrl).toBe(`${h.app.url}/api/wa/webhooks/green-api/${created!.instanceId}`)
+    // The server's own address, never the request's Host; on loopback it says `localhost`.
+    expect(created!.webhookUrl).toBe(`${h.app.url.replace('127.0.0.1', 'localhost')}/api/wa/webhooks/green-api/${created!.instanceId}`)
     expect(created!.webhookToken.length).toBeGreaterThan(16)
     expect(row.encrypted_webhook_token).not.toBeNull()
 

@@ -4,7 +4,8 @@ import net from 'node:net'
 import path from 'node:path'
 import express from 'express'
 import { GreenApiSimulator, createGreenApiSimulatorRouter } from '../../adapters/green-api/simulator'
-import { appToken } from '../utils/auth-fixtures'
+import { randomUUID } from 'node:crypto'
+import { appToken, signHs } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { freePort } from '../utils/free-port'
 export { freePort }
@@ -102,6 +103,15 @@ export async function startAppProcess(env: Record<string, string>): Promise<AppP
 /** A Bearer token the child processes accept. */
 export function childToken(userId: string, tenantId: string): Promise<string> {
   return appToken(testDb(), { sub: userId, tenant_id: tenantId }, { secret: CHILD_JWT_SECRET })
+}
+
+/**
+ * A token for a child app on a database other than this file's (its own embedded PostgreSQL),
+ * where an app token's api_tokens row cannot be recorded: signed as the CRM does (no app `kid`,
+ * a jti the app never saw), which SPEC §11's deny-list accepts.
+ */
+export function crmToken(userId: string, tenantId: string): Promise<string> {
+  return signHs({ sub: userId, tenant_id: tenantId, jti: randomUUID() }, { secret: CHILD_JWT_SECRET })
 }
 
 /** Reads SSE events from a fetch Response; `next()` resolves with the next event's data JSON. */

@@ -9,7 +9,7 @@ export function testDb(): Kysely<Database> {
   if (!db) {
     const url = process.env.DATABASE_URL
     if (!url || !/\/app_test_[^/]+$/.test(url)) throw new Error('testDb() needs the per-file test database (DATABASE_URL)')
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 5 }) }) })
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: quietPool(url) }) })
   }
   return db
 }
@@ -17,6 +17,16 @@ export function testDb(): Kysely<Database> {
 /** A second, independent connection pool: simulates another app process. */
 export function otherProcessDb(): Kysely<Database> {
   return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 5 }) }),
+    dialect: new PostgresDialect({ pool: quietPool(process.env.DATABASE_URL) }),
   })
+}
+
+/**
+ * A test-side pool whose idle clients may be terminated by the test itself (tests that kill the
+ * database's backends): a dropped idle client is replaced on next use, not an unhandled error.
+ */
+function quietPool(connectionString: string | undefined): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max: 5 })
+  pool.on('error', () => {})
+  return pool
 }
