@@ -12,5 +12,6 @@ export { INSTANCE_TOKEN_LOCATION, configLocation, WEBHOOK_TOKEN_LOCATION } from 
 export { reconcileOnStart, type ReconcileReport } from './reconcile-on-start'
 export { requestPairingCode, type PairingCodeResult } from './request-pairing-code'
 export { sendTestMessage } from './send-test-message'
+export { tenantInstanceId } from './tenant-instance'
 export * from './validation'
 export * from './whatsapp.errors'
