@@ -48,6 +48,14 @@ export interface WaInstancesTable {
   state_polled_at: NullableTimestamp
   /** Released while its phone may still be linked upstream: log out before the next claim. */
   needs_logout: ColumnType<boolean, boolean | undefined, boolean>
+  /** Consecutive failed logouts since the quarantine began. */
+  logout_failures: ColumnType<number, number | undefined, number>
+  /** Next background logout attempt of a quarantined instance (null: due now). */
+  logout_retry_at: NullableTimestamp
+  /** A background logout attempt in flight until then: claims skip the instance. */
+  logout_lease_until: NullableTimestamp
+  /** Too many failed logouts: out of the pool until an operator acts. */
+  broken_at: NullableTimestamp
   created_at: Timestamp
 }
 

@@ -5,6 +5,7 @@ import { derivePhase, transition } from './connection-machine'
 import type { Actor, WhatsAppDeps } from './deps'
 import { actorLabel } from './deps'
 import { addSeconds, credentialsOfInstance, encryptConfig, errorSummary, publishStatus } from './internal'
+import { recordFailedLogout } from './quarantine'
 import { AlreadyConnectedError, UpstreamUnavailableError, isDomainError } from './whatsapp.errors'
 
 /**
@@ -51,6 +52,7 @@ async function resetQuarantinedInstance(
   } catch (err) {
     deps.logger.warn({ tenantId, instanceId, err: errorSummary(err) }, 'quarantined instance could not be logged out')
     await deps.instances.release(instanceId, tenantId, { needsLogout: true })
+    await recordFailedLogout(deps, instanceId, err)
     throw new UpstreamUnavailableError('The WhatsApp instance could not be reset for this account; try again shortly', {
       retryAfterSeconds: 10,
     })
