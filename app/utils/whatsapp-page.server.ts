@@ -77,6 +77,17 @@ async function viewOf(status: ConnectionStatusResult, ctx: PageContext, request:
 }
 
 /**
+ * Renewing an expired QR calls `generateQr` (audit row, rate-limit slot, attempt clock), so a GET
+ * does it only for the page's own reloads: the browser marks them `Sec-Fetch-Site: same-origin`
+ * (the no-JS meta refresh, Remix's revalidation fetches), a header no other site can forge. A
+ * cross-site navigation, a typed URL or a client without fetch metadata sees "generate a new one"
+ * instead (decision 086).
+ */
+function mayRenewOnGet(request: Request): boolean {
+  return request.headers.get('sec-fetch-site') === 'same-origin'
+}
+
+/**
  * The QR or pairing code of the running attempt, from this process's memory; an expired QR is
  * renewed here a bounded number of times (see link-display.server.ts), never on every refresh.
  */
@@ -90,6 +101,7 @@ async function waitingDisplay(ctx: PageContext, request: Request): Promise<Waiti
     case 'exhausted':
       return { kind: 'exhausted' }
     case 'renewable':
+      if (!mayRenewOnGet(request)) return { kind: 'exhausted' }
       try {
         const { wa } = getServices()
         const qr = await renewQr(ctx.tenantId, async () => {
