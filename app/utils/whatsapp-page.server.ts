@@ -206,6 +206,7 @@ function statusOf(code: string): number {
       return 429
     case 'UPSTREAM_UNAVAILABLE':
     case 'UPSTREAM_AUTH':
+    case 'CREDENTIALS_UNREADABLE':
       return 503
     case 'WHATSAPP_DISABLED':
       return 403
