@@ -134,6 +134,16 @@ export interface RateLimitCountersTable {
   count: ColumnType<number, number | undefined, number>
 }
 
+/** Sliding-window rate limits: the accepted hits of one key within its window (oldest first). */
+export interface RateLimitWindowsTable {
+  key: string
+  hits: Date[]
+  window_seconds: number
+  /** The decision of the latest hit (set by the same statement that records it). */
+  last_allowed: ColumnType<boolean, boolean | undefined, boolean>
+  updated_at: Date | string
+}
+
 export interface AuditLogTable {
   id: Generated<string>
   at: Timestamp
@@ -157,6 +167,7 @@ export interface Database {
   sessions: SessionsTable
   api_tokens: ApiTokensTable
   rate_limit_counters: RateLimitCountersTable
+  rate_limit_windows: RateLimitWindowsTable
   audit_log: AuditLogTable
 }
 
