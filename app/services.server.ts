@@ -38,6 +38,7 @@ import {
   type WhatsAppDeps,
 } from '../domain/whatsapp'
 import { parseEnv, type Env } from './utils/env.server'
+import { startLogoutRetries } from './utils/logout-retries.server'
 import { createLogger, type AppLogger } from './utils/logger.server'
 import { countLinkRequests, countLinkResults, createMetrics, type Metrics } from './utils/metrics.server'
 import { EventStreamSlots } from './utils/event-streams.server'
@@ -74,6 +75,8 @@ export interface Services {
   // --- auth (issue 4): sessions, JWT verifier, membership resolver, login throttle, audit ---
   auth: AuthServices
   // --- end auth ---
+  /** Stops the background logout retries of quarantined instances (started by boot). */
+  stopLogoutRetries?: () => void
   /** Readiness: true when PostgreSQL answers within the timeout. */
   databaseReady(): Promise<boolean>
   close(): Promise<void>
@@ -162,6 +165,7 @@ function buildServices(): Services {
       ...(env.GREENAPI_INSTANCE_ID ? { sharedInstanceId: env.GREENAPI_INSTANCE_ID } : {}),
       linkAttemptMinutes: env.LINK_ATTEMPT_MINUTES,
       rateLimits: { generateQr: env.WA_RATE_LIMIT_QR, pairingCode: env.WA_RATE_LIMIT_PAIRING, testSend: env.WA_RATE_LIMIT_TEST },
+      logoutRetry: { ...DEFAULT_WHATSAPP_CONFIG.logoutRetry, baseDelayMs: env.WA_LOGOUT_RETRY_BASE_MS },
     },
   }
   // --- reliability (issue 8): status route deps, auth resolver cache ---
@@ -202,6 +206,7 @@ function buildServices(): Services {
       }
     },
     async close() {
+      this.stopLogoutRetries?.()
       await statusHub.close()
       await cacheListener.close()
       await db.destroy()
@@ -271,6 +276,7 @@ export async function bootServices(opts: BootOptions): Promise<{ mode: string; r
     })
   }
 
+  services.stopLogoutRetries = startLogoutRetries(wa, env.WA_LOGOUT_RETRY_BASE_MS)
   if (opts.reconcile !== false) {
     // In the background: the app serves (from stored state) while Green-API is asked.
     void reconcileOnStart(wa)

@@ -48,6 +48,14 @@ export interface WaInstancesTable {
   state_polled_at: NullableTimestamp
   /** Released while its phone may still be linked upstream: log out before the next claim. */
   needs_logout: ColumnType<boolean, boolean | undefined, boolean>
+  /** Consecutive failed logouts since the quarantine began. */
+  logout_failures: ColumnType<number, number | undefined, number>
+  /** Next background logout attempt of a quarantined instance (null: due now). */
+  logout_retry_at: NullableTimestamp
+  /** A background logout attempt in flight until then: claims skip the instance. */
+  logout_lease_until: NullableTimestamp
+  /** Too many failed logouts: out of the pool until an operator acts. */
+  broken_at: NullableTimestamp
   created_at: Timestamp
 }
 
@@ -140,6 +148,16 @@ export interface LoginKnownAddressesTable {
   last_success_at: Timestamp
 }
 
+/** Sliding-window rate limits: the accepted hits of one key within its window (oldest first). */
+export interface RateLimitWindowsTable {
+  key: string
+  hits: Date[]
+  window_seconds: number
+  /** The decision of the latest hit (set by the same statement that records it). */
+  last_allowed: ColumnType<boolean, boolean | undefined, boolean>
+  updated_at: Date | string
+}
+
 export interface AuditLogTable {
   id: Generated<string>
   at: Timestamp
@@ -165,6 +183,7 @@ export interface Database {
   rate_limit_counters: RateLimitCountersTable
   login_throttle: LoginThrottleTable
   login_known_addresses: LoginKnownAddressesTable
+  rate_limit_windows: RateLimitWindowsTable
   audit_log: AuditLogTable
 }
 

@@ -144,13 +144,14 @@ export class AesGcmCredentialVault implements CredentialVault {
     // Every failure below ends in the same detail-free error: no oracle on which check failed.
     const parsed = parseEnvelope(envelope)
     if (parsed === undefined || !validLocation(at)) throw new CredentialDecryptError()
+    // The key id is the envelope's own (public) prefix: callers log it to tell a missing key.
     const key = this.#subkey(parsed.keyId, at.tenantId)
-    if (key === undefined) throw new CredentialDecryptError()
+    if (key === undefined) throw new CredentialDecryptError({ keyId: parsed.keyId })
     let plaintext: Buffer
     try {
       plaintext = aes256GcmOpen(key, parsed.iv, parsed.ciphertext, parsed.tag, associatedData(at, parsed.keyId))
     } catch {
-      throw new CredentialDecryptError()
+      throw new CredentialDecryptError({ keyId: parsed.keyId })
     }
     try {
       return utf8.decode(plaintext)

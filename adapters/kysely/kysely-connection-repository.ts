@@ -15,7 +15,6 @@ import { InstanceBusyError } from '../../domain/whatsapp/whatsapp.errors'
 import { isUniqueViolation } from './pg-errors'
 
 const PROVIDER = 'green_api' as const
-const TENANT_PROVIDER_KEY = 'tenant_provider_configs_tenant_provider_key'
 const INSTANCE_KEY = 'tenant_provider_configs_instance_id_key'
 
 const date = z.coerce.date()
@@ -89,20 +88,17 @@ export class KyselyConnectionRepository implements ConnectionRepository {
     return row ? rowToConnectionRecord(row) : null
   }
 
+  /**
+   * Link attempts of one tenant run one at a time (transaction-scoped advisory lock on the
+   * tenant), so concurrent first attempts converge on one row: the first inserts it, the others
+   * find it and update it. Without the lock they all inserted, and the losers' violation of the
+   * unique instance id (their own instance!) came back as "in use by another tenant".
+   * A violation of the instance key now only means another tenant's row holds the instance.
+   */
   async saveLinkAttempt(input: SaveLinkAttemptInput): Promise<ConnectionRecord> {
     try {
-      return await this.saveLinkAttemptOnce(input)
-    } catch (err) {
-      // Two first attempts of one tenant raced on the insert: the loser updates the winner's row.
-      if (isUniqueViolation(err, TENANT_PROVIDER_KEY)) return this.saveLinkAttemptOnce(input)
-      if (isUniqueViolation(err, INSTANCE_KEY)) throw new InstanceBusyError()
-      throw err
-    }
-  }
-
-  private async saveLinkAttemptOnce(input: SaveLinkAttemptInput): Promise<ConnectionRecord> {
-    try {
       return await this.db.transaction().execute(async (trx) => {
+        await sql`SELECT pg_advisory_xact_lock(hashtext(${`wa_link:${input.tenantId}`}))`.execute(trx)
         const existing = await this.lockRow(trx, input.tenantId)
         if (existing) {
           const row = await trx

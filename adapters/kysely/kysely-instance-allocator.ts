@@ -1,8 +1,8 @@
-import { sql, type Kysely, type Transaction } from 'kysely'
+import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kysely'
 import { z } from 'zod'
 import type { Database } from '../../db/schema'
 import type { InstanceAllocator, InstanceRecord, RegisterInstanceInput } from '../../domain/ports/instance-allocator'
-import { InstanceBusyError, NoInstanceAvailableError } from '../../domain/whatsapp/whatsapp.errors'
+import { InstanceBusyError, NoInstanceAvailableError, UpstreamUnavailableError } from '../../domain/whatsapp/whatsapp.errors'
 import { isUniqueViolation } from './pg-errors'
 
 const date = z.coerce.date()
@@ -29,6 +29,21 @@ function rowToInstanceRecord(raw: unknown): InstanceRecord {
     claimedAt: r.claimed_at,
     needsLogout: r.needs_logout,
   }
+}
+
+/** What a successful logout resets (the quarantine's retry bookkeeping). */
+const CLEAR_QUARANTINE = { logout_failures: 0, logout_retry_at: null, logout_lease_until: null, broken_at: null }
+
+/**
+ * Claimable as far as the quarantine goes: healthy, or quarantined but neither broken nor in
+ * the middle of a background logout (whose late arrival upstream could log out the new
+ * claimer's freshly linked phone).
+ */
+function notBeingReset(w: ExpressionBuilder<Database, 'wa_instances'>, at: Date) {
+  return w.or([
+    w('needs_logout', '=', false),
+    w.and([w('broken_at', 'is', null), w.or([w('logout_lease_until', 'is', null), w('logout_lease_until', '<=', at)])]),
+  ])
 }
 
 const COLUMNS = ['id', 'mode', 'api_url', 'encrypted_token', 'encrypted_webhook_token', 'tenant_id', 'claimed_at', 'needs_logout'] as const
@@ -58,11 +73,16 @@ export class KyselyInstanceAllocator implements InstanceAllocator {
         .set({ tenant_id: tenantId, claimed_at: at })
         .where('id', '=', instanceId)
         .where('tenant_id', 'is', null)
+        .where((w) => notBeingReset(w, at))
         .returning(COLUMNS)
         .executeTakeFirst()
       if (row) return rowToInstanceRecord(row)
-      const exists = await trx.selectFrom('wa_instances').select('id').where('id', '=', instanceId).executeTakeFirst()
-      throw exists ? new InstanceBusyError() : new NoInstanceAvailableError()
+      const exists = await trx.selectFrom('wa_instances').select('tenant_id').where('id', '=', instanceId).executeTakeFirst()
+      if (!exists) throw new NoInstanceAvailableError()
+      if (exists.tenant_id === null) {
+        throw new UpstreamUnavailableError('The WhatsApp instance is being reset; try again shortly', { retryAfterSeconds: 5 })
+      }
+      throw new InstanceBusyError()
     })
   }
 
@@ -77,6 +97,10 @@ export class KyselyInstanceAllocator implements InstanceAllocator {
             .select('id')
             .where('mode', '=', mode)
             .where('tenant_id', 'is', null)
+            .where((w) => notBeingReset(w, at))
+            // Healthy instances first (false sorts first): one instance Green-API cannot log out
+            // must not answer 503 to everyone while others are free.
+            .orderBy('needs_logout')
             .orderBy('created_at')
             .orderBy('id')
             .limit(1)
@@ -170,6 +194,8 @@ export class KyselyInstanceAllocator implements InstanceAllocator {
         encrypted_webhook_token: null,
         state_polled_at: null,
         needs_logout: options.needsLogout ?? false,
+        // A clean release ends any quarantine; a quarantined one keeps its failure count.
+        ...(options.needsLogout ? {} : CLEAR_QUARANTINE),
       })
       .where('id', '=', instanceId)
       .where('tenant_id', '=', tenantId)
@@ -179,9 +205,67 @@ export class KyselyInstanceAllocator implements InstanceAllocator {
   async markLoggedOut(instanceId: string, tenantId: string): Promise<void> {
     await this.db
       .updateTable('wa_instances')
-      .set({ needs_logout: false })
+      .set({ needs_logout: false, ...CLEAR_QUARANTINE })
       .where('id', '=', instanceId)
       .where('tenant_id', '=', tenantId)
+      .execute()
+  }
+
+  async takeDueQuarantined(at: Date, leaseUntil: Date): Promise<InstanceRecord | null> {
+    const due = (w: ExpressionBuilder<Database, 'wa_instances'>) =>
+      w.and([
+        w('needs_logout', '=', true),
+        w('tenant_id', 'is', null),
+        w('broken_at', 'is', null),
+        w.or([w('logout_retry_at', 'is', null), w('logout_retry_at', '<=', at)]),
+        w.or([w('logout_lease_until', 'is', null), w('logout_lease_until', '<=', at)]),
+      ])
+    const row = await this.db
+      .updateTable('wa_instances')
+      .set({ logout_lease_until: leaseUntil })
+      .where('id', '=', (eb) =>
+        eb
+          .selectFrom('wa_instances')
+          .select('id')
+          .where(due)
+          .orderBy('logout_retry_at', sql`asc nulls first`)
+          .orderBy('created_at')
+          .limit(1)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .where(due)
+      .returning(COLUMNS)
+      .executeTakeFirst()
+    return row ? rowToInstanceRecord(row) : null
+  }
+
+  async recordLogoutFailure(instanceId: string): Promise<number> {
+    const row = await this.db
+      .updateTable('wa_instances')
+      .set((eb) => ({ logout_failures: eb('logout_failures', '+', 1) }))
+      .where('id', '=', instanceId)
+      .returning('logout_failures')
+      .executeTakeFirst()
+    return row?.logout_failures ?? 0
+  }
+
+  async scheduleLogoutRetry(instanceId: string, next: { retryAt: Date } | { brokenAt: Date }): Promise<void> {
+    await this.db
+      .updateTable('wa_instances')
+      .set({ logout_lease_until: null, ...('retryAt' in next ? { logout_retry_at: next.retryAt } : { broken_at: next.brokenAt, logout_retry_at: null }) })
+      .where('id', '=', instanceId)
+      .where('needs_logout', '=', true)
+      .execute()
+  }
+
+  async clearQuarantine(instanceId: string): Promise<void> {
+    await this.db
+      .updateTable('wa_instances')
+      .set({ needs_logout: false, ...CLEAR_QUARANTINE })
+      .where('id', '=', instanceId)
+      .where('tenant_id', 'is', null)
+      .where('needs_logout', '=', true)
       .execute()
   }
 

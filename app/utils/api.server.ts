@@ -117,10 +117,10 @@ export function domainErrorResponse(err: DomainLikeError, lang: Lang): Response 
       return errorResponse(409, 'INSTANCE_BUSY', t(lang, 'api.instanceBusy'))
     case 'NO_INSTANCE_AVAILABLE':
       return errorResponse(409, 'NO_INSTANCE_AVAILABLE', t(lang, 'api.noInstance'))
-    case 'CREDENTIAL_DECRYPT':
-      // The stored connection cannot be used (tampered row, missing key): the user has to
-      // disconnect and link again, so this is a state conflict, not a 500.
-      return errorResponse(409, 'NOT_CONNECTED', t(lang, 'api.notConnected'))
+    case 'CREDENTIALS_UNREADABLE':
+      // A key missing from this process's ring (rotation ran elsewhere) or a tampered row: an
+      // operator problem, logged at error level by the domain; not "link your number first".
+      return errorResponse(503, 'CREDENTIALS_UNREADABLE', t(lang, 'api.credentialsUnreadable'), { headers: { 'Retry-After': '60' } })
     case 'LINK_EXPIRED':
       return errorResponse(409, 'NOT_CONNECTED', t(lang, 'api.linkExpired'))
     case 'RATE_LIMITED':

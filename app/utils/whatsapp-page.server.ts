@@ -44,7 +44,7 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
   } else {
     const status = await getConnectionStatus(wa, { tenantId: ctx.tenantId })
     if (status.stale) stale = status.checkedAt.toISOString()
-    view = await viewOf(status, ctx, context)
+    view = await viewOf(status, ctx, request, context)
   }
   return json(
     {
@@ -59,7 +59,7 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
   )
 }
 
-async function viewOf(status: ConnectionStatusResult, ctx: PageContext, context: unknown): Promise<PanelView> {
+async function viewOf(status: ConnectionStatusResult, ctx: PageContext, request: Request, context: unknown): Promise<PanelView> {
   if (status.connected) {
     forgetLinkDisplay(ctx.tenantId)
     return { state: 'connected', phoneNumber: status.phoneNumber ?? null }
@@ -72,15 +72,26 @@ async function viewOf(status: ConnectionStatusResult, ctx: PageContext, context:
     forgetLinkDisplay(ctx.tenantId)
     return { state: 'unlinked', expired: status.linkExpired === true }
   }
-  const display = ctx.canMutate ? await waitingDisplay(ctx, context) : ({ kind: 'hidden' } as const)
+  const display = ctx.canMutate ? await waitingDisplay(ctx, request, context) : ({ kind: 'hidden' } as const)
   return { state: 'waiting', linkExpiresAt: status.linkExpiresAt.toISOString(), display }
+}
+
+/**
+ * Renewing an expired QR calls `generateQr` (audit row, rate-limit slot, attempt clock), so a GET
+ * does it only for the page's own reloads: the browser marks them `Sec-Fetch-Site: same-origin`
+ * (the no-JS meta refresh, Remix's revalidation fetches), a header no other site can forge. A
+ * cross-site navigation, a typed URL or a client without fetch metadata sees "generate a new one"
+ * instead (decision 086).
+ */
+function mayRenewOnGet(request: Request): boolean {
+  return request.headers.get('sec-fetch-site') === 'same-origin'
 }
 
 /**
  * The QR or pairing code of the running attempt, from this process's memory; an expired QR is
  * renewed here a bounded number of times (see link-display.server.ts), never on every refresh.
  */
-async function waitingDisplay(ctx: PageContext, context: unknown): Promise<WaitingDisplay> {
+async function waitingDisplay(ctx: PageContext, request: Request, context: unknown): Promise<WaitingDisplay> {
   const shown = currentLinkDisplay(ctx.tenantId)
   switch (shown.kind) {
     case 'qr':
@@ -90,6 +101,7 @@ async function waitingDisplay(ctx: PageContext, context: unknown): Promise<Waiti
     case 'exhausted':
       return { kind: 'exhausted' }
     case 'renewable':
+      if (!mayRenewOnGet(request)) return { kind: 'exhausted' }
       try {
         const { wa } = getServices()
         const qr = await renewQr(ctx.tenantId, async () => {
@@ -196,6 +208,7 @@ function statusOf(code: string): number {
       return 429
     case 'UPSTREAM_UNAVAILABLE':
     case 'UPSTREAM_AUTH':
+    case 'CREDENTIALS_UNREADABLE':
       return 503
     case 'WHATSAPP_DISABLED':
       return 403

@@ -4,6 +4,8 @@ import * as m000200 from './2026_11_25_000200_whatsapp_core'
 import * as m000500 from './2026_11_25_000500_cache_invalidation'
 import * as m000600 from './2026_11_25_000600_instance_needs_logout'
 import * as m100100 from './2026_12_02_100100_login_throttle'
+import * as m110000 from './2026_12_02_110000_instance_logout_retries'
+import * as m111000 from './2026_12_02_111000_rate_limit_sliding_windows'
 
 /**
  * Every migration, by name, imported statically so that the compiled server (esbuild, plain
@@ -16,4 +18,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_000500_cache_invalidation': m000500,
   '2026_11_25_000600_instance_needs_logout': m000600,
   '2026_12_02_100100_login_throttle': m100100,
+  '2026_12_02_110000_instance_logout_retries': m110000,
+  '2026_12_02_111000_rate_limit_sliding_windows': m111000,
 }

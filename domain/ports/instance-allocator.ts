@@ -68,7 +68,9 @@ export interface InstanceAllocator {
 
   /**
    * Claims the first free instance of `mode` (`FOR UPDATE SKIP LOCKED`), or returns the one the
-   * tenant already holds. Throws `NoInstanceAvailableError` when none is free.
+   * tenant already holds. Healthy instances come first; a quarantined one (`needsLogout`) only
+   * when no healthy one is free and its next logout attempt is due; a broken one never.
+   * Throws `NoInstanceAvailableError` when none is free.
    *
    * @example
    * const inst = await instances.claimFirstFree('pool', 'macrea', now)
@@ -112,6 +114,42 @@ export interface InstanceAllocator {
    * await instances.release('1101000001', 'macrea')
    */
   release(instanceId: string, tenantId: string, options?: { needsLogout?: boolean }): Promise<void>
+
+  /**
+   * Takes the next free quarantined instance whose logout attempt is due (not broken) and
+   * leases it until `leaseUntil` (pushes its next attempt there), so one process at a time
+   * tries it and the pool does not hand it out meanwhile. Null when none is due.
+   *
+   * @example
+   * const inst = await instances.takeDueQuarantined(now, addSeconds(now, 60))
+   */
+  takeDueQuarantined(at: Date, leaseUntil: Date): Promise<InstanceRecord | null>
+
+  /**
+   * Counts one more failed logout of a quarantined instance and returns the consecutive count.
+   *
+   * @example
+   * const failures = await instances.recordLogoutFailure('1101000001')
+   */
+  recordLogoutFailure(instanceId: string): Promise<number>
+
+  /**
+   * After a failed logout: schedules the next attempt, or (`brokenAt`) takes the instance out of
+   * the pool for good until an operator acts.
+   *
+   * @example
+   * await instances.scheduleLogoutRetry('1101000001', { retryAt: inOneMinute })
+   */
+  scheduleLogoutRetry(instanceId: string, next: { retryAt: Date } | { brokenAt: Date }): Promise<void>
+
+  /**
+   * Ends the quarantine of a free instance whose background logout succeeded (no-op when a
+   * tenant holds it or it is not quarantined).
+   *
+   * @example
+   * await instances.clearQuarantine('1101000001')
+   */
+  clearQuarantine(instanceId: string): Promise<void>
 
   /**
    * Clears the quarantine flag once a logout of the (held) instance succeeded.

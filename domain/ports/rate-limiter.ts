@@ -1,17 +1,18 @@
 export interface RateLimitDecision {
   allowed: boolean
-  /** Seconds until the current window ends (≥ 1 when not allowed, 0 when allowed is fine). */
+  /** Seconds until a hit would be accepted again (≥ 1 when not allowed, 0 when allowed). */
   retryAfterSeconds: number
 }
 
 /**
- * Fixed-window counters shared by every app process.
+ * Sliding-window limits shared by every app process: at most `limit` accepted hits in any span
+ * of `windowSeconds` (never twice the limit around a clock boundary); refused hits do not count.
  * Keys contain tenant ids only (e.g. `wa:qr:macrea`), never tokens or phone numbers.
  */
 export interface RateLimiter {
   /**
-   * Counts one hit on `key` in the current window of `windowSeconds` and says whether it is
-   * within `limit` (the `limit`-th hit is allowed, the next is not).
+   * Counts one hit on `key` and says whether it is within `limit` accepted hits over the last
+   * `windowSeconds` (the `limit`-th hit is allowed, the next is not until the oldest leaves).
    *
    * @example
    * const { allowed, retryAfterSeconds } = await limiter.hit('wa:qr:macrea', 10, 60)

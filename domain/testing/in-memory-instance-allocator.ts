@@ -1,11 +1,13 @@
 import type { Clock } from '../ports/clock'
 import type { InstanceAllocator, InstanceMode, InstanceRecord, RegisterInstanceInput } from '../ports/instance-allocator'
-import { InstanceBusyError, NoInstanceAvailableError } from '../whatsapp/whatsapp.errors'
+import { InstanceBusyError, NoInstanceAvailableError, UpstreamUnavailableError } from '../whatsapp/whatsapp.errors'
 
 /** InstanceAllocator fake: same invariants as the table (one tenant per instance and vice versa). */
 export class InMemoryInstanceAllocator implements InstanceAllocator {
   readonly rows = new Map<string, InstanceRecord>()
   readonly polledAt = new Map<string, number>()
+  /** Retry bookkeeping of quarantined instances (the table's logout_* and broken_at columns). */
+  readonly logoutRetries = new Map<string, { failures: number; retryAt: Date | null; leaseUntil: Date | null; brokenAt: Date | null }>()
   leaseCalls = 0
 
   constructor(private readonly clock: Clock) {}
@@ -26,6 +28,7 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
     const r = this.rows.get(instanceId)
     if (!r) throw new NoInstanceAvailableError()
     if (r.tenantId && r.tenantId !== tenantId) throw new InstanceBusyError()
+    if (!this.notBeingReset(r, at)) throw new UpstreamUnavailableError('The WhatsApp instance is being reset; try again shortly', { retryAfterSeconds: 5 })
     const claimed = { ...r, tenantId, claimedAt: at }
     this.rows.set(instanceId, claimed)
     return { ...claimed }
@@ -34,7 +37,8 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
   async claimFirstFree(mode: 'pool' | 'simulator', tenantId: string, at: Date): Promise<InstanceRecord> {
     const mine = await this.findClaimedBy(tenantId)
     if (mine) return mine
-    const free = [...this.rows.values()].find((r) => r.mode === mode && r.tenantId === null)
+    const candidates = [...this.rows.values()].filter((r) => r.mode === mode && r.tenantId === null && this.notBeingReset(r, at))
+    const free = candidates.find((r) => !r.needsLogout) ?? candidates[0]
     if (!free) throw new NoInstanceAvailableError()
     return this.claimById(free.id, tenantId, at)
   }
@@ -79,12 +83,56 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
     if (r && r.tenantId === tenantId) {
       this.rows.set(instanceId, { ...r, tenantId: null, claimedAt: null, encryptedWebhookToken: null, needsLogout: options.needsLogout ?? false })
       this.polledAt.delete(instanceId)
+      if (!options.needsLogout) this.logoutRetries.delete(instanceId)
     }
   }
 
   async markLoggedOut(instanceId: string, tenantId: string): Promise<void> {
     const r = this.rows.get(instanceId)
-    if (r && r.tenantId === tenantId) this.rows.set(instanceId, { ...r, needsLogout: false })
+    if (r && r.tenantId === tenantId) {
+      this.rows.set(instanceId, { ...r, needsLogout: false })
+      this.logoutRetries.delete(instanceId)
+    }
+  }
+
+  /** Same rule as the table adapter: healthy, or quarantined but not broken nor being retried. */
+  private notBeingReset(r: InstanceRecord, at: Date): boolean {
+    const q = this.retriesOf(r.id)
+    return !r.needsLogout || (q.brokenAt === null && (q.leaseUntil === null || q.leaseUntil <= at))
+  }
+
+  private retriesOf(instanceId: string) {
+    return this.logoutRetries.get(instanceId) ?? { failures: 0, retryAt: null, leaseUntil: null, brokenAt: null }
+  }
+
+  async takeDueQuarantined(at: Date, leaseUntil: Date): Promise<InstanceRecord | null> {
+    for (const r of this.rows.values()) {
+      const q = this.retriesOf(r.id)
+      if (!r.needsLogout || r.tenantId !== null || q.brokenAt !== null) continue
+      if ((q.retryAt !== null && q.retryAt > at) || (q.leaseUntil !== null && q.leaseUntil > at)) continue
+      this.logoutRetries.set(r.id, { ...q, leaseUntil })
+      return { ...r }
+    }
+    return null
+  }
+
+  async recordLogoutFailure(instanceId: string): Promise<number> {
+    const q = this.retriesOf(instanceId)
+    this.logoutRetries.set(instanceId, { ...q, failures: q.failures + 1 })
+    return q.failures + 1
+  }
+
+  async scheduleLogoutRetry(instanceId: string, next: { retryAt: Date } | { brokenAt: Date }): Promise<void> {
+    if (!this.rows.get(instanceId)?.needsLogout) return
+    const q = this.retriesOf(instanceId)
+    this.logoutRetries.set(instanceId, { ...q, leaseUntil: null, ...('retryAt' in next ? { retryAt: next.retryAt } : { retryAt: null, brokenAt: next.brokenAt }) })
+  }
+
+  async clearQuarantine(instanceId: string): Promise<void> {
+    const r = this.rows.get(instanceId)
+    if (!r || r.tenantId !== null || !r.needsLogout) return
+    this.rows.set(instanceId, { ...r, needsLogout: false })
+    this.logoutRetries.delete(instanceId)
   }
 
   async remove(instanceId: string, tenantId: string): Promise<void> {

@@ -36,18 +36,17 @@ export class InMemoryAuditLog implements AuditLog {
   }
 }
 
-/** Fixed windows aligned on the epoch, like the SQL adapter. */
+/** Sliding windows, like the SQL adapter: accepted hit times per key; refused hits not kept. */
 export class InMemoryRateLimiter implements RateLimiter {
-  private readonly counts = new Map<string, number>()
+  private readonly accepted = new Map<string, number[]>()
   constructor(private readonly clock: Clock) {}
   async hit(key: string, limit: number, windowSeconds: number): Promise<RateLimitDecision> {
-    const nowS = this.clock.now().getTime() / 1000
-    const windowStart = Math.floor(nowS / windowSeconds) * windowSeconds
-    const k = `${key}@${windowStart}`
-    const count = (this.counts.get(k) ?? 0) + 1
-    this.counts.set(k, count)
-    const retryAfterSeconds = Math.max(1, Math.ceil(windowStart + windowSeconds - nowS))
-    return { allowed: count <= limit, retryAfterSeconds: count <= limit ? 0 : retryAfterSeconds }
+    const now = this.clock.now().getTime()
+    const recent = (this.accepted.get(key) ?? []).filter((t) => t > now - windowSeconds * 1000)
+    const allowed = recent.length < limit
+    this.accepted.set(key, allowed ? [...recent, now] : recent)
+    const oldest = recent[0] ?? now
+    return { allowed, retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((oldest + windowSeconds * 1000 - now) / 1000)) }
   }
 }
 

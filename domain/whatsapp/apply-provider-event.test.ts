@@ -3,10 +3,11 @@ import { createTestWorld, type TestWorld } from '../testing/test-deps'
 import { applyProviderEvent, tokenFromAuthorization } from './apply-provider-event'
 import { generateQr } from './generate-qr'
 import { WEBHOOK_TOKEN_LOCATION } from './internal'
-import { WebhookUnauthorizedError } from './whatsapp.errors'
+import { InvalidInputError, WebhookUnauthorizedError } from './whatsapp.errors'
 
 const actor = { kind: 'user', userId: 'u-1' } as const
-const T0 = 1_795_000_000 // unix seconds
+// Unix seconds, a minute before the test world's clock (events older than 24 h are refused).
+const T0 = Date.parse('2026-11-25T10:00:00.000Z') / 1000 - 60
 
 async function linking(w: TestWorld): Promise<string> {
   w.addInstance('1101000001')
@@ -112,6 +113,18 @@ describe('applyProviderEvent', () => {
     expect(await call(stateEvent('weird', T0))).toEqual({ applied: false, reason: 'invalid_event' })
     expect(await call({ ...stateEvent('authorized', T0), instanceData: { idInstance: 42 } })).toEqual({ applied: false, reason: 'instance_mismatch' })
     expect(w.connections.rows.get('acme')?.status).toBe('notAuthorized')
+  })
+
+  it('event times are accepted within [now − 24 h, now + 5 min], bounds included, as integer seconds only', async () => {
+    const w = createTestWorld()
+    const token = await linking(w)
+    const now = w.clock.now().getTime() / 1000
+    const call = (timestamp: unknown) =>
+      applyProviderEvent(w.deps, { instanceId: '1101000001', authorizationHeader: token, event: { typeWebhook: 'incomingMessageReceived', timestamp } })
+    for (const ok of [now - 24 * 3600, now, now + 300]) expect(await call(ok)).toEqual({ applied: false, reason: 'ignored_type' })
+    for (const bad of [now - 24 * 3600 - 1, now + 301, now + 0.5, 1e15, Number.NaN, '1795000000']) {
+      await expect(call(bad)).rejects.toBeInstanceOf(InvalidInputError)
+    }
   })
 
   it('no provider row (disconnected) → no_connection', async () => {

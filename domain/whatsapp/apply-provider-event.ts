@@ -3,7 +3,7 @@ import type { WhatsAppDeps } from './deps'
 import { isConnectionState } from './connection-state'
 import { publishStatus, WEBHOOK_TOKEN_LOCATION } from './internal'
 import { widToE164 } from './validation'
-import { WebhookUnauthorizedError } from './whatsapp.errors'
+import { InvalidInputError, WebhookUnauthorizedError } from './whatsapp.errors'
 
 /** The part of a Green-API notification we use (others pass through `passthrough`). */
 const ProviderEventSchema = z.object({
@@ -14,9 +14,35 @@ const ProviderEventSchema = z.object({
       wid: z.string().optional(),
     })
     .optional(),
-  timestamp: z.number().nonnegative().optional(),
+  timestamp: z.number().int().optional(),
   stateInstance: z.string().optional(),
 })
+
+/**
+ * Accepted event times around our clock: Green-API resends an unacknowledged notification for
+ * up to 24 h, and clocks drift a little. Outside it the event is refused (400): an event dated
+ * 2100 would otherwise make every later one look stale, and a huge number is no date at all.
+ */
+const EVENT_MAX_AGE_SECONDS = 24 * 3600
+const EVENT_MAX_AHEAD_SECONDS = 5 * 60
+
+/** The event's `timestamp` (Unix seconds) as a date, `now` when absent; refuses one out of range. */
+function eventTime(event: unknown, now: Date): Date {
+  const raw = typeof event === 'object' && event !== null ? (event as { timestamp?: unknown }).timestamp : undefined
+  if (raw === undefined) return now
+  const nowSeconds = now.getTime() / 1000
+  const inRange =
+    typeof raw === 'number' &&
+    Number.isSafeInteger(raw) &&
+    raw >= nowSeconds - EVENT_MAX_AGE_SECONDS &&
+    raw <= nowSeconds + EVENT_MAX_AHEAD_SECONDS
+  if (!inRange) {
+    throw new InvalidInputError('Webhook timestamp out of range', [
+      { path: 'timestamp', message: 'must be integer Unix seconds within the last 24 hours (at most 5 minutes ahead)' },
+    ])
+  }
+  return new Date(raw * 1000)
+}
 
 export type ProviderEventResult =
   | { applied: true; outcome: 'changed' | 'unchanged' }
@@ -34,7 +60,8 @@ export function tokenFromAuthorization(header: string | null | undefined): strin
 /**
  * `POST /api/wa/webhooks/green-api/:instanceId`. Authenticates the per-instance webhook token
  * (constant-time compare) before reading anything: unknown/unclaimed instance, missing or wrong
- * token → `WebhookUnauthorizedError` and no change. Then applies `stateInstanceChanged`
+ * token → `WebhookUnauthorizedError` and no change. A timestamp outside [now − 24 h, now + 5 min]
+ * → `InvalidInputError` (400), whatever the type. Then applies `stateInstanceChanged`
  * (events older than the last applied one are ignored; phone from `wid`). Other notification
  * types are acknowledged and ignored, so Green-API stops resending them.
  */
@@ -61,6 +88,8 @@ export async function applyProviderEvent(
     throw new WebhookUnauthorizedError()
   }
 
+  const now = deps.clock.now()
+  const eventAt = eventTime(input.event, now)
   const parsed = ProviderEventSchema.safeParse(input.event)
   if (!parsed.success) return { applied: false, reason: 'invalid_event' }
   const event = parsed.data
@@ -81,13 +110,12 @@ export async function applyProviderEvent(
     phoneNumber = null
   }
 
-  const now = deps.clock.now()
   const result = await deps.connections.applyStatus(tenantId, {
     status: state,
     ...(phoneNumber !== undefined ? { phoneNumber } : {}),
     checkedAt: now,
     source: 'webhook',
-    eventAt: event.timestamp !== undefined ? new Date(event.timestamp * 1000) : now,
+    eventAt,
   })
   if (result.outcome === 'missing') return { applied: false, reason: 'no_connection' }
   if (result.outcome === 'stale') return { applied: false, reason: 'stale' }

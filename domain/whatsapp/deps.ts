@@ -34,6 +34,17 @@ export interface WhatsAppConfig {
     pairingCode: RateLimitRule
     testSend: RateLimitRule
   }
+  /**
+   * Quarantined instances (logout failed): backoff of the background logout retries, and after
+   * how many consecutive failures the instance is marked broken (decision 085).
+   */
+  logoutRetry: {
+    baseDelayMs: number
+    maxDelayMs: number
+    maxFailures: number
+    /** How long one attempt may hold its lease (longer than the provider's deadline). */
+    leaseMs: number
+  }
   /** Parallel upstream checks during `reconcileOnStart`. */
   reconcileConcurrency: number
   /** Text of the test message when the user gives none. */
@@ -51,6 +62,7 @@ export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
     pairingCode: { limit: 5, windowSeconds: 600 },
     testSend: { limit: 5, windowSeconds: 3600 },
   },
+  logoutRetry: { baseDelayMs: 30_000, maxDelayMs: 30 * 60_000, maxFailures: 5, leaseMs: 60_000 },
   reconcileConcurrency: 4,
   defaultTestMessage: 'Message de test envoyé depuis WhatsApp Pro : votre numéro est bien connecté ✅',
 }

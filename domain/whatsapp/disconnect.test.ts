@@ -142,6 +142,6 @@ describe('disconnect', () => {
     await disconnect(w.deps, { tenantId: 'acme', actor })
     expect(w.provider.count('logout')).toBe(0)
     expect(w.connections.rows.has('acme')).toBe(false)
-    expect(w.audit.entries.find((e) => e.action === 'whatsapp.logout')?.details).toMatchObject({ error: 'CREDENTIAL_DECRYPT' })
+    expect(w.audit.entries.find((e) => e.action === 'whatsapp.logout')?.details).toMatchObject({ error: 'CREDENTIALS_UNREADABLE' })
   })
 })

@@ -3,6 +3,7 @@ import type { Actor, WhatsAppDeps } from './deps'
 import { actorLabel } from './deps'
 import { credentialsOf, errorSummary, publishStatus } from './internal'
 import { audited } from './link-attempt'
+import { recordFailedLogout } from './quarantine'
 
 export interface DisconnectResult {
   /** True when there was nothing to disconnect (second call, never linked). */
@@ -33,10 +34,12 @@ export async function disconnect(
     }
 
     let logout: 'ok' | 'failed' = 'ok'
+    let logoutError: unknown
     try {
       await deps.provider.logout(credentialsOf(deps, record))
     } catch (err) {
       logout = 'failed'
+      logoutError = err
       const summary = errorSummary(err)
       deps.logger.warn({ tenantId, instanceId: record.instanceId, err: summary }, 'logout failed; disconnecting anyway')
       try {
@@ -57,7 +60,9 @@ export async function disconnect(
     const instance = await deps.instances.findById(record.instanceId)
     // A failed logout leaves the phone linked upstream: quarantine the instance so the next
     // tenant cannot inherit this tenant's WhatsApp session (see prepareLinkAttempt).
-    if (instance && instance.tenantId === tenantId) await releaseInstance(deps, instance, tenantId, { needsLogout: logout === 'failed' })
+    if (instance && instance.tenantId === tenantId) {
+      await releaseInstance(deps, instance, tenantId, logout === 'failed' ? { needsLogout: true, failure: logoutError } : { needsLogout: false })
+    }
     await publishStatus(deps, { tenantId, status: 'notAuthorized', phoneNumber: null })
     return { result: { alreadyDisconnected: false }, details: { instanceId: record.instanceId, logout } }
   })
@@ -68,7 +73,7 @@ async function releaseInstance(
   deps: WhatsAppDeps,
   instance: InstanceRecord,
   tenantId: string,
-  options: { needsLogout: boolean },
+  options: { needsLogout: boolean; failure?: unknown },
 ): Promise<void> {
   if (instance.mode === 'partner' && deps.partner) {
     try {
@@ -80,5 +85,7 @@ async function releaseInstance(
       deps.logger.error({ tenantId, instanceId: instance.id, err: errorSummary(err) }, 'partner instance delete failed')
     }
   }
-  await deps.instances.release(instance.id, tenantId, options)
+  await deps.instances.release(instance.id, tenantId, { needsLogout: options.needsLogout })
+  // The failed logout is the quarantine's first failure: it schedules the background retry.
+  if (options.failure !== undefined) await recordFailedLogout(deps, instance.id, options.failure)
 }

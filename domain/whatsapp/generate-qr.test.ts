@@ -137,10 +137,10 @@ describe('generateQr', () => {
     expect(w.instances.rows.get('1101000001')?.encryptedWebhookToken).not.toBeNull()
   })
 
-  it('an undecryptable instance token → CREDENTIAL_DECRYPT', async () => {
+  it('an undecryptable instance token → CREDENTIALS_UNREADABLE', async () => {
     const w = createTestWorld()
     w.instances.add('1101000001', 'simulator', w.vault.encrypt('tok', { ...INSTANCE_TOKEN_LOCATION, tenantId: 'other' }))
-    await expect(generateQr(w.deps, input)).rejects.toMatchObject({ code: 'CREDENTIAL_DECRYPT' })
+    await expect(generateQr(w.deps, input)).rejects.toMatchObject({ code: 'CREDENTIALS_UNREADABLE' })
   })
 
   it('audit and publish failures never break the use case', async () => {

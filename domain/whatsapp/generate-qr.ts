@@ -1,7 +1,7 @@
 import type { Actor, WhatsAppDeps } from './deps'
 import { requireWhatsAppEnabled } from './features'
 import { addSeconds, enforceRateLimit } from './internal'
-import { audited, prepareLinkAttempt, recordAlreadyLinked } from './link-attempt'
+import { audited, prepareLinkAttempt, recordAlreadyLinked, startLinkAttempt } from './link-attempt'
 import { UpstreamUnavailableError } from './whatsapp.errors'
 
 export interface GenerateQrResult {
@@ -15,8 +15,8 @@ export interface GenerateQrResult {
 
 /**
  * `POST /api/wa/qr/generate`: gate → rate limit (10/min/tenant) → refuse when connected →
- * claim an instance → webhook once → store credentials encrypted → (re)start the link attempt →
- * ask Green-API for a QR. Green-API's `alreadyLogged` is recorded as connected and reported as
+ * claim an instance → webhook once → ask Green-API for a QR → store credentials encrypted and
+ * (re)start the link attempt (not when Green-API failed). Green-API's `alreadyLogged` is recorded as connected and reported as
  * `AlreadyConnectedError`.
  */
 export async function generateQr(
@@ -27,13 +27,16 @@ export async function generateQr(
   return audited(deps, { actor: input.actor, tenantId, action: 'whatsapp.link.qr', ip: input.ip }, async () => {
     await requireWhatsAppEnabled(deps, { tenantId })
     await enforceRateLimit(deps, `wa:qr:${tenantId}`, deps.config.rateLimits.generateQr)
-    const { creds, record } = await prepareLinkAttempt(deps, { tenantId, publicUrl: input.publicUrl })
+    const prepared = await prepareLinkAttempt(deps, { tenantId, publicUrl: input.publicUrl })
+    const { creds } = prepared
     const qr = await deps.provider.requestQr(creds)
-    if (qr.kind === 'alreadyLinked') return recordAlreadyLinked(deps, tenantId, creds)
     if (qr.kind === 'error') {
       deps.logger.warn({ tenantId, instanceId: creds.instanceId, upstreamMessage: qr.message }, 'QR refused upstream')
       throw new UpstreamUnavailableError('Green-API could not produce a QR code')
     }
+    // Only now that Green-API answered does the attempt (re)start: a failure keeps its clock.
+    const record = await startLinkAttempt(deps, prepared)
+    if (qr.kind === 'alreadyLinked') return recordAlreadyLinked(deps, tenantId, creds)
     const linkExpiresAt = record.linkExpiresAt ?? addSeconds(deps.clock.now(), deps.config.linkAttemptMinutes * 60)
     return {
       result: {

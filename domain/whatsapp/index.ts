@@ -9,6 +9,7 @@ export { DEFAULT_FEATURE_FLAGS, getFeatures, requestUpgrade, requireWhatsAppEnab
 export { generateQr, type GenerateQrResult } from './generate-qr'
 export { getConnectionStatus, type ConnectionStatusResult } from './get-connection-status'
 export { INSTANCE_TOKEN_LOCATION, configLocation, WEBHOOK_TOKEN_LOCATION } from './internal'
+export { retryQuarantinedLogouts, type LogoutRetryReport } from './quarantine'
 export { reconcileOnStart, type ReconcileReport } from './reconcile-on-start'
 export { requestPairingCode, type PairingCodeResult } from './request-pairing-code'
 export { sendTestMessage } from './send-test-message'

@@ -35,23 +35,37 @@ const StoredConfigSchema = z.object({
   apiUrl: z.string().min(1),
 })
 
-/** Decrypts the tenant's `encrypted_config`; any failure (tamper, wrong row, bad JSON) → CredentialDecryptError. */
+/**
+ * Decrypts the tenant's `encrypted_config`; any failure (missing key, tamper, wrong row, bad
+ * JSON) → CredentialDecryptError, logged at error level with the envelope's key id.
+ */
 export function credentialsOf(deps: WhatsAppDeps, record: ConnectionRecord): InstanceCredentials {
+  const where = { tenantId: record.tenantId, instanceId: record.instanceId, column: 'tenant_provider_configs.encrypted_config' }
   let plaintext: string
   try {
     plaintext = deps.vault.decrypt(record.encryptedConfig, configLocation(record.tenantId))
-  } catch {
-    throw new CredentialDecryptError()
+  } catch (err) {
+    throw unreadable(deps, where, err)
   }
   let parsed: unknown
   try {
     parsed = JSON.parse(plaintext)
-  } catch {
-    throw new CredentialDecryptError()
+  } catch (err) {
+    throw unreadable(deps, where, err)
   }
   const result = StoredConfigSchema.safeParse(parsed)
-  if (!result.success) throw new CredentialDecryptError()
+  if (!result.success) throw unreadable(deps, where, null)
   return result.data
+}
+
+/**
+ * The one log line of an unreadable credential: error level (an operator must act: restore the
+ * key in WA_ENCRYPTION_KEYS or re-link), with where it is and the key id — never the envelope.
+ */
+function unreadable(deps: WhatsAppDeps, where: Record<string, string | null>, err: unknown): CredentialDecryptError {
+  const keyId = err instanceof CredentialDecryptError ? err.keyId : undefined
+  deps.logger.error({ ...where, keyId: keyId ?? null }, 'stored credentials cannot be decrypted (key missing from the key ring, or the row was altered)')
+  return new CredentialDecryptError({ keyId })
 }
 
 export function encryptConfig(deps: WhatsAppDeps, tenantId: string, creds: InstanceCredentials): string {
@@ -64,8 +78,8 @@ export function credentialsOfInstance(deps: WhatsAppDeps, instance: InstanceReco
   try {
     const apiToken = deps.vault.decrypt(instance.encryptedToken, INSTANCE_TOKEN_LOCATION)
     return { instanceId: instance.id, apiToken, apiUrl: instance.apiUrl }
-  } catch {
-    throw new CredentialDecryptError()
+  } catch (err) {
+    throw unreadable(deps, { tenantId: instance.tenantId, instanceId: instance.id, column: 'wa_instances.encrypted_token' }, err)
   }
 }
 

@@ -5,17 +5,26 @@ import { derivePhase, transition } from './connection-machine'
 import type { Actor, WhatsAppDeps } from './deps'
 import { actorLabel } from './deps'
 import { addSeconds, credentialsOfInstance, encryptConfig, errorSummary, publishStatus } from './internal'
+import { recordFailedLogout } from './quarantine'
 import { AlreadyConnectedError, UpstreamUnavailableError, isDomainError } from './whatsapp.errors'
+
+export interface PreparedLinkAttempt {
+  tenantId: string
+  creds: InstanceCredentials
+  instanceId: string
+  startedAt: Date
+}
 
 /**
  * Steps shared by QR and pairing-code linking, after the gate and the rate limit:
- * refuse when connected → claim an instance → webhook once → store the credentials encrypted
- * and (re)start the link attempt.
+ * refuse when connected → claim an instance → webhook once. The attempt itself is only
+ * (re)started by `startLinkAttempt`, once Green-API produced a QR or a code: a failed request
+ * must not restart the attempt's clock.
  */
 export async function prepareLinkAttempt(
   deps: WhatsAppDeps,
   input: { tenantId: string; publicUrl: string },
-): Promise<{ creds: InstanceCredentials; record: ConnectionRecord }> {
+): Promise<PreparedLinkAttempt> {
   const now = deps.clock.now()
   const existing = await deps.connections.findByTenant(input.tenantId)
   const next = transition(derivePhase(existing, now), { type: 'linkStarted' })
@@ -25,14 +34,18 @@ export async function prepareLinkAttempt(
   const creds = credentialsOfInstance(deps, instance)
   if (instance.needsLogout) await resetQuarantinedInstance(deps, instance.id, creds, input.tenantId)
   await ensureWebhook(deps, instance, creds, input.tenantId, input.publicUrl)
-  const record = await deps.connections.saveLinkAttempt({
-    tenantId: input.tenantId,
-    instanceId: instance.id,
-    encryptedConfig: encryptConfig(deps, input.tenantId, creds),
-    linkStartedAt: now,
-    linkExpiresAt: addSeconds(now, deps.config.linkAttemptMinutes * 60),
+  return { tenantId: input.tenantId, creds, instanceId: instance.id, startedAt: now }
+}
+
+/** Stores the credentials encrypted and (re)starts the link attempt's clock. */
+export async function startLinkAttempt(deps: WhatsAppDeps, prepared: PreparedLinkAttempt): Promise<ConnectionRecord> {
+  return deps.connections.saveLinkAttempt({
+    tenantId: prepared.tenantId,
+    instanceId: prepared.instanceId,
+    encryptedConfig: encryptConfig(deps, prepared.tenantId, prepared.creds),
+    linkStartedAt: prepared.startedAt,
+    linkExpiresAt: addSeconds(prepared.startedAt, deps.config.linkAttemptMinutes * 60),
   })
-  return { creds, record }
 }
 
 /**
@@ -51,6 +64,7 @@ async function resetQuarantinedInstance(
   } catch (err) {
     deps.logger.warn({ tenantId, instanceId, err: errorSummary(err) }, 'quarantined instance could not be logged out')
     await deps.instances.release(instanceId, tenantId, { needsLogout: true })
+    await recordFailedLogout(deps, instanceId, err)
     throw new UpstreamUnavailableError('The WhatsApp instance could not be reset for this account; try again shortly', {
       retryAfterSeconds: 10,
     })

@@ -1,7 +1,7 @@
 import type { Actor, WhatsAppDeps } from './deps'
 import { requireWhatsAppEnabled } from './features'
 import { addSeconds, enforceRateLimit } from './internal'
-import { audited, prepareLinkAttempt } from './link-attempt'
+import { audited, prepareLinkAttempt, startLinkAttempt } from './link-attempt'
 import { PhoneNumberSchema } from './validation'
 import { InvalidInputError } from './whatsapp.errors'
 
@@ -26,8 +26,11 @@ export async function requestPairingCode(
     const phone = PhoneNumberSchema.safeParse(input.phoneNumber)
     if (!phone.success) throw new InvalidInputError('invalid phone number', [{ path: 'phoneNumber', message: 'must be E.164' }])
     await enforceRateLimit(deps, `wa:pairing:${tenantId}`, deps.config.rateLimits.pairingCode)
-    const { creds, record } = await prepareLinkAttempt(deps, { tenantId, publicUrl: input.publicUrl })
+    const prepared = await prepareLinkAttempt(deps, { tenantId, publicUrl: input.publicUrl })
+    const { creds } = prepared
     const { code } = await deps.provider.requestPairingCode(creds, phone.data)
+    // After Green-API produced the code: a failed request keeps the attempt's clock.
+    const record = await startLinkAttempt(deps, prepared)
     const now = deps.clock.now()
     return {
       result: {

@@ -12,7 +12,7 @@ export type DomainErrorCode =
   | 'RATE_LIMITED'
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_AUTH'
-  | 'CREDENTIAL_DECRYPT'
+  | 'CREDENTIALS_UNREADABLE'
   | 'VALIDATION_FAILED'
   | 'LINK_EXPIRED'
   | 'WEBHOOK_UNAUTHORIZED'
@@ -68,9 +68,17 @@ export class UpstreamAuthError extends DomainError {
     super('UPSTREAM_AUTH', message)
   }
 }
+/**
+ * A stored credential that cannot be decrypted: its key is not in this process's key ring (a
+ * rotation ran elsewhere, a key was retired too early) or the row was tampered with. An
+ * operator problem, not the user's: the edge answers 503. `keyId` is the envelope's key id
+ * (public, part of the envelope), for the log line; never the envelope itself.
+ */
 export class CredentialDecryptError extends DomainError {
-  constructor() {
-    super('CREDENTIAL_DECRYPT', 'Stored credentials could not be decrypted')
+  readonly keyId: string | undefined
+  constructor(opts: { keyId?: string | undefined } = {}) {
+    super('CREDENTIALS_UNREADABLE', 'Stored credentials could not be decrypted')
+    this.keyId = opts.keyId
   }
 }
 

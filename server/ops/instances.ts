@@ -113,7 +113,7 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
 
   instances
     .command('list')
-    .description('List instances: mode, API host, claiming tenant, webhook (never tokens)')
+    .description('List instances: mode, API host, claiming tenant, webhook, health (never tokens)')
     .option('--mode <mode>', 'only shared | pool | partner | simulator')
     .option('--free', 'only unclaimed instances')
     .option('--json', 'print JSON')
@@ -125,7 +125,19 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
       let q = db
         .selectFrom('wa_instances as i')
         .leftJoin('tenant_provider_configs as p', 'p.instance_id', 'i.id')
-        .select(['i.id', 'i.mode', 'i.api_url', 'i.tenant_id', 'i.claimed_at', 'i.encrypted_token', 'i.encrypted_webhook_token', 'p.connection_status'])
+        .select([
+          'i.id',
+          'i.mode',
+          'i.api_url',
+          'i.tenant_id',
+          'i.claimed_at',
+          'i.encrypted_token',
+          'i.encrypted_webhook_token',
+          'i.needs_logout',
+          'i.logout_failures',
+          'i.broken_at',
+          'p.connection_status',
+        ])
         .orderBy('i.mode')
         .orderBy('i.created_at')
         .orderBy('i.id')
@@ -139,10 +151,16 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
         status: r.connection_status,
         claimed: r.claimed_at instanceof Date ? r.claimed_at.toISOString() : r.claimed_at,
         webhook: r.encrypted_webhook_token ? 'yes' : 'no',
+        // Quarantine (decision 085): "broken" instances are out of the pool until an operator acts.
+        health: r.broken_at ? `broken (${r.logout_failures} failed logouts)` : r.needs_logout ? `quarantined (${r.logout_failures} failed logouts)` : 'ok',
         // Only the key id of the envelope (for rotation), never the envelope itself.
         key: envelopeKeyId(r.encrypted_token) ?? '(malformed)',
       }))
-      printRows(c, rows, ['id', 'mode', 'api_url', 'tenant', 'status', 'claimed', 'webhook', 'key'], { json: opts.json, empty: 'No instance registered.' })
+      printRows(c, rows, ['id', 'mode', 'api_url', 'tenant', 'status', 'claimed', 'webhook', 'health', 'key'], { json: opts.json, empty: 'No instance registered.' })
+      const broken = rows.filter((r) => r.health.startsWith('broken')).length
+      if (broken > 0 && !opts.json) {
+        c.io.err(`${broken} broken instance(s): log them out in the Green-API console, then remove them (instances remove <id>) and add them again.`)
+      }
     })
 
   instances

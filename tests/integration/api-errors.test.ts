@@ -341,13 +341,12 @@ describe('RATE_LIMITED (429 + Retry-After), counted in PostgreSQL', () => {
 })
 
 describe('robustness', () => {
-  it('undecryptable stored credentials are not a 500', async () => {
+  it('undecryptable stored credentials are their own envelope (503 CREDENTIALS_UNREADABLE), never a 500 INTERNAL', async () => {
     const row = await providerRow('macrea')
     expect(row?.connection_status).toBe('authorized')
     await testDb().updateTable('tenant_provider_configs').set({ encrypted_config: 'v1.k2.AAAA.BBBB.CCCC' }).where('tenant_id', '=', 'macrea').execute()
     const res = await post(h, '/api/wa/test', macrea())
-    expect(res.status).toBeLessThan(500)
-    await expectError(res, 409, 'NOT_CONNECTED')
+    await expectError(res, 503, 'CREDENTIALS_UNREADABLE')
     // Disconnecting still works (logout is best effort), which is how the user recovers.
     expect((await post(h, '/api/wa/disconnect', macrea())).status).toBe(200)
     expect(await providerRow('macrea')).toBeUndefined()

@@ -52,7 +52,8 @@ describe('WhatsApp flow on PostgreSQL', () => {
     const event = {
       typeWebhook: 'stateInstanceChanged',
       instanceData: { idInstance: Number(inst.id), wid: '33612345678@c.us' },
-      timestamp: Math.floor(Date.now() / 1000),
+      // The use cases' (manual) clock, not the machine's: event times are bounded around it.
+      timestamp: Math.floor(w.clock.now().getTime() / 1000),
       stateInstance: 'authorized',
     }
     await expect(applyProviderEvent(deps, { instanceId: inst.id, authorizationHeader: 'Bearer wrong', event })).rejects.toMatchObject({

@@ -11,7 +11,7 @@ const ERROR_KEYS: Record<string, MessageKey> = {
   UPSTREAM_UNAVAILABLE: 'api.upstream',
   UPSTREAM_AUTH: 'api.upstreamAuth',
   LINK_EXPIRED: 'api.linkExpired',
-  CREDENTIAL_DECRYPT: 'wa.error.decrypt',
+  CREDENTIALS_UNREADABLE: 'api.credentialsUnreadable',
   VALIDATION_FAILED: 'api.validation',
   INVALID_PHONE: 'wa.error.phone',
   INVALID_MESSAGE: 'wa.error.message',
