@@ -89,7 +89,7 @@ const errors = (...statuses: number[]) =>
     ]),
   )
 
-// GET /api/openapi.json has no 4xx of its own; what refuses it is the shell around every route
+// GET /api/openapi.json and /api/docs have no 4xx of their own; what refuses it is the shell around every route
 // (e.g. Remix's 403 for a `?_data=` naming another route), answered as the envelope.
 const OPENAPI_4XX = { '4XX': { description: 'Refused before the route runs', ...jsonContent(ErrorSchema) } }
 
@@ -174,6 +174,15 @@ export function buildOpenApiDocument() {
     tags: ['Contract'],
     security: [],
     responses: { 200: { description: 'This document (OpenAPI 3.1)', ...jsonContent(OpenApiDocumentSchema) }, ...OPENAPI_4XX },
+  })
+  registry.registerPath({
+    method: 'get',
+    path: '/api/docs',
+    operationId: 'getApiReference',
+    summary: 'This document as a human API reference (Swagger UI)',
+    tags: ['Contract'],
+    security: [],
+    responses: { 200: { description: 'An HTML page', content: { 'text/html': { schema: z.string() } } }, ...OPENAPI_4XX },
   })
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
