@@ -2,6 +2,7 @@ import path from 'node:path'
 import { createRequestHandler, writeReadableStreamToWritable, type AppLoadContext, type ServerBuild } from '@remix-run/node'
 import compression from 'compression'
 import express, { type Router } from 'express'
+import { API_DOCS_ASSETS_PATH, apiDocsAssets } from './api-docs-assets'
 import { apiMethodsFromBuild } from './api-methods'
 import { DEFAULT_BODY_LIMITS, bufferedBody, limitRequestBody, type BodyLimits } from './body-limit'
 import { appObservability, markRemix, requestObservability } from './observability'
@@ -142,6 +143,7 @@ export function createHttpApp({ build, routers = [], bodyLimits }: HttpAppOption
     express.static(path.join(projectRoot, 'public/build'), { immutable: true, maxAge: '1y', index: false }),
   )
   app.use(express.static(path.join(projectRoot, 'public'), { maxAge: '1h', index: false }))
+  app.use(API_DOCS_ASSETS_PATH, apiDocsAssets())
   app.use(rejectCrossSite)
   // The simulator's routers (simulator mode, never production) parse with their own limits.
   for (const r of routers) app.use(r.path, r.router)

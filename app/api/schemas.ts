@@ -72,13 +72,41 @@ export const OpenApiDocumentSchema = z
   .openapi('OpenApiDocument')
 
 const jsonContent = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } })
+
+// 429, 502 and 503 answers say when to come back (app/utils/api.server.ts, api.wa.events.ts).
+const RETRY_AFTER_STATUSES = new Set([429, 502, 503])
+const retryAfterHeader = {
+  'Retry-After': {
+    description: 'Seconds to wait before retrying (delta-seconds, RFC 9110 §10.2.3).',
+    schema: { type: 'integer' as const, minimum: 1 },
+  },
+}
 const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [String(s), { description: `Error ${s}`, ...jsonContent(ErrorSchema) }]))
+  Object.fromEntries(
+    statuses.map((s) => [
+      String(s),
+      { description: `Error ${s}`, ...(RETRY_AFTER_STATUSES.has(s) ? { headers: retryAfterHeader } : {}), ...jsonContent(ErrorSchema) },
+    ]),
+  )
+
+// GET /api/openapi.json and /api/docs have no 4xx of their own; what refuses it is the shell around every route
+// (e.g. Remix's 403 for a `?_data=` naming another route), answered as the envelope.
+const OPENAPI_4XX = { '4XX': { description: 'Refused before the route runs', ...jsonContent(ErrorSchema) } }
 
 /** Every /api route, for the OpenAPI document and for tests that walk the route list. */
 export function buildOpenApiDocument() {
   const registry = new OpenAPIRegistry()
-  const bearer = registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+  const bearer = registry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'An API token (Settings → API tokens, or `npm run token`); the settings page uses its session cookie instead.',
+  })
+  const webhook = registry.registerComponent('securitySchemes', 'greenApiWebhookToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The per-instance secret this app set as Green-API `webhookUrlToken`; Green-API sends it back as `Authorization: Bearer …`.',
+  })
   const security = [{ [bearer.name]: [] }]
   const tenantHeader = z.object({ 'x-tenant': z.string().optional().openapi({ description: 'Tenant id (defaults to the token tenant_id)' }) })
   const common = errors(400, 401, 403, 429, 500)
@@ -86,30 +114,86 @@ export function buildOpenApiDocument() {
   // Routes with a body also answer 413 past the body limit (server/body-limit.ts, 16 KiB JSON by
   // default) and 415 when it is not JSON (readJsonBody).
   const body = errors(413, 415)
+  // summary and operationId are what generated clients and the /api/docs page name operations by.
+  const api = (method: 'get' | 'post', path: string, operationId: string, summary: string) => ({ method, path, operationId, summary, tags: ['WhatsApp'], security })
 
-  registry.registerPath({ method: 'get', path: '/api/settings/features', security, request: { headers: tenantHeader }, responses: { 200: { description: 'Feature flags', ...jsonContent(FeaturesResponseSchema) }, ...common } })
-  registry.registerPath({ method: 'post', path: '/api/wa/qr/generate', security, request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) }, responses: { 200: { description: 'A QR code to scan', ...jsonContent(QrResponseSchema) }, ...common, ...body, ...upstream } })
-  registry.registerPath({ method: 'get', path: '/api/wa/qr/status', security, request: { headers: tenantHeader }, responses: { 200: { description: 'Connection status', ...jsonContent(StatusResponseSchema) }, ...common } })
-  registry.registerPath({ method: 'post', path: '/api/wa/disconnect', security, request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) }, responses: { 200: { description: 'Disconnected (idempotent)', ...jsonContent(DisconnectResponseSchema) }, ...common, ...body } })
-  registry.registerPath({ method: 'post', path: '/api/wa/pairing-code', security, request: { headers: tenantHeader, body: jsonContent(PairingCodeBodySchema) }, responses: { 200: { description: 'Pairing code', ...jsonContent(PairingCodeResponseSchema) }, ...common, ...body, ...upstream } })
-  registry.registerPath({ method: 'post', path: '/api/wa/test', security, request: { headers: tenantHeader, body: jsonContent(TestSendBodySchema) }, responses: { 200: { description: 'Test message queued', ...jsonContent(TestSendResponseSchema) }, ...common, ...body, ...upstream } })
-  registry.registerPath({ method: 'get', path: '/api/wa/events', security, request: { headers: tenantHeader }, responses: { 200: { description: 'Server-sent events of status changes', content: { 'text/event-stream': { schema: z.string() } } }, ...common } })
+  registry.registerPath({
+    ...api('get', '/api/settings/features', 'getFeatures', 'Feature flags of the tenant'),
+    tags: ['Settings'],
+    request: { headers: tenantHeader },
+    responses: { 200: { description: 'Feature flags', ...jsonContent(FeaturesResponseSchema) }, ...common },
+  })
+  registry.registerPath({
+    ...api('post', '/api/wa/qr/generate', 'generateQrCode', 'Start (or renew) linking with a QR code'),
+    request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) },
+    responses: { 200: { description: 'A QR code to scan', ...jsonContent(QrResponseSchema) }, ...common, ...body, ...upstream },
+  })
+  registry.registerPath({
+    ...api('get', '/api/wa/qr/status', 'getConnectionStatus', 'Connection status of the tenant WhatsApp'),
+    request: { headers: tenantHeader },
+    responses: { 200: { description: 'Connection status', ...jsonContent(StatusResponseSchema) }, ...common },
+  })
+  registry.registerPath({
+    ...api('post', '/api/wa/disconnect', 'disconnect', 'Unlink the WhatsApp number'),
+    request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) },
+    responses: { 200: { description: 'Disconnected (idempotent)', ...jsonContent(DisconnectResponseSchema) }, ...common, ...body },
+  })
+  registry.registerPath({
+    ...api('post', '/api/wa/pairing-code', 'requestPairingCode', 'Start linking with a pairing code instead of a QR code'),
+    request: { headers: tenantHeader, body: jsonContent(PairingCodeBodySchema) },
+    responses: { 200: { description: 'Pairing code', ...jsonContent(PairingCodeResponseSchema) }, ...common, ...body, ...upstream },
+  })
+  registry.registerPath({
+    ...api('post', '/api/wa/test', 'sendTestMessage', 'Send a test message from the linked number'),
+    request: { headers: tenantHeader, body: jsonContent(TestSendBodySchema) },
+    responses: { 200: { description: 'Test message queued', ...jsonContent(TestSendResponseSchema) }, ...common, ...body, ...upstream },
+  })
+  registry.registerPath({
+    ...api('get', '/api/wa/events', 'streamStatusEvents', 'Live status changes (server-sent events)'),
+    request: { headers: tenantHeader },
+    responses: { 200: { description: 'Server-sent events of status changes', content: { 'text/event-stream': { schema: z.string() } } }, ...common },
+  })
   registry.registerPath({
     method: 'post',
     path: '/api/wa/webhooks/green-api/{instanceId}',
+    operationId: 'receiveGreenApiWebhook',
+    summary: 'Green-API webhook (called by Green-API, not by clients)',
+    tags: ['Green-API'],
+    security: [{ [webhook.name]: [] }],
     request: { params: z.object({ instanceId: z.string().regex(/^\d{1,20}$/) }), body: { content: { 'application/json': { schema: z.object({ typeWebhook: z.string() }).passthrough() } } } },
     responses: { 200: { description: 'Acknowledged', ...jsonContent(WebhookAckSchema) }, ...errors(400, 401, 413) },
   })
 
+  // The contract itself is public: `security: []` says so (no scheme applies), rather than
+  // leaving it unsaid.
   registry.registerPath({
     method: 'get',
     path: '/api/openapi.json',
-    responses: { 200: { description: 'This document (OpenAPI 3.1)', ...jsonContent(OpenApiDocumentSchema) } },
+    operationId: 'getOpenApiDocument',
+    summary: 'This OpenAPI document',
+    tags: ['Contract'],
+    security: [],
+    responses: { 200: { description: 'This document (OpenAPI 3.1)', ...jsonContent(OpenApiDocumentSchema) }, ...OPENAPI_4XX },
+  })
+  registry.registerPath({
+    method: 'get',
+    path: '/api/docs',
+    operationId: 'getApiReference',
+    summary: 'This document as a human API reference (Swagger UI)',
+    tags: ['Contract'],
+    security: [],
+    responses: { 200: { description: 'An HTML page', content: { 'text/html': { schema: z.string() } } }, ...OPENAPI_4XX },
   })
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
-    info: { title: 'WhatsApp Pro API', version: '1.0.0', description: 'Link, check, test and disconnect a tenant WhatsApp through Green-API.' },
+    info: {
+      title: 'WhatsApp Pro API',
+      version: '1.0.0',
+      description: 'Link, check, test and disconnect a tenant WhatsApp through Green-API. Human reference: /api/docs.',
+      // A private module of the CRM (package.json is "private"): no open-source licence applies.
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
+    },
     servers: [{ url: '/' }],
   })
 }

@@ -285,6 +285,7 @@ describe('real responses validate against the document', () => {
     await capture('webhook 401', '/api/wa/webhooks/green-api/{instanceId}', 'post', await webhook('Bearer wrong'))
     await capture('webhook 200', '/api/wa/webhooks/green-api/{instanceId}', 'post', await webhook(`Bearer ${h.sim.instance(instanceId)!.webhookToken}`))
 
+    await capture('docs 200', '/api/docs', 'get', await h.api('/api/docs'))
     await capture('disconnect 200', '/api/wa/disconnect', 'post', await post(h, '/api/wa/disconnect', owned))
     await capture('disconnect 200 again', '/api/wa/disconnect', 'post', await post(h, '/api/wa/disconnect', owned, {}, { 'accept-language': 'en' }))
 
