@@ -25,6 +25,8 @@
  * (sse,webhook,login), SSE_STREAMS, WEBHOOK_MB, LABEL. Prints progress to stderr and one JSON
  * object of figures on stdout. Every wait is bounded.
  *
+ * SSE_GC_WHILE_OPEN=1 adds a forced GC while all streams are open, before they are closed.
+ *
  * Run: tests/bench/hardening-figures.sh <worktree> <label> (starts and stops the app itself).
  */
 import http from 'node:http'
@@ -183,6 +185,12 @@ async function ssePhase() {
   log(`opened ${SSE_STREAMS}: ${JSON.stringify(statuses)}`)
   await sleep(2000)
   snaps.push(await snapshot('sse all open'))
+  // SSE_GC_WHILE_OPEN=1: a full GC while every stream is open, then close them: "every closed
+  // tab after a garbage collection" (the BEFORE app loses the abort once its WeakRef is gone).
+  if (process.env.SSE_GC_WHILE_OPEN === '1' && (await forceGc())) {
+    await sleep(2000)
+    snaps.push(await snapshot('sse all open, after forced GC'))
+  }
   for (const s of streams) s.req?.destroy()
   await sleep(10_000)
   snaps.push(await snapshot('sse 10 s after close'))
@@ -294,7 +302,9 @@ function postLogin(email: string, password: string, localAddress: string) {
   })
 }
 
-async function auditCounts(db: pg.Client, ips: string[]): Promise<Record<string, number>> {
+async function auditCounts(db: pg.Client, v4: string[]): Promise<Record<string, number>> {
+  // An app listening on :: (the BEFORE one: no HOST) sees IPv4-mapped addresses.
+  const ips = [...v4, ...v4.map((ip) => `::ffff:${ip}`)]
   const { rows } = await db.query<{ outcome: string; n: string }>(
     `SELECT outcome, count(*) AS n FROM audit_log WHERE action = 'auth.login' AND ip = ANY($1::text[]) GROUP BY outcome`,
     [ips],
