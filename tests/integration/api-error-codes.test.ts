@@ -37,7 +37,8 @@ function codesWritten(source: string): string[] {
 function codesInTree(): Map<string, string[]> {
   const where = new Map<string, string[]>()
   for (const file of [...sourceFiles('app'), ...sourceFiles('server')]) {
-    for (const code of codesWritten(fs.readFileSync(path.join(root, file), 'utf8'))) where.set(code, [...(where.get(code) ?? []), file])
+    for (const code of codesWritten(fs.readFileSync(path.join(root, file), 'utf8')))
+      where.set(code, [...(where.get(code) ?? []), file])
   }
   return where
 }
@@ -45,7 +46,9 @@ function codesInTree(): Map<string, string[]> {
 describe('API_ERROR_CODES', () => {
   it('lists every code written in app/ and server/ (and the scan does find the hand-written envelopes)', () => {
     const where = codesInTree()
-    const unlisted = [...where].filter(([code]) => !listed.has(code)).map(([code, files]) => `${code} (${[...new Set(files)].join(', ')})`)
+    const unlisted = [...where]
+      .filter(([code]) => !listed.has(code))
+      .map(([code, files]) => `${code} (${[...new Set(files)].join(', ')})`)
     expect(unlisted).toEqual([])
     // Positive control: the envelopes the express shell and resource routes write by hand.
     for (const code of ['METHOD_NOT_ALLOWED', 'PAYLOAD_TOO_LARGE', 'CSRF_REJECTED', 'INTERNAL', 'NOT_FOUND', 'UNAUTHENTICATED']) {
@@ -60,7 +63,12 @@ describe('API_ERROR_CODES', () => {
       "return errorResponse(\n  418,\n  'TEAPOT_THREE',\n  'short and stout')",
       "return result({ intent, ok: false, code: 'TEAPOT_FOUR', message })",
     ].join('\n')
-    expect(codesWritten(sample).filter((c) => !listed.has(c))).toEqual(['TEAPOT_ONE', 'TEAPOT_TWO', 'TEAPOT_FOUR', 'TEAPOT_THREE'])
+    expect(codesWritten(sample).filter((c) => !listed.has(c))).toEqual([
+      'TEAPOT_ONE',
+      'TEAPOT_TWO',
+      'TEAPOT_FOUR',
+      'TEAPOT_THREE',
+    ])
   })
 
   it('has no code nothing answers (each is written somewhere or is a domain table apiCode)', () => {
@@ -81,7 +89,9 @@ describe('the OpenAPI error envelope', () => {
   it('types `error` as the enum of API_ERROR_CODES (what /api/openapi.json serves)', async () => {
     const res = await fetch(`${app.url}/api/openapi.json`)
     expect(res.status).toBe(200)
-    const doc = (await res.json()) as { components: { schemas: Record<string, { properties: Record<string, { type?: string; enum?: string[] }> }> } }
+    const doc = (await res.json()) as {
+      components: { schemas: Record<string, { properties: Record<string, { type?: string; enum?: string[] }> }> }
+    }
     const error = doc.components.schemas.Error!.properties.error!
     expect(error.type).toBe('string')
     expect(error.enum).toEqual([...API_ERROR_CODES])

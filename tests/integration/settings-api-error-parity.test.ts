@@ -84,7 +84,11 @@ describe('the settings page answers domain errors like the API', () => {
     // Envelopes that do not decrypt (what a rotation run elsewhere, or a tampered row, leaves).
     const unreadable = 'v1.k2.AAAA.BBBB.CCCC'
     await testDb().updateTable('wa_instances').set({ encrypted_token: unreadable }).where('id', '=', instanceId).execute()
-    await testDb().updateTable('tenant_provider_configs').set({ encrypted_config: unreadable }).where('tenant_id', '=', t.tenantId).execute()
+    await testDb()
+      .updateTable('tenant_provider_configs')
+      .set({ encrypted_config: unreadable })
+      .where('tenant_id', '=', t.tenantId)
+      .execute()
     const api = await apiAnswer(await post(h, '/api/wa/qr/generate', t))
     const page = await pageAnswer(t, { intent: 'link-qr' })
     expectSame(api, page, { status: 503, code: 'CREDENTIALS_UNREADABLE', retryAfter: '60' })
@@ -117,10 +121,14 @@ describe('the settings page answers domain errors like the API', () => {
 
   it('NOT_CONNECTED and WHATSAPP_DISABLED: 409 and 403 on both', async () => {
     const t = await newTenant()
-    expectSame(await apiAnswer(await post(h, '/api/wa/test', t)), await pageAnswer(t, { intent: 'send-test', message: 'hello' }), {
-      status: 409,
-      code: 'NOT_CONNECTED',
-    })
+    expectSame(
+      await apiAnswer(await post(h, '/api/wa/test', t)),
+      await pageAnswer(t, { intent: 'send-test', message: 'hello' }),
+      {
+        status: 409,
+        code: 'NOT_CONNECTED',
+      },
+    )
     const off = await newTenant({ whatsappEnabled: false })
     expectSame(await apiAnswer(await post(h, '/api/wa/qr/generate', off)), await pageAnswer(off, { intent: 'link-qr' }), {
       status: 403,

@@ -29,4 +29,11 @@ export type ActionErrorCode = ApiErrorCode
 
 export type ActionResult =
   | { intent: Intent; ok: true; messageId?: string; upgrade?: 'recorded' | 'already_pending' | 'already_enabled' }
-  | { intent: Intent; ok: false; code: ActionErrorCode; message: string; retryAfter?: number; field?: 'phoneNumber' | 'to' | 'message' }
+  | {
+      intent: Intent
+      ok: false
+      code: ActionErrorCode
+      message: string
+      retryAfter?: number
+      field?: 'phoneNumber' | 'to' | 'message'
+    }
