@@ -1,6 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi'
 import { isValidPhoneNumber } from 'libphonenumber-js'
 import { z } from 'zod'
+import { API_ERROR_CODES } from './error-codes'
 import { CONNECTION_STATES, PhoneNumberSchema, TestMessageSchema } from '../../domain/whatsapp'
 
 extendZodWithOpenApi(z)
@@ -27,7 +28,7 @@ const StatusSchema = z.enum(CONNECTION_STATES)
 export const ErrorSchema = z
   .object({
     ok: z.literal(false),
-    error: z.string().openapi({ example: 'WHATSAPP_DISABLED' }),
+    error: z.enum(API_ERROR_CODES).openapi({ example: 'WHATSAPP_DISABLED' }),
     message: z.string(),
     upgrade_required: z.boolean().optional(),
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),

@@ -1,8 +1,8 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
 import { getServices } from '~/services.server'
 import { apiHandler, ok } from '~/utils/api.server'
-import { errorResponse, validationFailed } from '~/utils/http-errors.server'
-import { applyProviderEvent } from '../../domain/whatsapp'
+import { validationFailed } from '~/utils/http-errors.server'
+import { WebhookUnauthorizedError, applyProviderEvent } from '../../domain/whatsapp'
 
 const MAX_WEBHOOK_BYTES = 64 * 1024
 
@@ -12,9 +12,8 @@ export async function action({ request, params }: ActionFunctionArgs) {
   const services = getServices()
   return apiHandler(request, services.logger, async () => {
     const instanceId = params.instanceId ?? ''
-    if (!/^\d{1,20}$/.test(instanceId)) {
-      return errorResponse(401, 'WEBHOOK_UNAUTHORIZED', 'Webhook not authorized')
-    }
+    // Not an instance id at all: the same answer as an unknown one (the table's 401).
+    if (!/^\d{1,20}$/.test(instanceId)) throw new WebhookUnauthorizedError()
     const raw = await request.text()
     if (raw.length > MAX_WEBHOOK_BYTES) throw validationFailed('Webhook body too large')
     let event: unknown = null

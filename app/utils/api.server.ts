@@ -1,7 +1,8 @@
 import { json } from '@remix-run/node'
 import type { z } from 'zod'
 import { describePgError, isDatabaseUnavailable } from '../../adapters/postgres/pg-errors'
-import { DATABASE_RETRY_AFTER_SECONDS, errorResponse, validationFailed } from './http-errors.server'
+import type { DomainError } from '../../domain/whatsapp'
+import { DATABASE_RETRY_AFTER_SECONDS, DOMAIN_ERRORS, domainErrorResponse, errorResponse, validationFailed } from './http-errors.server'
 import { getLang, t, type Lang } from './i18n'
 
 export const MAX_JSON_BODY_BYTES = 16 * 1024
@@ -92,54 +93,9 @@ async function readLimited(request: Request): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-interface DomainLikeError {
-  code: string
-  message: string
-  retryAfterSeconds?: number
-  issues?: Array<{ path: string; message: string }>
-}
-
-function isDomainLike(e: unknown): e is DomainLikeError {
-  return e instanceof Error && e.name === 'DomainError' && typeof (e as { code?: unknown }).code === 'string'
-}
-
-/** The code → HTTP table for domain errors (SPEC section 3). */
-export function domainErrorResponse(err: DomainLikeError, lang: Lang): Response {
-  const retry = Math.max(1, Math.ceil(err.retryAfterSeconds ?? 5))
-  switch (err.code) {
-    case 'WHATSAPP_DISABLED':
-      return errorResponse(403, 'WHATSAPP_DISABLED', t(lang, 'api.whatsappDisabled'), { extra: { upgrade_required: true } })
-    case 'NOT_CONNECTED':
-      return errorResponse(409, 'NOT_CONNECTED', t(lang, 'api.notConnected'))
-    case 'ALREADY_CONNECTED':
-      return errorResponse(409, 'ALREADY_CONNECTED', t(lang, 'api.alreadyConnected'))
-    case 'INSTANCE_BUSY':
-      return errorResponse(409, 'INSTANCE_BUSY', t(lang, 'api.instanceBusy'))
-    case 'NO_INSTANCE_AVAILABLE':
-      return errorResponse(409, 'NO_INSTANCE_AVAILABLE', t(lang, 'api.noInstance'))
-    case 'CREDENTIALS_UNREADABLE':
-      // A key missing from this process's ring (rotation ran elsewhere) or a tampered row: an
-      // operator problem, logged at error level by the domain; not "link your number first".
-      return errorResponse(503, 'CREDENTIALS_UNREADABLE', t(lang, 'api.credentialsUnreadable'), { headers: { 'Retry-After': '60' } })
-    case 'LINK_EXPIRED':
-      return errorResponse(409, 'NOT_CONNECTED', t(lang, 'api.linkExpired'))
-    case 'RATE_LIMITED':
-      return errorResponse(429, 'RATE_LIMITED', t(lang, 'api.rateLimited', { seconds: retry }), {
-        headers: { 'Retry-After': String(retry) },
-      })
-    case 'UPSTREAM_UNAVAILABLE':
-      return errorResponse(503, 'UPSTREAM_UNAVAILABLE', t(lang, 'api.upstream', { seconds: retry }), {
-        headers: { 'Retry-After': String(retry) },
-      })
-    case 'UPSTREAM_AUTH':
-      return errorResponse(502, 'UPSTREAM_UNAVAILABLE', t(lang, 'api.upstreamAuth'), { headers: { 'Retry-After': '60' } })
-    case 'VALIDATION_FAILED':
-      return validationFailed(err.message, Array.isArray(err.issues) ? err.issues : [])
-    case 'WEBHOOK_UNAUTHORIZED':
-      return errorResponse(401, 'WEBHOOK_UNAUTHORIZED', t(lang, 'api.webhookUnauthorized'))
-    default:
-      return errorResponse(500, 'INTERNAL', t(lang, 'api.internal'))
-  }
+/** By name and `code`, like `isDomainError`: a second copy of the domain module (dev reloads) still counts. */
+function isDomainLike(e: unknown): e is DomainError {
+  return e instanceof Error && e.name === 'DomainError' && typeof (e as { code?: unknown }).code === 'string' && (e as unknown as { code: string }).code in DOMAIN_ERRORS
 }
 
 type Logger = { error(obj: Record<string, unknown>, msg: string): void; warn(obj: Record<string, unknown>, msg: string): void }

@@ -4,7 +4,8 @@ import type { ActionResult, DegradedStatus, PanelView, WaitingDisplay } from '~/
 import { getServices } from '~/services.server'
 import { ipOf } from './api.server'
 import { requirePageContext, type PageContext } from './guards.server'
-import { getLang } from './i18n'
+import { mapDomainError } from './http-errors.server'
+import { getLang, t, type Lang, type MessageKey } from './i18n'
 import { countFailedRenewal, currentLinkDisplay, forgetLinkDisplay, rememberPairing, rememberQr, renewQr } from './link-display.server'
 import { publicUrlOf, userActor } from './whatsapp.server'
 import {
@@ -112,7 +113,8 @@ async function waitingDisplay(ctx: PageContext, request: Request, context: unkno
       } catch (e) {
         if (!isDomainError(e)) throw e
         countFailedRenewal(ctx.tenantId)
-        return { kind: 'error', code: e.code, ...(e.retryAfterSeconds ? { retryAfter: e.retryAfterSeconds } : {}) }
+        const mapped = mapDomainError(e, getLang(request))
+        return { kind: 'error', code: mapped.code, message: mapped.message, ...(mapped.retryAfter === undefined ? {} : { retryAfter: mapped.retryAfter }) }
       }
   }
 }
@@ -123,6 +125,7 @@ async function waitingDisplay(ctx: PageContext, request: Request, context: unkno
 interface HandlerArgs {
   ctx: PageContext
   form: FormData
+  lang: Lang
   request: Request
   /** The load context (client IP, this server's own origin). */
   context: unknown
@@ -132,6 +135,16 @@ type Handler = (args: HandlerArgs) => Promise<Response>
 
 const result = (body: ActionResult, status = 200) => json<ActionResult>(body, { status, headers: NO_STORE })
 const backToPage = () => redirect(PAGE_PATH, { headers: NO_STORE })
+
+const FIELD_MESSAGES = { phoneNumber: 'wa.error.phone', to: 'wa.error.phone', message: 'wa.error.message' } as const satisfies Record<
+  NonNullable<Extract<ActionResult, { ok: false }>['field']>,
+  MessageKey
+>
+
+/** A form field the page refuses: the API's 400 VALIDATION_FAILED, with the field and its hint. */
+function invalidField(lang: Lang, intent: Intent, name: keyof typeof FIELD_MESSAGES): Response {
+  return result({ intent, ok: false, code: 'VALIDATION_FAILED', message: t(lang, FIELD_MESSAGES[name]), field: name }, 400)
+}
 
 function field(form: FormData, name: string): string | undefined {
   const v = form.get(name)
@@ -152,9 +165,9 @@ async function linkQr({ ctx, context, ip }: HandlerArgs): Promise<Response> {
 /** "Générer un nouveau QR code": same use case; a click also re-arms the automatic renewals. */
 const refreshQr: Handler = (args) => linkQr(args)
 
-async function linkPhone({ ctx, form, context, ip }: HandlerArgs): Promise<Response> {
+async function linkPhone({ ctx, form, lang, context, ip }: HandlerArgs): Promise<Response> {
   const phone = PhoneNumberSchema.safeParse(field(form, 'phoneNumber') ?? '')
-  if (!phone.success) return result({ intent: INTENTS.linkPhone, ok: false, code: 'INVALID_PHONE', field: 'phoneNumber' }, 400)
+  if (!phone.success) return invalidField(lang, INTENTS.linkPhone, 'phoneNumber')
   const pairing = await requestPairingCode(getServices().wa, {
     tenantId: ctx.tenantId,
     actor: userActor(ctx.userId),
@@ -166,12 +179,12 @@ async function linkPhone({ ctx, form, context, ip }: HandlerArgs): Promise<Respo
   return backToPage()
 }
 
-async function sendTest({ ctx, form, ip }: HandlerArgs): Promise<Response> {
+async function sendTest({ ctx, form, lang, ip }: HandlerArgs): Promise<Response> {
   const rawTo = field(form, 'to')
   const to = rawTo === undefined ? undefined : PhoneNumberSchema.safeParse(rawTo)
-  if (to && !to.success) return result({ intent: INTENTS.sendTest, ok: false, code: 'INVALID_PHONE', field: 'to' }, 400)
+  if (to && !to.success) return invalidField(lang, INTENTS.sendTest, 'to')
   const message = TestMessageSchema.safeParse(form.get('message') ?? '')
-  if (!message.success) return result({ intent: INTENTS.sendTest, ok: false, code: 'INVALID_MESSAGE', field: 'message' }, 400)
+  if (!message.success) return invalidField(lang, INTENTS.sendTest, 'message')
   const sent = await sendTestMessage(getServices().wa, {
     tenantId: ctx.tenantId,
     actor: userActor(ctx.userId),
@@ -202,41 +215,27 @@ const HANDLERS: Record<Intent, Handler> = {
   [INTENTS.requestUpgrade]: upgrade,
 }
 
-function statusOf(code: string): number {
-  switch (code) {
-    case 'RATE_LIMITED':
-      return 429
-    case 'UPSTREAM_UNAVAILABLE':
-    case 'UPSTREAM_AUTH':
-    case 'CREDENTIALS_UNREADABLE':
-      return 503
-    case 'WHATSAPP_DISABLED':
-      return 403
-    case 'VALIDATION_FAILED':
-      return 400
-    default:
-      return 409
-  }
-}
-
 export async function whatsappPageAction({ request, context }: ActionFunctionArgs) {
   const ctx = await requirePageContext(request, { mutating: true })
   const form = await request.formData()
   const intent = form.get('intent')
   if (!isIntent(intent)) throw new Response('Unknown intent', { status: 400, headers: NO_STORE })
   const { logger } = getServices()
+  const lang = getLang(request)
   try {
-    return await HANDLERS[intent]({ ctx, form, request, context, ip: ipOf(context) })
+    return await HANDLERS[intent]({ ctx, form, lang, request, context, ip: ipOf(context) })
   } catch (e) {
     if (e instanceof Response) throw e
     // Expected failures (rate limit, upstream down, busy instance…) are shown next to the form.
+    // Same table as the API: same status, code and Retry-After (app/utils/http-errors.server.ts).
     if (isDomainError(e)) {
-      const retryAfter = e.retryAfterSeconds
-      const headers: Record<string, string> = { ...NO_STORE, ...(retryAfter ? { 'Retry-After': String(Math.ceil(retryAfter)) } : {}) }
-      return json<ActionResult>({ intent, ok: false, code: e.code, ...(retryAfter ? { retryAfter } : {}) }, { status: statusOf(e.code), headers })
+      const mapped = mapDomainError(e, lang)
+      const failure: ActionResult = { intent, ok: false, code: mapped.code, message: mapped.message }
+      if (mapped.retryAfter !== undefined) failure.retryAfter = mapped.retryAfter
+      return json<ActionResult>(failure, { status: mapped.status, headers: { ...NO_STORE, ...mapped.headers } })
     }
     logger.error({ intent, err: e instanceof Error ? { name: e.name, message: e.message } : String(e) }, 'settings action failed')
-    return result({ intent, ok: false, code: 'INTERNAL' }, 500)
+    return result({ intent, ok: false, code: 'INTERNAL', message: t(lang, 'api.internal') }, 500)
   }
 }
 

@@ -1,8 +1,6 @@
 import { useFetcher } from '@remix-run/react'
 import type { ReactNode } from 'react'
-import type { Lang } from '~/utils/i18n'
 import { PAGE_PATH, type Intent } from './intents'
-import { errorText } from './messages'
 import type { ActionResult } from './types'
 
 /**
@@ -70,12 +68,15 @@ export function SubmitButton({
   )
 }
 
-/** The error of an action, next to its form: announced (role=alert), readable, never a page. */
-export function ActionError({ lang, result, id }: { lang: Lang; result: ActionResult | undefined; id: string }) {
+/**
+ * The error of an action, next to its form: announced (role=alert), readable, never a page. The
+ * text comes with the result (the server's one error table, in the page's language).
+ */
+export function ActionError({ result, id }: { result: ActionResult | undefined; id: string }) {
   if (!result || result.ok || result.field) return null
   return (
     <p className="alert alert-error" role="alert" id={id}>
-      {errorText(lang, result.code, result.retryAfter)}
+      {result.message}
     </p>
   )
 }

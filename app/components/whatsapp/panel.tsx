@@ -3,7 +3,7 @@ import { useEffect, useRef } from 'react'
 import { t, type Lang, type MessageKey } from '~/utils/i18n'
 import { ActionError, IntentForm, SubmitButton, useIntent } from './intent-form'
 import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH } from './intents'
-import { durationText, errorText } from './messages'
+import { durationText } from './messages'
 import type { ActionResult, DegradedStatus, PanelView, WaitingDisplay } from './types'
 import { useClock, useLiveStatus } from './use-live-status'
 
@@ -125,7 +125,7 @@ function Disabled({ lang, canMutate, actionData }: PanelProps) {
             {t(lang, done === 'recorded' ? 'wa.upsell.recorded' : done === 'already_pending' ? 'wa.upsell.alreadyPending' : 'wa.upsell.alreadyEnabled')}
           </p>
         ) : null}
-        <ActionError lang={lang} result={upgrade.result} id="upgrade-error" />
+        <ActionError result={upgrade.result} id="upgrade-error" />
       </div>
     </div>
   )
@@ -152,7 +152,7 @@ function Unlinked({ lang, canMutate, actionData, expired }: PanelProps & { expir
             <IntentForm intent={INTENTS.linkQr} state={qr}>
               <SubmitButton busy={qr.busy} label={t(lang, 'wa.connect.cta')} pendingLabel={t(lang, 'wa.connect.pending')} />
             </IntentForm>
-            <ActionError lang={lang} result={qr.result} id="link-qr-error" />
+            <ActionError result={qr.result} id="link-qr-error" />
           </section>
           <section className="wa-option" aria-labelledby="opt-phone">
             <h2 id="opt-phone">{t(lang, 'wa.phone.title')}</h2>
@@ -177,13 +177,13 @@ function Unlinked({ lang, canMutate, actionData, expired }: PanelProps & { expir
                 </span>
                 {phoneInvalid ? (
                   <span id="phoneNumber-error" className="field-error" role="alert">
-                    {errorText(lang, phone.result!.ok ? '' : phone.result!.code)}
+                    {phone.result!.ok ? null : phone.result!.message}
                   </span>
                 ) : null}
               </div>
               <SubmitButton busy={phone.busy} label={t(lang, 'wa.phone.cta')} pendingLabel={t(lang, 'wa.phone.pending')} variant="secondary" />
             </IntentForm>
-            <ActionError lang={lang} result={phone.result} id="link-phone-error" />
+            <ActionError result={phone.result} id="link-phone-error" />
           </section>
         </div>
       ) : (
@@ -249,7 +249,7 @@ function Waiting({ lang, canMutate, actionData, now, linkExpiresAt, display }: P
         {display.kind === 'exhausted' ? <p className="wa-timer">{t(lang, 'wa.waiting.qrExhausted')}</p> : null}
         {display.kind === 'error' ? (
           <p className="alert alert-error" role="alert">
-            {errorText(lang, display.code, display.retryAfter)}
+            {display.message}
           </p>
         ) : null}
         <h3 className="wa-steps-title">{t(lang, 'wa.waiting.steps')}</h3>
@@ -277,8 +277,8 @@ function Waiting({ lang, canMutate, actionData, now, linkExpiresAt, display }: P
             </IntentForm>
           </div>
         ) : null}
-        <ActionError lang={lang} result={refresh.result} id="refresh-qr-error" />
-        <ActionError lang={lang} result={cancel.result} id="cancel-error" />
+        <ActionError result={refresh.result} id="refresh-qr-error" />
+        <ActionError result={cancel.result} id="cancel-error" />
         <noscript>
           <p className="muted">{t(lang, 'wa.waiting.noScript')}</p>
         </noscript>
@@ -352,7 +352,7 @@ function Connected({ lang, canMutate, actionData, confirm, phoneNumber }: PanelP
                 {t(lang, 'wa.test.sent', { id: test.result.messageId ?? '' })}
               </p>
             ) : null}
-            <ActionError lang={lang} result={test.result} id="send-test-error" />
+            <ActionError result={test.result} id="send-test-error" />
           </section>
           <DisconnectBlock lang={lang} confirm={confirm} actionData={actionData} phoneNumber={phoneNumber} />
         </>
@@ -393,7 +393,7 @@ function DisconnectBlock({ lang, confirm, actionData, phoneNumber }: { lang: Lan
           {t(lang, 'wa.disconnect.cancel')}
         </Link>
       </div>
-      <ActionError lang={lang} result={off.result} id="disconnect-error" />
+      <ActionError result={off.result} id="disconnect-error" />
     </section>
   )
 }

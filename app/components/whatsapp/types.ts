@@ -1,3 +1,4 @@
+import type { ApiErrorCode } from '~/api/error-codes'
 import type { Intent } from './intents'
 
 /** What the loader tells the panel to show (dates as ISO strings). */
@@ -9,7 +10,7 @@ export type WaitingDisplay =
   /** Automatic QR renewals used up: the admin clicks "Générer un nouveau QR code". */
   | { kind: 'exhausted' }
   /** The QR could not be renewed (rate limit, upstream down): the error, and the button. */
-  | { kind: 'error'; code: string; retryAfter?: number }
+  | { kind: 'error'; code: ApiErrorCode; message: string; retryAfter?: number }
   /** Members: the state only. */
   | { kind: 'hidden' }
 
@@ -20,9 +21,19 @@ export type PanelView =
   | { state: 'connected'; phoneNumber: string | null }
   | { state: 'degraded'; status: DegradedStatus }
 
-/** Error codes the page explains (domain codes + form field problems). */
-export type ActionErrorCode = string
+/**
+ * A refused action answers the API's code (the one table, app/utils/http-errors.server.ts; a bad
+ * form field is VALIDATION_FAILED with `field`) and the text to show, in the page's language.
+ */
+export type ActionErrorCode = ApiErrorCode
 
 export type ActionResult =
   | { intent: Intent; ok: true; messageId?: string; upgrade?: 'recorded' | 'already_pending' | 'already_enabled' }
-  | { intent: Intent; ok: false; code: ActionErrorCode; retryAfter?: number; field?: 'phoneNumber' | 'to' | 'message' }
+  | {
+      intent: Intent
+      ok: false
+      code: ActionErrorCode
+      message: string
+      retryAfter?: number
+      field?: 'phoneNumber' | 'to' | 'message'
+    }
