@@ -33,10 +33,10 @@ async function foreignClaimToken(): Promise<string> {
 /**
  * The attack matrix of issue 4 over EVERY /api route of the built app (read from build.routes,
  * so a new route is covered automatically), except the Green-API webhook (own per-instance
- * token) and /api/openapi.json (public). Each case must give its exact status + envelope, the
+ * token), /api/openapi.json and /api/docs (public). Each case must give its exact status + envelope, the
  * foreign tenant's rows must be unchanged, and cross-tenant denials must be audited.
  */
-const EXCLUDED = new Set(['routes/api.wa.webhooks.green-api.$instanceId', 'routes/api.openapi[.]json', 'routes/api.$'])
+const EXCLUDED = new Set(['routes/api.wa.webhooks.green-api.$instanceId', 'routes/api.openapi[.]json', 'routes/api.docs', 'routes/api.$'])
 const FOREIGN = 'test_tenant_blocked'
 
 interface Target {
