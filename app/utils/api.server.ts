@@ -4,7 +4,7 @@ import { describePgError, isDatabaseUnavailable } from '../../adapters/postgres/
 import { DATABASE_RETRY_AFTER_SECONDS, errorResponse, validationFailed } from './http-errors.server'
 import { getLang, t, type Lang } from './i18n'
 
-export const MAX_JSON_BODY_BYTES = 16 * 1024
+const MAX_JSON_BODY_BYTES = 16 * 1024
 
 function issuesOf(error: z.ZodError): Array<{ path: string; message: string }> {
   return error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))

@@ -18,6 +18,7 @@ import { z } from 'zod'
 import { KyselyConnectionRepository } from '../../adapters/kysely/kysely-connection-repository'
 import { createPgPool } from '../../adapters/postgres/pg-pool'
 import type { Database } from '../../db/schema'
+import type { SecretLocation } from '../../domain/ports/credential-vault'
 import { configLocation } from '../../domain/whatsapp'
 
 export const NOOP_PATH = '/bench/noop'
@@ -40,7 +41,7 @@ export function withNoopRoute(build: ServerBuild): ServerBuild {
 export interface NaiveStatusDeps {
   databaseUrl: string
   verifyJwt: (token: string) => Promise<{ tenantId?: string | null } | null>
-  decrypt: (ciphertext: string, location: string) => string
+  decrypt: (ciphertext: string, location: SecretLocation) => string
 }
 
 const StoredConfig = z.object({ instanceId: z.string(), apiToken: z.string(), apiUrl: z.string() })
