@@ -2,7 +2,7 @@
  * The layering as a failing check (npm run lint):
  *   domain/      → only domain/ and zod (no Remix, Kysely, pg, node:crypto, fetch wrappers)
  *   adapters/    → domain/, db/ and vendor code, never app/
- *   app/routes/  → app/ and domain/, never an adapter, Kysely or pg (routes call one use case
+ *   app/routes/  → app/ and domain/, never an adapter, db/, Kysely or pg (routes call one use case
  *                  through the composition root, app/services.server.ts)
  *   app/         → anything else
  * Outside domain/, the domain is reached through its public surface only: a bounded context's
@@ -43,9 +43,9 @@ module.exports = {
     {
       name: 'routes-do-not-import-adapters-or-sql',
       severity: 'error',
-      comment: 'app/routes/ call use cases through app/services.server.ts: no adapter, no Kysely, no pg (STYLE habit 5)',
+      comment: 'app/routes/ call use cases through app/services.server.ts: no adapter, no Kysely, no pg, no db/ (Kysely schema and migrations) (STYLE habit 5)',
       from: { path: '^app/routes/' },
-      to: { path: ['^adapters/', '^node_modules/(kysely|pg|pg-[^/]+|@types/pg)/', '^(kysely|pg)$'] },
+      to: { path: ['^adapters/', '^db/', '^node_modules/(kysely|pg|pg-[^/]+|@types/pg)/', '^(kysely|pg)$'] },
     },
     {
       name: 'domain-only-through-its-public-surface',
@@ -59,7 +59,8 @@ module.exports = {
       severity: 'error',
       comment: 'every module is reachable from an entry point (a Remix route, root/entry files, a server/ entry): delete dead files',
       from: { path: ENTRY_POINTS },
-      to: { path: '^(app|domain|adapters|db|server)/', pathNot: [...ENTRY_POINTS, '\\.d\\.ts$'], reachable: false },
+      // domain/testing/: the in-memory fakes, reached from unit tests only (tests are not cruised).
+      to: { path: '^(app|domain|adapters|db|server)/', pathNot: [...ENTRY_POINTS, '\\.d\\.ts$', '^domain/testing/'], reachable: false },
     },
     {
       name: 'no-test-code-in-app',
@@ -70,7 +71,9 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(\\.test\\.tsx?$|^domain/testing/)' },
+    // Test files are not cruised. domain/testing/ is: excluding it would hide an import of a
+    // fake from production code (the surface rule rejects it), and it must stay framework-free.
+    exclude: { path: '\\.test\\.tsx?$' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
