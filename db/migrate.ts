@@ -2,7 +2,7 @@ import { Kysely, Migrator, PostgresDialect } from 'kysely'
 import { createPgPool } from '../adapters/postgres/pg-pool'
 import { migrations } from './migrations/index'
 
-export function createMigrator(db: Kysely<any>): Migrator {
+function createMigrator(db: Kysely<any>): Migrator {
   return new Migrator({ db, provider: { getMigrations: async () => migrations } })
 }
 

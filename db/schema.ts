@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { ColumnType, Generated } from 'kysely'
 
 // Row types of the database. They never leave `adapters/` and `db/` (domain types are separate).
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
@@ -187,11 +187,3 @@ export interface Database {
   audit_log: AuditLogTable
 }
 
-export type TenantFeatureRow = Selectable<TenantFeaturesTable>
-export type NewTenantFeatureRow = Insertable<TenantFeaturesTable>
-export type TenantProviderConfigRow = Selectable<TenantProviderConfigsTable>
-export type NewTenantProviderConfigRow = Insertable<TenantProviderConfigsTable>
-export type TenantProviderConfigUpdate = Updateable<TenantProviderConfigsTable>
-export type WaInstanceRow = Selectable<WaInstancesTable>
-export type UserRow = Selectable<UsersTable>
-export type MembershipRow = Selectable<MembershipsTable>

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely'
 import { hashPassword, verifyPassword } from '../adapters/auth/scrypt-password-hasher'
 import type { Database, Role } from './schema'
 
-export const DEMO_TENANTS = [
+const DEMO_TENANTS = [
   { id: 'macrea', name: 'Macrea', whatsappEnabled: true },
   { id: 'test_tenant_blocked', name: 'Test tenant (WhatsApp disabled)', whatsappEnabled: false },
 ] as const

@@ -35,7 +35,7 @@ export function bufferedBody(req: Request): Buffer | undefined {
   return (req as WithBody)[BUFFERED]
 }
 
-export function limitFor(req: Pick<Request, 'path' | 'headers'>, limits: BodyLimits): number {
+function limitFor(req: Pick<Request, 'path' | 'headers'>, limits: BodyLimits): number {
   if (req.path.startsWith('/api/wa/webhooks/')) return limits.webhookBytes
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
   if (type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data') return limits.formBytes

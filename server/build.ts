@@ -20,7 +20,7 @@ function newestMtime(dir: string): number {
 const APP_SOURCES = ['app', 'domain', 'adapters', 'db']
 
 /** `missing`, `stale` (a source is newer than the build) or `current`. Sources absent (an image with build/ only) count as current. */
-export function remixBuildState(sources: string[] = APP_SOURCES): 'missing' | 'stale' | 'current' {
+function remixBuildState(sources: string[] = APP_SOURCES): 'missing' | 'stale' | 'current' {
   if (!fs.existsSync(buildFile)) return 'missing'
   const builtAt = fs.statSync(buildFile).mtimeMs
   const dirs = sources.map((d) => path.join(projectRoot, d)).filter((d) => fs.existsSync(d))

@@ -8,7 +8,7 @@ import { projectRoot } from './runtime'
  * `npm ci --omit=dev`), so the output is our code only; migrations come along through their
  * static index (db/migrations/index.ts). server/launch.mjs runs these when NODE_ENV=production.
  */
-export const SERVER_ENTRIES = {
+const SERVER_ENTRIES = {
   start: 'server/start.ts',
   token: 'server/token.ts',
   ops: 'server/ops.ts',

@@ -26,7 +26,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
  * Bearer-authenticated API calls and server-to-server webhooks (no Origin) are not affected;
  * the guards check the same rule again for cookie sessions.
  */
-export function rejectCrossSite(req: express.Request, res: express.Response, next: express.NextFunction): void {
+function rejectCrossSite(req: express.Request, res: express.Response, next: express.NextFunction): void {
   if (SAFE_METHODS.has(req.method) || /^Bearer\s/i.test(req.get('authorization') ?? '')) return next()
   const origin = req.get('origin')
   const fetchSite = req.get('sec-fetch-site')
@@ -82,7 +82,7 @@ async function sendRemixResponse(res: express.Response, response: Response): Pro
  * `limitRequestBody` already read and bounded (the node stream is consumed by then) and the load
  * context carries the socket's close signal.
  */
-export function remixHandler(build: () => ServerBuild, mode: string) {
+function remixHandler(build: () => ServerBuild, mode: string) {
   const handle = createRequestHandler(async () => build(), mode)
   return async (req: express.Request, res: express.Response, next: express.NextFunction): Promise<void> => {
     try {
@@ -112,7 +112,7 @@ export function remixHandler(build: () => ServerBuild, mode: string) {
  * log line, instead of express's HTML page with a stack trace on stderr.
  */
 // express tells error handlers by their four parameters.
-export function answerUnexpectedError(err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction): void {
+function answerUnexpectedError(err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction): void {
   const status = typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 500
   const clientError = status >= 400 && status < 500
   if (!clientError) {

@@ -19,7 +19,7 @@ import { registerUserCommands } from './ops/users'
  * Exit codes: 0 ok · 1 the operation failed or was refused (unknown tenant/user/instance, stale
  * keys, …) · 2 usage error · 130 interrupted.
  */
-export function buildProgram(ctx: () => OpsContext): Command {
+function buildProgram(ctx: () => OpsContext): Command {
   const program = new Command('ops')
     .description('WhatsApp Pro operator CLI: tenants, users, feature flags, Green-API instances, encryption keys, secrets, upgrade requests, audit log')
     .usage('<command> [subcommand] [options]   (npm run ops -- …)')

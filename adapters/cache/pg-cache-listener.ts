@@ -2,7 +2,7 @@ import { PgNotificationListener } from '../postgres/pg-notification-listener'
 import { z } from 'zod'
 
 /** Channel fed by the triggers of db/migrations/2026_11_25_000500_cache_invalidation.ts. */
-export const CACHE_CHANNEL = 'wa_cache'
+const CACHE_CHANNEL = 'wa_cache'
 
 const MessageSchema = z.union([
   z.object({ k: z.enum(['features', 'connection', 'membership', 'user', 'token']), id: z.string().nullable() }),

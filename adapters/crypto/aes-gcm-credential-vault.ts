@@ -1,7 +1,7 @@
 import { hkdfSync, randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
 import type { CredentialVault, SecretLocation } from '../../domain/ports/credential-vault'
-import { CredentialDecryptError } from '../../domain/whatsapp/whatsapp.errors'
+import { CredentialDecryptError } from '../../domain/whatsapp'
 import { GCM_IV_BYTES, GCM_TAG_BYTES, aes256GcmOpen, aes256GcmSeal } from './aes-gcm'
 import { EncryptionKeyring, KEY_ID_PATTERN, parseEncryptionKeys } from './encryption-keys'
 

@@ -6,7 +6,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto'
  * production caller and it always draws the IV from the CSPRNG (no IV parameter on its API).
  */
 
-export const AES_256_KEY_BYTES = 32
+const AES_256_KEY_BYTES = 32
 export const GCM_IV_BYTES = 12
 export const GCM_TAG_BYTES = 16
 

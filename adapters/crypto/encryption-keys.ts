@@ -18,7 +18,7 @@ import { z } from 'zod'
  */
 
 export const KEY_ID_PATTERN = /^[a-z0-9]{1,16}$/
-export const KEY_BYTES = 32
+const KEY_BYTES = 32
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 const BASE64URL = /^[A-Za-z0-9_-]+$/

@@ -8,13 +8,14 @@ import type {
   WhatsAppPartnerProvider,
   WhatsAppProvider,
 } from '../../domain/ports/whatsapp-provider'
-import { CONNECTION_STATES, type ConnectionState } from '../../domain/whatsapp/connection-state'
 import {
+  CONNECTION_STATES,
   InvalidInputError,
   UpstreamAuthError,
   UpstreamUnavailableError,
+  type ConnectionState,
   type DomainError,
-} from '../../domain/whatsapp/whatsapp.errors'
+} from '../../domain/whatsapp'
 import { GreenApiHttpClient, type CallSpec, type GreenApiClientOptions } from './http-client'
 
 export type { GreenApiCallEvent, GreenApiClientOptions, GreenApiLogger, GreenApiOutcome } from './http-client'
@@ -89,7 +90,7 @@ function e164Digits(phone: string): string | null {
 }
 
 /** Green-API's 8-character pairing code as the phone shows it: "ABCD-EFGH". */
-export function formatPairingCode(code: string): string {
+function formatPairingCode(code: string): string {
   const c = code.trim().toUpperCase()
   return c.length === 8 && !c.includes('-') ? `${c.slice(0, 4)}-${c.slice(4)}` : c
 }

@@ -11,7 +11,7 @@ import {
   DomainError,
   UpstreamAuthError,
   UpstreamUnavailableError,
-} from '../../domain/whatsapp/whatsapp.errors'
+} from '../../domain/whatsapp'
 import { SlidingWindowLimiter } from './rate-limiter'
 import { GREEN_API_RATE_LIMITS } from './documented-limits'
 

@@ -9,9 +9,7 @@ import type {
   StatusUpdate,
   StatusUpdateOutcome,
 } from '../../domain/ports/connection-repository'
-import { CONNECTION_STATES } from '../../domain/whatsapp/connection-state'
-import { planStatusUpdate } from '../../domain/whatsapp/status-update'
-import { InstanceBusyError } from '../../domain/whatsapp/whatsapp.errors'
+import { CONNECTION_STATES, InstanceBusyError, planStatusUpdate } from '../../domain/whatsapp'
 import { isUniqueViolation } from './pg-errors'
 
 const PROVIDER = 'green_api' as const

@@ -2,7 +2,7 @@ import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kyse
 import { z } from 'zod'
 import type { Database } from '../../db/schema'
 import type { InstanceAllocator, InstanceRecord, RegisterInstanceInput } from '../../domain/ports/instance-allocator'
-import { InstanceBusyError, NoInstanceAvailableError, UpstreamUnavailableError } from '../../domain/whatsapp/whatsapp.errors'
+import { InstanceBusyError, NoInstanceAvailableError, UpstreamUnavailableError } from '../../domain/whatsapp'
 import { isUniqueViolation } from './pg-errors'
 
 const date = z.coerce.date()

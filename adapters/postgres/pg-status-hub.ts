@@ -1,9 +1,9 @@
 import { z } from 'zod'
 import type { StatusSnapshot } from '../../domain/ports/status-publisher'
-import { CONNECTION_STATES } from '../../domain/whatsapp/connection-state'
+import { CONNECTION_STATES } from '../../domain/whatsapp'
 import { PgNotificationListener } from './pg-notification-listener'
 
-export const STATUS_CHANNEL = 'wa_status'
+const STATUS_CHANNEL = 'wa_status'
 
 const SnapshotSchema = z.object({
   tenantId: z.string(),

@@ -12,7 +12,7 @@ extendZodWithOpenApi(z)
  */
 
 // E.164 by regex (domain) plus a real numbering-plan check (libphonenumber-js).
-export const ApiPhoneNumberSchema = PhoneNumberSchema.refine((v) => isValidPhoneNumber(v), 'not a valid phone number').openapi({
+const ApiPhoneNumberSchema = PhoneNumberSchema.refine((v) => isValidPhoneNumber(v), 'not a valid phone number').openapi({
   example: '+33612345678',
 })
 
@@ -67,7 +67,7 @@ export const PairingCodeResponseSchema = z
 export const TestSendResponseSchema = z.object({ ok: z.literal(true), idMessage: z.string() }).openapi('TestSent')
 export const WebhookAckSchema = z.object({ ok: z.literal(true), applied: z.boolean() }).openapi('WebhookAck')
 
-export const OpenApiDocumentSchema = z
+const OpenApiDocumentSchema = z
   .object({ openapi: z.string(), info: z.object({ title: z.string(), version: z.string() }).loose(), paths: z.record(z.string(), z.unknown()) })
   .loose()
   .openapi('OpenApiDocument')

@@ -2,9 +2,8 @@ import type { ActionFunctionArgs, LinksFunction, LoaderFunctionArgs, MetaFunctio
 import { json, redirect } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
-import type { GreenApiSimulator } from '../../adapters/green-api/simulator'
 import { tenantInstanceId } from '../../domain/whatsapp'
-import { getServices } from '~/services.server'
+import { getServices, type Services } from '~/services.server'
 import { requirePageContext, type PageContext } from '~/utils/guards.server'
 import { errorResponse, validationFailed } from '~/utils/http-errors.server'
 
@@ -18,7 +17,7 @@ const STATES = ['authorized', 'notAuthorized', 'yellowCard', 'blocked', 'startin
 const FAULTS = ['slow', 'down', 'rateLimited', 'quota466', 'garbage', 'wrongShape', 'nullState', 'reset'] as const
 
 /** Simulator mode only; owners/admins only. Everything else is a 404 / the guard's answer. */
-async function requireSimulator(request: Request): Promise<{ sim: GreenApiSimulator; ctx: PageContext }> {
+async function requireSimulator(request: Request): Promise<{ sim: NonNullable<Services['simulator']>; ctx: PageContext }> {
   const simulator = getServices().simulator
   if (!simulator) throw new Response('Not Found', { status: 404 })
   const ctx = await requirePageContext(request, { mutating: true })

@@ -5,7 +5,7 @@ import type { DomainError } from '../../domain/whatsapp'
 import { DATABASE_RETRY_AFTER_SECONDS, DOMAIN_ERRORS, domainErrorResponse, errorResponse, validationFailed } from './http-errors.server'
 import { getLang, t, type Lang } from './i18n'
 
-export const MAX_JSON_BODY_BYTES = 16 * 1024
+const MAX_JSON_BODY_BYTES = 16 * 1024
 
 function issuesOf(error: z.ZodError): Array<{ path: string; message: string }> {
   return error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))

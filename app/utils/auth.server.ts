@@ -41,7 +41,7 @@ export interface AuthServices {
 }
 
 /** Login throttling (docs/decisions/032, reworked in 080): see `loginRules`. */
-export const LOGIN_THROTTLE = {
+const LOGIN_THROTTLE = {
   windowSeconds: 15 * 60,
   perAccountAndAddress: 5,
   perAddress: 20,
@@ -165,7 +165,7 @@ function loginRules(emailHash: string, ip: string | null, knownAddress: boolean)
  * Checks an e-mail + password with the same work and the same answer whether or not the account
  * exists (dummy scrypt verify for unknown e-mails), after reserving the attempt on the throttle.
  */
-export async function verifyPasswordLogin(
+async function verifyPasswordLogin(
   auth: AuthServices,
   input: { email: string; password: string; ip: string | null },
 ): Promise<AuthUser> {
@@ -238,7 +238,7 @@ export interface OAuthConfig {
   providers: OAuthProviderConfig[]
 }
 
-export function parseOAuthConfig(source: NodeJS.ProcessEnv): OAuthConfig {
+function parseOAuthConfig(source: NodeJS.ProcessEnv): OAuthConfig {
   const env = OAuthEnvSchema.parse(source)
   const providers: OAuthProviderConfig[] = []
   if (env.OAUTH_GOOGLE_CLIENT_ID && env.OAUTH_GOOGLE_CLIENT_SECRET) {

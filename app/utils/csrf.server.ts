@@ -1,6 +1,3 @@
-import { csrfRejected } from './http-errors.server'
-
-export { csrfRejected }
 
 /**
  * CSRF for cookie-authenticated requests (SPEC §5): a non-GET request must come from the app's
@@ -10,7 +7,7 @@ export { csrfRejected }
  */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
-export const isSafeMethod = (request: Request): boolean => SAFE_METHODS.has(request.method.toUpperCase())
+const isSafeMethod = (request: Request): boolean => SAFE_METHODS.has(request.method.toUpperCase())
 
 /** The app's origin: PUBLIC_URL when configured, else the origin the request was addressed to. */
 export function appOrigin(request: Request, publicUrl?: string | undefined): string {
@@ -22,9 +19,4 @@ export function isSameOriginRequest(request: Request, origin: string): boolean {
   const sentOrigin = request.headers.get('origin')
   if (sentOrigin !== null) return sentOrigin === origin
   return request.headers.get('sec-fetch-site') === 'same-origin'
-}
-
-/** Throws 403 CSRF_REJECTED for a cross-site unsafe request. */
-export function requireSameOrigin(request: Request, publicUrl?: string | undefined): void {
-  if (!isSameOriginRequest(request, appOrigin(request, publicUrl))) throw csrfRejected()
 }

@@ -44,7 +44,6 @@ const EnvSchema = z.object({
   GREENAPI_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(100).default(5),
   GREENAPI_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(50).max(600_000).default(10_000),
   WA_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(3_000),
-  BENCH_NOOP: z.enum(['0', '1']).default('0'),
   // --- end reliability ---
   LINK_ATTEMPT_MINUTES: z.coerce.number().min(1).max(60).default(5),
   // First backoff of the background logout retries of quarantined instances (decision 085).

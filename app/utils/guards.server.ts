@@ -1,5 +1,6 @@
 import { redirect } from '@remix-run/node'
 import type { Role } from '../../domain/ports/user-directory'
+import { TENANT_ID_PATTERN } from '../../domain/whatsapp'
 import { getServices } from '../services.server'
 import { audit, clientIp, type AuthServices } from './auth.server'
 import { appOrigin, isSameOriginRequest } from './csrf.server'
@@ -35,7 +36,6 @@ export interface GuardOptions {
   context?: unknown
 }
 
-export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
 const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i
 const MUTATING_ROLES: ReadonlySet<Role> = new Set(['owner', 'admin'])
 
@@ -53,11 +53,6 @@ export async function requireApiContext(request: Request, options: GuardOptions)
   const ctx = await pending
   if (options.mutating && !canMutate(ctx.role)) throw forbiddenRole()
   return ctx
-}
-
-/** Throws 403 FORBIDDEN_ROLE unless the context's role is one of `roles`. */
-export function requireRole(ctx: { role: Role }, roles: readonly Role[]): void {
-  if (!roles.includes(ctx.role)) throw forbiddenRole()
 }
 
 async function denyTenant(

@@ -14,9 +14,9 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JWT
  * shared secret, and the external issuer's, keep SPEC §11's deny-list: their `jti`s are unknown
  * to the app by design (docs/decisions/081).
  */
-export const CLOCK_TOLERANCE_SECONDS = 30
+const CLOCK_TOLERANCE_SECONDS = 30
 /** The longest lifetime the app mints (settings.api-tokens, server/token.ts). */
-export const MAX_APP_TOKEN_LIFETIME_SECONDS = 365 * 24 * 3600
+const MAX_APP_TOKEN_LIFETIME_SECONDS = 365 * 24 * 3600
 /** The header `kid` of tokens the app mints (signAppToken): they are checked against api_tokens. */
 export const APP_TOKEN_KID = 'wa-app'
 /** Longer tokens are refused before any parsing (a JWT here is a few hundred bytes). */
@@ -43,7 +43,7 @@ export interface VerifiedClaims {
 
 export type JwtVerifier = (token: string) => Promise<VerifiedClaims | null>
 
-export const secretKey = (secret: string): Uint8Array => new TextEncoder().encode(secret)
+const secretKey = (secret: string): Uint8Array => new TextEncoder().encode(secret)
 
 export function createJwtVerifier(config: JwtConfig, options: { currentDate?: () => Date } = {}): JwtVerifier {
   const hsKey = secretKey(config.JWT_SECRET)

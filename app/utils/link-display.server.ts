@@ -12,7 +12,7 @@
  *
  * With several app processes, a process that has no entry renews once (counted as a renewal).
  */
-export const MAX_AUTO_RENEWALS = 5
+const MAX_AUTO_RENEWALS = 5
 const MAX_ENTRIES = 10_000
 
 export interface QrShown {

@@ -25,12 +25,12 @@ const SENSITIVE_KEY = /token|password|passwd|secret|authorization|cookie|jwt|env
 
 export const REDACTED = '[REDACTED]'
 
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   return url.replace(GREEN_API_TOKEN_IN_PATH, '$1[REDACTED]').replace(PARTNER_TOKEN_IN_PATH, '$1[REDACTED]')
 }
 
 /** Removes credentials from free text: URL-path tokens, Bearer values, JWTs, vault envelopes, secret query params. */
-export function scrubString(text: string): string {
+function scrubString(text: string): string {
   return redactUrl(text)
     .replace(BEARER, `$1 ${REDACTED}`)
     .replace(JWT, REDACTED)
@@ -39,7 +39,7 @@ export function scrubString(text: string): string {
 }
 
 /** Deep copy of `value` with sensitive keys censored and strings scrubbed. */
-export function scrubValue(value: unknown, depth = 0): unknown {
+function scrubValue(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrubString(value)
   if (value === null || typeof value !== 'object') return value
   if (depth >= 6) return '[Object]'

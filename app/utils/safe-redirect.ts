@@ -4,7 +4,7 @@
  * newlines, turning `/\t/evil.com` into `//evil.com`), and paths that only become `//evil.com`
  * once dot-segments are resolved (`/a/..//evil.com`) all fall back to `fallback`.
  */
-export const DEFAULT_REDIRECT = '/settings/whatsapp'
+const DEFAULT_REDIRECT = '/settings/whatsapp'
 
 export function safeRedirect(to: FormDataEntryValue | string | null | undefined, fallback: string = DEFAULT_REDIRECT): string {
   if (typeof to !== 'string' || to.length === 0 || to.length > 2048) return fallback

@@ -6,7 +6,7 @@ import type { SessionPolicy, SessionStore } from '../../domain/ports/session-sto
  * HttpOnly, SameSite=Lax, Path=/, no Domain); the server keeps only sha256(id) with the user,
  * idle and absolute expiry, and revocation. Rotated at every sign-in, revoked at sign-out.
  */
-export const SESSION_COOKIE = '__Host-wa_session'
+const SESSION_COOKIE = '__Host-wa_session'
 export const SESSION_POLICY: SessionPolicy = { idleSeconds: 12 * 3600, absoluteSeconds: 7 * 24 * 3600 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/
@@ -32,7 +32,7 @@ export function cookieNames(request: Request, prefix: string): string[] {
     .filter((n) => n.startsWith(prefix))
 }
 
-export const hashSessionId = (id: string): string => createHash('sha256').update(id).digest('hex')
+const hashSessionId = (id: string): string => createHash('sha256').update(id).digest('hex')
 
 /** A `__Host-` cookie: Secure + Path=/ + no Domain are what the prefix demands. */
 export function hostCookie(name: string, value: string, maxAgeSeconds: number): string {
@@ -42,7 +42,7 @@ export function hostCookie(name: string, value: string, maxAgeSeconds: number): 
 export const clearHostCookie = (name: string): string => `${name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax`
 
 /** The presented session id's hash, when the cookie has the right shape. */
-export function presentedSessionHash(request: Request): string | null {
+function presentedSessionHash(request: Request): string | null {
   const id = readCookie(request, SESSION_COOKIE)
   return id && SESSION_ID.test(id) ? hashSessionId(id) : null
 }

@@ -42,7 +42,7 @@ export type TransitionResult = { ok: true; phase: LinkPhase } | { ok: false; err
 
 const DEGRADED: ReadonlySet<ConnectionState> = new Set(['starting', 'yellowCard', 'sleepMode', 'blocked'])
 
-export function phaseOfState(state: ConnectionState): LinkPhase {
+function phaseOfState(state: ConnectionState): LinkPhase {
   if (state === 'authorized') return 'connected'
   if (DEGRADED.has(state)) return 'degraded'
   return 'unlinked'

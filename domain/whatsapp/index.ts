@@ -1,11 +1,11 @@
-// Public surface of the WhatsApp use cases, for the composition root and routes.
-export { applyProviderEvent, tokenFromAuthorization, type ProviderEventResult } from './apply-provider-event'
-export { claimInstance, webhookUrlFor } from './claim-instance'
-export { derivePhase, transition, type LinkEvent, type LinkPhase } from './connection-machine'
-export { CONNECTION_STATES, isConnectionState, type ConnectionState } from './connection-state'
-export { DEFAULT_WHATSAPP_CONFIG, actorLabel, type Actor, type WhatsAppConfig, type WhatsAppDeps } from './deps'
+// Public surface of the WhatsApp context: the only domain/whatsapp module app/, adapters/, db/
+// and server/ may import (lint: domain-only-through-its-public-surface). Export here what they
+// need, nothing more.
+export { applyProviderEvent, type ProviderEventResult } from './apply-provider-event'
+export { CONNECTION_STATES, type ConnectionState } from './connection-state'
+export { DEFAULT_WHATSAPP_CONFIG, type Actor, type WhatsAppConfig, type WhatsAppDeps } from './deps'
 export { disconnect, type DisconnectResult } from './disconnect'
-export { DEFAULT_FEATURE_FLAGS, getFeatures, requestUpgrade, requireWhatsAppEnabled } from './features'
+export { getFeatures, requestUpgrade, requireWhatsAppEnabled } from './features'
 export { generateQr, type GenerateQrResult } from './generate-qr'
 export { getConnectionStatus, type ConnectionStatusResult } from './get-connection-status'
 export { INSTANCE_TOKEN_LOCATION, configLocation, WEBHOOK_TOKEN_LOCATION } from './internal'
@@ -13,6 +13,7 @@ export { retryQuarantinedLogouts, type LogoutRetryReport } from './quarantine'
 export { reconcileOnStart, type ReconcileReport } from './reconcile-on-start'
 export { requestPairingCode, type PairingCodeResult } from './request-pairing-code'
 export { sendTestMessage } from './send-test-message'
+export { planStatusUpdate, type StatusUpdatePlan } from './status-update'
 export { tenantInstanceId } from './tenant-instance'
 export * from './validation'
 export * from './whatsapp.errors'

@@ -1,11 +1,11 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { PhoneNumberSchema, SendTestInputSchema, TenantIdSchema, TestMessageSchema, widToE164 } from './validation'
+import { PhoneNumberSchema, TENANT_ID_PATTERN, TestMessageSchema, widToE164 } from './validation'
 
 describe('validation schemas', () => {
   it('tenant ids', () => {
-    for (const ok of ['macrea', 'test_tenant_blocked', 'a', '0-a_b', 'a'.repeat(63)]) expect(TenantIdSchema.safeParse(ok).success).toBe(true)
-    for (const bad of ['', 'Macrea', '-a', '_a', 'a'.repeat(64), 'a b', 'a,b', 'é']) expect(TenantIdSchema.safeParse(bad).success).toBe(false)
+    for (const ok of ['macrea', 'test_tenant_blocked', 'a', '0-a_b', 'a'.repeat(63)]) expect(TENANT_ID_PATTERN.test(ok)).toBe(true)
+    for (const bad of ['', 'Macrea', '-a', '_a', 'a'.repeat(64), 'a b', 'a,b', 'é']) expect(TENANT_ID_PATTERN.test(bad)).toBe(false)
   })
   it('phone numbers are strict E.164', () => {
     for (const ok of ['+33612345678', '+14155552671', '+4912345678901', ' +33612345678 ']) expect(PhoneNumberSchema.safeParse(ok).success).toBe(true)
@@ -26,8 +26,6 @@ describe('validation schemas', () => {
     expect(TestMessageSchema.safeParse('   ').success).toBe(false)
     expect(TestMessageSchema.safeParse('x'.repeat(1000)).success).toBe(true)
     expect(TestMessageSchema.safeParse('x'.repeat(1001)).success).toBe(false)
-    expect(SendTestInputSchema.safeParse({}).success).toBe(true)
-    expect(SendTestInputSchema.safeParse({ to: 'nope' }).success).toBe(false)
   })
   it('wid → E.164', () => {
     expect(widToE164('33612345678@c.us')).toBe('+33612345678')

@@ -5,10 +5,9 @@ import { z } from 'zod'
  * The domain may import only zod, so phone numbers are checked here with a strict E.164 regex;
  * the app layer adds libphonenumber-js validation (real numbering plans) on top.
  */
+/** A tenant id as the CRM issues it (the X-Tenant header, token claims). */
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
-export const E164_PATTERN = /^\+[1-9]\d{6,14}$/
-
-export const TenantIdSchema = z.string().regex(TENANT_ID_PATTERN, 'invalid tenant id')
+const E164_PATTERN = /^\+[1-9]\d{6,14}$/
 
 export const PhoneNumberSchema = z
   .string()
@@ -20,15 +19,6 @@ export const TestMessageSchema = z
   .trim()
   .min(1, 'message must not be empty')
   .max(1000, 'message must be at most 1000 characters')
-
-/** Body of `POST /api/wa/test`. */
-export const SendTestInputSchema = z.object({
-  to: PhoneNumberSchema.optional(),
-  message: TestMessageSchema.optional(),
-})
-
-/** Body of `POST /api/wa/pairing-code`. */
-export const PairingCodeInputSchema = z.object({ phoneNumber: PhoneNumberSchema })
 
 /**
  * Green-API chat id / wid (`33612345678@c.us`) → E.164 (`+33612345678`), or null when empty or

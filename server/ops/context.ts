@@ -53,7 +53,7 @@ export const processIo: Io = {
 }
 
 /** `operator:<os user>`, restricted to a safe alphabet (it lands in the audit log). */
-export function operatorActor(): string {
+function operatorActor(): string {
   let name: string | undefined
   try {
     name = os.userInfo().username

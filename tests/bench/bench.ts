@@ -25,6 +25,7 @@ import type { Database } from '../../db/schema'
 import { buildIfNeeded } from '../../server/build'
 import { ensureDatabase, startEmbeddedPg, type EmbeddedPgHandle } from '../../server/embedded-pg'
 import { freePort } from '../utils/free-port'
+import { NAIVE_STATUS_PATH, NOOP_PATH, naiveStatusRouter, withNoopRoute } from './baselines'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const TENANTS = 50
@@ -104,7 +105,6 @@ async function main() {
       JWT_SECRET: process.env.BENCH_JWT_SECRET ?? `bench-${randomBytes(24).toString('base64url')}`,
       WA_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
       GREENAPI_MODE: 'simulator',
-      BENCH_NOOP: '1',
       LOG_LEVEL: 'error',
       DATABASE_POOL_MAX: '20',
     })
@@ -124,8 +124,16 @@ async function main() {
     const services = (globalThis as Record<symbol, any>)[Symbol.for('whatsapp-pro.services')]
     const sim = services.simulator as import('../../adapters/green-api/simulator').GreenApiSimulator
     sim.setRateLimitsEnabled(false)
+    // The baselines are the bench's own (tests/bench/baselines.ts): a no-op route added to the
+    // build this process serves, the naive status route as an extra express router.
+    const naiveRoute = naiveStatusRouter({
+      databaseUrl,
+      verifyJwt: (token) => services.auth.verifyJwt(token),
+      decrypt: (ciphertext, location) => services.wa.vault.decrypt(ciphertext, location),
+    })
     const server = await new Promise<Server>((resolve) => {
-      const s = createHttpApp({ build: build as never, routers: booted.routers }).listen(port, '127.0.0.1', () => resolve(s))
+      const app = createHttpApp({ build: withNoopRoute(build as never), routers: [...booted.routers, naiveRoute] })
+      const s = app.listen(port, '127.0.0.1', () => resolve(s))
     })
     cleanups.push(async () => {
       await new Promise<void>((r) => {
@@ -193,8 +201,8 @@ async function main() {
 
     // ---------------------------------------------------------------- 1. no-op vs status, 50 connections
     log(`no-op vs status at 50 connections over ${TENANTS} tenants (${PHASE_SEC} s each, after a 2 s warm-up)…`)
-    await load({ url: `${base}/bench/noop`, connections: 50, durationSec: 2 })
-    const noop = await load({ url: `${base}/bench/noop`, connections: 50, durationSec: PHASE_SEC })
+    await load({ url: `${base}${NOOP_PATH}`, connections: 50, durationSec: 2 })
+    const noop = await load({ url: `${base}${NOOP_PATH}`, connections: 50, durationSec: PHASE_SEC })
     await load({ url: `${base}/api/wa/qr/status`, connections: 50, durationSec: 2, tokens })
     const status = await load({ url: `${base}/api/wa/qr/status`, connections: 50, durationSec: PHASE_SEC, tokens })
     requestsServed += noop.total + status.total
@@ -215,7 +223,7 @@ async function main() {
     log(`naive baseline (new pool + one upstream call per poll) at 50 connections (${Math.max(3, PHASE_SEC / 2)} s)…`)
     before = getStateCalls()
     t0 = Date.now()
-    const naive = await load({ url: `${base}/bench/naive-status`, connections: 50, durationSec: Math.max(3, PHASE_SEC / 2), tokens })
+    const naive = await load({ url: `${base}${NAIVE_STATUS_PATH}`, connections: 50, durationSec: Math.max(3, PHASE_SEC / 2), tokens })
     seconds = (Date.now() - t0) / 1000
     deltas = getStateCalls().map((n, i) => n - before[i]!)
     const naiveUpstream = { maxPerInstancePerSec: Math.max(...deltas) / seconds, meanPerInstancePerSec: deltas.reduce((a, b) => a + b, 0) / deltas.length / seconds }

@@ -70,7 +70,7 @@ function send(req: Request, res: Response, out: SimResponse): void {
 }
 
 /** The Green-API HTTP surface alone (mount it where you want the apiUrl to point). */
-export function createGreenApiApiRouter(sim: GreenApiSimulator): Router {
+function createGreenApiApiRouter(sim: GreenApiSimulator): Router {
   const router = express.Router()
   // Raw text so malformed JSON gets Green-API's 400 instead of express's HTML error page.
   router.use(express.text({ type: () => true, limit: '1mb' }))
@@ -220,7 +220,7 @@ function formField(req: Request, name: string): string | undefined {
 }
 
 /** The simulated phone pages alone (mount at `/dev/simulator`). */
-export function createSimulatedPhoneRouter(sim: GreenApiSimulator): Router {
+function createSimulatedPhoneRouter(sim: GreenApiSimulator): Router {
   const router = express.Router()
   // Only on the phone's own paths: anything else under /dev/simulator (the app's control page)
   // must reach Remix with its body unread and without this page's CSP.

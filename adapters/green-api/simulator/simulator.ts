@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from '
 import { dirname } from 'node:path'
 import QRCode from 'qrcode'
 import { z } from 'zod'
-import { CONNECTION_STATES, type ConnectionState } from '../../../domain/whatsapp/connection-state'
+import { CONNECTION_STATES, type ConnectionState } from '../../../domain/whatsapp'
 import { GREEN_API_RATE_LIMITS } from '../documented-limits'
 
 /**
@@ -164,7 +164,7 @@ export interface WebhookDelivery {
 }
 
 /** Green-API per-instance limits (requests/s), greenapi.md §9. */
-export const SIMULATOR_RATE_LIMITS: Readonly<Record<string, number>> = GREEN_API_RATE_LIMITS
+const SIMULATOR_RATE_LIMITS: Readonly<Record<string, number>> = GREEN_API_RATE_LIMITS
 
 // ---------------------------------------------------------------------------------------------
 // Internals
@@ -306,7 +306,7 @@ function isLinked(state: ConnectionState | null): boolean {
 }
 
 /** Default delivery: POST JSON with global fetch; a few retries; never throws. */
-export const fetchDeliverWebhook: DeliverWebhook = async (url, headers, body) => {
+const fetchDeliverWebhook: DeliverWebhook = async (url, headers, body) => {
   const delays = [0, 500, 1500, 3000]
   for (const delay of delays) {
     if (delay > 0) await new Promise((r) => setTimeout(r, delay).unref?.())
