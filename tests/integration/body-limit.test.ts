@@ -124,7 +124,10 @@ describe('request body limit (413 PAYLOAD_TOO_LARGE before Remix)', () => {
     const before = process.memoryUsage().rss
     const answers = await uploadFromChild(targets, 64 * 1024 * 1024)
     const grownMb = (process.memoryUsage().rss - before) / 1024 / 1024
-    expect(grownMb).toBeLessThan(8)
+    // 256 MB were offered. Buffering them cost +281 MB before the limit; what is left is noise of
+    // this shared test process (other files' garbage, heap sizing: 11 MB seen once under load),
+    // so the bound is an eighth of what was sent, not a few MB.
+    expect(grownMb).toBeLessThan(32)
     for (const a of answers) expectTooLarge(a, '64 MB')
   })
 })
