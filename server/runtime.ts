@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { generateKeyringString } from '../adapters/crypto/encryption-keys'
 import { ensureDatabase, startEmbeddedPg } from './embedded-pg'
 
 /**
@@ -25,8 +26,12 @@ interface DevSecrets {
   DEMO_PASSWORD: string
 }
 
-function newKeyring(): string {
-  return `k${new Date().toISOString().slice(0, 10).replace(/-/g, '')}:${randomBytes(32).toString('base64url')}`
+/**
+ * A fresh JWT_SECRET (the dev secret and `ops secrets generate`): 48 CSPRNG bytes, base64url — 64
+ * characters, twice JWT_SECRET's 32-byte minimum, safe unquoted in env files.
+ */
+export function generateJwtSecret(): string {
+  return randomBytes(48).toString('base64url')
 }
 
 /** Generated once into .data/secrets.json (mode 0600) and reused by every later start. */
@@ -38,8 +43,8 @@ function loadDevSecrets(): DevSecrets {
   if (fs.existsSync(file)) stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<DevSecrets>
   const secrets: DevSecrets = {
     ...stored, // keeps keys of older checkouts (EMBEDDED_PG_PASSWORD, read by embeddedPgPassword)
-    JWT_SECRET: stored.JWT_SECRET ?? randomBytes(48).toString('base64url'),
-    WA_ENCRYPTION_KEYS: stored.WA_ENCRYPTION_KEYS ?? newKeyring(),
+    JWT_SECRET: stored.JWT_SECRET ?? generateJwtSecret(),
+    WA_ENCRYPTION_KEYS: stored.WA_ENCRYPTION_KEYS ?? generateKeyringString(),
     DEMO_PASSWORD: stored.DEMO_PASSWORD ?? `demo-${randomBytes(6).toString('base64url')}`,
   }
   if (JSON.stringify(stored) !== JSON.stringify(secrets)) {

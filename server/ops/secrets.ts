@@ -1,9 +1,5 @@
-import { randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
 import type { OpsContext } from './context'
-
-/** 48 CSPRNG bytes, base64url: 64 characters, twice JWT_SECRET's 32-byte minimum, safe unquoted in env files. */
-const JWT_SECRET_BYTES = 48
 
 /**
  * `ops secrets generate`: the two secrets production refuses to start without, in env-file
@@ -19,10 +15,11 @@ export function registerSecretCommands(program: Command, ctx: () => OpsContext):
     .option('--json', 'print {"JWT_SECRET": …, "WA_ENCRYPTION_KEYS": …} instead of env-file lines')
     .action(async (opts: { json?: boolean }) => {
       const { io } = ctx()
-      // The key-ring format has one owner (adapters/crypto/encryption-keys.ts); imported here so --help stays fast.
-      const { generateKeyringString } = await import('../../adapters/crypto/encryption-keys')
+      // Each value has one generator (the key-ring format: adapters/crypto/encryption-keys.ts; the
+      // JWT secret: server/runtime.ts, shared with the dev secrets); imported here so --help stays fast.
+      const [{ generateKeyringString }, { generateJwtSecret }] = await Promise.all([import('../../adapters/crypto/encryption-keys'), import('../runtime')])
       const values = {
-        JWT_SECRET: randomBytes(JWT_SECRET_BYTES).toString('base64url'),
+        JWT_SECRET: generateJwtSecret(),
         WA_ENCRYPTION_KEYS: generateKeyringString(),
       }
       io.err('SECRETS — shown once. Store them now in your secret manager, or in a .env file readable only by the app (chmod 600), never in git.')
