@@ -62,13 +62,16 @@ function upload(path: string, opts: { bytes: number; type: string; chunked: bool
     })
     req.on('error', (e) => (answered ? undefined : setTimeout(() => (answered ? undefined : reject(e)), 200)))
     let sent = 0
+    // One chunk per turn of the event loop, like a real client that reads while it sends: a
+    // synchronous write loop (loopback accepts as fast as the server drains) would never read the
+    // 413 before the server closes the socket, and lose it to the EPIPE.
     const pump = () => {
-      while (sent < opts.bytes && !req.destroyed) {
-        const n = Math.min(CHUNK.length, opts.bytes - sent)
-        sent += n
-        if (!req.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return void req.once('drain', pump)
-      }
-      if (!req.destroyed) req.end()
+      if (req.destroyed) return
+      if (sent >= opts.bytes) return void req.end()
+      const n = Math.min(CHUNK.length, opts.bytes - sent)
+      sent += n
+      if (req.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) setImmediate(pump)
+      else req.once('drain', pump)
     }
     pump()
   })
@@ -134,6 +137,7 @@ describe('request body limit (413 PAYLOAD_TOO_LARGE before Remix)', () => {
 
 /** `upload` (same rules) run in a child node process, in parallel; resolves with the answers. */
 async function uploadFromChild(targets: Array<{ path: string; type: string; chunked: boolean }>, bytes: number): Promise<Answer[]> {
+  // Same client as `upload` (one chunk per event-loop turn, so it reads the answer while sending).
   const script = `
     const http = require('node:http')
     const [base, bytes, targets] = JSON.parse(process.argv[1])
@@ -151,12 +155,12 @@ async function uploadFromChild(targets: Array<{ path: string; type: string; chun
       req.on('error', (e) => setTimeout(() => answered || resolve({ status: 0, headers: {}, body: 'client error ' + e.code }), 200))
       let sent = 0
       const pump = () => {
-        while (sent < bytes && !req.destroyed) {
-          const n = Math.min(CHUNK.length, bytes - sent)
-          sent += n
-          if (!req.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return void req.once('drain', pump)
-        }
-        if (!req.destroyed) req.end()
+        if (req.destroyed) return
+        if (sent >= bytes) return void req.end()
+        const n = Math.min(CHUNK.length, bytes - sent)
+        sent += n
+        if (req.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) setImmediate(pump)
+        else req.once('drain', pump)
       }
       pump()
     })
