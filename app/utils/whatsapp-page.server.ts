@@ -1,6 +1,9 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node'
 import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH, isIntent, type Intent } from '~/components/whatsapp/intents'
-import type { ActionResult, DegradedStatus, PanelView, WaitingDisplay } from '~/components/whatsapp/types'
+import { awaitsScan, panelViewOf } from '~/components/whatsapp/panel-view'
+import type { ActionResult, PanelView, WaitingDisplay } from '~/components/whatsapp/types'
+import { presentStatus } from '~/api/presenters'
+import type { StatusResponse } from '~/api/schemas'
 import { getServices } from '~/services.server'
 import { ipOf } from './api.server'
 import { requirePageContext, type PageContext } from './guards.server'
@@ -19,7 +22,6 @@ import {
   requestPairingCode,
   requestUpgrade,
   sendTestMessage,
-  type ConnectionStatusResult,
 } from '../../domain/whatsapp'
 
 /**
@@ -27,7 +29,6 @@ import {
  * `.server.ts` module so the browser bundle of the route carries none of the domain or zod.
  */
 const NO_STORE = { 'Cache-Control': 'no-store' }
-const DEGRADED: ReadonlySet<string> = new Set(['starting', 'yellowCard', 'blocked', 'sleepMode'])
 
 // ---------------------------------------------------------------------------------------------
 // Loader: guard → the tenant's flag → its live status → what to show.
@@ -43,8 +44,8 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
   if (!flags.whatsapp_enabled) {
     view = { state: 'disabled' }
   } else {
-    const status = await getConnectionStatus(wa, { tenantId: ctx.tenantId })
-    if (status.stale) stale = status.checkedAt.toISOString()
+    const status = presentStatus(await getConnectionStatus(wa, { tenantId: ctx.tenantId }))
+    if (status.stale) stale = status.checkedAt ?? null
     view = await viewOf(status, ctx, request, context)
   }
   return json(
@@ -60,21 +61,12 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
   )
 }
 
-async function viewOf(status: ConnectionStatusResult, ctx: PageContext, request: Request, context: unknown): Promise<PanelView> {
-  if (status.connected) {
+async function viewOf(status: StatusResponse, ctx: PageContext, request: Request, context: unknown): Promise<PanelView> {
+  if (!awaitsScan(status)) {
     forgetLinkDisplay(ctx.tenantId)
-    return { state: 'connected', phoneNumber: status.phoneNumber ?? null }
+    return panelViewOf(status)
   }
-  if (DEGRADED.has(status.status)) {
-    forgetLinkDisplay(ctx.tenantId)
-    return { state: 'degraded', status: status.status as DegradedStatus }
-  }
-  if (status.linkExpired || !status.linkExpiresAt) {
-    forgetLinkDisplay(ctx.tenantId)
-    return { state: 'unlinked', expired: status.linkExpired === true }
-  }
-  const display = ctx.canMutate ? await waitingDisplay(ctx, request, context) : ({ kind: 'hidden' } as const)
-  return { state: 'waiting', linkExpiresAt: status.linkExpiresAt.toISOString(), display }
+  return panelViewOf(status, ctx.canMutate ? await waitingDisplay(ctx, request, context) : { kind: 'hidden' })
 }
 
 /**
