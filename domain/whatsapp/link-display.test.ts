@@ -12,7 +12,9 @@ const QR_TTL_MS = 20_000
 
 function setup() {
   // A roomy QR rate limit: the bound under test is the renewal count, not the limiter.
-  const w = createTestWorld({ rateLimits: { ...DEFAULT_WHATSAPP_CONFIG.rateLimits, generateQr: { limit: 100, windowSeconds: 60 } } })
+  const w = createTestWorld({
+    rateLimits: { ...DEFAULT_WHATSAPP_CONFIG.rateLimits, generateQr: { limit: 100, windowSeconds: 60 } },
+  })
   w.addInstance('1101000001')
   const displays = new InMemoryLinkDisplayStore()
   /** The running attempt's hard limit, as the status answer gives it. */

@@ -27,7 +27,11 @@ export interface LinkDisplayInput {
 }
 
 /** The admin clicked "link with a QR code" (or "new QR code"): show it, re-arm the renewals. */
-export async function showNewQr(deps: WhatsAppDeps, displays: LinkDisplayStore, input: LinkDisplayInput): Promise<GenerateQrResult> {
+export async function showNewQr(
+  deps: WhatsAppDeps,
+  displays: LinkDisplayStore,
+  input: LinkDisplayInput,
+): Promise<GenerateQrResult> {
   const qr = await generateQr(deps, input)
   displays.save(input.tenantId, { attemptExpiresAt: qr.linkExpiresAt, shown: shownQr(qr), renewals: 0 })
   return qr
@@ -74,7 +78,12 @@ export async function currentLinkDisplay(
     let next: LinkDisplayRecord
     let answer: LinkDisplay
     try {
-      const qr = await generateQr(deps, { tenantId, actor: input.actor, publicUrl: input.publicUrl, ...(input.ip ? { ip: input.ip } : {}) })
+      const qr = await generateQr(deps, {
+        tenantId,
+        actor: input.actor,
+        publicUrl: input.publicUrl,
+        ...(input.ip ? { ip: input.ip } : {}),
+      })
       answer = shownQr(qr)
       next = { attemptExpiresAt: qr.linkExpiresAt, shown: answer, renewals: renewals + 1 }
     } catch (err) {

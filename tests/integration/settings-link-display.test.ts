@@ -11,7 +11,12 @@ const h = useWaApp()
 
 async function page(t: TenantActor): Promise<string> {
   const res = await fetch(`${h.app.url}/settings/whatsapp`, {
-    headers: { cookie: await sessionCookie(testDb(), t.userId), 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+    headers: {
+      cookie: await sessionCookie(testDb(), t.userId),
+      'sec-fetch-site': 'same-origin',
+      'sec-fetch-mode': 'navigate',
+      'sec-fetch-dest': 'document',
+    },
     redirect: 'manual',
   })
   expect(res.status).toBe(200)
