@@ -23,6 +23,16 @@ async function page(t: TenantActor): Promise<string> {
   return res.text()
 }
 
+async function qrAudits(tenantId: string): Promise<number> {
+  const rows = await testDb()
+    .selectFrom('audit_log')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('action', '=', 'whatsapp.link.qr')
+    .execute()
+  return rows.length
+}
+
 async function askPairingCode(t: TenantActor): Promise<void> {
   const res = await fetch(`${h.app.url}/settings/whatsapp`, {
     method: 'POST',
@@ -49,5 +59,10 @@ describe('the settings page shows the display of the running attempt only', () =
     const after = await page(t)
     expect(after).not.toContain('wa-code')
     expect(after).toContain('data:image/png;base64,')
+    // …and that QR is the attempt's now: the next reload shows it again, renewing nothing.
+    const qrOf = (html: string) => /data:image\/png;base64,[A-Za-z0-9+/=]+/.exec(html)?.[0]
+    const audits = await qrAudits(t.tenantId)
+    expect(qrOf(await page(t))).toBe(qrOf(after))
+    expect(await qrAudits(t.tenantId)).toBe(audits)
   })
 })
