@@ -18,7 +18,7 @@ export function awaitsScan(status: StatusResponse): boolean {
  * the status: the loader passes what it shows; a push passes nothing (the loader follows).
  */
 export function panelViewOf(status: StatusResponse, display: WaitingDisplay = { kind: 'hidden' }): PanelView {
-  if (status.connected) return { state: 'connected', phoneNumber: status.phoneNumber ?? null }
+  if (status.connected) return { state: 'connected', status }
   if (isDegraded(status.status)) return { state: 'degraded', status: status.status }
   if (!awaitsScan(status)) return { state: 'unlinked', expired: status.linkExpired === true }
   return { state: 'waiting', linkExpiresAt: status.linkExpiresAt ?? null, display }
