@@ -16,6 +16,7 @@ import { KyselyFeatureStore } from '../adapters/kysely/kysely-feature-store'
 import { KyselyInstanceAllocator } from '../adapters/kysely/kysely-instance-allocator'
 import { KyselyRateLimiter } from '../adapters/kysely/kysely-rate-limiter'
 import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
+import { ProcessLinkDisplayStore } from '../adapters/memory/process-link-display-store'
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
 import { createPgPool } from '../adapters/postgres/pg-pool'
 import { PgStatusHub } from '../adapters/postgres/pg-status-hub'
@@ -31,6 +32,7 @@ import {
 import { PgCacheListener } from '../adapters/cache/pg-cache-listener'
 // --- end reliability ---
 import type { Database } from '../db/schema'
+import type { LinkDisplayStore } from '../domain/ports/link-display-store'
 import {
   DEFAULT_WHATSAPP_CONFIG,
   INSTANCE_TOKEN_LOCATION,
@@ -59,6 +61,8 @@ export interface Services {
   secrets: NodeSecretGenerator
   /** Everything the WhatsApp use cases need. */
   wa: WhatsAppDeps
+  /** The QR or pairing code the settings page shows, per tenant (this process's memory). */
+  linkDisplays: LinkDisplayStore
   /** Status changes from every process (LISTEN/NOTIFY) for SSE streams and caches. */
   statusHub: PgStatusHub
   /** Open SSE streams per user, tenant and IP (caps from env, issue 13). */
@@ -186,6 +190,7 @@ function buildServices(): Services {
     metrics,
     secrets,
     wa,
+    linkDisplays: new ProcessLinkDisplayStore(),
     statusHub,
     eventStreams: new EventStreamSlots({ perUser: env.SSE_MAX_PER_USER, perTenant: env.SSE_MAX_PER_TENANT, perIp: env.SSE_MAX_PER_IP }),
     waStatus,

@@ -1,7 +1,13 @@
 import type { ConnectionStatusResult } from '../../domain/whatsapp'
+import type { StatusSnapshot } from '../../domain/ports/status-publisher'
+import type { StatusResponse } from './schemas'
 
-/** The status JSON of the seed contract plus our optional fields (dates as ISO strings). */
-export function statusBody(s: ConnectionStatusResult) {
+/**
+ * The one status JSON: `GET /api/wa/qr/status`, every `status` event of `GET /api/wa/events`
+ * and the settings page's view all start here. The seed contract's keys first, then our
+ * optional ones, absent rather than false or null (dates as ISO strings).
+ */
+export function presentStatus(s: ConnectionStatusResult): StatusResponse {
   return {
     connected: s.connected,
     status: s.status,
@@ -13,3 +19,15 @@ export function statusBody(s: ConnectionStatusResult) {
   }
 }
 
+/**
+ * A pushed status change (PostgreSQL NOTIFY, any app process) as the same JSON: it was observed
+ * just now, and carries no link-attempt fields (the page re-reads those through its loader).
+ */
+export function presentPushedStatus(snapshot: StatusSnapshot, receivedAt: Date): StatusResponse {
+  return presentStatus({
+    connected: snapshot.connected,
+    status: snapshot.status,
+    ...(snapshot.connected && snapshot.phoneNumber ? { phoneNumber: snapshot.phoneNumber } : {}),
+    checkedAt: receivedAt,
+  })
+}

@@ -59,6 +59,8 @@ export const StatusResponseSchema = z
     linkExpiresAt: z.string().datetime().optional(),
   })
   .openapi('Status')
+/** The status JSON as clients (the settings page's script included) receive it. */
+export type StatusResponse = z.infer<typeof StatusResponseSchema>
 
 export const DisconnectResponseSchema = z.object({ ok: z.literal(true), message: z.string() }).openapi('Disconnected')
 export const PairingCodeResponseSchema = z

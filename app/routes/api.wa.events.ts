@@ -6,7 +6,8 @@ import { requireApiContext } from '~/utils/guards.server'
 import { errorResponse } from '~/utils/http-errors.server'
 import { requireWhatsApp } from '~/utils/whatsapp.server'
 import { getConnectionStatus } from '../../domain/whatsapp'
-import { statusBody } from '~/api/presenters'
+import { presentPushedStatus, presentStatus } from '~/api/presenters'
+import type { StatusResponse } from '~/api/schemas'
 
 const HEARTBEAT_MS = 15_000
 /** How long the browser's EventSource waits before it reconnects (after a lifetime end, too). */
@@ -37,9 +38,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
         headers: { 'Retry-After': '30' },
       })
     }
-    let initial: ReturnType<typeof statusBody>
+    let initial: StatusResponse
     try {
-      initial = statusBody(await getConnectionStatus(services.wa, { tenantId: ctx.tenantId }))
+      initial = presentStatus(await getConnectionStatus(services.wa, { tenantId: ctx.tenantId }))
     } catch (e) {
       release()
       throw e
@@ -58,8 +59,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
         }
         send(`retry: ${RETRY_MS}\nevent: status\ndata: ${JSON.stringify(initial)}\n\n`)
         const unsubscribe = services.statusHub.subscribe(ctx.tenantId, (snapshot) => {
-          const body = { connected: snapshot.connected, status: snapshot.status, ...(snapshot.phoneNumber && snapshot.connected ? { phoneNumber: snapshot.phoneNumber } : {}), checkedAt: new Date().toISOString() }
-          send(`event: status\ndata: ${JSON.stringify(body)}\n\n`)
+          send(`event: status\ndata: ${JSON.stringify(presentPushedStatus(snapshot, new Date()))}\n\n`)
         })
         const heartbeat = setInterval(() => send(`: heartbeat\n\n`), HEARTBEAT_MS)
         const lifetime = setTimeout(() => cleanup(), services.env.SSE_MAX_LIFETIME_SECONDS * 1000)

@@ -3,7 +3,7 @@ import { getServices } from '~/services.server'
 import { apiHandler, ok } from '~/utils/api.server'
 import { requireApiContext } from '~/utils/guards.server'
 import { requireWhatsApp } from '~/utils/whatsapp.server'
-import { statusBody } from '~/api/presenters'
+import { presentStatus } from '~/api/presenters'
 import { getConnectionStatus } from '../../domain/whatsapp'
 
 // GET /api/wa/qr/status — answered from stored state; at most one upstream poll per instance/s.
@@ -13,6 +13,6 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     const ctx = await requireApiContext(request, { mutating: false, context })
     await requireWhatsApp(ctx.tenantId)
     // Hot path (issue 8): cached row + memoized poll lease, see docs/decisions/070.
-    return ok(statusBody(await getConnectionStatus(services.waStatus, { tenantId: ctx.tenantId })))
+    return ok(presentStatus(await getConnectionStatus(services.waStatus, { tenantId: ctx.tenantId })))
   })
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { StatusResponseSchema } from '../../app/api/schemas'
 import { testDb } from '../utils/db'
 import { eventually, useWaApp } from '../utils/wa-harness'
 import { expectError, get, instanceRow, linkByScan, newTenant, post, providerRow, scanTarget, statusOf } from './api-support'
@@ -211,6 +212,10 @@ describe('GET /api/wa/events (SSE)', () => {
       let ev = await stream.next()
       while ((ev.data as { status?: string }).status !== 'authorized') ev = await stream.next()
       expect(ev).toMatchObject({ event: 'status', data: { connected: true, status: 'authorized', phoneNumber: '+33612345678' } })
+      // One status shape: a pushed event is the REST answer's JSON, key for key (one presenter).
+      const rest = await statusOf(h, s)
+      expect(Object.keys(ev.data as object)).toEqual(Object.keys(rest))
+      expect(StatusResponseSchema.strict().parse(ev.data)).toEqual({ ...rest, checkedAt: expect.any(String) })
     } finally {
       stream.close()
     }

@@ -1,4 +1,5 @@
 import type { ApiErrorCode } from '~/api/error-codes'
+import type { StatusResponse } from '~/api/schemas'
 import type { Intent } from './intents'
 
 /** What the loader tells the panel to show (dates as ISO strings). */
@@ -18,7 +19,8 @@ export type PanelView =
   | { state: 'disabled' }
   | { state: 'unlinked'; expired: boolean }
   | { state: 'waiting'; linkExpiresAt: string | null; display: WaitingDisplay }
-  | { state: 'connected'; phoneNumber: string | null }
+  /** The connected card shows the linked account as the status answer describes it. */
+  | { state: 'connected'; status: StatusResponse }
   | { state: 'degraded'; status: DegradedStatus }
 
 /**

@@ -1,33 +1,34 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node'
-import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH, isIntent, type Intent } from '~/components/whatsapp/intents'
-import type { ActionResult, DegradedStatus, PanelView, WaitingDisplay } from '~/components/whatsapp/types'
+import { presentStatus } from '~/api/presenters'
+import type { StatusResponse } from '~/api/schemas'
 import { getServices } from '~/services.server'
-import { ipOf } from './api.server'
-import { requirePageContext, type PageContext } from './guards.server'
-import { mapDomainError } from './http-errors.server'
-import { getLang, t, type Lang, type MessageKey } from './i18n'
-import { countFailedRenewal, currentLinkDisplay, forgetLinkDisplay, rememberPairing, rememberQr, renewQr } from './link-display.server'
-import { publicUrlOf, userActor } from './whatsapp.server'
+import { ipOf } from '~/utils/api.server'
+import { requirePageContext, type PageContext } from '~/utils/guards.server'
+import { mapDomainError } from '~/utils/http-errors.server'
+import { getLang, t, type Lang, type MessageKey } from '~/utils/i18n'
+import { publicUrlOf, userActor } from '~/utils/whatsapp.server'
 import {
   PhoneNumberSchema,
   TestMessageSchema,
+  currentLinkDisplay,
   disconnect,
-  generateQr,
   getConnectionStatus,
   getFeatures,
   isDomainError,
-  requestPairingCode,
   requestUpgrade,
   sendTestMessage,
-  type ConnectionStatusResult,
-} from '../../domain/whatsapp'
+  showNewPairingCode,
+  showNewQr,
+} from '../../../domain/whatsapp'
+import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH, isIntent, type Intent } from './intents'
+import { awaitsScan, panelViewOf } from './panel-view'
+import type { ActionResult, PanelView, WaitingDisplay } from './types'
 
 /**
- * Loader and action of `/settings/whatsapp` (app/routes/settings.whatsapp.tsx). Kept in a
- * `.server.ts` module so the browser bundle of the route carries none of the domain or zod.
+ * Loader and action of `/settings/whatsapp` (route.tsx beside it). Kept in a `.server.ts`
+ * module so the browser bundle of the route carries none of the domain or zod.
  */
 const NO_STORE = { 'Cache-Control': 'no-store' }
-const DEGRADED: ReadonlySet<string> = new Set(['starting', 'yellowCard', 'blocked', 'sleepMode'])
 
 // ---------------------------------------------------------------------------------------------
 // Loader: guard → the tenant's flag → its live status → what to show.
@@ -43,9 +44,9 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
   if (!flags.whatsapp_enabled) {
     view = { state: 'disabled' }
   } else {
-    const status = await getConnectionStatus(wa, { tenantId: ctx.tenantId })
-    if (status.stale) stale = status.checkedAt.toISOString()
-    view = await viewOf(status, ctx, request, context)
+    const status = presentStatus(await getConnectionStatus(wa, { tenantId: ctx.tenantId }))
+    if (status.stale) stale = status.checkedAt ?? null
+    view = panelViewOf(status, awaitsScan(status) ? await waitingDisplay(status, ctx, lang, request, context) : undefined)
   }
   return json(
     {
@@ -60,23 +61,6 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
   )
 }
 
-async function viewOf(status: ConnectionStatusResult, ctx: PageContext, request: Request, context: unknown): Promise<PanelView> {
-  if (status.connected) {
-    forgetLinkDisplay(ctx.tenantId)
-    return { state: 'connected', phoneNumber: status.phoneNumber ?? null }
-  }
-  if (DEGRADED.has(status.status)) {
-    forgetLinkDisplay(ctx.tenantId)
-    return { state: 'degraded', status: status.status as DegradedStatus }
-  }
-  if (status.linkExpired || !status.linkExpiresAt) {
-    forgetLinkDisplay(ctx.tenantId)
-    return { state: 'unlinked', expired: status.linkExpired === true }
-  }
-  const display = ctx.canMutate ? await waitingDisplay(ctx, request, context) : ({ kind: 'hidden' } as const)
-  return { state: 'waiting', linkExpiresAt: status.linkExpiresAt.toISOString(), display }
-}
-
 /**
  * Renewing an expired QR calls `generateQr` (audit row, rate-limit slot, attempt clock), so a GET
  * does it only for the page's own reloads: the browser marks them `Sec-Fetch-Site: same-origin`
@@ -89,33 +73,31 @@ function mayRenewOnGet(request: Request): boolean {
 }
 
 /**
- * The QR or pairing code of the running attempt, from this process's memory; an expired QR is
- * renewed here a bounded number of times (see link-display.server.ts), never on every refresh.
+ * The QR or pairing code of the running attempt (members see the state only). The one write a
+ * GET may cause is the bounded renewal of an expired QR, decided by the domain
+ * (`currentLinkDisplay`, decision 125).
  */
-async function waitingDisplay(ctx: PageContext, request: Request, context: unknown): Promise<WaitingDisplay> {
-  const shown = currentLinkDisplay(ctx.tenantId)
+async function waitingDisplay(status: StatusResponse, ctx: PageContext, lang: Lang, request: Request, context: unknown): Promise<WaitingDisplay> {
+  if (!ctx.canMutate || status.linkExpiresAt === undefined) return { kind: 'hidden' }
+  const { wa, linkDisplays } = getServices()
+  const shown = await currentLinkDisplay(wa, linkDisplays, {
+    tenantId: ctx.tenantId,
+    actor: userActor(ctx.userId),
+    publicUrl: publicUrlOf(context),
+    attemptExpiresAt: new Date(status.linkExpiresAt),
+    mayRenew: mayRenewOnGet(request),
+  })
   switch (shown.kind) {
     case 'qr':
-      return { kind: 'qr', src: shown.qr.src, expiresAt: new Date(shown.qr.expiresAt).toISOString() }
+      return { kind: 'qr', src: shown.qrCode, expiresAt: shown.expiresAt.toISOString() }
     case 'pairing':
-      return { kind: 'pairing', code: shown.pairing.code, expiresAt: new Date(shown.pairing.expiresAt).toISOString() }
+      return { kind: 'pairing', code: shown.code, expiresAt: shown.expiresAt.toISOString() }
     case 'exhausted':
       return { kind: 'exhausted' }
-    case 'renewable':
-      if (!mayRenewOnGet(request)) return { kind: 'exhausted' }
-      try {
-        const { wa } = getServices()
-        const qr = await renewQr(ctx.tenantId, async () => {
-          const fresh = await generateQr(wa, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), publicUrl: publicUrlOf(context) })
-          return { src: fresh.qrCode, expiresAt: fresh.expiresAt.getTime() }
-        })
-        return qr ? { kind: 'qr', src: qr.src, expiresAt: new Date(qr.expiresAt).toISOString() } : { kind: 'exhausted' }
-      } catch (e) {
-        if (!isDomainError(e)) throw e
-        countFailedRenewal(ctx.tenantId)
-        const mapped = mapDomainError(e, getLang(request))
-        return { kind: 'error', code: mapped.code, message: mapped.message, ...(mapped.retryAfter === undefined ? {} : { retryAfter: mapped.retryAfter }) }
-      }
+    case 'renewFailed': {
+      const mapped = mapDomainError(shown.error, lang)
+      return { kind: 'error', code: mapped.code, message: mapped.message, ...(mapped.retryAfter === undefined ? {} : { retryAfter: mapped.retryAfter }) }
+    }
   }
 }
 
@@ -152,13 +134,8 @@ function field(form: FormData, name: string): string | undefined {
 }
 
 async function linkQr({ ctx, context, ip }: HandlerArgs): Promise<Response> {
-  const qr = await generateQr(getServices().wa, {
-    tenantId: ctx.tenantId,
-    actor: userActor(ctx.userId),
-    publicUrl: publicUrlOf(context),
-    ip,
-  })
-  rememberQr(ctx.tenantId, { src: qr.qrCode, expiresAt: qr.expiresAt.getTime() })
+  const { wa, linkDisplays } = getServices()
+  await showNewQr(wa, linkDisplays, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), publicUrl: publicUrlOf(context), ip })
   return backToPage()
 }
 
@@ -168,14 +145,14 @@ const refreshQr: Handler = (args) => linkQr(args)
 async function linkPhone({ ctx, form, lang, context, ip }: HandlerArgs): Promise<Response> {
   const phone = PhoneNumberSchema.safeParse(field(form, 'phoneNumber') ?? '')
   if (!phone.success) return invalidField(lang, INTENTS.linkPhone, 'phoneNumber')
-  const pairing = await requestPairingCode(getServices().wa, {
+  const { wa, linkDisplays } = getServices()
+  await showNewPairingCode(wa, linkDisplays, {
     tenantId: ctx.tenantId,
     actor: userActor(ctx.userId),
     phoneNumber: phone.data,
     publicUrl: publicUrlOf(context),
     ip,
   })
-  rememberPairing(ctx.tenantId, { code: pairing.code, expiresAt: pairing.expiresAt.getTime() })
   return backToPage()
 }
 
@@ -196,8 +173,8 @@ async function sendTest({ ctx, form, lang, ip }: HandlerArgs): Promise<Response>
 }
 
 async function disconnectNow({ ctx, ip }: HandlerArgs): Promise<Response> {
+  // The shown QR/code needs no forgetting: it belongs to the attempt that just ended.
   await disconnect(getServices().wa, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), ip })
-  forgetLinkDisplay(ctx.tenantId)
   return backToPage()
 }
 

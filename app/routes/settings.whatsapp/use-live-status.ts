@@ -1,27 +1,17 @@
 import { useRevalidator } from '@remix-run/react'
 import { useEffect, useRef, useState } from 'react'
-import type { DegradedStatus, PanelView } from './types'
+import type { StatusResponse } from '~/api/schemas'
+import { panelViewOf } from './panel-view'
+import type { PanelView } from './types'
 
 const POLL_MS = 3_000
 const EVENTS_URL = '/api/wa/events'
 const STATUS_URL = '/api/wa/qr/status'
 
-interface StatusPayload {
-  connected?: boolean
-  phoneNumber?: string
-  status?: string
-  linkExpired?: boolean
-}
-
 /** The part of the state a status push can change: connected, degraded(x), or not authorized. */
 function keyOfView(view: PanelView): string {
   if (view.state === 'connected') return 'connected'
   if (view.state === 'degraded') return `degraded:${view.status}`
-  return 'notAuthorized'
-}
-function keyOfPayload(p: StatusPayload): string {
-  if (p.connected) return 'connected'
-  if (p.status && p.status !== 'notAuthorized' && p.status !== 'authorized') return `degraded:${p.status}`
   return 'notAuthorized'
 }
 
@@ -45,18 +35,18 @@ export function useLiveStatus(view: PanelView): PanelView | null {
   useEffect(() => {
     if (!enabled) return
     let timer: ReturnType<typeof setInterval> | undefined
-    const check = (p: StatusPayload) => {
-      const key = keyOfPayload(p)
-      const outdated = key !== shown.current.key || (p.linkExpired === true && shown.current.waiting)
+    const check = (p: StatusResponse) => {
+      const next = panelViewOf(p)
+      const outdated = keyOfView(next) !== shown.current.key || (p.linkExpired === true && shown.current.waiting)
       if (!outdated) return
-      if (p.connected) setPushed({ state: 'connected', phoneNumber: p.phoneNumber ?? null })
-      else if (key.startsWith('degraded:')) setPushed({ state: 'degraded', status: key.slice(9) as DegradedStatus })
+      // Shown at once when complete without the loader; a link attempt needs its QR (loader).
+      if (next.state === 'connected' || next.state === 'degraded') setPushed(next)
       reval.current()
     }
     const poll = async () => {
       try {
         const res = await fetch(STATUS_URL, { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
-        if (res.ok) check((await res.json()) as StatusPayload)
+        if (res.ok) check((await res.json()) as StatusResponse)
       } catch {
         /* offline: next tick */
       }
@@ -76,7 +66,7 @@ export function useLiveStatus(view: PanelView): PanelView | null {
     source.addEventListener('status', (e) => {
       stopPolling()
       try {
-        check(JSON.parse((e as MessageEvent<string>).data) as StatusPayload)
+        check(JSON.parse((e as MessageEvent<string>).data) as StatusResponse)
       } catch {
         /* ignore a malformed event */
       }

@@ -86,7 +86,7 @@ function StateBody(props: PanelProps) {
     case 'waiting':
       return <Waiting {...props} linkExpiresAt={view.linkExpiresAt} display={view.display} />
     case 'connected':
-      return <Connected {...props} phoneNumber={view.phoneNumber} />
+      return <Connected {...props} phoneNumber={view.status.phoneNumber ?? null} />
     case 'degraded':
       return <Degraded {...props} status={view.status} />
   }

@@ -1,12 +1,13 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { useActionData, useLoaderData } from '@remix-run/react'
-import { WhatsAppPanel } from '~/components/whatsapp/panel'
+import { WhatsAppPanel } from './panel'
 import { t } from '~/utils/i18n'
-import { whatsappPageAction, whatsappPageLoader } from '~/utils/whatsapp-page.server'
+import { whatsappPageAction, whatsappPageLoader } from './page.server'
 
 // /settings/whatsapp — the WhatsApp Pro panel. Loader: guard → flag → live status → what to
 // show. Action: guard (owner/admin, same origin) → `intent` → one named handler → one use case
-// (handlers in app/utils/whatsapp-page.server.ts, so no domain code reaches the browser).
+// (handlers in page.server.ts beside this file, so no domain code reaches the browser; the
+// view is the panel beside it too).
 export const loader = (args: LoaderFunctionArgs) => whatsappPageLoader(args)
 export const action = (args: ActionFunctionArgs) => whatsappPageAction(args)
 
