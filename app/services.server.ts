@@ -113,7 +113,7 @@ function buildServices(): Services {
     metrics.greenapiRequests.inc({ method: e.method, outcome: e.outcome })
     metrics.greenapiDuration.observe({ method: e.method }, e.durationMs / 1000)
   }
-  // --- reliability (issue 8): deadlines and breaker from env (defaults: SPEC §9) ---
+  // --- reliability: deadlines and breaker from env (defaults: docs/green-api.md#errors-and-rate-limits) ---
   const resilience = {
     timeoutMs: env.GREENAPI_TIMEOUT_MS,
     qrTimeoutMs: env.GREENAPI_QR_TIMEOUT_MS,

@@ -17,7 +17,7 @@ export interface RateLimitRule {
 }
 
 export interface WhatsAppConfig {
-  /** How a tenant gets a Green-API instance (SPEC §6). */
+  /** How a tenant gets a Green-API instance (docs/states.md#instances). */
   instanceMode: InstanceMode
   /** `shared` mode: the env instance id (`GREENAPI_INSTANCE_ID`), registered in `wa_instances`. */
   sharedInstanceId?: string
