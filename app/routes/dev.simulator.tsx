@@ -25,7 +25,7 @@ async function requireSimulator(request: Request): Promise<{ sim: NonNullable<Se
 }
 
 /**
- * The page shows and drives the viewer's own instance only (issue 13): the simulator holds every
+ * The page shows and drives the viewer's own instance only: the simulator holds every
  * tenant's instances, and an admin of one tenant must not break, link or unlink another's.
  * Operators see every instance with `npm run ops -- instances list` (decision 076).
  */

@@ -63,7 +63,7 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>
 
-// --- link attempts (issue 9): counted at the composition root, without touching the use cases ---
+// --- link attempts: counted at the composition root, without touching the use cases ---
 
 /**
  * `wa_link_attempts_total{result}` values (bounded):
