@@ -7,6 +7,7 @@ import { renderToPipeableStream, renderToStaticMarkup } from 'react-dom/server'
 import { UnavailablePage } from './components/unavailable-page'
 import { getServices } from './services.server'
 import stylesHref from './styles/app.css'
+import { getLang } from './utils/i18n'
 import { DocumentContextProvider } from './utils/nonce-provider'
 import {
   noteDatabaseUnavailable,
@@ -60,7 +61,7 @@ export default function handleRequest(
   return new Promise((resolve, reject) => {
     let shellRendered = false
     const { pipe, abort } = renderToPipeableStream(
-      <DocumentContextProvider value={{ nonce, liveReload: Boolean(process.env.REMIX_DEV_ORIGIN) }}>
+      <DocumentContextProvider value={{ nonce, liveReload: Boolean(process.env.REMIX_DEV_ORIGIN), lang: getLang(request) }}>
         <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY} />
       </DocumentContextProvider>,
       {

@@ -2,23 +2,30 @@ import type { LinksFunction } from '@remix-run/node'
 import { Links, LiveReload, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useMatches, useRouteError } from '@remix-run/react'
 import { UnavailableMessage } from './components/unavailable-page'
 import stylesHref from './styles/app.css'
-import { useLiveReload, useNonce } from './utils/nonce-provider'
+import { isLang, t, type Lang } from './utils/i18n'
+import { useDocumentLang, useLiveReload, useNonce } from './utils/nonce-provider'
 
 export const links: LinksFunction = () => [
   { rel: 'stylesheet', href: stylesHref },
   { rel: 'icon', href: '/favicon.svg', type: 'image/svg+xml' },
 ]
 
-export function Layout({ children }: { children: React.ReactNode }) {
-  // The page language comes from the deepest route that says it (loaders return `lang`).
-  const lang = useMatches()
+/** The page language: the deepest route that says it (loaders return `lang`), else the request's. */
+function usePageLang(): Lang {
+  const requested = useDocumentLang()
+  const chosen = useMatches()
     .map((m) => (m.data as { lang?: unknown } | undefined)?.lang)
-    .filter((l) => l === 'fr' || l === 'en')
+    .filter(isLang)
     .pop()
+  return chosen ?? requested
+}
+
+export function Layout({ children }: { children: React.ReactNode }) {
+  const lang = usePageLang()
   const nonce = useNonce()
   const liveReload = useLiveReload()
   return (
-    <html lang={typeof lang === 'string' ? lang : 'fr'}>
+    <html lang={lang}>
       <head>
         <meta charSet="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -42,6 +49,7 @@ export default function App() {
 
 export function ErrorBoundary() {
   const error = useRouteError()
+  const lang = usePageLang()
   // PostgreSQL unavailable during a client-side navigation (app/utils/unavailable.server.ts).
   if (isRouteErrorResponse(error) && error.status === 503 && (error.data as { unavailable?: unknown } | null)?.unavailable === true) {
     return <UnavailableMessage {...(error.data as { title: string; body: string; retry: string })} />
@@ -49,9 +57,9 @@ export function ErrorBoundary() {
   const status = isRouteErrorResponse(error) ? error.status : 500
   return (
     <main className="page">
-      <h1>{status === 404 ? 'Page introuvable' : 'Une erreur est survenue'}</h1>
+      <h1>{t(lang, status === 404 ? 'error.notFound' : 'error.unexpected')}</h1>
       <p>
-        <a href="/">Retour à l’accueil</a>
+        <a href="/">{t(lang, 'error.home')}</a>
       </p>
     </main>
   )

@@ -20,7 +20,7 @@ import { ProcessLinkDisplayStore } from '../adapters/memory/process-link-display
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
 import { createPgPool } from '../adapters/postgres/pg-pool'
 import { PgStatusHub } from '../adapters/postgres/pg-status-hub'
-// --- reliability (issue 8): hot-path caches ---
+// --- hot-path caches: the status poll answers without a database round trip ---
 import {
   CachingFeatureStore,
   CachingMembershipResolver,
@@ -44,7 +44,7 @@ import { startLogoutRetries } from './utils/logout-retries.server'
 import { createLogger, type AppLogger } from './utils/logger.server'
 import { countLinkRequests, countLinkResults, createMetrics, type Metrics } from './utils/metrics.server'
 import { EventStreamSlots } from './utils/event-streams.server'
-// --- auth (issue 4) ---
+// --- auth ---
 import { buildAuthServices, type AuthServices } from './utils/auth.server'
 // --- end auth ---
 
@@ -65,9 +65,9 @@ export interface Services {
   linkDisplays: LinkDisplayStore
   /** Status changes from every process (LISTEN/NOTIFY) for SSE streams and caches. */
   statusHub: PgStatusHub
-  /** Open SSE streams per user, tenant and IP (caps from env, issue 13). */
+  /** Open SSE streams per user, tenant and IP (caps from env, so one caller cannot exhaust them). */
   eventStreams: EventStreamSlots
-  // --- reliability (issue 8) ---
+  // --- reliability ---
   /** The status hot path's deps: cached connection row + memoized poll lease (decision 070). */
   waStatus: WhatsAppDeps
   /** Per-process caches (membership, flags, connection row), invalidated by `wa_cache` NOTIFYs. */
@@ -76,7 +76,7 @@ export interface Services {
   // --- end reliability ---
   /** The running Green-API simulator (simulator mode only). */
   simulator?: GreenApiSimulator
-  // --- auth (issue 4): sessions, JWT verifier, membership resolver, login throttle, audit ---
+  // --- auth: sessions, JWT verifier, membership resolver, login throttle, audit ---
   auth: AuthServices
   // --- end auth ---
   /** Stops the background logout retries of quarantined instances (started by boot). */
@@ -92,8 +92,8 @@ function buildServices(): Services {
   const metrics = createMetrics()
   // The dedicated LISTEN connections come first: the pool tells them when PostgreSQL shuts down.
   const statusHub = new PgStatusHub(env.DATABASE_URL, logger)
-  const cacheListener = new PgCacheListener(env.DATABASE_URL, logger) // reliability (issue 8)
-  // Bounded sessions and a bounded wait for a connection (issue 13, decision 095): a slow,
+  const cacheListener = new PgCacheListener(env.DATABASE_URL, logger) // LISTEN wa_cache: drops cached rows when any process changes them
+  // Bounded sessions and a bounded wait for a connection (decision 095): a slow,
   // frozen or stopped PostgreSQL answers 503 within seconds; a dropped connection is logged,
   // never fatal.
   const pool = createPgPool({
@@ -117,7 +117,7 @@ function buildServices(): Services {
     metrics.greenapiRequests.inc({ method: e.method, outcome: e.outcome })
     metrics.greenapiDuration.observe({ method: e.method }, e.durationMs / 1000)
   }
-  // --- reliability (issue 8): deadlines and breaker from env (defaults: SPEC §9) ---
+  // --- reliability: deadlines and breaker from env (defaults: docs/green-api.md#errors-and-rate-limits) ---
   const resilience = {
     timeoutMs: env.GREENAPI_TIMEOUT_MS,
     qrTimeoutMs: env.GREENAPI_QR_TIMEOUT_MS,
@@ -134,16 +134,16 @@ function buildServices(): Services {
           partnerApiUrl: env.GREENAPI_PARTNER_URL,
           partnerToken: env.GREENAPI_PARTNER_TOKEN,
           // createInstance returns no apiUrl: GREENAPI_BASE_URL when set (the host the partner
-          // console shows), else the partner base, which is Green-API's universal host (issue 9).
+          // console shows), else the partner base, which is Green-API's universal host.
           instanceApiUrl: env.GREENAPI_BASE_URL ?? env.GREENAPI_PARTNER_URL,
           logger,
           onCall,
           ...resilience,
         })
       : undefined
-  // --- reliability (issue 8): caches in front of the hot-path reads (WA_CACHE_TTL_MS=0: off) ---
+  // --- reliability: caches in front of the hot-path reads (WA_CACHE_TTL_MS=0: off) ---
   const caches = new HotPathCaches({ ttlMs: env.WA_CACHE_TTL_MS, listener: cacheListener })
-  // wa_link_attempts_total{result=linked|expired} (issue 9): wraps both the use-case and status-route repositories.
+  // wa_link_attempts_total{result=linked|expired}: wraps both the use-case and status-route repositories.
   const connections = countLinkResults(new KyselyConnectionRepository(db), metrics)
   const instances = new KyselyInstanceAllocator(db)
   // --- end reliability ---
@@ -156,7 +156,7 @@ function buildServices(): Services {
     ...(partner ? { partner } : {}),
     vault,
     clock: systemClock,
-    // wa_link_attempts_total{result=generated|already_connected|denied|error} (issue 9).
+    // wa_link_attempts_total{result=generated|already_connected|denied|error}.
     audit: countLinkRequests(new KyselyAuditLog(db), metrics),
     rateLimiter: new KyselyRateLimiter(db),
     publisher: new PgStatusPublisher(db),
@@ -172,7 +172,7 @@ function buildServices(): Services {
       logoutRetry: { ...DEFAULT_WHATSAPP_CONFIG.logoutRetry, baseDelayMs: env.WA_LOGOUT_RETRY_BASE_MS },
     },
   }
-  // --- reliability (issue 8): status route deps, auth resolver cache ---
+  // --- reliability: status route deps, auth resolver cache ---
   const waStatus: WhatsAppDeps = {
     ...wa,
     connections: cachingConnections(connections, caches, { cacheReads: true }),
@@ -196,7 +196,7 @@ function buildServices(): Services {
     waStatus,
     caches,
     cacheListener,
-    // --- auth (issue 4) ---
+    // --- auth ---
     auth,
     // --- end auth ---
     async databaseReady() {
@@ -250,7 +250,7 @@ export async function bootServices(opts: BootOptions): Promise<{ mode: string; r
   const services = getServices()
   const { env, wa, logger } = services
   await services.statusHub.start()
-  if (env.WA_CACHE_TTL_MS > 0) await services.cacheListener.start() // reliability (issue 8)
+  if (env.WA_CACHE_TTL_MS > 0) await services.cacheListener.start() // caches serve only while it listens
   const routers: Array<{ path: string; router: Router }> = []
 
   if (env.GREENAPI_MODE === 'simulator') {

@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express'
 import { remixRouteMatcher } from './observability'
 
 /**
- * `/api/*` answers the wrong verb with the envelope, before Remix (issue 13). Remix itself
+ * `/api/*` answers the wrong verb with the envelope, before Remix. Remix itself
  * answers a POST on a loader-only route with `405 {"message":"Unexpected Server Error"}` and no
  * `Allow`, and logs a stack trace. The route's module says which verbs it serves: a loader serves
  * GET and HEAD, an action POST (the API has no other verbs), so a POST-only route simply has no

@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express'
 
 /**
  * One request-body limit for every Remix route, enforced in the express shell before Remix,
- * authentication or any `request.text()` / `formData()` run (issue 13, decision 090).
+ * authentication or any `request.text()` / `formData()` run (decision 090).
  *
  * The body is read here, counting streamed bytes (chunked uploads have no Content-Length), and
  * kept as one Buffer of at most the limit, which the Remix handler hands to the route

@@ -133,7 +133,7 @@ export function createHttpApp({ build, routers = [], bodyLimits }: HttpAppOption
   const app = express()
   app.disable('x-powered-by')
   app.set('trust proxy', process.env.TRUST_PROXY === '1' ? 1 : false)
-  // Request id, one JSON log line and http_requests_total{route,status} per request (issue 9).
+  // Request id, one JSON log line and http_requests_total{route,status} per request, first, so requests refused by the shell are counted too.
   app.use(requestObservability(current()))
   app.use(cspNonce, securityHeaders({ development: current().mode === 'development' }))
   // gzip/brotli for what compresses (HTML, JSON, JS, CSS); SSE is flushed per event by its route.

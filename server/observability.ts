@@ -3,7 +3,7 @@ import type { ServerBuild } from '@remix-run/node'
 import type { NextFunction, Request, Response } from 'express'
 
 /**
- * Request logging and `http_requests_total{route,status}` for the express shell (issue 9).
+ * Request logging and `http_requests_total{route,status}` for the express shell.
  *
  * - Request id: a well-formed incoming `X-Request-Id` is kept, otherwise a UUID; echoed in the
  *   response header and in the log line.

@@ -8,7 +8,7 @@ import { TtlCache } from './ttl-cache'
 
 /**
  * The in-process caches that let `GET /api/wa/qr/status` answer without a database round trip
- * (SPEC §10, docs/decisions/070-071): membership + jti deny-list facts, feature flags and the
+ * (docs/benchmarks.md, docs/decisions/070-071): membership + jti deny-list facts, feature flags and the
  * stored connection row, each invalidated by `wa_cache` NOTIFYs (any process, ops, psql) and
  * by this process's own writes at once, with a short TTL as a safety net.
  */

@@ -6,7 +6,7 @@ import { GCM_IV_BYTES, GCM_TAG_BYTES, aes256GcmOpen, aes256GcmSeal } from './aes
 import { EncryptionKeyring, KEY_ID_PATTERN, parseEncryptionKeys } from './encryption-keys'
 
 /**
- * AES-256-GCM vault for small secrets (SPEC section 4, security.md section 1).
+ * AES-256-GCM vault for small secrets (docs/data.md#encryption, docs/security.md#stored-credentials).
  *
  * Envelope: `v1.<keyId>.<base64url(iv[12] | ciphertext | tag[16])>`.
  * Key:      HKDF-SHA256(ikm = key <keyId>, salt = HKDF_SALT, info = lp("wa-creds") lp("v1")

@@ -150,7 +150,7 @@ describe('AesGcmCredentialVault', () => {
     )
   })
 
-  it('every createDecipheriv call in the code base pins authTagLength: 16 (security.md goal 2)', () => {
+  it('every createDecipheriv call in the code base pins authTagLength: 16 (docs/security.md#stored-credentials, rule 2)', () => {
     const root = new URL('../..', import.meta.url).pathname
     const offenders: string[] = []
     let calls = 0

@@ -1,5 +1,5 @@
 /**
- * Green-API's documented per-instance rate limits, requests per second (greenapi.md §9). One
+ * Green-API's documented per-instance rate limits, requests per second (docs/green-api.md#errors-and-rate-limits). One
  * table for both sides: the client paces itself by it, the simulator answers 429 beyond it.
  */
 export const GREEN_API_RATE_LIMITS: Readonly<Record<string, number>> = {

@@ -21,7 +21,7 @@ import { GreenApiHttpClient, type CallSpec, type GreenApiClientOptions } from '.
 export type { GreenApiCallEvent, GreenApiClientOptions, GreenApiLogger, GreenApiOutcome } from './http-client'
 
 // ---------------------------------------------------------------------------------------------
-// Response schemas (greenapi.md §1-§8). Anything else is "garbage" → UpstreamUnavailableError.
+// Response schemas (docs/green-api.md#methods-we-call). Anything else is "garbage" → UpstreamUnavailableError.
 // ---------------------------------------------------------------------------------------------
 
 const qrSchema = z.discriminatedUnion('type', [
@@ -29,7 +29,7 @@ const qrSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('alreadyLogged'), message: z.string() }),
   z.object({ type: z.literal('error'), message: z.string() }),
 ])
-/** `null` while a new instance is still being created (§2). */
+/** `null` while a new instance is still being created (docs/green-api.md#methods-we-call). */
 const stateSchema = z.union([z.null(), z.object({ stateInstance: z.enum(CONNECTION_STATES) })])
 const waSettingsSchema = z.object({
   phone: z.string().regex(/^(\d{6,15})?$/),
@@ -222,7 +222,7 @@ export interface GreenApiPartnerOptions extends GreenApiClientOptions {
   /** SECRET: master key for all partner instances. */
   partnerToken: string
   /**
-   * apiUrl to give a created instance (createInstance does not return one, §0/§8). Default: the
+   * apiUrl to give a created instance (createInstance does not return one: docs/green-api.md#request-model-and-hosts). Default: the
    * partner base URL (universal host), or a function of the new instance id.
    */
   instanceApiUrl?: string | ((instanceId: string) => string)

@@ -16,7 +16,7 @@ const RETRY_MS = 3_000
 /**
  * The socket's close signal from the express shell (server/http-app.ts). `request.signal` is
  * only a fallback: Remix links it to the real one through a WeakRef, so after a garbage
- * collection a closed tab would never end its stream (issue 13).
+ * collection a closed tab would never end its stream.
  */
 function closedSignal(request: Request, context: unknown): AbortSignal {
   const closed = (context as { closed?: unknown } | undefined)?.closed

@@ -12,7 +12,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return apiHandler(request, services.logger, async () => {
     const ctx = await requireApiContext(request, { mutating: false, context })
     await requireWhatsApp(ctx.tenantId)
-    // Hot path (issue 8): cached row + memoized poll lease, see docs/decisions/070.
+    // Hot path (every open page polls it): cached row + memoized poll lease, see docs/decisions/070.
     return ok(presentStatus(await getConnectionStatus(services.waStatus, { tenantId: ctx.tenantId })))
   })
 }

@@ -3,10 +3,12 @@ import { TestSendBodySchema } from '~/api/schemas'
 import { getServices } from '~/services.server'
 import { apiHandler, ipOf, ok, readJsonBody } from '~/utils/api.server'
 import { requireApiContext } from '~/utils/guards.server'
+import { getLang, t } from '~/utils/i18n'
 import { requireWhatsApp, userActor } from '~/utils/whatsapp.server'
 import { sendTestMessage } from '../../domain/whatsapp'
 
 // POST /api/wa/test {"to"?, "message"?} — refuses unless the instance is authorized right now.
+// No message: the default text of the caller's language, the one the settings page prefills.
 export async function action({ request, context }: ActionFunctionArgs) {
   const services = getServices()
   return apiHandler(request, services.logger, async () => {
@@ -17,7 +19,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       tenantId: ctx.tenantId,
       actor: userActor(ctx.userId),
       ...(body.to ? { to: body.to } : {}),
-      ...(body.message ? { message: body.message } : {}),
+      message: body.message ?? t(getLang(request), 'wa.test.defaultMessage'),
       ip: ipOf(context),
     })
     return ok({ ok: true, idMessage: sent.messageId })

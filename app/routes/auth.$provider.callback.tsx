@@ -2,7 +2,6 @@ import { json, redirect, type HeadersFunction, type LoaderFunctionArgs } from '@
 import { Link, useLoaderData } from '@remix-run/react'
 import { getServices } from '~/services.server'
 import {
-  LOGIN_MESSAGES,
   OAUTH_NEXT_COOKIE,
   OAUTH_STATE_COOKIE,
   OAUTH_STATE_MAX_AGE_SECONDS,
@@ -13,7 +12,7 @@ import {
   isOAuthProvider,
   sha256Hex,
 } from '~/utils/auth.server'
-import { getLang } from '~/utils/i18n'
+import { getLang, t } from '~/utils/i18n'
 import { safeRedirect } from '~/utils/safe-redirect'
 import { clearHostCookie, cookieNames, readCookie, rotateSession } from '~/utils/session.server'
 
@@ -42,7 +41,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 
   const fail = async (reason: string) => {
     await audit(auth, { actor: 'anonymous', tenantId: null, action: 'auth.login', outcome: 'failure', ip, details: { method: 'oauth', provider, reason } })
-    const message = reason === 'no_account' || reason === 'unverified_email' ? LOGIN_MESSAGES[lang].oauthNoAccount : LOGIN_MESSAGES[lang].oauthFailed
+    const message = reason === 'no_account' || reason === 'unverified_email' ? t(lang, 'login.oauthNoAccount') : t(lang, 'login.oauthFailed')
     return json({ lang, message }, { status: 400, headers })
   }
 
@@ -82,12 +81,12 @@ export default function OAuthCallbackFailed() {
   return (
     <main className="auth-page" lang={lang}>
       <div className="auth-card">
-        <h1>{lang === 'en' ? 'Sign-in failed' : 'Connexion impossible'}</h1>
+        <h1>{t(lang, 'login.failedTitle')}</h1>
         <p className="alert alert-error" role="alert">
           {message}
         </p>
         <Link className="btn btn-primary btn-block" to="/login">
-          {lang === 'en' ? 'Back to sign-in' : 'Retour à la connexion'}
+          {t(lang, 'login.back')}
         </Link>
       </div>
     </main>

@@ -11,7 +11,7 @@ import {
 } from '~/utils/auth.server'
 import { appOrigin, isSameOriginRequest } from '~/utils/csrf.server'
 import { csrfRejected } from '~/utils/http-errors.server'
-import { getLang } from '~/utils/i18n'
+import { getLang, t } from '~/utils/i18n'
 import { safeRedirect } from '~/utils/safe-redirect'
 import { hostCookie } from '~/utils/session.server'
 import authStyles from '~/styles/auth.css'
@@ -62,15 +62,14 @@ export default function OAuthStart() {
   const outlet = useOutlet()
   const data = useLoaderData<typeof loader>()
   if (outlet) return outlet
-  const en = data.lang === 'en'
   return (
     <main className="auth-page" lang={data.lang}>
       <div className="auth-card">
-        <h1>{en ? 'Sign in' : 'Connexion'}</h1>
+        <h1>{t(data.lang, 'login.title')}</h1>
         <Form method="post" reloadDocument>
           <input type="hidden" name="redirectTo" value={data.redirectTo} />
           <button type="submit" className="btn btn-primary btn-block">
-            {en ? `Continue with ${data.label}` : `Continuer avec ${data.label}`}
+            {t(data.lang, 'login.with', { provider: data.label })}
           </button>
         </Form>
       </div>

@@ -6,12 +6,13 @@ import { tenantInstanceId } from '../../domain/whatsapp'
 import { getServices, type Services } from '~/services.server'
 import { requirePageContext, type PageContext } from '~/utils/guards.server'
 import { errorResponse, validationFailed } from '~/utils/http-errors.server'
+import { getLang, t, type MessageKey } from '~/utils/i18n'
 
 import simulatorStyles from '~/styles/simulator.css'
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: simulatorStyles }]
 
-export const meta: MetaFunction = () => [{ title: 'Simulateur Green-API' }]
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: t(data?.lang ?? 'fr', 'sim.title') }]
 
 const STATES = ['authorized', 'notAuthorized', 'yellowCard', 'blocked', 'starting', 'sleepMode'] as const
 const FAULTS = ['slow', 'down', 'rateLimited', 'quota466', 'garbage', 'wrongShape', 'nullState', 'reset'] as const
@@ -25,7 +26,7 @@ async function requireSimulator(request: Request): Promise<{ sim: NonNullable<Se
 }
 
 /**
- * The page shows and drives the viewer's own instance only (issue 13): the simulator holds every
+ * The page shows and drives the viewer's own instance only: the simulator holds every
  * tenant's instances, and an admin of one tenant must not break, link or unlink another's.
  * Operators see every instance with `npm run ops -- instances list` (decision 076).
  */
@@ -50,7 +51,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
           },
         ]
       : []
-  return json({ instances })
+  return json({ lang: getLang(request), instances })
 }
 
 const ActionSchema = z.discriminatedUnion('intent', [
@@ -100,75 +101,75 @@ export async function action({ request }: ActionFunctionArgs) {
 }
 
 /** The page's words for a refused form (the envelope's message is for API clients). */
-const REFUSALS: Record<string, string> = {
-  TENANT_FORBIDDEN: 'Cette instance n’appartient pas à votre compte : rien n’a été changé.',
-  VALIDATION_FAILED: 'Formulaire invalide : rien n’a été changé.',
+const REFUSALS: Record<string, MessageKey> = {
+  TENANT_FORBIDDEN: 'sim.refused.forbidden',
+  VALIDATION_FAILED: 'sim.refused.invalid',
 }
 
 export default function SimulatorControl() {
-  const { instances } = useLoaderData<typeof loader>()
+  const { lang, instances } = useLoaderData<typeof loader>()
   // A refused POST without JavaScript re-renders this page with its 403/400 status and this line.
   const refused = useActionData<typeof action>()
+  const refusal = refused ? REFUSALS[refused.error] : undefined
   return (
     <main className="page">
       <p className="sim-banner" role="note">
-        Simulateur Green-API — aucune donnée ne part vers WhatsApp.
+        {t(lang, 'sim.banner')}
       </p>
-      <h1>Simulateur Green-API</h1>
+      <h1>{t(lang, 'sim.title')}</h1>
       <p>
-        Mettez l’instance de votre compte dans un état, ou injectez une panne, pour voir chaque état de l’interface. Les autres
-        instances ne sont visibles que des opérateurs (<code>npm run ops -- instances list</code>).
+        {t(lang, 'sim.lead')} (<code>npm run ops -- instances list</code>).
       </p>
       {refused ? (
         <p role="alert" className="sim-refused">
-          {REFUSALS[refused.error] ?? refused.message}
+          {refusal ? t(lang, refusal) : refused.message}
         </p>
       ) : null}
       {instances.length === 0 ? (
         <p role="status">
-          Aucune instance pour votre compte : lancez une liaison depuis <Link to="/settings/whatsapp">Paramètres › WhatsApp</Link>
-          , puis revenez ici.
+          {t(lang, 'sim.none')} <Link to="/settings/whatsapp">{t(lang, 'sim.none.link')}</Link>
+          {t(lang, 'sim.none.after')}
         </p>
       ) : (
         <>
           <Form method="post">
             <input type="hidden" name="intent" value="clear" />
-            <button type="submit">Supprimer les pannes de mon instance</button>
+            <button type="submit">{t(lang, 'sim.clear')}</button>
           </Form>
           <table className="sim-table">
-            <caption>L’instance simulée de votre compte</caption>
+            <caption>{t(lang, 'sim.caption')}</caption>
             <thead>
               <tr>
-                <th scope="col">Instance</th>
-                <th scope="col">État</th>
-                <th scope="col">Téléphone</th>
-                <th scope="col">Messages</th>
-                <th scope="col">Changer l’état</th>
-                <th scope="col">Panne</th>
+                <th scope="col">{t(lang, 'sim.col.instance')}</th>
+                <th scope="col">{t(lang, 'sim.col.state')}</th>
+                <th scope="col">{t(lang, 'sim.col.phone')}</th>
+                <th scope="col">{t(lang, 'sim.col.messages')}</th>
+                <th scope="col">{t(lang, 'sim.col.setState')}</th>
+                <th scope="col">{t(lang, 'sim.col.fault')}</th>
               </tr>
             </thead>
             <tbody>
               {instances.map((i) => (
                 <tr key={i.instanceId}>
                   <td>{i.instanceId}</td>
-                  <td>{i.state ?? 'création…'}</td>
+                  <td>{i.state ?? t(lang, 'sim.creating')}</td>
                   <td>{i.phone || '—'}</td>
                   <td>
-                    {i.sent} envoyés, {i.queued} en file
+                    {t(lang, 'sim.messages', { sent: i.sent, queued: i.queued })}
                   </td>
                   <td>
                     <Form method="post" className="inline-form">
                       <input type="hidden" name="intent" value="state" />
                       <input type="hidden" name="instanceId" value={i.instanceId} />
                       <label>
-                        <span className="visually-hidden">État de {i.instanceId}</span>
+                        <span className="visually-hidden">{t(lang, 'sim.stateOf', { id: i.instanceId })}</span>
                         <select name="state" defaultValue={i.state ?? 'notAuthorized'}>
                           {STATES.map((s) => (
                             <option key={s}>{s}</option>
                           ))}
                         </select>
                       </label>
-                      <button type="submit">Appliquer</button>
+                      <button type="submit">{t(lang, 'sim.apply')}</button>
                     </Form>
                   </td>
                   <td>
@@ -176,14 +177,14 @@ export default function SimulatorControl() {
                       <input type="hidden" name="intent" value="fault" />
                       <input type="hidden" name="instanceId" value={i.instanceId} />
                       <label>
-                        <span className="visually-hidden">Panne de {i.instanceId}</span>
+                        <span className="visually-hidden">{t(lang, 'sim.faultOf', { id: i.instanceId })}</span>
                         <select name="fault">
                           {FAULTS.map((f) => (
                             <option key={f}>{f}</option>
                           ))}
                         </select>
                       </label>
-                      <button type="submit">Injecter</button>
+                      <button type="submit">{t(lang, 'sim.inject')}</button>
                     </Form>
                   </td>
                 </tr>

@@ -1,11 +1,11 @@
 import { json, redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
 import { getServices } from '~/services.server'
-import { LOGIN_MESSAGES, LoginFailure, audit, authenticatorFor, clientIp } from '~/utils/auth.server'
+import { LoginFailure, audit, authenticatorFor, clientIp } from '~/utils/auth.server'
 import { appOrigin, isSameOriginRequest } from '~/utils/csrf.server'
 import { optionalUser } from '~/utils/guards.server'
 import { csrfRejected } from '~/utils/http-errors.server'
-import { getLang, type Lang } from '~/utils/i18n'
+import { getLang, t } from '~/utils/i18n'
 import { safeRedirect } from '~/utils/safe-redirect'
 import { rotateSession } from '~/utils/session.server'
 import authStyles from '~/styles/auth.css'
@@ -21,30 +21,7 @@ export const headers: HeadersFunction = ({ actionHeaders, loaderHeaders }) => {
   return out
 }
 
-const TEXT = {
-  fr: {
-    title: 'Connexion',
-    lead: 'Connectez-vous pour gérer WhatsApp Pro.',
-    email: 'E-mail',
-    password: 'Mot de passe',
-    submit: 'Se connecter',
-    submitting: 'Connexion…',
-    or: 'ou',
-    with: (p: string) => `Continuer avec ${p}`,
-  },
-  en: {
-    title: 'Sign in',
-    lead: 'Sign in to manage WhatsApp Pro.',
-    email: 'Email',
-    password: 'Password',
-    submit: 'Sign in',
-    submitting: 'Signing in…',
-    or: 'or',
-    with: (p: string) => `Continue with ${p}`,
-  },
-} as const satisfies Record<Lang, unknown>
-
-export const meta: MetaFunction = () => [{ title: 'Connexion · WhatsApp Pro' }]
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${t(data?.lang ?? 'fr', 'login.title')} · WhatsApp Pro` }]
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const url = new URL(request.url)
@@ -58,7 +35,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
       lang,
       redirectTo,
       providers,
-      error: error === 'oauth' ? LOGIN_MESSAGES[lang].oauthFailed : error === 'oauth_account' ? LOGIN_MESSAGES[lang].oauthNoAccount : null,
+      error: error === 'oauth' ? t(lang, 'login.oauthFailed') : error === 'oauth_account' ? t(lang, 'login.oauthNoAccount') : null,
     },
     { headers: { 'Cache-Control': 'no-store' } },
   )
@@ -81,7 +58,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (error instanceof LoginFailure) {
       const throttled = error.reason === 'throttled'
       return json(
-        { error: throttled ? LOGIN_MESSAGES[lang].throttled(error.retryAfterSeconds) : LOGIN_MESSAGES[lang].invalid },
+        { error: throttled ? t(lang, 'login.throttled', { seconds: error.retryAfterSeconds }) : t(lang, 'login.invalid') },
         { status: throttled ? 429 : 401, headers: throttled ? { 'Retry-After': String(error.retryAfterSeconds), 'Cache-Control': 'no-store' } : { 'Cache-Control': 'no-store' } },
       )
     }
@@ -93,14 +70,13 @@ export default function Login() {
   const { lang, redirectTo, providers, error } = useLoaderData<typeof loader>()
   const actionData = useActionData<typeof action>()
   const navigation = useNavigation()
-  const t = TEXT[lang]
   const message = actionData?.error ?? error
   const busy = navigation.state === 'submitting' && navigation.formAction?.startsWith('/login') === true
   return (
     <main className="auth-page" lang={lang}>
       <div className="auth-card">
-        <h1>{t.title}</h1>
-        <p className="lead">{t.lead}</p>
+        <h1>{t(lang, 'login.title')}</h1>
+        <p className="lead">{t(lang, 'login.lead')}</p>
         {message ? (
           <p className="alert alert-error" role="alert" id="login-error">
             {message}
@@ -109,27 +85,27 @@ export default function Login() {
         <Form method="post" replace aria-describedby={message ? 'login-error' : undefined}>
           <input type="hidden" name="redirectTo" value={redirectTo} />
           <div className="field">
-            <label htmlFor="email">{t.email}</label>
+            <label htmlFor="email">{t(lang, 'login.email')}</label>
             <input id="email" name="email" type="email" autoComplete="username" required maxLength={254} autoFocus />
           </div>
           <div className="field">
-            <label htmlFor="password">{t.password}</label>
+            <label htmlFor="password">{t(lang, 'login.password')}</label>
             <input id="password" name="password" type="password" autoComplete="current-password" required maxLength={1024} />
           </div>
           <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
-            {busy ? t.submitting : t.submit}
+            {busy ? t(lang, 'login.submitting') : t(lang, 'login.submit')}
           </button>
         </Form>
         {providers.length > 0 ? (
           <>
-            <div className="divider">{t.or}</div>
+            <div className="divider">{t(lang, 'login.or')}</div>
             <ul className="oauth-list">
               {providers.map((p) => (
                 <li key={p.id}>
                   <form method="post" action={`/auth/${p.id}`}>
                     <input type="hidden" name="redirectTo" value={redirectTo} />
                     <button type="submit" className="btn btn-secondary btn-block">
-                      {t.with(p.label)}
+                      {t(lang, 'login.with', { provider: p.label })}
                     </button>
                   </form>
                 </li>

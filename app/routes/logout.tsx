@@ -4,7 +4,7 @@ import { getServices } from '~/services.server'
 import { audit, clientIp } from '~/utils/auth.server'
 import { appOrigin, isSameOriginRequest } from '~/utils/csrf.server'
 import { csrfRejected } from '~/utils/http-errors.server'
-import { getLang } from '~/utils/i18n'
+import { getLang, t } from '~/utils/i18n'
 import { endSession } from '~/utils/session.server'
 import authStyles from '~/styles/auth.css'
 
@@ -27,15 +27,14 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function Logout() {
   const { lang } = useLoaderData<typeof loader>()
-  const en = lang === 'en'
   return (
     <main className="auth-page" lang={lang}>
       <div className="auth-card">
-        <h1>{en ? 'Sign out' : 'Déconnexion'}</h1>
-        <p className="lead">{en ? 'End your session on this browser?' : 'Fermer votre session sur ce navigateur ?'}</p>
+        <h1>{t(lang, 'logout.title')}</h1>
+        <p className="lead">{t(lang, 'logout.lead')}</p>
         <Form method="post">
           <button type="submit" className="btn btn-primary btn-block">
-            {en ? 'Sign out' : 'Se déconnecter'}
+            {t(lang, 'settings.logout')}
           </button>
         </Form>
       </div>

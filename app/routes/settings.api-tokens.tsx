@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { getServices } from '~/services.server'
 import { audit, clientIp } from '~/utils/auth.server'
 import { requirePageContext } from '~/utils/guards.server'
-import { getLang, type Lang } from '~/utils/i18n'
+import { getLang, t, type Lang, type MessageKey } from '~/utils/i18n'
 import { parseTtl, signAppToken } from '~/utils/jwt.server'
 import authStyles from '~/styles/auth.css'
 
@@ -19,68 +19,14 @@ export const headers: HeadersFunction = ({ actionHeaders, loaderHeaders }) => {
   for (const cookie of loaderHeaders.getSetCookie()) out.append('Set-Cookie', cookie)
   return out
 }
-export const meta: MetaFunction = () => [{ title: 'Jetons API · WhatsApp Pro' }]
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${t(data?.lang ?? 'fr', 'tokens.title')} · WhatsApp Pro` }]
 
 export const INTENT_MINT = 'mint'
 export const INTENT_REVOKE = 'revoke'
 const TTL_CHOICES = ['1h', '1d', '7d', '30d', '90d', '365d'] as const
 
-const TEXT = {
-  fr: {
-    title: 'Jetons API',
-    lead: (tenant: string) => `Jetons pour appeler l'API de WhatsApp Pro au nom du compte « ${tenant} ».`,
-    mintTitle: 'Créer un jeton',
-    name: 'Nom du jeton',
-    namePlaceholder: 'ex. intégration CRM',
-    expiry: 'Expiration',
-    ttl: { '1h': '1 heure', '1d': '1 jour', '7d': '7 jours', '30d': '30 jours', '90d': '90 jours', '365d': '1 an' },
-    mint: 'Créer le jeton',
-    minted: (name: string) => `Jeton « ${name} » créé. Copiez-le maintenant : il ne sera plus affiché.`,
-    tokenLabel: 'Nouveau jeton',
-    copy: 'Copier',
-    copied: 'Copié',
-    listTitle: 'Jetons du compte',
-    none: 'Aucun jeton pour le moment.',
-    cols: { name: 'Nom', created: 'Créé le', lastUsed: 'Dernière utilisation', expires: 'Expire le', status: 'État' },
-    never: 'Jamais',
-    active: 'Actif',
-    revoked: 'Révoqué',
-    expired: 'Expiré',
-    revoke: 'Révoquer',
-    revokeConfirm: (name: string) => `Révoquer le jeton « ${name} » ? Les appels qui l'utilisent seront refusés.`,
-    revokedOk: 'Jeton révoqué.',
-    readOnly: 'Seuls les propriétaires et administrateurs peuvent créer ou révoquer des jetons.',
-    invalidName: 'Donnez un nom de 1 à 80 caractères.',
-    notFound: 'Jeton introuvable ou déjà révoqué.',
-  },
-  en: {
-    title: 'API tokens',
-    lead: (tenant: string) => `Tokens to call the WhatsApp Pro API on behalf of the “${tenant}” account.`,
-    mintTitle: 'Create a token',
-    name: 'Token name',
-    namePlaceholder: 'e.g. CRM integration',
-    expiry: 'Expiry',
-    ttl: { '1h': '1 hour', '1d': '1 day', '7d': '7 days', '30d': '30 days', '90d': '90 days', '365d': '1 year' },
-    mint: 'Create token',
-    minted: (name: string) => `Token “${name}” created. Copy it now: it will not be shown again.`,
-    tokenLabel: 'New token',
-    copy: 'Copy',
-    copied: 'Copied',
-    listTitle: 'Tokens of this account',
-    none: 'No tokens yet.',
-    cols: { name: 'Name', created: 'Created', lastUsed: 'Last used', expires: 'Expires', status: 'Status' },
-    never: 'Never',
-    active: 'Active',
-    revoked: 'Revoked',
-    expired: 'Expired',
-    revoke: 'Revoke',
-    revokeConfirm: (name: string) => `Revoke the token “${name}”? Calls using it will be refused.`,
-    revokedOk: 'Token revoked.',
-    readOnly: 'Only owners and admins can create or revoke tokens.',
-    invalidName: 'Give a name of 1 to 80 characters.',
-    notFound: 'Token not found or already revoked.',
-  },
-} as const satisfies Record<Lang, unknown>
+/** The badge of each token status. */
+const STATUS_TEXT = { active: 'tokens.active', revoked: 'tokens.revoked', expired: 'tokens.expired' } as const satisfies Record<string, MessageKey>
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const ctx = await requirePageContext(request)
@@ -91,13 +37,13 @@ export async function loader({ request }: LoaderFunctionArgs) {
       lang: getLang(request),
       tenantId: ctx.tenantId,
       canMutate: ctx.canMutate,
-      tokens: tokens.map((t) => ({
-        jti: t.jti,
-        name: t.name,
-        createdAt: t.createdAt.toISOString(),
-        lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
-        expiresAt: t.expiresAt.toISOString(),
-        status: t.revokedAt ? 'revoked' : t.expiresAt.getTime() <= now ? 'expired' : 'active',
+      tokens: tokens.map((token) => ({
+        jti: token.jti,
+        name: token.name,
+        createdAt: token.createdAt.toISOString(),
+        lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
+        expiresAt: token.expiresAt.toISOString(),
+        status: token.revokedAt ? 'revoked' : token.expiresAt.getTime() <= now ? 'expired' : 'active',
       })),
     },
     { headers: { 'Cache-Control': 'no-store' } },
@@ -114,7 +60,7 @@ const RevokeSchema = z.object({ intent: z.literal(INTENT_REVOKE), jti: z.string(
 type ActionResult =
   | { kind: 'minted'; name: string; token: string; expiresAt: string }
   | { kind: 'revoked' }
-  | { kind: 'error'; message: 'invalidName' | 'notFound' }
+  | { kind: 'error'; message: 'tokens.invalidName' | 'tokens.notFound' }
 
 export async function action({ request, context }: ActionFunctionArgs) {
   // Guard: signed-in, same-origin (CSRF), owner/admin of the tenant.
@@ -126,7 +72,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   switch (form.intent) {
     case INTENT_MINT: {
       const parsed = MintSchema.safeParse(form)
-      if (!parsed.success) return json<ActionResult>({ kind: 'error', message: 'invalidName' }, { status: 400, headers: noStore })
+      if (!parsed.success) return json<ActionResult>({ kind: 'error', message: 'tokens.invalidName' }, { status: 400, headers: noStore })
       const minted = await signAppToken(auth.env, { userId: ctx.userId, tenantId: ctx.tenantId, ttlSeconds: parseTtl(parsed.data.ttl)! })
       await auth.apiTokens.record({ jti: minted.jti, tenantId: ctx.tenantId, userId: ctx.userId, name: parsed.data.name, expiresAt: minted.expiresAt })
       await audit(auth, {
@@ -151,7 +97,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
         ip,
         details: parsed.success ? { jti: parsed.data.jti } : { reason: 'invalid_jti' },
       })
-      if (!done) return json<ActionResult>({ kind: 'error', message: 'notFound' }, { status: 404, headers: noStore })
+      if (!done) return json<ActionResult>({ kind: 'error', message: 'tokens.notFound' }, { status: 404, headers: noStore })
       return json<ActionResult>({ kind: 'revoked' }, { headers: noStore })
     }
     default:
@@ -199,86 +145,86 @@ export default function ApiTokens() {
   const { lang, tenantId, canMutate, tokens } = useLoaderData<typeof loader>()
   const result = useActionData<typeof action>()
   const navigation = useNavigation()
-  const t = TEXT[lang]
+  const tr = (key: MessageKey, vars?: Record<string, string | number>) => t(lang, key, vars)
   const busy = navigation.state === 'submitting'
   return (
     // The settings layout (settings.tsx) provides navigation, language switch and sign-out.
     <div lang={lang}>
       <div className="page-header">
-        <h1>{t.title}</h1>
+        <h1>{tr('tokens.title')}</h1>
       </div>
-      <p className="muted">{t.lead(tenantId)}</p>
+      <p className="muted">{tr('tokens.lead', { tenant: tenantId })}</p>
 
       {result?.kind === 'minted' ? (
         <div className="card" role="status">
-          <p className="alert alert-success">{t.minted(result.name)}</p>
-          <CopyField value={result.token} label={t.tokenLabel} copy={t.copy} copied={t.copied} />
+          <p className="alert alert-success">{tr('tokens.minted', { name: result.name })}</p>
+          <CopyField value={result.token} label={tr('tokens.tokenLabel')} copy={tr('tokens.copy')} copied={tr('tokens.copied')} />
         </div>
       ) : null}
       {result?.kind === 'revoked' ? (
         <p className="alert alert-success" role="status">
-          {t.revokedOk}
+          {tr('tokens.revokedOk')}
         </p>
       ) : null}
       {result?.kind === 'error' ? (
         <p className="alert alert-error" role="alert">
-          {t[result.message]}
+          {tr(result.message)}
         </p>
       ) : null}
 
       {canMutate ? (
         <section className="card" aria-labelledby="mint-title">
-          <h2 id="mint-title">{t.mintTitle}</h2>
+          <h2 id="mint-title">{tr('tokens.mintTitle')}</h2>
           <Form method="post" className="form-row">
             <input type="hidden" name="intent" value={INTENT_MINT} />
             <div className="field">
-              <label htmlFor="token-name">{t.name}</label>
-              <input id="token-name" name="name" required maxLength={80} placeholder={t.namePlaceholder} />
+              <label htmlFor="token-name">{tr('tokens.name')}</label>
+              <input id="token-name" name="name" required maxLength={80} placeholder={tr('tokens.namePlaceholder')} />
             </div>
             <div className="field">
-              <label htmlFor="token-ttl">{t.expiry}</label>
+              <label htmlFor="token-ttl">{tr('tokens.expiry')}</label>
               <select id="token-ttl" name="ttl" defaultValue="30d">
                 {TTL_CHOICES.map((c) => (
                   <option key={c} value={c}>
-                    {t.ttl[c]}
+                    {tr(`tokens.ttl.${c}` as const)}
                   </option>
                 ))}
               </select>
             </div>
             <button type="submit" className="btn btn-primary" disabled={busy}>
-              {t.mint}
+              {tr('tokens.mint')}
             </button>
           </Form>
         </section>
       ) : (
-        <p className="alert alert-success">{t.readOnly}</p>
+        <p className="alert alert-success">{tr('tokens.readOnly')}</p>
       )}
 
       <section className="card" aria-labelledby="list-title">
-        <h2 id="list-title">{t.listTitle}</h2>
+        <h2 id="list-title">{tr('tokens.listTitle')}</h2>
         {tokens.length === 0 ? (
-          <p className="muted">{t.none}</p>
+          <p className="muted">{tr('tokens.none')}</p>
         ) : (
           <table className="token-table">
             <thead>
               <tr>
-                <th scope="col">{t.cols.name}</th>
-                <th scope="col">{t.cols.created}</th>
-                <th scope="col">{t.cols.lastUsed}</th>
-                <th scope="col">{t.cols.expires}</th>
-                <th scope="col">{t.cols.status}</th>
+                <th scope="col">{tr('tokens.col.name')}</th>
+                <th scope="col">{tr('tokens.col.created')}</th>
+                <th scope="col">{tr('tokens.col.lastUsed')}</th>
+                <th scope="col">{tr('tokens.col.expires')}</th>
+                <th scope="col">{tr('tokens.col.status')}</th>
                 {canMutate ? <th scope="col"><span className="muted">—</span></th> : null}
               </tr>
             </thead>
             <tbody>
               {tokens.map((tok) => (
                 <tr key={tok.jti}>
-                  <td data-label={t.cols.name}>{tok.name}</td>
-                  <td data-label={t.cols.created}>{formatDate(tok.createdAt, lang, t.never)}</td>
-                  <td data-label={t.cols.lastUsed}>{formatDate(tok.lastUsedAt, lang, t.never)}</td>
-                  <td data-label={t.cols.expires}>{formatDate(tok.expiresAt, lang, t.never)}</td>
-                  <td data-label={t.cols.status}>
-                    <span className="badge">{t[tok.status as 'active' | 'revoked' | 'expired']}</span>
+                  <td data-label={tr('tokens.col.name')}>{tok.name}</td>
+                  <td data-label={tr('tokens.col.created')}>{formatDate(tok.createdAt, lang, tr('tokens.never'))}</td>
+                  <td data-label={tr('tokens.col.lastUsed')}>{formatDate(tok.lastUsedAt, lang, tr('tokens.never'))}</td>
+                  <td data-label={tr('tokens.col.expires')}>{formatDate(tok.expiresAt, lang, tr('tokens.never'))}</td>
+                  <td data-label={tr('tokens.col.status')}>
+                    <span className="badge">{tr(STATUS_TEXT[tok.status as keyof typeof STATUS_TEXT])}</span>
                   </td>
                   {canMutate ? (
                     <td>
@@ -286,13 +232,13 @@ export default function ApiTokens() {
                         <Form
                           method="post"
                           onSubmit={(e) => {
-                            if (!confirm(t.revokeConfirm(tok.name))) e.preventDefault()
+                            if (!confirm(tr('tokens.revokeConfirm', { name: tok.name }))) e.preventDefault()
                           }}
                         >
                           <input type="hidden" name="intent" value={INTENT_REVOKE} />
                           <input type="hidden" name="jti" value={tok.jti} />
-                          <button type="submit" className="btn btn-danger" aria-label={`${t.revoke} ${tok.name}`}>
-                            {t.revoke}
+                          <button type="submit" className="btn btn-danger" aria-label={`${tr('tokens.revoke')} ${tok.name}`}>
+                            {tr('tokens.revoke')}
                           </button>
                         </Form>
                       ) : null}

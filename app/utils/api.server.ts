@@ -14,7 +14,7 @@ function issuesOf(error: z.ZodError): Array<{ path: string; message: string }> {
 /**
  * Reads a JSON body under 16 KiB and parses it with `schema`. No body (or `{}`) is fine for
  * routes without input; invalid JSON, non-object JSON, a non-JSON content type with a body or
- * an oversized body (> 16 KiB) throw a 400 envelope (SPEC §3 table). The body is read as a stream so an oversized one
+ * an oversized body (> 16 KiB) throw a 400 envelope (docs/api.md#errors). The body is read as a stream so an oversized one
  * is cut off without buffering it whole.
  */
 export async function readJsonBody<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {

@@ -93,21 +93,6 @@ export async function audit(auth: AuthServices, entry: AuditEntry): Promise<void
 // ---------------------------------------------------------------------------------------------
 // Password sign-in (a tiny remix-auth v4 strategy: v4 ships no form strategy)
 
-export const LOGIN_MESSAGES = {
-  fr: {
-    invalid: 'E-mail ou mot de passe incorrect',
-    throttled: (s: number) => `Trop de tentatives. Réessayez dans ${s} s.`,
-    oauthFailed: 'La connexion avec ce fournisseur a échoué. Réessayez ou utilisez votre e-mail.',
-    oauthNoAccount: 'Aucun compte ne correspond à cet e-mail vérifié.',
-  },
-  en: {
-    invalid: 'Incorrect email or password',
-    throttled: (s: number) => `Too many attempts. Try again in ${s} s.`,
-    oauthFailed: 'Sign-in with this provider failed. Try again or use your email.',
-    oauthNoAccount: 'No account matches this verified email.',
-  },
-} as const
-
 export class LoginFailure extends Error {
   constructor(
     readonly reason: 'invalid' | 'throttled',

@@ -1,6 +1,6 @@
 
 /**
- * CSRF for cookie-authenticated requests (SPEC §5): a non-GET request must come from the app's
+ * CSRF for cookie-authenticated requests (docs/security.md#authentication-and-sessions): a non-GET request must come from the app's
  * own origin. `Origin`, when sent, must equal it; without `Origin`, `Sec-Fetch-Site` must say
  * `same-origin`. Anything else (no header at all, `null`, a sibling subdomain, another port)
  * is refused. Bearer-authenticated API calls are not subject to this (no ambient credential).

@@ -17,7 +17,7 @@ const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: z.string().min(1, 'DATABASE_URL is required'),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
-  // --- database resilience (issue 13): every session is bounded, so a slow or frozen
+  // --- database resilience: every session is bounded, so a slow or frozen
   // PostgreSQL answers 503 within seconds instead of holding requests (0 = no limit).
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   DATABASE_LOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(2_000),
@@ -38,7 +38,7 @@ const EnvSchema = z.object({
   GREENAPI_BASE_URL: z.string().url().optional(),
   GREENAPI_PARTNER_TOKEN: z.string().optional(),
   GREENAPI_PARTNER_URL: z.string().url().default('https://api.green-api.com'),
-  // --- reliability (issue 8): Green-API deadlines and breaker, hot-path cache TTL (0 = off) ---
+  // --- reliability: Green-API deadlines and breaker, hot-path cache TTL (0 = off) ---
   GREENAPI_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5_000),
   GREENAPI_QR_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(10_000),
   GREENAPI_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(100).default(5),
@@ -48,12 +48,12 @@ const EnvSchema = z.object({
   LINK_ATTEMPT_MINUTES: z.coerce.number().min(1).max(60).default(5),
   // First backoff of the background logout retries of quarantined instances (decision 085).
   WA_LOGOUT_RETRY_BASE_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
-  // Per-tenant limits as "<count>/<window seconds>" (SPEC defaults: 10/min, 5/10 min, 5/hour).
+  // Per-tenant limits as "<count>/<window seconds>" (defaults 10/min, 5/10 min, 5/hour: docs/api.md#rate-limits).
   WA_RATE_LIMIT_QR: RateRule.default({ limit: 10, windowSeconds: 60 }),
   WA_RATE_LIMIT_PAIRING: RateRule.default({ limit: 5, windowSeconds: 600 }),
   WA_RATE_LIMIT_TEST: RateRule.default({ limit: 5, windowSeconds: 3600 }),
   METRICS_TOKEN: z.string().optional(),
-  // --- HTTP edge (issue 13): event-stream caps and lifetime, request body limits in bytes ---
+  // --- HTTP edge: event-stream caps and lifetime, request body limits in bytes ---
   SSE_MAX_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
   SSE_MAX_PER_TENANT: z.coerce.number().int().min(1).max(100_000).default(100),
   SSE_MAX_PER_IP: z.coerce.number().int().min(1).max(100_000).default(50),
@@ -83,7 +83,7 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   if (mode === 'simulator' && env.NODE_ENV === 'production') {
     throw new Error('Invalid configuration: GREENAPI_MODE simulator cannot run in production (set Green-API credentials)')
   }
-  // Issue 13 (decision 091): in production the webhook URL pushed to Green-API (token included)
+  // Decision 091: in production the webhook URL pushed to Green-API (token included)
   // is built from PUBLIC_URL only, and /metrics is never public.
   if (env.NODE_ENV === 'production' && !env.PUBLIC_URL) {
     throw new Error('Invalid configuration: PUBLIC_URL is required in production (webhook and QR URLs are built from it, never from the Host header)')

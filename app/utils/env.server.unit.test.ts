@@ -4,7 +4,7 @@ import { parseEnv } from './env.server'
 const base = { DATABASE_URL: 'postgres://x@127.0.0.1/app_test', JWT_SECRET: 'x'.repeat(32), WA_ENCRYPTION_KEYS: 'k1:abc' }
 
 describe('configuration', () => {
-  it('uses the SPEC rate limits by default and accepts overrides as count/seconds', () => {
+  it('uses the documented rate limits (docs/api.md#rate-limits) by default and accepts overrides as count/seconds', () => {
     const d = parseEnv(base)
     expect([d.WA_RATE_LIMIT_QR, d.WA_RATE_LIMIT_PAIRING, d.WA_RATE_LIMIT_TEST]).toEqual([
       { limit: 10, windowSeconds: 60 },

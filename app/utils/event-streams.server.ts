@@ -1,6 +1,6 @@
 /**
  * Open `GET /api/wa/events` streams of this process, counted per user, tenant and client IP so
- * one caller cannot hold an unbounded number of them (issue 13). A stream takes a slot before it
+ * one caller cannot hold an unbounded number of them (each holds a socket and a subscription). A stream takes a slot before it
  * starts and gives it back when it ends, whatever ends it (client gone, lifetime, shutdown).
  */
 export interface StreamCaps {

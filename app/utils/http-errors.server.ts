@@ -46,7 +46,7 @@ export const csrfRejected = () =>
   errorResponse(403, 'CSRF_REJECTED', 'Cross-site request rejected', { headers: { Vary: 'Origin, Sec-Fetch-Site' } })
 
 // ---------------------------------------------------------------------------------------------
-// Domain error → HTTP: the one table (SPEC section 3; docs/decisions/105-errors-one-table.md).
+// Domain error → HTTP: the one table (docs/api.md#errors; docs/decisions/105-errors-one-table.md).
 
 /** Seconds a client is told to wait when an error names no delay of its own. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 5
@@ -76,7 +76,7 @@ export const DOMAIN_ERRORS = {
   ALREADY_CONNECTED: { status: 409, apiCode: 'ALREADY_CONNECTED', messageKey: 'api.alreadyConnected' },
   INSTANCE_BUSY: { status: 409, apiCode: 'INSTANCE_BUSY', messageKey: 'api.instanceBusy' },
   NO_INSTANCE_AVAILABLE: { status: 409, apiCode: 'NO_INSTANCE_AVAILABLE', messageKey: 'api.noInstance' },
-  // The attempt ran out: for a client the same conflict as "not connected" (SPEC section 3 has
+  // The attempt ran out: for a client the same conflict as "not connected" (docs/api.md#errors has
   // no code of its own), with its own text.
   LINK_EXPIRED: { status: 409, apiCode: 'NOT_CONNECTED', messageKey: 'api.linkExpired' },
   RATE_LIMITED: { status: 429, apiCode: 'RATE_LIMITED', messageKey: 'api.rateLimited', retryAfter: 'error' },

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JWTPayload } from 'jose'
 
 /**
- * Bearer JWTs (SPEC §3, §11): HS256 with JWT_SECRET's UTF-8 bytes, algorithms pinned per key,
+ * Bearer JWTs (docs/api.md#authentication): HS256 with JWT_SECRET's UTF-8 bytes, algorithms pinned per key,
  * `exp` and `sub` required, 30 s clock tolerance, optional issuer/audience, optional external
  * issuer through a JWKS URL (RS256/ES256 only). Every failure is the same `null` to the caller:
  * no oracle on why a token was refused.
@@ -11,7 +11,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JWT
  * 365 days (`exp − iat`). Those the app mints (API tokens page, `npm run token`) say so in their
  * header (`kid: "wa-app"`) and are an allow-list: accepted only while their `jti` is recorded
  * in api_tokens for that user and not revoked (`issuedByApp`). Tokens the CRM signs with the
- * shared secret, and the external issuer's, keep SPEC §11's deny-list: their `jti`s are unknown
+ * shared secret, and the external issuer's, keep the deny-list of docs/api.md#authentication: their `jti`s are unknown
  * to the app by design (docs/decisions/081).
  */
 const CLOCK_TOLERANCE_SECONDS = 30

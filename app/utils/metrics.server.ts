@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { AuditEntry, AuditLog } from '../../domain/ports/audit-log'
 import type { ConnectionRepository } from '../../domain/ports/connection-repository'
 
-/** Prometheus metrics (SPEC section 11 names). One registry per process. */
+/** Prometheus metrics (names: docs/operations.md#metrics). One registry per process. */
 export interface BreakerCounts {
   closed: number
   open: number
@@ -63,7 +63,7 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>
 
-// --- link attempts (issue 9): counted at the composition root, without touching the use cases ---
+// --- link attempts: counted at the composition root, without touching the use cases ---
 
 /**
  * `wa_link_attempts_total{result}` values (bounded):

@@ -1,4 +1,5 @@
 import { createContext, useContext } from 'react'
+import { isLang, type Lang } from './i18n'
 
 /**
  * What app/entry.server.tsx knows about this document and root.tsx needs: the per-response CSP
@@ -13,6 +14,8 @@ import { createContext, useContext } from 'react'
 interface DocumentContext {
   nonce: string
   liveReload: boolean
+  /** The request's language (cookie, else Accept-Language): error pages have no loader to say it. */
+  lang?: Lang
 }
 
 const Context = createContext<DocumentContext>({ nonce: '', liveReload: true })
@@ -20,3 +23,10 @@ const Context = createContext<DocumentContext>({ nonce: '', liveReload: true })
 export const DocumentContextProvider = Context.Provider
 export const useNonce = () => useContext(Context).nonce
 export const useLiveReload = () => useContext(Context).liveReload
+/** The server's choice; in the browser, the `<html lang>` the server rendered (so hydration agrees). */
+export function useDocumentLang(): Lang {
+  const lang = useContext(Context).lang
+  if (lang) return lang
+  const rendered = typeof document === 'undefined' ? undefined : document.documentElement.lang
+  return isLang(rendered) ? rendered : 'fr'
+}

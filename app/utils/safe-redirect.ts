@@ -17,7 +17,7 @@ export function safeRedirect(to: FormDataEntryValue | string | null | undefined,
     const path = `${url.pathname}${url.search}${url.hash}`
     // Check what we will emit, not what we were given: resolving dot-segments turns
     // `/.//evil.example` or `/a/%2e%2e//evil.example` into `//evil.example`, a
-    // protocol-relative URL to another host (issue 13).
+    // protocol-relative URL to another host (an open redirect).
     if (!path.startsWith('/') || path.startsWith('//') || path.startsWith('/\\')) return fallback
     return path
   } catch {

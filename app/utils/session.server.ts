@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { SessionPolicy, SessionStore } from '../../domain/ports/session-store'
 
 /**
- * Browser sessions (SPEC §5, §11): a random 32-byte id in a `__Host-` cookie (Secure ALWAYS,
+ * Browser sessions (docs/security.md#authentication-and-sessions): a random 32-byte id in a `__Host-` cookie (Secure ALWAYS,
  * HttpOnly, SameSite=Lax, Path=/, no Domain); the server keeps only sha256(id) with the user,
  * idle and absolute expiry, and revocation. Rotated at every sign-in, revoked at sign-out.
  */

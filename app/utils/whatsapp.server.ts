@@ -10,7 +10,7 @@ export async function requireWhatsApp(tenantId: string): Promise<void> {
  * The origin webhooks (token included) and simulated-phone URLs are built from: PUBLIC_URL
  * (required in production), else the address this server was reached at on its own socket
  * (`context.localOrigin`, server/http-app.ts), never the request's Host header, which the
- * client chooses (issue 13, decision 091).
+ * client chooses (decision 091).
  */
 export function publicUrlOf(context: unknown): string {
   const configured = getServices().env.PUBLIC_URL

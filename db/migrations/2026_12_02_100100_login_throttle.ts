@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 
-// Frozen in time. Login throttling gets its own counters (issue 13, docs/decisions/080): one row
+// Frozen in time. Login throttling gets its own counters (docs/decisions/080): one row
 // per key, reserved atomically BEFORE the password check, windows that start at the first
 // failure (not on the clock), an optional progressive delay; and the addresses an account
 // recently signed in from, so an attack on the account does not lock its owner out.

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 
-// Frozen in time. Rate limits become sliding windows (issue 13: fixed windows aligned on the
+// Frozen in time. Rate limits become sliding windows (fixed windows aligned on the
 // clock let 7 test messages through in 3 minutes around the hour with a 5/h limit): one row per
 // key holds the times of the hits accepted within the window (at most `limit` of them).
 // rate_limit_counters stays: other counters (OAuth state, login) still use it.

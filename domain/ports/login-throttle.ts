@@ -18,7 +18,7 @@ export type ThrottleReservation = { allowed: true } | { allowed: false; retryAft
 /**
  * Login throttling shared by every app process. Attempts are reserved BEFORE the password is
  * checked, all rules at once and atomically: concurrent attempts can never all see "below the
- * limit" (issue 13). A reserved attempt counts as a failure unless `succeeded` refunds it.
+ * limit" and all get through. A reserved attempt counts as a failure unless `succeeded` refunds it.
  */
 export interface LoginThrottle {
   /** Charges one attempt to every rule, or to none when one of them is exhausted. */

@@ -5,7 +5,7 @@ import { INSTANCE_TOKEN_LOCATION, errorSummary, WEBHOOK_TOKEN_LOCATION } from '.
 import { NoInstanceAvailableError } from './whatsapp.errors'
 
 /**
- * Gives the tenant a Green-API instance according to `config.instanceMode` (SPEC §6):
+ * Gives the tenant a Green-API instance according to `config.instanceMode` (docs/states.md#instances):
  * - the tenant's current claim, if any, whatever the mode;
  * - `shared`: the env instance, or `InstanceBusyError` while another tenant holds it;
  * - `pool` / `simulator`: the first free registered row of that mode, or `NoInstanceAvailableError`;

@@ -17,7 +17,7 @@ export interface RateLimitRule {
 }
 
 export interface WhatsAppConfig {
-  /** How a tenant gets a Green-API instance (SPEC §6). */
+  /** How a tenant gets a Green-API instance (docs/states.md#instances). */
   instanceMode: InstanceMode
   /** `shared` mode: the env instance id (`GREENAPI_INSTANCE_ID`), registered in `wa_instances`. */
   sharedInstanceId?: string
@@ -47,8 +47,6 @@ export interface WhatsAppConfig {
   }
   /** Parallel upstream checks during `reconcileOnStart`. */
   reconcileConcurrency: number
-  /** Text of the test message when the user gives none. */
-  defaultTestMessage: string
 }
 
 export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
@@ -64,7 +62,6 @@ export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
   },
   logoutRetry: { baseDelayMs: 30_000, maxDelayMs: 30 * 60_000, maxFailures: 5, leaseMs: 60_000 },
   reconcileConcurrency: 4,
-  defaultTestMessage: 'Message de test envoyé depuis WhatsApp Pro : votre numéro est bien connecté ✅',
 }
 
 /** Everything the WhatsApp use cases talk to. Built once by `app/services.server.ts`. */

@@ -1,8 +1,8 @@
 import type { WhatsAppDeps } from './deps'
 
 /**
- * The one Green-API instance a tenant may act on directly (the `/dev/simulator` control page,
- * issue 13), or null: the instance the tenant holds now (`wa_instances.tenant_id`), else the one
+ * The one Green-API instance a tenant may act on directly (the `/dev/simulator` control page),
+ * or null: the instance the tenant holds now (`wa_instances.tenant_id`), else the one
  * its provider row still names (it last held it: e.g. released after a failed reset) as long as
  * no other tenant has claimed it since. A free instance the tenant never held, or held before a
  * disconnect (its row is gone), is nobody's here: driving it would prime the next claimer's

@@ -63,7 +63,7 @@ export function registerFeatureCommands(program: Command, ctx: () => OpsContext)
       if (opts.tenant) q = q.where('t.id', '=', opts.tenant)
       const rows = (await q.execute()).map((r) => ({
         tenant: r.id,
-        // No row: the defaults (SPEC: whatsapp off, sms and email on).
+        // No row: the defaults (docs/data.md#tenancy-and-people: whatsapp off, sms and email on).
         whatsapp: onOff(r.whatsapp_enabled ?? false),
         sms: onOff(r.sms_enabled ?? true),
         email: onOff(r.email_enabled ?? true),

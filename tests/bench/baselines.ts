@@ -5,7 +5,7 @@
  * nor an env variable that switches it on (issue 14, item 6; decision 115).
  *
  * - `withNoopRoute(build)`: the app's own Remix build plus one resource route that does nothing,
- *   so the no-op figure still measures "a Remix no-op route in the same server" (SPEC §10): the
+ *   so the no-op figure still measures "a Remix no-op route in the same server" (docs/benchmarks.md): the
  *   same express shell, middleware and Remix request handling as /api/wa/qr/status.
  * - `naiveStatusRouter(services)`: the first version's status route, an express router mounted
  *   beside the simulator's (createHttpApp's `routers`): a new pool per request, the tenant's row

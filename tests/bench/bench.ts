@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (SPEC §10, issue 8): one run, one machine, figures as ratios where possible.
+ * `npm run bench` (targets: docs/benchmarks.md): one run, one machine, figures as ratios where possible.
  *
  * - PostgreSQL: DATABASE_URL when set, else a throwaway embedded server (temp dir, free port).
  * - The app: the built Remix app served in THIS process exactly as server/start.ts serves it in

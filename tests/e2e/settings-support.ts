@@ -9,7 +9,7 @@ import { expect } from 'vitest'
 import { DEMO_PASSWORD } from './support'
 
 /** Helpers of the settings-page tests (tests/e2e/settings-*.test.ts). */
-// `UPDATE_SCREENSHOTS=1 npm run test:e2e` refreshes the README's pictures in docs/screenshots;
+// `UPDATE_SCREENSHOTS=1 npm run test:e2e` refreshes the pictures of docs/settings-page.md in docs/screenshots;
 // an ordinary run writes them to tests/.artifacts (ignored) so tests never dirty the tree.
 export const SHOTS = path.resolve(__dirname, process.env.UPDATE_SCREENSHOTS === '1' ? '../../docs/screenshots' : '../.artifacts/screenshots')
 export const MOBILE = { width: 375, height: 812 }

@@ -8,7 +8,7 @@ import { otherProcessDb, testDb } from '../utils/db'
 import { eventually, useWaApp } from '../utils/wa-harness'
 import { STACK_LINE, expectError, get, newTenant, post, providerRow, scanTarget, statusOf, type TenantActor } from './api-support'
 
-// Every error code of SPEC §3 over HTTP. ONE simulator instance, so a second tenant gets
+// Every error code of docs/api.md#errors over HTTP. ONE simulator instance, so a second tenant gets
 // NO_INSTANCE_AVAILABLE while macrea holds it. Tests run in order and build on each other
 // (macrea: nothing → linking → authorized → disconnected). INSTANCE_BUSY needs shared mode:
 // it is reached in api-isolation-shared.test.ts.
@@ -441,7 +441,7 @@ describe('robustness', () => {
 })
 
 describe('coverage', () => {
-  it('reached every error code of the SPEC §3 table (INSTANCE_BUSY: api-isolation-shared.test.ts)', () => {
+  it('reached every error code of the docs/api.md#errors table (INSTANCE_BUSY: api-isolation-shared.test.ts)', () => {
     const table = [
       'UNAUTHENTICATED',
       'TENANT_FORBIDDEN',

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { SIM_API_URL, eventually, useWaApp } from '../utils/wa-harness'
 import { expectError, get, instanceRow, linkByScan, newTenant, post, providerRow, scanTarget, statusOf, type TenantActor } from './api-support'
 
-// GREENAPI_MODE=shared (SPEC §6): one env instance belongs to at most one tenant at a time.
+// GREENAPI_MODE=shared (docs/states.md#instances): one env instance belongs to at most one tenant at a time.
 const SHARED_ID = '1101990001'
 const SHARED_TOKEN = 'shared0instance0token0for0the0test0only0'
 const h = useWaApp({

@@ -9,7 +9,7 @@ import { testDb } from '../utils/db'
  * HS256 tokens (issue 13, docs/decisions/081): every one needs a `jti`, an `iat` and a lifetime
  * `exp − iat` of at most 365 days. Those the app mints (`kid: "wa-app"`) are an allow-list: a
  * correctly signed one is accepted only with its `jti` recorded in api_tokens for its user and
- * not revoked. The CRM's own (shared secret, jtis the app never saw) keep SPEC §11's deny-list.
+ * not revoked. The CRM's own (shared secret, jtis the app never saw) keep the deny-list of docs/api.md#authentication.
  */
 let app: TestApp
 let users: SeededUsers
@@ -55,7 +55,7 @@ describe('HS256 tokens: revocable and bounded; the app\'s own are an allow-list'
     expect(await res.json()).toMatchObject({ ok: false, error: 'UNAUTHENTICATED' })
   })
 
-  it('accepts a CRM-signed token with a jti the app never saw (SPEC §11 deny-list), and refuses it once that jti is revoked', async () => {
+  it('accepts a CRM-signed token with a jti the app never saw (the deny-list of docs/api.md#authentication), and refuses it once that jti is revoked', async () => {
     const jti = randomUUID()
     const token = await signHs({ sub: users.owner, tenant_id: 'macrea', jti })
     expect((await features(token)).status).toBe(200)

@@ -5,7 +5,7 @@ import { testDb } from '../utils/db'
 import { eventually, useWaApp } from '../utils/wa-harness'
 
 /**
- * Chaos matrix (issue 8, security.md §5 goal 7): every Green-API failure mode the simulator can
+ * Chaos matrix (docs/security.md#green-api-failures): every Green-API failure mode the simulator can
  * produce × every operation that reaches Green-API. Each case runs on its own tenant and its own
  * simulator instance (faults are scoped to that instance), so cases run concurrently without
  * sharing a breaker, a pacing window or a per-tenant rate limit.

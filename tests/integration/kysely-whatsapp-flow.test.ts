@@ -66,7 +66,7 @@ describe('WhatsApp flow on PostgreSQL', () => {
     expect(await getConnectionStatus(deps, { tenantId: tenant.id })).toMatchObject({ connected: true, status: 'authorized', phoneNumber: '+33612345678' })
     expect(w.provider.count('getState')).toBe(polls)
 
-    expect((await sendTestMessage(deps, { tenantId: tenant.id, actor })).messageId).toBeTruthy()
+    expect((await sendTestMessage(deps, { tenantId: tenant.id, actor, message: 'Bonjour' })).messageId).toBeTruthy()
     expect(await disconnect(deps, { tenantId: tenant.id, actor })).toEqual({ alreadyDisconnected: false })
     expect(await disconnect(deps, { tenantId: tenant.id, actor })).toEqual({ alreadyDisconnected: true })
     expect((await deps.instances.findById(inst.id))?.tenantId).toBeNull()

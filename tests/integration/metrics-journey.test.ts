@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { testDb } from '../utils/db'
 import { decodeQr, eventually, useWaApp } from '../utils/wa-harness'
 
-/** After a journey, /metrics (behind METRICS_TOKEN) shows the four SPEC names with bounded labels. */
+/** After a journey, /metrics (behind METRICS_TOKEN) shows the four names of docs/operations.md#metrics with bounded labels. */
 const METRICS_TOKEN = 'metrics-token-for-tests-0123456789'
 
 function samples(text: string, name: string): Array<{ labels: Record<string, string>; value: number }> {

@@ -4,7 +4,7 @@ import { eventually } from '../utils/wa-harness'
 import { childToken, freePort, startAppProcess, startSimulatorServer, type AppProcess } from './reliability-support'
 
 /**
- * Restart safety (SPEC §9): the app runs as `npm start` runs it (a child process), is SIGKILLed
+ * Restart safety (docs/scale-out.md, docs/states.md#disconnect): the app runs as `npm start` runs it (a child process), is SIGKILLed
  * while a Green-API call of generate or disconnect is held open by a slow simulator, and is
  * started again. Rows must be consistent (no half-written provider row, the instance claim
  * matches the provider row) and the interrupted operation must work on the next try. A state

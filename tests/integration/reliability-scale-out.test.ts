@@ -6,7 +6,7 @@ import { eventually } from '../utils/wa-harness'
 import { CHILD_JWT_SECRET, childToken, sseReader, startAppProcess, startSimulatorServer, type AppProcess } from './reliability-support'
 
 /**
- * Scale-out (SPEC §9): two app processes (`npm start` each) on one PostgreSQL behave as one.
+ * Scale-out (docs/scale-out.md): two app processes (`npm start` each) on one PostgreSQL behave as one.
  * An SSE subscriber on A sees a change that B observed (webhook → LISTEN/NOTIFY); A's cached
  * status follows a change made through B; the shared instance claim holds across processes;
  * an operator change in the database (feature flag) reaches both processes' caches.

@@ -13,7 +13,7 @@ import { otherProcessDb, testDb } from '../utils/db'
 import { eventually, useWaApp } from '../utils/wa-harness'
 
 /**
- * Single flight of `getStateInstance` (SPEC §9): however many pollers, at most one upstream
+ * Single flight of `getStateInstance` (docs/scale-out.md): however many pollers, at most one upstream
  * call per instance per second, within one process (the hot-path cache + lease) and across
  * processes (the PostgreSQL lease on wa_instances.state_polled_at). Counts only, no timings.
  */

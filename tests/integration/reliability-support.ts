@@ -108,7 +108,7 @@ export function childToken(userId: string, tenantId: string): Promise<string> {
 /**
  * A token for a child app on a database other than this file's (its own embedded PostgreSQL),
  * where an app token's api_tokens row cannot be recorded: signed as the CRM does (no app `kid`,
- * a jti the app never saw), which SPEC §11's deny-list accepts.
+ * a jti the app never saw), which the deny-list of docs/api.md#authentication accepts.
  */
 export function crmToken(userId: string, tenantId: string): Promise<string> {
   return signHs({ sub: userId, tenant_id: tenantId, jti: randomUUID() }, { secret: CHILD_JWT_SECRET })

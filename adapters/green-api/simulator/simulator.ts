@@ -7,7 +7,7 @@ import { CONNECTION_STATES, type ConnectionState } from '../../../domain/whatsap
 import { GREEN_API_RATE_LIMITS } from '../documented-limits'
 
 /**
- * A stateful fake of Green-API (greenapi.md), transport-free: the express router (http.ts) and the
+ * A stateful fake of Green-API (docs/green-api.md), transport-free: the express router (http.ts) and the
  * MSW handlers (tests/mocks/green-api.ts) both translate requests into `handle` / `handlePartner`
  * and the results back into HTTP. Same status codes and bodies as the real service, token checks,
  * per-instance rate limits, fault switches, a simulated phone (scan / pairing code) that fires the
@@ -163,7 +163,7 @@ export interface WebhookDelivery {
   at: number
 }
 
-/** Green-API per-instance limits (requests/s), greenapi.md §9. */
+/** Green-API per-instance limits (requests/s), docs/green-api.md#errors-and-rate-limits. */
 const SIMULATOR_RATE_LIMITS: Readonly<Record<string, number>> = GREEN_API_RATE_LIMITS
 
 // ---------------------------------------------------------------------------------------------
@@ -660,7 +660,7 @@ export class GreenApiSimulator {
     const pre = await this.applyPreFaults('partner', method)
     if (pre) return pre
     if (!def || def.verb !== req.httpMethod.toUpperCase()) return text(404, 'Not Found')
-    // Partner errors are HTTP 200 + {code, description} (greenapi.md §8).
+    // Partner errors are HTTP 200 + {code, description} (docs/green-api.md#partner-api).
     if (req.token !== this.partnerToken) return json(200, { code: 401, description: 'Unauthorized' })
 
     let res: SimResponse
@@ -688,7 +688,7 @@ export class GreenApiSimulator {
           res = json(200, { code: 404, description: 'Not found' })
           break
         }
-        // Like the real service, deleting does not log the phone out (§8).
+        // Like the real service, deleting does not log the phone out (docs/green-api.md#partner-api).
         r.deleted = true
         this.persist()
         res = json(200, { deleteInstanceAccount: true })
@@ -763,7 +763,7 @@ export class GreenApiSimulator {
           message: parsed.data.message,
           at: this.now(),
         }
-        // Queued silently when not linked (kept 24 h); dropped silently under yellowCard (§5).
+        // Queued silently when not linked (kept 24 h); dropped silently under yellowCard (docs/green-api.md#sendmessage).
         if (r.state === 'authorized') r.sent.push(m)
         else if (r.state === 'yellowCard') r.dropped.push(m)
         else r.queue.push(m)
@@ -884,7 +884,7 @@ export class GreenApiSimulator {
   private settle(r: InstanceRecord): void {
     const now = this.now()
     if (r.state === null && r.creatingUntil !== undefined && now >= r.creatingUntil) {
-      // No webhook for "instance created" (greenapi.md §7): clients poll.
+      // No webhook for "instance created" (docs/green-api.md#notifications-webhooks): clients poll.
       r.state = 'notAuthorized'
       delete r.creatingUntil
       r.qrIssuedAt = now
