@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateKeyringString } from '../adapters/crypto/encryption-keys'
+import type { VerifiedDemoPasswords } from '../db/seed'
 import { ensureDatabase, startEmbeddedPg } from './embedded-pg'
 
 /**
@@ -122,4 +123,42 @@ export async function resolveDatabase(): Promise<{ databaseUrl: string; embedded
   const databaseUrl = handle.databaseUrl('whatsapp_pro')
   process.env.DATABASE_URL = databaseUrl
   return { databaseUrl, embedded: true, stop: () => handle.stop() }
+}
+
+/**
+ * The demo seed's record of hashes it already verified (.data/demo-passwords-verified.json,
+ * 0600), so a restart skips three scrypt verifications (≈ 0.3 s of a 2 s warm start). Each entry
+ * is an HMAC keyed by JWT_SECRET over the e-mail, the stored hash and the password: it proves
+ * "this hash was checked against this password" to this installation only, and is no fast hash
+ * an attacker holding the file (or a database dump) could test guesses against. A new
+ * DEMO_PASSWORD, JWT_SECRET or stored hash misses and is verified again. Writing is best
+ * effort: a read-only data directory only means verifying at every start, as before.
+ */
+export function verifiedDemoPasswords(): VerifiedDemoPasswords {
+  const file = path.join(dataDir, 'demo-passwords-verified.json')
+  const secret = process.env.JWT_SECRET ?? ''
+  const mark = (email: string, passwordHash: string, password: string) =>
+    createHmac('sha256', secret).update(`demo-password-verified\0${email}\0${passwordHash}\0${password}`).digest('base64url')
+  let marks: Record<string, string> = {}
+  try {
+    const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'))
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) marks = parsed as Record<string, string>
+  } catch {
+    marks = {}
+  }
+  return {
+    has: (email, passwordHash, password) => secret !== '' && marks[email] === mark(email, passwordHash, password),
+    add(email, passwordHash, password) {
+      if (secret === '') return
+      marks = { ...marks, [email]: mark(email, passwordHash, password) }
+      try {
+        fs.mkdirSync(dataDir, { recursive: true })
+        const tmp = `${file}.${process.pid}.tmp`
+        fs.writeFileSync(tmp, JSON.stringify(marks, null, 2), { mode: 0o600 })
+        fs.renameSync(tmp, file)
+      } catch {
+        // read-only data directory: the next start verifies again
+      }
+    },
+  }
 }

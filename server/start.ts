@@ -10,7 +10,7 @@ import type { Database } from '../db/schema'
 import { DEMO_USERS, seedDemoData } from '../db/seed'
 import { assertProductionBuild, buildFile, buildIfNeeded } from './build'
 import { createHttpApp } from './http-app'
-import { dataDir, prepareSecrets, resolveDatabase } from './runtime'
+import { dataDir, prepareSecrets, resolveDatabase, verifiedDemoPasswords } from './runtime'
 
 /**
  * `npm start`: embedded PostgreSQL (unless DATABASE_URL), migrations, demo seed, then serve.
@@ -115,7 +115,7 @@ async function main() {
     })
     try {
       await migrateToLatest(db)
-      if (process.env.NODE_ENV !== 'production' || process.env.SEED_DEMO === '1') await seedDemoData(db, demoPassword)
+      if (process.env.NODE_ENV !== 'production' || process.env.SEED_DEMO === '1') await seedDemoData(db, demoPassword, verifiedDemoPasswords())
     } finally {
       await db.destroy()
     }
