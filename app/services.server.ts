@@ -87,8 +87,9 @@ function buildServices(): Services {
   const logger = createLogger(env.LOG_LEVEL, undefined, env.LOG_FORMAT)
   const metrics = createMetrics()
   // The dedicated LISTEN connections come first: the pool tells them when PostgreSQL shuts down.
-  const statusHub = new PgStatusHub(env.DATABASE_URL, logger)
-  const cacheListener = new PgCacheListener(env.DATABASE_URL, logger) // reliability (issue 8)
+  // LISTEN holds a session: never through a transaction-mode pooler.
+  const statusHub = new PgStatusHub(env.DATABASE_DIRECT_URL, logger)
+  const cacheListener = new PgCacheListener(env.DATABASE_DIRECT_URL, logger) // reliability (issue 8)
   // Bounded sessions and a bounded wait for a connection (issue 13, decision 095): a slow,
   // frozen or stopped PostgreSQL answers 503 within seconds; a dropped connection is logged,
   // never fatal.
@@ -99,6 +100,7 @@ function buildServices(): Services {
     statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
     lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
     idleInTransactionTimeoutMs: env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    throughPooler: env.DATABASE_POOLED,
     log: logger,
     // A smart shutdown waits for every session: let the LISTEN connections go (they retry).
     onServerShuttingDown: () => {

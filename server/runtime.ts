@@ -112,17 +112,21 @@ export function prepareSecrets(): { demoPassword: string; embeddedPgPassword: st
 
 /**
  * DATABASE_URL when set; otherwise the embedded PostgreSQL in .data/pg (started if needed, and
- * stopped by `stop()` only if this process started it).
+ * stopped by `stop()` only if this process started it). `directUrl` is DATABASE_DIRECT_URL (the
+ * same database without PgBouncer in between) or the same URL, for work that needs a session.
  */
-export async function resolveDatabase(): Promise<{ databaseUrl: string; embedded: boolean; stop: () => Promise<void> }> {
+export async function resolveDatabase(): Promise<{ databaseUrl: string; directUrl: string; embedded: boolean; stop: () => Promise<void> }> {
   const { embeddedPgPassword } = prepareSecrets()
-  if (process.env.DATABASE_URL) return { databaseUrl: process.env.DATABASE_URL, embedded: false, stop: async () => {} }
+  if (process.env.DATABASE_URL) {
+    const databaseUrl = process.env.DATABASE_URL
+    return { databaseUrl, directUrl: process.env.DATABASE_DIRECT_URL ?? databaseUrl, embedded: false, stop: async () => {} }
+  }
   const port = Number(process.env.EMBEDDED_PG_PORT ?? 54329)
   const handle = await startEmbeddedPg({ dataDir: path.join(dataDir, 'pg'), port, password: embeddedPgPassword, log: note })
   await ensureDatabase(handle.serverUrl, 'whatsapp_pro')
   const databaseUrl = handle.databaseUrl('whatsapp_pro')
   process.env.DATABASE_URL = databaseUrl
-  return { databaseUrl, embedded: true, stop: () => handle.stop() }
+  return { databaseUrl, directUrl: databaseUrl, embedded: true, stop: () => handle.stop() }
 }
 
 /**

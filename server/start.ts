@@ -111,7 +111,8 @@ async function main() {
 
   try {
     const db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: createPgPool({ connectionString: database.databaseUrl, max: 2 }) }),
+      // Migrations hold the migration lock for their whole run: around the pooler, if any.
+      dialect: new PostgresDialect({ pool: createPgPool({ connectionString: database.directUrl, max: 2 }) }),
     })
     try {
       await migrateToLatest(db)

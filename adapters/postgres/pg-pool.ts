@@ -13,6 +13,13 @@ export interface PgPoolOptions {
   statementTimeoutMs?: number
   lockTimeoutMs?: number
   idleInTransactionTimeoutMs?: number
+  /**
+   * `connectionString` is PgBouncer in transaction mode, which refuses every startup parameter
+   * but the few it tracks ("unsupported startup parameter: statement_timeout"): the three
+   * server-side limits are then the pooler's to set on its server connections (`connect_query`,
+   * docs/scale-out.md), and only the client-side `query_timeout` is kept here.
+   */
+  throughPooler?: boolean
   /** Where "connection lost" is reported (a warn line); nothing is logged without it. */
   log?: Log
   /** PostgreSQL refused a new connection because it is shutting down (57P03). */
@@ -39,9 +46,8 @@ export function createPgPool(options: PgPoolOptions): pg.Pool {
     max: options.max ?? 10,
     connectionTimeoutMillis: options.acquireTimeoutMs ?? 3_000,
     idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
-    ...(statement > 0 ? { statement_timeout: statement, query_timeout: statement + 1_000 } : {}),
-    ...(options.lockTimeoutMs ? { lock_timeout: options.lockTimeoutMs } : {}),
-    ...(options.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs } : {}),
+    ...(statement > 0 ? { query_timeout: statement + 1_000 } : {}),
+    ...(options.throughPooler ? {} : sessionLimits(options)),
   }
   const pool = new ShutdownAwarePool(config, options.onServerShuttingDown ?? (() => {}))
   const lost = (err: unknown) => options.log?.warn({ err: describePgError(err) }, 'PostgreSQL connection lost; the pool reconnects on the next query')
@@ -50,6 +56,15 @@ export function createPgPool(options: PgPoolOptions): pg.Pool {
   // … and clients checked out by a query or a transaction.
   pool.on('connect', (client) => client.on('error', lost))
   return pool
+}
+
+/** The server-side limits, sent as startup parameters of every session. */
+function sessionLimits(options: PgPoolOptions): pg.PoolConfig {
+  return {
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    ...(options.lockTimeoutMs ? { lock_timeout: options.lockTimeoutMs } : {}),
+    ...(options.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs } : {}),
+  }
 }
 
 type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void
