@@ -17,7 +17,7 @@ import { KyselyInstanceAllocator } from '../adapters/kysely/kysely-instance-allo
 import { KyselyRateLimiter } from '../adapters/kysely/kysely-rate-limiter'
 import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
-import { createPgPool } from '../adapters/postgres/pg-pool'
+import { createPgPool, missingSessionLimits } from '../adapters/postgres/pg-pool'
 import { PgStatusHub } from '../adapters/postgres/pg-status-hub'
 // --- reliability (issue 8): hot-path caches ---
 import {
@@ -278,6 +278,15 @@ export async function bootServices(opts: BootOptions): Promise<{ mode: string; r
     })
   }
 
+  if (env.DATABASE_POOLED) {
+    const limits = { statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS, lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS, idleInTransactionTimeoutMs: env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS }
+    void missingSessionLimits(services.pool, limits).then(
+      (missing) => {
+        if (missing.length > 0) logger.warn({ missing }, 'DATABASE_URL is a pooler whose sessions lack these limits: set them in its connect_query (docs/scale-out.md)')
+      },
+      () => {}, // database not reachable yet: the requests will say so
+    )
+  }
   services.stopLogoutRetries = startLogoutRetries(wa, env.WA_LOGOUT_RETRY_BASE_MS)
   if (opts.reconcile !== false) {
     // In the background: the app serves (from stored state) while Green-API is asked.

@@ -67,6 +67,27 @@ function sessionLimits(options: PgPoolOptions): pg.PoolConfig {
   }
 }
 
+type SessionLimits = Pick<PgPoolOptions, 'statementTimeoutMs' | 'lockTimeoutMs' | 'idleInTransactionTimeoutMs'>
+
+/**
+ * Through a pooler the server-side limits are the pooler's to set (`throughPooler`): the names
+ * of those configured here that a pooled session does not have (PostgreSQL's 0, none), so a
+ * pooler set up without them is said at boot instead of found out on a hung statement.
+ */
+export async function missingSessionLimits(pool: pg.Pool, limits: SessionLimits): Promise<string[]> {
+  const { rows } = await pool.query<Record<string, string>>(
+    `SELECT current_setting('statement_timeout') AS statement_timeout, current_setting('lock_timeout') AS lock_timeout,
+            current_setting('idle_in_transaction_session_timeout') AS idle_in_transaction_session_timeout`,
+  )
+  const server = rows[0] ?? {}
+  const wanted: Array<[string, number | undefined]> = [
+    ['statement_timeout', limits.statementTimeoutMs],
+    ['lock_timeout', limits.lockTimeoutMs],
+    ['idle_in_transaction_session_timeout', limits.idleInTransactionTimeoutMs],
+  ]
+  return wanted.filter(([name, ms]) => (ms ?? 0) > 0 && server[name] === '0').map(([name]) => name)
+}
+
 type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void
 
 /** How long after a shutdown refusal released clients are closed instead of kept idle. */

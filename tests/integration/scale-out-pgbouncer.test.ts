@@ -25,7 +25,21 @@ const dbName = () => new URL(process.env.DATABASE_URL!).pathname.slice(1)
 const withApp = (url: string, name: string) => `${url}?application_name=${name}`
 const auth = async () => ({ authorization: `Bearer ${await childToken(ownerId, 'macrea')}`, 'content-type': 'application/json' })
 
+let setupFailure: unknown
+/** Each test fails with the setup's error (PgBouncer missing: the apt-get line), none is skipped. */
+const setUp = () => {
+  if (setupFailure) throw setupFailure
+}
+
 beforeAll(async () => {
+  try {
+    await startEverything()
+  } catch (e) {
+    setupFailure = e
+  }
+}, 120_000)
+
+async function startEverything() {
   // The session limits the app cannot send through the pooler, set by PgBouncer on each server
   // connection it opens (as docs/scale-out.md configures it).
   bouncer = await startPgBouncer(inject('pgServerUrl'), { poolSize: 4, connectQuery: SESSION_LIMITS })
@@ -44,7 +58,7 @@ beforeAll(async () => {
   a = await startAppProcess(env('replica-a'))
   b = await startAppProcess(env('replica-b'))
   ownerId = (await testDb().selectFrom('users').select('id').where('email', '=', 'admin@macrea.test').executeTakeFirstOrThrow()).id
-}, 120_000)
+}
 
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()])
@@ -54,6 +68,7 @@ afterAll(async () => {
 
 describe('two app processes through PgBouncer (transaction mode)', () => {
   it('a link made through B is seen connected by an SSE client on A (NOTIFY through the pooler, LISTEN around it)', async () => {
+    setUp()
     const stop = new AbortController()
     const events = await fetch(`${a.url}/api/wa/events`, { headers: await auth(), signal: stop.signal })
     expect(events.status).toBe(200)
@@ -82,6 +97,7 @@ describe('two app processes through PgBouncer (transaction mode)', () => {
   }, 60_000)
 
   it('an operator change in the database reaches both caches (wa_cache LISTEN around the pooler)', async () => {
+    setUp()
     const headers = await auth()
     await testDb().updateTable('tenant_features').set({ whatsapp_enabled: false }).where('tenant_id', '=', 'macrea').execute()
     try {
@@ -97,7 +113,24 @@ describe('two app processes through PgBouncer (transaction mode)', () => {
     }
   }, 30_000)
 
+  it('a pooler set up without the session limits is named at boot; one with them is not', async () => {
+    setUp()
+    const bare = await startPgBouncer(inject('pgServerUrl'), { poolSize: 2 })
+    let c: AppProcess | undefined
+    try {
+      c = await startAppProcess({ DATABASE_URL: withApp(bare.url(dbName()), 'replica-c'), DATABASE_DIRECT_URL: process.env.DATABASE_URL!, DATABASE_POOL_MAX: '2' })
+      const started = c
+      await eventually(async () => expect(started.output()).toContain('"missing":["statement_timeout","lock_timeout","idle_in_transaction_session_timeout"]'), 10_000)
+      expect(c.output()).toContain('sessions lack these limits')
+    } finally {
+      await c?.stop()
+      await bare.stop()
+    }
+    for (const app of [a, b]) expect(app.output()).not.toContain('sessions lack these limits')
+  }, 60_000)
+
   it('the pooled connections went through PgBouncer, the LISTEN sessions around it', async () => {
+    setUp()
     const clients = await bouncer.admin('SHOW CLIENTS')
     const names = new Set(clients.filter((c) => c.database === dbName()).map((c) => c.application_name))
     expect([...names].sort()).toEqual(expect.arrayContaining(['replica-a', 'replica-b']))
