@@ -18,7 +18,7 @@ import { KyselyRateLimiter } from '../adapters/kysely/kysely-rate-limiter'
 import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
 import { ProcessLinkDisplayStore } from '../adapters/memory/process-link-display-store'
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
-import { createPgPool } from '../adapters/postgres/pg-pool'
+import { createPgPool, missingSessionLimits } from '../adapters/postgres/pg-pool'
 import { PgStatusHub } from '../adapters/postgres/pg-status-hub'
 // --- hot-path caches: the status poll answers without a database round trip ---
 import {
@@ -91,8 +91,9 @@ function buildServices(): Services {
   const logger = createLogger(env.LOG_LEVEL, undefined, env.LOG_FORMAT)
   const metrics = createMetrics()
   // The dedicated LISTEN connections come first: the pool tells them when PostgreSQL shuts down.
-  const statusHub = new PgStatusHub(env.DATABASE_URL, logger)
-  const cacheListener = new PgCacheListener(env.DATABASE_URL, logger) // LISTEN wa_cache: drops cached rows when any process changes them
+  // LISTEN holds a session: never through a transaction-mode pooler (DATABASE_DIRECT_URL).
+  const statusHub = new PgStatusHub(env.DATABASE_DIRECT_URL, logger)
+  const cacheListener = new PgCacheListener(env.DATABASE_DIRECT_URL, logger) // LISTEN wa_cache: drops cached rows when any process changes them
   // Bounded sessions and a bounded wait for a connection (decision 095): a slow,
   // frozen or stopped PostgreSQL answers 503 within seconds; a dropped connection is logged,
   // never fatal.
@@ -103,6 +104,7 @@ function buildServices(): Services {
     statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
     lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
     idleInTransactionTimeoutMs: env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    throughPooler: env.DATABASE_POOLED,
     log: logger,
     // A smart shutdown waits for every session: let the LISTEN connections go (they retry).
     onServerShuttingDown: () => {
@@ -281,6 +283,15 @@ export async function bootServices(opts: BootOptions): Promise<{ mode: string; r
     })
   }
 
+  if (env.DATABASE_POOLED) {
+    const limits = { statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS, lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS, idleInTransactionTimeoutMs: env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS }
+    void missingSessionLimits(services.pool, limits).then(
+      (missing) => {
+        if (missing.length > 0) logger.warn({ missing }, 'DATABASE_URL is a pooler whose sessions lack these limits: set them in its connect_query (docs/scale-out.md)')
+      },
+      () => {}, // database not reachable yet: the requests will say so
+    )
+  }
   services.stopLogoutRetries = startLogoutRetries(wa, env.WA_LOGOUT_RETRY_BASE_MS)
   if (opts.reconcile !== false) {
     // In the background: the app serves (from stored state) while Green-API is asked.

@@ -26,7 +26,7 @@ export async function migrateAllDown(db: Kysely<any>, log: Log = () => {}): Prom
   }
 }
 
-/** `npm run db:migrate` / `npm run db:reset` against DATABASE_URL or the embedded server. */
+/** `npm run db:migrate` / `npm run db:reset` against DATABASE_DIRECT_URL, DATABASE_URL or the embedded server. */
 export async function migrateCli(argv: string[]): Promise<number> {
   const { resolveDatabase } = await import('../server/runtime')
   const log = (l: string) => console.error(l)
@@ -37,7 +37,7 @@ export async function migrateCli(argv: string[]): Promise<number> {
     log(`Migration failed: ${e instanceof Error ? e.message : String(e)}`)
     return 1
   }
-  const pool = createPgPool({ connectionString: database.databaseUrl, max: 2 }) // a client dropped at teardown is not a failed migration
+  const pool = createPgPool({ connectionString: database.directUrl, max: 2 }) // a client dropped at teardown is not a failed migration
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
   try {
     if (argv.includes('--reset')) await migrateAllDown(db, log)

@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateKeyringString } from '../adapters/crypto/encryption-keys'
+import type { VerifiedDemoPasswords } from '../db/seed'
 import { ensureDatabase, startEmbeddedPg } from './embedded-pg'
 
 /**
@@ -111,15 +112,57 @@ export function prepareSecrets(): { demoPassword: string; embeddedPgPassword: st
 
 /**
  * DATABASE_URL when set; otherwise the embedded PostgreSQL in .data/pg (started if needed, and
- * stopped by `stop()` only if this process started it).
+ * stopped by `stop()` only if this process started it). `directUrl` is DATABASE_DIRECT_URL (the
+ * same database without PgBouncer in between) or the same URL, for work that needs a session.
  */
-export async function resolveDatabase(): Promise<{ databaseUrl: string; embedded: boolean; stop: () => Promise<void> }> {
+export async function resolveDatabase(): Promise<{ databaseUrl: string; directUrl: string; embedded: boolean; stop: () => Promise<void> }> {
   const { embeddedPgPassword } = prepareSecrets()
-  if (process.env.DATABASE_URL) return { databaseUrl: process.env.DATABASE_URL, embedded: false, stop: async () => {} }
+  if (process.env.DATABASE_URL) {
+    const databaseUrl = process.env.DATABASE_URL
+    return { databaseUrl, directUrl: process.env.DATABASE_DIRECT_URL ?? databaseUrl, embedded: false, stop: async () => {} }
+  }
   const port = Number(process.env.EMBEDDED_PG_PORT ?? 54329)
   const handle = await startEmbeddedPg({ dataDir: path.join(dataDir, 'pg'), port, password: embeddedPgPassword, log: note })
   await ensureDatabase(handle.serverUrl, 'whatsapp_pro')
   const databaseUrl = handle.databaseUrl('whatsapp_pro')
   process.env.DATABASE_URL = databaseUrl
-  return { databaseUrl, embedded: true, stop: () => handle.stop() }
+  return { databaseUrl, directUrl: databaseUrl, embedded: true, stop: () => handle.stop() }
+}
+
+/**
+ * The demo seed's record of hashes it already verified (.data/demo-passwords-verified.json,
+ * 0600), so a restart skips three scrypt verifications (≈ 0.3 s of a 2 s warm start). Each entry
+ * is an HMAC keyed by JWT_SECRET over the e-mail, the stored hash and the password: it proves
+ * "this hash was checked against this password" to this installation only, and is no fast hash
+ * an attacker holding the file (or a database dump) could test guesses against. A new
+ * DEMO_PASSWORD, JWT_SECRET or stored hash misses and is verified again. Writing is best
+ * effort: a read-only data directory only means verifying at every start, as before.
+ */
+export function verifiedDemoPasswords(): VerifiedDemoPasswords {
+  const file = path.join(dataDir, 'demo-passwords-verified.json')
+  const secret = process.env.JWT_SECRET ?? ''
+  const mark = (email: string, passwordHash: string, password: string) =>
+    createHmac('sha256', secret).update(`demo-password-verified\0${email}\0${passwordHash}\0${password}`).digest('base64url')
+  let marks: Record<string, string> = {}
+  try {
+    const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'))
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) marks = parsed as Record<string, string>
+  } catch {
+    marks = {}
+  }
+  return {
+    has: (email, passwordHash, password) => secret !== '' && marks[email] === mark(email, passwordHash, password),
+    add(email, passwordHash, password) {
+      if (secret === '') return
+      marks = { ...marks, [email]: mark(email, passwordHash, password) }
+      try {
+        fs.mkdirSync(dataDir, { recursive: true })
+        const tmp = `${file}.${process.pid}.tmp`
+        fs.writeFileSync(tmp, JSON.stringify(marks, null, 2), { mode: 0o600 })
+        fs.renameSync(tmp, file)
+      } catch {
+        // read-only data directory: the next start verifies again
+      }
+    },
+  }
 }

@@ -10,7 +10,7 @@ import type { Database } from '../db/schema'
 import { DEMO_USERS, seedDemoData } from '../db/seed'
 import { assertProductionBuild, buildFile, buildIfNeeded } from './build'
 import { createHttpApp } from './http-app'
-import { dataDir, prepareSecrets, resolveDatabase } from './runtime'
+import { dataDir, prepareSecrets, resolveDatabase, verifiedDemoPasswords } from './runtime'
 
 /**
  * `npm start`: embedded PostgreSQL (unless DATABASE_URL), migrations, demo seed, then serve.
@@ -111,11 +111,12 @@ async function main() {
 
   try {
     const db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: createPgPool({ connectionString: database.databaseUrl, max: 2 }) }),
+      // Migrations hold the migration lock for their whole run: around the pooler, if any.
+      dialect: new PostgresDialect({ pool: createPgPool({ connectionString: database.directUrl, max: 2 }) }),
     })
     try {
       await migrateToLatest(db)
-      if (process.env.NODE_ENV !== 'production' || process.env.SEED_DEMO === '1') await seedDemoData(db, demoPassword)
+      if (process.env.NODE_ENV !== 'production' || process.env.SEED_DEMO === '1') await seedDemoData(db, demoPassword, verifiedDemoPasswords())
     } finally {
       await db.destroy()
     }

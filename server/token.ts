@@ -7,7 +7,7 @@ import { parseTtl, signAppToken } from '../app/utils/jwt.server'
 import { migrateToLatest } from '../db/migrate'
 import type { Database } from '../db/schema'
 import { seedDemoData } from '../db/seed'
-import { prepareSecrets, resolveDatabase } from './runtime'
+import { prepareSecrets, resolveDatabase, verifiedDemoPasswords } from './runtime'
 
 /**
  * `npm run token -- --tenant macrea [--email admin@macrea.test] [--ttl 1h] [--name label]`
@@ -69,7 +69,7 @@ async function main(): Promise<number> {
     // state (schema + demo data) first. An external DATABASE_URL is used as it is.
     if (database.embedded) {
       await migrateToLatest(db)
-      if (process.env.NODE_ENV !== 'production') await seedDemoData(db, demoPassword)
+      if (process.env.NODE_ENV !== 'production') await seedDemoData(db, demoPassword, verifiedDemoPasswords())
     }
     const tenant = await db.selectFrom('tenants').select('id').where('id', '=', args.tenant).executeTakeFirst()
     if (!tenant) {

@@ -13,6 +13,13 @@ export interface PgPoolOptions {
   statementTimeoutMs?: number
   lockTimeoutMs?: number
   idleInTransactionTimeoutMs?: number
+  /**
+   * `connectionString` is PgBouncer in transaction mode, which refuses every startup parameter
+   * but the few it tracks ("unsupported startup parameter: statement_timeout"): the three
+   * server-side limits are then the pooler's to set on its server connections (`connect_query`,
+   * docs/scale-out.md), and only the client-side `query_timeout` is kept here.
+   */
+  throughPooler?: boolean
   /** Where "connection lost" is reported (a warn line); nothing is logged without it. */
   log?: Log
   /** PostgreSQL refused a new connection because it is shutting down (57P03). */
@@ -39,9 +46,8 @@ export function createPgPool(options: PgPoolOptions): pg.Pool {
     max: options.max ?? 10,
     connectionTimeoutMillis: options.acquireTimeoutMs ?? 3_000,
     idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
-    ...(statement > 0 ? { statement_timeout: statement, query_timeout: statement + 1_000 } : {}),
-    ...(options.lockTimeoutMs ? { lock_timeout: options.lockTimeoutMs } : {}),
-    ...(options.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs } : {}),
+    ...(statement > 0 ? { query_timeout: statement + 1_000 } : {}),
+    ...(options.throughPooler ? {} : sessionLimits(options)),
   }
   const pool = new ShutdownAwarePool(config, options.onServerShuttingDown ?? (() => {}))
   const lost = (err: unknown) => options.log?.warn({ err: describePgError(err) }, 'PostgreSQL connection lost; the pool reconnects on the next query')
@@ -50,6 +56,36 @@ export function createPgPool(options: PgPoolOptions): pg.Pool {
   // … and clients checked out by a query or a transaction.
   pool.on('connect', (client) => client.on('error', lost))
   return pool
+}
+
+/** The server-side limits, sent as startup parameters of every session. */
+function sessionLimits(options: PgPoolOptions): pg.PoolConfig {
+  return {
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    ...(options.lockTimeoutMs ? { lock_timeout: options.lockTimeoutMs } : {}),
+    ...(options.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs } : {}),
+  }
+}
+
+type SessionLimits = Pick<PgPoolOptions, 'statementTimeoutMs' | 'lockTimeoutMs' | 'idleInTransactionTimeoutMs'>
+
+/**
+ * Through a pooler the server-side limits are the pooler's to set (`throughPooler`): the names
+ * of those configured here that a pooled session does not have (PostgreSQL's 0, none), so a
+ * pooler set up without them is said at boot instead of found out on a hung statement.
+ */
+export async function missingSessionLimits(pool: pg.Pool, limits: SessionLimits): Promise<string[]> {
+  const { rows } = await pool.query<Record<string, string>>(
+    `SELECT current_setting('statement_timeout') AS statement_timeout, current_setting('lock_timeout') AS lock_timeout,
+            current_setting('idle_in_transaction_session_timeout') AS idle_in_transaction_session_timeout`,
+  )
+  const server = rows[0] ?? {}
+  const wanted: Array<[string, number | undefined]> = [
+    ['statement_timeout', limits.statementTimeoutMs],
+    ['lock_timeout', limits.lockTimeoutMs],
+    ['idle_in_transaction_session_timeout', limits.idleInTransactionTimeoutMs],
+  ]
+  return wanted.filter(([name, ms]) => (ms ?? 0) > 0 && server[name] === '0').map(([name]) => name)
 }
 
 type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void

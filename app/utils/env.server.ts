@@ -16,6 +16,12 @@ const RateRule = z
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: z.string().min(1, 'DATABASE_URL is required'),
+  /**
+   * The same database without a pooler in between, for what needs a session of its own (the
+   * LISTEN connections, migrations at start). Unset: DATABASE_URL. Set to another URL, it says
+   * DATABASE_URL goes through PgBouncer in transaction mode (docs/scale-out.md).
+   */
+  DATABASE_DIRECT_URL: z.string().min(1).optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   // --- database resilience: every session is bounded, so a slow or frozen
   // PostgreSQL answers 503 within seconds instead of holding requests (0 = no limit).
@@ -67,7 +73,12 @@ const EnvSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 })
 
-export type Env = z.infer<typeof EnvSchema> & { GREENAPI_MODE: 'shared' | 'pool' | 'partner' | 'simulator' }
+export type Env = z.infer<typeof EnvSchema> & {
+  GREENAPI_MODE: 'shared' | 'pool' | 'partner' | 'simulator'
+  DATABASE_DIRECT_URL: string
+  /** DATABASE_URL is a transaction-mode pooler (DATABASE_DIRECT_URL names another URL). */
+  DATABASE_POOLED: boolean
+}
 
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const result = EnvSchema.safeParse(source)
@@ -97,7 +108,8 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   if (mode === 'partner' && !env.GREENAPI_PARTNER_TOKEN) {
     throw new Error('Invalid configuration: GREENAPI_MODE partner needs GREENAPI_PARTNER_TOKEN')
   }
-  return { ...env, GREENAPI_MODE: mode }
+  const direct = env.DATABASE_DIRECT_URL ?? env.DATABASE_URL
+  return { ...env, GREENAPI_MODE: mode, DATABASE_DIRECT_URL: direct, DATABASE_POOLED: direct !== env.DATABASE_URL }
 }
 
 /** Every variable EnvSchema reads: tests/integration/env-example.test.ts keeps .env.example in step. */

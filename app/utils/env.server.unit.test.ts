@@ -15,6 +15,13 @@ describe('configuration', () => {
     expect(() => parseEnv({ ...base, WA_RATE_LIMIT_QR: 'ten per minute' })).toThrow(/WA_RATE_LIMIT_QR/)
   })
 
+  it('DATABASE_DIRECT_URL defaults to DATABASE_URL; another URL marks DATABASE_URL as a pooler', () => {
+    expect(parseEnv(base)).toMatchObject({ DATABASE_DIRECT_URL: base.DATABASE_URL, DATABASE_POOLED: false })
+    expect(parseEnv({ ...base, DATABASE_DIRECT_URL: base.DATABASE_URL }).DATABASE_POOLED).toBe(false)
+    const pooled = parseEnv({ ...base, DATABASE_URL: 'postgres://x@127.0.0.1:6432/app_test', DATABASE_DIRECT_URL: base.DATABASE_URL })
+    expect(pooled).toMatchObject({ DATABASE_DIRECT_URL: base.DATABASE_URL, DATABASE_POOLED: true })
+  })
+
   it('names the variable, never its value, when a secret is weak', () => {
     let message = ''
     try {
