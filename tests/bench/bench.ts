@@ -36,16 +36,18 @@ import { runLoad, type LoadResult } from './load'
 const root = path.resolve(import.meta.dirname, '../..')
 const QUICK = process.argv.includes('--quick')
 const P = QUICK
-  ? { stateTenants: 10, rotation: [1, 10, 50], phaseSec: 1, warmupSec: 1, rounds: 1, sse: [200, 1000], fanoutRounds: 1, soak: 5_000, soakChunks: 2, idleSec: 1 }
-  : { stateTenants: 100, rotation: [1, 100, 1000], phaseSec: 5, warmupSec: 2, rounds: 3, sse: [2000, 10_000], fanoutRounds: 3, soak: 200_000, soakChunks: 5, idleSec: 5 }
+  ? { stateTenants: 5, rotation: [1, 5, 20], phaseSec: 1, warmup: { amount: 50 }, rounds: 1, sse: [100, 500], fanoutRounds: 1, soak: 1_000, soakChunks: 2, soakMaxSec: 10, idleSec: 1 }
+  : { stateTenants: 100, rotation: [1, 100, 1000], phaseSec: 5, warmup: { durationSec: 2 }, rounds: 3, sse: [2000, 10_000], fanoutRounds: 3, soak: 200_000, soakChunks: 5, soakMaxSec: 900, idleSec: 5 }
 const CONNECTIONS = 50
 /** The app's cap on streams per user (SSE_MAX_PER_USER cannot exceed it): streams are spread over users. */
 const STREAMS_PER_USER = 1000
 const STATUS_PATH = '/api/wa/qr/status'
 const STATIC_PATH = '/favicon.svg'
-const RESULTS_FILE = path.join(root, '.bench/results.json')
+// A quick run never overwrites the last full run's figures.
+const RESULTS_FILE = path.join(root, QUICK ? '.bench/results-quick.json' : '.bench/results.json')
 
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
+const benchStart = Date.now()
+const log = (line: string) => process.stderr.write(`[bench +${Math.round((Date.now() - benchStart) / 1000)}s] ${line}\n`)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const mb = (bytes: number) => bytes / 1024 / 1024
 const median = (xs: number[]) => {
@@ -334,7 +336,7 @@ async function main() {
         .map((n) => ({ key: `rotation${n}`, label: `status, connected, ${n} tenant${n === 1 ? '' : 's'} in rotation`, path: STATUS_PATH, tenants: groups.connected.slice(0, n), instances: instances(groups.connected.slice(0, n)) })),
     ]
     log(`warm-up, then ${P.rounds} interleaved round(s) of ${targets.length} phases × ${P.phaseSec} s at ${CONNECTIONS} connections…`)
-    for (const t of targets) await runLoad({ url: `${app.base}${t.path}`, connections: CONNECTIONS, durationSec: P.warmupSec, ...(t.tenants ? { tokens: tokens(t.tenants) } : {}) })
+    for (const t of targets) await runLoad({ url: `${app.base}${t.path}`, connections: CONNECTIONS, ...P.warmup, ...(t.tenants ? { tokens: tokens(t.tenants) } : {}) })
     const rounds: Array<Record<string, Measured>> = []
     for (let r = 0; r < P.rounds; r++) {
       const round: Record<string, Measured> = {}
@@ -364,7 +366,7 @@ async function main() {
     let soakServed = 0
     const soakStart = performance.now()
     for (let i = 0; i < P.soakChunks; i++) {
-      const r = await runLoad({ url: `${app.base}${STATUS_PATH}`, connections: CONNECTIONS, amount: Math.round(P.soak / P.soakChunks), tokens: tokens(stateSlice(groups.connected)) })
+      const r = await runLoad({ url: `${app.base}${STATUS_PATH}`, connections: CONNECTIONS, amount: Math.round(P.soak / P.soakChunks), maxSec: P.soakMaxSec / P.soakChunks, tokens: tokens(stateSlice(groups.connected)) })
       soakServed += r.total - r.errors - r.non2xx
       const p = await app.probe(true)
       soakHeap.push(mb(p.heapUsed))
@@ -422,7 +424,7 @@ async function main() {
       row(`${s.streams} SSE streams: heap after close and GC`, `${f1(s.heapAfterCloseMb)} MB (before: ${f1(s.heapBeforeMb)} MB)`, 'back to before', verdict(s.heapAfterCloseMb - s.heapBeforeMb < 2))
     }
     const growth = soakHeap[soakHeap.length - 1]! - soakHeap[1]!
-    row(`heap after GC over a ${P.soak}-request soak`, `${soakHeap.map(f1).join(' -> ')} MB (${f0(soakRps)} req/s)`, 'flat (< 5 MB after the 1st chunk)', verdict(growth < 5))
+    row(`heap after GC over a soak of ${soakServed} requests`, `${soakHeap.map(f1).join(' -> ')} MB (${f0(soakRps)} req/s)`, 'flat (< 5 MB after the 1st chunk)', verdict(growth < 5))
     row('RSS over the soak', `${soakRss.map(f0).join(' -> ')} MB`, '(V8 sizing its heap)', '')
     row('app process at idle after load', `RSS ${f0(mb(idle.rss))} MB, heap after GC ${f1(mb(idleGc.heapUsed))} MB`, '', '')
 

@@ -11,6 +11,8 @@ export interface LoadConfig {
   connections: number
   durationSec?: number
   amount?: number
+  /** With `amount`: stop after this many seconds even if the count is not reached. */
+  maxSec?: number
   tokens?: string[]
 }
 
@@ -33,7 +35,7 @@ interface AutocannonResult {
   non2xx: number
   statusCodeStats?: Record<string, { count: number }>
 }
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>
+type Autocannon = (opts: Record<string, unknown>) => PromiseLike<AutocannonResult> & { stop(): void }
 
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
 
@@ -42,7 +44,7 @@ export async function runLoad(config: LoadConfig): Promise<LoadResult> {
   if (url.hostname !== '127.0.0.1') throw new Error('load tests target 127.0.0.1 only')
   let next = 0
   const tokens = config.tokens ?? []
-  const result = await autocannon({
+  const run = autocannon({
     url: url.origin,
     connections: config.connections,
     ...(config.amount ? { amount: config.amount } : { duration: config.durationSec ?? 10 }),
@@ -59,6 +61,9 @@ export async function runLoad(config: LoadConfig): Promise<LoadResult> {
       },
     ],
   })
+  const bound = config.amount && config.maxSec ? setTimeout(() => run.stop(), config.maxSec * 1000) : undefined
+  const result = await run
+  clearTimeout(bound)
   return {
     // Over the whole run (autocannon's per-second average drops the last partial second).
     rps: result.requests.total / Math.max(0.001, result.duration),
