@@ -19,7 +19,7 @@ describe('npm run bench -- --quick', () => {
     const startedAt = Date.now()
     const { stdout } = await run(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'tests/bench/bench.ts', '--quick'], {
       cwd: root,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: process.env.DATABASE_URL },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'development', DATABASE_URL: process.env.DATABASE_URL },
       timeout: 170_000,
       maxBuffer: 16 * 1024 * 1024,
     })
