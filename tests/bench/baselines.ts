@@ -65,7 +65,7 @@ export function upstreamCounter(): UpstreamCounter {
 
 interface ProbedServices {
   eventStreams: { open: number }
-  simulator?: { authorize(instanceId: string, phoneE164?: string): void; setState(instanceId: string, state: string | null): void }
+  simulator?: { authorize(instanceId: string, phoneE164?: string): void; setState(instanceId: string, state: string | null): void; flushWebhooks(): Promise<void> }
 }
 
 export function benchProbeRouter(deps: { gc: () => void; services: ProbedServices; counter: UpstreamCounter }): { path: string; router: Router } {
@@ -85,15 +85,23 @@ export function benchProbeRouter(deps: { gc: () => void; services: ProbedService
     res.set('Cache-Control', 'no-store').json(reading)
   })
   // The simulated phone's side of the bench: link instances, change their state (webhooks fire).
-  router.post('/sim', (req, res) => {
+  router.post('/sim', async (req, res) => {
     const sim = deps.services.simulator
     const body = req.body as { instanceIds?: string[]; authorize?: boolean; state?: string }
     if (!sim || !Array.isArray(body.instanceIds)) return void res.status(400).json({ ok: false, error: 'VALIDATION_FAILED', message: 'instanceIds' })
-    body.instanceIds.forEach((id, i) => {
-      if (body.authorize) sim.authorize(id, `+336${String(10_000_000 + i).slice(-8)}`)
-      else sim.setState(id, body.state ?? 'authorized')
-    })
-    res.json({ ok: true, at: performance.timeOrigin + performance.now() })
+    try {
+      for (const id of body.instanceIds) {
+        // One phone number per instance (+336 and the id's last 8 digits).
+        if (body.authorize) sim.authorize(id, `+336${id.slice(-8).padStart(8, '0')}`)
+        else sim.setState(id, body.state ?? 'authorized')
+      }
+    } catch (e) {
+      return void res.status(400).json({ ok: false, error: 'VALIDATION_FAILED', message: e instanceof Error ? e.message : 'simulator' })
+    }
+    const at = performance.timeOrigin + performance.now()
+    // Linking: answer once the app has been told (bounded batches, not 1000 webhooks at once).
+    if (body.authorize) await sim.flushWebhooks()
+    res.json({ ok: true, at })
   })
   return { path: '/bench', router }
 }

@@ -186,6 +186,7 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
       const state = round % 2 === 0 ? 'sleepMode' : 'authorized'
       await answer(`arm ${state}`)
       const res = await fetch(`${app.base}/bench/sim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instanceIds: [instanceId], state }) })
+      if (!res.ok) throw new Error(`state change: HTTP ${res.status} ${await res.text()}`)
       const { at } = (await res.json()) as { at: number }
       fanouts.push(await answer(`collect ${at} 15000`))
     }
@@ -294,18 +295,25 @@ async function main() {
 
     log(`link attempts for ${linkedCount} tenants through POST /api/wa/qr/generate…`)
     const linked = [...groups.connected, ...groups.live, ...groups.expired, ...groups.sse]
-    await pool(linked, 16, async (tenantId) => {
-      const res = await fetch(`${app.base}/api/wa/qr/generate`, { method: 'POST', headers: { authorization: `Bearer ${tokens([tenantId])[0]}`, 'content-type': 'application/json' }, body: '{}' })
-      if (res.status !== 200) throw new Error(`generate for ${tenantId}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`)
-      await res.body?.cancel()
+    // Fewer at a time than the app's pool has connections. Setup, not a figure: a 503 (pool
+    // wait timed out on a busy machine) is tried again, twice at most.
+    await pool(linked, 8, async (tenantId) => {
+      for (let attempt = 1; ; attempt++) {
+        const res = await fetch(`${app.base}/api/wa/qr/generate`, { method: 'POST', headers: { authorization: `Bearer ${tokens([tenantId])[0]}`, 'content-type': 'application/json' }, body: '{}' })
+        if (res.status === 200) return void (await res.body?.cancel())
+        if (res.status !== 503 || attempt === 3) throw new Error(`generate for ${tenantId}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`)
+        await res.body?.cancel()
+        await sleep(1000)
+      }
     })
     const rows = await db.selectFrom('tenant_provider_configs').select(['tenant_id', 'instance_id']).where('tenant_id', 'in', linked).execute()
     const instanceOf = new Map(rows.map((r) => [r.tenant_id, r.instance_id]))
     const instances = (ids: string[]) => ids.map((id) => instanceOf.get(id)!)
     const toConnect = [...groups.connected, ...groups.sse]
     log(`phones scan for ${toConnect.length} of them (simulator → webhook → app)…`)
-    for (const part of chunks(instances(toConnect), 200)) {
-      await fetch(`${app.base}/bench/sim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instanceIds: part, authorize: true }) })
+    for (const part of chunks(instances(toConnect), 50)) {
+      const res = await fetch(`${app.base}/bench/sim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instanceIds: part, authorize: true }) })
+      if (!res.ok) throw new Error(`linking phones: HTTP ${res.status} ${await res.text()}`)
     }
     await until(`${toConnect.length} tenants connected`, 120_000, async () => {
       const { n } = await db.selectFrom('tenant_provider_configs').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', 'in', toConnect).where('connection_status', '=', 'authorized').executeTakeFirstOrThrow()
