@@ -1,28 +1,22 @@
 /**
- * The two baselines `npm run bench` compares the status route with. They live here, not in
- * app/routes/: a production build must not carry a route that checks only a JWT signature (no
- * membership, no revocation), opens a pool per request and puts the Green-API token in a URL,
- * nor an env variable that switches it on (issue 14, item 6; decision 115).
+ * What `npm run bench` mounts on its own app processes (tests/bench/bench-server.ts), never in
+ * the production tree: a production build must not carry a route that does nothing, a probe of
+ * the process's heap, or a switch on the simulator, nor an env variable that turns them on
+ * (decision 115).
  *
  * - `withNoopRoute(build)`: the app's own Remix build plus one resource route that does nothing,
- *   so the no-op figure still measures "a Remix no-op route in the same server" (docs/benchmarks.md): the
- *   same express shell, middleware and Remix request handling as /api/wa/qr/status.
- * - `naiveStatusRouter(services)`: the first version's status route, an express router mounted
- *   beside the simulator's (createHttpApp's `routers`): a new pool per request, the tenant's row
- *   read, one upstream getStateInstance per poll, no cache, no lease.
+ *   so the no-op figure measures "a Remix no-op route in the same server" (docs/benchmarks.md): the same
+ *   express shell, middleware and Remix request handling as /api/wa/qr/status.
+ * - `upstreamCounter()`: an express router in front of the simulator's Green-API surface that
+ *   counts the calls per instance (the simulator itself is untouched, served over HTTP).
+ * - `benchProbeRouter(…)`: the process's CPU time, heap after a full GC, RSS and open SSE
+ *   streams, and the simulator switches the bench needs (link a phone, set a state).
  */
 import type { ServerBuild } from '@remix-run/node'
 import express, { type Router } from 'express'
-import { Kysely, PostgresDialect } from 'kysely'
-import { z } from 'zod'
-import { KyselyConnectionRepository } from '../../adapters/kysely/kysely-connection-repository'
-import { createPgPool } from '../../adapters/postgres/pg-pool'
-import type { Database } from '../../db/schema'
-import type { SecretLocation } from '../../domain/ports/credential-vault'
-import { configLocation } from '../../domain/whatsapp'
+import { DEFAULT_SIMULATOR_MOUNT_PATH } from '../../adapters/green-api/simulator'
 
 export const NOOP_PATH = '/bench/noop'
-export const NAIVE_STATUS_PATH = '/bench/naive-status'
 
 /** The app's build with a no-op resource route at /bench/noop (this process only). */
 export function withNoopRoute(build: ServerBuild): ServerBuild {
@@ -37,37 +31,77 @@ export function withNoopRoute(build: ServerBuild): ServerBuild {
   }
 }
 
-/** What the naive route needs from the booted services (the bench reads them from the global). */
-export interface NaiveStatusDeps {
-  databaseUrl: string
-  verifyJwt: (token: string) => Promise<{ tenantId?: string | null } | null>
-  decrypt: (ciphertext: string, location: SecretLocation) => string
+export const PROBE_PATH = '/bench/probe'
+
+/** One process's figures at one moment (GET /bench/probe[?gc=1]). */
+export interface ProbeReading {
+  /** User + system CPU time of the process since it started, in microseconds. */
+  cpuMicros: number
+  /** Heap used, after a full GC when asked (`?gc=1`). */
+  heapUsed: number
+  rss: number
+  /** Open SSE streams of this process (the app's own slot count). */
+  sseOpen: number
+  /** Green-API calls received by this process's simulator, per instance id (primary only). */
+  upstream: Record<string, number>
 }
 
-const StoredConfig = z.object({ instanceId: z.string(), apiToken: z.string(), apiUrl: z.string() })
+export interface UpstreamCounter {
+  router: { path: string; router: Router }
+  counts: Map<string, number>
+}
 
-export function naiveStatusRouter(deps: NaiveStatusDeps): { path: string; router: Router } {
+/** Counts `{mount}/waInstance{id}/{method}/{token}` calls per instance, then lets the simulator answer. */
+export function upstreamCounter(): UpstreamCounter {
+  const counts = new Map<string, number>()
   const router = express.Router()
-  router.get('/', async (req, res) => {
-    const claims = await deps.verifyJwt((req.get('authorization') ?? '').replace(/^Bearer /i, '')).catch(() => null)
-    if (!claims?.tenantId) return void res.status(401).json({ ok: false, error: 'UNAUTHENTICATED', message: 'Unauthorized' })
-    const pool = createPgPool({ connectionString: deps.databaseUrl, max: 1 })
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-    try {
-      const record = await new KyselyConnectionRepository(db).findByTenant(claims.tenantId)
-      if (!record) return void res.json({ connected: false, status: 'notAuthorized' })
-      const creds = StoredConfig.parse(JSON.parse(deps.decrypt(record.encryptedConfig, configLocation(record.tenantId))))
-      const upstream = await fetch(`${creds.apiUrl}/waInstance${creds.instanceId}/getStateInstance/${creds.apiToken}`, {
-        signal: AbortSignal.timeout(5_000),
-      })
-      const body = (await upstream.json().catch(() => null)) as { stateInstance?: string } | null
-      const status = body?.stateInstance ?? record.status
-      res.json({ connected: status === 'authorized', status })
-    } catch {
-      res.status(502).json({ ok: false, error: 'UPSTREAM_UNAVAILABLE', message: 'Upstream error' })
-    } finally {
-      await db.destroy().catch(() => {})
-    }
+  router.use((req, _res, next) => {
+    const id = /^\/waInstance(\d+)\//.exec(req.path)?.[1]
+    if (id) counts.set(id, (counts.get(id) ?? 0) + 1)
+    next()
   })
-  return { path: NAIVE_STATUS_PATH, router }
+  return { router: { path: DEFAULT_SIMULATOR_MOUNT_PATH, router }, counts }
+}
+
+interface ProbedServices {
+  eventStreams: { open: number }
+  simulator?: { authorize(instanceId: string, phoneE164?: string): void; setState(instanceId: string, state: string | null): void; flushWebhooks(): Promise<void> }
+}
+
+export function benchProbeRouter(deps: { gc: () => void; services: ProbedServices; counter: UpstreamCounter }): { path: string; router: Router } {
+  const router = express.Router()
+  router.use(express.json())
+  router.get('/probe', (req, res) => {
+    if (req.query.gc === '1') deps.gc()
+    const cpu = process.cpuUsage()
+    const memory = process.memoryUsage()
+    const reading: ProbeReading = {
+      cpuMicros: cpu.user + cpu.system,
+      heapUsed: memory.heapUsed,
+      rss: memory.rss,
+      sseOpen: deps.services.eventStreams.open,
+      upstream: Object.fromEntries(deps.counter.counts),
+    }
+    res.set('Cache-Control', 'no-store').json(reading)
+  })
+  // The simulated phone's side of the bench: link instances, change their state (webhooks fire).
+  router.post('/sim', async (req, res) => {
+    const sim = deps.services.simulator
+    const body = req.body as { instanceIds?: string[]; authorize?: boolean; state?: string }
+    if (!sim || !Array.isArray(body.instanceIds)) return void res.status(400).json({ ok: false, error: 'VALIDATION_FAILED', message: 'instanceIds' })
+    try {
+      for (const id of body.instanceIds) {
+        // One phone number per instance (+336 and the id's last 8 digits).
+        if (body.authorize) sim.authorize(id, `+336${id.slice(-8).padStart(8, '0')}`)
+        else sim.setState(id, body.state ?? 'authorized')
+      }
+    } catch (e) {
+      return void res.status(400).json({ ok: false, error: 'VALIDATION_FAILED', message: e instanceof Error ? e.message : 'simulator' })
+    }
+    const at = performance.timeOrigin + performance.now()
+    // Linking: answer once the app has been told (bounded batches, not 1000 webhooks at once).
+    if (body.authorize) await sim.flushWebhooks()
+    res.json({ ok: true, at })
+  })
+  return { path: '/bench', router }
 }

@@ -1,390 +1,454 @@
 /**
- * `npm run bench` (targets: docs/benchmarks.md): one run, one machine, figures as ratios where possible.
+ * `npm run bench` (docs/benchmarks.md): the status path at scale, from ONE run, as ratios.
  *
  * - PostgreSQL: DATABASE_URL when set, else a throwaway embedded server (temp dir, free port).
- * - The app: the built Remix app served in THIS process exactly as server/start.ts serves it in
- *   simulator mode (bootServices + createHttpApp), simulator rate limits off so the figures
- *   measure the app; a second app process (server/start.ts) for the two-process figures.
- * - Load: autocannon in a separate process (tests/bench/load.ts) against 127.0.0.1 only.
+ * - The app: tests/bench/bench-server.ts, the built app served as `npm start` serves it in
+ *   simulator mode, in a process of its own so its CPU time (process.cpuUsage), heap after a
+ *   full GC and RSS are the app's alone; a second one on the same database for the
+ *   two-process figures. The Green-API simulator lives in the first and is called over HTTP on
+ *   loopback, as the real service would be; a counter in front of it counts the calls.
+ * - Tenants, owners, memberships and API tokens are seeded directly in the bench database; the
+ *   link attempts go through the API (POST /api/wa/qr/generate), phones through the simulator.
+ * - Load: autocannon from this process against 127.0.0.1 only, bounded by time or count; the
+ *   SSE clients in a process of their own (tests/bench/sse-clients.ts).
  *
- * Bounded: about 2 minutes. Prints one table, writes tests/bench/results.json, exits 0.
+ * `--quick`: small counts, under a minute (development and the smoke test). Prints one table
+ * on stdout, progress on stderr, writes .bench/results.json (gitignored; no tracked file is
+ * written) and exits 0; any failure exits 1.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
 import fs from 'node:fs'
-import type { Server } from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import v8 from 'node:v8'
-import vm from 'node:vm'
-import { Kysely, PostgresDialect } from 'kysely'
+import readline from 'node:readline'
+import { Kysely, PostgresDialect, sql } from 'kysely'
 import { createPgPool } from '../../adapters/postgres/pg-pool'
+import { signAppToken } from '../../app/utils/jwt.server'
 import { migrateToLatest } from '../../db/migrate'
 import type { Database } from '../../db/schema'
 import { buildIfNeeded } from '../../server/build'
-import { ensureDatabase, startEmbeddedPg, type EmbeddedPgHandle } from '../../server/embedded-pg'
+import { ensureDatabase, startEmbeddedPg } from '../../server/embedded-pg'
 import { freePort } from '../utils/free-port'
-import { NAIVE_STATUS_PATH, NOOP_PATH, naiveStatusRouter, withNoopRoute } from './baselines'
+import { NOOP_PATH, PROBE_PATH, type ProbeReading } from './baselines'
+import { runLoad, type LoadResult } from './load'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const TENANTS = 50
-const PHASE_SEC = Number(process.env.BENCH_PHASE_SEC ?? 10)
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`)
+const root = path.resolve(import.meta.dirname, '../..')
+const QUICK = process.argv.includes('--quick')
+const P = QUICK
+  ? { stateTenants: 5, rotation: [1, 5, 20], phaseSec: 1, warmup: { amount: 300, maxSec: 2 }, rounds: 1, sse: [100, 500], fanoutRounds: 1, soak: 1_000, soakChunks: 2, soakMaxSec: 10, idleSec: 1 }
+  : { stateTenants: 100, rotation: [1, 100, 1000], phaseSec: 5, warmup: { amount: 2000, maxSec: 10 }, rounds: 3, sse: [2000, 10_000], fanoutRounds: 3, soak: 200_000, soakChunks: 5, soakMaxSec: 600, idleSec: 5 }
+const CONNECTIONS = 50
+/** The app's cap on streams per user (SSE_MAX_PER_USER cannot exceed it): streams are spread over users. */
+const STREAMS_PER_USER = 1000
+const STATUS_PATH = '/api/wa/qr/status'
+const STATIC_PATH = '/favicon.svg'
+// A quick run never overwrites the last full run's figures.
+const RESULTS_FILE = path.join(root, QUICK ? '.bench/results-quick.json' : '.bench/results.json')
+
+const benchStart = Date.now()
+const log = (line: string) => process.stderr.write(`[bench +${Math.round((Date.now() - benchStart) / 1000)}s] ${line}\n`)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const mb = (bytes: number) => bytes / 1024 / 1024
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+const chunks = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n))
 
-
-interface LoadResult {
-  rps: number
-  total: number
-  p50: number
-  p99: number
-  errors: number
-  non2xx: number
-  codes: Record<string, number>
+/** Runs `fn` over `items`, `concurrency` at a time. */
+async function pool<T, R>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++
+        out[i] = await fn(items[i]!, i)
+      }
+    }),
+  )
+  return out
 }
 
-/** Runs tests/bench/load.ts (autocannon) in its own process. */
-function load(config: { url: string; connections: number; durationSec?: number; amount?: number; tokens?: string[] }): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), path.join(root, 'tests/bench/load.ts'), JSON.stringify(config)], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout!.on('data', (c) => (out += String(c)))
-    child.stderr!.on('data', (c) => (err += String(c)))
-    child.once('exit', (code) => {
-      const line = out.trim().split('\n').pop() ?? ''
-      try {
-        resolve(JSON.parse(line) as LoadResult)
-      } catch {
-        reject(new Error(`load generator failed (${code}): ${err.slice(-500)}`))
+/** Polls `check` until it is true, within `ms`; a clear error otherwise. */
+async function until(what: string, ms: number, check: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000} s`)
+    await sleep(100)
+  }
+}
+
+// ------------------------------------------------------------------ app processes
+
+interface AppProcess {
+  base: string
+  pid: number
+  probe(gc?: boolean): Promise<ProbeReading>
+  stop(): Promise<void>
+}
+
+async function startAppProcess(role: 'primary' | 'secondary', env: Record<string, string>): Promise<AppProcess> {
+  const port = await freePort()
+  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'tests/bench/bench-server.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env, BENCH_PORT: String(port), BENCH_ROLE: role },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr!.on('data', (c) => (stderr = (stderr + String(c)).slice(-4000)))
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${role} app process did not start within 120 s: ${stderr}`)), 120_000)
+    child.once('exit', (code) => reject(new Error(`${role} app process exited (${code}): ${stderr}`)))
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('ready ')) {
+        clearTimeout(timer)
+        resolve()
       }
     })
   })
+  const base = `http://127.0.0.1:${port}`
+  return {
+    base,
+    pid: child.pid!,
+    async probe(gc = false) {
+      const res = await fetch(`${base}${PROBE_PATH}${gc ? '?gc=1' : ''}`)
+      if (!res.ok) throw new Error(`probe: HTTP ${res.status}`)
+      return (await res.json()) as ProbeReading
+    },
+    async stop() {
+      if (child.exitCode !== null) return
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await Promise.race([exited, sleep(10_000)])
+      if (child.exitCode === null) child.kill('SIGKILL')
+    },
+  }
 }
 
-const mb = (bytes: number) => Math.round(bytes / 1024 / 1024)
+// ------------------------------------------------------------------ measurement
 
-// A full GC before reading the heap, so growth means retained memory, not a lazy collector.
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc') as () => void
-function heapAfterGc(): number {
-  gc()
-  return process.memoryUsage().heapUsed
+interface Measured extends LoadResult {
+  /** App CPU time per request (all app processes of the phase), in ms. */
+  cpuMsPerReq: number
+  /** Green-API calls per instance per second for the tenants polled, over the phase. */
+  upstreamPerInstancePerSec: number
 }
+
+async function measure(apps: AppProcess[], targets: Array<{ url: string; tokens?: string[] }>, instanceIds: string[], bound: { durationSec?: number; amount?: number }): Promise<Measured> {
+  const before = await Promise.all(apps.map((a) => a.probe()))
+  const t0 = performance.now()
+  const loads = await Promise.all(
+    targets.map((t) => runLoad({ url: t.url, connections: Math.round(CONNECTIONS / targets.length), ...bound, ...(t.tokens ? { tokens: t.tokens } : {}) })),
+  )
+  const seconds = (performance.now() - t0) / 1000
+  const after = await Promise.all(apps.map((a) => a.probe()))
+  const total = loads.reduce((n, l) => n + l.total, 0)
+  const cpuMicros = after.reduce((n, a, i) => n + a.cpuMicros - before[i]!.cpuMicros, 0)
+  // The simulator (and so the counter) lives in the first process only.
+  const calls = instanceIds.reduce((n, id) => n + (after[0]!.upstream[id] ?? 0) - (before[0]!.upstream[id] ?? 0), 0)
+  const codes: Record<string, number> = {}
+  for (const l of loads) for (const [k, v] of Object.entries(l.codes)) codes[k] = (codes[k] ?? 0) + v
+  return {
+    rps: loads.reduce((n, l) => n + l.rps, 0),
+    total,
+    p50: Math.max(...loads.map((l) => l.p50)),
+    p99: Math.max(...loads.map((l) => l.p99)),
+    errors: loads.reduce((n, l) => n + l.errors, 0),
+    non2xx: loads.reduce((n, l) => n + l.non2xx, 0),
+    codes,
+    cpuMsPerReq: cpuMicros / 1000 / Math.max(1, total),
+    upstreamPerInstancePerSec: instanceIds.length === 0 ? 0 : calls / instanceIds.length / seconds,
+  }
+}
+
+/** Opens `streams` SSE streams from a client process; fan-out rounds; closes them. */
+async function sseRun(app: AppProcess, tokens: string[], instanceId: string, streams: number) {
+  const base = await app.probe(true)
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/bench/sse-clients.ts', JSON.stringify({ port: Number(new URL(app.base).port), path: '/api/wa/events', tokens, streams, concurrency: 200 })], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
+  const answer = async <T>(command?: string): Promise<T> => {
+    if (command) child.stdin!.write(`${command}\n`)
+    const next = await Promise.race([lines.next(), sleep(180_000).then(() => null)])
+    if (!next || next.done) throw new Error(`SSE clients did not answer ${command ?? 'open'}`)
+    return JSON.parse(next.value) as T
+  }
+  try {
+    const opened = await answer<{ opened: number; failed: Record<string, number> }>()
+    const open = await app.probe(true)
+    const fanouts: Array<{ received: number; of: number; p50: number; p99: number; max: number }> = []
+    for (let round = 0; round < P.fanoutRounds * 2; round++) {
+      // Back and forth between two visible states, each change a webhook from the simulator.
+      const state = round % 2 === 0 ? 'sleepMode' : 'authorized'
+      await answer(`arm ${state}`)
+      const res = await fetch(`${app.base}/bench/sim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instanceIds: [instanceId], state }) })
+      if (!res.ok) throw new Error(`state change: HTTP ${res.status} ${await res.text()}`)
+      const { at } = (await res.json()) as { at: number }
+      fanouts.push(await answer(`collect ${at} 15000`))
+    }
+    await answer('close')
+    await until('streams released after close', 30_000, async () => (await app.probe()).sseOpen === 0)
+    const closed = await app.probe(true)
+    return {
+      streams,
+      opened: opened.opened,
+      failed: opened.failed,
+      heapBeforeMb: mb(base.heapUsed),
+      heapOpenMb: mb(open.heapUsed),
+      heapAfterCloseMb: mb(closed.heapUsed),
+      rssOpenMb: mb(open.rss),
+      kbPerStream: opened.opened ? (open.heapUsed - base.heapUsed) / 1024 / opened.opened : NaN,
+      fanout: {
+        received: fanouts.reduce((n, f) => n + f.received, 0),
+        expected: fanouts.reduce((n, f) => n + f.of, 0),
+        // Over the rounds: the median round's p50, the worst round's p99.
+        p50: median(fanouts.map((f) => f.p50)),
+        p99: Math.max(...fanouts.map((f) => f.p99)),
+      },
+    }
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  }
+}
+
+// ------------------------------------------------------------------ main
 
 async function main() {
   const started = Date.now()
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wa-bench-'))
   const cleanups: Array<() => Promise<void>> = []
   try {
-    // ---------------------------------------------------------------- database
     let databaseUrl = process.env.DATABASE_URL
-    let pgHandle: EmbeddedPgHandle | undefined
     if (!databaseUrl) {
       log('starting a throwaway embedded PostgreSQL…')
-      const dataDir = path.join(tmp, 'pg')
-      pgHandle = await startEmbeddedPg({
-        dataDir,
+      const pg = await startEmbeddedPg({
+        dataDir: path.join(tmp, 'pg'),
         port: await freePort(),
         password: randomBytes(12).toString('base64url'),
         flags: ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'synchronous_commit=off'],
         log: () => {},
       })
-      const handle = pgHandle
-      cleanups.push(() => handle.stop())
-      await ensureDatabase(pgHandle.serverUrl, 'wa_bench')
-      databaseUrl = pgHandle.databaseUrl('wa_bench')
+      cleanups.push(() => pg.stop())
+      await ensureDatabase(pg.serverUrl, 'wa_bench')
+      databaseUrl = pg.databaseUrl('wa_bench')
     }
-    Object.assign(process.env, {
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPgPool({ connectionString: databaseUrl, max: 4 }) }) })
+    cleanups.push(() => db.destroy())
+    await migrateToLatest(db)
+    await buildIfNeeded((line) => log(line))
+
+    // ---------------------------------------------------------------- tenants
+    const connectedCount = Math.max(...P.rotation)
+    const sseUsers = Math.ceil(Math.max(...P.sse) / STREAMS_PER_USER)
+    const run = randomBytes(3).toString('hex')
+    const jwtSecret = `bench-${randomBytes(24).toString('base64url')}`
+    const groups = {
+      connected: Array.from({ length: connectedCount }, (_, i) => `bench-${run}-c${i}`),
+      live: Array.from({ length: P.stateTenants }, (_, i) => `bench-${run}-l${i}`),
+      expired: Array.from({ length: P.stateTenants }, (_, i) => `bench-${run}-e${i}`),
+      notLinked: Array.from({ length: P.stateTenants }, (_, i) => `bench-${run}-n${i}`),
+      sse: [`bench-${run}-sse`],
+    }
+    const allTenants = Object.values(groups).flat()
+    log(`seeding ${allTenants.length} tenants, their owners, memberships and API tokens (${sseUsers} members for the SSE tenant)…`)
+    const owners = allTenants.flatMap((tenantId) =>
+      Array.from({ length: tenantId === groups.sse[0] ? sseUsers : 1 }, (_, u) => ({ tenantId, id: randomUUID(), email: `user${u}@${tenantId}.bench.test` })),
+    )
+    const tokenOf = new Map<string, string[]>()
+    const minted = await Promise.all(
+      owners.map(async (o) => ({ o, t: await signAppToken({ JWT_SECRET: jwtSecret }, { userId: o.id, tenantId: o.tenantId, ttlSeconds: 4 * 3600, jti: randomUUID() }) })),
+    )
+    for (const part of chunks(allTenants, 500)) {
+      await db.insertInto('tenants').values(part.map((id) => ({ id, name: id }))).execute()
+      await db.insertInto('tenant_features').values(part.map((id) => ({ tenant_id: id, whatsapp_enabled: true, sms_enabled: true, email_enabled: true }))).execute()
+    }
+    for (const part of chunks(minted, 500)) {
+      await db.insertInto('users').values(part.map(({ o }) => ({ id: o.id, email: o.email, name: o.email, password_hash: null }))).execute()
+      await db.insertInto('memberships').values(part.map(({ o }) => ({ tenant_id: o.tenantId, user_id: o.id, role: 'owner' as const }))).execute()
+      await db.insertInto('api_tokens').values(part.map(({ o, t }) => ({ jti: t.jti, tenant_id: o.tenantId, user_id: o.id, name: 'bench', expires_at: t.expiresAt }))).execute()
+    }
+    for (const { o, t } of minted) tokenOf.set(o.tenantId, [...(tokenOf.get(o.tenantId) ?? []), t.token])
+    const tokens = (ids: string[]) => ids.map((id) => tokenOf.get(id)![0]!)
+
+    // ---------------------------------------------------------------- app process
+    const appEnv = {
       DATABASE_URL: databaseUrl,
       NODE_ENV: 'development',
-      JWT_SECRET: process.env.BENCH_JWT_SECRET ?? `bench-${randomBytes(24).toString('base64url')}`,
+      JWT_SECRET: jwtSecret,
       WA_ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
       GREENAPI_MODE: 'simulator',
       LOG_LEVEL: 'error',
-      DATABASE_POOL_MAX: '20',
-    })
-    const seedPool = createPgPool({ connectionString: databaseUrl, max: 4 }) // PostgreSQL stops before this pool at teardown: not an error
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: seedPool }) })
-    cleanups.push(() => db.destroy())
-    await migrateToLatest(db)
-
-    // ---------------------------------------------------------------- app (this process)
-    await buildIfNeeded((line) => log(line))
-    const build = (await import(pathToFileURL(path.join(root, 'build/index.js')).href)) as { entry: { module: Record<string, any> } }
-    const entry = build.entry.module
-    const { createHttpApp } = await import('../../server/http-app')
-    const { signAppToken } = await import('../../app/utils/jwt.server')
-    const port = await freePort()
-    const booted = await entry.bootServices({ port, dataDir: path.join(tmp, 'app1'), simulatorInstances: TENANTS + 10, reconcile: false })
-    const services = (globalThis as Record<symbol, any>)[Symbol.for('whatsapp-pro.services')]
-    const sim = services.simulator as import('../../adapters/green-api/simulator').GreenApiSimulator
-    sim.setRateLimitsEnabled(false)
-    // The baselines are the bench's own (tests/bench/baselines.ts): a no-op route added to the
-    // build this process serves, the naive status route as an extra express router.
-    const naiveRoute = naiveStatusRouter({
-      databaseUrl,
-      verifyJwt: (token) => services.auth.verifyJwt(token),
-      decrypt: (ciphertext, location) => services.wa.vault.decrypt(ciphertext, location),
-    })
-    const server = await new Promise<Server>((resolve) => {
-      const app = createHttpApp({ build: withNoopRoute(build as never), routers: [...booted.routers, naiveRoute] })
-      const s = app.listen(port, '127.0.0.1', () => resolve(s))
-    })
-    cleanups.push(async () => {
-      await new Promise<void>((r) => {
-        server.close(() => r())
-        server.closeAllConnections()
-      })
-      await entry.shutdownServices()
-    })
-    const base = `http://127.0.0.1:${port}`
-
-    // ---------------------------------------------------------------- seed 50 tenants + 5 for SSE
-    log(`seeding ${TENANTS} tenants with an owner and an API token each…`)
-    const run = randomBytes(3).toString('hex')
-    const seedTenant = async (id: string) => {
-      await db.insertInto('tenants').values({ id, name: id }).onConflict((oc) => oc.doNothing()).execute()
-      await db
-        .insertInto('tenant_features')
-        .values({ tenant_id: id, whatsapp_enabled: true, sms_enabled: true, email_enabled: true })
-        .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ whatsapp_enabled: true }))
-        .execute()
-      const user = await db
-        .insertInto('users')
-        .values({ email: `owner@${id}.bench.test`, name: `Owner ${id}`, password_hash: null })
-        .returning('id')
-        .executeTakeFirstOrThrow()
-      await db.insertInto('memberships').values({ tenant_id: id, user_id: user.id, role: 'owner' }).execute()
-      const minted = await signAppToken(
-        { JWT_SECRET: process.env.JWT_SECRET! },
-        { userId: user.id, tenantId: id, ttlSeconds: 3600, jti: randomUUID() },
-      )
-      await db
-        .insertInto('api_tokens')
-        .values({ jti: minted.jti, tenant_id: id, user_id: user.id, name: 'bench', expires_at: minted.expiresAt })
-        .execute()
-      return { id, token: minted.token }
+      // Live attempts stay live for the whole run; the expired ones are made so in the database.
+      LINK_ATTEMPT_MINUTES: '60',
+      SSE_MAX_PER_USER: String(STREAMS_PER_USER),
+      SSE_MAX_PER_TENANT: '100000',
+      SSE_MAX_PER_IP: '100000',
     }
-    const tenants = await Promise.all(Array.from({ length: TENANTS }, (_, i) => seedTenant(`bench-${run}-${String(i).padStart(2, '0')}`)))
-    const sseTenants = await Promise.all(Array.from({ length: 5 }, (_, i) => seedTenant(`bench-${run}-sse${i}`)))
-    const api = (p: string, token: string, init: RequestInit = {}) =>
-      fetch(`${base}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(init.headers ?? {}) } })
-    const instanceOf = async (tenantId: string) =>
-      (await db.selectFrom('tenant_provider_configs').select('instance_id').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow()).instance_id
+    const linkedCount = groups.connected.length + groups.live.length + groups.expired.length + 1
+    log(`starting the app process (${linkedCount + 10} simulator instances)…`)
+    const app = await startAppProcess('primary', { ...appEnv, BENCH_SIM_INSTANCES: String(linkedCount + 10) })
+    cleanups.push(() => app.stop())
 
-    log('linking their WhatsApp (generate + simulated authorize)…')
-    const instances: string[] = []
-    for (const t of tenants) {
-      const res = await api('/api/wa/qr/generate', t.token, { method: 'POST', body: '{}' })
-      if (res.status !== 200) throw new Error(`generate for ${t.id}: HTTP ${res.status} ${await res.text()}`)
-      const instanceId = await instanceOf(t.id)
-      instances.push(instanceId)
-      sim.authorize(instanceId, `+336${String(10_000_000 + instances.length).slice(-8)}`)
-    }
-    await sim.flushWebhooks()
-    for (const t of tenants) {
-      for (let i = 0; ; i++) {
-        const body = (await (await api('/api/wa/qr/status', t.token)).json()) as { connected?: boolean }
-        if (body.connected) break
-        if (i > 100) throw new Error(`${t.id} never connected`)
-        await sleep(50)
+    log(`link attempts for ${linkedCount} tenants through POST /api/wa/qr/generate…`)
+    const linked = [...groups.connected, ...groups.live, ...groups.expired, ...groups.sse]
+    // Fewer at a time than the app's pool has connections. Setup, not a figure: a 503 (pool
+    // wait timed out on a busy machine) is tried again, twice at most.
+    await pool(linked, 8, async (tenantId) => {
+      for (let attempt = 1; ; attempt++) {
+        const res = await fetch(`${app.base}/api/wa/qr/generate`, { method: 'POST', headers: { authorization: `Bearer ${tokens([tenantId])[0]}`, 'content-type': 'application/json' }, body: '{}' })
+        if (res.status === 200) return void (await res.body?.cancel())
+        if (res.status !== 503 || attempt === 3) throw new Error(`generate for ${tenantId}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`)
+        await res.body?.cancel()
+        await sleep(1000)
       }
-    }
-    const tokens = tenants.map((t) => t.token)
-    const getStateCalls = () => instances.map((id) => sim.callCount({ instanceId: id, method: 'getStateInstance' }))
-    let requestsServed = 0
-
-    // ---------------------------------------------------------------- 1. no-op vs status, 50 connections
-    log(`no-op vs status at 50 connections over ${TENANTS} tenants (${PHASE_SEC} s each, after a 2 s warm-up)…`)
-    await load({ url: `${base}${NOOP_PATH}`, connections: 50, durationSec: 2 })
-    const noop = await load({ url: `${base}${NOOP_PATH}`, connections: 50, durationSec: PHASE_SEC })
-    await load({ url: `${base}/api/wa/qr/status`, connections: 50, durationSec: 2, tokens })
-    const status = await load({ url: `${base}/api/wa/qr/status`, connections: 50, durationSec: PHASE_SEC, tokens })
-    requestsServed += noop.total + status.total
-
-    // ---------------------------------------------------------------- 2. 200 pollers, one process
-    log(`200 pollers over ${TENANTS} tenants, one app process (${PHASE_SEC} s)…`)
-    let before = getStateCalls()
-    let t0 = Date.now()
-    const poll1 = await load({ url: `${base}/api/wa/qr/status`, connections: 200, durationSec: PHASE_SEC, tokens })
-    let seconds = (Date.now() - t0) / 1000
-    let deltas = getStateCalls().map((n, i) => n - before[i]!)
-    const upstream1 = { maxPerInstancePerSec: Math.max(...deltas) / seconds, meanPerInstancePerSec: deltas.reduce((a, b) => a + b, 0) / deltas.length / seconds }
-    requestsServed += poll1.total
-    const rssAfterLoad = process.memoryUsage().rss
-    const heapAfterLoad = heapAfterGc()
-
-    // ---------------------------------------------------------------- 3. naive baseline
-    log(`naive baseline (new pool + one upstream call per poll) at 50 connections (${Math.max(3, PHASE_SEC / 2)} s)…`)
-    before = getStateCalls()
-    t0 = Date.now()
-    const naive = await load({ url: `${base}${NAIVE_STATUS_PATH}`, connections: 50, durationSec: Math.max(3, PHASE_SEC / 2), tokens })
-    seconds = (Date.now() - t0) / 1000
-    deltas = getStateCalls().map((n, i) => n - before[i]!)
-    const naiveUpstream = { maxPerInstancePerSec: Math.max(...deltas) / seconds, meanPerInstancePerSec: deltas.reduce((a, b) => a + b, 0) / deltas.length / seconds }
-
-    // ---------------------------------------------------------------- 4. 200 pollers, two processes
-    log('starting a second app process on the same database…')
-    const port2 = await freePort()
-    // `node --import tsx` so child.pid is the server itself (its RSS is the app's alone).
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/start.ts'], {
-      cwd: root,
-      env: { ...process.env, PORT: String(port2), WA_DATA_DIR: path.join(tmp, 'app2'), DEMO_PASSWORD: 'bench-demo-password' },
-      stdio: ['ignore', 'ignore', 'pipe'],
     })
-    let childErr = ''
-    child.stderr!.on('data', (c) => (childErr += String(c)))
-    cleanups.push(async () => {
-      if (child.exitCode !== null) return
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGTERM')
-      await Promise.race([exited, sleep(10_000)])
-      if (child.exitCode === null) child.kill('SIGKILL')
+    const rows = await db.selectFrom('tenant_provider_configs').select(['tenant_id', 'instance_id']).where('tenant_id', 'in', linked).execute()
+    const instanceOf = new Map(rows.map((r) => [r.tenant_id, r.instance_id]))
+    const instances = (ids: string[]) => ids.map((id) => instanceOf.get(id)!)
+    const toConnect = [...groups.connected, ...groups.sse]
+    log(`phones scan for ${toConnect.length} of them (simulator → webhook → app)…`)
+    for (const part of chunks(instances(toConnect), 50)) {
+      const res = await fetch(`${app.base}/bench/sim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instanceIds: part, authorize: true }) })
+      if (!res.ok) throw new Error(`linking phones: HTTP ${res.status} ${await res.text()}`)
+    }
+    await until(`${toConnect.length} tenants connected`, 120_000, async () => {
+      const { n } = await db.selectFrom('tenant_provider_configs').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', 'in', toConnect).where('connection_status', '=', 'authorized').executeTakeFirstOrThrow()
+      return Number(n) === toConnect.length
     })
-    const base2 = `http://127.0.0.1:${port2}`
-    for (let i = 0; ; i++) {
-      if (child.exitCode !== null) throw new Error(`second app process exited: ${childErr.slice(-800)}`)
-      const up = await fetch(`${base2}/healthz`).then((r) => r.ok).catch(() => false)
-      if (up) break
-      if (i > 240) throw new Error('second app process did not start')
-      await sleep(250)
+    await db.updateTable('tenant_provider_configs').set({ link_expires_at: sql<Date>`now() - interval '1 minute'` }).where('tenant_id', 'in', groups.expired).execute()
+    // Each state is what it claims to be, as the API answers it.
+    const expect = async (group: string, tenantId: string, ok: (b: Record<string, unknown>) => boolean) => {
+      const body = (await (await fetch(`${app.base}${STATUS_PATH}`, { headers: { authorization: `Bearer ${tokens([tenantId])[0]}` } })).json()) as Record<string, unknown>
+      if (!ok(body)) throw new Error(`${group} tenant answers ${JSON.stringify(body)}`)
     }
-    log(`200 pollers over ${TENANTS} tenants split over two app processes (${PHASE_SEC} s)…`)
-    before = getStateCalls()
-    t0 = Date.now()
-    const [pollA, pollB] = await Promise.all([
-      load({ url: `${base}/api/wa/qr/status`, connections: 100, durationSec: PHASE_SEC, tokens }),
-      load({ url: `${base2}/api/wa/qr/status`, connections: 100, durationSec: PHASE_SEC, tokens }),
-    ])
-    seconds = (Date.now() - t0) / 1000
-    deltas = getStateCalls().map((n, i) => n - before[i]!)
-    const upstream2 = { maxPerInstancePerSec: Math.max(...deltas) / seconds, meanPerInstancePerSec: deltas.reduce((a, b) => a + b, 0) / deltas.length / seconds }
-    requestsServed += pollA.total
-    const childRss = () => {
-      try {
-        const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))
-        return m ? Number(m[1]) * 1024 : 0
-      } catch {
-        return 0
-      }
-    }
-    const rssSecond = childRss()
+    await expect('connected', groups.connected[0]!, (b) => b.connected === true)
+    await expect('live attempt', groups.live[0]!, (b) => b.status === 'notAuthorized' && typeof b.linkExpiresAt === 'string')
+    await expect('expired', groups.expired[0]!, (b) => b.linkExpired === true)
+    await expect('not linked', groups.notLinked[0]!, (b) => b.status === 'notAuthorized' && b.linkExpiresAt === undefined && b.linkExpired === undefined)
 
-    // ---------------------------------------------------------------- 5. soak (memory)
-    const soakSec = Math.max(3, Math.round(PHASE_SEC / 2))
-    log(`soak: 4 x ${soakSec} s of status polls at 50 connections, RSS sampled after each…`)
-    const rssSamples: number[] = []
-    const heapSamples: number[] = []
-    let soakRequests = 0
-    for (let i = 0; i < 4; i++) {
-      const r = await load({ url: `${base}/api/wa/qr/status`, connections: 50, durationSec: soakSec, tokens })
-      soakRequests += r.total
-      rssSamples.push(process.memoryUsage().rss)
-      heapSamples.push(heapAfterGc())
+    // ---------------------------------------------------------------- 1. states and rotation, interleaved rounds
+    const stateSlice = (ids: string[]) => ids.slice(0, P.stateTenants)
+    const targets: Array<{ key: string; label: string; path: string; tenants?: string[]; instances: string[] }> = [
+      { key: 'noop', label: 'no-op Remix route', path: NOOP_PATH, instances: [] },
+      { key: 'static', label: `static file (${STATIC_PATH})`, path: STATIC_PATH, instances: [] },
+      { key: 'live', label: `status, live link attempt (${P.stateTenants} tenants)`, path: STATUS_PATH, tenants: groups.live, instances: instances(groups.live) },
+      { key: 'connected', label: `status, connected (${P.stateTenants} tenants)`, path: STATUS_PATH, tenants: stateSlice(groups.connected), instances: instances(stateSlice(groups.connected)) },
+      { key: 'expired', label: `status, expired attempt (${P.stateTenants} tenants)`, path: STATUS_PATH, tenants: groups.expired, instances: instances(groups.expired) },
+      { key: 'notLinked', label: `status, not linked (${P.stateTenants} tenants)`, path: STATUS_PATH, tenants: groups.notLinked, instances: [] },
+      ...P.rotation
+        .filter((n) => n !== P.stateTenants)
+        .map((n) => ({ key: `rotation${n}`, label: `status, connected, ${n} tenant${n === 1 ? '' : 's'} in rotation`, path: STATUS_PATH, tenants: groups.connected.slice(0, n), instances: instances(groups.connected.slice(0, n)) })),
+    ]
+    // The warm-up is a request count: the no-op route, unlike the status route, has not been
+    // called during setup, and its CPU per request took about a thousand requests to settle.
+    log(`warm-up, then ${P.rounds} interleaved round(s) of ${targets.length} phases × ${P.phaseSec} s at ${CONNECTIONS} connections…`)
+    for (const t of targets) await runLoad({ url: `${app.base}${t.path}`, connections: CONNECTIONS, ...P.warmup, ...(t.tenants ? { tokens: tokens(t.tenants) } : {}) })
+    const rounds: Array<Record<string, Measured>> = []
+    for (let r = 0; r < P.rounds; r++) {
+      const round: Record<string, Measured> = {}
+      for (const t of targets) round[t.key] = await measure([app], [{ url: `${app.base}${t.path}`, ...(t.tenants ? { tokens: tokens(t.tenants) } : {}) }], t.instances, { durationSec: P.phaseSec })
+      rounds.push(round)
+      log(`round ${r + 1}: ${targets.map((t) => `${t.key} ${Math.round(round[t.key]!.rps)}/s`).join(', ')}`)
     }
-    const heapGrowth = heapSamples[heapSamples.length - 1]! - heapSamples[0]!
-    requestsServed += soakRequests
-    const rssGrowth = rssSamples[rssSamples.length - 1]! - rssSamples[1]!
+    const med = (key: string, f: (m: Measured) => number) => median(rounds.map((r) => f(r[key]!)))
+    const ratio = (key: string, base: string, f: (m: Measured) => number) => median(rounds.map((r) => f(r[key]!) / Math.max(1e-9, f(r[base]!))))
 
-    // ---------------------------------------------------------------- 6. scan → SSE "connected"
-    log('time from simulated scan to an SSE subscriber seeing "connected" (5 tenants)…')
-    const sseTimes: number[] = []
-    for (const t of sseTenants) {
-      const gen = await api('/api/wa/qr/generate', t.token, { method: 'POST', body: '{}' })
-      if (gen.status !== 200) throw new Error(`generate for ${t.id}: HTTP ${gen.status}`)
-      const instanceId = await instanceOf(t.id)
-      const controller = new AbortController()
-      const res = await fetch(`${base}/api/wa/events`, { headers: { authorization: `Bearer ${t.token}` }, signal: controller.signal })
-      const reader = res.body!.getReader()
-      const decoder = new TextDecoder()
-      let buffer = ''
-      const nextEvent = async (): Promise<string> => {
-        for (;;) {
-          const end = buffer.indexOf('\n\n')
-          if (end >= 0) {
-            const ev = buffer.slice(0, end)
-            buffer = buffer.slice(end + 2)
-            if (ev.includes('data:')) return ev
-            continue
-          }
-          const { value, done } = await reader.read()
-          if (done) throw new Error('SSE stream ended')
-          buffer += decoder.decode(value, { stream: true })
-        }
-      }
-      await nextEvent() // the initial status
-      const nonce = sim.currentQrNonce(instanceId)
-      const scanAt = performance.now()
-      const scanned = sim.scan(instanceId, nonce ?? '', '+33699000001')
-      if (!scanned.ok) throw new Error(`scan failed: ${scanned.reason}`)
-      for (;;) {
-        const ev = await Promise.race([nextEvent(), sleep(5_000).then(() => 'timeout')])
-        if (ev === 'timeout') throw new Error('no SSE event within 5 s')
-        if (ev.includes('"connected":true')) break
-      }
-      sseTimes.push(performance.now() - scanAt)
-      controller.abort()
+    // ---------------------------------------------------------------- 2. two processes
+    log('starting a second app process on the same database (no simulator of its own)…')
+    const app2 = await startAppProcess('secondary', appEnv)
+    cleanups.push(() => app2.stop())
+    const two: Record<string, Measured> = {}
+    for (const key of ['live', 'connected'] as const) {
+      const t = targets.find((x) => x.key === key)!
+      const tk = tokens(t.tenants!)
+      two[key] = await measure([app, app2], [{ url: `${app.base}${STATUS_PATH}`, tokens: tk }, { url: `${app2.base}${STATUS_PATH}`, tokens: tk }], t.instances, { durationSec: P.phaseSec * 2 })
     }
-    sseTimes.sort((a, b) => a - b)
+    await app2.stop()
+
+    // ---------------------------------------------------------------- 3. soak
+    log(`soak: ${P.soak} status requests over ${P.stateTenants} connected tenants in ${P.soakChunks} chunks, heap after GC after each…`)
+    const soakHeap: number[] = [mb((await app.probe(true)).heapUsed)]
+    const soakRss: number[] = []
+    let soakServed = 0
+    const soakStart = performance.now()
+    for (let i = 0; i < P.soakChunks; i++) {
+      const r = await runLoad({ url: `${app.base}${STATUS_PATH}`, connections: CONNECTIONS, amount: Math.round(P.soak / P.soakChunks), maxSec: P.soakMaxSec / P.soakChunks, tokens: tokens(stateSlice(groups.connected)) })
+      soakServed += r.total - r.errors - r.non2xx
+      const p = await app.probe(true)
+      soakHeap.push(mb(p.heapUsed))
+      soakRss.push(mb(p.rss))
+    }
+    const soakRps = soakServed / ((performance.now() - soakStart) / 1000)
+
+    // ---------------------------------------------------------------- 4. SSE
+    const sseTokens = tokenOf.get(groups.sse[0]!)!
+    const sse = []
+    for (const n of P.sse) {
+      log(`${n} SSE streams on one process (spread over ${Math.ceil(n / STREAMS_PER_USER)} users), ${P.fanoutRounds * 2} status changes…`)
+      sse.push(await sseRun(app, sseTokens.slice(0, Math.ceil(n / STREAMS_PER_USER)), instanceOf.get(groups.sse[0]!)!, n))
+    }
+
+    // ---------------------------------------------------------------- 5. idle after load
+    await sleep(P.idleSec * 1000)
+    const idle = await app.probe()
+    const idleGc = await app.probe(true)
 
     // ---------------------------------------------------------------- report
-    const throughputRatio = status.rps / noop.rps
-    const p99Ratio = status.p99 / Math.max(1, noop.p99)
-    const cpu = os.cpus()
-    const machine = `${cpu.length} x ${cpu[0]?.model.trim() ?? 'cpu'}, ${mb(os.totalmem())} MB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`
-    const fmt = (n: number, d = 0) => n.toFixed(d)
-    const rows: Array<[string, string, string, string]> = [
-      ['no-op route, 50 conn', `${fmt(noop.rps)} req/s, p50 ${noop.p50} ms, p99 ${noop.p99} ms`, 'baseline', ''],
-      ['status route, 50 conn / 50 tenants', `${fmt(status.rps)} req/s, p50 ${status.p50} ms, p99 ${status.p99} ms`, '', ''],
-      ['status / no-op throughput', `${fmt(throughputRatio, 2)}x`, '>= 0.5x', throughputRatio >= 0.5 ? 'OK' : 'MISS'],
-      ['status / no-op p99', `${fmt(p99Ratio, 2)}x`, '<= 2x', p99Ratio <= 2 ? 'OK' : 'MISS'],
-      ['status, 200 conn, 1 process', `${fmt(poll1.rps)} req/s, p50 ${poll1.p50} ms, p99 ${poll1.p99} ms`, '(load for the upstream figure)', ''],
-      ['getStateInstance /instance/s, 1 process', `max ${fmt(upstream1.maxPerInstancePerSec, 2)}, mean ${fmt(upstream1.meanPerInstancePerSec, 2)}`, '<= 1.0', upstream1.maxPerInstancePerSec <= 1 ? 'OK' : 'MISS'],
-      ['getStateInstance /instance/s, 2 processes', `max ${fmt(upstream2.maxPerInstancePerSec, 2)}, mean ${fmt(upstream2.meanPerInstancePerSec, 2)} (${fmt(pollA.rps + pollB.rps)} req/s)`, '<= 1.0', upstream2.maxPerInstancePerSec <= 1 ? 'OK' : 'MISS'],
-      ['naive baseline, 50 conn', `${fmt(naive.rps)} req/s, p99 ${naive.p99} ms, ${naive.non2xx + naive.errors} failed`, '', ''],
-      ['status / naive throughput', `${fmt(status.rps / Math.max(1, naive.rps), 1)}x`, '', ''],
-      ['naive getStateInstance /instance/s', `max ${fmt(naiveUpstream.maxPerInstancePerSec, 1)}, mean ${fmt(naiveUpstream.meanPerInstancePerSec, 1)}`, '(Green-API: 1)', ''],
-      ['RSS, bench process (app+simulator+harness)', `${mb(rssAfterLoad)} MB after ${requestsServed - soakRequests} requests (heap after GC ${mb(heapAfterLoad)} MB)`, '< 250 MB', mb(rssAfterLoad) < 250 ? 'OK' : 'MISS'],
-      ['RSS, second app process (npm start)', `${mb(rssSecond)} MB after ${pollB.total} requests`, '< 250 MB', mb(rssSecond) < 250 ? 'OK' : 'MISS'],
-      ['RSS over soak', `${rssSamples.map(mb).join(' -> ')} MB (${soakRequests} requests)`, 'flat', ''],
-      ['heap after GC over soak', `${heapSamples.map(mb).join(' -> ')} MB, growth ${mb(heapGrowth)} MB`, 'flat (< 10 MB)', mb(heapGrowth) < 10 ? 'OK' : 'MISS'],
-      ['scan -> SSE "connected"', `median ${fmt(sseTimes[2] ?? 0)} ms, max ${fmt(sseTimes[sseTimes.length - 1] ?? 0)} ms`, '< 1000 ms', (sseTimes[sseTimes.length - 1] ?? 1e9) < 1000 ? 'OK' : 'MISS'],
-    ]
-    const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]!.length), ['figure', 'value', 'target', ''][c]!.length))
-    const line = (r: string[]) => `| ${r.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`
-    const table = [line(['figure', 'value', 'target', '']), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n')
-    process.stdout.write(`\nWhatsApp Pro bench — ${new Date().toISOString()}\nmachine: ${machine}\n\n${table}\n\n`)
-    const errorsSeen = [noop, status, poll1, pollA, pollB].reduce((n, r) => n + r.errors + r.non2xx, 0)
-    process.stdout.write(`errors/non-2xx on our routes: ${errorsSeen}; whole bench ${fmt((Date.now() - started) / 1000)} s\n`)
-    const results = {
-      at: new Date().toISOString(),
-      machine,
-      phaseSeconds: PHASE_SEC,
-      noop,
-      status,
-      ratios: { throughput: throughputRatio, p99: p99Ratio, statusVsNaive: status.rps / Math.max(1, naive.rps) },
-      pollers200: { oneProcess: { load: poll1, upstream: upstream1 }, twoProcesses: { loads: [pollA, pollB], upstream: upstream2 } },
-      naive: { load: naive, upstream: naiveUpstream },
-      memory: {
-        rssAfterLoadMb: mb(rssAfterLoad),
-        heapAfterGcMb: mb(heapAfterLoad),
-        secondProcessRssMb: mb(rssSecond),
-        requestsBeforeSoak: requestsServed - soakRequests,
-        soakRssMb: rssSamples.map(mb),
-        soakRssGrowthMb: mb(rssGrowth),
-        soakHeapAfterGcMb: heapSamples.map(mb),
-        soakHeapGrowthMb: mb(heapGrowth),
-      },
-      scanToSseMs: sseTimes,
-      errorsOnOurRoutes: errorsSeen,
+    const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-')
+    const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-')
+    const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-')
+    const f3 = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : '-')
+    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED')
+    const table: Array<[string, string, string, string]> = []
+    const row = (figure: string, value: string, target = '', met = '') => table.push([figure, value, target, met])
+    const failures = (m: Measured) => (m.errors + m.non2xx ? `, ${m.errors + m.non2xx} failed ${JSON.stringify(m.codes)}` : '')
+    for (const t of targets) {
+      const worst = rounds.reduce((a, r) => (r[t.key]!.errors + r[t.key]!.non2xx > a.errors + a.non2xx ? r[t.key]! : a), rounds[0]![t.key]!)
+      row(t.label, `${f0(med(t.key, (m) => m.rps))} req/s, p50 ${f0(med(t.key, (m) => m.p50))} ms, p99 ${f0(med(t.key, (m) => m.p99))} ms, CPU ${f3(med(t.key, (m) => m.cpuMsPerReq))} ms/req${failures(worst)}`)
     }
-    fs.writeFileSync(path.join(root, 'tests/bench/results.json'), `${JSON.stringify(results, null, 2)}\n`)
-    log('wrote tests/bench/results.json')
+    const statusKeys = targets.filter((t) => t.path === STATUS_PATH).map((t) => t)
+    for (const t of statusKeys) {
+      const rps = ratio(t.key, 'noop', (m) => m.rps)
+      const p99 = ratio(t.key, 'noop', (m) => Math.max(1, m.p99))
+      row(`${t.label}: vs no-op`, `${f2(rps)}x req/s, ${f2(p99)}x p99, ${f2(ratio(t.key, 'noop', (m) => m.cpuMsPerReq))}x CPU/req; vs static ${f2(ratio(t.key, 'static', (m) => m.rps))}x req/s`, '>= 0.9x req/s, p99 <= 1.2x', verdict(rps >= 0.9 && p99 <= 1.2))
+    }
+    const live = med('live', (m) => m.upstreamPerInstancePerSec)
+    row('upstream, live attempts, 1 process', `${f2(live)} calls/instance/s`, '<= 1.0/s', verdict(live <= 1))
+    for (const t of statusKeys.filter((x) => x.key === 'connected' || x.key.startsWith('rotation'))) {
+      const perMin = med(t.key, (m) => m.upstreamPerInstancePerSec) * 60
+      row(`upstream, ${t.label.replace('status, ', '')}`, `${f1(perMin)} calls/instance/min`, '<= 1/min', verdict(perMin <= 1))
+    }
+    const expiredUp = med('expired', (m) => m.upstreamPerInstancePerSec)
+    row('upstream, expired attempts, 1 process', `${f2(expiredUp)} calls/instance/s`, 'none', verdict(expiredUp === 0))
+    row('two processes, live attempts', `${f0(two.live!.rps)} req/s, p99 ${f0(two.live!.p99)} ms, CPU ${f3(two.live!.cpuMsPerReq)} ms/req, upstream ${f2(two.live!.upstreamPerInstancePerSec)} calls/instance/s${failures(two.live!)}`, '<= 1.0/s', verdict(two.live!.upstreamPerInstancePerSec <= 1))
+    row('two processes, connected', `${f0(two.connected!.rps)} req/s, p99 ${f0(two.connected!.p99)} ms, CPU ${f3(two.connected!.cpuMsPerReq)} ms/req, upstream ${f1(two.connected!.upstreamPerInstancePerSec * 60)} calls/instance/min${failures(two.connected!)}`, '<= 1/min', verdict(two.connected!.upstreamPerInstancePerSec * 60 <= 1))
+    for (const s of sse) {
+      const failed = Object.entries(s.failed).map(([k, v]) => `${v} x ${k}`).join(', ')
+      row(`${s.streams} SSE streams: opened`, `${s.opened} / ${s.streams}${failed ? ` (refused: ${failed})` : ''}`, `${s.streams}`, verdict(s.opened === s.streams))
+      row(`${s.streams} SSE streams: heap per stream after GC`, `${f1(s.kbPerStream)} KB (heap ${f1(s.heapBeforeMb)} -> ${f1(s.heapOpenMb)} MB, RSS open ${f0(s.rssOpenMb)} MB)`, '<= 10 KB', verdict(s.kbPerStream <= 10))
+      row(`${s.streams} SSE streams: fan-out of a status change`, `p50 ${f0(s.fanout.p50)} ms, p99 ${f0(s.fanout.p99)} ms (${s.fanout.received} / ${s.fanout.expected} received)`, 'p99 < 100 ms', verdict(s.fanout.p99 < 100 && s.fanout.received === s.fanout.expected))
+      row(`${s.streams} SSE streams: heap after close and GC`, `${f1(s.heapAfterCloseMb)} MB (before: ${f1(s.heapBeforeMb)} MB)`, 'back to before', verdict(s.heapAfterCloseMb - s.heapBeforeMb < 2))
+    }
+    const growth = soakHeap[soakHeap.length - 1]! - soakHeap[1]!
+    row(`heap after GC over a soak of ${soakServed} requests`, `${soakHeap.map(f1).join(' -> ')} MB (${f0(soakRps)} req/s)`, 'flat (< 5 MB after the 1st chunk)', verdict(growth < 5))
+    row('RSS over the soak', `${soakRss.map(f0).join(' -> ')} MB`, '(V8 sizing its heap)', '')
+    row('app process at idle after load', `RSS ${f0(mb(idle.rss))} MB, heap after GC ${f1(mb(idleGc.heapUsed))} MB`, '', '')
+
+    const cpu = os.cpus()
+    const machine = `${cpu.length} x ${cpu[0]?.model.trim() ?? 'cpu'}, ${Math.round(mb(os.totalmem()))} MB RAM, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, Node ${process.version}, ${os.platform()} ${os.release()}`
+    const widths = [0, 1, 2, 3].map((c) => Math.max(...[['figure', 'value', 'target', ''], ...table].map((r) => r[c]!.length)))
+    const line = (r: string[]) => `| ${r.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`
+    const text = [line(['figure', 'value', 'target', '']), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...table.map(line)].join('\n')
+    const mode = QUICK ? 'quick (small counts: not the figures that count)' : 'full'
+    process.stdout.write(`\nWhatsApp Pro bench (${mode}) — ${new Date().toISOString()}\nmachine: ${machine}\n`)
+    process.stdout.write(`medians of ${P.rounds} interleaved round(s), ${CONNECTIONS} connections, ${P.phaseSec} s per phase; CPU = app process time (user + system) per request\n\n${text}\n\n`)
+    process.stdout.write(`whole bench ${f0((Date.now() - started) / 1000)} s; figures in ${path.relative(root, RESULTS_FILE)}\n`)
+    fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true })
+    fs.writeFileSync(RESULTS_FILE, `${JSON.stringify({ at: new Date().toISOString(), machine, mode, params: P, connections: CONNECTIONS, rounds, twoProcesses: two, soak: { heapAfterGcMb: soakHeap, rssMb: soakRss, rps: soakRps }, sse, idle: { rssMb: mb(idle.rss), heapAfterGcMb: mb(idleGc.heapUsed) }, table }, null, 2)}\n`)
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => {})
     fs.rmSync(tmp, { recursive: true, force: true })
