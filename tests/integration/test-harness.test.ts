@@ -13,7 +13,7 @@ function vitest(args: string[], env: Record<string, string> = {}): Promise<{ cod
       process.execPath,
       [vitestCli, 'run', ...args],
       // A clean environment: none of this run's VITEST_* or DATABASE_URL leaks into the child.
-      { cwd: root, timeout: 120_000, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), CI: 'true', NO_COLOR: '1', ...env } },
+      { cwd: root, timeout: 120_000, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), NODE_ENV: 'test', CI: 'true', NO_COLOR: '1', ...env } },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0
         resolve({ code, output: `${stdout}${stderr}` })
