@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -53,5 +54,15 @@ describe('a test that logs console.error fails', () => {
     const missing = await fixture('missing')
     expect(missing.output).toContain('expected a console.error matching /never logged/, none was logged')
     expect(missing.code).not.toBe(0)
+  })
+})
+
+describe('tests install nothing', () => {
+  it('no test file or helper runs a package manager (CI\'s .ci/run installs what the tests need)', () => {
+    const files = fs.readdirSync(path.join(root, 'tests'), { recursive: true, encoding: 'utf8' }).filter((f) => /\.(ts|mts|mjs|js|sh)$/.test(f))
+    // A command that runs apt/apt-get/dpkg (an error message telling the developer what to run is fine).
+    const runsInstaller = /(exec\w*|spawn\w*)\([^)]*\b(apt-get|apt|dpkg)\b/s
+    const offenders = files.filter((f) => runsInstaller.test(fs.readFileSync(path.join(root, 'tests', f), 'utf8')))
+    expect(offenders).toEqual([])
   })
 })
