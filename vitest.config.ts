@@ -1,3 +1,4 @@
+import os from 'node:os'
 import path from 'node:path'
 import { defineConfig } from 'vitest/config'
 
@@ -9,10 +10,18 @@ const alias = { '~': path.resolve(import.meta.dirname, 'app') }
 // and not at all for `--project unit`.
 const pgAndBuild = ['tests/setup/global-setup.ts']
 
+/**
+ * Test files in parallel: at least two, even on 2 cores (vitest's default, cores − 1, gave one).
+ * The integration files mostly wait on PostgreSQL, HTTP and timers, not on the CPU, and each
+ * has its own database; e2e files still run one at a time (fileParallelism: false).
+ */
+export const TEST_WORKERS = Math.max(2, os.availableParallelism() - 1)
+
 export default defineConfig({
   resolve: { alias },
   test: {
     pool: 'forks',
+    maxWorkers: TEST_WORKERS,
     testTimeout: 20_000,
     hookTimeout: 60_000,
     coverage: {

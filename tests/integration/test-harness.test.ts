@@ -66,3 +66,16 @@ describe('tests install nothing', () => {
     expect(offenders).toEqual([])
   })
 })
+
+describe('test files run in parallel', () => {
+  it('two files meet while both run: at least two workers, even on a 2-core machine', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rendezvous-'))
+    try {
+      const run = await vitest(['--config', 'tests/fixtures/parallel/vitest.config.ts'], { RENDEZVOUS_DIR: dir })
+      expect(run.output).toMatch(/Test Files\s+2 passed/)
+      expect(run.code).toBe(0)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
