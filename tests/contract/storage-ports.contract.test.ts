@@ -76,7 +76,12 @@ const WORLDS: Array<{ name: string; create(): Promise<World> }> = [
           return (await createTenant({ whatsappEnabled: flags.whatsappEnabled ?? false })).id
         },
         async timeline(tenantId) {
-          const rows = await db.selectFrom('wa_status_events').select(['from_status', 'to_status', 'source']).where('tenant_id', '=', tenantId).orderBy('id').execute()
+          const rows = await db
+            .selectFrom('wa_status_events')
+            .select(['from_status', 'to_status', 'source'])
+            .where('tenant_id', '=', tenantId)
+            .orderBy('id')
+            .execute()
           return rows.map((r) => ({ from: r.from_status, to: r.to_status, source: r.source }))
         },
       }
@@ -104,7 +109,12 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
 
   async function freeInstance(mode: InstanceMode = 'pool'): Promise<string> {
     const id = uniqueDigits()
-    await w.instances.register({ id, mode, apiUrl: `https://${id.slice(0, 4)}.api.greenapi.test`, encryptedToken: `v1.test.${id}` })
+    await w.instances.register({
+      id,
+      mode,
+      apiUrl: `https://${id.slice(0, 4)}.api.greenapi.test`,
+      encryptedToken: `v1.test.${id}`,
+    })
     return id
   }
 
@@ -113,7 +123,13 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
     const tenantId = await w.newTenant({ whatsappEnabled: true })
     const instanceId = await freeInstance()
     await w.instances.claimById(instanceId, tenantId, T0)
-    const record = await w.connections.saveLinkAttempt({ tenantId, instanceId, encryptedConfig: 'v1.k1.ciphertext', linkStartedAt: T0, linkExpiresAt: at(300) })
+    const record = await w.connections.saveLinkAttempt({
+      tenantId,
+      instanceId,
+      encryptedConfig: 'v1.k1.ciphertext',
+      linkStartedAt: T0,
+      linkExpiresAt: at(300),
+    })
     return { tenantId, instanceId, record }
   }
 
@@ -133,7 +149,13 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
         statusCheckedAt: null,
         lastEventAt: null,
       })
-      const again = await w.connections.saveLinkAttempt({ tenantId, instanceId, encryptedConfig: 'v1.k2.other', linkStartedAt: at(60), linkExpiresAt: at(360) })
+      const again = await w.connections.saveLinkAttempt({
+        tenantId,
+        instanceId,
+        encryptedConfig: 'v1.k2.other',
+        linkStartedAt: at(60),
+        linkExpiresAt: at(360),
+      })
       expect(again).toEqual({ ...record, encryptedConfig: 'v1.k2.other', linkStartedAt: at(60), linkExpiresAt: at(360) })
       expect(await w.connections.findByTenant(tenantId)).toEqual(again)
       expect(await w.connections.findByInstanceId(instanceId)).toEqual(again)
@@ -143,38 +165,80 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
     it("an instance in another tenant's row is busy", async () => {
       const { instanceId } = await linking()
       const other = await w.newTenant({ whatsappEnabled: true })
-      expect(await rejection(w.connections.saveLinkAttempt({ tenantId: other, instanceId, encryptedConfig: 'x', linkStartedAt: T0, linkExpiresAt: at(300) }))).toBeInstanceOf(InstanceBusyError)
+      expect(
+        await rejection(
+          w.connections.saveLinkAttempt({
+            tenantId: other,
+            instanceId,
+            encryptedConfig: 'x',
+            linkStartedAt: T0,
+            linkExpiresAt: at(300),
+          }),
+        ),
+      ).toBeInstanceOf(InstanceBusyError)
       expect(await w.connections.findByTenant(other)).toBeNull()
     })
 
     it('applyStatus: a change writes and appends; the same answer only moves the check time; an older event is stale; no row is missing', async () => {
       const { tenantId } = await linking()
-      const linked = await w.connections.applyStatus(tenantId, { status: 'authorized', phoneNumber: '+33612345678', checkedAt: at(10), source: 'webhook', eventAt: at(9) })
+      const linked = await w.connections.applyStatus(tenantId, {
+        status: 'authorized',
+        phoneNumber: '+33612345678',
+        checkedAt: at(10),
+        source: 'webhook',
+        eventAt: at(9),
+      })
       expect(linked.outcome).toBe('changed')
       const record = (await w.connections.findByTenant(tenantId))!
-      expect(record).toMatchObject({ status: 'authorized', isActive: true, phoneNumber: '+33612345678', statusChangedAt: at(10), statusCheckedAt: at(10), lastEventAt: at(9), linkExpiresAt: null })
+      expect(record).toMatchObject({
+        status: 'authorized',
+        isActive: true,
+        phoneNumber: '+33612345678',
+        statusChangedAt: at(10),
+        statusCheckedAt: at(10),
+        lastEventAt: at(9),
+        linkExpiresAt: null,
+      })
 
       const same = await w.connections.applyStatus(tenantId, { status: 'authorized', checkedAt: at(20), source: 'poll' })
       expect(same).toEqual({ outcome: 'unchanged', record: { ...record, statusCheckedAt: at(20) } })
 
-      const stale = await w.connections.applyStatus(tenantId, { status: 'notAuthorized', checkedAt: at(30), source: 'webhook', eventAt: at(5) })
+      const stale = await w.connections.applyStatus(tenantId, {
+        status: 'notAuthorized',
+        checkedAt: at(30),
+        source: 'webhook',
+        eventAt: at(5),
+      })
       expect(stale).toEqual({ outcome: 'stale', record: { ...record, statusCheckedAt: at(20) } })
 
       // A new phone on the same status: changed, but no timeline entry (the status did not move).
-      const phone = await w.connections.applyStatus(tenantId, { status: 'authorized', phoneNumber: '+33698765432', checkedAt: at(40), source: 'poll' })
+      const phone = await w.connections.applyStatus(tenantId, {
+        status: 'authorized',
+        phoneNumber: '+33698765432',
+        checkedAt: at(40),
+        source: 'poll',
+      })
       expect(phone.outcome).toBe('changed')
       expect(await w.timeline(tenantId)).toEqual([
         { from: null, to: 'notAuthorized', source: 'link' },
         { from: 'notAuthorized', to: 'authorized', source: 'webhook' },
       ])
-      expect(await w.connections.applyStatus(await w.newTenant(), { status: 'authorized', checkedAt: at(1), source: 'poll' })).toEqual({ outcome: 'missing' })
+      expect(
+        await w.connections.applyStatus(await w.newTenant(), { status: 'authorized', checkedAt: at(1), source: 'poll' }),
+      ).toEqual({ outcome: 'missing' })
     })
 
     it('an expired attempt is recorded once per attempt; a new attempt may expire again', async () => {
       const { tenantId, instanceId } = await linking()
       expect(await w.connections.recordLinkExpired(tenantId, at(301))).toBe(true)
       expect(await w.connections.recordLinkExpired(tenantId, at(302))).toBe(false)
-      await w.connections.saveLinkAttempt({ tenantId, instanceId, encryptedConfig: 'x', linkStartedAt: at(400), linkExpiresAt: at(700) })
+      await w.connections.saveLinkAttempt({
+        tenantId,
+        instanceId,
+        encryptedConfig: 'x',
+        linkStartedAt: at(400),
+        linkExpiresAt: at(700),
+      })
       expect(await w.connections.recordLinkExpired(tenantId, at(701))).toBe(true)
       expect(await w.connections.recordLinkExpired(await w.newTenant(), at(1))).toBe(false)
       expect((await w.timeline(tenantId)).map((e) => e.source)).toEqual(['link', 'expire', 'expire'])
@@ -195,7 +259,12 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       const running = await linking()
       const expired = await linking()
       const connected = await linking()
-      await w.connections.applyStatus(connected.tenantId, { status: 'authorized', phoneNumber: '+33612345678', checkedAt: at(5), source: 'poll' })
+      await w.connections.applyStatus(connected.tenantId, {
+        status: 'authorized',
+        phoneNumber: '+33612345678',
+        checkedAt: at(5),
+        source: 'poll',
+      })
       const listed = (await w.connections.listForReconcile(at(100))).map((r) => r.tenantId)
       expect(listed.sort()).toEqual([running.tenantId, expired.tenantId, connected.tenantId].sort())
       const later = (await w.connections.listForReconcile(at(301))).map((r) => r.tenantId)
@@ -206,11 +275,30 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
   describe('InstanceAllocator', () => {
     it('register adds a free instance and updates it in place (a claim survives)', async () => {
       const id = await freeInstance('pool')
-      expect(await w.instances.findById(id)).toEqual({ id, mode: 'pool', apiUrl: `https://${id.slice(0, 4)}.api.greenapi.test`, encryptedToken: `v1.test.${id}`, encryptedWebhookToken: null, tenantId: null, claimedAt: null, needsLogout: false })
+      expect(await w.instances.findById(id)).toEqual({
+        id,
+        mode: 'pool',
+        apiUrl: `https://${id.slice(0, 4)}.api.greenapi.test`,
+        encryptedToken: `v1.test.${id}`,
+        encryptedWebhookToken: null,
+        tenantId: null,
+        claimedAt: null,
+        needsLogout: false,
+      })
       const tenantId = await w.newTenant()
       await w.instances.claimById(id, tenantId, T0)
-      const updated = await w.instances.register({ id, mode: 'pool', apiUrl: 'https://9999.api.greenapi.test', encryptedToken: 'v1.test.rotated' })
-      expect(updated).toMatchObject({ apiUrl: 'https://9999.api.greenapi.test', encryptedToken: 'v1.test.rotated', tenantId, claimedAt: T0 })
+      const updated = await w.instances.register({
+        id,
+        mode: 'pool',
+        apiUrl: 'https://9999.api.greenapi.test',
+        encryptedToken: 'v1.test.rotated',
+      })
+      expect(updated).toMatchObject({
+        apiUrl: 'https://9999.api.greenapi.test',
+        encryptedToken: 'v1.test.rotated',
+        tenantId,
+        claimedAt: T0,
+      })
     })
 
     it('claimById: one instance per tenant and one tenant per instance', async () => {
@@ -236,11 +324,16 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       const healthy = await freeInstance('pool')
       expect((await w.instances.claimFirstFree('pool', await w.newTenant(), at(1))).id).toBe(healthy)
       // Only the quarantined one is left: still claimable (its next claimer logs it out first).
-      expect(await w.instances.claimFirstFree('pool', await w.newTenant(), at(2))).toMatchObject({ id: quarantined, needsLogout: true })
-      expect(await rejection(w.instances.claimFirstFree('pool', await w.newTenant(), at(3)))).toBeInstanceOf(NoInstanceAvailableError)
+      expect(await w.instances.claimFirstFree('pool', await w.newTenant(), at(2))).toMatchObject({
+        id: quarantined,
+        needsLogout: true,
+      })
+      expect(await rejection(w.instances.claimFirstFree('pool', await w.newTenant(), at(3)))).toBeInstanceOf(
+        NoInstanceAvailableError,
+      )
     })
 
-    it("release and remove act only for the claiming tenant; release clears the webhook token and the poll lease", async () => {
+    it('release and remove act only for the claiming tenant; release clears the webhook token and the poll lease', async () => {
       const id = await freeInstance()
       const owner = await w.newTenant()
       const stranger = await w.newTenant()
@@ -255,7 +348,12 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       await w.instances.remove(id, stranger)
       expect(await w.instances.findById(id)).toMatchObject({ tenantId: owner })
       await w.instances.release(id, owner)
-      expect(await w.instances.findById(id)).toMatchObject({ tenantId: null, claimedAt: null, encryptedWebhookToken: null, needsLogout: false })
+      expect(await w.instances.findById(id)).toMatchObject({
+        tenantId: null,
+        claimedAt: null,
+        encryptedWebhookToken: null,
+        needsLogout: false,
+      })
       expect(await w.instances.tryAcquirePollLease(id, 60_000)).toBe(true)
 
       await w.instances.claimById(id, owner, at(1))
@@ -266,9 +364,28 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
     it('registerClaimed: a new claimed row; a known id or a tenant with a claim is busy', async () => {
       const tenantId = await w.newTenant()
       const id = uniqueDigits()
-      const input = { id, mode: 'partner' as const, apiUrl: 'https://7103.api.greenapi.test', encryptedToken: 'v1.test.t', tenantId, encryptedWebhookToken: 'v1.test.w', at: T0 }
-      expect(await w.instances.registerClaimed(input)).toEqual({ id, mode: 'partner', apiUrl: input.apiUrl, encryptedToken: 'v1.test.t', encryptedWebhookToken: 'v1.test.w', tenantId, claimedAt: T0, needsLogout: false })
-      expect(await rejection(w.instances.registerClaimed({ ...input, tenantId: await w.newTenant() }))).toBeInstanceOf(InstanceBusyError)
+      const input = {
+        id,
+        mode: 'partner' as const,
+        apiUrl: 'https://7103.api.greenapi.test',
+        encryptedToken: 'v1.test.t',
+        tenantId,
+        encryptedWebhookToken: 'v1.test.w',
+        at: T0,
+      }
+      expect(await w.instances.registerClaimed(input)).toEqual({
+        id,
+        mode: 'partner',
+        apiUrl: input.apiUrl,
+        encryptedToken: 'v1.test.t',
+        encryptedWebhookToken: 'v1.test.w',
+        tenantId,
+        claimedAt: T0,
+        needsLogout: false,
+      })
+      expect(await rejection(w.instances.registerClaimed({ ...input, tenantId: await w.newTenant() }))).toBeInstanceOf(
+        InstanceBusyError,
+      )
       expect(await rejection(w.instances.registerClaimed({ ...input, id: uniqueDigits() }))).toBeInstanceOf(InstanceBusyError)
     })
 
@@ -291,7 +408,9 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
 
       await w.instances.scheduleLogoutRetry(id, { brokenAt: at(131) })
       expect(await w.instances.takeDueQuarantined(at(10_000), at(10_030))).toBeNull()
-      expect(await rejection(w.instances.claimFirstFree('pool', await w.newTenant(), at(10_001)))).toBeInstanceOf(NoInstanceAvailableError)
+      expect(await rejection(w.instances.claimFirstFree('pool', await w.newTenant(), at(10_001)))).toBeInstanceOf(
+        NoInstanceAvailableError,
+      )
 
       await w.instances.clearQuarantine(id)
       expect(await w.instances.findById(id)).toMatchObject({ needsLogout: false })
@@ -336,7 +455,9 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       expect(await w.features.getFlags(off)).toMatchObject({ whatsapp_enabled: false })
       expect(await w.features.getFlags('t-no-such-tenant')).toBeNull()
       expect(await w.features.recordUpgradeRequest({ tenantId: off, feature: 'whatsapp', requestedBy: null })).toBe('recorded')
-      expect(await w.features.recordUpgradeRequest({ tenantId: off, feature: 'whatsapp', requestedBy: null })).toBe('already_pending')
+      expect(await w.features.recordUpgradeRequest({ tenantId: off, feature: 'whatsapp', requestedBy: null })).toBe(
+        'already_pending',
+      )
       expect(await w.features.recordUpgradeRequest({ tenantId: on, feature: 'whatsapp', requestedBy: null })).toBe('recorded')
     })
   })

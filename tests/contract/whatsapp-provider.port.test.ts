@@ -44,7 +44,12 @@ const IMPLEMENTATIONS: Array<{ name: string; upstream: () => Upstream }> = [
   {
     name: 'GreenApiWhatsAppProvider over HTTP on the simulator',
     upstream: () => ({
-      provider: new GreenApiWhatsAppProvider({ timeoutMs: 2_000, qrTimeoutMs: 2_000, retryBaseDelayMs: 5, clientRateLimits: false }),
+      provider: new GreenApiWhatsAppProvider({
+        timeoutMs: 2_000,
+        qrTimeoutMs: 2_000,
+        retryBaseDelayMs: 5,
+        clientRateLimits: false,
+      }),
       instanceIn(state, phone) {
         const c = sim.createInstances(1)[0]!
         sim.authorize(c.instanceId, phone)
@@ -76,13 +81,16 @@ it('the table covers every state the port can report', () => {
 describe.each(IMPLEMENTATIONS)('WhatsAppProvider port: $name', ({ upstream }) => {
   const u = upstream()
 
-  it.each(STATES.map((state) => ({ state, ...EXPECTED[String(state)]! })))('in state $state: requestQr → $qr, linked phone shown: $phoneShown', async ({ state, qr, phoneShown }) => {
-    const phone = '+33612345678'
-    const creds = u.instanceIn(state, phone)
-    expect(await u.provider.getState(creds)).toBe(state)
-    expect((await u.provider.requestQr(creds)).kind).toBe(qr)
-    expect(await u.provider.getLinkedPhone(creds)).toBe(phoneShown ? phone : null)
-  })
+  it.each(STATES.map((state) => ({ state, ...EXPECTED[String(state)]! })))(
+    'in state $state: requestQr → $qr, linked phone shown: $phoneShown',
+    async ({ state, qr, phoneShown }) => {
+      const phone = '+33612345678'
+      const creds = u.instanceIn(state, phone)
+      expect(await u.provider.getState(creds)).toBe(state)
+      expect((await u.provider.requestQr(creds)).kind).toBe(qr)
+      expect(await u.provider.getLinkedPhone(creds)).toBe(phoneShown ? phone : null)
+    },
+  )
 
   it('logout unlinks: the state becomes notAuthorized and a QR can be requested', async () => {
     const creds = u.instanceIn('authorized', '+33612345679')

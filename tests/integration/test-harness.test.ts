@@ -14,7 +14,18 @@ function vitest(args: string[], env: Record<string, string> = {}): Promise<{ cod
       process.execPath,
       [vitestCli, 'run', ...args],
       // A clean environment: none of this run's VITEST_* or DATABASE_URL leaks into the child.
-      { cwd: root, timeout: 120_000, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), NODE_ENV: 'test', CI: 'true', NO_COLOR: '1', ...env } },
+      {
+        cwd: root,
+        timeout: 120_000,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? os.tmpdir(),
+          NODE_ENV: 'test',
+          CI: 'true',
+          NO_COLOR: '1',
+          ...env,
+        },
+      },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0
         resolve({ code, output: `${stdout}${stderr}` })
@@ -58,8 +69,10 @@ describe('a test that logs console.error fails', () => {
 })
 
 describe('tests install nothing', () => {
-  it('no test file or helper runs a package manager (CI\'s .ci/run installs what the tests need)', () => {
-    const files = fs.readdirSync(path.join(root, 'tests'), { recursive: true, encoding: 'utf8' }).filter((f) => /\.(ts|mts|mjs|js|sh)$/.test(f))
+  it("no test file or helper runs a package manager (CI's .ci/run installs what the tests need)", () => {
+    const files = fs
+      .readdirSync(path.join(root, 'tests'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => /\.(ts|mts|mjs|js|sh)$/.test(f))
     // A command that runs apt/apt-get/dpkg (an error message telling the developer what to run is fine).
     const runsInstaller = /(exec\w*|spawn\w*)\([^)]*\b(apt-get|apt|dpkg)\b/s
     const offenders = files.filter((f) => runsInstaller.test(fs.readFileSync(path.join(root, 'tests', f), 'utf8')))

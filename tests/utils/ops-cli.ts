@@ -57,7 +57,8 @@ async function runCli(cli: 'ops' | 'token', args: string[], opts: CliRunOptions)
     WA_DATA_DIR: defaultDataDir,
     ...opts.env,
   }
-  const changesLoadTime = READ_AT_LOAD.some((k) => opts.env && k in opts.env) || (loadedDataDir !== undefined && env.WA_DATA_DIR !== loadedDataDir)
+  const changesLoadTime =
+    READ_AT_LOAD.some((k) => opts.env && k in opts.env) || (loadedDataDir !== undefined && env.WA_DATA_DIR !== loadedDataDir)
   if (opts.childProcess || opts.stdin !== undefined || changesLoadTime) return inChild(cli, args, env, opts.stdin)
   loadedDataDir ??= env.WA_DATA_DIR
   return inProcess(cli, args, env)
@@ -79,7 +80,10 @@ async function inProcessNow(cli: 'ops' | 'token', args: string[], env: Record<st
   let stderr = ''
   const io = { stdout: (s: string) => void (stdout += s), stderr: (s: string) => void (stderr += s) }
   try {
-    const code = cli === 'ops' ? await (await import('../../server/ops')).runOps(args, io) : await (await import('../../server/token')).runToken(args, io)
+    const code =
+      cli === 'ops'
+        ? await (await import('../../server/ops')).runOps(args, io)
+        : await (await import('../../server/token')).runToken(args, io)
     return { code, stdout, stderr }
   } finally {
     for (const [k, v] of saved) setEnv(k, v)
@@ -91,7 +95,12 @@ function setEnv(key: string, value: string | undefined): void {
   else process.env[key] = value
 }
 
-function inChild(cli: 'ops' | 'token', args: string[], env: Record<string, string | undefined>, stdin: string | undefined): Promise<OpsRun> {
+function inChild(
+  cli: 'ops' | 'token',
+  args: string[],
+  env: Record<string, string | undefined>,
+  stdin: string | undefined,
+): Promise<OpsRun> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
