@@ -1,3 +1,5 @@
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Kysely, PostgresDialect } from 'kysely'
 import { createPgPool } from '../adapters/postgres/pg-pool'
@@ -7,6 +9,7 @@ import { parseTtl, signAppToken } from '../app/utils/jwt.server'
 import { migrateToLatest } from '../db/migrate'
 import type { Database } from '../db/schema'
 import { seedDemoData } from '../db/seed'
+import type { CliIo } from './ops'
 import { prepareSecrets, resolveDatabase, verifiedDemoPasswords } from './runtime'
 
 /**
@@ -17,14 +20,14 @@ import { prepareSecrets, resolveDatabase, verifiedDemoPasswords } from './runtim
  * (revocable on /settings/api-tokens) and prints the JWT ALONE on the last line of stdout.
  * Everything else goes to stderr. Unknown tenant or user → exit code 1 with a clear message.
  */
-const note = (line: string) => process.stderr.write(`${line}\n`)
 const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/
 const MAX_TTL_SECONDS = 365 * 24 * 3600
 
 class UsageError extends Error {}
 
-function readArgs() {
+function readArgs(argv: string[]) {
   const { values } = parseArgs({
+    args: argv,
     options: {
       tenant: { type: 'string' },
       email: { type: 'string' },
@@ -34,11 +37,7 @@ function readArgs() {
     },
     strict: true,
   })
-  if (values.help) {
-    note('Usage: npm run token -- --tenant <id> [--email <user e-mail>] [--ttl 1h|30m|7d] [--name <label>]')
-    note('Default user: the tenant\'s first owner. The JWT is printed alone on the last line of stdout.')
-    process.exit(0)
-  }
+  if (values.help) return 'help' as const
   if (!values.tenant) throw new UsageError('Missing --tenant <id> (for example --tenant macrea).')
   if (!TENANT_ID.test(values.tenant)) throw new UsageError(`Invalid tenant id "${values.tenant.slice(0, 64)}": expected ^[a-z0-9][a-z0-9_-]{0,62}$.`)
   const ttlSeconds = parseTtl(values.ttl)
@@ -47,14 +46,22 @@ function readArgs() {
   return { tenant: values.tenant, email: values.email?.trim().toLowerCase(), ttlSeconds, name }
 }
 
-async function main(): Promise<number> {
-  let args: ReturnType<typeof readArgs>
+/** Runs `token <argv…>` and resolves to its exit code; the entry below calls it, tests call it in-process. */
+export async function runToken(argv: string[], io: CliIo): Promise<number> {
+  const note = (line: string) => io.stderr(`${line}\n`)
+  let parsed: ReturnType<typeof readArgs>
   try {
-    args = readArgs()
+    parsed = readArgs(argv)
   } catch (e) {
     note(e instanceof Error ? e.message : String(e))
     return 2
   }
+  if (parsed === 'help') {
+    note('Usage: npm run token -- --tenant <id> [--email <user e-mail>] [--ttl 1h|30m|7d] [--name <label>]')
+    note('Default user: the tenant\'s first owner. The JWT is printed alone on the last line of stdout.')
+    return 0
+  }
+  const args = parsed
   const { demoPassword } = prepareSecrets()
   const secret = process.env.JWT_SECRET
   if (!secret || Buffer.byteLength(secret, 'utf8') < 32) {
@@ -105,7 +112,7 @@ async function main(): Promise<number> {
     })
     note(`API token for ${user.email} (${user.role} of ${args.tenant}), jti ${minted.jti}, expires ${minted.expiresAt.toISOString()}.`)
     note('Use it as: Authorization: Bearer <token>  (revocable on /settings/api-tokens)')
-    process.stdout.write(`${minted.token}\n`)
+    io.stdout(`${minted.token}\n`)
     return 0
   } catch (e) {
     note(`Token not minted: ${e instanceof Error ? e.message : String(e)}`)
@@ -116,10 +123,14 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    note(`Token not minted: ${e instanceof Error ? e.message : String(e)}`)
-    process.exit(1)
-  },
-)
+// The entry (server/launch.mjs points argv[1] at this file); importing the module runs nothing.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const streams: CliIo = { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s) }
+  runToken(process.argv.slice(2), streams).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      streams.stderr(`Token not minted: ${e instanceof Error ? e.message : String(e)}\n`)
+      process.exit(1)
+    },
+  )
+}

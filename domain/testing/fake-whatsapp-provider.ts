@@ -67,10 +67,14 @@ export class FakeWhatsAppProvider implements WhatsAppProvider {
     return i
   }
 
+  // Green-API's `qr` needs an unlinked instance: any state with an account behind it (even
+  // restricted, asleep or banned) answers `alreadyLogged`; one still being created or starting
+  // answers an error. Same rules as the simulator (tests/contract/whatsapp-provider.port.test.ts).
   async requestQr(creds: InstanceCredentials): Promise<QrResult> {
     const i = this.enter('requestQr', creds)
     if (i.qrError) return { kind: 'error', message: i.qrError }
-    if (i.state === 'authorized') return { kind: 'alreadyLinked' }
+    if (i.state === null || i.state === 'starting') return { kind: 'error', message: 'instance is starting, try later' }
+    if (i.state !== 'notAuthorized') return { kind: 'alreadyLinked' }
     return { kind: 'qr', pngBase64: 'iVBORw0KGgo=' }
   }
   async getState(creds: InstanceCredentials): Promise<ConnectionState | null> {
@@ -80,7 +84,8 @@ export class FakeWhatsAppProvider implements WhatsAppProvider {
   }
   async getLinkedPhone(creds: InstanceCredentials): Promise<string | null> {
     const i = this.enter('getLinkedPhone', creds)
-    return i.state === 'authorized' ? i.phone : null
+    // getWaSettings shows the phone while the account is usable or merely restricted/asleep.
+    return i.state === 'authorized' || i.state === 'yellowCard' || i.state === 'sleepMode' ? i.phone : null
   }
   async requestPairingCode(creds: InstanceCredentials, phoneE164: string): Promise<PairingCodeResult> {
     this.enter('requestPairingCode', creds, { phoneE164 })

@@ -105,18 +105,22 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
     return this.logoutRetries.get(instanceId) ?? { failures: 0, retryAt: null, leaseUntil: null, brokenAt: null }
   }
 
+  /** Like the table adapter: never-retried instances first, then by retry time, then oldest. */
   async takeDueQuarantined(at: Date, leaseUntil: Date): Promise<InstanceRecord | null> {
-    for (const r of this.rows.values()) {
+    const due = [...this.rows.values()].filter((r) => {
       const q = this.retriesOf(r.id)
-      if (!r.needsLogout || r.tenantId !== null || q.brokenAt !== null) continue
-      if ((q.retryAt !== null && q.retryAt > at) || (q.leaseUntil !== null && q.leaseUntil > at)) continue
-      this.logoutRetries.set(r.id, { ...q, leaseUntil })
-      return { ...r }
-    }
-    return null
+      if (!r.needsLogout || r.tenantId !== null || q.brokenAt !== null) return false
+      return !((q.retryAt !== null && q.retryAt > at) || (q.leaseUntil !== null && q.leaseUntil > at))
+    })
+    const retryTime = (r: InstanceRecord) => this.retriesOf(r.id).retryAt?.getTime() ?? -Infinity
+    const next = due.sort((a, b) => retryTime(a) - retryTime(b))[0]
+    if (!next) return null
+    this.logoutRetries.set(next.id, { ...this.retriesOf(next.id), leaseUntil })
+    return { ...next }
   }
 
   async recordLogoutFailure(instanceId: string): Promise<number> {
+    if (!this.rows.has(instanceId)) return 0
     const q = this.retriesOf(instanceId)
     this.logoutRetries.set(instanceId, { ...q, failures: q.failures + 1 })
     return q.failures + 1

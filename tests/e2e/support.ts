@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
@@ -8,14 +8,13 @@ const root = path.resolve(__dirname, '../..')
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 export const DEMO_PASSWORD = 'e2e-demo-password-1'
 
-/** Debian's Chromium, installed with apt when missing and running as root; else a clear message. */
+/**
+ * Debian's Chromium, or a clear message. Tests never install packages: CI's .ci/run installs
+ * what the tests need (as root, before npm ci), a developer runs the command below once.
+ */
 export function ensureChromium(): string {
   if (fs.existsSync(CHROMIUM)) return CHROMIUM
-  if (process.getuid?.() === 0) {
-    execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'], { stdio: 'inherit' })
-    if (fs.existsSync(CHROMIUM)) return CHROMIUM
-  }
-  throw new Error("Chromium is missing: run 'sudo apt-get update && sudo apt-get install -y chromium' (or set CHROMIUM_PATH)")
+  throw new Error(`Chromium is missing at ${CHROMIUM}: run 'sudo apt-get update && sudo apt-get install -y chromium' (or set CHROMIUM_PATH)`)
 }
 
 export async function launchBrowser(): Promise<Browser> {

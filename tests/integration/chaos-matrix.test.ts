@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { addMember, createTenant, createUser } from '../factories'
 import { appToken } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
@@ -19,6 +19,8 @@ import { eventually, useWaApp } from '../utils/wa-harness'
 const DEADLINE_MS = 1_500
 const h = useWaApp({
   instances: 64,
+  // The cases run concurrently, each clearing its own instance's faults (see the matrix below).
+  resetAfterEach: false,
   env: {
     GREENAPI_TIMEOUT_MS: String(DEADLINE_MS),
     GREENAPI_QR_TIMEOUT_MS: String(DEADLINE_MS),
@@ -141,20 +143,6 @@ async function recover(t: CaseTenant, op: Op, done: (r: Awaited<ReturnType<typeo
   return last!
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++
-        out[i] = await fn(items[i]!)
-      }
-    }),
-  )
-  return out
-}
-
 const isUpstreamEnvelope = (r: { status: number; body: any; retryAfter: string | null }) =>
   (r.status === 503 || r.status === 502) &&
   r.body?.ok === false &&
@@ -162,163 +150,147 @@ const isUpstreamEnvelope = (r: { status: number; body: any; retryAfter: string |
   typeof r.body?.message === 'string' &&
   Number(r.retryAfter) >= 1
 
-let matrixSize = 0
-afterAll(() => {
-  console.log(`chaos matrix: ${matrixSize} cases (${FAULT_NAMES.length} faults x 5 operations)`)
-})
-
-/** Runs every fault for one operation; returns the list of failures (empty = pass). */
-async function runOperation(op: Op, authorized: boolean, check: (fault: FaultName, t: CaseTenant) => Promise<string[]>): Promise<string[]> {
-  const tenants = await mapLimit(FAULT_NAMES, 6, () => prepareTenant(authorized))
-  const failures = await mapLimit(FAULT_NAMES.map((f, i) => [f, tenants[i]!] as const), 6, async ([fault, t]) => {
-    matrixSize++
-    try {
-      return (await check(fault, t)).map((m) => `${op}/${fault}: ${m}`)
-    } catch (e) {
-      return [`${op}/${fault}: threw ${e instanceof Error ? e.message : String(e)}`]
-    } finally {
-      h.sim.clearFaults(t.instanceId)
-    }
-  })
-  return failures.flat()
-}
-
 function same(label: string, a: unknown, b: unknown): string[] {
   return JSON.stringify(a) === JSON.stringify(b) ? [] : [`${label} changed: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`]
 }
 
-describe('chaos matrix: Green-API faults x operations', () => {
-  it('generate: 503 UPSTREAM_UNAVAILABLE + Retry-After, claim and state untouched, QR once the fault clears', async () => {
-    const failures = await runOperation('generate', false, async (fault, t) => {
-      const errs: string[] = []
-      const before = await snapshot(t)
-      FAULTS[fault](t.instanceId)
-      const r = await call(t, 'generate')
-      if (r.status === 500) errs.push('HTTP 500')
-      if (fault === 'slowWithinDeadline') {
-        if (r.status !== 200 || typeof r.body?.qrCode !== 'string') errs.push(`expected 200 QR, got ${r.status} ${JSON.stringify(r.body)}`)
-      } else {
-        if (!isUpstreamEnvelope(r)) errs.push(`expected upstream envelope, got ${r.status} ${JSON.stringify(r.body)} RA=${r.retryAfter}`)
-        if (fault === 'http429RetryAfter' && r.retryAfter !== '30') errs.push(`Retry-After ${r.retryAfter} instead of 30`)
-      }
-      const after = await snapshot(t)
-      errs.push(...same('rows', { ...before.row, status_checked_at: null }, { ...after.row, status_checked_at: null }), ...same('claim', before.claim, after.claim))
-      h.sim.clearFaults(t.instanceId)
-      const rec = await recover(t, 'generate', (x) => x.status === 200)
-      if (rec.status !== 200 || typeof rec.body?.qrCode !== 'string') errs.push(`no recovery: ${rec.status} ${JSON.stringify(rec.body)}`)
-      return errs
-    })
-    expect(failures).toEqual([])
-  }, 60_000)
+/** Rows compared without `status_checked_at` (a failed call may note that it checked). */
+const unchecked = (s: Awaited<ReturnType<typeof snapshot>>) => ({ row: { ...s.row, status_checked_at: null }, claim: s.claim })
 
-  it('status: 200 from stored state (stale when Green-API failed), nothing written, fresh again once the fault clears', async () => {
-    const failures = await runOperation('status', true, async (fault, t) => {
-      const errs: string[] = []
-      // Make the stored state old and the poll lease free, so this very request asks upstream.
-      const old = new Date(Date.now() - 3_600_000)
-      await testDb().updateTable('tenant_provider_configs').set({ status_checked_at: old }).where('tenant_id', '=', t.tenantId).execute()
-      await testDb().updateTable('wa_instances').set({ state_polled_at: null }).where('id', '=', t.instanceId).execute()
-      const before = await snapshot(t)
-      const calls = h.sim.callCount({ instanceId: t.instanceId, method: 'getStateInstance' })
-      FAULTS[fault](t.instanceId)
-      // The hot-path cache may still hold the row from before the UPDATE for one NOTIFY hop.
-      const r = await eventually(async () => {
-        const x = await call(t, 'status')
-        expect(h.sim.callCount({ instanceId: t.instanceId, method: 'getStateInstance' })).toBeGreaterThan(calls)
-        return x
-      }, 3_000)
-      if (r.status !== 200) errs.push(`expected 200, got ${r.status} ${JSON.stringify(r.body)}`)
-      if (r.body?.status !== 'authorized' || r.body?.connected !== true) errs.push(`expected stored authorized, got ${JSON.stringify(r.body)}`)
-      const expectStale = fault !== 'slowWithinDeadline' && fault !== 'nullState'
-      if (expectStale && r.body?.stale !== true) errs.push(`expected stale: true, got ${JSON.stringify(r.body)}`)
-      if (!expectStale && r.body?.stale) errs.push(`unexpected stale: ${JSON.stringify(r.body)}`)
-      const after = await snapshot(t)
-      const unchecked = (s: typeof before) => ({ ...s.row, status_checked_at: null })
-      errs.push(...same('row', unchecked(before), unchecked(after)), ...same('claim', before.claim, after.claim), ...same('timeline', before.events, after.events))
-      if (expectStale) errs.push(...same('status_checked_at', before.row?.status_checked_at, after.row?.status_checked_at))
-      h.sim.clearFaults(t.instanceId)
-      const rec = await eventually(async () => {
-        const x = await call(t, 'status')
-        expect(x.status).toBe(200)
-        expect(x.body.stale).toBeUndefined()
-        expect(new Date(x.body.checkedAt).getTime()).toBeGreaterThan(old.getTime() + 60_000)
-        return x
-      }, 8_000).catch((e: Error) => ({ status: -1, body: e.message }))
-      if (rec.status !== 200 || rec.body?.connected !== true) errs.push(`no recovery: ${JSON.stringify(rec.body)}`)
-      return errs
-    })
-    expect(failures).toEqual([])
-  }, 60_000)
+type Answer = Awaited<ReturnType<typeof call>>
 
-  it('pairing code: 503 UPSTREAM_UNAVAILABLE + Retry-After, nothing linked, a code once the fault clears', async () => {
-    const failures = await runOperation('pairing', false, async (fault, t) => {
-      const errs: string[] = []
-      const before = await snapshot(t)
-      FAULTS[fault](t.instanceId)
-      const r = await call(t, 'pairing')
-      if (r.status === 500) errs.push('HTTP 500')
-      if (fault === 'slowWithinDeadline') {
-        if (r.status !== 200 || typeof r.body?.code !== 'string') errs.push(`expected 200 code, got ${r.status} ${JSON.stringify(r.body)}`)
-      } else if (!isUpstreamEnvelope(r)) {
-        errs.push(`expected upstream envelope, got ${r.status} ${JSON.stringify(r.body)} RA=${r.retryAfter}`)
-      }
-      const after = await snapshot(t)
-      errs.push(...same('rows', { ...before.row, status_checked_at: null }, { ...after.row, status_checked_at: null }), ...same('claim', before.claim, after.claim))
-      h.sim.clearFaults(t.instanceId)
-      const rec = await recover(t, 'pairing', (x) => x.status === 200, 3)
-      if (rec.status !== 200 || typeof rec.body?.code !== 'string') errs.push(`no recovery: ${rec.status} ${JSON.stringify(rec.body)}`)
-      return errs
-    })
-    expect(failures).toEqual([])
-  }, 60_000)
+/**
+ * The skeleton shared by the operations that act upstream (generate, pairing code, test send):
+ * fault → call → the expected answer → the rows and claim unchanged → clear → recovery.
+ */
+function actsUpstream(op: Op, opts: { succeeded: (r: Answer) => boolean; recoveryAttempts: number; underFault?: (fault: FaultName, r: Answer) => string[] | undefined }) {
+  return async (fault: FaultName, t: CaseTenant): Promise<string[]> => {
+    const errs: string[] = []
+    const before = await snapshot(t)
+    FAULTS[fault](t.instanceId)
+    const r = await call(t, op)
+    if (r.status === 500) errs.push('HTTP 500')
+    const special = opts.underFault?.(fault, r)
+    if (special) errs.push(...special)
+    else if (fault === 'slowWithinDeadline') {
+      if (r.status !== 200 || !opts.succeeded(r)) errs.push(`expected 200, got ${r.status} ${JSON.stringify(r.body)}`)
+    } else if (!isUpstreamEnvelope(r)) {
+      errs.push(`expected upstream envelope, got ${r.status} ${JSON.stringify(r.body)} RA=${r.retryAfter}`)
+    }
+    const after = await snapshot(t)
+    errs.push(...same('rows', unchecked(before).row, unchecked(after).row), ...same('claim', before.claim, after.claim))
+    h.sim.clearFaults(t.instanceId)
+    const rec = await recover(t, op, (x) => x.status === 200, opts.recoveryAttempts)
+    if (rec.status !== 200 || !opts.succeeded(rec)) errs.push(`no recovery: ${rec.status} ${JSON.stringify(rec.body)}`)
+    return errs
+  }
+}
 
-  it('test send: 503 UPSTREAM_UNAVAILABLE + Retry-After (409 NOT_CONNECTED for a null state), nothing sent, sends once the fault clears', async () => {
-    const failures = await runOperation('test', true, async (fault, t) => {
-      const errs: string[] = []
-      const before = await snapshot(t)
-      FAULTS[fault](t.instanceId)
-      const r = await call(t, 'test')
-      if (r.status === 500) errs.push('HTTP 500')
-      if (fault === 'slowWithinDeadline') {
-        if (r.status !== 200 || typeof r.body?.idMessage !== 'string') errs.push(`expected 200 sent, got ${r.status} ${JSON.stringify(r.body)}`)
-      } else if (fault === 'nullState') {
-        // `null` = instance being created upstream: not connected, a typed 409.
-        if (r.status !== 409 || r.body?.error !== 'NOT_CONNECTED') errs.push(`expected 409 NOT_CONNECTED, got ${r.status} ${JSON.stringify(r.body)}`)
-      } else if (!isUpstreamEnvelope(r)) {
-        errs.push(`expected upstream envelope, got ${r.status} ${JSON.stringify(r.body)} RA=${r.retryAfter}`)
-      }
-      const after = await snapshot(t)
-      errs.push(...same('rows', { ...before.row, status_checked_at: null }, { ...after.row, status_checked_at: null }), ...same('claim', before.claim, after.claim))
-      h.sim.clearFaults(t.instanceId)
-      const rec = await recover(t, 'test', (x) => x.status === 200, 3)
-      if (rec.status !== 200 || typeof rec.body?.idMessage !== 'string') errs.push(`no recovery: ${rec.status} ${JSON.stringify(rec.body)}`)
-      return errs
-    })
-    expect(failures).toEqual([])
-  }, 60_000)
+async function statusCase(fault: FaultName, t: CaseTenant): Promise<string[]> {
+  const errs: string[] = []
+  // Make the stored state old and the poll lease free, so this very request asks upstream.
+  const old = new Date(Date.now() - 3_600_000)
+  await testDb().updateTable('tenant_provider_configs').set({ status_checked_at: old }).where('tenant_id', '=', t.tenantId).execute()
+  await testDb().updateTable('wa_instances').set({ state_polled_at: null }).where('id', '=', t.instanceId).execute()
+  const before = await snapshot(t)
+  const calls = h.sim.callCount({ instanceId: t.instanceId, method: 'getStateInstance' })
+  FAULTS[fault](t.instanceId)
+  // The hot-path cache may still hold the row from before the UPDATE for one NOTIFY hop.
+  const r = await eventually(async () => {
+    const x = await call(t, 'status')
+    expect(h.sim.callCount({ instanceId: t.instanceId, method: 'getStateInstance' })).toBeGreaterThan(calls)
+    return x
+  }, 3_000)
+  if (r.status !== 200) errs.push(`expected 200, got ${r.status} ${JSON.stringify(r.body)}`)
+  if (r.body?.status !== 'authorized' || r.body?.connected !== true) errs.push(`expected stored authorized, got ${JSON.stringify(r.body)}`)
+  const expectStale = fault !== 'slowWithinDeadline' && fault !== 'nullState'
+  if (expectStale && r.body?.stale !== true) errs.push(`expected stale: true, got ${JSON.stringify(r.body)}`)
+  if (!expectStale && r.body?.stale) errs.push(`unexpected stale: ${JSON.stringify(r.body)}`)
+  const after = await snapshot(t)
+  errs.push(...same('row', unchecked(before).row, unchecked(after).row), ...same('claim', before.claim, after.claim), ...same('timeline', before.events, after.events))
+  if (expectStale) errs.push(...same('status_checked_at', before.row?.status_checked_at, after.row?.status_checked_at))
+  h.sim.clearFaults(t.instanceId)
+  const rec = await eventually(async () => {
+    const x = await call(t, 'status')
+    expect(x.status).toBe(200)
+    expect(x.body.stale).toBeUndefined()
+    expect(new Date(x.body.checkedAt).getTime()).toBeGreaterThan(old.getTime() + 60_000)
+    return x
+  }, 8_000).catch((e: Error) => ({ status: -1, body: e.message }))
+  if (rec.status !== 200 || rec.body?.connected !== true) errs.push(`no recovery: ${JSON.stringify(rec.body)}`)
+  return errs
+}
 
-  it('disconnect: logout is best effort (200 ok), the row and the claim go together, a second call is ok', async () => {
-    const failures = await runOperation('disconnect', true, async (fault, t) => {
-      const errs: string[] = []
-      FAULTS[fault](t.instanceId)
-      const r = await call(t, 'disconnect')
-      if (r.status !== 200 || r.body?.ok !== true) errs.push(`expected 200 ok, got ${r.status} ${JSON.stringify(r.body)}`)
-      const after = await snapshot(t)
-      if (after.row !== null) errs.push('provider row still there')
-      if (after.claim.length !== 0) errs.push(`instance still claimed: ${JSON.stringify(after.claim)}`)
-      // No provider row anywhere may point at an instance that is not claimed by its tenant.
-      const orphans = await testDb()
-        .selectFrom('tenant_provider_configs as c')
-        .leftJoin('wa_instances as i', 'i.id', 'c.instance_id')
-        .select(['c.tenant_id', 'i.tenant_id as claimed_by'])
-        .where((eb) => eb.or([eb('i.tenant_id', 'is', null), eb('i.tenant_id', '!=', eb.ref('c.tenant_id'))]))
-        .execute()
-      if (orphans.length > 0) errs.push(`provider rows without their claim: ${JSON.stringify(orphans)}`)
+async function disconnectCase(fault: FaultName, t: CaseTenant): Promise<string[]> {
+  const errs: string[] = []
+  FAULTS[fault](t.instanceId)
+  const r = await call(t, 'disconnect')
+  if (r.status !== 200 || r.body?.ok !== true) errs.push(`expected 200 ok, got ${r.status} ${JSON.stringify(r.body)}`)
+  const after = await snapshot(t)
+  if (after.row !== null) errs.push('provider row still there')
+  if (after.claim.length !== 0) errs.push(`instance still claimed: ${JSON.stringify(after.claim)}`)
+  // No provider row anywhere may point at an instance that is not claimed by its tenant.
+  const orphans = await testDb()
+    .selectFrom('tenant_provider_configs as c')
+    .leftJoin('wa_instances as i', 'i.id', 'c.instance_id')
+    .select(['c.tenant_id', 'i.tenant_id as claimed_by'])
+    .where((eb) => eb.or([eb('i.tenant_id', 'is', null), eb('i.tenant_id', '!=', eb.ref('c.tenant_id'))]))
+    .execute()
+  if (orphans.length > 0) errs.push(`provider rows without their claim: ${JSON.stringify(orphans)}`)
+  h.sim.clearFaults(t.instanceId)
+  const again = await call(t, 'disconnect')
+  if (again.status !== 200 || again.body?.ok !== true) errs.push(`second disconnect: ${again.status} ${JSON.stringify(again.body)}`)
+  return errs
+}
+
+/** Every operation that reaches Green-API: whether its tenant is linked first, and what each fault must give. */
+const OPERATIONS: Array<{ title: string; linked: boolean; check: (fault: FaultName, t: CaseTenant) => Promise<string[]> }> = [
+  {
+    title: 'generate: 503 UPSTREAM_UNAVAILABLE + Retry-After, claim and state untouched, QR once the fault clears',
+    linked: false,
+    check: actsUpstream('generate', {
+      succeeded: (r) => typeof r.body?.qrCode === 'string',
+      recoveryAttempts: 6,
+      underFault: (fault, r) => (fault === 'http429RetryAfter' && isUpstreamEnvelope(r) && r.retryAfter !== '30' ? [`Retry-After ${r.retryAfter} instead of 30`] : undefined),
+    }),
+  },
+  {
+    title: 'status: 200 from stored state (stale when Green-API failed), nothing written, fresh again once the fault clears',
+    linked: true,
+    check: statusCase,
+  },
+  {
+    title: 'pairing code: 503 UPSTREAM_UNAVAILABLE + Retry-After, nothing linked, a code once the fault clears',
+    linked: false,
+    check: actsUpstream('pairing', { succeeded: (r) => typeof r.body?.code === 'string', recoveryAttempts: 3 }),
+  },
+  {
+    title: 'test send: 503 UPSTREAM_UNAVAILABLE + Retry-After (409 NOT_CONNECTED for a null state), nothing sent, sends once the fault clears',
+    linked: true,
+    check: actsUpstream('test', {
+      succeeded: (r) => typeof r.body?.idMessage === 'string',
+      recoveryAttempts: 3,
+      // `null` = instance being created upstream: not connected, a typed 409.
+      underFault: (fault, r) =>
+        fault !== 'nullState' ? undefined : r.status === 409 && r.body?.error === 'NOT_CONNECTED' ? [] : [`expected 409 NOT_CONNECTED, got ${r.status} ${JSON.stringify(r.body)}`],
+    }),
+  },
+  {
+    title: 'disconnect: logout is best effort (200 ok), the row and the claim go together, a second call is ok',
+    linked: true,
+    check: disconnectCase,
+  },
+]
+
+// Operations × faults, each case on its own tenant and instance; the cases of one operation run
+// concurrently (vitest's maxConcurrency, 5).
+describe.each(OPERATIONS)('chaos matrix: $title', ({ linked, check }) => {
+  it.concurrent.each(FAULT_NAMES)('under %s', async (fault) => {
+    const t = await prepareTenant(linked)
+    try {
+      expect(await check(fault, t)).toEqual([])
+    } finally {
       h.sim.clearFaults(t.instanceId)
-      const again = await call(t, 'disconnect')
-      if (again.status !== 200 || again.body?.ok !== true) errs.push(`second disconnect: ${again.status} ${JSON.stringify(again.body)}`)
-      return errs
-    })
-    expect(failures).toEqual([])
-  }, 60_000)
+    }
+  })
 })

@@ -15,15 +15,17 @@ import { testDb } from '../utils/db'
 import { OPS_ACTOR, runOps, type OpsRun } from '../utils/ops-cli'
 
 /**
- * The operator CLI end to end: each command runs as a child process (the way operators run it)
- * against this file's test database, with the test key ring. A Green-API simulator served over
+ * The operator CLI end to end against this file's test database, with the test key ring: most
+ * commands run in this process (server/ops.ts `runOps`, the entry's own code path); a few run as
+ * operators do, in a child process, for the exit codes, argv and stdin. A Green-API simulator served over
  * real HTTP in this process stands in for Green-API (logout on forced removal, partner list).
  */
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ops-cli-'))
 const ACTOR = OPS_ACTOR
 type Run = OpsRun
-const ops = (args: string[], opts: { env?: Record<string, string>; stdin?: string } = {}) => runOps(args, { ...opts, env: { WA_DATA_DIR: dataDir, ...opts.env } })
+const ops = (args: string[], opts: { env?: Record<string, string>; stdin?: string; childProcess?: boolean } = {}) =>
+  runOps(args, { ...opts, env: { WA_DATA_DIR: dataDir, ...opts.env } })
 
 const CANARY_TOKEN = 'canaryInstanceToken0123456789abcdefCANARY'
 let sim: GreenApiSimulator
@@ -90,6 +92,20 @@ describe('ops CLI: help', { timeout: 300_000 }, () => {
     const r = await ops(['users', 'add', 'a@b.test', '--tenant', 'x', '--role', 'king'])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('Allowed choices are owner, admin, member')
+  })
+
+  it('as a process: help exits 0, a usage error 2, a refused operation 1 (its one line on stderr)', async () => {
+    const [help, usage, refused] = await Promise.all([
+      ops([], { childProcess: true }),
+      ops(['tenants', 'create', 'Bad Id', '--name', 'x'], { childProcess: true }),
+      ops(['features', 'set', 'no-such-tenant', '--whatsapp', 'on'], { childProcess: true }),
+    ])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^Usage: ops/m)
+    expect(usage.code).toBe(2)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+    expect(refused.stdout).toBe('')
   })
 })
 

@@ -1,20 +1,17 @@
-import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, TEST_JWT_SECRET, type TestApp } from '../utils/app'
 import { seedAuth, type SeededUsers } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
+import { runToken } from '../utils/ops-cli'
 
 /**
  * `npm run token` (server/token.ts) against this file's database: the JWT alone on the last
  * stdout line, accepted by the app, recorded (revocable); unknown tenant/user → non-zero exit.
  */
-const run = promisify(execFile)
-const root = path.resolve(__dirname, '../..')
 let app: TestApp
 let users: SeededUsers
 let dataDir: string
@@ -29,32 +26,14 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true })
 })
 
-async function token(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'server/token.ts', ...args], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: 'test',
-        DATABASE_URL: process.env.DATABASE_URL,
-        JWT_SECRET: TEST_JWT_SECRET,
-        WA_DATA_DIR: dataDir,
-      },
-      timeout: 60_000,
-    })
-    return { code: 0, stdout, stderr }
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string }
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr }
-  }
-}
+/** `npm run token -- …` in this process; `childProcess` runs it as a user does (stdout, exit code). */
+const token = (args: string[], opts: { childProcess?: boolean } = {}) => runToken(args, { env: { WA_DATA_DIR: dataDir }, ...opts })
 
 const features = (jwt: string) => fetch(`${app.url}/api/settings/features`, { headers: { authorization: `Bearer ${jwt}` } })
 
 describe('npm run token', () => {
   it('prints a JWT alone on the last stdout line (tenant owner by default) that the app accepts', async () => {
-    const { code, stdout, stderr } = await token(['--tenant', 'macrea'])
+    const { code, stdout, stderr } = await token(['--tenant', 'macrea'], { childProcess: true })
     expect(code).toBe(0)
     const lines = stdout.trimEnd().split('\n')
     expect(lines).toHaveLength(1)
@@ -94,7 +73,7 @@ describe('npm run token', () => {
       [['--tenant', 'macrea', '--ttl', 'forever'], /Invalid --ttl/],
       [[], /Missing --tenant/],
     ]
-    const results = await Promise.all(cases.map(([args]) => token(args)))
+    const results = await Promise.all(cases.map(([args], i) => token(args, { childProcess: i === 0 })))
     cases.forEach(([args, message], i) => {
       const { code, stdout, stderr } = results[i]!
       expect(code, args.join(' ')).not.toBe(0)

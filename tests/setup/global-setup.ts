@@ -17,15 +17,39 @@ declare module 'vitest' {
 const root = path.resolve(__dirname, '../..')
 export const TEMPLATE_DB = 'app_test_template'
 
+/** What the first project's setup started, shared with the second (see `setup`). */
+interface SharedSetup {
+  projects: number
+  ready: Promise<{ serverUrl: string; stop: () => Promise<void> }>
+}
+const SHARED = Symbol.for('whatsapp-pro.tests.global-setup')
 
-let handle: EmbeddedPgHandle | undefined
+/**
+ * The integration and e2e projects each declare this setup (the unit project does not, so it
+ * starts no PostgreSQL and builds nothing). Vitest loads it once per project, in the main
+ * process: the work is shared through globalThis so a run with both projects starts one server
+ * and builds once; the last project's teardown stops it.
+ */
+export default async function setup(project: TestProject) {
+  const g = globalThis as { [SHARED]?: SharedSetup }
+  const shared = (g[SHARED] ??= { projects: 0, ready: startOnce() })
+  shared.projects++
+  const { serverUrl, stop } = await shared.ready
+  project.provide('pgServerUrl', serverUrl)
+  return async () => {
+    if (--shared.projects > 0) return
+    delete g[SHARED]
+    await stop()
+  }
+}
 
 /**
  * Once per run: a throwaway embedded PostgreSQL (fsync off) or TEST_DATABASE_SERVER_URL,
  * a migrated template database that every test file clones, and a fresh app build for the
  * HTTP-level tests.
  */
-export default async function setup(project: TestProject) {
+async function startOnce(): Promise<{ serverUrl: string; stop: () => Promise<void> }> {
+  let handle: EmbeddedPgHandle | undefined
   let serverUrl = process.env.TEST_DATABASE_SERVER_URL
   if (!serverUrl) {
     const dataDir = path.join(root, '.data', `test-pg-${process.pid}`)
@@ -48,7 +72,6 @@ export default async function setup(project: TestProject) {
   })
   await migrateToLatest(db)
   await db.destroy()
-  project.provide('pgServerUrl', serverUrl)
 
   if (process.env.VITEST_SKIP_BUILD !== '1') {
     execFileSync(process.execPath, [path.join(root, 'node_modules/@remix-run/dev/dist/cli.js'), 'build'], {
@@ -61,10 +84,12 @@ export default async function setup(project: TestProject) {
     execFileSync(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'server/compile-server.ts'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
   }
 
-  return async () => {
-    if (handle) {
+  return {
+    serverUrl,
+    async stop() {
+      if (!handle) return
       await handle.stop()
       fs.rmSync(path.join(root, '.data', `test-pg-${process.pid}`), { recursive: true, force: true })
-    }
+    },
   }
 }

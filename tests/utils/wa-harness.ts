@@ -30,6 +30,12 @@ export function useWaApp(
     instances?: number
     /** Partner mode against the simulator's Partner API (its partner token, the test partner host). */
     partner?: boolean
+    /**
+     * Restore the default handlers and clear every simulator fault after each test (default).
+     * Off for files whose tests run concurrently, each faulting only its own instance: a reset
+     * after one test would clear the others' faults mid-flight.
+     */
+    resetAfterEach?: boolean
   } = {},
 ): WaHarness {
   const h = {} as WaHarness
@@ -70,7 +76,7 @@ export function useWaApp(
       return fetch(`${h.app.url}${path}`, { ...init, headers, body })
     }
   })
-  afterEach(() => h.mocks.reset())
+  if (options.resetAfterEach ?? true) afterEach(() => h.mocks.reset())
   afterAll(async () => {
     await h.app?.close()
     h.mocks?.close()
