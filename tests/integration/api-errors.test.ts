@@ -8,7 +8,7 @@ import { otherProcessDb, testDb } from '../utils/db'
 import { useWaApp } from '../utils/wa-harness'
 import { STACK_LINE, expectError, get, linkByScan, newTenant, post, providerRow, scanTarget, type TenantActor } from './api-support'
 
-// Every error code of SPEC §3 over HTTP. ONE simulator instance, so a second tenant gets
+// Every error code of docs/api.md#errors over HTTP. ONE simulator instance, so a second tenant gets
 // NO_INSTANCE_AVAILABLE while another holds it. Each test builds the state it needs with its own
 // fresh tenants (linkingTenant, connectedTenant) and gives the instance back after it, so any
 // test runs alone or in any order. INSTANCE_BUSY needs shared mode: it is reached in
@@ -462,28 +462,8 @@ describe('robustness', () => {
   })
 })
 
-<<<<<<< HEAD
-describe('coverage', () => {
-  it('reached every error code of the docs/api.md#errors table (INSTANCE_BUSY: api-isolation-shared.test.ts)', () => {
-    const table = [
-      'UNAUTHENTICATED',
-      'TENANT_FORBIDDEN',
-      'FORBIDDEN_ROLE',
-      'WHATSAPP_DISABLED',
-      'VALIDATION_FAILED',
-      'PAYLOAD_TOO_LARGE',
-      'NOT_CONNECTED',
-      'ALREADY_CONNECTED',
-      'NO_INSTANCE_AVAILABLE',
-      'RATE_LIMITED',
-      'UPSTREAM_UNAVAILABLE',
-    ]
-    expect([...reached.keys()].sort()).toEqual(expect.arrayContaining(table))
-    expect([...reached.get('VALIDATION_FAILED')!]).toEqual(expect.arrayContaining([400]))
-  })
-=======
 // Not a test of its own (that would need every other test to have run first): when the whole
-// file ran, it must have reached every code of the SPEC §3 table (INSTANCE_BUSY:
+// file ran, it must have reached every code of the docs/api.md#errors table (INSTANCE_BUSY:
 // api-isolation-shared.test.ts). A filtered run (-t) checks nothing here.
 afterAll(({}, file) => {
   const tests = allTests(file)
@@ -503,7 +483,6 @@ afterAll(({}, file) => {
   ]
   expect([...reached.keys()].sort()).toEqual(expect.arrayContaining(table))
   expect([...reached.get('VALIDATION_FAILED')!]).toEqual(expect.arrayContaining([400]))
->>>>>>> r3-tests
 })
 
 function allTests(suite: Readonly<RunnerTestSuite>): RunnerTask[] {
