@@ -1,6 +1,7 @@
 import type { ConnectionRecord, StatusSource } from '../ports/connection-repository'
 import type { WhatsAppDeps } from './deps'
-import { credentialsOf, errorSummary, publishStatus } from './internal'
+import { credentialsOf, errorSummary } from './internal'
+import { recordObservation } from './record-observation'
 
 /**
  * Asks Green-API for the instance state and stores it (row + timeline only on change, publish
@@ -28,13 +29,12 @@ export async function refreshFromUpstream(
     phoneNumber = null
   }
 
-  const result = await deps.connections.applyStatus(record.tenantId, {
+  const result = await recordObservation(deps, record.tenantId, {
     status: state,
     ...(phoneNumber !== undefined ? { phoneNumber } : {}),
     checkedAt: deps.clock.now(),
     source,
   })
   if (result.outcome === 'missing') return null
-  if (result.outcome === 'changed') await publishStatus(deps, result.record)
   return result.record
 }
