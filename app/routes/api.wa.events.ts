@@ -39,7 +39,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     }
     let initial: ReturnType<typeof statusBody>
     try {
-      initial = statusBody(await getConnectionStatus(services.wa, { tenantId: ctx.tenantId }))
+      // The hot path's cached row, like GET /api/wa/qr/status: a burst of new streams must not
+      // take one pooled connection each.
+      initial = statusBody(await getConnectionStatus(services.waStatus, { tenantId: ctx.tenantId }))
     } catch (e) {
       release()
       throw e

@@ -27,8 +27,20 @@ export interface WhatsAppConfig {
   qrTtlSeconds: number
   /** Lifetime of a pairing code (Green-API: ≈ 2.5 min). */
   pairingCodeTtlSeconds: number
-  /** Minimum interval between two upstream state polls of one instance, across processes. */
-  pollMinIntervalMs: number
+  /**
+   * During a link attempt, the background refresher asks Green-API for the state of the
+   * instance about this often, across processes (Green-API allows 1 request/s per instance:
+   * 1.1 s keeps a margin for latency jitter).
+   */
+  attemptPollIntervalMs: number
+  /**
+   * A linked instance (connected or degraded; webhooks keep it fresh in between) is
+   * reconciled with Green-API when its state was last confirmed longer ago than this.
+   */
+  reconcileIntervalMs: number
+  /** At most this many rows per refresher pass, and this many upstream checks in flight. */
+  refreshBatchSize: number
+  refreshConcurrency: number
   rateLimits: {
     generateQr: RateLimitRule
     pairingCode: RateLimitRule
@@ -56,7 +68,10 @@ export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
   linkAttemptMinutes: 5,
   qrTtlSeconds: 20,
   pairingCodeTtlSeconds: 150,
-  pollMinIntervalMs: 1000,
+  attemptPollIntervalMs: 1100,
+  reconcileIntervalMs: 60_000,
+  refreshBatchSize: 500,
+  refreshConcurrency: 8,
   rateLimits: {
     generateQr: { limit: 10, windowSeconds: 60 },
     pairingCode: { limit: 5, windowSeconds: 600 },

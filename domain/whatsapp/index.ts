@@ -11,6 +11,7 @@ export { getConnectionStatus, type ConnectionStatusResult } from './get-connecti
 export { INSTANCE_TOKEN_LOCATION, configLocation, WEBHOOK_TOKEN_LOCATION } from './internal'
 export { retryQuarantinedLogouts, type LogoutRetryReport } from './quarantine'
 export { reconcileOnStart, type ReconcileReport } from './reconcile-on-start'
+export { refreshDueStates, type RefreshReport } from './refresh-due-states'
 export { requestPairingCode, type PairingCodeResult } from './request-pairing-code'
 export { sendTestMessage } from './send-test-message'
 export { planStatusUpdate, type StatusUpdatePlan } from './status-update'
