@@ -15,7 +15,8 @@ export async function refreshFromUpstream(
   source: StatusSource,
 ): Promise<ConnectionRecord | null> {
   const creds = credentialsOf(deps, record)
-  const state = await deps.provider.getState(creds)
+  // One request: the caller's schedule (next refresher pass, next boot) is the retry.
+  const state = await deps.provider.getState(creds, { once: true })
   if (state === null) return record // instance still being created upstream: nothing to learn
 
   let phoneNumber: string | null | undefined
