@@ -10,7 +10,7 @@ import { eventually, useWaApp } from '../utils/wa-harness'
  * here would come from the requests themselves; webhooks are off too, so the row changes only
  * when a test (or a request) writes it. Counts only, no timings.
  */
-const h = useWaApp({ statusRefresh: false, simulator: { deliverWebhook: async () => {} } })
+const h = useWaApp({ statusRefresh: false, simulator: { deliverWebhook: async () => {} }, env: { SSE_MAX_PER_USER: '50' } })
 const tenant = 'macrea'
 
 const status = async () => {
@@ -89,5 +89,37 @@ describe('status request on the hot path', () => {
     for (let i = 0; i < 30; i++) expect(await status()).toMatchObject({ connected: false, status: 'notAuthorized', linkExpired: true })
     expect(await expireEntries()).toBe(entries)
     expect(await rowVersion()).toBe(version)
+  })
+
+  it('new event streams read the cached status like polls: 20 streams, no database checkout', async () => {
+    // The app's composition root (its dev-reload-safe singleton), for its pool.
+    const services = (globalThis as Record<symbol, unknown>)[Symbol.for('whatsapp-pro.services')] as { pool: { connect: (...a: unknown[]) => unknown } }
+    await status() // warms the caches (guard facts, flags, row), as any open tab has
+    const original = services.pool.connect
+    let checkouts = 0
+    services.pool.connect = function (this: unknown, ...a: unknown[]) {
+      checkouts++
+      return original.apply(this, a)
+    }
+    try {
+      const firsts = await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const ac = new AbortController()
+          const res = await fetch(`${h.app.url}/api/wa/events`, { headers: { authorization: `Bearer ${h.tokens.owner}`, 'x-tenant': tenant }, signal: ac.signal })
+          expect(res.status).toBe(200)
+          const reader = res.body!.getReader()
+          let text = ''
+          while (!text.includes('\n\n', text.indexOf('data:'))) text += new TextDecoder().decode((await reader.read()).value)
+          ac.abort()
+          return text
+        }),
+      )
+      for (const text of firsts) expect(text).toContain('"status":"notAuthorized"')
+    } finally {
+      services.pool.connect = original
+    }
+    // Uncached, each stream took a pooled connection for its first status (2000 streams
+    // exhausted the pool); an app token's once-a-minute touch may take one.
+    expect(checkouts).toBeLessThanOrEqual(1)
   })
 })
