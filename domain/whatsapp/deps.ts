@@ -38,9 +38,8 @@ export interface WhatsAppConfig {
    * reconciled with Green-API when its state was last confirmed longer ago than this.
    */
   reconcileIntervalMs: number
-  /** At most this many rows per refresher pass, and this many upstream checks in flight. */
+  /** At most this many rows per refresher pass (oldest check first). */
   refreshBatchSize: number
-  refreshConcurrency: number
   rateLimits: {
     generateQr: RateLimitRule
     pairingCode: RateLimitRule
@@ -57,7 +56,10 @@ export interface WhatsAppConfig {
     /** How long one attempt may hold its lease (longer than the provider's deadline). */
     leaseMs: number
   }
-  /** Parallel upstream checks during `reconcileOnStart`. */
+  /**
+   * Parallel upstream checks during `reconcileOnStart` and each refresher pass (each holds a
+   * pooled connection briefly: kept well under DATABASE_POOL_MAX so requests still get one).
+   */
   reconcileConcurrency: number
   /** Text of the test message when the user gives none. */
   defaultTestMessage: string
@@ -71,7 +73,6 @@ export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
   attemptPollIntervalMs: 1100,
   reconcileIntervalMs: 60_000,
   refreshBatchSize: 500,
-  refreshConcurrency: 8,
   rateLimits: {
     generateQr: { limit: 10, windowSeconds: 60 },
     pairingCode: { limit: 5, windowSeconds: 600 },

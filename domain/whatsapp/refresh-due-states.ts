@@ -30,7 +30,7 @@ export async function refreshDueStates(deps: WhatsAppDeps): Promise<RefreshRepor
     limit: config.refreshBatchSize,
   })
   const report: RefreshReport = { checked: 0, failed: 0, expired: 0 }
-  await mapWithConcurrency(due, config.refreshConcurrency, async (row) => {
+  await mapWithConcurrency(due, config.reconcileConcurrency, async (row) => {
     const phase = derivePhase(row, now)
     try {
       if (phase === 'linkExpired') {
