@@ -41,6 +41,7 @@ import {
 } from '../domain/whatsapp'
 import { parseEnv, type Env } from './utils/env.server'
 import { startLogoutRetries } from './utils/logout-retries.server'
+import { startStatusRefresher } from './utils/status-refresher.server'
 import { createLogger, type AppLogger } from './utils/logger.server'
 import { countLinkRequests, countLinkResults, createMetrics, type Metrics } from './utils/metrics.server'
 import { EventStreamSlots } from './utils/event-streams.server'
@@ -81,6 +82,8 @@ export interface Services {
   // --- end auth ---
   /** Stops the background logout retries of quarantined instances (started by boot). */
   stopLogoutRetries?: () => void
+  /** Stops the background state refresher (started by boot, decision 120). */
+  stopStatusRefresher?: () => void
   /** Readiness: true when PostgreSQL answers within the timeout. */
   databaseReady(): Promise<boolean>
   close(): Promise<void>
@@ -172,6 +175,7 @@ function buildServices(): Services {
       linkAttemptMinutes: env.LINK_ATTEMPT_MINUTES,
       rateLimits: { generateQr: env.WA_RATE_LIMIT_QR, pairingCode: env.WA_RATE_LIMIT_PAIRING, testSend: env.WA_RATE_LIMIT_TEST },
       logoutRetry: { ...DEFAULT_WHATSAPP_CONFIG.logoutRetry, baseDelayMs: env.WA_LOGOUT_RETRY_BASE_MS },
+      reconcileIntervalMs: env.WA_RECONCILE_INTERVAL_SECONDS * 1000,
     },
   }
   // --- reliability: status route deps, auth resolver cache ---
@@ -214,6 +218,7 @@ function buildServices(): Services {
     },
     async close() {
       this.stopLogoutRetries?.()
+      this.stopStatusRefresher?.()
       await statusHub.close()
       await cacheListener.close()
       await db.destroy()
@@ -241,6 +246,8 @@ export interface BootOptions {
   simulatorInstances?: number
   /** Skip the start-up reconciliation (tests that count upstream calls). */
   reconcile?: boolean
+  /** Skip the background state refresher (tests of the status path alone). */
+  statusRefresh?: boolean
 }
 
 /**
@@ -293,6 +300,8 @@ export async function bootServices(opts: BootOptions): Promise<{ mode: string; r
     )
   }
   services.stopLogoutRetries = startLogoutRetries(wa, env.WA_LOGOUT_RETRY_BASE_MS)
+  // The memoized poll lease spares the database the lease attempts another pass just made.
+  if (opts.statusRefresh !== false) services.stopStatusRefresher = startStatusRefresher({ ...wa, instances: services.waStatus.instances })
   if (opts.reconcile !== false) {
     // In the background: the app serves (from stored state) while Green-API is asked.
     void reconcileOnStart(wa)

@@ -81,6 +81,8 @@ export interface TenantProviderConfigsTable {
   status_changed_at: Timestamp
   status_checked_at: NullableTimestamp
   last_event_at: NullableTimestamp
+  /** Set when the current link attempt's expiry is on the timeline (recorded once). */
+  link_expiry_recorded_at: NullableTimestamp
   created_at: Timestamp
   updated_at: Timestamp
 }

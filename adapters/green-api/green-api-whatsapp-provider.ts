@@ -153,8 +153,9 @@ export class GreenApiWhatsAppProvider implements WhatsAppProvider {
     }
   }
 
-  async getState(creds: InstanceCredentials): Promise<ConnectionState | null> {
-    const res = await this.http.call(this.spec(creds, 'getStateInstance', 'GET', stateSchema, { idempotent: true }))
+  async getState(creds: InstanceCredentials, options: { once?: boolean } = {}): Promise<ConnectionState | null> {
+    // `once`: not retried (the engine retries idempotent reads only).
+    const res = await this.http.call(this.spec(creds, 'getStateInstance', 'GET', stateSchema, { idempotent: options.once !== true }))
     return res === null ? null : res.stateInstance
   }
 

@@ -106,6 +106,7 @@ export class KyselyConnectionRepository implements ConnectionRepository {
               encrypted_config: input.encryptedConfig,
               link_started_at: input.linkStartedAt,
               link_expires_at: input.linkExpiresAt,
+              link_expiry_recorded_at: null,
               updated_at: sql`now()`,
             })
             .where('tenant_id', '=', input.tenantId)
@@ -180,19 +181,44 @@ export class KyselyConnectionRepository implements ConnectionRepository {
 
   async recordLinkExpired(tenantId: string, at: Date): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      const current = await this.lockRow(trx, tenantId)
-      if (!current || !current.linkStartedAt || !current.linkExpiresAt) return false
-      const already = await trx
-        .selectFrom('wa_status_events')
-        .select('id')
+      const marked = await trx
+        .updateTable('tenant_provider_configs')
+        .set({ link_expiry_recorded_at: at })
         .where('tenant_id', '=', tenantId)
-        .where('source', '=', 'expire')
-        .where('occurred_at', '>=', current.linkStartedAt)
+        .where('provider', '=', PROVIDER)
+        .where('connection_status', '=', 'notAuthorized')
+        .where('link_expires_at', '<=', at)
+        .where('link_expiry_recorded_at', 'is', null)
+        .returning(['instance_id', 'connection_status'])
         .executeTakeFirst()
-      if (already) return false
-      await this.appendTimeline(trx, tenantId, current.instanceId, current.status, current.status, 'expire', at)
+      if (!marked) return false
+      await this.appendTimeline(trx, tenantId, marked.instance_id, marked.connection_status, marked.connection_status, 'expire', at)
       return true
     })
+  }
+
+  async listDueForRefresh(input: { checkedBefore: Date; limit: number }): Promise<ConnectionRecord[]> {
+    const rows = await this.db
+      .selectFrom('tenant_provider_configs')
+      .select(COLUMNS)
+      .where('provider', '=', PROVIDER)
+      .where((eb) =>
+        eb.or([
+          eb.and([
+            eb('connection_status', '=', 'notAuthorized'),
+            eb('link_expires_at', 'is not', null),
+            eb('link_expiry_recorded_at', 'is', null),
+          ]),
+          eb.and([
+            eb('connection_status', '<>', 'notAuthorized'),
+            eb.or([eb('status_checked_at', 'is', null), eb('status_checked_at', '<', input.checkedBefore)]),
+          ]),
+        ]),
+      )
+      .orderBy(sql`status_checked_at NULLS FIRST`)
+      .limit(input.limit)
+      .execute()
+    return rows.map(rowToConnectionRecord)
   }
 
   async delete(tenantId: string, at: Date): Promise<ConnectionRecord | null> {

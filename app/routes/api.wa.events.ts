@@ -40,7 +40,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     }
     let initial: StatusResponse
     try {
-      initial = presentStatus(await getConnectionStatus(services.wa, { tenantId: ctx.tenantId }))
+      // The hot path's cached row, like GET /api/wa/qr/status: a burst of new streams must not
+      // take one pooled connection each.
+      initial = presentStatus(await getConnectionStatus(services.waStatus, { tenantId: ctx.tenantId }))
     } catch (e) {
       release()
       throw e

@@ -6,7 +6,8 @@ import { requireWhatsApp } from '~/utils/whatsapp.server'
 import { presentStatus } from '~/api/presenters'
 import { getConnectionStatus } from '../../domain/whatsapp'
 
-// GET /api/wa/qr/status — answered from stored state; at most one upstream poll per instance/s.
+// GET /api/wa/qr/status — answered from stored state; never waits for Green-API (the background
+// refresher keeps the row fresh, docs/decisions/120).
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const services = getServices()
   return apiHandler(request, services.logger, async () => {

@@ -108,13 +108,26 @@ export interface ConnectionRepository {
   applyStatus(tenantId: string, update: StatusUpdate): Promise<StatusUpdateOutcome>
 
   /**
-   * Appends the timeline entry `expire` for the current link attempt, once: returns true when
-   * it was written now, false when this attempt already has one (or there is no attempt/row).
+   * Records that the current link attempt passed its hard limit unscanned: appends the
+   * timeline entry `expire` once per attempt. Returns true when it was written now, false when
+   * this attempt already has one, is not past `linkExpiresAt` at `at`, is no longer
+   * `notAuthorized`, or there is no row. A conditional write: no row is locked to find out.
    *
    * @example
-   * if (await connections.recordLinkExpired('macrea', now)) publish(…)
+   * if (await connections.recordLinkExpired('macrea', now)) metrics.expired++
    */
   recordLinkExpired(tenantId: string, at: Date): Promise<boolean>
+
+  /**
+   * Rows the background refresher has work for at `now`, oldest check first, at most `limit`:
+   * a running link attempt (`notAuthorized`, `linkExpiresAt` set, expiry not recorded yet:
+   * live ones to poll, expired ones to record), and linked rows (any other status) last checked
+   * before `checkedBefore` (or never).
+   *
+   * @example
+   * const due = await connections.listDueForRefresh({ checkedBefore: oneMinuteAgo, limit: 500 })
+   */
+  listDueForRefresh(input: { checkedBefore: Date; limit: number }): Promise<ConnectionRecord[]>
 
   /**
    * Deletes the tenant's row and appends the timeline entry `{from: status, to: notAuthorized,

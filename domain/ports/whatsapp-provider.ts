@@ -52,8 +52,13 @@ export interface WhatsAppProvider {
   /**
    * Authorization state (Green-API `getStateInstance`). Returns `null` while a new instance is
    * still being created (upstream body `null`). Deadline 5 s; idempotent, may be retried.
+   * `once`: a single request, no retry (a 429 included): the background refresher's next pass
+   * is the retry, so a 429 is never answered with another request at once.
+   *
+   * @example
+   * const state = await provider.getState(creds, { once: true })
    */
-  getState(creds: InstanceCredentials): Promise<ConnectionState | null>
+  getState(creds: InstanceCredentials, options?: { once?: boolean }): Promise<ConnectionState | null>
   /** The linked phone in E.164 with `+` (Green-API `getWaSettings`), or null when not linked. */
   getLinkedPhone(creds: InstanceCredentials): Promise<string | null>
   /** Pairing code for linking by phone number (Green-API `getAuthorizationCode`). */

@@ -77,7 +77,7 @@ export class FakeWhatsAppProvider implements WhatsAppProvider {
     if (i.state !== 'notAuthorized') return { kind: 'alreadyLinked' }
     return { kind: 'qr', pngBase64: 'iVBORw0KGgo=' }
   }
-  async getState(creds: InstanceCredentials): Promise<ConnectionState | null> {
+  async getState(creds: InstanceCredentials, _options?: { once?: boolean }): Promise<ConnectionState | null> {
     const i = this.enter('getState', creds)
     if (this.stateDelayMs > 0) await new Promise((r) => setTimeout(r, this.stateDelayMs))
     return i.state

@@ -83,12 +83,27 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
 
   async recordLinkExpired(tenantId: string, at: Date): Promise<boolean> {
     const r = this.rows.get(tenantId)
-    if (!r || !r.linkStartedAt || !r.linkExpiresAt) return false
+    if (!r || r.status !== 'notAuthorized' || !r.linkStartedAt || !r.linkExpiresAt || r.linkExpiresAt > at) return false
     const started = r.linkStartedAt
     const already = this.timeline.some((e) => e.tenantId === tenantId && e.source === 'expire' && e.at >= started)
     if (already) return false
     this.timeline.push({ tenantId, instanceId: r.instanceId, from: r.status, to: r.status, source: 'expire', at })
     return true
+  }
+
+  async listDueForRefresh(input: { checkedBefore: Date; limit: number }): Promise<ConnectionRecord[]> {
+    const expiryRecorded = (r: ConnectionRecord) =>
+      this.timeline.some((e) => e.tenantId === r.tenantId && e.source === 'expire' && r.linkStartedAt !== null && e.at >= r.linkStartedAt)
+    const checkedMs = (r: ConnectionRecord) => r.statusCheckedAt?.getTime() ?? -Infinity
+    return [...this.rows.values()]
+      .filter((r) =>
+        r.status === 'notAuthorized'
+          ? r.linkExpiresAt !== null && !expiryRecorded(r)
+          : r.statusCheckedAt === null || r.statusCheckedAt < input.checkedBefore,
+      )
+      .sort((a, b) => checkedMs(a) - checkedMs(b))
+      .slice(0, input.limit)
+      .map((r) => ({ ...r }))
   }
 
   async delete(tenantId: string, at: Date): Promise<ConnectionRecord | null> {

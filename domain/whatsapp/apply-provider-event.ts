@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import type { WhatsAppDeps } from './deps'
 import { isConnectionState } from './connection-state'
-import { publishStatus, WEBHOOK_TOKEN_LOCATION } from './internal'
+import { WEBHOOK_TOKEN_LOCATION } from './internal'
+import { recordObservation } from './record-observation'
 import { widToE164 } from './validation'
 import { InvalidInputError, WebhookUnauthorizedError } from './whatsapp.errors'
 
@@ -110,7 +111,7 @@ export async function applyProviderEvent(
     phoneNumber = null
   }
 
-  const result = await deps.connections.applyStatus(tenantId, {
+  const result = await recordObservation(deps, tenantId, {
     status: state,
     ...(phoneNumber !== undefined ? { phoneNumber } : {}),
     checkedAt: now,
@@ -120,7 +121,6 @@ export async function applyProviderEvent(
   if (result.outcome === 'missing') return { applied: false, reason: 'no_connection' }
   if (result.outcome === 'stale') return { applied: false, reason: 'stale' }
   if (result.outcome === 'changed') {
-    await publishStatus(deps, result.record)
     deps.logger.info({ tenantId, instanceId: input.instanceId, from: result.previous.status, to: state }, 'state changed by webhook')
   }
   return { applied: true, outcome: result.outcome }

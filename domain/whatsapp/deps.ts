@@ -27,8 +27,19 @@ export interface WhatsAppConfig {
   qrTtlSeconds: number
   /** Lifetime of a pairing code (Green-API: ≈ 2.5 min). */
   pairingCodeTtlSeconds: number
-  /** Minimum interval between two upstream state polls of one instance, across processes. */
-  pollMinIntervalMs: number
+  /**
+   * During a link attempt, the background refresher asks Green-API for the state of the
+   * instance about this often, across processes (Green-API allows 1 request/s per instance:
+   * 1.1 s keeps a margin for latency jitter).
+   */
+  attemptPollIntervalMs: number
+  /**
+   * A linked instance (connected or degraded; webhooks keep it fresh in between) is
+   * reconciled with Green-API when its state was last confirmed longer ago than this.
+   */
+  reconcileIntervalMs: number
+  /** At most this many rows per refresher pass (oldest check first). */
+  refreshBatchSize: number
   rateLimits: {
     generateQr: RateLimitRule
     pairingCode: RateLimitRule
@@ -45,7 +56,10 @@ export interface WhatsAppConfig {
     /** How long one attempt may hold its lease (longer than the provider's deadline). */
     leaseMs: number
   }
-  /** Parallel upstream checks during `reconcileOnStart`. */
+  /**
+   * Parallel upstream checks during `reconcileOnStart` and each refresher pass (each holds a
+   * pooled connection briefly: kept well under DATABASE_POOL_MAX so requests still get one).
+   */
   reconcileConcurrency: number
 }
 
@@ -54,7 +68,9 @@ export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
   linkAttemptMinutes: 5,
   qrTtlSeconds: 20,
   pairingCodeTtlSeconds: 150,
-  pollMinIntervalMs: 1000,
+  attemptPollIntervalMs: 1100,
+  reconcileIntervalMs: 60_000,
+  refreshBatchSize: 500,
   rateLimits: {
     generateQr: { limit: 10, windowSeconds: 60 },
     pairingCode: { limit: 5, windowSeconds: 600 },

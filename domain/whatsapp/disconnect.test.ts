@@ -3,6 +3,7 @@ import { createTestWorld, type TestWorld } from '../testing/test-deps'
 import { disconnect } from './disconnect'
 import { generateQr } from './generate-qr'
 import { getConnectionStatus } from './get-connection-status'
+import { refreshDueStates } from './refresh-due-states'
 import { UpstreamUnavailableError } from './whatsapp.errors'
 
 const actor = { kind: 'user', userId: 'u-1' } as const
@@ -11,7 +12,7 @@ async function connect(w: TestWorld, tenantId = 'acme'): Promise<void> {
   await generateQr(w.deps, { tenantId, actor, publicUrl: 'https://crm.example.test' })
   const id = w.connections.rows.get(tenantId)?.instanceId ?? ''
   w.provider.setState(id, 'authorized', '+33612345678')
-  await getConnectionStatus(w.deps, { tenantId })
+  await refreshDueStates(w.deps)
 }
 
 describe('disconnect', () => {

@@ -1,9 +1,10 @@
 import type { InstanceRecord } from '../ports/instance-allocator'
 import type { Actor, WhatsAppDeps } from './deps'
 import { actorLabel } from './deps'
-import { credentialsOf, errorSummary, publishStatus } from './internal'
+import { credentialsOf, errorSummary } from './internal'
 import { audited } from './link-attempt'
 import { recordFailedLogout } from './quarantine'
+import { recordUnlinked } from './record-observation'
 
 export interface DisconnectResult {
   /** True when there was nothing to disconnect (second call, never linked). */
@@ -13,8 +14,8 @@ export interface DisconnectResult {
 /**
  * `POST /api/wa/disconnect`, idempotent. Order chosen so a crash at any step leaves consistent
  * rows: logout upstream (best effort: a failure is logged and audited, not thrown) → delete the
- * provider row + timeline (one transaction) → release the instance (pool/shared/simulator) or
- * delete it upstream and locally (partner) → publish. A leftover claim without a provider row
+ * provider row + timeline (one transaction) and publish → release the instance
+ * (pool/shared/simulator) or delete it upstream and locally (partner). A leftover claim without a provider row
  * (crash between the last two steps) is released by the next call. Not feature-gated here: a
  * tenant whose add-on was switched off must still be able to unlink.
  */
@@ -56,14 +57,13 @@ export async function disconnect(
       }
     }
 
-    await deps.connections.delete(tenantId, deps.clock.now())
+    await recordUnlinked(deps, tenantId)
     const instance = await deps.instances.findById(record.instanceId)
     // A failed logout leaves the phone linked upstream: quarantine the instance so the next
     // tenant cannot inherit this tenant's WhatsApp session (see prepareLinkAttempt).
     if (instance && instance.tenantId === tenantId) {
       await releaseInstance(deps, instance, tenantId, logout === 'failed' ? { needsLogout: true, failure: logoutError } : { needsLogout: false })
     }
-    await publishStatus(deps, { tenantId, status: 'notAuthorized', phoneNumber: null })
     return { result: { alreadyDisconnected: false }, details: { instanceId: record.instanceId, logout } }
   })
 }

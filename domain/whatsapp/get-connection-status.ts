@@ -1,9 +1,7 @@
 import type { ConnectionRecord } from '../ports/connection-repository'
 import { derivePhase } from './connection-machine'
 import type { ConnectionState } from './connection-state'
-import type { WhatsAppDeps } from './deps'
-import { errorSummary } from './internal'
-import { refreshFromUpstream } from './refresh-state'
+import type { WhatsAppConfig, WhatsAppDeps } from './deps'
 
 export interface ConnectionStatusResult {
   connected: boolean
@@ -12,7 +10,10 @@ export interface ConnectionStatusResult {
   phoneNumber?: string
   /** When this answer's state was last confirmed (upstream or now for "no instance"). */
   checkedAt: Date
-  /** True when Green-API could not be asked just now: the answer is the stored state. */
+  /**
+   * True when the stored state is older than its refresh schedule allows: Green-API could not
+   * be asked (or did not answer) lately, so the answer may be out of date.
+   */
   stale?: true
   /** True when the link attempt passed its hard limit without being scanned. */
   linkExpired?: true
@@ -21,48 +22,39 @@ export interface ConnectionStatusResult {
 }
 
 /**
- * `GET /api/wa/qr/status`. No row → `notAuthorized` without any upstream call. Otherwise answers
- * from the stored row, refreshing it from Green-API only when it is older than
- * `pollMinIntervalMs` AND this caller wins the instance's poll lease (single flight across
- * processes: at most one `getStateInstance` per instance per interval). Upstream failures give
- * the stored state with `stale: true`, never an error. The feature gate is the caller's job
- * (kept out of this hot path).
+ * `GET /api/wa/qr/status` (and the first event of a status stream). Answers from the stored row
+ * and never waits for Green-API: the background refresher (`refreshDueStates`) keeps the row
+ * fresh on the schedule of docs/decisions/120, and webhooks sooner. No row → `notAuthorized`.
+ * Writes nothing, whatever the state (an expired attempt is recorded by the refresher). The
+ * feature gate is the caller's job (kept out of this hot path).
  */
 export async function getConnectionStatus(
   deps: WhatsAppDeps,
   input: { tenantId: string },
 ): Promise<ConnectionStatusResult> {
-  const { tenantId } = input
-  let record: ConnectionRecord | null = await deps.connections.findByTenant(tenantId)
-  if (!record) return { connected: false, status: 'notAuthorized', checkedAt: deps.clock.now() }
-
-  let stale = false
-  const stored = record
-  const checkedMs = stored.statusCheckedAt?.getTime()
-  const fresh = checkedMs !== undefined && deps.clock.now().getTime() - checkedMs < deps.config.pollMinIntervalMs
-  if (!fresh && (await deps.instances.tryAcquirePollLease(stored.instanceId, deps.config.pollMinIntervalMs))) {
-    try {
-      record = await refreshFromUpstream(deps, stored, 'poll')
-    } catch (err) {
-      stale = true
-      deps.logger.warn({ tenantId, instanceId: stored.instanceId, err: errorSummary(err) }, 'state poll failed; answering stored state')
-    }
-    if (!record) return { connected: false, status: 'notAuthorized', checkedAt: deps.clock.now() }
-  }
-
+  const record = await deps.connections.findByTenant(input.tenantId)
   const now = deps.clock.now()
-  const linkExpired = derivePhase(record, now) === 'linkExpired'
-  if (linkExpired) {
-    try {
-      await deps.connections.recordLinkExpired(tenantId, now)
-    } catch (err) {
-      deps.logger.warn({ tenantId, err: errorSummary(err) }, 'recording link expiry failed')
-    }
-  }
-  return toStatusResult(record, { stale, linkExpired })
+  if (!record) return { connected: false, status: 'notAuthorized', checkedAt: now }
+  return toStatusResult(record, now, deps.config)
 }
 
-function toStatusResult(record: ConnectionRecord, flags: { stale: boolean; linkExpired: boolean }): ConnectionStatusResult {
+/**
+ * How old the stored state may get before the answer says `stale`: a few missed polls during
+ * a link attempt, two missed reconciles for a linked instance. Nothing is refreshed otherwise
+ * (unlinked, expired), so such an answer is never stale.
+ */
+function isStale(record: ConnectionRecord, now: Date, config: WhatsAppConfig): boolean {
+  const phase = derivePhase(record, now)
+  const checked = record.statusCheckedAt?.getTime() ?? record.statusChangedAt.getTime()
+  if (phase === 'linking') {
+    const since = Math.max(checked, record.linkStartedAt?.getTime() ?? checked)
+    return now.getTime() - since > 5 * config.attemptPollIntervalMs
+  }
+  if (phase === 'connected' || phase === 'degraded') return now.getTime() - checked > 2 * config.reconcileIntervalMs
+  return false
+}
+
+function toStatusResult(record: ConnectionRecord, now: Date, config: WhatsAppConfig): ConnectionStatusResult {
   const connected = record.status === 'authorized'
   const result: ConnectionStatusResult = {
     connected,
@@ -70,8 +62,8 @@ function toStatusResult(record: ConnectionRecord, flags: { stale: boolean; linkE
     checkedAt: record.statusCheckedAt ?? record.statusChangedAt,
   }
   if (connected && record.phoneNumber) result.phoneNumber = record.phoneNumber
-  if (flags.stale) result.stale = true
-  if (flags.linkExpired) result.linkExpired = true
+  if (isStale(record, now, config)) result.stale = true
+  if (derivePhase(record, now) === 'linkExpired') result.linkExpired = true
   else if (record.status === 'notAuthorized' && record.linkExpiresAt) result.linkExpiresAt = record.linkExpiresAt
   return result
 }

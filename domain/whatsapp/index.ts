@@ -12,6 +12,7 @@ export { currentLinkDisplay, showNewPairingCode, showNewQr, type LinkDisplay } f
 export { INSTANCE_TOKEN_LOCATION, configLocation, WEBHOOK_TOKEN_LOCATION } from './internal'
 export { retryQuarantinedLogouts, type LogoutRetryReport } from './quarantine'
 export { reconcileOnStart, type ReconcileReport } from './reconcile-on-start'
+export { refreshDueStates, type RefreshReport } from './refresh-due-states'
 export { requestPairingCode, type PairingCodeResult } from './request-pairing-code'
 export { sendTestMessage } from './send-test-message'
 export { planStatusUpdate, type StatusUpdatePlan } from './status-update'

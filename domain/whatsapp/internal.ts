@@ -88,20 +88,6 @@ export async function enforceRateLimit(deps: WhatsAppDeps, key: string, rule: Ra
   if (!decision.allowed) throw new RateLimitedError(Math.max(1, Math.ceil(decision.retryAfterSeconds)))
 }
 
-/** Best-effort publish: state is already stored, so a failure is logged only. */
-export async function publishStatus(deps: WhatsAppDeps, record: Pick<ConnectionRecord, 'tenantId' | 'status' | 'phoneNumber'>): Promise<void> {
-  try {
-    await deps.publisher.publish({
-      tenantId: record.tenantId,
-      status: record.status,
-      connected: record.status === 'authorized',
-      phoneNumber: record.status === 'authorized' ? record.phoneNumber : null,
-    })
-  } catch (err) {
-    deps.logger.warn({ tenantId: record.tenantId, err: errorSummary(err) }, 'status publish failed')
-  }
-}
-
 /** Code + message of an error, safe to log and audit (domain errors never carry secrets). */
 export function errorSummary(err: unknown): { code: string; message?: string } {
   if (isDomainError(err)) return { code: err.code, message: err.message }

@@ -4,8 +4,9 @@ import { claimInstance, ensureWebhook } from './claim-instance'
 import { derivePhase, transition } from './connection-machine'
 import type { Actor, WhatsAppDeps } from './deps'
 import { actorLabel } from './deps'
-import { addSeconds, credentialsOfInstance, encryptConfig, errorSummary, publishStatus } from './internal'
+import { addSeconds, credentialsOfInstance, encryptConfig, errorSummary } from './internal'
 import { recordFailedLogout } from './quarantine'
+import { recordObservation } from './record-observation'
 import { AlreadyConnectedError, UpstreamUnavailableError, isDomainError } from './whatsapp.errors'
 
 export interface PreparedLinkAttempt {
@@ -87,13 +88,12 @@ export async function recordAlreadyLinked(
   } catch (err) {
     deps.logger.warn({ tenantId, err: errorSummary(err) }, 'linked phone lookup failed')
   }
-  const result = await deps.connections.applyStatus(tenantId, {
+  await recordObservation(deps, tenantId, {
     status: 'authorized',
     ...(phoneNumber ? { phoneNumber } : {}),
     checkedAt: deps.clock.now(),
     source: 'link',
   })
-  if (result.outcome === 'changed') await publishStatus(deps, result.record)
   throw new AlreadyConnectedError()
 }
 

@@ -1,6 +1,7 @@
 import type { ConnectionRecord, StatusSource } from '../ports/connection-repository'
 import type { WhatsAppDeps } from './deps'
-import { credentialsOf, errorSummary, publishStatus } from './internal'
+import { credentialsOf, errorSummary } from './internal'
+import { recordObservation } from './record-observation'
 
 /**
  * Asks Green-API for the instance state and stores it (row + timeline only on change, publish
@@ -14,7 +15,8 @@ export async function refreshFromUpstream(
   source: StatusSource,
 ): Promise<ConnectionRecord | null> {
   const creds = credentialsOf(deps, record)
-  const state = await deps.provider.getState(creds)
+  // One request: the caller's schedule (next refresher pass, next boot) is the retry.
+  const state = await deps.provider.getState(creds, { once: true })
   if (state === null) return record // instance still being created upstream: nothing to learn
 
   let phoneNumber: string | null | undefined
@@ -28,13 +30,12 @@ export async function refreshFromUpstream(
     phoneNumber = null
   }
 
-  const result = await deps.connections.applyStatus(record.tenantId, {
+  const result = await recordObservation(deps, record.tenantId, {
     status: state,
     ...(phoneNumber !== undefined ? { phoneNumber } : {}),
     checkedAt: deps.clock.now(),
     source,
   })
   if (result.outcome === 'missing') return null
-  if (result.outcome === 'changed') await publishStatus(deps, result.record)
   return result.record
 }

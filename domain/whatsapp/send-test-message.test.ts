@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createTestWorld, type TestWorld } from '../testing/test-deps'
 import { generateQr } from './generate-qr'
-import { getConnectionStatus } from './get-connection-status'
+import { refreshDueStates } from './refresh-due-states'
 import { sendTestMessage } from './send-test-message'
 import { UpstreamUnavailableError } from './whatsapp.errors'
 
@@ -13,7 +13,7 @@ async function connected(w: TestWorld, phone: string | null = '+33612345678'): P
   w.addInstance('1101000001')
   await generateQr(w.deps, { tenantId: 'acme', actor, publicUrl: 'https://crm.example.test' })
   w.provider.setState('1101000001', 'authorized', phone)
-  await getConnectionStatus(w.deps, { tenantId: 'acme' })
+  await refreshDueStates(w.deps)
 }
 
 describe('sendTestMessage', () => {

@@ -1,7 +1,8 @@
 import type { Actor, WhatsAppDeps } from './deps'
 import { requireWhatsAppEnabled } from './features'
-import { credentialsOf, enforceRateLimit, publishStatus } from './internal'
+import { credentialsOf, enforceRateLimit } from './internal'
 import { audited } from './link-attempt'
+import { recordObservation } from './record-observation'
 import { PhoneNumberSchema, TestMessageSchema } from './validation'
 import { InvalidInputError, NotConnectedError } from './whatsapp.errors'
 
@@ -31,13 +32,12 @@ export async function sendTestMessage(
     const creds = credentialsOf(deps, record)
     const state = await deps.provider.getState(creds)
     if (state !== null && state !== record.status) {
-      const applied = await deps.connections.applyStatus(tenantId, {
+      await recordObservation(deps, tenantId, {
         status: state,
         ...(state === 'notAuthorized' ? { phoneNumber: null } : {}),
         checkedAt: deps.clock.now(),
         source: 'poll',
       })
-      if (applied.outcome === 'changed') await publishStatus(deps, applied.record)
     }
     if (state !== 'authorized') throw new NotConnectedError()
 

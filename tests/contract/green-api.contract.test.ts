@@ -235,6 +235,14 @@ describe('Green-API provider contract: failures become domain errors', () => {
     expect(calls(creds.instanceId)).toBe(2)
   })
 
+  it('getState once (the background refresher): a 429 is not retried, even with a short Retry-After', async () => {
+    const creds = newInstance()
+    sim.fault({ instanceId: creds.instanceId, times: 1 }).rateLimited(1)
+    const err = await caught(provider({ timeoutMs: 3000 }).getState(creds, { once: true }))
+    expect(err.code).toBe('UPSTREAM_UNAVAILABLE')
+    expect(calls(creds.instanceId)).toBe(1)
+  })
+
   it('429 without Retry-After on a send → UpstreamUnavailableError, not retried', async () => {
     const creds = newInstance()
     sim.fault({ instanceId: creds.instanceId }).rateLimited()

@@ -239,7 +239,8 @@ describe('state conflicts (409)', () => {
     h.sim.resetCallCounts()
     await expectCode(await post(h, '/api/wa/qr/generate', other), 409, 'NO_INSTANCE_AVAILABLE')
     await expectCode(await post(h, '/api/wa/pairing-code', other, { phoneNumber: '+33611223344' }), 409, 'NO_INSTANCE_AVAILABLE')
-    expect(h.sim.callCount()).toBe(0)
+    // Nothing but the background state checks of macrea's running attempt reached Green-API.
+    expect(h.sim.callCount() - h.sim.callCount({ method: 'getStateInstance' })).toBe(0)
     expect(await providerRow(other.tenantId)).toBeUndefined()
   })
 })

@@ -3,6 +3,7 @@ import { KyselyConnectionRepository } from '../../adapters/kysely/kysely-connect
 import { InstanceBusyError } from '../../domain/whatsapp/whatsapp.errors'
 import { createInstance, createTenant } from '../factories'
 import { otherProcessDb, testDb } from '../utils/db'
+import { eventually } from '../utils/wa-harness'
 
 const T0 = new Date('2026-11-25T10:00:00.000Z')
 const at = (s: number) => new Date(T0.getTime() + s * 1000)
@@ -151,5 +152,32 @@ describe('KyselyConnectionRepository', () => {
     expect(ids).not.toContain(c.tenant.id)
     const during = (await a.repo.listForReconcile(at(100))).map((r) => r.tenantId)
     expect(during).toEqual(expect.arrayContaining([a.tenant.id, b.tenant.id, c.tenant.id]))
+  })
+})
+
+describe('cache invalidation trigger (wa_cache) on tenant_provider_configs', () => {
+  it('fires on a change a user can see, not when only bookkeeping moved (check time, event time, expiry mark)', async () => {
+    const { tenant, repo } = await linkedTenant()
+    const pg = await import('pg')
+    const client = new pg.default.Client({ connectionString: process.env.DATABASE_URL })
+    await client.connect()
+    try {
+      const seen: unknown[] = []
+      client.on('notification', (n) => {
+        const m = JSON.parse(n.payload ?? 'null') as { k?: string; id?: string }
+        if (m.id === tenant.id) seen.push(m)
+      })
+      await client.query('LISTEN wa_cache')
+      // Bookkeeping only: a check that confirmed the same state, a webhook's event time, the expiry.
+      expect((await repo.applyStatus(tenant.id, { status: 'notAuthorized', checkedAt: at(1), source: 'poll' })).outcome).toBe('unchanged')
+      expect((await repo.applyStatus(tenant.id, { status: 'notAuthorized', checkedAt: at(2), source: 'webhook', eventAt: at(2) })).outcome).toBe('unchanged')
+      expect(await repo.recordLinkExpired(tenant.id, at(301))).toBe(true)
+      // A change: its notification arrives after any earlier one (commit order).
+      expect((await repo.applyStatus(tenant.id, { status: 'authorized', phoneNumber: '+33612345678', checkedAt: at(302), source: 'poll' })).outcome).toBe('changed')
+      await eventually(async () => expect(seen).toHaveLength(1))
+      expect(seen).toEqual([{ k: 'connection', id: tenant.id }])
+    } finally {
+      await client.end()
+    }
   })
 })

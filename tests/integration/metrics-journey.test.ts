@@ -42,7 +42,12 @@ describe('metrics after a link journey', () => {
     // A new attempt that runs out of time without a scan.
     expect((await h.api('/api/wa/qr/generate', { method: 'POST', ...owner, json: {} })).status).toBe(200)
     await testDb().updateTable('tenant_provider_configs').set({ link_expires_at: new Date(Date.now() - 60_000) }).where('tenant_id', '=', 'macrea').execute()
-    await eventually(async () => expect(await (await h.api('/api/wa/qr/status', owner)).json()).toMatchObject({ connected: false, status: 'notAuthorized' }))
+    await eventually(async () => expect(await (await h.api('/api/wa/qr/status', owner)).json()).toMatchObject({ connected: false, linkExpired: true }))
+    // The background refresher records the expiry (once): wait for its timeline entry.
+    await eventually(async () => {
+      const expire = await testDb().selectFrom('wa_status_events').select('id').where('tenant_id', '=', 'macrea').where('source', '=', 'expire').execute()
+      expect(expire).toHaveLength(1)
+    })
 
     const res = await fetch(`${h.app.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
     expect(res.status).toBe(200)

@@ -36,6 +36,8 @@ export function useWaApp(
      * after one test would clear the others' faults mid-flight.
      */
     resetAfterEach?: boolean
+    /** false: no background state refresher (tests of what a status request alone does). */
+    statusRefresh?: boolean
   } = {},
 ): WaHarness {
   const h = {} as WaHarness
@@ -56,7 +58,7 @@ export function useWaApp(
       : {}
     h.app = await startTestApp({
       env: { GREENAPI_MODE: 'simulator', ...partnerEnv, ...options.env },
-      bootOptions: { simulator: h.sim, simulatorApiUrl: SIM_API_URL, simulatorInstances: options.instances ?? 5, reconcile: false },
+      bootOptions: { simulator: h.sim, simulatorApiUrl: SIM_API_URL, simulatorInstances: options.instances ?? 5, reconcile: false, statusRefresh: options.statusRefresh ?? true },
     })
     appUrl = h.app.url
     h.tokens = {

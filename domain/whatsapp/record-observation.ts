@@ -1,0 +1,39 @@
+import type { ConnectionRecord, StatusUpdate, StatusUpdateOutcome } from '../ports/connection-repository'
+import type { WhatsAppDeps } from './deps'
+import { errorSummary } from './internal'
+
+/**
+ * The one place a tenant's connection state is stored and announced: whoever learnt something
+ * (a webhook, a background poll or reconcile, a link or test-send request) records it here. The
+ * repository writes only what changed (`planStatusUpdate`), and only a change is published
+ * (SSE streams of every process): an unchanged answer reaches no subscriber.
+ */
+export async function recordObservation(deps: WhatsAppDeps, tenantId: string, update: StatusUpdate): Promise<StatusUpdateOutcome> {
+  const result = await deps.connections.applyStatus(tenantId, update)
+  if (result.outcome === 'changed') await publish(deps, result.record)
+  return result
+}
+
+/**
+ * The tenant unlinked (disconnect): deletes the row with its timeline entry, then announces
+ * `notAuthorized`. Returns the deleted row, or null when there was none (nothing announced).
+ */
+export async function recordUnlinked(deps: WhatsAppDeps, tenantId: string): Promise<ConnectionRecord | null> {
+  const deleted = await deps.connections.delete(tenantId, deps.clock.now())
+  if (deleted) await publish(deps, { tenantId, status: 'notAuthorized', phoneNumber: null })
+  return deleted
+}
+
+/** Best effort: the state is already stored, so a failed publish is logged only. */
+async function publish(deps: WhatsAppDeps, record: Pick<ConnectionRecord, 'tenantId' | 'status' | 'phoneNumber'>): Promise<void> {
+  try {
+    await deps.publisher.publish({
+      tenantId: record.tenantId,
+      status: record.status,
+      connected: record.status === 'authorized',
+      phoneNumber: record.status === 'authorized' ? record.phoneNumber : null,
+    })
+  } catch (err) {
+    deps.logger.warn({ tenantId: record.tenantId, err: errorSummary(err) }, 'status publish failed')
+  }
+}

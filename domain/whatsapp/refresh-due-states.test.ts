@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest'
+import { createTestWorld, type TestWorld } from '../testing/test-deps'
+import { generateQr } from './generate-qr'
+import { getConnectionStatus } from './get-connection-status'
+import { refreshDueStates } from './refresh-due-states'
+import { UpstreamUnavailableError } from './whatsapp.errors'
+
+const actor = { kind: 'user', userId: 'u-1' } as const
+
+async function linking(w: TestWorld, tenantId = 'acme', instanceId = '1101000001'): Promise<void> {
+  w.addInstance(instanceId)
+  if (tenantId !== 'acme') w.features.setFlags(tenantId, { whatsapp_enabled: true })
+  await generateQr(w.deps, { tenantId, actor, publicUrl: 'https://crm.example.test' })
+}
+
+describe('refreshDueStates (background refresher pass)', () => {
+  it('during an attempt: one check per attempt interval, records authorized with the phone, timeline + publish once', async () => {
+    const w = createTestWorld()
+    await linking(w)
+    await refreshDueStates(w.deps)
+    expect(w.provider.count('getState')).toBe(1)
+    // A second pass within the interval: the lease says no.
+    w.clock.advance(w.deps.config.attemptPollIntervalMs - 1)
+    await refreshDueStates(w.deps)
+    expect(w.provider.count('getState')).toBe(1)
+    w.provider.setState('1101000001', 'authorized', '+33612345678')
+    w.clock.advance(1)
+    expect(await refreshDueStates(w.deps)).toEqual({ checked: 1, failed: 0, expired: 0 })
+    expect(w.connections.rows.get('acme')).toMatchObject({ isActive: true, phoneNumber: '+33612345678', linkExpiresAt: null })
+    expect(w.publisher.published).toEqual([{ tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' }])
+    expect(w.connections.timeline.map((e) => `${e.from}->${e.to}:${e.source}`)).toEqual([
+      'null->notAuthorized:link',
+      'notAuthorized->authorized:poll',
+    ])
+    expect(w.provider.count('getLinkedPhone')).toBe(1)
+  })
+
+  it('connected: nothing until the state is older than the reconcile interval, then one reconcile; no publish when unchanged', async () => {
+    const w = createTestWorld()
+    await linking(w)
+    w.provider.setState('1101000001', 'authorized', '+33612345678')
+    await refreshDueStates(w.deps)
+    const calls = w.provider.count('getState')
+    for (let i = 0; i < 59; i++) {
+      w.clock.advance(1000)
+      await refreshDueStates(w.deps)
+    }
+    expect(w.provider.count('getState')).toBe(calls)
+    w.clock.advance(1001)
+    await refreshDueStates(w.deps)
+    expect(w.provider.count('getState')).toBe(calls + 1)
+    expect(w.connections.timeline.map((e) => e.source)).toEqual(['link', 'poll'])
+    expect(w.publisher.published).toHaveLength(1)
+  })
+
+  it('an expired attempt is recorded once and never checked upstream', async () => {
+    const w = createTestWorld()
+    await linking(w)
+    w.clock.advance(5 * 60_000 + 1)
+    const calls = w.provider.count('getState')
+    expect(await refreshDueStates(w.deps)).toEqual({ checked: 0, failed: 0, expired: 1 })
+    for (let i = 0; i < 5; i++) {
+      w.clock.advance(1100)
+      expect(await refreshDueStates(w.deps)).toEqual({ checked: 0, failed: 0, expired: 0 })
+    }
+    expect(w.provider.count('getState')).toBe(calls)
+    expect(w.connections.timeline.filter((e) => e.source === 'expire')).toHaveLength(1)
+    expect((await getConnectionStatus(w.deps, { tenantId: 'acme' })).linkExpired).toBe(true)
+    // A new attempt can expire again.
+    await generateQr(w.deps, { tenantId: 'acme', actor, publicUrl: 'https://crm.example.test' })
+    w.clock.advance(5 * 60_000 + 1)
+    await refreshDueStates(w.deps)
+    expect(w.connections.timeline.filter((e) => e.source === 'expire')).toHaveLength(2)
+  })
+
+  it('a failed check is logged and counted, the stored state stays, the next interval tries again', async () => {
+    const w = createTestWorld()
+    await linking(w)
+    w.provider.failNext('getState', new UpstreamUnavailableError('timeout'))
+    expect(await refreshDueStates(w.deps)).toEqual({ checked: 1, failed: 1, expired: 0 })
+    expect(w.logger.lines.some((l) => l.level === 'warn' && l.msg === 'background state check failed')).toBe(true)
+    expect(w.connections.rows.get('acme')?.status).toBe('notAuthorized')
+    await refreshDueStates(w.deps)
+    expect(w.provider.count('getState')).toBe(1)
+    w.clock.advance(w.deps.config.attemptPollIntervalMs)
+    await refreshDueStates(w.deps)
+    expect(w.provider.count('getState')).toBe(2)
+  })
+
+  it('null state (instance still being created) keeps the stored state', async () => {
+    const w = createTestWorld()
+    await linking(w)
+    w.provider.setState('1101000001', null)
+    await refreshDueStates(w.deps)
+    expect(w.connections.rows.get('acme')?.status).toBe('notAuthorized')
+  })
+
+  it('authorized → notAuthorized (logged out from the phone) clears the phone; the unlinked row is not checked again', async () => {
+    const w = createTestWorld()
+    await linking(w)
+    w.provider.setState('1101000001', 'authorized', '+33612345678')
+    await refreshDueStates(w.deps)
+    w.provider.setState('1101000001', 'notAuthorized', null)
+    w.clock.advance(10 * 60_000)
+    await refreshDueStates(w.deps)
+    expect(await getConnectionStatus(w.deps, { tenantId: 'acme' })).toEqual({ connected: false, status: 'notAuthorized', checkedAt: w.clock.now() })
+    expect(w.connections.rows.get('acme')?.phoneNumber).toBeNull()
+    expect(w.publisher.published.at(-1)).toEqual({ tenantId: 'acme', status: 'notAuthorized', connected: false, phoneNumber: null })
+    const calls = w.provider.count('getState')
+    w.clock.advance(10 * 60_000)
+    await refreshDueStates(w.deps)
+    expect(w.provider.count('getState')).toBe(calls)
+  })
+
+  it('degraded states keep the phone but are not connected', async () => {
+    const w = createTestWorld()
+    await linking(w)
+    w.provider.setState('1101000001', 'authorized', '+33612345678')
+    await refreshDueStates(w.deps)
+    w.provider.setState('1101000001', 'yellowCard')
+    w.clock.advance(w.deps.config.reconcileIntervalMs + 1)
+    await refreshDueStates(w.deps)
+    const r = await getConnectionStatus(w.deps, { tenantId: 'acme' })
+    expect(r).toMatchObject({ connected: false, status: 'yellowCard' })
+    expect(r.phoneNumber).toBeUndefined()
+    expect(w.connections.rows.get('acme')).toMatchObject({ isActive: false, phoneNumber: '+33612345678' })
+  })
+
+  it('a publish failure is logged, the state is still stored', async () => {
+    const w = createTestWorld()
+    await linking(w)
+    w.provider.setState('1101000001', 'authorized', '+33612345678')
+    w.publisher.failNext = true
+    await refreshDueStates(w.deps)
+    expect((await getConnectionStatus(w.deps, { tenantId: 'acme' })).connected).toBe(true)
+    expect(w.logger.lines.some((l) => l.msg === 'status publish failed')).toBe(true)
+  })
+
+  it('a corrupted encrypted_config → no upstream call, logged, other tenants still refreshed', async () => {
+    const w = createTestWorld()
+    await linking(w)
+    await linking(w, 'globex', '1101000002')
+    const row = w.connections.rows.get('acme')
+    if (row) w.connections.rows.set('acme', { ...row, encryptedConfig: 'v1.test.other|x|y|00' })
+    w.provider.setState('1101000002', 'authorized', '+33612345679')
+    expect(await refreshDueStates(w.deps)).toMatchObject({ failed: 1 })
+    expect(w.provider.count('getState')).toBe(1)
+    expect(w.connections.rows.get('globex')?.status).toBe('authorized')
+  })
+})
