@@ -42,7 +42,7 @@ describe('layering rule (dependency-cruiser)', () => {
   for (const c of cases) {
     it(`rejects ${c.file.split('__layering_fixture_')[1]} in ${c.file.slice(0, c.file.lastIndexOf('/'))}/`, async () => {
       const full = path.join(root, c.file)
-      fs.writeFileSync(full, c.source)
+      plant(full, c.source)
       try {
         const { code, out } = await cruise([c.file])
         expect(code).not.toBe(0)
@@ -56,7 +56,7 @@ describe('layering rule (dependency-cruiser)', () => {
   // The public surface itself is allowed: a context's index.ts and a port.
   it('accepts domain/whatsapp/index.ts and domain/ports/* from outside domain/', async () => {
     const file = 'adapters/__layering_fixture_public.ts'
-    fs.writeFileSync(
+    plant(
       path.join(root, file),
       "import { planStatusUpdate } from '../domain/whatsapp'\nimport type { Clock } from '../domain/ports/clock'\nexport const x: [typeof planStatusUpdate, Clock | null] = [planStatusUpdate, null]\n",
     )
@@ -73,7 +73,7 @@ describe('layering rule (dependency-cruiser)', () => {
   // dead code. Cruised as `npm run lint` does, so the real entry points are in the graph.
   it('rejects a module no entry point reaches (no-orphans)', async () => {
     const file = 'adapters/kysely/__layering_fixture_dead.ts'
-    fs.writeFileSync(path.join(root, file), "import { createPgPool } from '../postgres/pg-pool'\nexport const x = createPgPool\n")
+    plant(path.join(root, file), "import { createPgPool } from '../postgres/pg-pool'\nexport const x = createPgPool\n")
     try {
       const { code, out } = await cruise(LINT_TREE)
       expect(code).not.toBe(0)
@@ -82,6 +82,17 @@ describe('layering rule (dependency-cruiser)', () => {
       fs.rmSync(path.join(root, file), { force: true })
     }
   })
+
+/**
+ * Writes a fixture into the source tree dated 1970: an app process another test starts checks
+ * whether build/ is older than the sources and rebuilds if so, which, with test files running
+ * side by side, would rebuild under the other files' feet (and fail on the fixture removed
+ * mid-build). Dated in the past, the fixture never makes the build look stale.
+ */
+function plant(full: string, source: string): void {
+  fs.writeFileSync(full, source)
+  fs.utimesSync(full, 0, 0)
+}
 
   it('accepts the real tree', async () => {
     const { code, out } = await cruise(LINT_TREE)
