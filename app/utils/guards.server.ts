@@ -38,6 +38,11 @@ export interface GuardOptions {
 
 const BEARER = /^Bearer ([A-Za-z0-9\-_.~+/]+=*)$/i
 const MUTATING_ROLES: ReadonlySet<Role> = new Set(['owner', 'admin'])
+/**
+ * An app token's `last_used_at` is a hint for its owner, not an access log: bump it at most once
+ * a minute per token (the token store's cache marks it used at once, so a burst bumps once).
+ */
+const TOKEN_TOUCH_INTERVAL_MS = 60_000
 
 export const canMutate = (role: Role): boolean => MUTATING_ROLES.has(role)
 
@@ -128,7 +133,7 @@ async function resolveApiContext(auth: AuthServices, request: Request, ip: strin
     return denyTenant(auth, { userId, tenantId: facts.membership.tenantId, via, ip, reason: 'token_tenant_mismatch', request })
   }
   if (jti && facts.tokenTenantId !== null) {
-    const stale = !facts.tokenLastUsedAt || Date.now() - facts.tokenLastUsedAt.getTime() > 60_000
+    const stale = !facts.tokenLastUsedAt || Date.now() - facts.tokenLastUsedAt.getTime() > TOKEN_TOUCH_INTERVAL_MS
     if (stale) void auth.apiTokens.touch(jti).catch(() => {})
   }
   return {

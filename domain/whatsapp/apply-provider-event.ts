@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { WhatsAppDeps } from './deps'
 import { isConnectionState } from './connection-state'
 import { publishStatus, WEBHOOK_TOKEN_LOCATION } from './internal'
+import { countIfLinked } from './link-attempt'
 import { widToE164 } from './validation'
 import { InvalidInputError, WebhookUnauthorizedError } from './whatsapp.errors'
 
@@ -117,6 +118,7 @@ export async function applyProviderEvent(
     source: 'webhook',
     eventAt,
   })
+  countIfLinked(deps, 'webhook', result)
   if (result.outcome === 'missing') return { applied: false, reason: 'no_connection' }
   if (result.outcome === 'stale') return { applied: false, reason: 'stale' }
   if (result.outcome === 'changed') {

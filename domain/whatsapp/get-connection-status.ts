@@ -54,7 +54,7 @@ export async function getConnectionStatus(
   const linkExpired = derivePhase(record, now) === 'linkExpired'
   if (linkExpired) {
     try {
-      await deps.connections.recordLinkExpired(tenantId, now)
+      if (await deps.connections.recordLinkExpired(tenantId, now)) deps.linkOutcomes.record('expired')
     } catch (err) {
       deps.logger.warn({ tenantId, err: errorSummary(err) }, 'recording link expiry failed')
     }

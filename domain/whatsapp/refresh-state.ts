@@ -1,6 +1,7 @@
 import type { ConnectionRecord, StatusSource } from '../ports/connection-repository'
 import type { WhatsAppDeps } from './deps'
 import { credentialsOf, errorSummary, publishStatus } from './internal'
+import { countIfLinked } from './link-attempt'
 
 /**
  * Asks Green-API for the instance state and stores it (row + timeline only on change, publish
@@ -34,6 +35,7 @@ export async function refreshFromUpstream(
     checkedAt: deps.clock.now(),
     source,
   })
+  countIfLinked(deps, source, result)
   if (result.outcome === 'missing') return null
   if (result.outcome === 'changed') await publishStatus(deps, result.record)
   return result.record

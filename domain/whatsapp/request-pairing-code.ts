@@ -1,7 +1,7 @@
 import type { Actor, WhatsAppDeps } from './deps'
 import { requireWhatsAppEnabled } from './features'
 import { addSeconds, enforceRateLimit } from './internal'
-import { audited, prepareLinkAttempt, startLinkAttempt } from './link-attempt'
+import { auditedLinkRequest, prepareLinkAttempt, startLinkAttempt } from './link-attempt'
 import { PhoneNumberSchema } from './validation'
 import { InvalidInputError } from './whatsapp.errors'
 
@@ -21,7 +21,7 @@ export async function requestPairingCode(
   input: { tenantId: string; actor: Actor; phoneNumber: string; publicUrl: string; ip?: string },
 ): Promise<PairingCodeResult> {
   const { tenantId } = input
-  return audited(deps, { actor: input.actor, tenantId, action: 'whatsapp.link.pairing_code', ip: input.ip }, async () => {
+  return auditedLinkRequest(deps, { actor: input.actor, tenantId, action: 'whatsapp.link.pairing_code', ip: input.ip }, async () => {
     await requireWhatsAppEnabled(deps, { tenantId })
     const phone = PhoneNumberSchema.safeParse(input.phoneNumber)
     if (!phone.success) throw new InvalidInputError('invalid phone number', [{ path: 'phoneNumber', message: 'must be E.164' }])

@@ -1,7 +1,7 @@
 import type { Actor, WhatsAppDeps } from './deps'
 import { requireWhatsAppEnabled } from './features'
 import { credentialsOf, enforceRateLimit, publishStatus } from './internal'
-import { audited } from './link-attempt'
+import { audited, countIfLinked } from './link-attempt'
 import { PhoneNumberSchema, TestMessageSchema } from './validation'
 import { InvalidInputError, NotConnectedError } from './whatsapp.errors'
 
@@ -36,6 +36,7 @@ export async function sendTestMessage(
         checkedAt: deps.clock.now(),
         source: 'poll',
       })
+      countIfLinked(deps, 'poll', applied)
       if (applied.outcome === 'changed') await publishStatus(deps, applied.record)
     }
     if (state !== 'authorized') throw new NotConnectedError()
