@@ -13,7 +13,7 @@ import {
   isOAuthProvider,
   sha256Hex,
 } from '~/utils/auth.server'
-import { getLang } from '~/utils/i18n'
+import { getLang } from '~/utils/lang.server'
 import { safeRedirect } from '~/utils/safe-redirect'
 import { clearHostCookie, cookieNames, readCookie, rotateSession } from '~/utils/session.server'
 

@@ -11,7 +11,7 @@ import {
 } from '~/utils/auth.server'
 import { appOrigin, isSameOriginRequest } from '~/utils/csrf.server'
 import { csrfRejected } from '~/utils/http-errors.server'
-import { getLang } from '~/utils/i18n'
+import { getLang } from '~/utils/lang.server'
 import { safeRedirect } from '~/utils/safe-redirect'
 import { hostCookie } from '~/utils/session.server'
 import authStyles from '~/styles/auth.css'

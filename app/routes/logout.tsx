@@ -4,7 +4,7 @@ import { getServices } from '~/services.server'
 import { audit, clientIp } from '~/utils/auth.server'
 import { appOrigin, isSameOriginRequest } from '~/utils/csrf.server'
 import { csrfRejected } from '~/utils/http-errors.server'
-import { getLang } from '~/utils/i18n'
+import { getLang } from '~/utils/lang.server'
 import { endSession } from '~/utils/session.server'
 import authStyles from '~/styles/auth.css'
 

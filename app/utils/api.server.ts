@@ -3,7 +3,8 @@ import type { z } from 'zod'
 import { describePgError, isDatabaseUnavailable } from '../../adapters/postgres/pg-errors'
 import type { DomainError } from '../../domain/whatsapp'
 import { DATABASE_RETRY_AFTER_SECONDS, DOMAIN_ERRORS, domainErrorResponse, errorResponse, validationFailed } from './http-errors.server'
-import { getLang, t, type Lang } from './i18n'
+import { t, type Lang } from './i18n'
+import { getLang } from './lang.server'
 
 const MAX_JSON_BODY_BYTES = 16 * 1024
 

@@ -2,7 +2,8 @@ import { json } from '@remix-run/node'
 import { describePgError, isDatabaseUnavailable } from '../../adapters/postgres/pg-errors'
 import { getServices } from '../services.server'
 import { DATABASE_RETRY_AFTER_SECONDS } from './http-errors.server'
-import { getLang, t } from './i18n'
+import { t } from './i18n'
+import { getLang } from './lang.server'
 
 /**
  * The page path of "PostgreSQL is unavailable" (decision 095). A page loader or action that
