@@ -52,7 +52,7 @@ export default function handleRequest(
   loadContext: AppLoadContext,
 ) {
   if (wasDatabaseUnavailable(request)) {
-    return unavailableDocument(request, renderToStaticMarkup(<UnavailablePage {...unavailableTexts(request)} stylesHref={stylesHref} />))
+    return unavailableTexts(request).then((texts) => unavailableDocument(request, renderToStaticMarkup(<UnavailablePage {...texts} stylesHref={stylesHref} />)))
   }
   // The nonce the express shell put in the Content-Security-Policy of this response.
   const nonce = typeof loadContext.cspNonce === 'string' ? loadContext.cspNonce : ''

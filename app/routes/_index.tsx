@@ -5,8 +5,8 @@ import { getLang } from '~/utils/lang.server'
 
 export const meta: MetaFunction = () => [{ title: 'WhatsApp Pro' }]
 
-export function loader({ request }: LoaderFunctionArgs) {
-  return json({ lang: getLang(request) })
+export async function loader({ request }: LoaderFunctionArgs) {
+  return json({ lang: await getLang(request) })
 }
 
 export default function Index() {

@@ -12,7 +12,7 @@ export const links: LinksFunction = () => [{ rel: 'stylesheet', href: String(aut
 
 // GET shows a confirmation (GET never changes state); POST revokes the session server-side.
 export async function loader({ request }: LoaderFunctionArgs) {
-  return json({ lang: getLang(request) })
+  return json({ lang: await getLang(request) })
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {

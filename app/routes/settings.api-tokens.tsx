@@ -89,7 +89,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const now = Date.now()
   return json(
     {
-      lang: getLang(request),
+      lang: await getLang(request),
       tenantId: ctx.tenantId,
       canMutate: ctx.canMutate,
       tokens: tokens.map((t) => ({

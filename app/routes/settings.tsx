@@ -11,7 +11,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const ctx = await requirePageContext(request)
   return json(
     {
-      lang: getLang(request),
+      lang: await getLang(request),
       email: ctx.email,
       tenantId: ctx.tenantId,
       role: ctx.role,

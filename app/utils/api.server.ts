@@ -113,7 +113,7 @@ export function databaseUnavailable(lang: Lang): Response {
  * by code, a database that is down or too slow becomes a 503 envelope (decision 095), anything else becomes a 500 envelope without stack or detail (logged by name only).
  */
 export async function apiHandler(request: Request, logger: Logger, fn: (lang: Lang) => Promise<Response>): Promise<Response> {
-  const lang = getLang(request)
+  const lang = await getLang(request)
   try {
     return await fn(lang)
   } catch (e) {

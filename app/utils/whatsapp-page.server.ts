@@ -36,7 +36,7 @@ const DEGRADED: ReadonlySet<string> = new Set(['starting', 'yellowCard', 'blocke
 export async function whatsappPageLoader({ request, context }: LoaderFunctionArgs) {
   const ctx = await requirePageContext(request)
   const { wa } = getServices()
-  const lang = getLang(request)
+  const lang = await getLang(request)
   const url = new URL(request.url)
   const flags = await getFeatures(wa, { tenantId: ctx.tenantId })
   let view: PanelView
@@ -114,7 +114,7 @@ async function waitingDisplay(ctx: PageContext, request: Request, context: unkno
       } catch (e) {
         if (!isDomainError(e)) throw e
         countFailedRenewal(ctx.tenantId)
-        const mapped = mapDomainError(e, getLang(request))
+        const mapped = mapDomainError(e, await getLang(request))
         return { kind: 'error', code: mapped.code, message: mapped.message, ...(mapped.retryAfter === undefined ? {} : { retryAfter: mapped.retryAfter }) }
       }
   }
@@ -222,7 +222,7 @@ export async function whatsappPageAction({ request, context }: ActionFunctionArg
   const intent = form.get('intent')
   if (!isIntent(intent)) throw new Response('Unknown intent', { status: 400, headers: NO_STORE })
   const { logger } = getServices()
-  const lang = getLang(request)
+  const lang = await getLang(request)
   try {
     return await HANDLERS[intent]({ ctx, form, lang, request, context, ip: ipOf(context) })
   } catch (e) {
