@@ -51,7 +51,12 @@ export class KyselyApiTokenStore implements ApiTokenStore {
       .updateTable('api_tokens')
       .set({ last_used_at: sql<Date>`now()` })
       .where('jti', '=', jti)
-      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', sql<Date>`now() - make_interval(secs => ${API_TOKEN_TOUCH_INTERVAL_SECONDS})`)]))
+      .where((eb) =>
+        eb.or([
+          eb('last_used_at', 'is', null),
+          eb('last_used_at', '<', sql<Date>`now() - make_interval(secs => ${API_TOKEN_TOUCH_INTERVAL_SECONDS})`),
+        ]),
+      )
       .execute()
   }
 }

@@ -14,6 +14,8 @@ export async function getLang(request: Request): Promise<Lang> {
   const chosen: unknown = await langCookie.parse(request.headers.get('cookie'))
   if (isLang(chosen)) return chosen
   const acceptLanguage = request.headers.get('accept-language')
-  const [best] = new Negotiator({ headers: acceptLanguage === null ? {} : { 'accept-language': acceptLanguage } }).languages([...LANGS])
+  const [best] = new Negotiator({ headers: acceptLanguage === null ? {} : { 'accept-language': acceptLanguage } }).languages([
+    ...LANGS,
+  ])
   return best === 'en' ? 'en' : 'fr'
 }

@@ -39,11 +39,19 @@ describe('link outcomes', () => {
   })
 
   it('refusals by policy are denied, other failures error; an attempt that runs out is expired once', async () => {
-    const w = createTestWorld({ rateLimits: { generateQr: { limit: 1, windowSeconds: 60 }, pairingCode: { limit: 5, windowSeconds: 600 }, testSend: { limit: 5, windowSeconds: 3600 } } })
+    const w = createTestWorld({
+      rateLimits: {
+        generateQr: { limit: 1, windowSeconds: 60 },
+        pairingCode: { limit: 5, windowSeconds: 600 },
+        testSend: { limit: 5, windowSeconds: 3600 },
+      },
+    })
     w.addInstance('1101000001')
     w.features.setFlags('blocked', { whatsapp_enabled: false })
     await expect(generateQr(w.deps, { ...input, tenantId: 'blocked' })).rejects.toMatchObject({ code: 'WHATSAPP_DISABLED' })
-    await expect(requestPairingCode(w.deps, { ...input, phoneNumber: 'not a phone' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
+    await expect(requestPairingCode(w.deps, { ...input, phoneNumber: 'not a phone' })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    })
     await generateQr(w.deps, input)
     await expect(generateQr(w.deps, input)).rejects.toMatchObject({ code: 'RATE_LIMITED' })
     w.clock.advance(5 * 60_000 + 1)

@@ -33,7 +33,10 @@ const touches = async () => Number((await sql<{ n: string }>`select count(*) as 
 
 async function burst(token: string, n: number): Promise<void> {
   const statuses = await Promise.all(
-    Array.from({ length: n }, async () => (await fetch(`${app.url}/api/settings/features`, { headers: { authorization: `Bearer ${token}` } })).status),
+    Array.from(
+      { length: n },
+      async () => (await fetch(`${app.url}/api/settings/features`, { headers: { authorization: `Bearer ${token}` } })).status,
+    ),
   )
   expect(new Set(statuses)).toEqual(new Set([200]))
 }
@@ -60,10 +63,18 @@ describe('API token last_used_at', () => {
   it('a token last used over a minute ago is bumped again, once per burst', async () => {
     const jti = randomUUID()
     const token = await appToken(testDb(), { sub: users.owner, tenant_id: 'macrea', jti })
-    await testDb().updateTable('api_tokens').set({ last_used_at: new Date(Date.now() - 61_000) }).where('jti', '=', jti).execute()
+    await testDb()
+      .updateTable('api_tokens')
+      .set({ last_used_at: new Date(Date.now() - 61_000) })
+      .where('jti', '=', jti)
+      .execute()
     const before = await touches()
     await burst(token, 30)
     await eventuallyTouched(before + 1)
-    expect((await testDb().selectFrom('api_tokens').select('last_used_at').where('jti', '=', jti).executeTakeFirstOrThrow()).last_used_at!.getTime()).toBeGreaterThan(Date.now() - 10_000)
+    expect(
+      (
+        await testDb().selectFrom('api_tokens').select('last_used_at').where('jti', '=', jti).executeTakeFirstOrThrow()
+      ).last_used_at!.getTime(),
+    ).toBeGreaterThan(Date.now() - 10_000)
   })
 })

@@ -33,31 +33,55 @@ async function cachedConnections() {
   const useCases = new CachingConnectionRepository(kysely, caches, { cacheReads: false })
   const tenant = await createTenant({ whatsappEnabled: true })
   const instance = await createInstance({ mode: 'pool', tenantId: tenant.id })
-  const link = { tenantId: tenant.id, instanceId: instance.id, encryptedConfig: 'v1.k1.ciphertext', linkStartedAt: T0, linkExpiresAt: at(300) }
+  const link = {
+    tenantId: tenant.id,
+    instanceId: instance.id,
+    encryptedConfig: 'v1.k1.ciphertext',
+    linkStartedAt: T0,
+    linkExpiresAt: at(300),
+  }
   return { caches, status, useCases, tenant, instance, link }
 }
 
 type Link = Parameters<ConnectionRepository['saveLinkAttempt']>[0]
 
 /** Each write of the port, on a row in the state it applies to. */
-const writes: Array<{ name: string; before?: (repo: ConnectionRepository, link: Link) => Promise<unknown>; write: (repo: ConnectionRepository, link: Link) => Promise<unknown> }> = [
+const writes: Array<{
+  name: string
+  before?: (repo: ConnectionRepository, link: Link) => Promise<unknown>
+  write: (repo: ConnectionRepository, link: Link) => Promise<unknown>
+}> = [
   { name: 'saveLinkAttempt', write: (repo, link) => repo.saveLinkAttempt(link) },
   {
     name: 'applyStatus',
     before: (repo, link) => repo.saveLinkAttempt(link),
-    write: (repo, link) => repo.applyStatus(link.tenantId, { status: 'authorized', phoneNumber: '+33612345678', checkedAt: at(10), source: 'webhook' }),
+    write: (repo, link) =>
+      repo.applyStatus(link.tenantId, {
+        status: 'authorized',
+        phoneNumber: '+33612345678',
+        checkedAt: at(10),
+        source: 'webhook',
+      }),
   },
   {
     name: 'recordLinkExpired',
     before: (repo, link) => repo.saveLinkAttempt({ ...link, linkExpiresAt: at(1) }),
     write: (repo, link) => repo.recordLinkExpired(link.tenantId, at(400)),
   },
-  { name: 'delete', before: (repo, link) => repo.saveLinkAttempt(link), write: (repo, link) => repo.delete(link.tenantId, at(20)) },
+  {
+    name: 'delete',
+    before: (repo, link) => repo.saveLinkAttempt(link),
+    write: (repo, link) => repo.delete(link.tenantId, at(20)),
+  },
 ]
 
 /** A change behind the caches' back (no NOTIFY arrives here): tells a cached row from a fresh one. */
 const changeBehindTheCache = (tenantId: string) =>
-  testDb().updateTable('tenant_provider_configs').set({ phone_number: '+33700000000' }).where('tenant_id', '=', tenantId).execute()
+  testDb()
+    .updateTable('tenant_provider_configs')
+    .set({ phone_number: '+33700000000' })
+    .where('tenant_id', '=', tenantId)
+    .execute()
 
 describe('hot-path caches: this process sees its own writes at once', () => {
   it.each(writes)('$name through the use cases’ repository drops the status route’s cached row', async ({ before, write }) => {
