@@ -7,7 +7,7 @@ import { renderToPipeableStream, renderToStaticMarkup } from 'react-dom/server'
 import { UnavailablePage } from './components/unavailable-page'
 import { getServices } from './services.server'
 import stylesHref from './styles/app.css'
-import { getLang } from './utils/i18n'
+import { getLang } from './utils/lang.server'
 import { DocumentContextProvider } from './utils/nonce-provider'
 import {
   noteDatabaseUnavailable,
@@ -45,7 +45,7 @@ export function handleDataRequest(response: Response, { request }: Pick<LoaderFu
   return wasDatabaseUnavailable(request) ? unavailableDataResponse(request) : response
 }
 
-export default function handleRequest(
+export default async function handleRequest(
   request: Request,
   responseStatusCode: number,
   responseHeaders: Headers,
@@ -53,15 +53,16 @@ export default function handleRequest(
   loadContext: AppLoadContext,
 ) {
   if (wasDatabaseUnavailable(request)) {
-    return unavailableDocument(request, renderToStaticMarkup(<UnavailablePage {...unavailableTexts(request)} stylesHref={stylesHref} />))
+    return unavailableTexts(request).then((texts) => unavailableDocument(request, renderToStaticMarkup(<UnavailablePage {...texts} stylesHref={stylesHref} />)))
   }
   // The nonce the express shell put in the Content-Security-Policy of this response.
   const nonce = typeof loadContext.cspNonce === 'string' ? loadContext.cspNonce : ''
   const callbackName = isbot(request.headers.get('user-agent') ?? '') ? 'onAllReady' : 'onShellReady'
+  const lang = await getLang(request)
   return new Promise((resolve, reject) => {
     let shellRendered = false
     const { pipe, abort } = renderToPipeableStream(
-      <DocumentContextProvider value={{ nonce, liveReload: Boolean(process.env.REMIX_DEV_ORIGIN), lang: getLang(request) }}>
+      <DocumentContextProvider value={{ nonce, liveReload: Boolean(process.env.REMIX_DEV_ORIGIN), lang }}>
         <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY} />
       </DocumentContextProvider>,
       {

@@ -22,12 +22,12 @@ import { createPgPool, missingSessionLimits } from '../adapters/postgres/pg-pool
 import { PgStatusHub } from '../adapters/postgres/pg-status-hub'
 // --- hot-path caches: the status poll answers without a database round trip ---
 import {
+  CachingApiTokenStore,
+  CachingConnectionRepository,
   CachingFeatureStore,
   CachingMembershipResolver,
   HotPathCaches,
-  cachingConnections,
-  invalidatingApiTokens,
-  memoizedPollLease,
+  MemoizedPollLeaseAllocator,
 } from '../adapters/cache/hot-path-cache'
 import { PgCacheListener } from '../adapters/cache/pg-cache-listener'
 // --- end reliability ---
@@ -43,7 +43,7 @@ import { parseEnv, type Env } from './utils/env.server'
 import { startLogoutRetries } from './utils/logout-retries.server'
 import { startStatusRefresher } from './utils/status-refresher.server'
 import { createLogger, type AppLogger } from './utils/logger.server'
-import { countLinkRequests, countLinkResults, createMetrics, type Metrics } from './utils/metrics.server'
+import { PrometheusLinkOutcomes, createMetrics, type Metrics } from './utils/metrics.server'
 import { EventStreamSlots } from './utils/event-streams.server'
 // --- auth ---
 import { buildAuthServices, type AuthServices } from './utils/auth.server'
@@ -148,21 +148,20 @@ function buildServices(): Services {
       : undefined
   // --- reliability: caches in front of the hot-path reads (WA_CACHE_TTL_MS=0: off) ---
   const caches = new HotPathCaches({ ttlMs: env.WA_CACHE_TTL_MS, listener: cacheListener })
-  // wa_link_attempts_total{result=linked|expired}: wraps both the use-case and status-route repositories.
-  const connections = countLinkResults(new KyselyConnectionRepository(db), metrics)
+  const connections = new KyselyConnectionRepository(db)
   const instances = new KyselyInstanceAllocator(db)
   // --- end reliability ---
   const wa: WhatsAppDeps = {
     features: new CachingFeatureStore(new KyselyFeatureStore(db), caches),
     // Reads go to PostgreSQL (read-then-write use cases); writes drop the cached row at once.
-    connections: cachingConnections(connections, caches, { cacheReads: false }),
+    connections: new CachingConnectionRepository(connections, caches, { cacheReads: false }),
     instances,
     provider,
     ...(partner ? { partner } : {}),
     vault,
     clock: systemClock,
-    // wa_link_attempts_total{result=generated|already_connected|denied|error}.
-    audit: countLinkRequests(new KyselyAuditLog(db), metrics),
+    audit: new KyselyAuditLog(db),
+    linkOutcomes: new PrometheusLinkOutcomes(metrics),
     rateLimiter: new KyselyRateLimiter(db),
     publisher: new PgStatusPublisher(db),
     secrets,
@@ -181,12 +180,12 @@ function buildServices(): Services {
   // --- reliability: status route deps, auth resolver cache ---
   const waStatus: WhatsAppDeps = {
     ...wa,
-    connections: cachingConnections(connections, caches, { cacheReads: true }),
-    instances: memoizedPollLease(instances, caches),
+    connections: new CachingConnectionRepository(connections, caches, { cacheReads: true }),
+    instances: new MemoizedPollLeaseAllocator(instances, caches),
   }
   const auth = buildAuthServices(db, env)
   auth.resolver = new CachingMembershipResolver(auth.resolver, caches)
-  auth.apiTokens = invalidatingApiTokens(auth.apiTokens, caches)
+  auth.apiTokens = new CachingApiTokenStore(auth.apiTokens, caches)
   // --- end reliability ---
   return {
     env,

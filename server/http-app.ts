@@ -2,6 +2,7 @@ import path from 'node:path'
 import { createRequestHandler, writeReadableStreamToWritable, type AppLoadContext, type ServerBuild } from '@remix-run/node'
 import compression from 'compression'
 import express, { type Router } from 'express'
+import { requestSite } from '../app/utils/csrf.server'
 import { API_DOCS_ASSETS_PATH, apiDocsAssets } from './api-docs-assets'
 import { apiMethodsFromBuild } from './api-methods'
 import { DEFAULT_BODY_LIMITS, bufferedBody, limitRequestBody, type BodyLimits } from './body-limit'
@@ -28,11 +29,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
  */
 function rejectCrossSite(req: express.Request, res: express.Response, next: express.NextFunction): void {
   if (SAFE_METHODS.has(req.method) || /^Bearer\s/i.test(req.get('authorization') ?? '')) return next()
-  const origin = req.get('origin')
-  const fetchSite = req.get('sec-fetch-site')
   const expected = process.env.PUBLIC_URL ? new URL(process.env.PUBLIC_URL).origin : `${req.protocol}://${req.get('host')}`
-  const crossSite = (origin !== undefined && origin !== 'null' && origin !== expected) || origin === 'null' || fetchSite === 'cross-site'
-  if (!crossSite) return next()
+  const site = requestSite({ origin: req.get('origin') ?? null, secFetchSite: req.get('sec-fetch-site') ?? null }, expected)
+  if (site !== 'cross-site') return next()
   const body = { ok: false, error: 'CSRF_REJECTED', message: 'Cross-site request refused' }
   const wantsJson = req.path.startsWith('/api/') || req.query._data !== undefined || !req.accepts('html')
   if (wantsJson) res.status(403).set('Cache-Control', 'no-store').json(body)

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { ServerBuild } from '@remix-run/node'
 import type { NextFunction, Request, Response } from 'express'
+import type { Logger } from 'pino'
+import { pinoHttp, type HttpLogger } from 'pino-http'
 
 /**
- * Request logging and `http_requests_total{route,status}` for the express shell.
+ * Request logging (pino-http over the app's logger, so its redaction applies) and
+ * `http_requests_total{route,status}` for the express shell.
  *
  * - Request id: a well-formed incoming `X-Request-Id` is kept, otherwise a UUID; echoed in the
  *   response header and in the log line.
@@ -17,14 +20,8 @@ import type { NextFunction, Request, Response } from 'express'
  *   them on globalThis); before boot nothing is logged or counted.
  */
 
-interface RequestLogger {
-  info(obj: Record<string, unknown>, msg?: string): void
-  debug(obj: Record<string, unknown>, msg?: string): void
-  error(obj: Record<string, unknown>, msg?: string): void
-}
-
 export interface Observability {
-  logger: RequestLogger
+  logger: Logger
   metrics: { httpRequests: { inc(labels: { route: string; status: string }): void } }
 }
 
@@ -86,41 +83,80 @@ function fallbackRoute(pathname: string): string {
   return 'static'
 }
 
+/** What one request's log line and counter say, computed once when it ends. */
+interface RequestSummary {
+  route: string
+  status: number
+  line: Record<string, unknown>
+}
+
 /** Express middleware: request id, one structured log line and one counter increment per request. */
 export function requestObservability(build: Pick<ServerBuild, 'routes'>, observe: () => Observability | undefined = appObservability) {
   const match = remixRouteMatcher(build)
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const started = process.hrtime.bigint()
-    const incoming = req.get('x-request-id')
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID()
-    res.setHeader('X-Request-Id', requestId)
+  const summaries = new WeakMap<Response, RequestSummary>()
+  const summarize = (req: Request, res: Response): RequestSummary => {
+    const known = summaries.get(res)
+    if (known) return known
     const pathname = req.path
-    let done = false
-    const finish = () => {
-      if (done) return
-      done = true
-      const o = observe()
-      if (!o) return
-      const route = match(pathname) ?? (res.locals.remix ? 'unmatched' : fallbackRoute(pathname))
-      const status = res.headersSent ? res.statusCode : 499
-      const tenant = req.get('x-tenant')
-      const line = {
-        reqId: requestId,
-        method: req.method,
-        route,
-        path: pathname,
-        status,
-        durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100,
-        ...(tenant && TENANT_ID.test(tenant) ? { tenant } : {}),
-      }
-      o.metrics.httpRequests.inc({ route, status: String(status) })
-      if (status >= 500) o.logger.error(line, 'request failed')
-      else if (route === 'static') o.logger.debug(line, 'request')
-      else o.logger.info(line, 'request')
+    const route = match(pathname) ?? (res.locals.remix ? 'unmatched' : fallbackRoute(pathname))
+    // The client went away before an answer: nginx's 499.
+    const status = res.headersSent ? res.statusCode : 499
+    const tenant = req.get('x-tenant')
+    const started = res.locals.startedAt as bigint
+    const line = {
+      method: req.method,
+      route,
+      path: pathname,
+      status,
+      durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100,
+      ...(tenant && TENANT_ID.test(tenant) ? { tenant } : {}),
     }
-    res.once('finish', finish)
-    res.once('close', finish)
-    next()
+    const summary = { route, status, line }
+    summaries.set(res, summary)
+    return summary
+  }
+  // One pino-http per app logger (the logger exists once the composition root is booted).
+  let http: { logger: Logger; middleware: HttpLogger<Request, Response> } | undefined
+  const logFor = (logger: Logger): HttpLogger<Request, Response> => {
+    if (http?.logger !== logger) {
+      const middleware = pinoHttp<Request, Response>({
+        logger,
+        genReqId: (req) => req.id,
+        // Only `reqId` is bound: never the request's headers, query or body.
+        quietReqLogger: true,
+        quietResLogger: true,
+        serializers: { req: () => undefined, res: () => undefined },
+        wrapSerializers: false,
+        customLogLevel: (req, res) => {
+          const { route, status } = summarize(req, res)
+          return status >= 500 ? 'error' : route === 'static' ? 'debug' : 'info'
+        },
+        customSuccessObject: (req, res) => summarize(req, res).line,
+        customErrorObject: (req, res) => summarize(req, res).line,
+        customSuccessMessage: () => 'request',
+        customErrorMessage: () => 'request failed',
+      })
+      http = { logger, middleware }
+    }
+    return http.middleware
+  }
+  return (req: Request, res: Response, next: NextFunction): void => {
+    res.locals.startedAt = process.hrtime.bigint()
+    const incoming = req.get('x-request-id')
+    req.id = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    res.setHeader('X-Request-Id', req.id)
+    const o = observe()
+    if (!o) return next()
+    let counted = false
+    const count = () => {
+      if (counted) return
+      counted = true
+      const { route, status } = summarize(req, res)
+      o.metrics.httpRequests.inc({ route, status: String(status) })
+    }
+    res.once('finish', count)
+    res.once('close', count)
+    logFor(o.logger)(req, res, next)
   }
 }
 

@@ -1,7 +1,13 @@
-import type { ApiTokenStore } from '../../domain/ports/api-token-store'
-import type { ConnectionRecord, ConnectionRepository } from '../../domain/ports/connection-repository'
+import type { ApiTokenInfo, ApiTokenStore } from '../../domain/ports/api-token-store'
+import type {
+  ConnectionRecord,
+  ConnectionRepository,
+  SaveLinkAttemptInput,
+  StatusUpdate,
+  StatusUpdateOutcome,
+} from '../../domain/ports/connection-repository'
 import type { FeatureFlags, FeatureStore } from '../../domain/ports/feature-store'
-import type { InstanceAllocator } from '../../domain/ports/instance-allocator'
+import type { InstanceAllocator, InstanceRecord, RegisterInstanceInput } from '../../domain/ports/instance-allocator'
 import type { MembershipResolver, PrincipalResolution } from '../../domain/ports/user-directory'
 import type { CacheMessage, PgCacheListener } from './pg-cache-listener'
 import { TtlCache } from './ttl-cache'
@@ -21,7 +27,7 @@ export class HotPathCaches {
   private readonly leaseInFlight = new Set<string>()
 
   constructor(
-    opts: { ttlMs: number; listener?: PgCacheListener; now?: () => number },
+    opts: { ttlMs: number; listener?: Pick<PgCacheListener, 'connected' | 'onMessage' | 'onReset'>; now?: () => number },
   ) {
     const enabled = () => opts.listener?.connected ?? false
     const base = { ttlMs: opts.ttlMs, enabled, ...(opts.now ? { now: opts.now } : {}) }
@@ -68,6 +74,20 @@ export class HotPathCaches {
     this.principals.invalidateWhere((key) => key.endsWith(`|${jti}`))
   }
 
+  /**
+   * The token's `last_used_at` was just bumped: cached facts say so at once. The entries are
+   * changed in place because callers holding one from before the bump must see it too, or a
+   * burst of cached requests would fire one UPDATE each before the NOTIFY comes back.
+   */
+  markJtiUsed(jti: string, at: Date): void {
+    this.principals.forEachWhere(
+      (key) => key.endsWith(`|${jti}`),
+      (facts) => {
+        facts.tokenLastUsedAt = at
+      },
+    )
+  }
+
   /** Remembers that an instance's poll lease is taken until `until` (ms epoch). */
   markLeaseBusy(instanceId: string, until: number): void {
     this.leaseBusyUntil.set(instanceId, until)
@@ -97,9 +117,6 @@ export class HotPathCaches {
   }
 }
 
-/** Mirrors the guard's "touch when older than 60 s" (app/utils/guards.server.ts). */
-const TOKEN_TOUCH_INTERVAL_MS = 60_000
-
 const principalKey = (i: { userId: string; tenantId: string | null; jti: string | null }) =>
   `${i.userId}|${i.tenantId ?? ''}|${i.jti ?? ''}`
 
@@ -110,39 +127,43 @@ export class CachingMembershipResolver implements MembershipResolver {
     private readonly caches: HotPathCaches,
   ) {}
 
-  async resolve(input: { userId: string; tenantId: string | null; jti: string | null }): Promise<PrincipalResolution> {
-    const r = await this.caches.principals.get(principalKey(input), () => this.inner.resolve(input))
-    // The guard touches an app token's last_used_at when it is older than a minute. Hand the
-    // stale value to ONE caller (who touches) and mark the shared entry as just used, so a
-    // burst of cached requests does not fire one UPDATE each before the NOTIFY comes back.
-    const last = r.tokenLastUsedAt
-    if (input.jti && r.tokenTenantId !== null && (!last || Date.now() - last.getTime() > TOKEN_TOUCH_INTERVAL_MS)) {
-      const forThisCaller = { ...r }
-      r.tokenLastUsedAt = new Date()
-      return forThisCaller
-    }
-    return r
+  resolve(input: { userId: string; tenantId: string | null; jti: string | null }): Promise<PrincipalResolution> {
+    return this.caches.principals.get(principalKey(input), () => this.inner.resolve(input))
   }
 }
 
-/** Revoking through the app drops the cached facts of that jti at once (others learn by NOTIFY). */
-export function invalidatingApiTokens(inner: ApiTokenStore, caches: HotPathCaches): ApiTokenStore {
-  return new Proxy(inner, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown
-      if (typeof value !== 'function') return value
-      if (prop === 'revoke') {
-        return async (tenantId: string, jti: string) => {
-          try {
-            return await (value as ApiTokenStore['revoke']).call(target, tenantId, jti)
-          } finally {
-            caches.invalidateJti(jti)
-          }
-        }
-      }
-      return (value as (...a: unknown[]) => unknown).bind(target)
-    },
-  })
+/**
+ * API-token records: revoking through the app drops the cached facts of that jti at once, and a
+ * touch marks them as just used (other processes learn both by NOTIFY).
+ */
+export class CachingApiTokenStore implements ApiTokenStore {
+  constructor(
+    private readonly inner: ApiTokenStore,
+    private readonly caches: HotPathCaches,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  record(input: Parameters<ApiTokenStore['record']>[0]): Promise<void> {
+    return this.inner.record(input)
+  }
+
+  list(tenantId: string): Promise<ApiTokenInfo[]> {
+    return this.inner.list(tenantId)
+  }
+
+  async revoke(tenantId: string, jti: string): Promise<boolean> {
+    try {
+      return await this.inner.revoke(tenantId, jti)
+    } finally {
+      this.caches.invalidateJti(jti)
+    }
+  }
+
+  touch(jti: string): Promise<void> {
+    // Before the UPDATE: callers arriving while it runs must not fire their own.
+    this.caches.markJtiUsed(jti, this.now())
+    return this.inner.touch(jti)
+  }
 }
 
 /** Feature flags by tenant. */
@@ -161,63 +182,148 @@ export class CachingFeatureStore implements FeatureStore {
   }
 }
 
-const WRITES = new Set(['saveLinkAttempt', 'applyStatus', 'recordLinkExpired', 'delete'])
-
 /**
  * The connection repository with this process's writes invalidating the cached row of their
- * tenant at once. `cacheReads: true` (status hot path only) also serves `findByTenant` from the
- * cache; use cases that read-then-write keep reading through (`cacheReads: false`).
+ * tenant at once (read-your-writes; other processes learn by NOTIFY). `cacheReads: true`
+ * (status hot path only) also serves `findByTenant` from the cache; use cases that read then
+ * write keep reading PostgreSQL (`cacheReads: false`). Every port method is spelled out, so a
+ * new write cannot be added to the port without deciding here what it invalidates.
  */
-export function cachingConnections(inner: ConnectionRepository, caches: HotPathCaches, opts: { cacheReads: boolean }): ConnectionRepository {
-  return new Proxy(inner, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown
-      if (typeof value !== 'function') return value
-      const fn = value as (...a: unknown[]) => Promise<unknown>
-      if (prop === 'findByTenant' && opts.cacheReads) {
-        return (tenantId: string) => caches.connections.get(tenantId, () => inner.findByTenant(tenantId))
-      }
-      if (typeof prop === 'string' && WRITES.has(prop)) {
-        return async (...args: unknown[]) => {
-          const tenantId = (args[0] as { tenantId?: string } | string | undefined)
-          const key = typeof tenantId === 'string' ? tenantId : tenantId?.tenantId
-          try {
-            return await fn.apply(target, args)
-          } finally {
-            if (key) caches.connections.invalidate(key)
-          }
-        }
-      }
-      return fn.bind(target)
-    },
-  })
+export class CachingConnectionRepository implements ConnectionRepository {
+  constructor(
+    private readonly inner: ConnectionRepository,
+    private readonly caches: HotPathCaches,
+    private readonly opts: { cacheReads: boolean },
+  ) {}
+
+  findByTenant(tenantId: string): Promise<ConnectionRecord | null> {
+    if (!this.opts.cacheReads) return this.inner.findByTenant(tenantId)
+    return this.caches.connections.get(tenantId, () => this.inner.findByTenant(tenantId))
+  }
+
+  findByInstanceId(instanceId: string): Promise<ConnectionRecord | null> {
+    return this.inner.findByInstanceId(instanceId)
+  }
+
+  listForReconcile(now: Date): Promise<ConnectionRecord[]> {
+    return this.inner.listForReconcile(now)
+  }
+
+  /** The background refresher's scan: always PostgreSQL (it must see every process's writes). */
+  listDueForRefresh(input: { checkedBefore: Date; limit: number }): Promise<ConnectionRecord[]> {
+    return this.inner.listDueForRefresh(input)
+  }
+
+  saveLinkAttempt(input: SaveLinkAttemptInput): Promise<ConnectionRecord> {
+    return this.invalidating(input.tenantId, () => this.inner.saveLinkAttempt(input))
+  }
+
+  applyStatus(tenantId: string, update: StatusUpdate): Promise<StatusUpdateOutcome> {
+    return this.invalidating(tenantId, () => this.inner.applyStatus(tenantId, update))
+  }
+
+  recordLinkExpired(tenantId: string, at: Date): Promise<boolean> {
+    return this.invalidating(tenantId, () => this.inner.recordLinkExpired(tenantId, at))
+  }
+
+  delete(tenantId: string, at: Date): Promise<ConnectionRecord | null> {
+    return this.invalidating(tenantId, () => this.inner.delete(tenantId, at))
+  }
+
+  /** Also on failure: a write that failed half-way (or timed out after committing) may have changed the row. */
+  private async invalidating<T>(tenantId: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write()
+    } finally {
+      this.caches.connections.invalidate(tenantId)
+    }
+  }
 }
 
 /**
- * The poll lease with an in-process memo: while this process knows the lease of an instance is
- * taken (it took it, or lost it to another process, less than `ms` ago) it answers "no"
- * without asking PostgreSQL, and concurrent local callers share one attempt. The database
- * lease stays the cross-process authority: this only removes round trips that would lose.
+ * The instance allocator with an in-process memo of the poll lease: while this process knows
+ * the lease of an instance is taken (it took it, or lost it to another process, less than `ms`
+ * ago) it answers "no" without asking PostgreSQL, and concurrent local callers share one
+ * attempt. The database lease stays the cross-process authority: this only removes round trips
+ * that would lose. Every other method goes straight to the inner allocator.
  */
-export function memoizedPollLease(inner: InstanceAllocator, caches: HotPathCaches, now: () => number = Date.now): InstanceAllocator {
-  return new Proxy(inner, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown
-      if (typeof value !== 'function') return value
-      if (prop === 'tryAcquirePollLease') {
-        return async (instanceId: string, ms: number) => {
-          if (caches.leaseBusy(instanceId, now())) return false
-          if (!caches.beginLeaseAttempt(instanceId)) return false
-          try {
-            const won = await inner.tryAcquirePollLease(instanceId, ms)
-            caches.markLeaseBusy(instanceId, now() + ms)
-            return won
-          } finally {
-            caches.endLeaseAttempt(instanceId)
-          }
-        }
-      }
-      return (value as (...a: unknown[]) => unknown).bind(target)
-    },
-  })
+export class MemoizedPollLeaseAllocator implements InstanceAllocator {
+  constructor(
+    private readonly inner: InstanceAllocator,
+    private readonly caches: HotPathCaches,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async tryAcquirePollLease(instanceId: string, minIntervalMs: number): Promise<boolean> {
+    if (this.caches.leaseBusy(instanceId, this.now())) return false
+    if (!this.caches.beginLeaseAttempt(instanceId)) return false
+    // The lease's interval runs from when it was asked for, as in PostgreSQL: counted from the
+    // answer, the round trip would stretch every interval (1.1 s attempts came 1.2–1.4 s apart).
+    const askedAt = this.now()
+    try {
+      const won = await this.inner.tryAcquirePollLease(instanceId, minIntervalMs)
+      this.caches.markLeaseBusy(instanceId, askedAt + minIntervalMs)
+      return won
+    } finally {
+      this.caches.endLeaseAttempt(instanceId)
+    }
+  }
+
+  findClaimedBy(tenantId: string): Promise<InstanceRecord | null> {
+    return this.inner.findClaimedBy(tenantId)
+  }
+
+  findById(instanceId: string): Promise<InstanceRecord | null> {
+    return this.inner.findById(instanceId)
+  }
+
+  claimById(instanceId: string, tenantId: string, at: Date): Promise<InstanceRecord> {
+    return this.inner.claimById(instanceId, tenantId, at)
+  }
+
+  claimFirstFree(mode: 'pool' | 'simulator', tenantId: string, at: Date): Promise<InstanceRecord> {
+    return this.inner.claimFirstFree(mode, tenantId, at)
+  }
+
+  registerClaimed(
+    input: RegisterInstanceInput & { tenantId: string; encryptedWebhookToken: string | null; at: Date },
+  ): Promise<InstanceRecord> {
+    return this.inner.registerClaimed(input)
+  }
+
+  register(input: RegisterInstanceInput): Promise<InstanceRecord> {
+    return this.inner.register(input)
+  }
+
+  setWebhookToken(instanceId: string, tenantId: string, encryptedWebhookToken: string): Promise<void> {
+    return this.inner.setWebhookToken(instanceId, tenantId, encryptedWebhookToken)
+  }
+
+  release(instanceId: string, tenantId: string, options?: { needsLogout?: boolean }): Promise<void> {
+    return this.inner.release(instanceId, tenantId, options)
+  }
+
+  takeDueQuarantined(at: Date, leaseUntil: Date): Promise<InstanceRecord | null> {
+    return this.inner.takeDueQuarantined(at, leaseUntil)
+  }
+
+  recordLogoutFailure(instanceId: string): Promise<number> {
+    return this.inner.recordLogoutFailure(instanceId)
+  }
+
+  scheduleLogoutRetry(instanceId: string, next: { retryAt: Date } | { brokenAt: Date }): Promise<void> {
+    return this.inner.scheduleLogoutRetry(instanceId, next)
+  }
+
+  clearQuarantine(instanceId: string): Promise<void> {
+    return this.inner.clearQuarantine(instanceId)
+  }
+
+  markLoggedOut(instanceId: string, tenantId: string): Promise<void> {
+    return this.inner.markLoggedOut(instanceId, tenantId)
+  }
+
+  remove(instanceId: string, tenantId: string): Promise<void> {
+    return this.inner.remove(instanceId, tenantId)
+  }
 }

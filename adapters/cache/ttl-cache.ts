@@ -105,6 +105,11 @@ export class TtlCache<V> {
     }
   }
 
+  /** Lets `change` edit, in place, every stored value whose key matches (in-flight loads are left alone). */
+  forEachWhere(match: (key: string) => boolean, change: (value: V) => void): void {
+    for (const [key, entry] of this.entries) if (match(key)) change(entry.value)
+  }
+
   flush(): void {
     this.stats.invalidations++
     this.entries.clear()

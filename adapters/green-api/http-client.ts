@@ -4,7 +4,10 @@ import {
   ConsecutiveBreaker,
   circuitBreaker,
   handleWhen,
+  retry,
   type CircuitBreakerPolicy,
+  type IBackoff,
+  type RetryPolicy,
 } from 'cockatiel'
 import type { z } from 'zod'
 import {
@@ -206,38 +209,55 @@ export class GreenApiHttpClient {
     const timer = setTimeout(() => controller.abort(), spec.timeoutMs)
     timer.unref?.()
     try {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await this.pace(spec, deadline)
-          const entry = this.breakerFor(spec.partitionKey)
-          return await entry.policy.execute(() => this.attempt(spec, controller.signal))
-        } catch (err) {
-          if (err instanceof BrokenCircuitError) {
-            this.emit(spec, 'breaker_open', undefined, this.now())
-            const entry = this.breakerFor(spec.partitionKey)
-            const remaining = Math.max(0, entry.openedAt + this.halfOpenAfterMs - this.now())
-            throw new UpstreamUnavailableError(
-              `Green-API ${spec.method} for instance ${spec.instanceId}: circuit open, failing fast`,
-              { retryAfterSeconds: Math.max(1, Math.ceil(remaining / 1000)) },
-            )
-          }
-          if (err instanceof DomainError) throw err
-          if (!(err instanceof AttemptFailure)) throw this.toDomainError(spec, new AttemptFailure('network', 'unexpected client error'))
-          const remaining = deadline - this.now()
-          const canRetry =
-            spec.idempotent && attempt < this.maxRetries && RETRYABLE_OUTCOMES.has(err.outcome) && !controller.signal.aborted
-          if (!canRetry) throw this.toDomainError(spec, err)
-          const wait =
-            err.outcome === 'rate_limited'
-              ? (err.retryAfterMs ?? Math.round(1000 * (1 + this.random() * 0.25)))
-              : Math.round(this.retryBaseDelayMs * 2 ** attempt * (0.5 + this.random()))
-          if (wait > remaining - MIN_CALL_BUDGET_MS) throw this.toDomainError(spec, err)
-          await sleep(wait)
-        }
+      return await this.readRetries(spec, deadline, controller.signal).execute(async () => {
+        await this.pace(spec, deadline)
+        return this.breakerFor(spec.partitionKey).policy.execute(() => this.attempt(spec, controller.signal))
+      })
+    } catch (err) {
+      if (err instanceof BrokenCircuitError) {
+        this.emit(spec, 'breaker_open', undefined, this.now())
+        const entry = this.breakerFor(spec.partitionKey)
+        const remaining = Math.max(0, entry.openedAt + this.halfOpenAfterMs - this.now())
+        throw new UpstreamUnavailableError(
+          `Green-API ${spec.method} for instance ${spec.instanceId}: circuit open, failing fast`,
+          { retryAfterSeconds: Math.max(1, Math.ceil(remaining / 1000)) },
+        )
       }
+      if (err instanceof DomainError) throw err
+      if (!(err instanceof AttemptFailure)) throw this.toDomainError(spec, new AttemptFailure('network', 'unexpected client error'))
+      throw this.toDomainError(spec, err)
     } finally {
       clearTimeout(timer)
     }
+  }
+
+  /**
+   * cockatiel's retry for one call: idempotent reads only, on 5xx / network / 429, at most
+   * `maxRetries` times. The wait honours Retry-After on a 429 (else about a second) and is a
+   * jittered exponential otherwise; a retry whose wait would not leave the call itself
+   * `MIN_CALL_BUDGET_MS` before the deadline is not made (the last failure is reported).
+   */
+  private readRetries(spec: CallSpec<unknown>, deadline: number, signal: AbortSignal): RetryPolicy {
+    const maxAttempts = spec.idempotent ? this.maxRetries : 0
+    let retries = 0
+    let waitMs = 0
+    const worthRetrying = (err: Error): boolean => {
+      if (!(err instanceof AttemptFailure) || !RETRYABLE_OUTCOMES.has(err.outcome) || signal.aborted || retries >= maxAttempts) return false
+      waitMs =
+        err.outcome === 'rate_limited'
+          ? (err.retryAfterMs ?? Math.round(1000 * (1 + this.random() * 0.25)))
+          : Math.round(this.retryBaseDelayMs * 2 ** retries * (0.5 + this.random()))
+      retries++
+      return waitMs <= deadline - this.now() - MIN_CALL_BUDGET_MS
+    }
+    const backoff: IBackoff<unknown> = {
+      get duration() {
+        return waitMs
+      },
+      next: () => backoff,
+    }
+    // Unreferenced like the call's own timer: a pending retry never keeps the process alive.
+    return retry(handleWhen(worthRetrying), { maxAttempts, backoff }).dangerouslyUnref()
   }
 
   /** Client-side per-instance pacing: wait for a slot if it fits the deadline, else fail fast. */

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database } from '../../db/schema'
-import type { ApiTokenInfo, ApiTokenStore } from '../../domain/ports/api-token-store'
+import { API_TOKEN_TOUCH_INTERVAL_SECONDS, type ApiTokenInfo, type ApiTokenStore } from '../../domain/ports/api-token-store'
 import { isUuid } from './kysely-auth-users'
 
 export class KyselyApiTokenStore implements ApiTokenStore {
@@ -51,7 +51,12 @@ export class KyselyApiTokenStore implements ApiTokenStore {
       .updateTable('api_tokens')
       .set({ last_used_at: sql<Date>`now()` })
       .where('jti', '=', jti)
-      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', sql<Date>`now() - interval '60 seconds'`)]))
+      .where((eb) =>
+        eb.or([
+          eb('last_used_at', 'is', null),
+          eb('last_used_at', '<', sql<Date>`now() - make_interval(secs => ${API_TOKEN_TOUCH_INTERVAL_SECONDS})`),
+        ]),
+      )
       .execute()
   }
 }

@@ -1,11 +1,12 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
-import { getLang, t } from '~/utils/i18n'
+import { t } from '~/utils/i18n'
+import { getLang } from '~/utils/lang.server'
 
 export const meta: MetaFunction = () => [{ title: 'WhatsApp Pro' }]
 
-export function loader({ request }: LoaderFunctionArgs) {
-  return json({ lang: getLang(request) })
+export async function loader({ request }: LoaderFunctionArgs) {
+  return json({ lang: await getLang(request) })
 }
 
 export default function Index() {

@@ -3,7 +3,8 @@ import { TestSendBodySchema } from '~/api/schemas'
 import { getServices } from '~/services.server'
 import { apiHandler, ipOf, ok, readJsonBody } from '~/utils/api.server'
 import { requireApiContext } from '~/utils/guards.server'
-import { getLang, t } from '~/utils/i18n'
+import { t } from '~/utils/i18n'
+import { getLang } from '~/utils/lang.server'
 import { requireWhatsApp, userActor } from '~/utils/whatsapp.server'
 import { sendTestMessage } from '../../domain/whatsapp'
 
@@ -19,7 +20,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       tenantId: ctx.tenantId,
       actor: userActor(ctx.userId),
       ...(body.to ? { to: body.to } : {}),
-      message: body.message ?? t(getLang(request), 'wa.test.defaultMessage'),
+      message: body.message ?? t(await getLang(request), 'wa.test.defaultMessage'),
       ip: ipOf(context),
     })
     return ok({ ok: true, idMessage: sent.messageId })

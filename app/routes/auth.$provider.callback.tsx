@@ -2,7 +2,6 @@ import { json, redirect, type HeadersFunction, type LoaderFunctionArgs } from '@
 import { Link, useLoaderData } from '@remix-run/react'
 import { getServices } from '~/services.server'
 import {
-  OAUTH_NEXT_COOKIE,
   OAUTH_STATE_COOKIE,
   OAUTH_STATE_MAX_AGE_SECONDS,
   OAuthLoginFailure,
@@ -10,11 +9,13 @@ import {
   authenticatorFor,
   clientIp,
   isOAuthProvider,
+  oauthNextCookie,
   sha256Hex,
 } from '~/utils/auth.server'
-import { getLang, t } from '~/utils/i18n'
+import { t } from '~/utils/i18n'
+import { getLang } from '~/utils/lang.server'
 import { safeRedirect } from '~/utils/safe-redirect'
-import { clearHostCookie, cookieNames, readCookie, rotateSession } from '~/utils/session.server'
+import { cookieNames, rawHostCookie, rotateSession } from '~/utils/session.server'
 
 /** The 400 page must still clear the OAuth cookies (document responses use this function). */
 export const headers: HeadersFunction = ({ loaderHeaders }) => {
@@ -34,10 +35,10 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const provider = params.provider
   if (!isOAuthProvider(auth, provider)) throw new Response('Not found', { status: 404 })
   const ip = clientIp(context)
-  const lang = getLang(request)
+  const lang = await getLang(request)
   const headers = new Headers({ 'Cache-Control': 'no-store' })
-  for (const name of cookieNames(request, `${OAUTH_STATE_COOKIE}:`)) headers.append('Set-Cookie', clearHostCookie(name))
-  headers.append('Set-Cookie', clearHostCookie(OAUTH_NEXT_COOKIE))
+  for (const name of cookieNames(request, `${OAUTH_STATE_COOKIE}:`)) headers.append('Set-Cookie', rawHostCookie(name, '', 0))
+  headers.append('Set-Cookie', await oauthNextCookie.serialize('', { maxAge: 0 }))
 
   const fail = async (reason: string) => {
     await audit(auth, { actor: 'anonymous', tenantId: null, action: 'auth.login', outcome: 'failure', ip, details: { method: 'oauth', provider, reason } })
@@ -66,14 +67,8 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 
   headers.append('Set-Cookie', await rotateSession(auth.sessions, request, { userId: user.id, ip }))
   await audit(auth, { actor: `user:${user.id}`, tenantId: null, action: 'auth.login', outcome: 'success', ip, details: { method: 'oauth', provider } })
-  const next = readCookie(request, OAUTH_NEXT_COOKIE)
-  let target = '/settings/whatsapp'
-  try {
-    target = safeRedirect(next ? decodeURIComponent(next) : null)
-  } catch {
-    // malformed cookie: default target
-  }
-  return redirect(target, { headers })
+  const next: unknown = await oauthNextCookie.parse(request.headers.get('cookie'))
+  return redirect(safeRedirect(typeof next === 'string' ? next : null), { headers })
 }
 
 export default function OAuthCallbackFailed() {

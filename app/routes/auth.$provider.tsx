@@ -1,19 +1,12 @@
 import { json, redirect, type ActionFunctionArgs, type LinksFunction, type LoaderFunctionArgs } from '@remix-run/node'
 import { Form, useLoaderData, useOutlet } from '@remix-run/react'
 import { getServices } from '~/services.server'
-import {
-  OAUTH_NEXT_COOKIE,
-  OAUTH_STATE_MAX_AGE_SECONDS,
-  authenticatorFor,
-  clientIp,
-  isOAuthProvider,
-  sha256Hex,
-} from '~/utils/auth.server'
+import { authenticatorFor, clientIp, isOAuthProvider, oauthNextCookie, sha256Hex } from '~/utils/auth.server'
 import { appOrigin, isSameOriginRequest } from '~/utils/csrf.server'
 import { csrfRejected } from '~/utils/http-errors.server'
-import { getLang, t } from '~/utils/i18n'
+import { t } from '~/utils/i18n'
+import { getLang } from '~/utils/lang.server'
 import { safeRedirect } from '~/utils/safe-redirect'
-import { hostCookie } from '~/utils/session.server'
 import authStyles from '~/styles/auth.css'
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: String(authStyles) }]
@@ -43,7 +36,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       await auth.oauthStates.issue(sha256Hex(state))
       const headers = new Headers({ 'Cache-Control': 'no-store' })
       for (const cookie of thrown.headers.getSetCookie()) headers.append('Set-Cookie', cookie)
-      headers.append('Set-Cookie', hostCookie(OAUTH_NEXT_COOKIE, encodeURIComponent(next), OAUTH_STATE_MAX_AGE_SECONDS))
+      headers.append('Set-Cookie', await oauthNextCookie.serialize(next))
       return redirect(location, { headers })
     }
     throw thrown
@@ -55,7 +48,7 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const auth = getServices().auth
   if (!isOAuthProvider(auth, params.provider)) throw new Response('Not found', { status: 404 })
   const label = auth.oauth.providers.find((p) => p.id === params.provider)?.label ?? ''
-  return json({ lang: getLang(request), label, redirectTo: safeRedirect(new URL(request.url).searchParams.get('redirectTo')) })
+  return json({ lang: await getLang(request), label, redirectTo: safeRedirect(new URL(request.url).searchParams.get('redirectTo')) })
 }
 
 export default function OAuthStart() {

@@ -6,7 +6,8 @@ import { tenantInstanceId } from '../../domain/whatsapp'
 import { getServices, type Services } from '~/services.server'
 import { requirePageContext, type PageContext } from '~/utils/guards.server'
 import { errorResponse, validationFailed } from '~/utils/http-errors.server'
-import { getLang, t, type MessageKey } from '~/utils/i18n'
+import { t, type MessageKey } from '~/utils/i18n'
+import { getLang } from '~/utils/lang.server'
 
 import simulatorStyles from '~/styles/simulator.css'
 
@@ -51,7 +52,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
           },
         ]
       : []
-  return json({ lang: getLang(request), instances })
+  return json({ lang: await getLang(request), instances })
 }
 
 const ActionSchema = z.discriminatedUnion('intent', [

@@ -5,7 +5,8 @@ import { LoginFailure, audit, authenticatorFor, clientIp } from '~/utils/auth.se
 import { appOrigin, isSameOriginRequest } from '~/utils/csrf.server'
 import { optionalUser } from '~/utils/guards.server'
 import { csrfRejected } from '~/utils/http-errors.server'
-import { getLang, t } from '~/utils/i18n'
+import { t, type Lang } from '~/utils/i18n'
+import { getLang } from '~/utils/lang.server'
 import { safeRedirect } from '~/utils/safe-redirect'
 import { rotateSession } from '~/utils/session.server'
 import authStyles from '~/styles/auth.css'
@@ -27,7 +28,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const url = new URL(request.url)
   const redirectTo = safeRedirect(url.searchParams.get('redirectTo'))
   if (await optionalUser(request)) throw redirect(redirectTo)
-  const lang = getLang(request)
+  const lang = await getLang(request)
   const providers = getServices().auth.oauth.providers.map((p) => ({ id: p.id, label: p.label }))
   const error = url.searchParams.get('error')
   return json(
@@ -45,7 +46,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const auth = getServices().auth
   // Login CSRF: a cross-site form must not sign the victim into the attacker's account.
   if (!isSameOriginRequest(request, appOrigin(request, auth.env.PUBLIC_URL))) throw csrfRejected()
-  const lang = getLang(request)
+  const lang = await getLang(request)
   const ip = clientIp(context)
   const form = await request.clone().formData()
   const redirectTo = safeRedirect(form.get('redirectTo'))

@@ -4,7 +4,8 @@ import { getServices } from '~/services.server'
 import { audit, clientIp } from '~/utils/auth.server'
 import { appOrigin, isSameOriginRequest } from '~/utils/csrf.server'
 import { csrfRejected } from '~/utils/http-errors.server'
-import { getLang, t } from '~/utils/i18n'
+import { t } from '~/utils/i18n'
+import { getLang } from '~/utils/lang.server'
 import { endSession } from '~/utils/session.server'
 import authStyles from '~/styles/auth.css'
 
@@ -12,7 +13,7 @@ export const links: LinksFunction = () => [{ rel: 'stylesheet', href: String(aut
 
 // GET shows a confirmation (GET never changes state); POST revokes the session server-side.
 export async function loader({ request }: LoaderFunctionArgs) {
-  return json({ lang: getLang(request) })
+  return json({ lang: await getLang(request) })
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {

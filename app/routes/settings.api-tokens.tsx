@@ -5,7 +5,8 @@ import { z } from 'zod'
 import { getServices } from '~/services.server'
 import { audit, clientIp } from '~/utils/auth.server'
 import { requirePageContext } from '~/utils/guards.server'
-import { getLang, t, type Lang, type MessageKey } from '~/utils/i18n'
+import { t, type Lang, type MessageKey } from '~/utils/i18n'
+import { getLang } from '~/utils/lang.server'
 import { parseTtl, signAppToken } from '~/utils/jwt.server'
 import authStyles from '~/styles/auth.css'
 
@@ -34,7 +35,7 @@ export async function loader({ request }: LoaderFunctionArgs) {
   const now = Date.now()
   return json(
     {
-      lang: getLang(request),
+      lang: await getLang(request),
       tenantId: ctx.tenantId,
       canMutate: ctx.canMutate,
       tokens: tokens.map((token) => ({

@@ -3,14 +3,15 @@ import type { ShouldRevalidateFunction } from '@remix-run/react'
 import { Form, NavLink, Outlet, useLoaderData, useLocation } from '@remix-run/react'
 import { getServices } from '~/services.server'
 import { requirePageContext } from '~/utils/guards.server'
-import { getLang, LANGS, t } from '~/utils/i18n'
+import { LANGS, t } from '~/utils/i18n'
+import { getLang } from '~/utils/lang.server'
 
 // The settings shell: who is signed in, navigation, language switch, simulator banner.
 export async function loader({ request }: LoaderFunctionArgs) {
   const ctx = await requirePageContext(request)
   return json(
     {
-      lang: getLang(request),
+      lang: await getLang(request),
       email: ctx.email,
       tenantId: ctx.tenantId,
       role: ctx.role,

@@ -3,7 +3,8 @@ import type { z } from 'zod'
 import { describePgError, isDatabaseUnavailable } from '../../adapters/postgres/pg-errors'
 import type { DomainError } from '../../domain/whatsapp'
 import { DATABASE_RETRY_AFTER_SECONDS, DOMAIN_ERRORS, domainErrorResponse, errorResponse, validationFailed } from './http-errors.server'
-import { getLang, t, type Lang } from './i18n'
+import { t, type Lang } from './i18n'
+import { getLang } from './lang.server'
 
 const MAX_JSON_BODY_BYTES = 16 * 1024
 
@@ -112,7 +113,7 @@ export function databaseUnavailable(lang: Lang): Response {
  * by code, a database that is down or too slow becomes a 503 envelope (decision 095), anything else becomes a 500 envelope without stack or detail (logged by name only).
  */
 export async function apiHandler(request: Request, logger: Logger, fn: (lang: Lang) => Promise<Response>): Promise<Response> {
-  const lang = getLang(request)
+  const lang = await getLang(request)
   try {
     return await fn(lang)
   } catch (e) {

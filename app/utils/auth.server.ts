@@ -21,7 +21,7 @@ import type { AuthUser, MembershipResolver, UserDirectory } from '../../domain/p
 import { appOrigin } from './csrf.server'
 import type { Env } from './env.server'
 import { createJwtVerifier, type JwtVerifier } from './jwt.server'
-import { SESSION_POLICY } from './session.server'
+import { SESSION_POLICY, hostOnlyCookie } from './session.server'
 
 /**
  * Everything sign-in and the guards need, built once by the composition root
@@ -54,6 +54,8 @@ const LOGIN_THROTTLE = {
 export const OAUTH_STATE_MAX_AGE_SECONDS = 600
 export const OAUTH_STATE_COOKIE = '__Host-wa_oauth'
 export const OAUTH_NEXT_COOKIE = '__Host-wa_oauth_next'
+/** Where to go after an OAuth sign-in (a same-site path, checked again by `safeRedirect` on the way back). */
+export const oauthNextCookie = hostOnlyCookie(OAUTH_NEXT_COOKIE, OAUTH_STATE_MAX_AGE_SECONDS)
 
 export function buildAuthServices(db: Kysely<Database>, env: Env, source: NodeJS.ProcessEnv = process.env): AuthServices {
   return {

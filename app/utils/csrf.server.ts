@@ -14,9 +14,22 @@ export function appOrigin(request: Request, publicUrl?: string | undefined): str
   return new URL(publicUrl ?? request.url).origin
 }
 
+/** Where an unsafe request says it comes from; `unknown` when it sends neither header. */
+export type RequestSite = 'same-origin' | 'cross-site' | 'unknown'
+
+/**
+ * The one reading of `Origin` / `Sec-Fetch-Site`, used by the express backstop (refuses
+ * `cross-site`) and by the guards (require `same-origin`). `Origin: null` and any other origin
+ * are cross-site; so is a request whose fetch metadata says `cross-site`, whatever its Origin.
+ */
+export function requestSite(headers: { origin: string | null; secFetchSite: string | null }, appOrigin: string): RequestSite {
+  if (headers.secFetchSite === 'cross-site') return 'cross-site'
+  if (headers.origin !== null) return headers.origin === appOrigin ? 'same-origin' : 'cross-site'
+  return headers.secFetchSite === 'same-origin' ? 'same-origin' : 'unknown'
+}
+
 export function isSameOriginRequest(request: Request, origin: string): boolean {
   if (isSafeMethod(request)) return true
-  const sentOrigin = request.headers.get('origin')
-  if (sentOrigin !== null) return sentOrigin === origin
-  return request.headers.get('sec-fetch-site') === 'same-origin'
+  const site = requestSite({ origin: request.headers.get('origin'), secFetchSite: request.headers.get('sec-fetch-site') }, origin)
+  return site === 'same-origin'
 }

@@ -1,4 +1,5 @@
 import { redirect } from '@remix-run/node'
+import { API_TOKEN_TOUCH_INTERVAL_SECONDS } from '../../domain/ports/api-token-store'
 import type { Role } from '../../domain/ports/user-directory'
 import { TENANT_ID_PATTERN } from '../../domain/whatsapp'
 import { getServices } from '../services.server'
@@ -128,7 +129,8 @@ async function resolveApiContext(auth: AuthServices, request: Request, ip: strin
     return denyTenant(auth, { userId, tenantId: facts.membership.tenantId, via, ip, reason: 'token_tenant_mismatch', request })
   }
   if (jti && facts.tokenTenantId !== null) {
-    const stale = !facts.tokenLastUsedAt || Date.now() - facts.tokenLastUsedAt.getTime() > 60_000
+    // The token store's cache marks the token used at once, so a burst of requests touches once.
+    const stale = !facts.tokenLastUsedAt || Date.now() - facts.tokenLastUsedAt.getTime() > API_TOKEN_TOUCH_INTERVAL_SECONDS * 1000
     if (stale) void auth.apiTokens.touch(jti).catch(() => {})
   }
   return {

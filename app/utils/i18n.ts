@@ -430,21 +430,3 @@ export function isLang(value: unknown): value is Lang {
 export function t(lang: Lang, key: MessageKey, vars: Record<string, string | number> = {}): string {
   return dictionaries[lang][key].replace(/\{(\w+)\}/g, (_, name: string) => String(vars[name] ?? ''))
 }
-
-/** `lang` cookie first (explicit choice), then the best of Accept-Language, else French. */
-export function getLang(request: Request): Lang {
-  const cookie = request.headers.get('cookie') ?? ''
-  const chosen = /(?:^|;\s*)lang=(fr|en)(?:;|$)/.exec(cookie)?.[1]
-  if (chosen === 'fr' || chosen === 'en') return chosen
-  const header = request.headers.get('accept-language') ?? ''
-  const ranked = header
-    .split(',')
-    .map((part) => {
-      const [tag = '', ...params] = part.trim().split(';')
-      const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='))
-      return { lang: tag.toLowerCase().slice(0, 2), q: q ? Number(q.slice(2)) || 0 : 1 }
-    })
-    .filter((x) => x.lang === 'fr' || x.lang === 'en')
-    .sort((a, b) => b.q - a.q)
-  return (ranked[0]?.lang as Lang | undefined) ?? 'fr'
-}

@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { AuditEntry, AuditLog } from '../../domain/ports/audit-log'
-import type { ConnectionRepository } from '../../domain/ports/connection-repository'
+import type { LinkOutcome, LinkOutcomes } from '../../domain/ports/link-outcomes'
 
 /** Prometheus metrics (names: docs/operations.md#metrics). One registry per process. */
 export interface BreakerCounts {
@@ -63,67 +62,11 @@ export function createMetrics() {
 
 export type Metrics = ReturnType<typeof createMetrics>
 
-// --- link attempts: counted at the composition root, without touching the use cases ---
+/** `wa_link_attempts_total{result}`: the use cases report each outcome through this port. */
+export class PrometheusLinkOutcomes implements LinkOutcomes {
+  constructor(private readonly metrics: Pick<Metrics, 'linkAttempts'>) {}
 
-/**
- * `wa_link_attempts_total{result}` values (bounded):
- * - `generated` / `already_connected` / `denied` / `error`: how a QR or pairing-code request ended;
- * - `linked`: a phone got linked (notAuthorized/starting → authorized, by webhook, poll or reconcile);
- * - `expired`: the link attempt ran out of time without a scan.
- */
-export type LinkAttemptResult = 'generated' | 'already_connected' | 'denied' | 'error' | 'linked' | 'expired'
-
-const LINK_ACTIONS = new Set(['whatsapp.link.qr', 'whatsapp.link.pairing_code'])
-
-/**
- * Audit decorator: the link use cases write exactly one audit entry per request
- * (`whatsapp.link.qr` / `whatsapp.link.pairing_code`, outcome + error code), so the entry is where
- * a request's result is known.
- */
-export function countLinkRequests(audit: AuditLog, metrics: Pick<Metrics, 'linkAttempts'>): AuditLog {
-  return {
-    async append(entry: AuditEntry) {
-      if (LINK_ACTIONS.has(entry.action)) {
-        const code = typeof entry.details?.error === 'string' ? entry.details.error : undefined
-        const result: LinkAttemptResult =
-          entry.outcome === 'success' ? 'generated' : code === 'ALREADY_CONNECTED' ? 'already_connected' : entry.outcome === 'denied' ? 'denied' : 'error'
-        metrics.linkAttempts.inc({ result })
-      }
-      await audit.append(entry)
-    },
+  record(outcome: LinkOutcome): void {
+    this.metrics.linkAttempts.inc({ result: outcome })
   }
 }
-
-/**
- * Connection repository decorator: counts `linked` when a status write moves a pending link to
- * `authorized` (not the `alreadyLogged` path, counted as already_connected) and `expired` when
- * an attempt is recorded as timed out. Every other method is passed through untouched.
- */
-export function countLinkResults<R extends ConnectionRepository>(repo: R, metrics: Pick<Metrics, 'linkAttempts'>): R {
-  const applyStatus: ConnectionRepository['applyStatus'] = async (tenantId, update) => {
-    const result = await repo.applyStatus(tenantId, update)
-    if (
-      result.outcome === 'changed' &&
-      result.record.status === 'authorized' &&
-      (result.previous.status === 'notAuthorized' || result.previous.status === 'starting') &&
-      update.source !== 'link'
-    ) {
-      metrics.linkAttempts.inc({ result: 'linked' })
-    }
-    return result
-  }
-  const recordLinkExpired: ConnectionRepository['recordLinkExpired'] = async (tenantId, at) => {
-    const expired = await repo.recordLinkExpired(tenantId, at)
-    if (expired) metrics.linkAttempts.inc({ result: 'expired' })
-    return expired
-  }
-  return new Proxy(repo, {
-    get(target, prop) {
-      if (prop === 'applyStatus') return applyStatus
-      if (prop === 'recordLinkExpired') return recordLinkExpired
-      const value: unknown = Reflect.get(target, prop, target)
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
-    },
-  })
-}
-// --- end link attempts ---

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { createCookie, type Cookie } from '@remix-run/node'
 import type { SessionPolicy, SessionStore } from '../../domain/ports/session-store'
 
 /**
@@ -6,44 +7,54 @@ import type { SessionPolicy, SessionStore } from '../../domain/ports/session-sto
  * HttpOnly, SameSite=Lax, Path=/, no Domain); the server keeps only sha256(id) with the user,
  * idle and absolute expiry, and revocation. Rotated at every sign-in, revoked at sign-out.
  */
-const SESSION_COOKIE = '__Host-wa_session'
 export const SESSION_POLICY: SessionPolicy = { idleSeconds: 12 * 3600, absoluteSeconds: 7 * 24 * 3600 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/
 
-/** Reads one cookie by name from the request (first occurrence; values are not decoded). */
-export function readCookie(request: Request, name: string): string | null {
-  const header = request.headers.get('cookie')
-  if (!header) return null
-  for (const part of header.split(';')) {
+const SESSION_COOKIE = '__Host-wa_session'
+const HOST_ONLY = { httpOnly: true, secure: true, sameSite: 'lax', path: '/' } as const
+
+/**
+ * A `__Host-` cookie through Remix's `createCookie`, for values the app chooses (encoded by
+ * Remix): Secure, Path=/ and no Domain are what the prefix demands; HttpOnly, SameSite=Lax.
+ */
+export function hostOnlyCookie(name: string, maxAgeSeconds: number): Cookie {
+  return createCookie(name, { ...HOST_ONLY, maxAge: maxAgeSeconds })
+}
+
+/**
+ * The request's cookies as sent (first occurrence of a name wins; values are not decoded).
+ * Only for the two cookies `createCookie` cannot read: the session id, kept as its raw 43
+ * characters (createCookie would re-encode it and sign everyone out), and remix-auth-oauth2's
+ * per-tab state cookies (`<name>:<random id>`), which a failed callback clears by name prefix.
+ * The `cookie` package would do this, but it is not a direct dependency of the app.
+ */
+function requestCookies(request: Request): Map<string, string> {
+  const cookies = new Map<string, string>()
+  for (const part of (request.headers.get('cookie') ?? '').split(';')) {
     const eq = part.indexOf('=')
     if (eq < 0) continue
-    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
+    const name = part.slice(0, eq).trim()
+    if (name && !cookies.has(name)) cookies.set(name, part.slice(eq + 1).trim())
   }
-  return null
+  return cookies
 }
 
 /** Names of the request's cookies that start with `prefix`. */
 export function cookieNames(request: Request, prefix: string): string[] {
-  const header = request.headers.get('cookie') ?? ''
-  return header
-    .split(';')
-    .map((p) => p.slice(0, Math.max(0, p.indexOf('='))).trim())
-    .filter((n) => n.startsWith(prefix))
+  return [...requestCookies(request).keys()].filter((n) => n.startsWith(prefix))
+}
+
+/** A raw `__Host-` Set-Cookie (see `requestCookies` for why not createCookie); 0 clears it. */
+export function rawHostCookie(name: string, value: string, maxAgeSeconds: number): string {
+  return `${name}=${value}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; Secure; SameSite=Lax`
 }
 
 const hashSessionId = (id: string): string => createHash('sha256').update(id).digest('hex')
 
-/** A `__Host-` cookie: Secure + Path=/ + no Domain are what the prefix demands. */
-export function hostCookie(name: string, value: string, maxAgeSeconds: number): string {
-  return `${name}=${value}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; Secure; SameSite=Lax`
-}
-
-export const clearHostCookie = (name: string): string => `${name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax`
-
 /** The presented session id's hash, when the cookie has the right shape. */
 function presentedSessionHash(request: Request): string | null {
-  const id = readCookie(request, SESSION_COOKIE)
+  const id = requestCookies(request).get(SESSION_COOKIE)
   return id && SESSION_ID.test(id) ? hashSessionId(id) : null
 }
 
@@ -73,7 +84,7 @@ export async function rotateSession(
   if (old) await store.revoke(old)
   const id = randomBytes(32).toString('base64url')
   await store.create({ idHash: hashSessionId(id), userId: input.userId, ip: input.ip, userAgent: request.headers.get('user-agent') })
-  return hostCookie(SESSION_COOKIE, id, SESSION_POLICY.absoluteSeconds)
+  return rawHostCookie(SESSION_COOKIE, id, SESSION_POLICY.absoluteSeconds)
 }
 
 /** Sign-out: revokes the presented session server-side and returns the clearing Set-Cookie. */
@@ -81,5 +92,5 @@ export async function endSession(store: SessionStore, request: Request): Promise
   const live = await getLiveSession(store, request)
   const idHash = presentedSessionHash(request)
   if (idHash) await store.revoke(idHash)
-  return { setCookie: clearHostCookie(SESSION_COOKIE), userId: live?.userId ?? null }
+  return { setCookie: rawHostCookie(SESSION_COOKIE, '', 0), userId: live?.userId ?? null }
 }

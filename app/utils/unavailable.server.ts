@@ -2,7 +2,8 @@ import { json } from '@remix-run/node'
 import { describePgError, isDatabaseUnavailable } from '../../adapters/postgres/pg-errors'
 import { getServices } from '../services.server'
 import { DATABASE_RETRY_AFTER_SECONDS } from './http-errors.server'
-import { getLang, t } from './i18n'
+import { t } from './i18n'
+import { getLang } from './lang.server'
 
 /**
  * The page path of "PostgreSQL is unavailable" (decision 095). A page loader or action that
@@ -30,14 +31,14 @@ export function wasDatabaseUnavailable(request: Request): boolean {
 const headers = () => ({ 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS), 'Cache-Control': 'no-store' })
 
 /** The texts the page (and the root ErrorBoundary after a client-side navigation) shows. */
-export function unavailableTexts(request: Request): { unavailable: true; lang: 'fr' | 'en'; title: string; body: string; retry: string } {
-  const lang = getLang(request)
+export async function unavailableTexts(request: Request): Promise<{ unavailable: true; lang: 'fr' | 'en'; title: string; body: string; retry: string }> {
+  const lang = await getLang(request)
   return { unavailable: true, lang, title: t(lang, 'page.unavailable.title'), body: t(lang, 'page.unavailable.body'), retry: t(lang, 'page.unavailable.retry') }
 }
 
 /** `?_data=` requests: a caught 503 (X-Remix-Catch), so the client shows the boundary's 503 view. */
-export function unavailableDataResponse(request: Request): Response {
-  return json(unavailableTexts(request), { status: 503, headers: { ...headers(), 'X-Remix-Catch': 'yes' } })
+export async function unavailableDataResponse(request: Request): Promise<Response> {
+  return json(await unavailableTexts(request), { status: 503, headers: { ...headers(), 'X-Remix-Catch': 'yes' } })
 }
 
 /** Document requests: a small static page (no scripts: the app cannot work until the database is back). */

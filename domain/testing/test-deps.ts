@@ -5,6 +5,7 @@ import { FakePartnerProvider, FakeWhatsAppProvider } from './fake-whatsapp-provi
 import { InMemoryConnectionRepository } from './in-memory-connection-repository'
 import { InMemoryFeatureStore } from './in-memory-feature-store'
 import { InMemoryInstanceAllocator } from './in-memory-instance-allocator'
+import { RecordingLinkOutcomes } from './recording-link-outcomes'
 import {
   FakeSecretGenerator,
   FakeVault,
@@ -26,6 +27,7 @@ export interface TestWorld {
   partner: FakePartnerProvider
   vault: FakeVault
   audit: InMemoryAuditLog
+  linkOutcomes: RecordingLinkOutcomes
   rateLimiter: InMemoryRateLimiter
   publisher: InMemoryStatusPublisher
   secrets: FakeSecretGenerator
@@ -44,6 +46,7 @@ export function createTestWorld(config: Partial<WhatsAppConfig> = {}): TestWorld
   const partner = new FakePartnerProvider(provider)
   const vault = new FakeVault()
   const audit = new InMemoryAuditLog()
+  const linkOutcomes = new RecordingLinkOutcomes()
   const rateLimiter = new InMemoryRateLimiter(clock)
   const publisher = new InMemoryStatusPublisher()
   const secrets = new FakeSecretGenerator()
@@ -57,6 +60,7 @@ export function createTestWorld(config: Partial<WhatsAppConfig> = {}): TestWorld
     vault,
     clock,
     audit,
+    linkOutcomes,
     rateLimiter,
     publisher,
     secrets,
@@ -75,6 +79,7 @@ export function createTestWorld(config: Partial<WhatsAppConfig> = {}): TestWorld
     partner,
     vault,
     audit,
+    linkOutcomes,
     rateLimiter,
     publisher,
     secrets,

@@ -5,6 +5,7 @@ import type { CredentialVault } from '../ports/credential-vault'
 import type { FeatureStore } from '../ports/feature-store'
 import type { IdGenerator } from '../ports/id-generator'
 import type { InstanceAllocator, InstanceMode } from '../ports/instance-allocator'
+import type { LinkOutcomes } from '../ports/link-outcomes'
 import type { Logger } from '../ports/logger'
 import type { RateLimiter } from '../ports/rate-limiter'
 import type { SecretGenerator } from '../ports/secret-generator'
@@ -91,6 +92,8 @@ export interface WhatsAppDeps {
   vault: CredentialVault
   clock: Clock
   audit: AuditLog
+  /** Link-attempt outcomes (metrics), reported by the link and status use cases. */
+  linkOutcomes: LinkOutcomes
   rateLimiter: RateLimiter
   publisher: StatusPublisher
   secrets: SecretGenerator

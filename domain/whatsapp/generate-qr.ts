@@ -1,7 +1,7 @@
 import type { Actor, WhatsAppDeps } from './deps'
 import { requireWhatsAppEnabled } from './features'
 import { addSeconds, enforceRateLimit } from './internal'
-import { audited, prepareLinkAttempt, recordAlreadyLinked, startLinkAttempt } from './link-attempt'
+import { auditedLinkRequest, prepareLinkAttempt, recordAlreadyLinked, startLinkAttempt } from './link-attempt'
 import { UpstreamUnavailableError } from './whatsapp.errors'
 
 export interface GenerateQrResult {
@@ -24,7 +24,7 @@ export async function generateQr(
   input: { tenantId: string; actor: Actor; publicUrl: string; ip?: string },
 ): Promise<GenerateQrResult> {
   const { tenantId } = input
-  return audited(deps, { actor: input.actor, tenantId, action: 'whatsapp.link.qr', ip: input.ip }, async () => {
+  return auditedLinkRequest(deps, { actor: input.actor, tenantId, action: 'whatsapp.link.qr', ip: input.ip }, async () => {
     await requireWhatsAppEnabled(deps, { tenantId })
     await enforceRateLimit(deps, `wa:qr:${tenantId}`, deps.config.rateLimits.generateQr)
     const prepared = await prepareLinkAttempt(deps, { tenantId, publicUrl: input.publicUrl })

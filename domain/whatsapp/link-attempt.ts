@@ -1,4 +1,5 @@
-import type { ConnectionRecord } from '../ports/connection-repository'
+import type { ConnectionRecord, StatusSource, StatusUpdateOutcome } from '../ports/connection-repository'
+import type { LinkOutcome } from '../ports/link-outcomes'
 import type { InstanceCredentials } from '../ports/whatsapp-provider'
 import { claimInstance, ensureWebhook } from './claim-instance'
 import { derivePhase, transition } from './connection-machine'
@@ -108,12 +109,38 @@ export async function audited<T>(
   try {
     outcome = await run()
   } catch (err) {
-    const denied = isDomainError(err) && (err.code === 'WHATSAPP_DISABLED' || err.code === 'RATE_LIMITED')
-    await appendSafely(deps, { ...base, outcome: denied ? 'denied' : 'failure', details: { error: errorSummary(err).code } })
+    await appendSafely(deps, { ...base, outcome: isDenial(err) ? 'denied' : 'failure', details: { error: errorSummary(err).code } })
     throw err
   }
   await appendSafely(deps, { ...base, outcome: 'success', details: outcome.details ?? {} })
   return outcome.result
+}
+
+/** Refused by policy (add-on off, rate limit) rather than failed. */
+function isDenial(err: unknown): boolean {
+  return isDomainError(err) && (err.code === 'WHATSAPP_DISABLED' || err.code === 'RATE_LIMITED')
+}
+
+/** A QR or pairing-code request: audited like any use case, and its outcome counted once. */
+export async function auditedLinkRequest<T>(
+  deps: WhatsAppDeps,
+  entry: Parameters<typeof audited>[1],
+  run: () => Promise<{ result: T; details?: Record<string, unknown> }>,
+): Promise<T> {
+  let result: T
+  try {
+    result = await audited(deps, entry, run)
+  } catch (err) {
+    deps.linkOutcomes.record(requestOutcomeOf(err))
+    throw err
+  }
+  deps.linkOutcomes.record('generated')
+  return result
+}
+
+function requestOutcomeOf(err: unknown): LinkOutcome {
+  if (isDomainError(err) && err.code === 'ALREADY_CONNECTED') return 'already_connected'
+  return isDenial(err) ? 'denied' : 'error'
 }
 
 async function appendSafely(deps: WhatsAppDeps, entry: Parameters<WhatsAppDeps['audit']['append']>[0]): Promise<void> {

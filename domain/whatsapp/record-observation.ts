@@ -1,4 +1,4 @@
-import type { ConnectionRecord, StatusUpdate, StatusUpdateOutcome } from '../ports/connection-repository'
+import type { ConnectionRecord, StatusSource, StatusUpdate, StatusUpdateOutcome } from '../ports/connection-repository'
 import type { WhatsAppDeps } from './deps'
 import { errorSummary } from './internal'
 
@@ -11,6 +11,7 @@ import { errorSummary } from './internal'
 export async function recordObservation(deps: WhatsAppDeps, tenantId: string, update: StatusUpdate): Promise<StatusUpdateOutcome> {
   const result = await deps.connections.applyStatus(tenantId, update)
   if (result.outcome === 'changed') await publish(deps, result.record)
+  countIfLinked(deps, update.source, result)
   return result
 }
 
@@ -36,4 +37,15 @@ async function publish(deps: WhatsAppDeps, record: Pick<ConnectionRecord, 'tenan
   } catch (err) {
     deps.logger.warn({ tenantId: record.tenantId, err: errorSummary(err) }, 'status publish failed')
   }
+}
+
+/**
+ * Counts `linked` when a status write moved a pending attempt (`notAuthorized`/`starting`) to
+ * `authorized`. Green-API's `alreadyLogged` answer to a link request (source `link`) is not a
+ * new link: that request already counted as `already_connected`.
+ */
+function countIfLinked(deps: WhatsAppDeps, source: StatusSource, written: StatusUpdateOutcome): void {
+  if (source === 'link' || written.outcome !== 'changed') return
+  const wasPending = written.previous.status === 'notAuthorized' || written.previous.status === 'starting'
+  if (wasPending && written.record.status === 'authorized') deps.linkOutcomes.record('linked')
 }

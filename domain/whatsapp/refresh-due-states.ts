@@ -34,7 +34,10 @@ export async function refreshDueStates(deps: WhatsAppDeps): Promise<RefreshRepor
     const phase = derivePhase(row, now)
     try {
       if (phase === 'linkExpired') {
-        if (await deps.connections.recordLinkExpired(row.tenantId, now)) report.expired++
+        if (await deps.connections.recordLinkExpired(row.tenantId, now)) {
+          report.expired++
+          deps.linkOutcomes.record('expired')
+        }
         return
       }
       if (phase === 'unlinked') return

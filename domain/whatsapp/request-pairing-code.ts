@@ -1,7 +1,7 @@
 import type { Actor, WhatsAppDeps } from './deps'
 import { requireWhatsAppEnabled } from './features'
 import { addSeconds, enforceRateLimit } from './internal'
-import { audited, prepareLinkAttempt, startLinkAttempt } from './link-attempt'
+import { auditedLinkRequest, prepareLinkAttempt, startLinkAttempt } from './link-attempt'
 import { PhoneNumberSchema } from './validation'
 import { InvalidInputError } from './whatsapp.errors'
 
@@ -21,24 +21,28 @@ export async function requestPairingCode(
   input: { tenantId: string; actor: Actor; phoneNumber: string; publicUrl: string; ip?: string },
 ): Promise<PairingCodeResult> {
   const { tenantId } = input
-  return audited(deps, { actor: input.actor, tenantId, action: 'whatsapp.link.pairing_code', ip: input.ip }, async () => {
-    await requireWhatsAppEnabled(deps, { tenantId })
-    const phone = PhoneNumberSchema.safeParse(input.phoneNumber)
-    if (!phone.success) throw new InvalidInputError('invalid phone number', [{ path: 'phoneNumber', message: 'must be E.164' }])
-    await enforceRateLimit(deps, `wa:pairing:${tenantId}`, deps.config.rateLimits.pairingCode)
-    const prepared = await prepareLinkAttempt(deps, { tenantId, publicUrl: input.publicUrl })
-    const { creds } = prepared
-    const { code } = await deps.provider.requestPairingCode(creds, phone.data)
-    // After Green-API produced the code: a failed request keeps the attempt's clock.
-    const record = await startLinkAttempt(deps, prepared)
-    const now = deps.clock.now()
-    return {
-      result: {
-        code,
-        expiresAt: addSeconds(now, deps.config.pairingCodeTtlSeconds),
-        linkExpiresAt: record.linkExpiresAt ?? addSeconds(now, deps.config.linkAttemptMinutes * 60),
-      },
-      details: { instanceId: creds.instanceId },
-    }
-  })
+  return auditedLinkRequest(
+    deps,
+    { actor: input.actor, tenantId, action: 'whatsapp.link.pairing_code', ip: input.ip },
+    async () => {
+      await requireWhatsAppEnabled(deps, { tenantId })
+      const phone = PhoneNumberSchema.safeParse(input.phoneNumber)
+      if (!phone.success) throw new InvalidInputError('invalid phone number', [{ path: 'phoneNumber', message: 'must be E.164' }])
+      await enforceRateLimit(deps, `wa:pairing:${tenantId}`, deps.config.rateLimits.pairingCode)
+      const prepared = await prepareLinkAttempt(deps, { tenantId, publicUrl: input.publicUrl })
+      const { creds } = prepared
+      const { code } = await deps.provider.requestPairingCode(creds, phone.data)
+      // After Green-API produced the code: a failed request keeps the attempt's clock.
+      const record = await startLinkAttempt(deps, prepared)
+      const now = deps.clock.now()
+      return {
+        result: {
+          code,
+          expiresAt: addSeconds(now, deps.config.pairingCodeTtlSeconds),
+          linkExpiresAt: record.linkExpiresAt ?? addSeconds(now, deps.config.linkAttemptMinutes * 60),
+        },
+        details: { instanceId: creds.instanceId },
+      }
+    },
+  )
 }

@@ -2,6 +2,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AesGcmCredentialVault } from '../../adapters/crypto/aes-gcm-credential-vault'
 import { parseEncryptionKeys } from '../../adapters/crypto/encryption-keys'
+import { langCookie } from '../../app/utils/lang.server'
 import { WEBHOOK_TOKEN_LOCATION } from '../../domain/whatsapp'
 import {
   MOBILE,
@@ -122,7 +123,8 @@ describe('enabled tenant in English, members, degraded states', () => {
     await page.getByRole('button', { name: 'Français' }).click()
     await statusLine(page).getByText('WhatsApp Pro Connecté').waitFor()
     expect(await page.getAttribute('html', 'lang')).toBe('fr')
-    expect((await context.cookies()).find((c) => c.name === 'lang')?.value).toBe('fr')
+    const chosen = (await context.cookies()).find((c) => c.name === 'lang')
+    expect(await langCookie.parse(`lang=${chosen?.value}`)).toBe('fr')
 
     // A member sees the state, not the buttons.
     const member = await newContext(browser)

@@ -5,7 +5,8 @@ import { getServices } from '~/services.server'
 import { ipOf } from '~/utils/api.server'
 import { requirePageContext, type PageContext } from '~/utils/guards.server'
 import { mapDomainError } from '~/utils/http-errors.server'
-import { getLang, t, type Lang, type MessageKey } from '~/utils/i18n'
+import { t, type Lang, type MessageKey } from '~/utils/i18n'
+import { getLang } from '~/utils/lang.server'
 import { publicUrlOf, userActor } from '~/utils/whatsapp.server'
 import {
   PhoneNumberSchema,
@@ -36,7 +37,7 @@ const NO_STORE = { 'Cache-Control': 'no-store' }
 export async function whatsappPageLoader({ request, context }: LoaderFunctionArgs) {
   const ctx = await requirePageContext(request)
   const { wa } = getServices()
-  const lang = getLang(request)
+  const lang = await getLang(request)
   const url = new URL(request.url)
   const flags = await getFeatures(wa, { tenantId: ctx.tenantId })
   let view: PanelView
@@ -198,7 +199,7 @@ export async function whatsappPageAction({ request, context }: ActionFunctionArg
   const intent = form.get('intent')
   if (!isIntent(intent)) throw new Response('Unknown intent', { status: 400, headers: NO_STORE })
   const { logger } = getServices()
-  const lang = getLang(request)
+  const lang = await getLang(request)
   try {
     return await HANDLERS[intent]({ ctx, form, lang, request, context, ip: ipOf(context) })
   } catch (e) {
