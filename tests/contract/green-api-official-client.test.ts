@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createGreenApiSimulatorRouter, DEFAULT_SIMULATOR_MOUNT_PATH, GreenApiSimulator, type GreenApiSimulatorOptions } from '../../adapters/green-api/simulator'
+import {
+  createGreenApiSimulatorRouter,
+  DEFAULT_SIMULATOR_MOUNT_PATH,
+  GreenApiSimulator,
+  type GreenApiSimulatorOptions,
+} from '../../adapters/green-api/simulator'
 
 // Green-API's own JavaScript client (@green-api/whatsapp-api-client) against the simulator served
 // over real HTTP on loopback, the way `npm start` serves it: what a developer who already knows
@@ -32,7 +37,12 @@ async function serve(options: GreenApiSimulatorOptions = {}): Promise<Served> {
       this.t += ms
     },
   }
-  const sim = new GreenApiSimulator({ now: () => clock.t, deliverWebhook: async () => {}, publicUrl: 'http://127.0.0.1', ...options })
+  const sim = new GreenApiSimulator({
+    now: () => clock.t,
+    deliverWebhook: async () => {},
+    publicUrl: 'http://127.0.0.1',
+    ...options,
+  })
   const app = express()
   app.use(createGreenApiSimulatorRouter(sim))
   const server: Server = await new Promise((resolve) => {
@@ -55,7 +65,11 @@ async function serve(options: GreenApiSimulatorOptions = {}): Promise<Served> {
 
 /** The client has `settings.getWaSettings` (lib/bundle.js) but its index.d.ts omits it. */
 function waSettings(api: Client): Promise<{ avatar: string; phone: string; stateInstance: string; deviceId: string }> {
-  return (api.settings as unknown as { getWaSettings(): Promise<{ avatar: string; phone: string; stateInstance: string; deviceId: string }> }).getWaSettings()
+  return (
+    api.settings as unknown as {
+      getWaSettings(): Promise<{ avatar: string; phone: string; stateInstance: string; deviceId: string }>
+    }
+  ).getWaSettings()
 }
 
 /** The HTTP answer behind the client's (axios) rejection. */
@@ -111,7 +125,10 @@ describe("Green-API's official client against the simulator", () => {
     const qr = await api.instance.qr()
     expect(qr.type).toBe('qrCode')
     expect(Buffer.from(qr.message, 'base64').subarray(1, 4).toString('latin1')).toBe('PNG')
-    expect(await api.instance.getAuthorizationCode(33612345678)).toEqual({ status: true, code: expect.stringMatching(/^[A-Z0-9]{8}$/) })
+    expect(await api.instance.getAuthorizationCode(33612345678)).toEqual({
+      status: true,
+      code: expect.stringMatching(/^[A-Z0-9]{8}$/),
+    })
     expect(await waSettings(api)).toMatchObject({ phone: '', stateInstance: 'notAuthorized' })
 
     s.sim.authorize(id, '+33612345678')
@@ -130,7 +147,9 @@ describe("Green-API's official client against the simulator", () => {
     expect(defaults).toMatchObject({ wid: '', webhookUrl: '', webhookUrlToken: '', stateWebhook: 'no', incomingWebhook: 'no' })
     expect(typeof defaults.delaySendMessagesMilliseconds).toBe('number')
 
-    expect(await api.settings.setSettings({ webhookUrl: 'https://crm.example/wh', stateWebhook: 'yes' })).toEqual({ saveSettings: true })
+    expect(await api.settings.setSettings({ webhookUrl: 'https://crm.example/wh', stateWebhook: 'yes' })).toEqual({
+      saveSettings: true,
+    })
     s.clock.advance(1000)
     s.sim.authorize(id, '+33612345678')
     const after = await api.settings.getSettings()

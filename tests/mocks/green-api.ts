@@ -16,7 +16,8 @@ export function greenApiTestApiUrl(instanceId: string): string {
   return `https://${instanceId.slice(0, 4) || '0000'}${GREEN_API_TEST_HOST_SUFFIX}`
 }
 
-const INSTANCE_URL = /^https?:\/\/[a-z0-9-]+(?:\.[a-z0-9-]+)*\.api\.greenapi\.test\/waInstance(\d+)\/([A-Za-z]+)\/([^/?#]+)(?:\/([^/?#]+))?\/?$/
+const INSTANCE_URL =
+  /^https?:\/\/[a-z0-9-]+(?:\.[a-z0-9-]+)*\.api\.greenapi\.test\/waInstance(\d+)\/([A-Za-z]+)\/([^/?#]+)(?:\/([^/?#]+))?\/?$/
 const PARTNER_URL = /^https:\/\/partner\.greenapi\.test\/partner\/([A-Za-z]+)\/([^/?#]+)\/?$/
 
 export function toHttpResponse(out: SimResponse): Response {
