@@ -9,6 +9,7 @@ import {
   GreenApiSimulator,
   type GreenApiSimulatorOptions,
 } from '../../adapters/green-api/simulator'
+import { greenApiTestApiUrl, setupMockServer } from '../mocks'
 
 // Green-API's own JavaScript client (@green-api/whatsapp-api-client) against the simulator served
 // over real HTTP on loopback, the way `npm start` serves it: what a developer who already knows
@@ -281,5 +282,23 @@ describe('the simulator with its default options, through the official client', 
     expect(r.headers['retry-after']).toBe('1')
     s.clock.advance(1000)
     expect(await api.instance.getStateInstance()).toEqual({ stateInstance: 'notAuthorized' })
+  })
+})
+
+describe('the same surface through the MSW handlers the other tests use', () => {
+  const mocks = setupMockServer({ simulatorOptions: { rateLimits: false, maxReceiveWaitMs: 0 } })
+  beforeAll(() => mocks.listen())
+  afterAll(() => mocks.close())
+
+  it('routes the receiptId segment and the query string: receive, delete, checkWhatsapp', async () => {
+    const [c] = mocks.simulator.createInstances(1)
+    const api = restAPI({ host: greenApiTestApiUrl(c!.instanceId), idInstance: c!.instanceId, apiTokenInstance: c!.apiToken })
+    await api.settings.setSettings({ webhookUrl: '', stateWebhook: 'yes' })
+    mocks.simulator.authorize(c!.instanceId, '+33612345678')
+    const n = await api.webhookService.receiveNotification()
+    expect(n.body).toMatchObject({ stateInstance: 'authorized' })
+    expect(await api.webhookService.deleteNotification(n.receiptId)).toEqual({ result: true })
+    expect(await api.webhookService.receiveNotification()).toBeNull()
+    expect(await api.instance.checkWhatsapp(33698765432)).toEqual({ existsWhatsapp: true })
   })
 })

@@ -642,6 +642,7 @@ export class GreenApiSimulator {
     const r = this.mustGet(instanceId)
     const digits = e164Digits(phoneE164)
     if (!digits) throw new Error('invalid phone number')
+    this.settle(r)
     this.link(r, digits)
   }
 
