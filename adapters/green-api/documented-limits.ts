@@ -11,4 +11,7 @@ export const GREEN_API_RATE_LIMITS: Readonly<Record<string, number>> = {
   logout: 1,
   reboot: 1,
   sendMessage: 50,
+  checkWhatsapp: 10,
+  receiveNotification: 100,
+  deleteNotification: 100,
 }

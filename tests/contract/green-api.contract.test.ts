@@ -18,7 +18,8 @@ import { GREEN_API_TEST_PARTNER_URL, greenApiTestApiUrl, setupMockServer } from 
 // The REAL provider against the MSW fake of Green-API (the simulator behind it).
 const PUBLIC_URL = 'http://app.example.test'
 // Upstream rate limits are off by default (tests call back-to-back); pacing tests switch them on.
-const sim = new GreenApiSimulator({ publicUrl: PUBLIC_URL, deliverWebhook: async () => {}, rebootMs: 100, rateLimits: false })
+// Created instances are ready at once (Green-API's creation delay: green-api-official-client.test.ts).
+const sim = new GreenApiSimulator({ publicUrl: PUBLIC_URL, deliverWebhook: async () => {}, rebootMs: 100, creatingMs: 0, rateLimits: false })
 const mocks = setupMockServer({ simulator: sim })
 beforeAll(() => mocks.listen())
 afterEach(() => mocks.reset())

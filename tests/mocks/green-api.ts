@@ -16,7 +16,8 @@ export function greenApiTestApiUrl(instanceId: string): string {
   return `https://${instanceId.slice(0, 4) || '0000'}${GREEN_API_TEST_HOST_SUFFIX}`
 }
 
-const INSTANCE_URL = /^https?:\/\/[a-z0-9-]+(?:\.[a-z0-9-]+)*\.api\.greenapi\.test\/waInstance(\d+)\/([A-Za-z]+)\/([^/?#]+)\/?$/
+const INSTANCE_URL =
+  /^https?:\/\/[a-z0-9-]+(?:\.[a-z0-9-]+)*\.api\.greenapi\.test\/waInstance(\d+)\/([A-Za-z]+)\/([^/?#]+)(?:\/([^/?#]+))?\/?$/
 const PARTNER_URL = /^https:\/\/partner\.greenapi\.test\/partner\/([A-Za-z]+)\/([^/?#]+)\/?$/
 
 export function toHttpResponse(out: SimResponse): Response {
@@ -52,12 +53,15 @@ export function createGreenApiMock(sim: GreenApiSimulator): HttpHandler[] {
       if (!m) return HttpResponse.text('Forbidden', { status: 403 })
       const body = await readBody(request)
       if (!body.ok) return HttpResponse.json({ message: 'Unexpected token in JSON' }, { status: 400 })
-      const host = new URL(request.url).host
+      const url = new URL(request.url)
+      const host = url.host
       return toHttpResponse(
         await sim.handle({
           instanceId: m[1] ?? '',
           method: m[2] ?? '',
           token: decodeURIComponent(m[3] ?? ''),
+          ...(m[4] === undefined ? {} : { pathTail: decodeURIComponent(m[4]) }),
+          query: Object.fromEntries(url.searchParams),
           httpMethod: request.method,
           body: body.body,
           host,

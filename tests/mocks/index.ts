@@ -35,7 +35,8 @@ export interface MockServer {
  *   const mocks = setupMockServer(); beforeAll(mocks.listen); afterEach(mocks.reset); afterAll(mocks.close)
  */
 export function setupMockServer(opts: { simulator?: GreenApiSimulator; simulatorOptions?: GreenApiSimulatorOptions } = {}): MockServer {
-  const simulator = opts.simulator ?? new GreenApiSimulator(opts.simulatorOptions)
+  // Created instances are ready at once unless a test asks for Green-API's creation delay.
+  const simulator = opts.simulator ?? new GreenApiSimulator({ creatingMs: 0, ...opts.simulatorOptions })
   const server = setupServer(...createHandlers(simulator))
   return {
     server,

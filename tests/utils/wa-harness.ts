@@ -43,7 +43,13 @@ export function useWaApp(
   const h = {} as WaHarness
   beforeAll(async () => {
     let appUrl = 'http://127.0.0.1'
-    h.sim = new GreenApiSimulator({ publicUrl: () => appUrl, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), ...options.simulator })
+    // Created instances are ready at once unless a test asks for Green-API's creation delay.
+    h.sim = new GreenApiSimulator({
+      publicUrl: () => appUrl,
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+      creatingMs: 0,
+      ...options.simulator,
+    })
     h.mocks = setupMockServer({ simulator: h.sim })
     h.mocks.listen()
     h.users = await seedAuth(testDb())

@@ -33,6 +33,12 @@ function originOf(req: Request): { host?: string; origin?: string } {
   return host ? { host, origin: `${req.protocol}://${host}` } : {}
 }
 
+function queryOf(req: Request): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string') out[k] = v
+  return out
+}
+
 /** Reads the body whether or not an upstream middleware already parsed it. */
 function readJsonBody(req: Request): { ok: true; body: unknown } | { ok: false; message: string } {
   const b: unknown = req.body
@@ -91,12 +97,15 @@ function createGreenApiApiRouter(sim: GreenApiSimulator): Router {
     }
 
   router.all(
-    /^\/waInstance(\d+)\/([A-Za-z]+)\/([^/]+)\/?$/,
+    // The optional segment after the token: deleteNotification's receiptId.
+    /^\/waInstance(\d+)\/([A-Za-z]+)\/([^/]+)(?:\/([^/]+))?\/?$/,
     forward((params, body, req) =>
       sim.handle({
         instanceId: params['0'] ?? '',
         method: params['1'] ?? '',
         token: decodeURIComponent(params['2'] ?? ''),
+        ...(params['3'] === undefined ? {} : { pathTail: decodeURIComponent(params['3']) }),
+        query: queryOf(req),
         httpMethod: req.method,
         body,
         ...originOf(req),

@@ -30,6 +30,10 @@ export interface SimRequest {
   host?: string
   /** Origin (`scheme://host`) of the request when the transport knows it. */
   origin?: string
+  /** Query string parameters (`receiveNotification?receiveTimeout=…`). */
+  query?: Record<string, string>
+  /** A path segment after the token (`deleteNotification/{token}/{receiptId}`). */
+  pathTail?: string
 }
 
 export interface SimPartnerRequest {
@@ -83,8 +87,18 @@ export interface GreenApiSimulatorOptions {
   pairingValidityMs?: number
   /** Time spent in `starting` after a reboot. Default 1 500 ms. */
   rebootMs?: number
-  /** Time a partner-created instance answers `null` to getStateInstance. Default 0. */
+  /**
+   * Time spent in `starting` after `setSettings` (Green-API restarts the instance on it). Default 0:
+   * the instance passes through `starting` and is back at the next request (decision 160).
+   */
+  settingsRestartMs?: number
+  /**
+   * Time a partner-created instance has no state yet (`getStateInstance` answers `null`; Green-API:
+   * up to 5 minutes). Default 3 000 ms; the test harnesses set 0 unless a test asks for it.
+   */
   creatingMs?: number
+  /** Upper bound of `receiveNotification`'s long poll (its `receiveTimeout`, 5–60 s). Default: no bound. */
+  maxReceiveWaitMs?: number
   /** First digits of generated instance ids (the per-instance host prefix). Default "1101". */
   idPrefix?: string
 }
@@ -182,6 +196,11 @@ interface InstanceRecord {
   creatingUntil?: number
   startingUntil?: number
   stateAfterStarting?: ConnectionState
+  /**
+   * While a settings restart runs: the settings it replaced, under which its transitions are
+   * notified (the new ones take effect once the instance is back).
+   */
+  settingsBeforeRestart?: SimSettings
   qrNonce: string
   qrIssuedAt: number
   prevQrNonce?: string
@@ -190,6 +209,14 @@ interface InstanceRecord {
   queue: SimMessage[]
   sent: SimMessage[]
   dropped: SimMessage[]
+  /** Notifications waiting for `receiveNotification` (HTTP API technology: webhookUrl empty). */
+  notifications: QueuedNotification[]
+}
+
+interface QueuedNotification {
+  receiptId: number
+  body: unknown
+  at: number
 }
 
 interface Fault {
@@ -201,7 +228,7 @@ interface Fault {
   retryAfterSeconds?: number
 }
 
-type MethodDef = { name: string; verb: 'GET' | 'POST' }
+type MethodDef = { name: string; verb: 'GET' | 'POST' | 'DELETE' }
 
 const METHODS: MethodDef[] = [
   { name: 'qr', verb: 'GET' },
@@ -213,6 +240,10 @@ const METHODS: MethodDef[] = [
   { name: 'reboot', verb: 'GET' },
   { name: 'sendMessage', verb: 'POST' },
   { name: 'getAuthorizationCode', verb: 'POST' },
+  { name: 'checkWhatsapp', verb: 'POST' },
+  { name: 'getDeviceInfo', verb: 'GET' },
+  { name: 'receiveNotification', verb: 'GET' },
+  { name: 'deleteNotification', verb: 'DELETE' },
 ]
 const PARTNER_METHODS: MethodDef[] = [
   { name: 'createInstance', verb: 'POST' },
@@ -259,6 +290,12 @@ const sendMessageBody = z.object({
   linkPreview: z.boolean().optional(),
 })
 const authCodeBody = z.object({ phoneNumber: z.number().int().min(1_000_000).max(999_999_999_999_999) })
+// Either the documented `phoneNumber` (an integer) or, on newer pages, a `chatId`.
+const checkWhatsappBody = z.union([
+  z.object({ phoneNumber: z.number().int().nonnegative() }).strict(),
+  z.object({ chatId: z.string().regex(/^\d{1,20}@(c\.us|lid)$/) }).strict(),
+])
+const receiveTimeoutSeconds = z.coerce.number().int().min(5).max(60).default(5)
 const deleteInstanceBody = z.object({ idInstance: z.number().int().positive() })
 
 const persistedSchema = z.object({
@@ -297,6 +334,41 @@ function randomHex(bytes: number): string {
 function defaultSettings(): SimSettings {
   return { webhookUrl: '', webhookUrlToken: '', stateWebhook: 'no' }
 }
+/**
+ * What `getSettings` answers for a setting nobody set: green-api.com's GetSettings fields, all off
+ * after creation. The sending delay of a new instance is not documented: the documented minimum.
+ */
+const SETTINGS_DEFAULTS: Readonly<Record<string, string | number>> = {
+  countryInstance: '',
+  typeAccount: '',
+  webhookUrl: '',
+  webhookUrlToken: '',
+  delaySendMessagesMilliseconds: 500,
+  ...Object.fromEntries(
+    [
+      'markIncomingMessagesReaded',
+      'markIncomingMessagesReadedOnReply',
+      'sharedSession',
+      'outgoingWebhook',
+      'outgoingMessageWebhook',
+      'outgoingAPIMessageWebhook',
+      'incomingWebhook',
+      'deviceWebhook',
+      'statusInstanceWebhook',
+      'stateWebhook',
+      'enableMessagesHistory',
+      'keepOnlineStatus',
+      'pollMessageWebhook',
+      'incomingBlockWebhook',
+      'incomingCallWebhook',
+      'editedMessageWebhook',
+      'deletedMessageWebhook',
+    ].map((f) => [f, 'no']),
+  ),
+}
+/** Notifications are kept 24 h in the queue (docs/green-api.md#notifications-webhooks). */
+const NOTIFICATION_RETENTION_MS = 24 * 3600_000
+const MAX_QUEUED_NOTIFICATIONS = 500
 function e164Digits(phone: string): string | null {
   const m = /^\+?(\d{6,15})$/.exec(phone.replace(/[\s().-]/g, ''))
   return m?.[1] ?? null
@@ -334,6 +406,8 @@ export class GreenApiSimulator {
   private readonly counts = new Map<string, number>()
   private readonly pending = new Set<Promise<void>>()
   private readonly qrCache = new Map<string, string>()
+  private readonly notificationWaiters = new Map<string, Set<() => void>>()
+  private receiptSeq = 0
   private readonly resolvePublicUrl: PublicUrlResolver
   private readonly deliver: DeliverWebhook
   private readonly now: () => number
@@ -343,7 +417,9 @@ export class GreenApiSimulator {
   private readonly qrGraceMs: number
   private readonly pairingValidityMs: number
   private readonly rebootMs: number
+  private readonly settingsRestartMs: number
   private readonly creatingMs: number
+  private readonly maxReceiveWaitMs: number
   private readonly idPrefix: string
   private rateLimitsOn: boolean
   private seq = 0
@@ -374,7 +450,9 @@ export class GreenApiSimulator {
     this.qrGraceMs = opts.qrGraceMs ?? 5_000
     this.pairingValidityMs = opts.pairingValidityMs ?? 150_000
     this.rebootMs = opts.rebootMs ?? 1_500
-    this.creatingMs = opts.creatingMs ?? 0
+    this.settingsRestartMs = opts.settingsRestartMs ?? 0
+    this.creatingMs = opts.creatingMs ?? 3_000
+    this.maxReceiveWaitMs = opts.maxReceiveWaitMs ?? Number.POSITIVE_INFINITY
     this.idPrefix = opts.idPrefix ?? '1101'
     this.partnerToken = opts.partnerToken ?? randomHex(25)
     if (this.persistPath) this.load(this.persistPath, opts.partnerToken)
@@ -493,6 +571,7 @@ export class GreenApiSimulator {
       queue: [],
       sent: [],
       dropped: [],
+      notifications: [],
     }
     if (creatingMs > 0) rec.creatingUntil = now + creatingMs
     this.instances.set(id, rec)
@@ -563,6 +642,7 @@ export class GreenApiSimulator {
     const r = this.mustGet(instanceId)
     const digits = e164Digits(phoneE164)
     if (!digits) throw new Error('invalid phone number')
+    this.settle(r)
     this.link(r, digits)
   }
 
@@ -644,10 +724,13 @@ export class GreenApiSimulator {
     if (!r) return text(403, 'Forbidden')
     if (req.token !== r.token) return text(401, 'Unauthorized')
     if (!def || def.verb !== req.httpMethod.toUpperCase()) return text(404, 'Not Found')
+    // Only deleteNotification has a segment after the token (its receiptId).
+    if ((req.pathTail !== undefined) !== (def.name === 'deleteNotification')) return text(404, 'Not Found')
     if (r.deleted) return badRequest('Instance is deleted')
     this.settle(r)
 
-    if (!this.allow(r.id, method)) return text(429, 'Too Many Requests')
+    // Limits are per second: the window has room again within one.
+    if (!this.allow(r.id, method)) return text(429, 'Too Many Requests', { 'retry-after': '1' })
 
     const res = await this.dispatch(r, method, req)
     return this.applyPostFaults(req.instanceId, method, res)
@@ -733,13 +816,50 @@ export class GreenApiSimulator {
         })
       }
       case 'getSettings':
-        return json(200, { wid: r.phone && isLinked(r.state) ? `${r.phone}@c.us` : '', ...r.settings })
+        return json(200, { wid: r.phone && isLinked(r.state) ? `${r.phone}@c.us` : '', ...SETTINGS_DEFAULTS, ...r.settings })
       case 'setSettings': {
         const parsed = setSettingsBody.safeParse(req.body)
         if (!parsed.success) return badRequest('Bad Request Validation failed')
+        // Green-API restarts the instance on setSettings (`starting`, then back). The restart is
+        // notified under the settings it replaces: the new ones take effect once it is over.
+        if (r.state !== null) {
+          r.settingsBeforeRestart ??= { ...r.settings }
+          this.enterStarting(r, this.settingsRestartMs)
+        }
         Object.assign(r.settings, stripUndefined(parsed.data as Record<string, unknown>))
         this.persist()
         return json(200, { saveSettings: true })
+      }
+      case 'checkWhatsapp': {
+        const parsed = checkWhatsappBody.safeParse(req.body)
+        if (!parsed.success) return badRequest('Bad Request Validation failed')
+        if (r.state !== 'authorized') return badRequest('instance is starting or not authorized')
+        const digits = 'phoneNumber' in parsed.data ? String(parsed.data.phoneNumber) : (parsed.data.chatId.split('@')[0] ?? '')
+        if (!/^\d{11,16}$/.test(digits)) return badRequest('bad phone number, valid from 11 to 16 digits')
+        // The simulated WhatsApp knows every number but those ending in 0000 (docs/green-api.md).
+        const existsWhatsapp = !digits.endsWith('0000')
+        return json(200, 'chatId' in parsed.data ? { existsWhatsapp, chatId: parsed.data.chatId } : { existsWhatsapp })
+      }
+      case 'getDeviceInfo':
+        // green-api.com: "temporarily not working. When the method is called, a 405 error will be returned."
+        return text(405, 'Method Not Allowed')
+      case 'receiveNotification': {
+        const timeout = receiveTimeoutSeconds.safeParse(req.query?.['receiveTimeout'])
+        if (!timeout.success) return badRequest('Bad Request Validation failed')
+        let next = this.nextNotification(r)
+        if (!next) {
+          const waitMs = Math.min(timeout.data * 1000, this.maxReceiveWaitMs)
+          if (waitMs > 0) await this.notificationOrTimeout(r.id, waitMs)
+          next = this.nextNotification(r)
+        }
+        return json(200, next ? { receiptId: next.receiptId, body: next.body } : null)
+      }
+      case 'deleteNotification': {
+        if (!/^\d{1,15}$/.test(req.pathTail ?? '')) return badRequest('Bad Request Validation failed')
+        const i = r.notifications.findIndex((n) => n.receiptId === Number(req.pathTail))
+        if (i < 0) return json(200, { result: false, reason: 'notification not found' })
+        r.notifications.splice(i, 1)
+        return json(200, { result: true })
       }
       case 'logout': {
         if (r.state !== 'notAuthorized' && r.state !== null) this.unlink(r)
@@ -947,10 +1067,33 @@ export class GreenApiSimulator {
     }
     this.persist()
     if ((prev !== next || force) && next !== null) this.fireStateWebhook(r)
+    if (next !== 'starting') delete r.settingsBeforeRestart
+  }
+
+  /** The oldest notification still kept, or undefined. */
+  private nextNotification(r: InstanceRecord): QueuedNotification | undefined {
+    const oldest = this.now() - NOTIFICATION_RETENTION_MS
+    while (r.notifications.length > 0 && (r.notifications[0]?.at ?? 0) <= oldest) r.notifications.shift()
+    return r.notifications[0]
+  }
+
+  /** Resolves when a notification is queued for the instance, or after `ms` (a long poll). */
+  private notificationOrTimeout(instanceId: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.notificationWaiters.get(instanceId) ?? new Set<() => void>()
+      this.notificationWaiters.set(instanceId, waiters)
+      const done = (): void => {
+        waiters.delete(done)
+        resolve()
+      }
+      waiters.add(done)
+      void this.sleep(ms).then(done)
+    })
   }
 
   private fireStateWebhook(r: InstanceRecord): void {
-    if (r.deleted || r.settings.stateWebhook !== 'yes' || !r.settings.webhookUrl || r.state === null) return
+    const settings = r.settingsBeforeRestart ?? r.settings
+    if (r.deleted || settings.stateWebhook !== 'yes' || r.state === null) return
     const body = {
       typeWebhook: 'stateInstanceChanged',
       instanceData: {
@@ -961,9 +1104,16 @@ export class GreenApiSimulator {
       timestamp: Math.floor(this.now() / 1000),
       stateInstance: r.state,
     }
+    if (!settings.webhookUrl) {
+      // HTTP API technology: the notification waits in the queue for receiveNotification.
+      r.notifications.push({ receiptId: ++this.receiptSeq, body, at: this.now() })
+      if (r.notifications.length > MAX_QUEUED_NOTIFICATIONS) r.notifications.shift()
+      for (const wake of [...(this.notificationWaiters.get(r.id) ?? [])]) wake()
+      return
+    }
     const headers: Record<string, string> = { 'Content-Type': 'application/json' }
-    if (r.settings.webhookUrlToken) headers.Authorization = `Bearer ${r.settings.webhookUrlToken}`
-    const url = r.settings.webhookUrl
+    if (settings.webhookUrlToken) headers.Authorization = `Bearer ${settings.webhookUrlToken}`
+    const url = settings.webhookUrl
     this.webhookLog.push({ url, body, at: this.now() })
     if (this.webhookLog.length > 500) this.webhookLog.splice(0, this.webhookLog.length - 500)
     // Deliveries of one instance stay in order (FIFO like the real queue).
@@ -1030,6 +1180,7 @@ export class GreenApiSimulator {
         queue: [],
         sent: [],
         dropped: [],
+        notifications: [],
       })
     }
   }
