@@ -94,7 +94,9 @@ export interface GreenApiSimulatorOptions {
   settingsRestartMs?: number
   /**
    * Time a partner-created instance has no state yet (`getStateInstance` answers `null`; Green-API:
-   * up to 5 minutes). Default 3 000 ms; the test harnesses set 0 unless a test asks for it.
+   * up to 5 minutes). Default 0: the app still asks for a QR right after `createInstance`, so a
+   * delay would fail a developer's first partner-mode link (decision 160); tests set it to see
+   * Green-API's `null`.
    */
   creatingMs?: number
   /** Upper bound of `receiveNotification`'s long poll (its `receiveTimeout`, 5–60 s). Default: no bound. */
@@ -451,7 +453,7 @@ export class GreenApiSimulator {
     this.pairingValidityMs = opts.pairingValidityMs ?? 150_000
     this.rebootMs = opts.rebootMs ?? 1_500
     this.settingsRestartMs = opts.settingsRestartMs ?? 0
-    this.creatingMs = opts.creatingMs ?? 3_000
+    this.creatingMs = opts.creatingMs ?? 0
     this.maxReceiveWaitMs = opts.maxReceiveWaitMs ?? Number.POSITIVE_INFINITY
     this.idPrefix = opts.idPrefix ?? '1101'
     this.partnerToken = opts.partnerToken ?? randomHex(25)
