@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { registerAuditCommands } from './ops/audit'
-import { OpsContext, OpsError, processIo } from './ops/context'
+import { runWhenMain, type CliIo } from './cli-io'
+import { OpsContext, OpsError, opsIo } from './ops/context'
 import { registerFeatureCommands } from './ops/features'
 import { registerInstanceCommands } from './ops/instances'
 import { registerKeyCommands } from './ops/keys'
@@ -19,15 +20,15 @@ import { registerUserCommands } from './ops/users'
  * Exit codes: 0 ok · 1 the operation failed or was refused (unknown tenant/user/instance, stale
  * keys, …) · 2 usage error · 130 interrupted.
  */
-function buildProgram(ctx: () => OpsContext): Command {
+function buildProgram(ctx: () => OpsContext, io: CliIo): Command {
   const program = new Command('ops')
     .description('WhatsApp Pro operator CLI: tenants, users, feature flags, Green-API instances, encryption keys, secrets, upgrade requests, audit log')
     .usage('<command> [subcommand] [options]   (npm run ops -- …)')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({
-      writeOut: (s) => process.stdout.write(s),
-      writeErr: (s) => process.stderr.write(s),
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
     })
   registerTenantCommands(program, ctx)
   registerUserCommands(program, ctx)
@@ -45,16 +46,21 @@ function buildProgram(ctx: () => OpsContext): Command {
   return program
 }
 
-async function main(argv: string[]): Promise<number> {
+/**
+ * Runs one `ops` command: `argv` is what follows `ops` on the command line; returns the exit code.
+ * The process entry (below) and in-process callers (tests) go through here.
+ */
+export async function runOps(argv: string[], io: CliIo): Promise<number> {
+  const opsIoOf = opsIo(io)
   let context: OpsContext | undefined
-  const ctx = () => (context ??= new OpsContext(processIo))
-  const program = buildProgram(ctx)
+  const ctx = () => (context ??= new OpsContext(opsIoOf, io.env ?? process.env))
+  const program = buildProgram(ctx, io)
   try {
-    if (argv.length <= 2) {
+    if (argv.length === 0) {
       program.outputHelp()
       return 0
     }
-    await program.parseAsync(argv)
+    await program.parseAsync(argv, { from: 'user' })
     return 0
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -62,20 +68,14 @@ async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : 2
     }
     if (e instanceof OpsError) {
-      processIo.err(e.message)
+      opsIoOf.err(e.message)
       return e.exitCode
     }
-    processIo.err(`ops failed: ${e instanceof Error ? e.message : String(e)}`)
+    opsIoOf.err(`ops failed: ${e instanceof Error ? e.message : String(e)}`)
     return 1
   } finally {
     await context?.close()
   }
 }
 
-main(process.argv).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    processIo.err(`ops failed: ${e instanceof Error ? e.message : String(e)}`)
-    process.exit(1)
-  },
-)
+runWhenMain(import.meta.url, runOps)

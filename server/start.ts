@@ -10,7 +10,7 @@ import type { Database } from '../db/schema'
 import { DEMO_USERS, seedDemoData } from '../db/seed'
 import { assertProductionBuild, buildFile, buildIfNeeded } from './build'
 import { createHttpApp } from './http-app'
-import { dataDir, prepareSecrets, resolveDatabase } from './runtime'
+import { parseServerEnv, prepareSecrets, resolveDatabase, type ServerEnv } from './runtime'
 
 /**
  * `npm start`: embedded PostgreSQL (unless DATABASE_URL), migrations, demo seed, then serve.
@@ -22,21 +22,18 @@ import { dataDir, prepareSecrets, resolveDatabase } from './runtime'
 const say = (line: string) => process.stdout.write(`${line}\n`)
 const note = (line: string) => process.stderr.write(`${line}\n`)
 
-const production = process.env.NODE_ENV === 'production'
 const devServer = process.argv.includes('--dev')
 // `npm run dev` is for a human at a terminal: readable log lines unless asked otherwise.
 if (devServer) process.env.LOG_FORMAT ??= 'pretty'
 
-/** PORT and HOST, checked once: a typo is a clear error, not a listen on a random port. */
-function listenAddress(): { port: number; host: string | undefined } {
-  const port = Number(process.env.PORT ?? 3000)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    note(`PORT must be an integer from 0 to 65535 (got "${String(process.env.PORT).slice(0, 20)}").`)
+/** PORT, HOST and the rest, checked once: a typo is a clear error, not a listen on a random port. */
+function serverEnv(): ServerEnv {
+  try {
+    return parseServerEnv()
+  } catch (e) {
+    note(e instanceof Error ? e.message : String(e))
     process.exit(1)
   }
-  // Unset: every interface (as a container needs). HOST=127.0.0.1 keeps it on loopback.
-  const host = process.env.HOST?.trim() || undefined
-  return { port, host }
 }
 
 /** The latest build under `npm run dev`: re-imported when remix dev rewrites build/version.txt. */
@@ -62,7 +59,10 @@ async function watchDevBuild(initial: ServerBuild, onReload: (build: ServerBuild
 }
 
 async function main() {
-  const { port, host } = listenAddress()
+  const env = serverEnv()
+  const { PORT: port, HOST: host, dataDir } = env
+  const production = env.NODE_ENV === 'production'
+  const seedDemo = !production || env.SEED_DEMO
   const { demoPassword } = prepareSecrets()
   let built: Promise<void>
   if (production) {
@@ -115,7 +115,7 @@ async function main() {
     })
     try {
       await migrateToLatest(db)
-      if (process.env.NODE_ENV !== 'production' || process.env.SEED_DEMO === '1') await seedDemoData(db, demoPassword)
+      if (seedDemo) await seedDemoData(db, demoPassword)
     } finally {
       await db.destroy()
     }
@@ -136,7 +136,7 @@ async function main() {
     if (devServer) await watchDevBuild(build, (next) => (current = next))
     const url = process.env.PUBLIC_URL ?? `http://${host && host !== '0.0.0.0' && host !== '::' ? (host.includes(':') ? `[${host}]` : host) : 'localhost'}:${port}`
     say(`WhatsApp Pro is running at ${url}  (Green-API mode: ${booted.mode})`)
-    if (process.env.NODE_ENV !== 'production' || process.env.SEED_DEMO === '1') {
+    if (seedDemo) {
       say(`Sign in at ${url}/login with:`)
       for (const u of DEMO_USERS) say(`  ${u.email.padEnd(22)} ${u.role.padEnd(7)} tenant ${u.tenantId}`)
       say(`  password: ${demoPassword}`)

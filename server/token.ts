@@ -7,6 +7,7 @@ import { parseTtl, signAppToken } from '../app/utils/jwt.server'
 import { migrateToLatest } from '../db/migrate'
 import type { Database } from '../db/schema'
 import { seedDemoData } from '../db/seed'
+import { runWhenMain, type CliIo } from './cli-io'
 import { prepareSecrets, resolveDatabase } from './runtime'
 
 /**
@@ -17,14 +18,14 @@ import { prepareSecrets, resolveDatabase } from './runtime'
  * (revocable on /settings/api-tokens) and prints the JWT ALONE on the last line of stdout.
  * Everything else goes to stderr. Unknown tenant or user → exit code 1 with a clear message.
  */
-const note = (line: string) => process.stderr.write(`${line}\n`)
 const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/
 const MAX_TTL_SECONDS = 365 * 24 * 3600
 
 class UsageError extends Error {}
 
-function readArgs() {
+function readArgs(argv: string[], note: (line: string) => void) {
   const { values } = parseArgs({
+    args: argv,
     options: {
       tenant: { type: 'string' },
       email: { type: 'string' },
@@ -37,7 +38,7 @@ function readArgs() {
   if (values.help) {
     note('Usage: npm run token -- --tenant <id> [--email <user e-mail>] [--ttl 1h|30m|7d] [--name <label>]')
     note('Default user: the tenant\'s first owner. The JWT is printed alone on the last line of stdout.')
-    process.exit(0)
+    return 'help' as const
   }
   if (!values.tenant) throw new UsageError('Missing --tenant <id> (for example --tenant macrea).')
   if (!TENANT_ID.test(values.tenant)) throw new UsageError(`Invalid tenant id "${values.tenant.slice(0, 64)}": expected ^[a-z0-9][a-z0-9_-]{0,62}$.`)
@@ -47,21 +48,26 @@ function readArgs() {
   return { tenant: values.tenant, email: values.email?.trim().toLowerCase(), ttlSeconds, name }
 }
 
-async function main(): Promise<number> {
-  let args: ReturnType<typeof readArgs>
+/** Mints one token: `argv` is what follows `token` on the command line; returns the exit code. */
+export async function runToken(argv: string[], io: CliIo): Promise<number> {
+  const note = (line: string) => io.stderr(`${line}\n`)
+  let args: Exclude<ReturnType<typeof readArgs>, 'help'>
   try {
-    args = readArgs()
+    const read = readArgs(argv, note)
+    if (read === 'help') return 0
+    args = read
   } catch (e) {
     note(e instanceof Error ? e.message : String(e))
     return 2
   }
-  const { demoPassword } = prepareSecrets()
-  const secret = process.env.JWT_SECRET
+  const env = io.env ?? process.env
+  const { demoPassword } = prepareSecrets(env)
+  const secret = env.JWT_SECRET
   if (!secret || Buffer.byteLength(secret, 'utf8') < 32) {
     note('JWT_SECRET must be set and at least 32 bytes.')
     return 1
   }
-  const database = await resolveDatabase()
+  const database = await resolveDatabase(env)
   const pool = createPgPool({ connectionString: database.databaseUrl, max: 2 }) // a dropped client is not a failed mint
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   try {
@@ -69,7 +75,7 @@ async function main(): Promise<number> {
     // state (schema + demo data) first. An external DATABASE_URL is used as it is.
     if (database.embedded) {
       await migrateToLatest(db)
-      if (process.env.NODE_ENV !== 'production') await seedDemoData(db, demoPassword)
+      if (env.NODE_ENV !== 'production') await seedDemoData(db, demoPassword)
     }
     const tenant = await db.selectFrom('tenants').select('id').where('id', '=', args.tenant).executeTakeFirst()
     if (!tenant) {
@@ -92,7 +98,7 @@ async function main(): Promise<number> {
       return 1
     }
     const minted = await signAppToken(
-      { JWT_SECRET: secret, JWT_ISSUER: process.env.JWT_ISSUER, JWT_AUDIENCE: process.env.JWT_AUDIENCE },
+      { JWT_SECRET: secret, JWT_ISSUER: env.JWT_ISSUER, JWT_AUDIENCE: env.JWT_AUDIENCE },
       { userId: user.id, tenantId: args.tenant, ttlSeconds: args.ttlSeconds },
     )
     await new KyselyApiTokenStore(db).record({ jti: minted.jti, tenantId: args.tenant, userId: user.id, name: args.name, expiresAt: minted.expiresAt })
@@ -105,7 +111,7 @@ async function main(): Promise<number> {
     })
     note(`API token for ${user.email} (${user.role} of ${args.tenant}), jti ${minted.jti}, expires ${minted.expiresAt.toISOString()}.`)
     note('Use it as: Authorization: Bearer <token>  (revocable on /settings/api-tokens)')
-    process.stdout.write(`${minted.token}\n`)
+    io.stdout(`${minted.token}\n`)
     return 0
   } catch (e) {
     note(`Token not minted: ${e instanceof Error ? e.message : String(e)}`)
@@ -116,10 +122,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    note(`Token not minted: ${e instanceof Error ? e.message : String(e)}`)
-    process.exit(1)
-  },
-)
+runWhenMain(import.meta.url, runToken)

@@ -2,6 +2,7 @@ import os from 'node:os'
 import type { Kysely } from 'kysely'
 import type { AesGcmCredentialVault } from '../../adapters/crypto/aes-gcm-credential-vault'
 import type { Database } from '../../db/schema'
+import type { CliIo } from '../cli-io'
 
 // Heavy modules (pg, Kysely, zod schemas, the Green-API client) are imported when a command
 // needs them, so `--help` and argument errors answer fast.
@@ -27,50 +28,61 @@ export class OpsError extends Error {
   }
 }
 
-/** Whether WA_ENCRYPTION_KEYS came from the environment (else: the development key ring in .data). */
-export const KEYS_FROM_ENVIRONMENT = Boolean(process.env.WA_ENCRYPTION_KEYS)
-
 export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/
 export const INSTANCE_ID = /^[0-9]{1,20}$/
 
 export interface Io {
   out(line: string): void
   err(line: string): void
+  /** Redraws the progress line in place (terminal only; see isTTY). */
+  progress(text: string | null): void
   /** Reads stdin to the end (for secrets passed with --…-stdin). */
   readStdin(): Promise<string>
   isTTY: boolean
 }
 
-export const processIo: Io = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-  async readStdin() {
-    const chunks: Buffer[] = []
-    for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
-    return Buffer.concat(chunks).toString('utf8')
-  },
-  isTTY: Boolean(process.stderr.isTTY),
+/** The line-oriented view of a command's streams. */
+export function opsIo(io: CliIo): Io {
+  return {
+    out: (line) => io.stdout(`${line}\n`),
+    err: (line) => io.stderr(`${line}\n`),
+    progress: (text) => io.stderr(text === null ? '\n' : `\r\x1b[2K${text}`),
+    readStdin: io.readStdin ?? (async () => ''),
+    isTTY: io.isTTY ?? false,
+  }
 }
 
 /** `operator:<os user>`, restricted to a safe alphabet (it lands in the audit log). */
-function operatorActor(): string {
+function operatorActor(env: Record<string, string | undefined>): string {
   let name: string | undefined
   try {
     name = os.userInfo().username
   } catch {
     name = undefined
   }
-  name = (name || process.env.USER || process.env.LOGNAME || 'unknown').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)
+  name = (name || env.USER || env.LOGNAME || 'unknown').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)
   return `operator:${name}`
 }
 
 export class OpsContext {
-  readonly actor = operatorActor()
+  readonly actor: string
+  /** Whether WA_ENCRYPTION_KEYS came from the environment (else: the development key ring in .data). */
+  readonly keysFromEnvironment: boolean
   #db: Kysely<Database> | undefined
   #stop: (() => Promise<void>) | undefined
   #vault: AesGcmCredentialVault | undefined
 
-  constructor(readonly io: Io = processIo) {}
+  /**
+   * `env` is the command's configuration; development secrets are filled into it (never into
+   * process.env of an in-process caller).
+   */
+  constructor(
+    readonly io: Io,
+    readonly env: Record<string, string | undefined>,
+  ) {
+    this.actor = operatorActor(env)
+    this.keysFromEnvironment = Boolean(env.WA_ENCRYPTION_KEYS)
+  }
 
   /** Opens the database on first use (and brings an embedded one to the latest schema). */
   async db(): Promise<Kysely<Database>> {
@@ -81,7 +93,7 @@ export class OpsContext {
       import('../../db/migrate'),
       import('../runtime'),
     ])
-    const database = await resolveDatabase()
+    const database = await resolveDatabase(this.env)
     this.#stop = database.stop
     // A client dropped when the embedded server stops at teardown (or by a failover mid-command)
     // must not crash the command after it printed its result (it used to exit 1 ~2 runs in 20).
@@ -95,13 +107,13 @@ export class OpsContext {
   /** The vault of the app's key ring (WA_ENCRYPTION_KEYS / WA_ENCRYPTION_CURRENT_KEY). */
   async vault(): Promise<AesGcmCredentialVault> {
     if (this.#vault) return this.#vault
-    if (!process.env.WA_ENCRYPTION_KEYS) (await import('../runtime')).prepareSecrets()
+    if (!this.env.WA_ENCRYPTION_KEYS) (await import('../runtime')).prepareSecrets(this.env)
     const [{ AesGcmCredentialVault }, { parseEncryptionKeys, EncryptionKeyConfigError }] = await Promise.all([
       import('../../adapters/crypto/aes-gcm-credential-vault'),
       import('../../adapters/crypto/encryption-keys'),
     ])
     try {
-      this.#vault = new AesGcmCredentialVault(parseEncryptionKeys(process.env))
+      this.#vault = new AesGcmCredentialVault(parseEncryptionKeys(this.env))
     } catch (e) {
       if (e instanceof EncryptionKeyConfigError) throw new OpsError(e.message)
       throw e

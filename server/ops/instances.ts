@@ -53,7 +53,7 @@ async function tokenFrom(c: OpsContext, opts: AddOpts): Promise<string> {
   let token: string
   if (opts.tokenStdin) token = await readSecretFromStdin(c, 'instance token')
   else if (opts.tokenEnv !== undefined) {
-    token = (process.env[opts.tokenEnv] ?? '').trim()
+    token = (c.env[opts.tokenEnv] ?? '').trim()
     if (token === '') throw new OpsError(`Environment variable ${opts.tokenEnv} is empty or not set.`, 2)
   } else {
     token = (opts.token ?? '').trim()
@@ -229,11 +229,11 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
 
   const partner = program.command('partner').description('Green-API Partner API (partner mode: one instance per tenant)')
 
-  const partnerProvider = async () => {
-    const token = process.env.GREENAPI_PARTNER_TOKEN
+  const partnerProvider = async (c: OpsContext) => {
+    const token = c.env.GREENAPI_PARTNER_TOKEN
     if (!token) throw new OpsError('GREENAPI_PARTNER_TOKEN is not set (partner commands use the same environment as the app).')
     const { GreenApiPartnerProvider } = await greenApi()
-    return new GreenApiPartnerProvider({ partnerApiUrl: process.env.GREENAPI_PARTNER_URL ?? 'https://api.green-api.com', partnerToken: token })
+    return new GreenApiPartnerProvider({ partnerApiUrl: c.env.GREENAPI_PARTNER_URL ?? 'https://api.green-api.com', partnerToken: token })
   }
 
   partner
@@ -243,7 +243,7 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
     .option('--json', 'print JSON')
     .action(async (opts: { all?: boolean; json?: boolean }) => {
       const c = ctx()
-      const provider = await partnerProvider()
+      const provider = await partnerProvider(c)
       let upstream: Awaited<ReturnType<GreenApiPartnerProvider['listInstances']>>
       try {
         upstream = await provider.listInstances()
@@ -276,7 +276,7 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
     .action(async (id: string) => {
       const c = ctx()
       if (!INSTANCE_ID.test(id)) throw new OpsError(`Invalid instance id "${id.slice(0, 32)}".`, 2)
-      const provider = await partnerProvider()
+      const provider = await partnerProvider(c)
       const db = await c.db()
       const local = await db.selectFrom('wa_instances').select(['tenant_id', 'mode']).where('id', '=', id).executeTakeFirst()
       if (local) {
