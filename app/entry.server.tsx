@@ -16,7 +16,8 @@ import {
   wasDatabaseUnavailable,
 } from './utils/unavailable.server'
 
-export { bootServices, shutdownServices } from './services.server'
+// What the serving process calls (typed by AppServerEntry in app/boot.server.ts).
+export { bootServices, bootedSimulator, shutdownServices } from './boot.server'
 
 /**
  * Where Remix reports errors it caught (its default prints them, stack and all, to stderr).
@@ -60,7 +61,7 @@ export default function handleRequest(
   return new Promise((resolve, reject) => {
     let shellRendered = false
     const { pipe, abort } = renderToPipeableStream(
-      <DocumentContextProvider value={{ nonce, liveReload: Boolean(process.env.REMIX_DEV_ORIGIN) }}>
+      <DocumentContextProvider value={{ nonce, liveReload: Boolean(getServices().env.REMIX_DEV_ORIGIN) }}>
         <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY} />
       </DocumentContextProvider>,
       {

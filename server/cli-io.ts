@@ -17,6 +17,11 @@ export interface CliIo {
   isTTY?: boolean
 }
 
+/** The configuration a command runs with. */
+export function envOf(io: CliIo): Record<string, string | undefined> {
+  return io.env ?? process.env
+}
+
 /** The process's own streams and environment. */
 export function processCliIo(): CliIo {
   return {

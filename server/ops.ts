@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander'
 import { registerAuditCommands } from './ops/audit'
-import { runWhenMain, type CliIo } from './cli-io'
+import { envOf, runWhenMain, type CliIo } from './cli-io'
 import { OpsContext, OpsError, opsIo } from './ops/context'
 import { registerFeatureCommands } from './ops/features'
 import { registerInstanceCommands } from './ops/instances'
@@ -53,7 +53,7 @@ function buildProgram(ctx: () => OpsContext, io: CliIo): Command {
 export async function runOps(argv: string[], io: CliIo): Promise<number> {
   const opsIoOf = opsIo(io)
   let context: OpsContext | undefined
-  const ctx = () => (context ??= new OpsContext(opsIoOf, io.env ?? process.env))
+  const ctx = () => (context ??= new OpsContext(opsIoOf, envOf(io)))
   const program = buildProgram(ctx, io)
   try {
     if (argv.length === 0) {

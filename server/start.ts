@@ -3,12 +3,11 @@ import type { Server } from 'node:http'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { ServerBuild } from '@remix-run/node'
-import { Kysely, PostgresDialect } from 'kysely'
-import { createPgPool } from '../adapters/postgres/pg-pool'
 import { migrateToLatest } from '../db/migrate'
-import type { Database } from '../db/schema'
 import { DEMO_USERS, seedDemoData } from '../db/seed'
+import { appEntryOf } from './app-entry'
 import { assertProductionBuild, buildFile, buildIfNeeded } from './build'
+import { connectDatabase } from './database'
 import { createHttpApp } from './http-app'
 import { parseServerEnv, prepareSecrets, resolveDatabase, type ServerEnv } from './runtime'
 
@@ -101,8 +100,7 @@ async function main() {
         server!.closeAllConnections()
       })
     }
-    const entry = build?.entry.module as { shutdownServices?: () => Promise<void> } | undefined
-    await entry?.shutdownServices?.().catch(() => {})
+    if (build) await appEntryOf(build).shutdownServices().catch(() => {})
     await database.stop().catch(() => {})
     process.exit(0)
   }
@@ -110,9 +108,7 @@ async function main() {
   process.once('SIGTERM', () => void shutdown('SIGTERM'))
 
   try {
-    const db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: createPgPool({ connectionString: database.databaseUrl, max: 2 }) }),
-    })
+    const db = connectDatabase(database.databaseUrl, 2)
     try {
       await migrateToLatest(db)
       if (seedDemo) await seedDemoData(db, demoPassword)
@@ -122,10 +118,7 @@ async function main() {
 
     await built
     build = (await import(pathToFileURL(buildFile).href)) as ServerBuild
-    const entry = build.entry.module as unknown as {
-      bootServices: (opts: { port: number; dataDir: string }) => Promise<{ routers?: Parameters<typeof createHttpApp>[0]['routers']; mode: string }>
-    }
-    const booted = await entry.bootServices({ port, dataDir })
+    const booted = await appEntryOf(build).bootServices({ port, dataDir })
     let current = build
     const app = createHttpApp({ build: devServer ? () => current : build, routers: booted.routers })
 
@@ -134,7 +127,7 @@ async function main() {
       s.once('error', reject)
     })
     if (devServer) await watchDevBuild(build, (next) => (current = next))
-    const url = process.env.PUBLIC_URL ?? `http://${host && host !== '0.0.0.0' && host !== '::' ? (host.includes(':') ? `[${host}]` : host) : 'localhost'}:${port}`
+    const url = booted.publicUrl ?? `http://${host && host !== '0.0.0.0' && host !== '::' ? (host.includes(':') ? `[${host}]` : host) : 'localhost'}:${port}`
     say(`WhatsApp Pro is running at ${url}  (Green-API mode: ${booted.mode})`)
     if (seedDemo) {
       say(`Sign in at ${url}/login with:`)

@@ -1,14 +1,13 @@
 import { parseArgs } from 'node:util'
-import { Kysely, PostgresDialect } from 'kysely'
-import { createPgPool } from '../adapters/postgres/pg-pool'
-import { KyselyApiTokenStore } from '../adapters/kysely/kysely-auth-api-tokens'
-import { KyselyAuditLog } from '../adapters/kysely/kysely-audit-log'
-import { parseTtl, signAppToken } from '../app/utils/jwt.server'
-import { migrateToLatest } from '../db/migrate'
-import type { Database } from '../db/schema'
+import { buildCoreServices, type CoreServices } from '../app/core-services.server'
+import { mintApiToken } from '../app/utils/api-tokens.server'
+import { parseEnv } from '../app/utils/env.server'
+import { parseTtl } from '../app/utils/jwt.server'
+import { createLogger } from '../app/utils/logger.server'
 import { seedDemoData } from '../db/seed'
-import { runWhenMain, type CliIo } from './cli-io'
-import { prepareSecrets, resolveDatabase } from './runtime'
+import { envOf, runWhenMain, type CliIo } from './cli-io'
+import { openCommandDatabase, type CommandDatabase } from './database'
+import { prepareSecrets } from './runtime'
 
 /**
  * `npm run token -- --tenant macrea [--email admin@macrea.test] [--ttl 1h] [--name label]`
@@ -60,22 +59,25 @@ export async function runToken(argv: string[], io: CliIo): Promise<number> {
     note(e instanceof Error ? e.message : String(e))
     return 2
   }
-  const env = io.env ?? process.env
+  const env = envOf(io)
   const { demoPassword } = prepareSecrets(env)
-  const secret = env.JWT_SECRET
-  if (!secret || Buffer.byteLength(secret, 'utf8') < 32) {
-    note('JWT_SECRET must be set and at least 32 bytes.')
+  let database: CommandDatabase
+  try {
+    database = await openCommandDatabase(env, 2)
+  } catch (e) {
+    note(`Token not minted: ${e instanceof Error ? e.message : String(e)}`)
     return 1
   }
-  const database = await resolveDatabase(env)
-  const pool = createPgPool({ connectionString: database.databaseUrl, max: 2 }) // a dropped client is not a failed mint
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const { db } = database
   try {
-    // The embedded database may never have been started by `npm start`: bring it to the same
-    // state (schema + demo data) first. An external DATABASE_URL is used as it is.
-    if (database.embedded) {
-      await migrateToLatest(db)
-      if (env.NODE_ENV !== 'production') await seedDemoData(db, demoPassword)
+    // An embedded database may never have been started by `npm start`: it also gets the demo data.
+    if (database.embedded && env.NODE_ENV !== 'production') await seedDemoData(db, demoPassword)
+    let core: CoreServices
+    try {
+      core = buildCoreServices(parseEnv(env), { db, logger: createLogger('warn', { write: (s: string) => io.stderr(s) }) })
+    } catch (e) {
+      note(e instanceof Error ? e.message : String(e))
+      return 1
     }
     const tenant = await db.selectFrom('tenants').select('id').where('id', '=', args.tenant).executeTakeFirst()
     if (!tenant) {
@@ -97,17 +99,13 @@ export async function runToken(argv: string[], io: CliIo): Promise<number> {
       )
       return 1
     }
-    const minted = await signAppToken(
-      { JWT_SECRET: secret, JWT_ISSUER: env.JWT_ISSUER, JWT_AUDIENCE: env.JWT_AUDIENCE },
-      { userId: user.id, tenantId: args.tenant, ttlSeconds: args.ttlSeconds },
-    )
-    await new KyselyApiTokenStore(db).record({ jti: minted.jti, tenantId: args.tenant, userId: user.id, name: args.name, expiresAt: minted.expiresAt })
-    await new KyselyAuditLog(db).append({
-      actor: 'system:token-cli',
+    const minted = await mintApiToken(core.auth, {
       tenantId: args.tenant,
-      action: 'auth.token.mint',
-      outcome: 'success',
-      details: { jti: minted.jti, user_id: user.id, name: args.name, expires_at: minted.expiresAt.toISOString() },
+      userId: user.id,
+      name: args.name,
+      ttlSeconds: args.ttlSeconds,
+      actor: 'system:token-cli',
+      ip: null,
     })
     note(`API token for ${user.email} (${user.role} of ${args.tenant}), jti ${minted.jti}, expires ${minted.expiresAt.toISOString()}.`)
     note('Use it as: Authorization: Bearer <token>  (revocable on /settings/api-tokens)')
@@ -117,8 +115,7 @@ export async function runToken(argv: string[], io: CliIo): Promise<number> {
     note(`Token not minted: ${e instanceof Error ? e.message : String(e)}`)
     return 1
   } finally {
-    await db.destroy().catch(() => {})
-    await database.stop().catch(() => {})
+    await database.close()
   }
 }
 

@@ -1,7 +1,10 @@
 import os from 'node:os'
 import type { Kysely } from 'kysely'
 import type { AesGcmCredentialVault } from '../../adapters/crypto/aes-gcm-credential-vault'
+import type { CoreServices } from '../../app/core-services.server'
+import type { Env } from '../../app/utils/env.server'
 import type { Database } from '../../db/schema'
+import type { CommandDatabase } from '../database'
 import type { CliIo } from '../cli-io'
 
 // Heavy modules (pg, Kysely, zod schemas, the Green-API client) are imported when a command
@@ -34,6 +37,8 @@ export const INSTANCE_ID = /^[0-9]{1,20}$/
 export interface Io {
   out(line: string): void
   err(line: string): void
+  /** Text as it is (log lines that end with their own newline). */
+  raw(text: string): void
   /** Redraws the progress line in place (terminal only; see isTTY). */
   progress(text: string | null): void
   /** Reads stdin to the end (for secrets passed with --…-stdin). */
@@ -46,6 +51,7 @@ export function opsIo(io: CliIo): Io {
   return {
     out: (line) => io.stdout(`${line}\n`),
     err: (line) => io.stderr(`${line}\n`),
+    raw: (text) => io.stderr(text),
     progress: (text) => io.stderr(text === null ? '\n' : `\r\x1b[2K${text}`),
     readStdin: io.readStdin ?? (async () => ''),
     isTTY: io.isTTY ?? false,
@@ -68,8 +74,8 @@ export class OpsContext {
   readonly actor: string
   /** Whether WA_ENCRYPTION_KEYS came from the environment (else: the development key ring in .data). */
   readonly keysFromEnvironment: boolean
-  #db: Kysely<Database> | undefined
-  #stop: (() => Promise<void>) | undefined
+  #database: Promise<CommandDatabase> | undefined
+  #core: CoreServices | undefined
   #vault: AesGcmCredentialVault | undefined
 
   /**
@@ -86,22 +92,33 @@ export class OpsContext {
 
   /** Opens the database on first use (and brings an embedded one to the latest schema). */
   async db(): Promise<Kysely<Database>> {
-    if (this.#db) return this.#db
-    const [{ Kysely, PostgresDialect }, { createPgPool }, { migrateToLatest }, { resolveDatabase }] = await Promise.all([
-      import('kysely'),
-      import('../../adapters/postgres/pg-pool'),
-      import('../../db/migrate'),
-      import('../runtime'),
+    this.#database ??= import('../database').then(({ openCommandDatabase }) => openCommandDatabase(this.env, 4))
+    return (await this.#database).db
+  }
+
+  /**
+   * The use cases' services (the ones the pages call), over this command's database and the
+   * same configuration as the app: a command that changes what a page changes goes through here.
+   */
+  async core(): Promise<CoreServices> {
+    if (this.#core) return this.#core
+    const db = await this.db()
+    const [{ parseEnv }, { buildCoreServices }, { createLogger }, { EncryptionKeyConfigError }] = await Promise.all([
+      import('../../app/utils/env.server'),
+      import('../../app/core-services.server'),
+      import('../../app/utils/logger.server'),
+      import('../../adapters/crypto/encryption-keys'),
     ])
-    const database = await resolveDatabase(this.env)
-    this.#stop = database.stop
-    // A client dropped when the embedded server stops at teardown (or by a failover mid-command)
-    // must not crash the command after it printed its result (it used to exit 1 ~2 runs in 20).
-    const pool = createPgPool({ connectionString: database.databaseUrl, max: 4 })
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-    this.#db = db
-    if (database.embedded) await migrateToLatest(db)
-    return db
+    let env: Env
+    try {
+      env = parseEnv(this.env)
+    } catch (e) {
+      throw new OpsError(e instanceof EncryptionKeyConfigError || e instanceof Error ? e.message : String(e))
+    }
+    // Warnings of the use cases (a failed logout, …) go to stderr, never among the results on stdout.
+    const logger = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, { write: (s: string) => this.io.raw(s) })
+    this.#core = buildCoreServices(env, { db, logger })
+    return this.#core
   }
 
   /** The vault of the app's key ring (WA_ENCRYPTION_KEYS / WA_ENCRYPTION_CURRENT_KEY). */
@@ -159,10 +176,10 @@ export class OpsContext {
   }
 
   async close(): Promise<void> {
-    await this.#db?.destroy().catch(() => {})
-    await this.#stop?.().catch(() => {})
-    this.#db = undefined
-    this.#stop = undefined
+    const database = this.#database
+    this.#database = undefined
+    this.#core = undefined
+    await database?.then((d) => d.close(), () => {})
   }
 }
 
