@@ -2,7 +2,7 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from
 import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH, isIntent, type Intent } from '~/components/whatsapp/intents'
 import type { ActionResult, DegradedStatus, PanelView, WaitingDisplay } from '~/components/whatsapp/types'
 import { getServices } from '~/services.server'
-import { ipOf } from './api.server'
+import { clientIp } from './auth.server'
 import { requirePageContext, type PageContext } from './guards.server'
 import { mapDomainError } from './http-errors.server'
 import { getLang, t, type Lang, type MessageKey } from './i18n'
@@ -223,7 +223,7 @@ export async function whatsappPageAction({ request, context }: ActionFunctionArg
   const { logger } = getServices()
   const lang = getLang(request)
   try {
-    return await HANDLERS[intent]({ ctx, form, lang, request, context, ip: ipOf(context) })
+    return await HANDLERS[intent]({ ctx, form, lang, request, context, ip: clientIp(context) ?? undefined })
   } catch (e) {
     if (e instanceof Response) throw e
     // Expected failures (rate limit, upstream down, busy instance…) are shown next to the form.
