@@ -120,3 +120,36 @@ describe('ops instances remove --force', () => {
     expect(entries.find((e) => e.action === 'ops.instance.remove')).toMatchObject({ outcome: 'failure', details: { error: 'logout_failed' } })
   })
 })
+
+describe('ops features set / upgrades handle', () => {
+  it('switch flags through the setFeatureFlags use case, audited as system:ops beside the operator entry', async () => {
+    seq += 1
+    const tenantId = `opsuc-f-${process.pid}-${seq}`
+    expect((await ops(['tenants', 'create', tenantId, '--name', 'Flags'])).code).toBe(0)
+    const set = await ops(['features', 'set', tenantId, '--whatsapp', 'on', '--sms', 'off'])
+    expect(set.code, set.stderr).toBe(0)
+    const flags = await testDb().selectFrom('tenant_features').select(['whatsapp_enabled', 'sms_enabled']).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow()
+    expect(flags).toEqual({ whatsapp_enabled: true, sms_enabled: false })
+    const entries = await auditOf(tenantId)
+    expect(entries.find((e) => e.action === 'features.set')).toMatchObject({
+      actor: 'system:ops',
+      details: { before: { whatsapp_enabled: false, sms_enabled: true }, after: { whatsapp_enabled: true, sms_enabled: false } },
+    })
+    expect(entries.find((e) => e.action === 'ops.features.set')).toMatchObject({ actor: expect.stringMatching(/^operator:/) })
+  })
+
+  it('handle an upgrade request through the handleUpgradeRequest use case; a second handle is refused', async () => {
+    seq += 1
+    const tenantId = `opsuc-u-${process.pid}-${seq}`
+    expect((await ops(['tenants', 'create', tenantId, '--name', 'Upgrade'])).code).toBe(0)
+    const request = await testDb().insertInto('upgrade_requests').values({ tenant_id: tenantId, feature: 'whatsapp', requested_by: null }).returning('id').executeTakeFirstOrThrow()
+    const handled = await ops(['upgrades', 'handle', String(request.id), '--enable'])
+    expect(handled.code, handled.stderr).toBe(0)
+    expect((await testDb().selectFrom('tenant_features').select('whatsapp_enabled').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow()).whatsapp_enabled).toBe(true)
+    const entries = await auditOf(tenantId)
+    expect(entries.find((e) => e.action === 'whatsapp.upgrade_handled')).toMatchObject({ actor: 'system:ops', details: { enabled: true } })
+    const again = await ops(['upgrades', 'handle', String(request.id)])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain('already handled')
+  })
+})
