@@ -1,10 +1,6 @@
 import path from 'node:path'
 import type { Router } from 'express'
-import {
-  DEFAULT_SIMULATOR_MOUNT_PATH,
-  GreenApiSimulator,
-  createGreenApiSimulatorRouter,
-} from '../adapters/green-api/simulator'
+import { DEFAULT_SIMULATOR_MOUNT_PATH, GreenApiSimulator, createGreenApiSimulatorRouter } from '../adapters/green-api/simulator'
 import { INSTANCE_TOKEN_LOCATION, reconcileOnStart } from '../domain/whatsapp'
 import { closeServices, getServices } from './services.server'
 import { startLogoutRetries } from './utils/logout-retries.server'
@@ -80,7 +76,8 @@ async function boot(opts: BootOptions, state: BootState): Promise<Booted> {
       new GreenApiSimulator({
         ...(opts.dataDir ? { persistPath: path.join(opts.dataDir, 'simulator.json') } : {}),
         // PUBLIC_URL, else the origin the admin browses (carried by the instance's webhook URL).
-        publicUrl: ({ webhookUrl }) => env.PUBLIC_URL ?? (webhookUrl ? new URL(webhookUrl).origin : `http://localhost:${opts.port}`),
+        publicUrl: ({ webhookUrl }) =>
+          env.PUBLIC_URL ?? (webhookUrl ? new URL(webhookUrl).origin : `http://localhost:${opts.port}`),
       })
     const apiUrl = opts.simulatorApiUrl ?? `http://127.0.0.1:${opts.port}${DEFAULT_SIMULATOR_MOUNT_PATH}`
     for (const creds of simulator.ensureInstances(opts.simulatorInstances ?? 20)) {

@@ -120,8 +120,18 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     },
   }
   const waStatus: WhatsAppDeps = caches
-    ? { ...wa, connections: cachingConnections(connections, caches, { cacheReads: true }), instances: memoizedPollLease(instances, caches) }
+    ? {
+        ...wa,
+        connections: cachingConnections(connections, caches, { cacheReads: true }),
+        instances: memoizedPollLease(instances, caches),
+      }
     : wa
-  const auth = buildAuthServices(db, env, caches ? { resolver: (r) => new CachingMembershipResolver(r, caches), apiTokens: (t) => invalidatingApiTokens(t, caches) } : {})
+  const auth = buildAuthServices(
+    db,
+    env,
+    caches
+      ? { resolver: (r) => new CachingMembershipResolver(r, caches), apiTokens: (t) => invalidatingApiTokens(t, caches) }
+      : {},
+  )
   return { env, db, logger, metrics, secrets, vault, provider, wa, waStatus, auth }
 }

@@ -7,8 +7,14 @@ import type { AppServerEntry } from '../app/boot.server'
  */
 export function appEntryOf(build: ServerBuild): AppServerEntry {
   const entry = build.entry.module as Partial<AppServerEntry>
-  if (typeof entry.bootServices !== 'function' || typeof entry.shutdownServices !== 'function' || typeof entry.bootedSimulator !== 'function') {
-    throw new Error('The app build does not export bootServices / shutdownServices / bootedSimulator (app/entry.server.tsx): rebuild it.')
+  if (
+    typeof entry.bootServices !== 'function' ||
+    typeof entry.shutdownServices !== 'function' ||
+    typeof entry.bootedSimulator !== 'function'
+  ) {
+    throw new Error(
+      'The app build does not export bootServices / shutdownServices / bootedSimulator (app/entry.server.tsx): rebuild it.',
+    )
   }
   return entry as AppServerEntry
 }

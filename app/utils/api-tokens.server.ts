@@ -13,7 +13,13 @@ export async function mintApiToken(
   input: { tenantId: string; userId: string; name: string; ttlSeconds: number; actor: string; ip: string | null },
 ): Promise<{ token: string; jti: string; expiresAt: Date }> {
   const minted = await signAppToken(auth.env, { userId: input.userId, tenantId: input.tenantId, ttlSeconds: input.ttlSeconds })
-  await auth.apiTokens.record({ jti: minted.jti, tenantId: input.tenantId, userId: input.userId, name: input.name, expiresAt: minted.expiresAt })
+  await auth.apiTokens.record({
+    jti: minted.jti,
+    tenantId: input.tenantId,
+    userId: input.userId,
+    name: input.name,
+    expiresAt: minted.expiresAt,
+  })
   await audit(auth, {
     actor: input.actor,
     tenantId: input.tenantId,

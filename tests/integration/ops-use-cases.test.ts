@@ -71,14 +71,21 @@ async function connectedTenant(): Promise<{ tenantId: string; instanceId: string
   const added = await ops(['instances', 'add', '--id', instanceId, '--api-url', simUrl, '--token-stdin'], creds.apiToken)
   expect(added.code, added.stderr).toBe(0)
   const vault = new AesGcmCredentialVault(parseEncryptionKeys({ WA_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS }))
-  await testDb().updateTable('wa_instances').set({ tenant_id: tenantId, claimed_at: new Date() }).where('id', '=', instanceId).execute()
+  await testDb()
+    .updateTable('wa_instances')
+    .set({ tenant_id: tenantId, claimed_at: new Date() })
+    .where('id', '=', instanceId)
+    .execute()
   await testDb()
     .insertInto('tenant_provider_configs')
     .values({
       tenant_id: tenantId,
       provider: 'green_api',
       instance_id: instanceId,
-      encrypted_config: vault.encrypt(JSON.stringify({ instanceId, apiToken: creds.apiToken, apiUrl: simUrl }), configLocation(tenantId)),
+      encrypted_config: vault.encrypt(
+        JSON.stringify({ instanceId, apiToken: creds.apiToken, apiUrl: simUrl }),
+        configLocation(tenantId),
+      ),
       connection_status: 'authorized',
       is_active: true,
       phone_number: '+33611112222',
@@ -88,7 +95,12 @@ async function connectedTenant(): Promise<{ tenantId: string; instanceId: string
 }
 
 const auditOf = (tenantId: string) =>
-  testDb().selectFrom('audit_log').select(['actor', 'action', 'outcome', 'details']).where('tenant_id', '=', tenantId).orderBy('id').execute()
+  testDb()
+    .selectFrom('audit_log')
+    .select(['actor', 'action', 'outcome', 'details'])
+    .where('tenant_id', '=', tenantId)
+    .orderBy('id')
+    .execute()
 
 describe('ops instances remove --force', () => {
   it('disconnects the tenant through the disconnect use case, audited as system:ops, then removes the instance', async () => {
@@ -98,8 +110,15 @@ describe('ops instances remove --force', () => {
     expect(sim.instance(instanceId)?.state).toBe('notAuthorized')
     expect(await testDb().selectFrom('wa_instances').select('id').where('id', '=', instanceId).executeTakeFirst()).toBeUndefined()
     const entries = await auditOf(tenantId)
-    expect(entries.find((e) => e.action === 'whatsapp.disconnect')).toMatchObject({ actor: 'system:ops', outcome: 'success', details: { logout: 'ok' } })
-    expect(entries.find((e) => e.action === 'ops.instance.remove')).toMatchObject({ actor: expect.stringMatching(/^operator:/), outcome: 'success' })
+    expect(entries.find((e) => e.action === 'whatsapp.disconnect')).toMatchObject({
+      actor: 'system:ops',
+      outcome: 'success',
+      details: { logout: 'ok' },
+    })
+    expect(entries.find((e) => e.action === 'ops.instance.remove')).toMatchObject({
+      actor: expect.stringMatching(/^operator:/),
+      outcome: 'success',
+    })
   })
 
   it('keeps a phone whose logout failed out of reach: the tenant is disconnected, the instance quarantined, not removed, exit 1', async () => {
@@ -112,12 +131,24 @@ describe('ops instances remove --force', () => {
     } finally {
       stop()
     }
-    const row = await testDb().selectFrom('wa_instances').select(['tenant_id', 'needs_logout']).where('id', '=', instanceId).executeTakeFirstOrThrow()
+    const row = await testDb()
+      .selectFrom('wa_instances')
+      .select(['tenant_id', 'needs_logout'])
+      .where('id', '=', instanceId)
+      .executeTakeFirstOrThrow()
     expect(row).toEqual({ tenant_id: null, needs_logout: true })
-    expect(await testDb().selectFrom('tenant_provider_configs').select('id').where('tenant_id', '=', tenantId).executeTakeFirst()).toBeUndefined()
+    expect(
+      await testDb().selectFrom('tenant_provider_configs').select('id').where('tenant_id', '=', tenantId).executeTakeFirst(),
+    ).toBeUndefined()
     const entries = await auditOf(tenantId)
-    expect(entries.find((e) => e.action === 'whatsapp.disconnect')).toMatchObject({ actor: 'system:ops', details: { logout: 'failed' } })
-    expect(entries.find((e) => e.action === 'ops.instance.remove')).toMatchObject({ outcome: 'failure', details: { error: 'logout_failed' } })
+    expect(entries.find((e) => e.action === 'whatsapp.disconnect')).toMatchObject({
+      actor: 'system:ops',
+      details: { logout: 'failed' },
+    })
+    expect(entries.find((e) => e.action === 'ops.instance.remove')).toMatchObject({
+      outcome: 'failure',
+      details: { error: 'logout_failed' },
+    })
   })
 })
 
@@ -128,7 +159,11 @@ describe('ops features set / upgrades handle', () => {
     expect((await ops(['tenants', 'create', tenantId, '--name', 'Flags'])).code).toBe(0)
     const set = await ops(['features', 'set', tenantId, '--whatsapp', 'on', '--sms', 'off'])
     expect(set.code, set.stderr).toBe(0)
-    const flags = await testDb().selectFrom('tenant_features').select(['whatsapp_enabled', 'sms_enabled']).where('tenant_id', '=', tenantId).executeTakeFirstOrThrow()
+    const flags = await testDb()
+      .selectFrom('tenant_features')
+      .select(['whatsapp_enabled', 'sms_enabled'])
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirstOrThrow()
     expect(flags).toEqual({ whatsapp_enabled: true, sms_enabled: false })
     const entries = await auditOf(tenantId)
     expect(entries.find((e) => e.action === 'features.set')).toMatchObject({
@@ -142,12 +177,27 @@ describe('ops features set / upgrades handle', () => {
     seq += 1
     const tenantId = `opsuc-u-${process.pid}-${seq}`
     expect((await ops(['tenants', 'create', tenantId, '--name', 'Upgrade'])).code).toBe(0)
-    const request = await testDb().insertInto('upgrade_requests').values({ tenant_id: tenantId, feature: 'whatsapp', requested_by: null }).returning('id').executeTakeFirstOrThrow()
+    const request = await testDb()
+      .insertInto('upgrade_requests')
+      .values({ tenant_id: tenantId, feature: 'whatsapp', requested_by: null })
+      .returning('id')
+      .executeTakeFirstOrThrow()
     const handled = await ops(['upgrades', 'handle', String(request.id), '--enable'])
     expect(handled.code, handled.stderr).toBe(0)
-    expect((await testDb().selectFrom('tenant_features').select('whatsapp_enabled').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow()).whatsapp_enabled).toBe(true)
+    expect(
+      (
+        await testDb()
+          .selectFrom('tenant_features')
+          .select('whatsapp_enabled')
+          .where('tenant_id', '=', tenantId)
+          .executeTakeFirstOrThrow()
+      ).whatsapp_enabled,
+    ).toBe(true)
     const entries = await auditOf(tenantId)
-    expect(entries.find((e) => e.action === 'whatsapp.upgrade_handled')).toMatchObject({ actor: 'system:ops', details: { enabled: true } })
+    expect(entries.find((e) => e.action === 'whatsapp.upgrade_handled')).toMatchObject({
+      actor: 'system:ops',
+      details: { enabled: true },
+    })
     const again = await ops(['upgrades', 'handle', String(request.id)])
     expect(again.code).toBe(1)
     expect(again.stderr).toContain('already handled')
