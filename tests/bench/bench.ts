@@ -122,7 +122,7 @@ async function main() {
     const port = await freePort()
     const booted = await entry.bootServices({ port, dataDir: path.join(tmp, 'app1'), simulatorInstances: TENANTS + 10, reconcile: false })
     const services = (globalThis as Record<symbol, any>)[Symbol.for('whatsapp-pro.services')]
-    const sim = entry.bootedSimulator() as import('../../adapters/green-api/simulator').GreenApiSimulator
+    const sim = services.simulator as import('../../adapters/green-api/simulator').GreenApiSimulator
     sim.setRateLimitsEnabled(false)
     // The baselines are the bench's own (tests/bench/baselines.ts): a no-op route added to the
     // build this process serves, the naive status route as an extra express router.
