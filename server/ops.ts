@@ -71,7 +71,8 @@ export async function runOps(argv: string[], io: CliIo): Promise<number> {
       opsIoOf.err(e.message)
       return e.exitCode
     }
-    opsIoOf.err(`ops failed: ${e instanceof Error ? e.message : String(e)}`)
+    // A missing production secret is already a full sentence naming the variable.
+    opsIoOf.err(e instanceof Error && e.name === 'MissingProductionSecret' ? e.message : `ops failed: ${e instanceof Error ? e.message : String(e)}`)
     return 1
   } finally {
     await context?.close()

@@ -109,10 +109,19 @@ function embeddedPgPassword(dataDir: string): string {
   return password
 }
 
-/** One clear line naming the variable, then exit: production never runs on generated secrets. */
+/**
+ * Production never runs on generated secrets: one clear message naming the variable, thrown so
+ * each entry decides how to end (start and the CLIs exit 1; an in-process caller gets the code).
+ */
+export class MissingProductionSecret extends Error {
+  constructor(variable: string, why: string) {
+    super(`Cannot start in production: ${variable} ${why}.`)
+    this.name = 'MissingProductionSecret'
+  }
+}
+
 function failProduction(variable: string, why: string): never {
-  note(`Cannot start in production: ${variable} ${why}.`)
-  process.exit(1)
+  throw new MissingProductionSecret(variable, why)
 }
 
 /**

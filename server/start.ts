@@ -62,7 +62,13 @@ async function main() {
   const { PORT: port, HOST: host, dataDir } = env
   const production = env.NODE_ENV === 'production'
   const seedDemo = !production || env.SEED_DEMO
-  const { demoPassword } = prepareSecrets()
+  let demoPassword: string
+  try {
+    ;({ demoPassword } = prepareSecrets())
+  } catch (e) {
+    note(e instanceof Error ? e.message : String(e))
+    process.exit(1)
+  }
   let built: Promise<void>
   if (production) {
     try {

@@ -60,7 +60,13 @@ export async function runToken(argv: string[], io: CliIo): Promise<number> {
     return 2
   }
   const env = envOf(io)
-  const { demoPassword } = prepareSecrets(env)
+  let demoPassword: string
+  try {
+    ;({ demoPassword } = prepareSecrets(env))
+  } catch (e) {
+    note(e instanceof Error ? e.message : String(e))
+    return 1
+  }
   let database: CommandDatabase
   try {
     database = await openCommandDatabase(env, 2)

@@ -84,4 +84,14 @@ describe('runToken(argv, io)', () => {
     expect(await runToken(['--tenant', 'no-such-tenant-here'], bad)).toBe(1)
     expect(bad.out()).toBe('')
   })
+
+  it('a production run without its secrets answers 1 with the variable named, and does not end the caller', async () => {
+    const run = capture({ NODE_ENV: 'production', JWT_SECRET: undefined })
+    expect(await runToken(['--tenant', 'macrea'], run)).toBe(1)
+    expect(run.err()).toContain('Cannot start in production: JWT_SECRET is not set.')
+    expect(run.out()).toBe('')
+    const ops = capture({ NODE_ENV: 'production', WA_ENCRYPTION_KEYS: undefined })
+    expect(await runOps(['tenants', 'list'], ops)).toBe(1)
+    expect(ops.err()).toContain('Cannot start in production: WA_ENCRYPTION_KEYS is not set.')
+  })
 })
