@@ -17,7 +17,8 @@ import {
   wasDatabaseUnavailable,
 } from './utils/unavailable.server'
 
-export { bootServices, shutdownServices } from './services.server'
+// What the serving process calls (typed by AppServerEntry in app/boot.server.ts).
+export { bootServices, bootedSimulator, shutdownServices } from './boot.server'
 
 /**
  * Where Remix reports errors it caught (its default prints them, stack and all, to stderr).
@@ -62,7 +63,7 @@ export default async function handleRequest(
   return new Promise((resolve, reject) => {
     let shellRendered = false
     const { pipe, abort } = renderToPipeableStream(
-      <DocumentContextProvider value={{ nonce, liveReload: Boolean(process.env.REMIX_DEV_ORIGIN), lang }}>
+      <DocumentContextProvider value={{ nonce, liveReload: Boolean(getServices().env.REMIX_DEV_ORIGIN), lang }}>
         <RemixServer context={remixContext} url={request.url} abortDelay={ABORT_DELAY} />
       </DocumentContextProvider>,
       {

@@ -7,7 +7,7 @@ import { API_DOCS_ASSETS_PATH, apiDocsAssets } from './api-docs-assets'
 import { apiMethodsFromBuild } from './api-methods'
 import { DEFAULT_BODY_LIMITS, bufferedBody, limitRequestBody, type BodyLimits } from './body-limit'
 import { appObservability, markRemix, requestObservability } from './observability'
-import { projectRoot } from './runtime'
+import { parseServerEnv, projectRoot } from './runtime'
 import { cspNonce, securityHeaders } from './security-headers'
 
 export interface HttpAppOptions {
@@ -29,7 +29,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
  */
 function rejectCrossSite(req: express.Request, res: express.Response, next: express.NextFunction): void {
   if (SAFE_METHODS.has(req.method) || /^Bearer\s/i.test(req.get('authorization') ?? '')) return next()
-  const expected = process.env.PUBLIC_URL ? new URL(process.env.PUBLIC_URL).origin : `${req.protocol}://${req.get('host')}`
+  const publicUrl = bootedEnv()?.PUBLIC_URL
+  const expected = typeof publicUrl === 'string' ? new URL(publicUrl).origin : `${req.protocol}://${req.get('host')}`
   const site = requestSite({ origin: req.get('origin') ?? null, secFetchSite: req.get('sec-fetch-site') ?? null }, expected)
   if (site !== 'cross-site') return next()
   const body = { ok: false, error: 'CSRF_REJECTED', message: 'Cross-site request refused' }
@@ -45,9 +46,14 @@ function localOriginOf(req: express.Request): string {
   return `http://${host}:${req.socket.localPort ?? 80}`
 }
 
-/** The booted app's body limits (its env, parsed once at boot), or the defaults. */
+/** The booted app's configuration (app/utils/env.server.ts, parsed once at boot), if booted. */
+function bootedEnv(): Record<string, unknown> | undefined {
+  return (appObservability() as { env?: Record<string, unknown> } | undefined)?.env
+}
+
+/** The booted app's body limits, or the defaults. */
 function bootedBodyLimits(): BodyLimits {
-  const env = (appObservability() as { env?: Record<string, unknown> } | undefined)?.env
+  const env = bootedEnv()
   const n = (v: unknown, d: number) => (typeof v === 'number' ? v : d)
   return {
     webhookBytes: n(env?.BODY_LIMIT_WEBHOOK_BYTES, DEFAULT_BODY_LIMITS.webhookBytes),
@@ -152,7 +158,7 @@ export function createHttpApp({ build, routers = [], bodyLimits }: HttpAppOption
   const current = typeof build === 'function' ? build : () => build
   const app = express()
   app.disable('x-powered-by')
-  app.set('trust proxy', process.env.TRUST_PROXY === '1' ? 1 : false)
+  app.set('trust proxy', parseServerEnv().TRUST_PROXY ? 1 : false)
   // Request id, one JSON log line and http_requests_total{route,status} per request, first, so requests refused by the shell are counted too.
   app.use(requestObservability(current()))
   app.use(cspNonce, securityHeaders({ development: current().mode === 'development' }))

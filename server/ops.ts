@@ -1,8 +1,7 @@
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { registerAuditCommands } from './ops/audit'
-import { OpsContext, OpsError, processIo, type Io } from './ops/context'
+import { envOf, runWhenMain, type CliIo } from './cli-io'
+import { OpsContext, OpsError, opsIo } from './ops/context'
 import { registerFeatureCommands } from './ops/features'
 import { registerInstanceCommands } from './ops/instances'
 import { registerKeyCommands } from './ops/keys'
@@ -27,7 +26,10 @@ function buildProgram(ctx: () => OpsContext, io: CliIo): Command {
     .usage('<command> [subcommand] [options]   (npm run ops -- …)')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+    })
   registerTenantCommands(program, ctx)
   registerUserCommands(program, ctx)
   registerFeatureCommands(program, ctx)
@@ -44,26 +46,14 @@ function buildProgram(ctx: () => OpsContext, io: CliIo): Command {
   return program
 }
 
-/** Where a CLI run writes: the process's streams, or a test's buffers. */
-export interface CliIo {
-  stdout: (s: string) => void
-  stderr: (s: string) => void
-}
-
-const PROCESS_STREAMS: CliIo = { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s) }
-
 /**
- * Runs `ops <argv…>` and resolves to its exit code; the entry below calls it with the process's
- * arguments and streams, tests call it in-process. Only the process's own run reads stdin and
- * draws progress on a TTY.
+ * Runs one `ops` command: `argv` is what follows `ops` on the command line; returns the exit code.
+ * The process entry (below) and in-process callers (tests) go through here.
  */
 export async function runOps(argv: string[], io: CliIo): Promise<number> {
-  const lines: Io =
-    io === PROCESS_STREAMS
-      ? processIo
-      : { out: (l) => io.stdout(`${l}\n`), err: (l) => io.stderr(`${l}\n`), readStdin: async () => '', isTTY: false }
+  const opsIoOf = opsIo(io)
   let context: OpsContext | undefined
-  const ctx = () => (context ??= new OpsContext(lines))
+  const ctx = () => (context ??= new OpsContext(opsIoOf, envOf(io)))
   const program = buildProgram(ctx, io)
   try {
     if (argv.length === 0) {
@@ -78,23 +68,15 @@ export async function runOps(argv: string[], io: CliIo): Promise<number> {
       return e.exitCode === 0 ? 0 : 2
     }
     if (e instanceof OpsError) {
-      lines.err(e.message)
+      opsIoOf.err(e.message)
       return e.exitCode
     }
-    lines.err(`ops failed: ${e instanceof Error ? e.message : String(e)}`)
+    // A missing production secret is already a full sentence naming the variable.
+    opsIoOf.err(e instanceof Error && e.name === 'MissingProductionSecret' ? e.message : `ops failed: ${e instanceof Error ? e.message : String(e)}`)
     return 1
   } finally {
     await context?.close()
   }
 }
 
-// The entry (server/launch.mjs points argv[1] at this file); importing the module runs nothing.
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  runOps(process.argv.slice(2), PROCESS_STREAMS).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      processIo.err(`ops failed: ${e instanceof Error ? e.message : String(e)}`)
-      process.exit(1)
-    },
-  )
-}
+runWhenMain(import.meta.url, runOps)

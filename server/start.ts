@@ -3,14 +3,13 @@ import type { Server } from 'node:http'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { ServerBuild } from '@remix-run/node'
-import { Kysely, PostgresDialect } from 'kysely'
-import { createPgPool } from '../adapters/postgres/pg-pool'
 import { migrateToLatest } from '../db/migrate'
-import type { Database } from '../db/schema'
 import { DEMO_USERS, seedDemoData } from '../db/seed'
+import { appEntryOf } from './app-entry'
 import { assertProductionBuild, buildFile, buildIfNeeded } from './build'
+import { connectDatabase } from './database'
 import { createHttpApp } from './http-app'
-import { dataDir, prepareSecrets, resolveDatabase, verifiedDemoPasswords } from './runtime'
+import { parseServerEnv, prepareSecrets, resolveDatabase, verifiedDemoPasswords, type ServerEnv } from './runtime'
 
 /**
  * `npm start`: embedded PostgreSQL (unless DATABASE_URL), migrations, demo seed, then serve.
@@ -22,21 +21,18 @@ import { dataDir, prepareSecrets, resolveDatabase, verifiedDemoPasswords } from 
 const say = (line: string) => process.stdout.write(`${line}\n`)
 const note = (line: string) => process.stderr.write(`${line}\n`)
 
-const production = process.env.NODE_ENV === 'production'
 const devServer = process.argv.includes('--dev')
 // `npm run dev` is for a human at a terminal: readable log lines unless asked otherwise.
 if (devServer) process.env.LOG_FORMAT ??= 'pretty'
 
-/** PORT and HOST, checked once: a typo is a clear error, not a listen on a random port. */
-function listenAddress(): { port: number; host: string | undefined } {
-  const port = Number(process.env.PORT ?? 3000)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    note(`PORT must be an integer from 0 to 65535 (got "${String(process.env.PORT).slice(0, 20)}").`)
+/** PORT, HOST and the rest, checked once: a typo is a clear error, not a listen on a random port. */
+function serverEnv(): ServerEnv {
+  try {
+    return parseServerEnv()
+  } catch (e) {
+    note(e instanceof Error ? e.message : String(e))
     process.exit(1)
   }
-  // Unset: every interface (as a container needs). HOST=127.0.0.1 keeps it on loopback.
-  const host = process.env.HOST?.trim() || undefined
-  return { port, host }
 }
 
 /** The latest build under `npm run dev`: re-imported when remix dev rewrites build/version.txt. */
@@ -62,8 +58,17 @@ async function watchDevBuild(initial: ServerBuild, onReload: (build: ServerBuild
 }
 
 async function main() {
-  const { port, host } = listenAddress()
-  const { demoPassword } = prepareSecrets()
+  const env = serverEnv()
+  const { PORT: port, HOST: host, dataDir } = env
+  const production = env.NODE_ENV === 'production'
+  const seedDemo = !production || env.SEED_DEMO
+  let demoPassword: string
+  try {
+    ;({ demoPassword } = prepareSecrets())
+  } catch (e) {
+    note(e instanceof Error ? e.message : String(e))
+    process.exit(1)
+  }
   let built: Promise<void>
   if (production) {
     try {
@@ -101,8 +106,7 @@ async function main() {
         server!.closeAllConnections()
       })
     }
-    const entry = build?.entry.module as { shutdownServices?: () => Promise<void> } | undefined
-    await entry?.shutdownServices?.().catch(() => {})
+    if (build) await appEntryOf(build).shutdownServices().catch(() => {})
     await database.stop().catch(() => {})
     process.exit(0)
   }
@@ -110,23 +114,18 @@ async function main() {
   process.once('SIGTERM', () => void shutdown('SIGTERM'))
 
   try {
-    const db = new Kysely<Database>({
-      // Migrations hold the migration lock for their whole run: around the pooler, if any.
-      dialect: new PostgresDialect({ pool: createPgPool({ connectionString: database.directUrl, max: 2 }) }),
-    })
+    // Migrations hold the migration lock for their whole run: around the pooler, if any.
+    const db = connectDatabase(database.directUrl, 2)
     try {
       await migrateToLatest(db)
-      if (process.env.NODE_ENV !== 'production' || process.env.SEED_DEMO === '1') await seedDemoData(db, demoPassword, verifiedDemoPasswords())
+      if (seedDemo) await seedDemoData(db, demoPassword, verifiedDemoPasswords())
     } finally {
       await db.destroy()
     }
 
     await built
     build = (await import(pathToFileURL(buildFile).href)) as ServerBuild
-    const entry = build.entry.module as unknown as {
-      bootServices: (opts: { port: number; dataDir: string }) => Promise<{ routers?: Parameters<typeof createHttpApp>[0]['routers']; mode: string }>
-    }
-    const booted = await entry.bootServices({ port, dataDir })
+    const booted = await appEntryOf(build).bootServices({ port, dataDir })
     let current = build
     const app = createHttpApp({ build: devServer ? () => current : build, routers: booted.routers })
 
@@ -135,9 +134,9 @@ async function main() {
       s.once('error', reject)
     })
     if (devServer) await watchDevBuild(build, (next) => (current = next))
-    const url = process.env.PUBLIC_URL ?? `http://${host && host !== '0.0.0.0' && host !== '::' ? (host.includes(':') ? `[${host}]` : host) : 'localhost'}:${port}`
+    const url = booted.publicUrl ?? `http://${host && host !== '0.0.0.0' && host !== '::' ? (host.includes(':') ? `[${host}]` : host) : 'localhost'}:${port}`
     say(`WhatsApp Pro is running at ${url}  (Green-API mode: ${booted.mode})`)
-    if (process.env.NODE_ENV !== 'production' || process.env.SEED_DEMO === '1') {
+    if (seedDemo) {
       say(`Sign in at ${url}/login with:`)
       for (const u of DEMO_USERS) say(`  ${u.email.padEnd(22)} ${u.role.padEnd(7)} tenant ${u.tenantId}`)
       say(`  password: ${demoPassword}`)

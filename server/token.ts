@@ -1,16 +1,13 @@
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { Kysely, PostgresDialect } from 'kysely'
-import { createPgPool } from '../adapters/postgres/pg-pool'
-import { KyselyApiTokenStore } from '../adapters/kysely/kysely-auth-api-tokens'
-import { KyselyAuditLog } from '../adapters/kysely/kysely-audit-log'
-import { parseTtl, signAppToken } from '../app/utils/jwt.server'
-import { migrateToLatest } from '../db/migrate'
-import type { Database } from '../db/schema'
+import { buildCoreServices, type CoreServices } from '../app/core-services.server'
+import { mintApiToken } from '../app/utils/api-tokens.server'
+import { parseEnv } from '../app/utils/env.server'
+import { parseTtl } from '../app/utils/jwt.server'
+import { createLogger } from '../app/utils/logger.server'
 import { seedDemoData } from '../db/seed'
-import type { CliIo } from './ops'
-import { prepareSecrets, resolveDatabase, verifiedDemoPasswords } from './runtime'
+import { envOf, runWhenMain, type CliIo } from './cli-io'
+import { openCommandDatabase, type CommandDatabase } from './database'
+import { prepareSecrets, verifiedDemoPasswords } from './runtime'
 
 /**
  * `npm run token -- --tenant macrea [--email admin@macrea.test] [--ttl 1h] [--name label]`
@@ -25,7 +22,7 @@ const MAX_TTL_SECONDS = 365 * 24 * 3600
 
 class UsageError extends Error {}
 
-function readArgs(argv: string[]) {
+function readArgs(argv: string[], note: (line: string) => void) {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -37,7 +34,11 @@ function readArgs(argv: string[]) {
     },
     strict: true,
   })
-  if (values.help) return 'help' as const
+  if (values.help) {
+    note('Usage: npm run token -- --tenant <id> [--email <user e-mail>] [--ttl 1h|30m|7d] [--name <label>]')
+    note('Default user: the tenant\'s first owner. The JWT is printed alone on the last line of stdout.')
+    return 'help' as const
+  }
   if (!values.tenant) throw new UsageError('Missing --tenant <id> (for example --tenant macrea).')
   if (!TENANT_ID.test(values.tenant)) throw new UsageError(`Invalid tenant id "${values.tenant.slice(0, 64)}": expected ^[a-z0-9][a-z0-9_-]{0,62}$.`)
   const ttlSeconds = parseTtl(values.ttl)
@@ -46,37 +47,43 @@ function readArgs(argv: string[]) {
   return { tenant: values.tenant, email: values.email?.trim().toLowerCase(), ttlSeconds, name }
 }
 
-/** Runs `token <argv…>` and resolves to its exit code; the entry below calls it, tests call it in-process. */
+/** Mints one token: `argv` is what follows `token` on the command line; returns the exit code. */
 export async function runToken(argv: string[], io: CliIo): Promise<number> {
   const note = (line: string) => io.stderr(`${line}\n`)
-  let parsed: ReturnType<typeof readArgs>
+  let args: Exclude<ReturnType<typeof readArgs>, 'help'>
   try {
-    parsed = readArgs(argv)
+    const read = readArgs(argv, note)
+    if (read === 'help') return 0
+    args = read
   } catch (e) {
     note(e instanceof Error ? e.message : String(e))
     return 2
   }
-  if (parsed === 'help') {
-    note('Usage: npm run token -- --tenant <id> [--email <user e-mail>] [--ttl 1h|30m|7d] [--name <label>]')
-    note('Default user: the tenant\'s first owner. The JWT is printed alone on the last line of stdout.')
-    return 0
-  }
-  const args = parsed
-  const { demoPassword } = prepareSecrets()
-  const secret = process.env.JWT_SECRET
-  if (!secret || Buffer.byteLength(secret, 'utf8') < 32) {
-    note('JWT_SECRET must be set and at least 32 bytes.')
+  const env = envOf(io)
+  let demoPassword: string
+  try {
+    ;({ demoPassword } = prepareSecrets(env))
+  } catch (e) {
+    note(e instanceof Error ? e.message : String(e))
     return 1
   }
-  const database = await resolveDatabase()
-  const pool = createPgPool({ connectionString: database.databaseUrl, max: 2 }) // a dropped client is not a failed mint
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  let database: CommandDatabase
   try {
-    // The embedded database may never have been started by `npm start`: bring it to the same
-    // state (schema + demo data) first. An external DATABASE_URL is used as it is.
-    if (database.embedded) {
-      await migrateToLatest(db)
-      if (process.env.NODE_ENV !== 'production') await seedDemoData(db, demoPassword, verifiedDemoPasswords())
+    database = await openCommandDatabase(env, 2)
+  } catch (e) {
+    note(`Token not minted: ${e instanceof Error ? e.message : String(e)}`)
+    return 1
+  }
+  const { db } = database
+  try {
+    // An embedded database may never have been started by `npm start`: it also gets the demo data.
+    if (database.embedded && env.NODE_ENV !== 'production') await seedDemoData(db, demoPassword, verifiedDemoPasswords(env))
+    let core: CoreServices
+    try {
+      core = buildCoreServices(parseEnv(env), { db, logger: createLogger('warn', { write: (s: string) => io.stderr(s) }) })
+    } catch (e) {
+      note(e instanceof Error ? e.message : String(e))
+      return 1
     }
     const tenant = await db.selectFrom('tenants').select('id').where('id', '=', args.tenant).executeTakeFirst()
     if (!tenant) {
@@ -98,17 +105,13 @@ export async function runToken(argv: string[], io: CliIo): Promise<number> {
       )
       return 1
     }
-    const minted = await signAppToken(
-      { JWT_SECRET: secret, JWT_ISSUER: process.env.JWT_ISSUER, JWT_AUDIENCE: process.env.JWT_AUDIENCE },
-      { userId: user.id, tenantId: args.tenant, ttlSeconds: args.ttlSeconds },
-    )
-    await new KyselyApiTokenStore(db).record({ jti: minted.jti, tenantId: args.tenant, userId: user.id, name: args.name, expiresAt: minted.expiresAt })
-    await new KyselyAuditLog(db).append({
-      actor: 'system:token-cli',
+    const minted = await mintApiToken(core.auth, {
       tenantId: args.tenant,
-      action: 'auth.token.mint',
-      outcome: 'success',
-      details: { jti: minted.jti, user_id: user.id, name: args.name, expires_at: minted.expiresAt.toISOString() },
+      userId: user.id,
+      name: args.name,
+      ttlSeconds: args.ttlSeconds,
+      actor: 'system:token-cli',
+      ip: null,
     })
     note(`API token for ${user.email} (${user.role} of ${args.tenant}), jti ${minted.jti}, expires ${minted.expiresAt.toISOString()}.`)
     note('Use it as: Authorization: Bearer <token>  (revocable on /settings/api-tokens)')
@@ -118,19 +121,8 @@ export async function runToken(argv: string[], io: CliIo): Promise<number> {
     note(`Token not minted: ${e instanceof Error ? e.message : String(e)}`)
     return 1
   } finally {
-    await db.destroy().catch(() => {})
-    await database.stop().catch(() => {})
+    await database.close()
   }
 }
 
-// The entry (server/launch.mjs points argv[1] at this file); importing the module runs nothing.
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const streams: CliIo = { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s) }
-  runToken(process.argv.slice(2), streams).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      streams.stderr(`Token not minted: ${e instanceof Error ? e.message : String(e)}\n`)
-      process.exit(1)
-    },
-  )
-}
+runWhenMain(import.meta.url, runToken)

@@ -180,6 +180,15 @@ export class CachingFeatureStore implements FeatureStore {
   recordUpgradeRequest(input: Parameters<FeatureStore['recordUpgradeRequest']>[0]): ReturnType<FeatureStore['recordUpgradeRequest']> {
     return this.inner.recordUpgradeRequest(input)
   }
+
+  // Writes: the tenant_features trigger tells every process (this one included) to drop the row.
+  changeFlags(...args: Parameters<FeatureStore['changeFlags']>): ReturnType<FeatureStore['changeFlags']> {
+    return this.inner.changeFlags(...args)
+  }
+
+  handleUpgradeRequest(...args: Parameters<FeatureStore['handleUpgradeRequest']>): ReturnType<FeatureStore['handleUpgradeRequest']> {
+    return this.inner.handleUpgradeRequest(...args)
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import { z } from 'zod'
 import type { Database } from '../../db/schema'
-import type { FeatureFlags, FeatureStore, UpgradeRequestOutcome } from '../../domain/ports/feature-store'
+import type { FeatureFlags, FeatureStore, HandleUpgradeOutcome, UpgradeRequestOutcome } from '../../domain/ports/feature-store'
 
 const FlagsRowSchema = z.object({
   whatsapp_enabled: z.boolean(),
@@ -40,5 +40,42 @@ export class KyselyFeatureStore implements FeatureStore {
       .returning('id')
       .executeTakeFirst()
     return inserted ? 'recorded' : 'already_pending'
+  }
+
+  async changeFlags(tenantId: string, changes: Partial<FeatureFlags>): Promise<{ before: FeatureFlags; after: FeatureFlags }> {
+    return this.db.transaction().execute(async (trx) => {
+      // A tenant without a row has the defaults (whatsapp off, sms/email on): create it, then lock.
+      await trx.insertInto('tenant_features').values({ tenant_id: tenantId }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute()
+      const before = await trx
+        .selectFrom('tenant_features')
+        .select(['whatsapp_enabled', 'sms_enabled', 'email_enabled'])
+        .where('tenant_id', '=', tenantId)
+        .forUpdate()
+        .executeTakeFirstOrThrow()
+      const after = await trx
+        .updateTable('tenant_features')
+        .set({ ...changes, updated_at: new Date() })
+        .where('tenant_id', '=', tenantId)
+        .returning(['whatsapp_enabled', 'sms_enabled', 'email_enabled'])
+        .executeTakeFirstOrThrow()
+      return { before: rowToFeatureFlags(before), after: rowToFeatureFlags(after) }
+    })
+  }
+
+  async handleUpgradeRequest(id: string, options: { enable: boolean }): Promise<HandleUpgradeOutcome> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('upgrade_requests').select(['id', 'tenant_id', 'feature', 'handled_at']).where('id', '=', id).forUpdate().executeTakeFirst()
+      if (!row) return { kind: 'missing' as const }
+      if (row.handled_at) return { kind: 'already_handled' as const, at: new Date(row.handled_at) }
+      await trx.updateTable('upgrade_requests').set({ handled_at: new Date() }).where('id', '=', id).execute()
+      if (options.enable) {
+        await trx
+          .insertInto('tenant_features')
+          .values({ tenant_id: row.tenant_id, whatsapp_enabled: true })
+          .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ whatsapp_enabled: true, updated_at: new Date() }))
+          .execute()
+      }
+      return { kind: 'handled' as const, tenantId: row.tenant_id, feature: row.feature }
+    })
   }
 }

@@ -1,10 +1,10 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
 import { EmptyBodySchema } from '~/api/schemas'
 import { getServices } from '~/services.server'
-import { apiHandler, ipOf, ok, readJsonBody } from '~/utils/api.server'
+import { apiHandler, ok, readJsonBody } from '~/utils/api.server'
 import { requireApiContext } from '~/utils/guards.server'
 import { t } from '~/utils/i18n'
-import { requireWhatsApp, userActor } from '~/utils/whatsapp.server'
+import { requireWhatsApp } from '~/utils/whatsapp.server'
 import { disconnect } from '../../domain/whatsapp'
 
 // POST /api/wa/disconnect — idempotent: a second call answers ok too.
@@ -14,7 +14,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const ctx = await requireApiContext(request, { mutating: true, context })
     await requireWhatsApp(ctx.tenantId)
     await readJsonBody(request, EmptyBodySchema)
-    await disconnect(services.wa, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), ip: ipOf(context) })
+    await disconnect(services.wa, { tenantId: ctx.tenantId, actor: ctx.actor, ip: ctx.ip })
     return ok({ ok: true, message: t(lang, 'api.disconnected') })
   })
 }

@@ -1,9 +1,9 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
 import { PairingCodeBodySchema } from '~/api/schemas'
 import { getServices } from '~/services.server'
-import { apiHandler, ipOf, ok, readJsonBody } from '~/utils/api.server'
+import { apiHandler, ok, readJsonBody } from '~/utils/api.server'
 import { requireApiContext } from '~/utils/guards.server'
-import { publicUrlOf, requireWhatsApp, userActor } from '~/utils/whatsapp.server'
+import { publicUrlOf, requireWhatsApp } from '~/utils/whatsapp.server'
 import { requestPairingCode } from '../../domain/whatsapp'
 
 // POST /api/wa/pairing-code {"phoneNumber":"+33…"} — link by phone number instead of QR.
@@ -15,10 +15,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const body = await readJsonBody(request, PairingCodeBodySchema)
     const result = await requestPairingCode(services.wa, {
       tenantId: ctx.tenantId,
-      actor: userActor(ctx.userId),
+      actor: ctx.actor,
       phoneNumber: body.phoneNumber,
       publicUrl: publicUrlOf(context),
-      ip: ipOf(context),
+      ip: ctx.ip,
     })
     return ok({
       ok: true,

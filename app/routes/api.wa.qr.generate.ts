@@ -1,9 +1,9 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
 import { EmptyBodySchema } from '~/api/schemas'
 import { getServices } from '~/services.server'
-import { apiHandler, ipOf, ok, readJsonBody } from '~/utils/api.server'
+import { apiHandler, ok, readJsonBody } from '~/utils/api.server'
 import { requireApiContext } from '~/utils/guards.server'
-import { publicUrlOf, requireWhatsApp, userActor } from '~/utils/whatsapp.server'
+import { publicUrlOf, requireWhatsApp } from '~/utils/whatsapp.server'
 import { generateQr } from '../../domain/whatsapp'
 
 // POST /api/wa/qr/generate — auth → tenant → role → gate → parse → generateQr → respond.
@@ -15,9 +15,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
     await readJsonBody(request, EmptyBodySchema)
     const qr = await generateQr(services.wa, {
       tenantId: ctx.tenantId,
-      actor: userActor(ctx.userId),
+      actor: ctx.actor,
       publicUrl: publicUrlOf(context),
-      ip: ipOf(context),
+      ip: ctx.ip,
     })
     return ok({ ok: true, qrCode: qr.qrCode, expiresAt: qr.expiresAt.toISOString(), linkExpiresAt: qr.linkExpiresAt.toISOString() })
   })

@@ -1,11 +1,11 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
 import { TestSendBodySchema } from '~/api/schemas'
 import { getServices } from '~/services.server'
-import { apiHandler, ipOf, ok, readJsonBody } from '~/utils/api.server'
+import { apiHandler, ok, readJsonBody } from '~/utils/api.server'
 import { requireApiContext } from '~/utils/guards.server'
 import { t } from '~/utils/i18n'
 import { getLang } from '~/utils/lang.server'
-import { requireWhatsApp, userActor } from '~/utils/whatsapp.server'
+import { requireWhatsApp } from '~/utils/whatsapp.server'
 import { sendTestMessage } from '../../domain/whatsapp'
 
 // POST /api/wa/test {"to"?, "message"?} — refuses unless the instance is authorized right now.
@@ -18,10 +18,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const body = await readJsonBody(request, TestSendBodySchema)
     const sent = await sendTestMessage(services.wa, {
       tenantId: ctx.tenantId,
-      actor: userActor(ctx.userId),
+      actor: ctx.actor,
       ...(body.to ? { to: body.to } : {}),
       message: body.message ?? t(await getLang(request), 'wa.test.defaultMessage'),
-      ip: ipOf(context),
+      ip: ctx.ip,
     })
     return ok({ ok: true, idMessage: sent.messageId })
   })

@@ -3,7 +3,8 @@ import { json, redirect } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { tenantInstanceId } from '../../domain/whatsapp'
-import { getServices, type Services } from '~/services.server'
+import { bootedSimulator } from '~/boot.server'
+import { getServices } from '~/services.server'
 import { requirePageContext, type PageContext } from '~/utils/guards.server'
 import { errorResponse, validationFailed } from '~/utils/http-errors.server'
 import { t, type MessageKey } from '~/utils/i18n'
@@ -19,8 +20,8 @@ const STATES = ['authorized', 'notAuthorized', 'yellowCard', 'blocked', 'startin
 const FAULTS = ['slow', 'down', 'rateLimited', 'quota466', 'garbage', 'wrongShape', 'nullState', 'reset'] as const
 
 /** Simulator mode only; owners/admins only. Everything else is a 404 / the guard's answer. */
-async function requireSimulator(request: Request): Promise<{ sim: NonNullable<Services['simulator']>; ctx: PageContext }> {
-  const simulator = getServices().simulator
+async function requireSimulator(request: Request): Promise<{ sim: NonNullable<ReturnType<typeof bootedSimulator>>; ctx: PageContext }> {
+  const simulator = bootedSimulator()
   if (!simulator) throw new Response('Not Found', { status: 404 })
   const ctx = await requirePageContext(request, { mutating: true })
   return { sim: simulator, ctx }

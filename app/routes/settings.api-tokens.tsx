@@ -7,7 +7,8 @@ import { audit, clientIp } from '~/utils/auth.server'
 import { requirePageContext } from '~/utils/guards.server'
 import { t, type Lang, type MessageKey } from '~/utils/i18n'
 import { getLang } from '~/utils/lang.server'
-import { parseTtl, signAppToken } from '~/utils/jwt.server'
+import { mintApiToken } from '~/utils/api-tokens.server'
+import { parseTtl } from '~/utils/jwt.server'
 import authStyles from '~/styles/auth.css'
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: String(authStyles) }]
@@ -74,15 +75,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
     case INTENT_MINT: {
       const parsed = MintSchema.safeParse(form)
       if (!parsed.success) return json<ActionResult>({ kind: 'error', message: 'tokens.invalidName' }, { status: 400, headers: noStore })
-      const minted = await signAppToken(auth.env, { userId: ctx.userId, tenantId: ctx.tenantId, ttlSeconds: parseTtl(parsed.data.ttl)! })
-      await auth.apiTokens.record({ jti: minted.jti, tenantId: ctx.tenantId, userId: ctx.userId, name: parsed.data.name, expiresAt: minted.expiresAt })
-      await audit(auth, {
-        actor: `user:${ctx.userId}`,
+      const minted = await mintApiToken(auth, {
         tenantId: ctx.tenantId,
-        action: 'auth.token.mint',
-        outcome: 'success',
+        userId: ctx.userId,
+        name: parsed.data.name,
+        ttlSeconds: parseTtl(parsed.data.ttl)!,
+        actor: `user:${ctx.userId}`,
         ip,
-        details: { jti: minted.jti, name: parsed.data.name, expires_at: minted.expiresAt.toISOString() },
       })
       // The token is in this one response only (never stored, never listed again).
       return json<ActionResult>({ kind: 'minted', name: parsed.data.name, token: minted.token, expiresAt: minted.expiresAt.toISOString() }, { headers: noStore })

@@ -132,9 +132,3 @@ export async function apiHandler(request: Request, logger: Logger, fn: (lang: La
 export function ok<T extends Record<string, unknown>>(body: T, init: ResponseInit = {}): Response {
   return json(body, { ...init, headers: { 'Cache-Control': 'no-store', ...(init.headers as Record<string, string>) } })
 }
-
-/** The client IP express saw (set by server/http-app.ts getLoadContext). */
-export function ipOf(context: unknown): string | undefined {
-  const ip = (context as { ip?: unknown } | undefined)?.ip
-  return typeof ip === 'string' ? ip : undefined
-}

@@ -25,7 +25,7 @@ import { SESSION_POLICY, hostOnlyCookie } from './session.server'
 
 /**
  * Everything sign-in and the guards need, built once by the composition root
- * (`buildAuthServices(db, env)` in app/services.server.ts).
+ * (`buildCoreServices` in app/core-services.server.ts).
  */
 export interface AuthServices {
   env: Pick<Env, 'JWT_SECRET' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'PUBLIC_URL'>
@@ -57,18 +57,26 @@ export const OAUTH_NEXT_COOKIE = '__Host-wa_oauth_next'
 /** Where to go after an OAuth sign-in (a same-site path, checked again by `safeRedirect` on the way back). */
 export const oauthNextCookie = hostOnlyCookie(OAUTH_NEXT_COOKIE, OAUTH_STATE_MAX_AGE_SECONDS)
 
-export function buildAuthServices(db: Kysely<Database>, env: Env, source: NodeJS.ProcessEnv = process.env): AuthServices {
+/** Wrappers the server puts around two stores as they are built (its per-process caches). */
+export interface AuthDecorators {
+  resolver?: (inner: MembershipResolver) => MembershipResolver
+  apiTokens?: (inner: ApiTokenStore) => ApiTokenStore
+}
+
+export function buildAuthServices(db: Kysely<Database>, env: Env, decorate: AuthDecorators = {}): AuthServices {
+  const resolver = new KyselyMembershipResolver(db)
+  const apiTokens = new KyselyApiTokenStore(db)
   return {
     env,
     users: new KyselyUserDirectory(db),
-    resolver: new KyselyMembershipResolver(db),
+    resolver: decorate.resolver ? decorate.resolver(resolver) : resolver,
     sessions: new KyselySessionStore(db, SESSION_POLICY),
-    apiTokens: new KyselyApiTokenStore(db),
+    apiTokens: decorate.apiTokens ? decorate.apiTokens(apiTokens) : apiTokens,
     throttle: new KyselyLoginThrottle(db),
     oauthStates: new KyselyOAuthStateStore(db),
     audit: new KyselyAuditLog(db),
     verifyJwt: createJwtVerifier(env),
-    oauth: parseOAuthConfig(source),
+    oauth: oauthConfigOf(env),
   }
 }
 
@@ -84,7 +92,7 @@ export function clientIp(context: unknown): string | null {
 }
 
 /** Audit is best effort: a failed insert never turns a sign-in or a 403 into a 500. */
-export async function audit(auth: AuthServices, entry: AuditEntry): Promise<void> {
+export async function audit(auth: Pick<AuthServices, 'audit'>, entry: AuditEntry): Promise<void> {
   try {
     await auth.audit.append(entry)
   } catch {
@@ -198,19 +206,6 @@ async function verifyPasswordLogin(
 
 export type OAuthProviderId = 'google' | 'microsoft' | 'github'
 
-const optional = z.string().trim().min(1).optional()
-const OAuthEnvSchema = z.object({
-  OAUTH_GOOGLE_CLIENT_ID: optional,
-  OAUTH_GOOGLE_CLIENT_SECRET: optional,
-  OAUTH_MICROSOFT_CLIENT_ID: optional,
-  OAUTH_MICROSOFT_CLIENT_SECRET: optional,
-  OAUTH_MICROSOFT_TENANT: z.string().trim().regex(/^[A-Za-z0-9.-]{1,64}$/).default('common'),
-  OAUTH_GITHUB_CLIENT_ID: optional,
-  OAUTH_GITHUB_CLIENT_SECRET: optional,
-})
-/** Every variable OAuthEnvSchema reads (kept in step with .env.example by a test). */
-export const OAUTH_ENV_VARIABLES: readonly string[] = Object.keys(OAuthEnvSchema.shape)
-
 export interface OAuthProviderConfig {
   id: OAuthProviderId
   label: string
@@ -225,8 +220,8 @@ export interface OAuthConfig {
   providers: OAuthProviderConfig[]
 }
 
-function parseOAuthConfig(source: NodeJS.ProcessEnv): OAuthConfig {
-  const env = OAuthEnvSchema.parse(source)
+/** The providers configured in the env schema (OAUTH_*), in the order the login page lists them. */
+function oauthConfigOf(env: Env): OAuthConfig {
   const providers: OAuthProviderConfig[] = []
   if (env.OAUTH_GOOGLE_CLIENT_ID && env.OAUTH_GOOGLE_CLIENT_SECRET) {
     providers.push({

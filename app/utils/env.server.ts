@@ -1,7 +1,11 @@
 import { z } from 'zod'
+import { parseEncryptionKeys, type EncryptionKeyring } from '../../adapters/crypto/encryption-keys'
 
 /**
- * Configuration, parsed once at boot. The process entry (server/runtime.ts) has already filled
+ * The app's configuration, parsed once at boot by every process that builds the core services
+ * (the Remix server, `ops`, `token`): this is the one place that reads it. The process's own
+ * variables (PORT, HOST, the data directory, the embedded database) are server/runtime.ts's.
+ * Parsed once at boot. The process entry (server/runtime.ts) has already filled
  * dev secrets; here a missing or weak value fails fast with the variable's name (never its value).
  */
 const RateRule = z
@@ -12,6 +16,8 @@ const RateRule = z
     return { limit, windowSeconds }
   })
   .refine((r) => r.limit >= 1 && r.windowSeconds >= 1, 'count and seconds must be at least 1')
+
+const optionalText = z.string().trim().min(1).optional()
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -35,8 +41,18 @@ const EnvSchema = z.object({
   JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().optional(),
   JWT_JWKS_URL: z.string().url().optional(),
+  // The key ring of stored credentials, checked by its owner (adapters/crypto/encryption-keys.ts)
+  // in parseEnv: its messages never quote a key.
   WA_ENCRYPTION_KEYS: z.string().min(1, 'WA_ENCRYPTION_KEYS is required'),
   WA_ENCRYPTION_CURRENT_KEY: z.string().optional(),
+  // Sign-in providers: each is offered when both its id and secret are set (decision 033).
+  OAUTH_GOOGLE_CLIENT_ID: optionalText,
+  OAUTH_GOOGLE_CLIENT_SECRET: optionalText,
+  OAUTH_MICROSOFT_CLIENT_ID: optionalText,
+  OAUTH_MICROSOFT_CLIENT_SECRET: optionalText,
+  OAUTH_MICROSOFT_TENANT: z.string().trim().regex(/^[A-Za-z0-9.-]{1,64}$/).default('common'),
+  OAUTH_GITHUB_CLIENT_ID: optionalText,
+  OAUTH_GITHUB_CLIENT_SECRET: optionalText,
   PUBLIC_URL: z.string().url().optional(),
   GREENAPI_MODE: z.enum(['shared', 'pool', 'partner', 'simulator']).optional(),
   GREENAPI_INSTANCE_ID: z.string().regex(/^\d{1,20}$/).optional(),
@@ -73,6 +89,10 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` (one line per event; production) or `pretty` (pino-pretty, set by `npm run dev`). */
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  /** Also write log lines to this file (tests read it to check what never reaches logs). */
+  LOG_FILE: optionalText,
+  /** Set by `remix dev`: the page then loads the live-reload script. */
+  REMIX_DEV_ORIGIN: optionalText,
 })
 
 export type Env = z.infer<typeof EnvSchema> & {
@@ -80,6 +100,8 @@ export type Env = z.infer<typeof EnvSchema> & {
   DATABASE_DIRECT_URL: string
   /** DATABASE_URL is a transaction-mode pooler (DATABASE_DIRECT_URL names another URL). */
   DATABASE_POOLED: boolean
+  /** WA_ENCRYPTION_KEYS / WA_ENCRYPTION_CURRENT_KEY, parsed. */
+  encryptionKeys: EncryptionKeyring
 }
 
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
@@ -111,7 +133,9 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     throw new Error('Invalid configuration: GREENAPI_MODE partner needs GREENAPI_PARTNER_TOKEN')
   }
   const direct = env.DATABASE_DIRECT_URL ?? env.DATABASE_URL
-  return { ...env, GREENAPI_MODE: mode, DATABASE_DIRECT_URL: direct, DATABASE_POOLED: direct !== env.DATABASE_URL }
+  // Throws EncryptionKeyConfigError (its own messages, never a key): callers may tell it apart.
+  const encryptionKeys = parseEncryptionKeys({ WA_ENCRYPTION_KEYS: env.WA_ENCRYPTION_KEYS, WA_ENCRYPTION_CURRENT_KEY: env.WA_ENCRYPTION_CURRENT_KEY })
+  return { ...env, GREENAPI_MODE: mode, DATABASE_DIRECT_URL: direct, DATABASE_POOLED: direct !== env.DATABASE_URL, encryptionKeys }
 }
 
 /** Every variable EnvSchema reads: tests/integration/env-example.test.ts keeps .env.example in step. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { parseEnv } from './env.server'
 
-const base = { DATABASE_URL: 'postgres://x@127.0.0.1/app_test', JWT_SECRET: 'x'.repeat(32), WA_ENCRYPTION_KEYS: 'k1:abc' }
+// The key ring is parsed with the rest (env.encryptionKeys): the fixture holds a real 32-byte key.
+const base = { DATABASE_URL: 'postgres://x@127.0.0.1/app_test', JWT_SECRET: 'x'.repeat(32), WA_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` }
 
 describe('configuration', () => {
   it('uses the documented rate limits (docs/api.md#rate-limits) by default and accepts overrides as count/seconds', () => {
@@ -46,5 +47,20 @@ describe('configuration', () => {
     expect(parseEnv({ ...prod, PUBLIC_URL: 'https://crm.example', METRICS_TOKEN: 'm'.repeat(32) }).PUBLIC_URL).toBe('https://crm.example')
     // Development and tests keep working without them.
     expect(parseEnv(base).PUBLIC_URL).toBeUndefined()
+  })
+
+  it('parses the key ring and the OAuth providers with the rest; a bad key never shows in the message', () => {
+    const env = parseEnv({ ...base, OAUTH_GITHUB_CLIENT_ID: 'id', OAUTH_GITHUB_CLIENT_SECRET: 'secret' })
+    expect(env.encryptionKeys.currentKeyId).toBe('k1')
+    expect(env.OAUTH_GITHUB_CLIENT_ID).toBe('id')
+    expect(env.OAUTH_MICROSOFT_TENANT).toBe('common')
+    let message = ''
+    try {
+      parseEnv({ ...base, WA_ENCRYPTION_KEYS: 'k1:not-a-32-byte-key-SECRETVALUE' })
+    } catch (e) {
+      message = (e as Error).message
+    }
+    expect(message).toMatch(/WA_ENCRYPTION_KEYS|key/i)
+    expect(message).not.toContain('SECRETVALUE')
   })
 })

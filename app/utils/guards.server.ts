@@ -1,7 +1,7 @@
 import { redirect } from '@remix-run/node'
 import { API_TOKEN_TOUCH_INTERVAL_SECONDS } from '../../domain/ports/api-token-store'
 import type { Role } from '../../domain/ports/user-directory'
-import { TENANT_ID_PATTERN } from '../../domain/whatsapp'
+import { TENANT_ID_PATTERN, type Actor } from '../../domain/whatsapp'
 import { getServices } from '../services.server'
 import { audit, clientIp, type AuthServices } from './auth.server'
 import { appOrigin, isSameOriginRequest } from './csrf.server'
@@ -10,14 +10,17 @@ import { getLiveSession } from './session.server'
 import { loginUrl } from './safe-redirect'
 
 /**
- * Stacked, throwing guards (STYLE habit 9). API routes:
+ * Who is calling, in one step (STYLE habit 9). API routes:
  *
- *   const ctx = await requireApiContext(request, { mutating: true, context })
+ *   const caller = await requireApiContext(request, { mutating: true, context })
+ *   await someUseCase(services.wa, { tenantId: caller.tenantId, actor: caller.actor, ip: caller.ip })
  *
- * runs authenticate (Bearer JWT, else the session cookie + CSRF for unsafe methods) → resolve
- * tenant (X-Tenant, else the token's tenant_id, else the user's first membership) → membership
- * (one query) → role, and throws the JSON envelope of the first failure. Pages use
- * `requireUser` / `requirePageContext`, which redirect to /login instead.
+ * `identifyCaller` reads the credential (a Bearer JWT, else the session cookie, which must also
+ * be same-origin for unsafe methods), resolves the tenant (X-Tenant, else the token's tenant_id,
+ * else the user's first membership), checks user, revocation and membership in one query, and
+ * returns plain values: the use case never sees the request. The first failure is thrown as its
+ * JSON envelope (audited when it is a refusal). Pages use `requirePageContext` / `requireUser`,
+ * the same step over the session cookie only, which redirect to /login instead.
  */
 export type AuthVia = 'bearer' | 'session'
 
@@ -28,6 +31,10 @@ export interface ApiContext {
   via: AuthVia
   /** The Bearer token's jti, when it has one. */
   jti?: string
+  /** Who the use case records as acting (`user:<id>`). */
+  actor: Actor
+  /** The client IP the HTTP shell saw, when it knew it (audit entries). */
+  ip?: string
 }
 
 export interface GuardOptions {
@@ -42,43 +49,52 @@ const MUTATING_ROLES: ReadonlySet<Role> = new Set(['owner', 'admin'])
 
 export const canMutate = (role: Role): boolean => MUTATING_ROLES.has(role)
 
-// Per-request memo: stacked guards (or a guard called by loader and helper) share one lookup.
+// Per-request memo: a guard called by a loader and a helper shares one lookup.
 const memo = new WeakMap<Request, Promise<ApiContext>>()
 
 export async function requireApiContext(request: Request, options: GuardOptions): Promise<ApiContext> {
   let pending = memo.get(request)
   if (!pending) {
-    pending = resolveApiContext(getServices().auth, request, clientIp(options.context))
+    pending = identifyCaller(getServices().auth, request, { ip: clientIp(options.context), credentials: 'bearer-or-session' })
     memo.set(request, pending)
   }
-  const ctx = await pending
-  if (options.mutating && !canMutate(ctx.role)) throw forbiddenRole()
-  return ctx
+  const caller = await pending
+  if (options.mutating && !canMutate(caller.role)) throw forbiddenRole()
+  return caller
 }
 
-async function denyTenant(
+type Refusal = { action: 'authz.tenant' | 'authz.csrf'; userId: string; tenantId: string | null; details: Record<string, unknown> }
+
+/**
+ * The one step from a request to "who, for which tenant, with which role". Every refusal is
+ * audited here (best effort) and thrown as its envelope.
+ */
+export async function identifyCaller(
   auth: AuthServices,
-  input: { userId: string; tenantId: string | null; via: AuthVia; ip: string | null; reason: string; request: Request },
-): Promise<never> {
-  await audit(auth, {
-    actor: `user:${input.userId}`,
-    tenantId: input.tenantId,
-    action: 'authz.tenant',
-    outcome: 'denied',
-    ip: input.ip,
-    details: { via: input.via, reason: input.reason, method: input.request.method, path: new URL(input.request.url).pathname.slice(0, 200) },
-  })
-  throw tenantForbidden()
-}
+  request: Request,
+  input: { ip: string | null; credentials: 'bearer-or-session' | 'session' },
+): Promise<ApiContext> {
+  const { ip } = input
+  const path = new URL(request.url).pathname.slice(0, 200)
+  const refuse = async (refusal: Refusal, error: Response): Promise<never> => {
+    await audit(auth, {
+      actor: `user:${refusal.userId}`,
+      tenantId: refusal.tenantId,
+      action: refusal.action,
+      outcome: 'denied',
+      ip,
+      details: { ...refusal.details, method: request.method, path },
+    })
+    throw error
+  }
 
-async function resolveApiContext(auth: AuthServices, request: Request, ip: string | null): Promise<ApiContext> {
-  // 1. Authenticate.
+  // 1. The credential: a Bearer token (API clients), else the session cookie (same-origin only).
   let userId: string
   let via: AuthVia
   let jti: string | null = null
   let claimTenant: string | null = null
   let allowListed = false
-  const authorization = request.headers.get('authorization')
+  const authorization = input.credentials === 'bearer-or-session' ? request.headers.get('authorization') : null
   if (authorization !== null) {
     const match = BEARER.exec(authorization)
     const claims = match?.[1] ? await auth.verifyJwt(match[1]) : null
@@ -92,41 +108,31 @@ async function resolveApiContext(auth: AuthServices, request: Request, ip: strin
     const session = await getLiveSession(auth.sessions, request)
     if (!session) throw unauthenticated()
     if (!isSameOriginRequest(request, appOrigin(request, auth.env.PUBLIC_URL))) {
-      await audit(auth, {
-        actor: `user:${session.userId}`,
-        tenantId: null,
-        action: 'authz.csrf',
-        outcome: 'denied',
-        ip,
-        details: { method: request.method, path: new URL(request.url).pathname.slice(0, 200) },
-      })
-      throw csrfRejected()
+      return refuse({ action: 'authz.csrf', userId: session.userId, tenantId: null, details: {} }, csrfRejected())
     }
     userId = session.userId
     via = 'session'
   }
 
-  // 2. Resolve the tenant. A malformed X-Tenant (including two values, which arrive joined by
-  //    ", ") is a 400; a token bound to a tenant cannot be pointed at another one.
+  // 2. The tenant. A malformed X-Tenant (including two values, which arrive joined by ", ") is
+  //    a 400; a token bound to a tenant cannot be pointed at another one.
   const header = request.headers.get('x-tenant')
   if (header !== null && !TENANT_ID_PATTERN.test(header)) {
     throw validationFailed('Invalid X-Tenant header', [{ path: 'X-Tenant', message: 'must match ^[a-z0-9][a-z0-9_-]{0,62}$ (one value)' }])
   }
   const requested = header ?? claimTenant
-  if (header !== null && claimTenant !== null && header !== claimTenant) {
-    return denyTenant(auth, { userId, tenantId: header, via, ip, reason: 'token_tenant_mismatch', request })
-  }
+  const tenantRefusal = (tenantId: string | null, reason: string) =>
+    refuse({ action: 'authz.tenant', userId, tenantId, details: { via, reason } }, tenantForbidden())
+  if (header !== null && claimTenant !== null && header !== claimTenant) return tenantRefusal(header, 'token_tenant_mismatch')
 
   // 3. One query: user exists, jti not revoked, membership in the requested (or first) tenant.
   //    An app token (HS256) must also be one the app recorded for this user (allow-list).
   const facts = await auth.resolver.resolve({ userId, tenantId: requested, jti })
   if (!facts.userExists || facts.revoked) throw unauthenticated()
   if (allowListed && facts.tokenTenantId === null) throw unauthenticated()
-  if (!facts.membership) {
-    return denyTenant(auth, { userId, tenantId: requested, via, ip, reason: requested ? 'not_a_member' : 'no_membership', request })
-  }
+  if (!facts.membership) return tenantRefusal(requested, requested ? 'not_a_member' : 'no_membership')
   if (facts.tokenTenantId !== null && facts.tokenTenantId !== facts.membership.tenantId) {
-    return denyTenant(auth, { userId, tenantId: facts.membership.tenantId, via, ip, reason: 'token_tenant_mismatch', request })
+    return tenantRefusal(facts.membership.tenantId, 'token_tenant_mismatch')
   }
   if (jti && facts.tokenTenantId !== null) {
     // The token store's cache marks the token used at once, so a burst of requests touches once.
@@ -139,6 +145,8 @@ async function resolveApiContext(auth: AuthServices, request: Request, ip: strin
     role: facts.membership.role,
     via,
     ...(jti ? { jti } : {}),
+    actor: { kind: 'user', userId },
+    ...(ip ? { ip } : {}),
   }
 }
 

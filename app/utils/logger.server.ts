@@ -69,11 +69,11 @@ function prettyStream(): pino.DestinationStream {
   }
 }
 
-export function createLogger(level: string, destination?: pino.DestinationStream, format: 'json' | 'pretty' = 'json') {
+export function createLogger(level: string, destination?: pino.DestinationStream, format: 'json' | 'pretty' = 'json', file?: string) {
   const dest =
     destination ??
-    (process.env.LOG_FILE
-      ? pino.destination({ dest: process.env.LOG_FILE, sync: true, mkdir: true })
+    (file
+      ? pino.destination({ dest: file, sync: true, mkdir: true })
       : format === 'pretty'
         ? prettyStream()
         : undefined)

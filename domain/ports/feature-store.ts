@@ -7,6 +7,11 @@ export interface FeatureFlags {
 
 export type UpgradeRequestOutcome = 'recorded' | 'already_pending'
 
+export type HandleUpgradeOutcome =
+  | { kind: 'missing' }
+  | { kind: 'already_handled'; at: Date }
+  | { kind: 'handled'; tenantId: string; feature: string }
+
 /**
  * Per-tenant feature flags and upgrade requests. Every method is keyed by tenant id.
  * Contains no secrets; tenant ids and user ids are safe to log.
@@ -34,4 +39,22 @@ export interface FeatureStore {
     /** User id (uuid) of the requester, or null for a system/operator actor. */
     requestedBy: string | null
   }): Promise<UpgradeRequestOutcome>
+
+  /**
+   * Sets some flags of a tenant (a tenant without a row gets one with the defaults first), under
+   * a row lock, and returns the flags before and after.
+   *
+   * @example
+   * const { before, after } = await features.changeFlags('macrea', { whatsapp_enabled: true })
+   */
+  changeFlags(tenantId: string, changes: Partial<FeatureFlags>): Promise<{ before: FeatureFlags; after: FeatureFlags }>
+
+  /**
+   * Marks an open upgrade request handled; with `enable`, switches WhatsApp Pro on for its
+   * tenant in the same transaction.
+   *
+   * @example
+   * const outcome = await features.handleUpgradeRequest('42', { enable: true })
+   */
+  handleUpgradeRequest(id: string, options: { enable: boolean }): Promise<HandleUpgradeOutcome>
 }

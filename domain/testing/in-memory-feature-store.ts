@@ -1,9 +1,9 @@
-import type { FeatureFlags, FeatureStore, UpgradeRequestOutcome } from '../ports/feature-store'
+import type { FeatureFlags, FeatureStore, HandleUpgradeOutcome, UpgradeRequestOutcome } from '../ports/feature-store'
 
 /** FeatureStore fake: flags per tenant, open upgrade requests deduplicated like the partial unique index. */
 export class InMemoryFeatureStore implements FeatureStore {
   readonly flags = new Map<string, FeatureFlags>()
-  readonly upgradeRequests: { tenantId: string; feature: 'whatsapp'; requestedBy: string | null; handled: boolean }[] = []
+  readonly upgradeRequests: { tenantId: string; feature: 'whatsapp'; requestedBy: string | null; handled: boolean; handledAt?: Date }[] = []
   getFlagsCalls = 0
 
   setFlags(tenantId: string, flags: Partial<FeatureFlags>): void {
@@ -21,5 +21,23 @@ export class InMemoryFeatureStore implements FeatureStore {
     if (open) return 'already_pending'
     this.upgradeRequests.push({ ...input, handled: false })
     return 'recorded'
+  }
+
+  async changeFlags(tenantId: string, changes: Partial<FeatureFlags>): Promise<{ before: FeatureFlags; after: FeatureFlags }> {
+    const before = this.flags.get(tenantId) ?? { whatsapp_enabled: false, sms_enabled: true, email_enabled: true }
+    const after = { ...before, ...changes }
+    this.flags.set(tenantId, after)
+    return { before: { ...before }, after: { ...after } }
+  }
+
+  /** Request ids are 1-based positions in `upgradeRequests`. */
+  async handleUpgradeRequest(id: string, options: { enable: boolean }): Promise<HandleUpgradeOutcome> {
+    const request = this.upgradeRequests[Number(id) - 1]
+    if (!request) return { kind: 'missing' }
+    if (request.handled) return { kind: 'already_handled', at: request.handledAt ?? new Date(0) }
+    request.handled = true
+    request.handledAt = new Date()
+    if (options.enable) await this.changeFlags(request.tenantId, { whatsapp_enabled: true })
+    return { kind: 'handled', tenantId: request.tenantId, feature: request.feature }
   }
 }

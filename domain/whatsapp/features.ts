@@ -1,4 +1,4 @@
-import type { FeatureFlags } from '../ports/feature-store'
+import type { FeatureFlags, HandleUpgradeOutcome } from '../ports/feature-store'
 import type { Actor, WhatsAppDeps } from './deps'
 import { actorLabel } from './deps'
 import { WhatsAppDisabledError } from './whatsapp.errors'
@@ -58,4 +58,46 @@ export async function requestUpgrade(
     details: { result: outcome },
   })
   return { status: outcome }
+}
+
+/**
+ * Switches features of a tenant (the operator CLI today; a billing page tomorrow) and audits
+ * `features.set` with the flags before and after.
+ */
+export async function setFeatureFlags(
+  deps: Pick<WhatsAppDeps, 'features' | 'audit'>,
+  input: { tenantId: string; changes: Partial<FeatureFlags>; actor: Actor; ip?: string },
+): Promise<{ before: FeatureFlags; after: FeatureFlags }> {
+  const change = await deps.features.changeFlags(input.tenantId, input.changes)
+  await deps.audit.append({
+    actor: actorLabel(input.actor),
+    tenantId: input.tenantId,
+    action: 'features.set',
+    outcome: 'success',
+    ip: input.ip ?? null,
+    details: { before: change.before, after: change.after },
+  })
+  return change
+}
+
+/**
+ * Marks an upgrade request handled (with `enable`, WhatsApp Pro goes on in the same step) and
+ * audits `whatsapp.upgrade_handled` when it was open.
+ */
+export async function handleUpgradeRequest(
+  deps: Pick<WhatsAppDeps, 'features' | 'audit'>,
+  input: { requestId: string; enable: boolean; actor: Actor },
+): Promise<HandleUpgradeOutcome> {
+  const outcome = await deps.features.handleUpgradeRequest(input.requestId, { enable: input.enable })
+  if (outcome.kind === 'handled') {
+    await deps.audit.append({
+      actor: actorLabel(input.actor),
+      tenantId: outcome.tenantId,
+      action: 'whatsapp.upgrade_handled',
+      outcome: 'success',
+      ip: null,
+      details: { upgrade_request_id: input.requestId, feature: outcome.feature, enabled: input.enable },
+    })
+  }
+  return outcome
 }

@@ -5,7 +5,7 @@ export { applyProviderEvent, type ProviderEventResult } from './apply-provider-e
 export { CONNECTION_STATES, type ConnectionState } from './connection-state'
 export { DEFAULT_WHATSAPP_CONFIG, type Actor, type WhatsAppConfig, type WhatsAppDeps } from './deps'
 export { disconnect, type DisconnectResult } from './disconnect'
-export { getFeatures, requestUpgrade, requireWhatsAppEnabled } from './features'
+export { getFeatures, handleUpgradeRequest, requestUpgrade, requireWhatsAppEnabled, setFeatureFlags } from './features'
 export { generateQr, type GenerateQrResult } from './generate-qr'
 export { getConnectionStatus, type ConnectionStatusResult } from './get-connection-status'
 export { currentLinkDisplay, showNewPairingCode, showNewQr, type LinkDisplay } from './link-display'

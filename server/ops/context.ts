@@ -1,7 +1,11 @@
 import os from 'node:os'
 import type { Kysely } from 'kysely'
 import type { AesGcmCredentialVault } from '../../adapters/crypto/aes-gcm-credential-vault'
+import type { CoreServices } from '../../app/core-services.server'
+import type { Env } from '../../app/utils/env.server'
 import type { Database } from '../../db/schema'
+import type { CommandDatabase } from '../database'
+import type { CliIo } from '../cli-io'
 
 // Heavy modules (pg, Kysely, zod schemas, the Green-API client) are imported when a command
 // needs them, so `--help` and argument errors answer fast.
@@ -27,81 +31,106 @@ export class OpsError extends Error {
   }
 }
 
-/** Whether WA_ENCRYPTION_KEYS came from the environment (else: the development key ring in .data). */
-export const KEYS_FROM_ENVIRONMENT = Boolean(process.env.WA_ENCRYPTION_KEYS)
-
 export const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/
 export const INSTANCE_ID = /^[0-9]{1,20}$/
 
 export interface Io {
   out(line: string): void
   err(line: string): void
+  /** Text as it is (log lines that end with their own newline). */
+  raw(text: string): void
+  /** Redraws the progress line in place (terminal only; see isTTY). */
+  progress(text: string | null): void
   /** Reads stdin to the end (for secrets passed with --…-stdin). */
   readStdin(): Promise<string>
   isTTY: boolean
 }
 
-export const processIo: Io = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-  async readStdin() {
-    const chunks: Buffer[] = []
-    for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
-    return Buffer.concat(chunks).toString('utf8')
-  },
-  isTTY: Boolean(process.stderr.isTTY),
+/** The line-oriented view of a command's streams. */
+export function opsIo(io: CliIo): Io {
+  return {
+    out: (line) => io.stdout(`${line}\n`),
+    err: (line) => io.stderr(`${line}\n`),
+    raw: (text) => io.stderr(text),
+    progress: (text) => io.stderr(text === null ? '\n' : `\r\x1b[2K${text}`),
+    readStdin: io.readStdin ?? (async () => ''),
+    isTTY: io.isTTY ?? false,
+  }
 }
 
 /** `operator:<os user>`, restricted to a safe alphabet (it lands in the audit log). */
-function operatorActor(): string {
+function operatorActor(env: Record<string, string | undefined>): string {
   let name: string | undefined
   try {
     name = os.userInfo().username
   } catch {
     name = undefined
   }
-  name = (name || process.env.USER || process.env.LOGNAME || 'unknown').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)
+  name = (name || env.USER || env.LOGNAME || 'unknown').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)
   return `operator:${name}`
 }
 
 export class OpsContext {
-  readonly actor = operatorActor()
-  #db: Kysely<Database> | undefined
-  #stop: (() => Promise<void>) | undefined
+  readonly actor: string
+  /** Whether WA_ENCRYPTION_KEYS came from the environment (else: the development key ring in .data). */
+  readonly keysFromEnvironment: boolean
+  #database: Promise<CommandDatabase> | undefined
+  #core: CoreServices | undefined
   #vault: AesGcmCredentialVault | undefined
 
-  constructor(readonly io: Io = processIo) {}
+  /**
+   * `env` is the command's configuration; development secrets are filled into it (never into
+   * process.env of an in-process caller).
+   */
+  constructor(
+    readonly io: Io,
+    readonly env: Record<string, string | undefined>,
+  ) {
+    this.actor = operatorActor(env)
+    this.keysFromEnvironment = Boolean(env.WA_ENCRYPTION_KEYS)
+  }
 
   /** Opens the database on first use (and brings an embedded one to the latest schema). */
   async db(): Promise<Kysely<Database>> {
-    if (this.#db) return this.#db
-    const [{ Kysely, PostgresDialect }, { createPgPool }, { migrateToLatest }, { resolveDatabase }] = await Promise.all([
-      import('kysely'),
-      import('../../adapters/postgres/pg-pool'),
-      import('../../db/migrate'),
-      import('../runtime'),
+    this.#database ??= import('../database').then(({ openCommandDatabase }) => openCommandDatabase(this.env, 4))
+    return (await this.#database).db
+  }
+
+  /**
+   * The use cases' services (the ones the pages call), over this command's database and the
+   * same configuration as the app: a command that changes what a page changes goes through here.
+   */
+  async core(): Promise<CoreServices> {
+    if (this.#core) return this.#core
+    const db = await this.db()
+    const [{ parseEnv }, { buildCoreServices }, { createLogger }, { EncryptionKeyConfigError }] = await Promise.all([
+      import('../../app/utils/env.server'),
+      import('../../app/core-services.server'),
+      import('../../app/utils/logger.server'),
+      import('../../adapters/crypto/encryption-keys'),
     ])
-    const database = await resolveDatabase()
-    this.#stop = database.stop
-    // A client dropped when the embedded server stops at teardown (or by a failover mid-command)
-    // must not crash the command after it printed its result (it used to exit 1 ~2 runs in 20).
-    const pool = createPgPool({ connectionString: database.databaseUrl, max: 4 })
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-    this.#db = db
-    if (database.embedded) await migrateToLatest(db)
-    return db
+    let env: Env
+    try {
+      env = parseEnv(this.env)
+    } catch (e) {
+      throw new OpsError(e instanceof EncryptionKeyConfigError || e instanceof Error ? e.message : String(e))
+    }
+    // Warnings of the use cases (a failed logout, …) go to stderr, never among the results on stdout.
+    const logger = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, { write: (s: string) => this.io.raw(s) })
+    this.#core = buildCoreServices(env, { db, logger })
+    return this.#core
   }
 
   /** The vault of the app's key ring (WA_ENCRYPTION_KEYS / WA_ENCRYPTION_CURRENT_KEY). */
   async vault(): Promise<AesGcmCredentialVault> {
     if (this.#vault) return this.#vault
-    if (!process.env.WA_ENCRYPTION_KEYS) (await import('../runtime')).prepareSecrets()
+    if (!this.env.WA_ENCRYPTION_KEYS) (await import('../runtime')).prepareSecrets(this.env)
     const [{ AesGcmCredentialVault }, { parseEncryptionKeys, EncryptionKeyConfigError }] = await Promise.all([
       import('../../adapters/crypto/aes-gcm-credential-vault'),
       import('../../adapters/crypto/encryption-keys'),
     ])
     try {
-      this.#vault = new AesGcmCredentialVault(parseEncryptionKeys(process.env))
+      this.#vault = new AesGcmCredentialVault(parseEncryptionKeys(this.env))
     } catch (e) {
       if (e instanceof EncryptionKeyConfigError) throw new OpsError(e.message)
       throw e
@@ -147,10 +176,10 @@ export class OpsContext {
   }
 
   async close(): Promise<void> {
-    await this.#db?.destroy().catch(() => {})
-    await this.#stop?.().catch(() => {})
-    this.#db = undefined
-    this.#stop = undefined
+    const database = this.#database
+    this.#database = undefined
+    this.#core = undefined
+    await database?.then((d) => d.close(), () => {})
   }
 }
 

@@ -3,6 +3,9 @@ import { OpsError, parseOnOff, printRows, type OpsContext } from './context'
 
 type FlagName = 'whatsapp_enabled' | 'sms_enabled' | 'email_enabled'
 
+/** The use case records `system:ops`; the CLI's own `ops.*` entry names the operator. */
+const OPS_ACTOR = { kind: 'system', name: 'ops' } as const
+
 export function registerFeatureCommands(program: Command, ctx: () => OpsContext): void {
   const features = program.command('features').description('Per-tenant feature flags (WhatsApp Pro add-on, SMS, e-mail)')
 
@@ -21,23 +24,9 @@ export function registerFeatureCommands(program: Command, ctx: () => OpsContext)
       if (Object.keys(wanted).length === 0) throw new OpsError('Nothing to set: pass --whatsapp, --sms and/or --email (on|off).', 2)
       const tenant = await c.requireTenant(tenantId)
       const db = await c.db()
-      const { before, after } = await db.transaction().execute(async (trx) => {
-        // A tenant without a row has the defaults (whatsapp off, sms/email on): create it, then lock.
-        await trx.insertInto('tenant_features').values({ tenant_id: tenant.id }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute()
-        const prev = await trx
-          .selectFrom('tenant_features')
-          .select(['whatsapp_enabled', 'sms_enabled', 'email_enabled'])
-          .where('tenant_id', '=', tenant.id)
-          .forUpdate()
-          .executeTakeFirstOrThrow()
-        const next = await trx
-          .updateTable('tenant_features')
-          .set({ ...wanted, updated_at: new Date() })
-          .where('tenant_id', '=', tenant.id)
-          .returning(['whatsapp_enabled', 'sms_enabled', 'email_enabled'])
-          .executeTakeFirstOrThrow()
-        return { before: prev, after: next }
-      })
+      const { wa } = await c.core()
+      const { setFeatureFlags } = await import('../../domain/whatsapp')
+      const { before, after } = await setFeatureFlags(wa, { tenantId: tenant.id, changes: wanted, actor: OPS_ACTOR })
       await c.audit({ action: 'ops.features.set', tenantId: tenant.id, details: { before, after } })
       c.io.err(`"${tenant.id}": whatsapp ${onOff(after.whatsapp_enabled)}, sms ${onOff(after.sms_enabled)}, email ${onOff(after.email_enabled)}.`)
       if (after.whatsapp_enabled && !before.whatsapp_enabled) {

@@ -7,6 +7,9 @@ import { INSTANCE_ID, OpsError, printRows, readSecretFromStdin, type OpsContext 
 /** Same location as the app's `INSTANCE_TOKEN_LOCATION` (domain/whatsapp/internal.ts). */
 const INSTANCE_TOKEN_LOCATION: SecretLocation = { tenantId: '_system', table: 'wa_instances', column: 'encrypted_token' }
 
+/** The use cases the CLI runs for a tenant record `system:ops`; the CLI's own entry names the operator. */
+const OPS_ACTOR = { kind: 'system', name: 'ops' } as const
+
 const greenApi = () => import('../../adapters/green-api')
 
 /** Key id of an envelope `v1.<keyId>.<data>` (safe to show), or undefined. */
@@ -53,7 +56,7 @@ async function tokenFrom(c: OpsContext, opts: AddOpts): Promise<string> {
   let token: string
   if (opts.tokenStdin) token = await readSecretFromStdin(c, 'instance token')
   else if (opts.tokenEnv !== undefined) {
-    token = (process.env[opts.tokenEnv] ?? '').trim()
+    token = (c.env[opts.tokenEnv] ?? '').trim()
     if (token === '') throw new OpsError(`Environment variable ${opts.tokenEnv} is empty or not set.`, 2)
   } else {
     token = (opts.token ?? '').trim()
@@ -171,7 +174,7 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
       const c = ctx()
       if (!INSTANCE_ID.test(id)) throw new OpsError(`Invalid instance id "${id.slice(0, 32)}".`, 2)
       const db = await c.db()
-      const row = await db.selectFrom('wa_instances').select(['id', 'mode', 'api_url', 'tenant_id', 'encrypted_token']).where('id', '=', id).executeTakeFirst()
+      const row = await db.selectFrom('wa_instances').select(['id', 'mode', 'tenant_id']).where('id', '=', id).executeTakeFirst()
       if (!row) throw new OpsError(`Unknown instance ${id} (see: instances list).`)
       if (row.mode !== 'pool') {
         throw new OpsError(
@@ -189,51 +192,33 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
       if (!opts.force) {
         throw new OpsError(`Instance ${id} is claimed by tenant "${tenantId}": the tenant should disconnect first, or pass --force (logs the phone out, then removes).`)
       }
-      let token: string
-      try {
-        token = (await c.vault()).decrypt(row.encrypted_token, INSTANCE_TOKEN_LOCATION)
-      } catch {
-        throw new OpsError(`Cannot decrypt the token of instance ${id} with WA_ENCRYPTION_KEYS (run keys verify); nothing changed.`)
-      }
-      try {
-        const { GreenApiWhatsAppProvider } = await greenApi()
-        await new GreenApiWhatsAppProvider({ maxRetries: 1 }).logout({ instanceId: id, apiToken: token, apiUrl: row.api_url })
-      } catch (e) {
+      // The tenant's own disconnect, run for it (audited as system:ops): logout upstream, provider
+      // row + timeline, release, publish. A failed logout leaves the phone linked upstream, so
+      // disconnect quarantines the instance (the app retries the logout) and it is not removed.
+      const { wa } = await c.core()
+      const { disconnect } = await import('../../domain/whatsapp')
+      await disconnect(wa, { tenantId, actor: OPS_ACTOR })
+      const after = await wa.instances.findById(id)
+      if (after?.tenantId) throw new OpsError(`Instance ${id} is still claimed by tenant "${after.tenantId}" (claimed again meanwhile?); nothing removed.`)
+      if (after?.needsLogout) {
         await c.audit({ action: 'ops.instance.remove', tenantId, outcome: 'failure', details: { instance_id: id, forced: true, error: 'logout_failed' } })
-        throw new OpsError(`Logout of instance ${id} failed (${reason(e)}); nothing changed.`)
+        throw new OpsError(
+          `Logout of instance ${id} failed: tenant "${tenantId}" is disconnected and the instance quarantined (the app retries the logout); remove it once instances list shows it ok.`,
+        )
       }
-      const previous = await db.transaction().execute(async (trx) => {
-        const config = await trx
-          .deleteFrom('tenant_provider_configs')
-          .where('instance_id', '=', id)
-          .returning(['tenant_id', 'connection_status'])
-          .executeTakeFirst()
-        if (config) {
-          await trx
-            .insertInto('wa_status_events')
-            .values({ tenant_id: config.tenant_id, instance_id: id, from_status: config.connection_status, to_status: 'notAuthorized', source: 'disconnect' })
-            .execute()
-        }
-        await trx.deleteFrom('wa_instances').where('id', '=', id).execute()
-        return config?.connection_status ?? null
-      })
-      try {
-        const { PgStatusPublisher } = await import('../../adapters/kysely/pg-status-publisher')
-        await new PgStatusPublisher(db).publish({ tenantId, status: 'notAuthorized', connected: false, phoneNumber: null })
-      } catch {
-        // Open pages learn it at their next status poll.
-      }
-      await c.audit({ action: 'ops.instance.remove', tenantId, details: { instance_id: id, forced: true, logout: 'ok', previous_status: previous } })
+      const r = await db.deleteFrom('wa_instances').where('id', '=', id).where('tenant_id', 'is', null).executeTakeFirst()
+      if (r.numDeletedRows === 0n && after) throw new OpsError(`Instance ${id} was claimed meanwhile; nothing removed.`)
+      await c.audit({ action: 'ops.instance.remove', tenantId, details: { instance_id: id, forced: true, logout: 'ok' } })
       c.io.err(`Instance ${id} logged out, tenant "${tenantId}" disconnected, instance removed.`)
     })
 
   const partner = program.command('partner').description('Green-API Partner API (partner mode: one instance per tenant)')
 
-  const partnerProvider = async () => {
-    const token = process.env.GREENAPI_PARTNER_TOKEN
+  const partnerProvider = async (c: OpsContext) => {
+    const token = c.env.GREENAPI_PARTNER_TOKEN
     if (!token) throw new OpsError('GREENAPI_PARTNER_TOKEN is not set (partner commands use the same environment as the app).')
     const { GreenApiPartnerProvider } = await greenApi()
-    return new GreenApiPartnerProvider({ partnerApiUrl: process.env.GREENAPI_PARTNER_URL ?? 'https://api.green-api.com', partnerToken: token })
+    return new GreenApiPartnerProvider({ partnerApiUrl: c.env.GREENAPI_PARTNER_URL ?? 'https://api.green-api.com', partnerToken: token })
   }
 
   partner
@@ -243,7 +228,7 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
     .option('--json', 'print JSON')
     .action(async (opts: { all?: boolean; json?: boolean }) => {
       const c = ctx()
-      const provider = await partnerProvider()
+      const provider = await partnerProvider(c)
       let upstream: Awaited<ReturnType<GreenApiPartnerProvider['listInstances']>>
       try {
         upstream = await provider.listInstances()
@@ -276,7 +261,7 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
     .action(async (id: string) => {
       const c = ctx()
       if (!INSTANCE_ID.test(id)) throw new OpsError(`Invalid instance id "${id.slice(0, 32)}".`, 2)
-      const provider = await partnerProvider()
+      const provider = await partnerProvider(c)
       const db = await c.db()
       const local = await db.selectFrom('wa_instances').select(['tenant_id', 'mode']).where('id', '=', id).executeTakeFirst()
       if (local) {

@@ -3,7 +3,7 @@ import path from 'node:path'
 import type { Command } from 'commander'
 import type { EncryptionKeyring } from '../../adapters/crypto/encryption-keys'
 import type { ReencryptCounts, ReencryptProgress } from '../../adapters/crypto/reencrypt'
-import { KEYS_FROM_ENVIRONMENT, OpsError, readSecretFromStdin, type OpsContext } from './context'
+import { OpsError, readSecretFromStdin, type OpsContext } from './context'
 
 class Interrupted extends Error {}
 
@@ -15,12 +15,12 @@ async function crypto() {
     import('../../adapters/kysely/kysely-secret-rows'),
     import('../runtime'),
   ])
-  return { ...vault, ...keys, ...reencrypt, ...rows, dataDir: runtime.dataDir }
+  return { ...vault, ...keys, ...reencrypt, ...rows, parseServerEnv: runtime.parseServerEnv }
 }
 
-function keyring({ parseEncryptionKeys, EncryptionKeyConfigError }: Awaited<ReturnType<typeof crypto>>): EncryptionKeyring {
+function keyring(c: OpsContext, { parseEncryptionKeys, EncryptionKeyConfigError }: Awaited<ReturnType<typeof crypto>>): EncryptionKeyring {
   try {
-    return parseEncryptionKeys(process.env)
+    return parseEncryptionKeys(c.env)
   } catch (e) {
     if (e instanceof EncryptionKeyConfigError) throw new OpsError(e.message)
     throw e
@@ -28,8 +28,8 @@ function keyring({ parseEncryptionKeys, EncryptionKeyConfigError }: Awaited<Retu
 }
 
 /** Development only: the generated key ring lives in .data/secrets.json; keep it in step. */
-function saveDevKeyring(value: string, dataDir: string): string | undefined {
-  if (KEYS_FROM_ENVIRONMENT || process.env.NODE_ENV === 'production') return undefined
+function saveDevKeyring(c: OpsContext, value: string, dataDir: string): string | undefined {
+  if (c.keysFromEnvironment || c.env.NODE_ENV === 'production') return undefined
   const file = path.join(dataDir, 'secrets.json')
   if (!fs.existsSync(file)) return undefined
   const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>
@@ -63,7 +63,7 @@ export function registerKeyCommands(program: Command, ctx: () => OpsContext): vo
       const db = await c.db() // also fills the development key ring
       const k = await crypto()
       const { AesGcmCredentialVault, generateKeyringString, parseEncryptionKeys, reencryptAll, KyselySecretRows } = k
-      const ring = keyring(k)
+      const ring = keyring(c, k)
       const from = ring.currentKeyId
       let target = ring
       let generated = false
@@ -80,8 +80,8 @@ export function registerKeyCommands(program: Command, ctx: () => OpsContext): vo
         const newId = added.currentKeyId
         if (ring.has(newId)) throw new OpsError(`Key id "${newId}" is already in WA_ENCRYPTION_KEYS.`, 2)
         target = ring.withKey(newId, added.keyMaterial(newId)!, !opts.stage)
-        const value = `${(process.env.WA_ENCRYPTION_KEYS ?? '').trim().replace(/,+$/, '')},${entry}`
-        const devFile = saveDevKeyring(value, k.dataDir)
+        const value = `${(c.env.WA_ENCRYPTION_KEYS ?? '').trim().replace(/,+$/, '')},${entry}`
+        const devFile = saveDevKeyring(c, value, k.parseServerEnv(c.env).dataDir)
         if (devFile) {
           c.io.err(`New key "${newId}" added to ${devFile} (development key ring).`)
         } else if (generated) {
@@ -99,7 +99,7 @@ export function registerKeyCommands(program: Command, ctx: () => OpsContext): vo
           await c.audit({ action: 'ops.keys.stage', details: { current: from, staged: newId, generated } })
           return
         }
-        if (process.env.WA_ENCRYPTION_CURRENT_KEY) c.io.err(`Also set WA_ENCRYPTION_CURRENT_KEY=${newId} (or unset it: the last listed key is current).`)
+        if (c.env.WA_ENCRYPTION_CURRENT_KEY) c.io.err(`Also set WA_ENCRYPTION_CURRENT_KEY=${newId} (or unset it: the last listed key is current).`)
       }
 
       const to = target.currentKeyId
@@ -118,13 +118,13 @@ export function registerKeyCommands(program: Command, ctx: () => OpsContext): vo
           batchSize,
           onProgress: (p) => {
             counts = { scanned: p.scanned, reencrypted: p.reencrypted, skipped: p.skipped, failed: p.failed }
-            if (c.io.isTTY) process.stderr.write(`\r\x1b[2K${progressLine(p)}`)
+            if (c.io.isTTY) c.io.progress(progressLine(p))
             else c.io.err(progressLine(p))
             if (interrupted) throw new Interrupted()
           },
         })
       } catch (e) {
-        if (c.io.isTTY) process.stderr.write('\n')
+        if (c.io.isTTY) c.io.progress(null)
         await c.audit({ action: 'ops.keys.rotate', outcome: 'failure', details: { from, to, generated, resume: Boolean(opts.resume), ...counts, error: e instanceof Interrupted ? 'interrupted' : 'error' } })
         const resume = `Resume (with WA_ENCRYPTION_KEYS holding "${to}") by running: npm run ops -- keys rotate --resume`
         if (e instanceof Interrupted) throw new OpsError(`Interrupted after ${counts.reencrypted} row(s). ${resume}`, 130)
@@ -133,7 +133,7 @@ export function registerKeyCommands(program: Command, ctx: () => OpsContext): vo
         process.off('SIGINT', onSignal)
         process.off('SIGTERM', onSignal)
       }
-      if (c.io.isTTY) process.stderr.write('\n')
+      if (c.io.isTTY) c.io.progress(null)
       await c.audit({ action: 'ops.keys.rotate', outcome: counts.failed > 0 ? 'failure' : 'success', details: { from, to, generated, resume: Boolean(opts.resume), ...counts } })
       c.io.err(`Done: ${counts.reencrypted} re-encrypted, ${counts.skipped} skipped (changed meanwhile or already current), ${counts.failed} failed; current key "${to}".`)
       if (counts.failed > 0) throw new OpsError(`${counts.failed} row(s) could not be decrypted with WA_ENCRYPTION_KEYS: run keys verify to list them.`)
@@ -149,7 +149,7 @@ export function registerKeyCommands(program: Command, ctx: () => OpsContext): vo
       const db = await c.db()
       const k = await crypto()
       const { AesGcmCredentialVault, KyselySecretRows } = k
-      const ring = keyring(k)
+      const ring = keyring(c, k)
       const report = await new KyselySecretRows(db).verifyAll(new AesGcmCredentialVault(ring))
       if (opts.json) c.io.out(JSON.stringify({ currentKeyId: ring.currentKeyId, ...report }, null, 2))
       else {

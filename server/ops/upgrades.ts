@@ -1,6 +1,9 @@
 import type { Command } from 'commander'
 import { OpsError, printRows, type OpsContext } from './context'
 
+/** The use case records `system:ops`; the CLI's own `ops.*` entry names the operator. */
+const OPS_ACTOR = { kind: 'system', name: 'ops' } as const
+
 export function registerUpgradeCommands(program: Command, ctx: () => OpsContext): void {
   const upgrades = program.command('upgrades').description('Upgrade requests sent from the settings page ("Activer WhatsApp Pro")')
 
@@ -42,23 +45,11 @@ export function registerUpgradeCommands(program: Command, ctx: () => OpsContext)
     .action(async (id: string, opts: { enable?: boolean }) => {
       const c = ctx()
       if (!/^[0-9]{1,18}$/.test(id)) throw new OpsError(`Invalid upgrade request id "${id.slice(0, 32)}" (a number, see: upgrades list).`, 2)
-      const db = await c.db()
-      const result = await db.transaction().execute(async (trx) => {
-        const row = await trx.selectFrom('upgrade_requests').select(['id', 'tenant_id', 'feature', 'handled_at']).where('id', '=', id).forUpdate().executeTakeFirst()
-        if (!row) return { kind: 'missing' as const }
-        if (row.handled_at) return { kind: 'handled' as const, at: row.handled_at }
-        await trx.updateTable('upgrade_requests').set({ handled_at: new Date() }).where('id', '=', id).execute()
-        if (opts.enable) {
-          await trx
-            .insertInto('tenant_features')
-            .values({ tenant_id: row.tenant_id, whatsapp_enabled: true })
-            .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ whatsapp_enabled: true, updated_at: new Date() }))
-            .execute()
-        }
-        return { kind: 'ok' as const, tenantId: row.tenant_id, feature: row.feature }
-      })
+      const { wa } = await c.core()
+      const { handleUpgradeRequest } = await import('../../domain/whatsapp')
+      const result = await handleUpgradeRequest(wa, { requestId: id, enable: Boolean(opts.enable), actor: OPS_ACTOR })
       if (result.kind === 'missing') throw new OpsError(`Unknown upgrade request ${id} (see: upgrades list).`)
-      if (result.kind === 'handled') throw new OpsError(`Upgrade request ${id} was already handled at ${iso(result.at)}.`)
+      if (result.kind === 'already_handled') throw new OpsError(`Upgrade request ${id} was already handled at ${iso(result.at)}.`)
       await c.audit({
         action: 'ops.upgrade.handle',
         tenantId: result.tenantId,

@@ -65,10 +65,15 @@ export function upstreamCounter(): UpstreamCounter {
 
 interface ProbedServices {
   eventStreams: { open: number }
-  simulator?: { authorize(instanceId: string, phoneE164?: string): void; setState(instanceId: string, state: string | null): void; flushWebhooks(): Promise<void> }
 }
 
-export function benchProbeRouter(deps: { gc: () => void; services: ProbedServices; counter: UpstreamCounter }): { path: string; router: Router } {
+interface ProbedSimulator {
+  authorize(instanceId: string, phoneE164?: string): void
+  setState(instanceId: string, state: string | null): void
+  flushWebhooks(): Promise<void>
+}
+
+export function benchProbeRouter(deps: { gc: () => void; services: ProbedServices; simulator: ProbedSimulator | undefined; counter: UpstreamCounter }): { path: string; router: Router } {
   const router = express.Router()
   router.use(express.json())
   router.get('/probe', (req, res) => {
@@ -86,7 +91,7 @@ export function benchProbeRouter(deps: { gc: () => void; services: ProbedService
   })
   // The simulated phone's side of the bench: link instances, change their state (webhooks fire).
   router.post('/sim', async (req, res) => {
-    const sim = deps.services.simulator
+    const sim = deps.simulator
     const body = req.body as { instanceIds?: string[]; authorize?: boolean; state?: string }
     if (!sim || !Array.isArray(body.instanceIds)) return void res.status(400).json({ ok: false, error: 'VALIDATION_FAILED', message: 'instanceIds' })
     try {

@@ -38,9 +38,10 @@ const booted = await entry.bootServices(
 )
 const services = (globalThis as Record<symbol, any>)[Symbol.for('whatsapp-pro.services')]
 // The simulator's documented rate limits would measure the simulator, not the app.
-if (primary) services.simulator.setRateLimitsEnabled(false)
+const simulator = primary ? entry.bootedSimulator() : undefined
+if (simulator) simulator.setRateLimitsEnabled(false)
 
-const routers = [counter.router, benchProbeRouter({ gc, services, counter }), ...booted.routers]
+const routers = [counter.router, benchProbeRouter({ gc, services, simulator, counter }), ...booted.routers]
 const app = createHttpApp({ build: withNoopRoute(build as never), routers })
 const server = await new Promise<Server>((resolve) => {
   const s = app.listen(port, '127.0.0.1', () => resolve(s))

@@ -1,12 +1,12 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { OAUTH_ENV_VARIABLES } from '../../app/utils/auth.server'
 import { ENV_VARIABLES } from '../../app/utils/env.server'
+import { SERVER_ENV_VARIABLES } from '../../server/runtime'
 
 /**
  * .env.example is the one list of configuration a stranger reads: it must name every variable
- * the code reads, and nothing else. The code's list is the zod schemas' keys (app config, OAuth)
+ * the code reads, and nothing else. The code's list is the zod schemas' keys (the app's, the server's)
  * plus every `process.env.NAME` read in app/ server/ adapters/ db/. A variable added to either
  * without a line in .env.example fails here, by name.
  */
@@ -66,11 +66,35 @@ function exampleEntries(): ExampleEntry[] {
   })
 }
 
+/**
+ * Where process.env may be touched: the two schemas' modules, the CLI's stream/env defaults, and
+ * three process edges (the launcher before anything is compiled, the build handing its
+ * environment to `remix build`, `npm run dev` defaulting LOG_FORMAT for the app's schema).
+ */
+const READS_PROCESS_ENV = new Set([
+  'app/utils/env.server.ts',
+  'server/runtime.ts',
+  'server/cli-io.ts',
+  'server/launch.mjs',
+  'server/build.ts',
+  'server/start.ts',
+])
+
+describe('configuration is read in one place', () => {
+  it('only the env schemas (and the process edges) touch process.env', () => {
+    const offenders = SOURCE_DIRS.flatMap((d) => sourceFiles(path.join(root, d)))
+      .map((file) => path.relative(root, file))
+      .filter((file) => !READS_PROCESS_ENV.has(file))
+      .filter((file) => /process\.env\b/.test(fs.readFileSync(path.join(root, file), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')))
+    expect(offenders, 'read configuration through app/utils/env.server.ts (the app) or server/runtime.ts (the process)').toEqual([])
+  })
+})
+
 describe('.env.example', () => {
   const entries = exampleEntries()
   const listed = entries.map((e) => e.name)
   const reads = processEnvReads()
-  const read = new Set([...ENV_VARIABLES, ...OAUTH_ENV_VARIABLES, ...reads.keys()].filter((n) => !NOT_CONFIGURATION.has(n)))
+  const read = new Set([...ENV_VARIABLES, ...SERVER_ENV_VARIABLES, ...reads.keys()].filter((n) => !NOT_CONFIGURATION.has(n)))
 
   it('lists every variable the code reads', () => {
     // Sanity: the collection sees the schemas and the server's own reads.

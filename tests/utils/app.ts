@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { ServerBuild } from '@remix-run/node'
+import type { AppServerEntry } from '../../app/boot.server'
 
 export const TEST_JWT_SECRET = 'test-jwt-secret-0123456789-abcdefghijklmnop'
 // Two keys so rotation paths are exercised; k2 is current.
@@ -11,8 +12,8 @@ export const TEST_ENCRYPTION_KEYS = `k1:${Buffer.alloc(32, 1).toString('base64')
 export interface TestApp {
   url: string
   build: ServerBuild
-  /** The app's own composition root (same module instance the routes use). */
-  entry: Record<string, any>
+  /** The build's server entry (boot, shutdown, the booted simulator). */
+  entry: AppServerEntry
   close(): Promise<void>
 }
 
@@ -31,8 +32,9 @@ export async function startTestApp(options: { env?: Record<string, string>; boot
   })
   const buildPath = path.resolve(__dirname, '../../build/index.js')
   const build = (await import(/* @vite-ignore */ pathToFileURL(buildPath).href)) as ServerBuild
-  const entry = build.entry.module as Record<string, any>
   const { createHttpApp } = await import('../../server/http-app')
+  const { appEntryOf } = await import('../../server/app-entry')
+  const entry = appEntryOf(build)
   // Port 0 first so the app knows its own origin before routers are built.
   const booted = await entry.bootServices({ port: 0, ...options.bootOptions })
   const app = createHttpApp({ build, routers: booted.routers })
@@ -49,7 +51,7 @@ export async function startTestApp(options: { env?: Record<string, string>; boot
         server.close(() => resolve())
         server.closeAllConnections()
       })
-      await entry.shutdownServices?.()
+      await entry.shutdownServices()
     },
   }
 }

@@ -2,7 +2,7 @@ import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from
 import { presentStatus } from '~/api/presenters'
 import type { StatusResponse } from '~/api/schemas'
 import { getServices } from '~/services.server'
-import { ipOf } from '~/utils/api.server'
+import { clientIp } from '~/utils/auth.server'
 import { requirePageContext, type PageContext } from '~/utils/guards.server'
 import { mapDomainError } from '~/utils/http-errors.server'
 import { t, type Lang, type MessageKey } from '~/utils/i18n'
@@ -201,7 +201,7 @@ export async function whatsappPageAction({ request, context }: ActionFunctionArg
   const { logger } = getServices()
   const lang = await getLang(request)
   try {
-    return await HANDLERS[intent]({ ctx, form, lang, request, context, ip: ipOf(context) })
+    return await HANDLERS[intent]({ ctx, form, lang, request, context, ip: clientIp(context) ?? undefined })
   } catch (e) {
     if (e instanceof Response) throw e
     // Expected failures (rate limit, upstream down, busy instance…) are shown next to the form.

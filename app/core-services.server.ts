@@ -1,0 +1,138 @@
+import type { Kysely } from 'kysely'
+import { AesGcmCredentialVault } from '../adapters/crypto/aes-gcm-credential-vault'
+import {
+  CachingApiTokenStore,
+  CachingConnectionRepository,
+  CachingFeatureStore,
+  CachingMembershipResolver,
+  MemoizedPollLeaseAllocator,
+  type HotPathCaches,
+} from '../adapters/cache/hot-path-cache'
+import { GreenApiPartnerProvider, GreenApiWhatsAppProvider } from '../adapters/green-api'
+import { KyselyAuditLog } from '../adapters/kysely/kysely-audit-log'
+import { KyselyConnectionRepository } from '../adapters/kysely/kysely-connection-repository'
+import { KyselyFeatureStore } from '../adapters/kysely/kysely-feature-store'
+import { KyselyInstanceAllocator } from '../adapters/kysely/kysely-instance-allocator'
+import { KyselyRateLimiter } from '../adapters/kysely/kysely-rate-limiter'
+import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
+import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
+import type { Database } from '../db/schema'
+import { DEFAULT_WHATSAPP_CONFIG, type WhatsAppDeps } from '../domain/whatsapp'
+import { buildAuthServices, type AuthServices } from './utils/auth.server'
+import type { Env } from './utils/env.server'
+import { createLogger, type AppLogger } from './utils/logger.server'
+import { PrometheusLinkOutcomes, createMetrics, type Metrics } from './utils/metrics.server'
+
+/**
+ * Everything a use case needs, built bottom up from the parsed env and a database, once per
+ * process: by the Remix server (app/services.server.ts, with its pool, caches and metrics), by
+ * `npm run ops` and by `npm run token` (a small pool of their own, no caches). Nothing here
+ * starts a timer, opens a listener or calls Green-API: boot side effects are app/boot.server.ts's.
+ */
+export interface CoreServices {
+  env: Env
+  db: Kysely<Database>
+  logger: AppLogger
+  metrics: Metrics
+  secrets: NodeSecretGenerator
+  vault: AesGcmCredentialVault
+  /** The instance-level Green-API client (its breaker states feed /metrics). */
+  provider: GreenApiWhatsAppProvider
+  /** Everything the WhatsApp use cases need. */
+  wa: WhatsAppDeps
+  /**
+   * The status hot path's deps: with caches, the cached connection row and the memoized poll
+   * lease (decision 070); without, the same as `wa`.
+   */
+  waStatus: WhatsAppDeps
+  /** Sessions, the JWT verifier, the membership resolver, login throttle, API tokens, audit. */
+  auth: AuthServices
+}
+
+export interface CoreOptions {
+  db: Kysely<Database>
+  /** Default: one built from LOG_LEVEL / LOG_FORMAT / LOG_FILE. */
+  logger?: AppLogger
+  /** Default: a registry of this process's own (the CLI exposes none). */
+  metrics?: Metrics
+  /** Per-process caches invalidated by `wa_cache` NOTIFYs (the server only; the CLI reads through). */
+  caches?: HotPathCaches
+}
+
+export function buildCoreServices(env: Env, options: CoreOptions): CoreServices {
+  const { db, caches } = options
+  const logger = options.logger ?? createLogger(env.LOG_LEVEL, undefined, env.LOG_FORMAT, env.LOG_FILE)
+  const metrics = options.metrics ?? createMetrics()
+  const secrets = new NodeSecretGenerator()
+  const vault = new AesGcmCredentialVault(env.encryptionKeys)
+  const onCall = (e: { method: string; outcome: string; durationMs: number }) => {
+    metrics.greenapiRequests.inc({ method: e.method, outcome: e.outcome })
+    metrics.greenapiDuration.observe({ method: e.method }, e.durationMs / 1000)
+  }
+  // Deadlines and breaker from env (decision 071).
+  const resilience = {
+    timeoutMs: env.GREENAPI_TIMEOUT_MS,
+    qrTimeoutMs: env.GREENAPI_QR_TIMEOUT_MS,
+    breakerThreshold: env.GREENAPI_BREAKER_THRESHOLD,
+    breakerHalfOpenAfterMs: env.GREENAPI_BREAKER_HALF_OPEN_MS,
+  }
+  const provider = new GreenApiWhatsAppProvider({ logger, onCall, ...resilience })
+  const partner =
+    env.GREENAPI_MODE === 'partner' && env.GREENAPI_PARTNER_TOKEN
+      ? new GreenApiPartnerProvider({
+          partnerApiUrl: env.GREENAPI_PARTNER_URL,
+          partnerToken: env.GREENAPI_PARTNER_TOKEN,
+          // createInstance returns no apiUrl: GREENAPI_BASE_URL when set (the host the partner
+          // console shows), else the partner base, which is Green-API's universal host.
+          instanceApiUrl: env.GREENAPI_BASE_URL ?? env.GREENAPI_PARTNER_URL,
+          logger,
+          onCall,
+          ...resilience,
+        })
+      : undefined
+  const connections = new KyselyConnectionRepository(db)
+  const instances = new KyselyInstanceAllocator(db)
+  const features = new KyselyFeatureStore(db)
+  const wa: WhatsAppDeps = {
+    features: caches ? new CachingFeatureStore(features, caches) : features,
+    // Reads go to PostgreSQL (read-then-write use cases); writes drop the cached row at once.
+    connections: caches ? new CachingConnectionRepository(connections, caches, { cacheReads: false }) : connections,
+    instances,
+    provider,
+    ...(partner ? { partner } : {}),
+    vault,
+    clock: systemClock,
+    audit: new KyselyAuditLog(db),
+    // wa_link_attempts_total{result}: the use cases report each outcome.
+    linkOutcomes: new PrometheusLinkOutcomes(metrics),
+    rateLimiter: new KyselyRateLimiter(db),
+    publisher: new PgStatusPublisher(db),
+    secrets,
+    ids: new UuidGenerator(),
+    logger,
+    config: {
+      ...DEFAULT_WHATSAPP_CONFIG,
+      instanceMode: env.GREENAPI_MODE,
+      ...(env.GREENAPI_INSTANCE_ID ? { sharedInstanceId: env.GREENAPI_INSTANCE_ID } : {}),
+      linkAttemptMinutes: env.LINK_ATTEMPT_MINUTES,
+      rateLimits: { generateQr: env.WA_RATE_LIMIT_QR, pairingCode: env.WA_RATE_LIMIT_PAIRING, testSend: env.WA_RATE_LIMIT_TEST },
+      logoutRetry: { ...DEFAULT_WHATSAPP_CONFIG.logoutRetry, baseDelayMs: env.WA_LOGOUT_RETRY_BASE_MS },
+      reconcileIntervalMs: env.WA_RECONCILE_INTERVAL_SECONDS * 1000,
+    },
+  }
+  const waStatus: WhatsAppDeps = caches
+    ? {
+        ...wa,
+        connections: new CachingConnectionRepository(connections, caches, { cacheReads: true }),
+        instances: new MemoizedPollLeaseAllocator(instances, caches),
+      }
+    : wa
+  const auth = buildAuthServices(
+    db,
+    env,
+    caches
+      ? { resolver: (r) => new CachingMembershipResolver(r, caches), apiTokens: (t) => new CachingApiTokenStore(t, caches) }
+      : {},
+  )
+  return { env, db, logger, metrics, secrets, vault, provider, wa, waStatus, auth }
+}
