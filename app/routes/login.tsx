@@ -5,7 +5,7 @@ import { LoginFailure, audit, authenticatorFor, clientIp } from '~/utils/auth.se
 import { appOrigin, isSameOriginRequest } from '~/utils/csrf.server'
 import { optionalUser } from '~/utils/guards.server'
 import { csrfRejected } from '~/utils/http-errors.server'
-import { t, type Lang } from '~/utils/i18n'
+import { t } from '~/utils/i18n'
 import { getLang } from '~/utils/lang.server'
 import { safeRedirect } from '~/utils/safe-redirect'
 import { rotateSession } from '~/utils/session.server'

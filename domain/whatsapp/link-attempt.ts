@@ -1,4 +1,4 @@
-import type { ConnectionRecord, StatusSource, StatusUpdateOutcome } from '../ports/connection-repository'
+import type { ConnectionRecord } from '../ports/connection-repository'
 import type { LinkOutcome } from '../ports/link-outcomes'
 import type { InstanceCredentials } from '../ports/whatsapp-provider'
 import { claimInstance, ensureWebhook } from './claim-instance'

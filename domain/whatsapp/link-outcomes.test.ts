@@ -3,6 +3,7 @@ import { createTestWorld } from '../testing/test-deps'
 import { applyProviderEvent } from './apply-provider-event'
 import { generateQr } from './generate-qr'
 import { getConnectionStatus } from './get-connection-status'
+import { refreshDueStates } from './refresh-due-states'
 import { WEBHOOK_TOKEN_LOCATION } from './internal'
 import { requestPairingCode } from './request-pairing-code'
 
@@ -55,7 +56,9 @@ describe('link outcomes', () => {
     await generateQr(w.deps, input)
     await expect(generateQr(w.deps, input)).rejects.toMatchObject({ code: 'RATE_LIMITED' })
     w.clock.advance(5 * 60_000 + 1)
-    await getConnectionStatus(w.deps, { tenantId: 'acme' })
+    // The background refresher records the expiry (polls only read): once, however many passes.
+    await refreshDueStates(w.deps)
+    await refreshDueStates(w.deps)
     await getConnectionStatus(w.deps, { tenantId: 'acme' })
     expect(w.linkOutcomes.outcomes).toEqual(['denied', 'error', 'generated', 'denied', 'expired'])
   })

@@ -39,7 +39,9 @@ function packageName(specifier: string): string {
 function importedPackages(files: string[]): Map<string, string> {
   const builtins = new Set(builtinModules)
   const found = new Map<string, string>()
-  const patterns = [/\bfrom\s*["']([^"'.][^"']*)["']/g, /\bimport\s*["']([^"'.][^"']*)["']/g, /\b(?:import|require)\s*\(\s*["']([^"'.][^"']*)["']\s*\)/g]
+  // A specifier starts with a letter, digit or @ and holds no white space: a text such as
+  // "…start linking from" followed by the next string of a dictionary is not an import.
+  const patterns = [/\bfrom\s*["']([@\w][^"'\s]*)["']/g, /\bimport\s*["']([@\w][^"'\s]*)["']/g, /\b(?:import|require)\s*\(\s*["']([@\w][^"'\s]*)["']\s*\)/g]
   for (const file of files) {
     const text = fs.readFileSync(file, 'utf8')
     for (const pattern of patterns) {
