@@ -70,7 +70,7 @@ export function bootServices(opts: BootOptions): Promise<Booted> {
 
 async function boot(opts: BootOptions, state: BootState): Promise<Booted> {
   const services = getServices()
-  const { env, wa, logger } = services
+  const { env, whatsapp: wa, logger } = services
   await services.statusHub.start()
   if (env.WA_CACHE_TTL_MS > 0) await services.cacheListener.start() // caches serve only while it listens
   if (env.DATABASE_POOLED) {
@@ -115,7 +115,7 @@ async function boot(opts: BootOptions, state: BootState): Promise<Booted> {
 
   state.stopLogoutRetries = startLogoutRetries(wa, env.WA_LOGOUT_RETRY_BASE_MS)
   // The memoized poll lease spares the database the lease attempts another pass just made.
-  if (opts.statusRefresh !== false) state.stopStatusRefresher = startStatusRefresher({ ...wa, instances: services.waStatus.instances })
+  if (opts.statusRefresh !== false) state.stopStatusRefresher = startStatusRefresher({ ...wa, instances: services.whatsappHotPath.instances })
   if (opts.reconcile !== false) {
     // In the background: the app serves (from stored state) while Green-API is asked.
     void reconcileOnStart(wa)

@@ -39,12 +39,12 @@ export interface CoreServices {
   /** The instance-level Green-API client (its breaker states feed /metrics). */
   provider: GreenApiWhatsAppProvider
   /** Everything the WhatsApp use cases need. */
-  wa: WhatsAppDeps
+  whatsapp: WhatsAppDeps
   /**
    * The status hot path's deps: with caches, the cached connection row and the memoized poll
-   * lease (decision 070); without, the same as `wa`.
+   * lease (decision 070); without, the same as `whatsapp`.
    */
-  waStatus: WhatsAppDeps
+  whatsappHotPath: WhatsAppDeps
   /** Sessions, the JWT verifier, the membership resolver, login throttle, API tokens, audit. */
   auth: AuthServices
 }
@@ -120,7 +120,7 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       reconcileIntervalMs: env.WA_RECONCILE_INTERVAL_SECONDS * 1000,
     },
   }
-  const waStatus: WhatsAppDeps = caches
+  const whatsappHotPath: WhatsAppDeps = caches
     ? {
         ...wa,
         connections: new CachingConnectionRepository(connections, caches, { cacheReads: true }),
@@ -134,5 +134,5 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       ? { resolver: (r) => new CachingMembershipResolver(r, caches), apiTokens: (t) => new CachingApiTokenStore(t, caches) }
       : {},
   )
-  return { env, db, logger, metrics, secrets, vault, provider, wa, waStatus, auth }
+  return { env, db, logger, metrics, secrets, vault, provider, whatsapp: wa, whatsappHotPath, auth }
 }

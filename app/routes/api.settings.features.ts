@@ -10,7 +10,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const services = getServices()
   return apiHandler(request, services.logger, async () => {
     const ctx = await requireApiContext(request, { mutating: false, context })
-    const flags = await getFeatures(services.wa, { tenantId: ctx.tenantId })
+    const flags = await getFeatures(services.whatsapp, { tenantId: ctx.tenantId })
     return ok(FeaturesResponseSchema.parse(flags))
   })
 }

@@ -14,7 +14,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const ctx = await requireApiContext(request, { mutating: true, context })
     await requireWhatsApp(ctx.tenantId)
     await readJsonBody(request, EmptyBodySchema)
-    await disconnect(services.wa, { tenantId: ctx.tenantId, actor: ctx.actor, ip: ctx.ip })
+    await disconnect(services.whatsapp, { tenantId: ctx.tenantId, actor: ctx.actor, ip: ctx.ip })
     return ok({ ok: true, message: t(lang, 'api.disconnected') })
   })
 }

@@ -42,7 +42,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     try {
       // The hot path's cached row, like GET /api/wa/qr/status: a burst of new streams must not
       // take one pooled connection each.
-      initial = presentStatus(await getConnectionStatus(services.waStatus, { tenantId: ctx.tenantId }))
+      initial = presentStatus(await getConnectionStatus(services.whatsappHotPath, { tenantId: ctx.tenantId }))
     } catch (e) {
       release()
       throw e

@@ -13,7 +13,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const ctx = await requireApiContext(request, { mutating: true, context })
     await requireWhatsApp(ctx.tenantId)
     const body = await readJsonBody(request, PairingCodeBodySchema)
-    const result = await requestPairingCode(services.wa, {
+    const result = await requestPairingCode(services.whatsapp, {
       tenantId: ctx.tenantId,
       actor: ctx.actor,
       phoneNumber: body.phoneNumber,

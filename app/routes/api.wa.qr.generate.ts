@@ -13,7 +13,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const ctx = await requireApiContext(request, { mutating: true, context })
     await requireWhatsApp(ctx.tenantId)
     await readJsonBody(request, EmptyBodySchema)
-    const qr = await generateQr(services.wa, {
+    const qr = await generateQr(services.whatsapp, {
       tenantId: ctx.tenantId,
       actor: ctx.actor,
       publicUrl: publicUrlOf(context),

@@ -14,6 +14,6 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     const ctx = await requireApiContext(request, { mutating: false, context })
     await requireWhatsApp(ctx.tenantId)
     // Hot path (every open page polls it): cached row + memoized poll lease, see docs/decisions/070.
-    return ok(presentStatus(await getConnectionStatus(services.waStatus, { tenantId: ctx.tenantId })))
+    return ok(presentStatus(await getConnectionStatus(services.whatsappHotPath, { tenantId: ctx.tenantId })))
   })
 }

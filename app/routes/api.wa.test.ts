@@ -16,7 +16,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const ctx = await requireApiContext(request, { mutating: true, context })
     await requireWhatsApp(ctx.tenantId)
     const body = await readJsonBody(request, TestSendBodySchema)
-    const sent = await sendTestMessage(services.wa, {
+    const sent = await sendTestMessage(services.whatsapp, {
       tenantId: ctx.tenantId,
       actor: ctx.actor,
       ...(body.to ? { to: body.to } : {}),

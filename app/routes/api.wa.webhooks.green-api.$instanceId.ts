@@ -22,7 +22,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
     } catch {
       event = null
     }
-    const result = await applyProviderEvent(services.wa, {
+    const result = await applyProviderEvent(services.whatsapp, {
       instanceId,
       authorizationHeader: request.headers.get('authorization'),
       event,

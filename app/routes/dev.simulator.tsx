@@ -32,7 +32,7 @@ async function requireSimulator(request: Request): Promise<{ sim: NonNullable<Re
  * tenant's instances, and an admin of one tenant must not break, link or unlink another's.
  * Operators see every instance with `npm run ops -- instances list` (decision 076).
  */
-const ownInstanceOf = (ctx: PageContext) => tenantInstanceId(getServices().wa, { tenantId: ctx.tenantId })
+const ownInstanceOf = (ctx: PageContext) => tenantInstanceId(getServices().whatsapp, { tenantId: ctx.tenantId })
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const { sim, ctx } = await requireSimulator(request)

@@ -13,7 +13,7 @@ import { loginUrl } from './safe-redirect'
  * Who is calling, in one step (STYLE habit 9). API routes:
  *
  *   const caller = await requireApiContext(request, { mutating: true, context })
- *   await someUseCase(services.wa, { tenantId: caller.tenantId, actor: caller.actor, ip: caller.ip })
+ *   await someUseCase(services.whatsapp, { tenantId: caller.tenantId, actor: caller.actor, ip: caller.ip })
  *
  * `identifyCaller` reads the credential (a Bearer JWT, else the session cookie, which must also
  * be same-origin for unsafe methods), resolves the tenant (X-Tenant, else the token's tenant_id,

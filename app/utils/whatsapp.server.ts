@@ -3,7 +3,7 @@ import { getServices } from '~/services.server'
 
 /** Feature gate as a stacked guard: throws the domain's WhatsAppDisabledError (→ 403 envelope). */
 export async function requireWhatsApp(tenantId: string): Promise<void> {
-  await requireWhatsAppEnabled(getServices().wa, { tenantId })
+  await requireWhatsAppEnabled(getServices().whatsapp, { tenantId })
 }
 
 /**

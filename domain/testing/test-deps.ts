@@ -1,6 +1,6 @@
 import type { InstanceMode } from '../ports/instance-allocator'
-import { DEFAULT_WHATSAPP_CONFIG, type WhatsAppConfig, type WhatsAppDeps } from '../whatsapp/deps'
-import { INSTANCE_TOKEN_LOCATION } from '../whatsapp/internal'
+import { DEFAULT_WHATSAPP_CONFIG, type WhatsAppConfig, type WhatsAppDeps } from '../whatsapp/whatsapp-deps'
+import { INSTANCE_TOKEN_LOCATION } from '../whatsapp/use-case-helpers'
 import { FakePartnerProvider, FakeWhatsAppProvider } from './fake-whatsapp-provider'
 import { InMemoryConnectionRepository } from './in-memory-connection-repository'
 import { InMemoryFeatureStore } from './in-memory-feature-store'
@@ -15,7 +15,7 @@ import {
   ManualClock,
   RecordingLogger,
   SequenceIdGenerator,
-} from './in-memory-misc'
+} from './small-port-fakes'
 
 export interface TestWorld {
   deps: WhatsAppDeps

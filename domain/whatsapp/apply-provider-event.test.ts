@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createTestWorld, type TestWorld } from '../testing/test-deps'
 import { applyProviderEvent, tokenFromAuthorization } from './apply-provider-event'
 import { generateQr } from './generate-qr'
-import { WEBHOOK_TOKEN_LOCATION } from './internal'
+import { WEBHOOK_TOKEN_LOCATION } from './use-case-helpers'
 import { InvalidInputError, WebhookUnauthorizedError } from './whatsapp.errors'
 
 const actor = { kind: 'user', userId: 'u-1' } as const

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createTestWorld } from '../testing/test-deps'
 import { claimInstance, webhookUrlFor } from './claim-instance'
 import { generateQr } from './generate-qr'
-import { INSTANCE_TOKEN_LOCATION } from './internal'
+import { INSTANCE_TOKEN_LOCATION } from './use-case-helpers'
 import { UpstreamUnavailableError } from './whatsapp.errors'
 
 const actor = { kind: 'user', userId: 'u-1' } as const

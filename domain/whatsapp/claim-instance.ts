@@ -1,7 +1,7 @@
 import type { InstanceRecord } from '../ports/instance-allocator'
 import type { InstanceCredentials } from '../ports/whatsapp-provider'
-import type { WhatsAppDeps } from './deps'
-import { INSTANCE_TOKEN_LOCATION, errorSummary, WEBHOOK_TOKEN_LOCATION } from './internal'
+import type { WhatsAppDeps } from './whatsapp-deps'
+import { INSTANCE_TOKEN_LOCATION, errorSummary, WEBHOOK_TOKEN_LOCATION } from './use-case-helpers'
 import { NoInstanceAvailableError } from './whatsapp.errors'
 
 /**

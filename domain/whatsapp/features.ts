@@ -1,6 +1,6 @@
 import type { FeatureFlags, HandleUpgradeOutcome } from '../ports/feature-store'
-import type { Actor, WhatsAppDeps } from './deps'
-import { actorLabel } from './deps'
+import type { Actor, WhatsAppDeps } from './whatsapp-deps'
+import { actorLabel } from './whatsapp-deps'
 import { WhatsAppDisabledError } from './whatsapp.errors'
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createTestWorld } from '../testing/test-deps'
 import { generateQr } from './generate-qr'
-import { INSTANCE_TOKEN_LOCATION, configLocation, WEBHOOK_TOKEN_LOCATION } from './internal'
+import { INSTANCE_TOKEN_LOCATION, configLocation, WEBHOOK_TOKEN_LOCATION } from './use-case-helpers'
 import { UpstreamAuthError, UpstreamUnavailableError } from './whatsapp.errors'
 
 const actor = { kind: 'user', userId: 'u-1' } as const

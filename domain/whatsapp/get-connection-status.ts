@@ -1,7 +1,7 @@
 import type { ConnectionRecord } from '../ports/connection-repository'
 import { derivePhase } from './connection-machine'
 import type { ConnectionState } from './connection-state'
-import type { WhatsAppConfig, WhatsAppDeps } from './deps'
+import type { WhatsAppConfig, WhatsAppDeps } from './whatsapp-deps'
 
 export interface ConnectionStatusResult {
   connected: boolean

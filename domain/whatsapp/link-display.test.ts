@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { InMemoryLinkDisplayStore } from '../testing/in-memory-link-display-store'
 import { createTestWorld } from '../testing/test-deps'
-import { DEFAULT_WHATSAPP_CONFIG } from './deps'
+import { DEFAULT_WHATSAPP_CONFIG } from './whatsapp-deps'
 import { generateQr } from './generate-qr'
 import { MAX_AUTO_RENEWALS, currentLinkDisplay, showNewPairingCode, showNewQr } from './link-display'
 import { UpstreamUnavailableError } from './whatsapp.errors'

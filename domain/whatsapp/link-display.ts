@@ -1,5 +1,5 @@
 import type { LinkDisplayRecord, LinkDisplayStore, ShownLink } from '../ports/link-display-store'
-import type { Actor, WhatsAppDeps } from './deps'
+import type { Actor, WhatsAppDeps } from './whatsapp-deps'
 import { generateQr, type GenerateQrResult } from './generate-qr'
 import { requestPairingCode, type PairingCodeResult } from './request-pairing-code'
 import { isDomainError, type DomainError } from './whatsapp.errors'

@@ -4,7 +4,7 @@ import { applyProviderEvent } from './apply-provider-event'
 import { generateQr } from './generate-qr'
 import { getConnectionStatus } from './get-connection-status'
 import { refreshDueStates } from './refresh-due-states'
-import { WEBHOOK_TOKEN_LOCATION } from './internal'
+import { WEBHOOK_TOKEN_LOCATION } from './use-case-helpers'
 import { requestPairingCode } from './request-pairing-code'
 
 // The use cases report each link outcome themselves (`deps.linkOutcomes`), whatever the audit

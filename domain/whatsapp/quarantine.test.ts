@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createTestWorld } from '../testing/test-deps'
-import { DEFAULT_WHATSAPP_CONFIG } from './deps'
+import { DEFAULT_WHATSAPP_CONFIG } from './whatsapp-deps'
 import { nextLogoutAttempt, retryQuarantinedLogouts } from './quarantine'
 
 const policy = { baseDelayMs: 1000, maxDelayMs: 5000, maxFailures: 5, leaseMs: 60_000 }

@@ -1,5 +1,5 @@
-import type { WhatsAppDeps } from './deps'
-import { credentialsOfInstance, errorSummary } from './internal'
+import type { WhatsAppDeps } from './whatsapp-deps'
+import { credentialsOfInstance, errorSummary } from './use-case-helpers'
 
 /**
  * Instances released while their phone may still be linked upstream (decision 072) are

@@ -1,6 +1,6 @@
-import type { WhatsAppDeps } from './deps'
-import { errorSummary, mapWithConcurrency } from './internal'
-import { refreshFromUpstream } from './refresh-state'
+import type { WhatsAppDeps } from './whatsapp-deps'
+import { errorSummary, mapWithConcurrency } from './use-case-helpers'
+import { refreshFromUpstream } from './refresh-from-upstream'
 
 export interface ReconcileReport {
   checked: number

@@ -1,6 +1,6 @@
 import type { ConnectionRecord, StatusSource, StatusUpdate, StatusUpdateOutcome } from '../ports/connection-repository'
-import type { WhatsAppDeps } from './deps'
-import { errorSummary } from './internal'
+import type { WhatsAppDeps } from './whatsapp-deps'
+import { errorSummary } from './use-case-helpers'
 
 /**
  * The one place a tenant's connection state is stored and announced: whoever learnt something

@@ -1,7 +1,7 @@
 import { derivePhase } from './connection-machine'
-import type { WhatsAppDeps } from './deps'
-import { errorSummary, mapWithConcurrency } from './internal'
-import { refreshFromUpstream } from './refresh-state'
+import type { WhatsAppDeps } from './whatsapp-deps'
+import { errorSummary, mapWithConcurrency } from './use-case-helpers'
+import { refreshFromUpstream } from './refresh-from-upstream'
 
 export interface RefreshReport {
   /** Upstream state checks made (this process won the instance's lease). */

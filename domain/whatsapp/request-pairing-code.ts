@@ -1,6 +1,6 @@
-import type { Actor, WhatsAppDeps } from './deps'
+import type { Actor, WhatsAppDeps } from './whatsapp-deps'
 import { requireWhatsAppEnabled } from './features'
-import { addSeconds, enforceRateLimit } from './internal'
+import { addSeconds, enforceRateLimit } from './use-case-helpers'
 import { auditedLinkRequest, prepareLinkAttempt, startLinkAttempt } from './link-attempt'
 import { PhoneNumberSchema } from './validation'
 import { InvalidInputError } from './whatsapp.errors'

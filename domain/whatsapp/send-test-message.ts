@@ -1,6 +1,6 @@
-import type { Actor, WhatsAppDeps } from './deps'
+import type { Actor, WhatsAppDeps } from './whatsapp-deps'
 import { requireWhatsAppEnabled } from './features'
-import { credentialsOf, enforceRateLimit } from './internal'
+import { credentialsOf, enforceRateLimit } from './use-case-helpers'
 import { audited } from './link-attempt'
 import { recordObservation } from './record-observation'
 import { PhoneNumberSchema, TestMessageSchema } from './validation'

@@ -1,4 +1,4 @@
-import type { WhatsAppDeps } from './deps'
+import type { WhatsAppDeps } from './whatsapp-deps'
 
 /**
  * The one Green-API instance a tenant may act on directly (the `/dev/simulator` control page),

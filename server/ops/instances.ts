@@ -4,7 +4,7 @@ import type { InstanceMode } from '../../db/schema'
 import type { SecretLocation } from '../../domain/ports/credential-vault'
 import { INSTANCE_ID, OpsError, printRows, readSecretFromStdin, type OpsContext } from './context'
 
-/** Same location as the app's `INSTANCE_TOKEN_LOCATION` (domain/whatsapp/internal.ts). */
+/** Same location as the app's `INSTANCE_TOKEN_LOCATION` (domain/whatsapp/use-case-helpers.ts). */
 const INSTANCE_TOKEN_LOCATION: SecretLocation = { tenantId: '_system', table: 'wa_instances', column: 'encrypted_token' }
 
 /** The use cases the CLI runs for a tenant record `system:ops`; the CLI's own entry names the operator. */
@@ -195,7 +195,7 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
       // The tenant's own disconnect, run for it (audited as system:ops): logout upstream, provider
       // row + timeline, release, publish. A failed logout leaves the phone linked upstream, so
       // disconnect quarantines the instance (the app retries the logout) and it is not removed.
-      const { wa } = await c.core()
+      const { whatsapp: wa } = await c.core()
       const { disconnect } = await import('../../domain/whatsapp')
       await disconnect(wa, { tenantId, actor: OPS_ACTOR })
       const after = await wa.instances.findById(id)

@@ -45,7 +45,7 @@ export function registerUpgradeCommands(program: Command, ctx: () => OpsContext)
     .action(async (id: string, opts: { enable?: boolean }) => {
       const c = ctx()
       if (!/^[0-9]{1,18}$/.test(id)) throw new OpsError(`Invalid upgrade request id "${id.slice(0, 32)}" (a number, see: upgrades list).`, 2)
-      const { wa } = await c.core()
+      const { whatsapp: wa } = await c.core()
       const { handleUpgradeRequest } = await import('../../domain/whatsapp')
       const result = await handleUpgradeRequest(wa, { requestId: id, enable: Boolean(opts.enable), actor: OPS_ACTOR })
       if (result.kind === 'missing') throw new OpsError(`Unknown upgrade request ${id} (see: upgrades list).`)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { KyselyRateLimiter } from '../../adapters/kysely/kysely-rate-limiter'
-import { ManualClock } from '../../domain/testing/in-memory-misc'
+import { ManualClock } from '../../domain/testing/small-port-fakes'
 import { uniqueSuffix } from '../factories'
 import { otherProcessDb, testDb } from '../utils/db'
 

@@ -34,7 +34,7 @@ describe('layering rule (dependency-cruiser)', () => {
     { file: 'app/routes/__layering_fixture_pg.ts', source: "import pg from 'pg'\nexport const x = pg.Pool\n", rule: 'routes-do-not-import-adapters-or-sql' },
     { file: 'app/routes/__layering_fixture_db.ts', source: "import { migrateToLatest } from '../../db/migrate'\nexport const x = migrateToLatest\n", rule: 'routes-do-not-import-adapters-or-sql' },
     // Outside domain/, only a context's index.ts and the ports.
-    { file: 'app/utils/__layering_fixture_internal.ts', source: "import { credentialsOf } from '../../domain/whatsapp/internal'\nexport const x = credentialsOf\n", rule: 'domain-only-through-its-public-surface' },
+    { file: 'app/utils/__layering_fixture_internal.ts', source: "import { credentialsOf } from '../../domain/whatsapp/use-case-helpers'\nexport const x = credentialsOf\n", rule: 'domain-only-through-its-public-surface' },
     { file: 'adapters/__layering_fixture_internal.ts', source: "import { planStatusUpdate } from '../domain/whatsapp/status-update'\nexport const x = planStatusUpdate\n", rule: 'domain-only-through-its-public-surface' },
     // The in-memory fakes are for tests: production code importing one is caught, not hidden.
     { file: 'app/utils/__layering_fixture_fake.ts', source: "import { FakeWhatsAppProvider } from '../../domain/testing/fake-whatsapp-provider'\nexport const x = FakeWhatsAppProvider\n", rule: 'domain-only-through-its-public-surface' },

@@ -36,7 +36,7 @@ const NO_STORE = { 'Cache-Control': 'no-store' }
 
 export async function whatsappPageLoader({ request, context }: LoaderFunctionArgs) {
   const ctx = await requirePageContext(request)
-  const { wa } = getServices()
+  const { whatsapp: wa } = getServices()
   const lang = await getLang(request)
   const url = new URL(request.url)
   const flags = await getFeatures(wa, { tenantId: ctx.tenantId })
@@ -80,7 +80,7 @@ function mayRenewOnGet(request: Request): boolean {
  */
 async function waitingDisplay(status: StatusResponse, ctx: PageContext, lang: Lang, request: Request, context: unknown): Promise<WaitingDisplay> {
   if (!ctx.canMutate || status.linkExpiresAt === undefined) return { kind: 'hidden' }
-  const { wa, linkDisplays } = getServices()
+  const { whatsapp: wa, linkDisplays } = getServices()
   const shown = await currentLinkDisplay(wa, linkDisplays, {
     tenantId: ctx.tenantId,
     actor: userActor(ctx.userId),
@@ -135,7 +135,7 @@ function field(form: FormData, name: string): string | undefined {
 }
 
 async function linkQr({ ctx, context, ip }: HandlerArgs): Promise<Response> {
-  const { wa, linkDisplays } = getServices()
+  const { whatsapp: wa, linkDisplays } = getServices()
   await showNewQr(wa, linkDisplays, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), publicUrl: publicUrlOf(context), ip })
   return backToPage()
 }
@@ -146,7 +146,7 @@ const refreshQr: Handler = (args) => linkQr(args)
 async function linkPhone({ ctx, form, lang, context, ip }: HandlerArgs): Promise<Response> {
   const phone = PhoneNumberSchema.safeParse(field(form, 'phoneNumber') ?? '')
   if (!phone.success) return invalidField(lang, INTENTS.linkPhone, 'phoneNumber')
-  const { wa, linkDisplays } = getServices()
+  const { whatsapp: wa, linkDisplays } = getServices()
   await showNewPairingCode(wa, linkDisplays, {
     tenantId: ctx.tenantId,
     actor: userActor(ctx.userId),
@@ -163,7 +163,7 @@ async function sendTest({ ctx, form, lang, ip }: HandlerArgs): Promise<Response>
   if (to && !to.success) return invalidField(lang, INTENTS.sendTest, 'to')
   const message = TestMessageSchema.safeParse(form.get('message') ?? '')
   if (!message.success) return invalidField(lang, INTENTS.sendTest, 'message')
-  const sent = await sendTestMessage(getServices().wa, {
+  const sent = await sendTestMessage(getServices().whatsapp, {
     tenantId: ctx.tenantId,
     actor: userActor(ctx.userId),
     ...(to?.data ? { to: to.data } : {}),
@@ -175,12 +175,12 @@ async function sendTest({ ctx, form, lang, ip }: HandlerArgs): Promise<Response>
 
 async function disconnectNow({ ctx, ip }: HandlerArgs): Promise<Response> {
   // The shown QR/code needs no forgetting: it belongs to the attempt that just ended.
-  await disconnect(getServices().wa, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), ip })
+  await disconnect(getServices().whatsapp, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), ip })
   return backToPage()
 }
 
 async function upgrade({ ctx, ip }: HandlerArgs): Promise<Response> {
-  const outcome = await requestUpgrade(getServices().wa, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), ...(ip ? { ip } : {}) })
+  const outcome = await requestUpgrade(getServices().whatsapp, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), ...(ip ? { ip } : {}) })
   return result({ intent: INTENTS.requestUpgrade, ok: true, upgrade: outcome.status })
 }
 

@@ -1,6 +1,6 @@
 import type { ConnectionRecord, StatusSource } from '../ports/connection-repository'
-import type { WhatsAppDeps } from './deps'
-import { credentialsOf, errorSummary } from './internal'
+import type { WhatsAppDeps } from './whatsapp-deps'
+import { credentialsOf, errorSummary } from './use-case-helpers'
 import { recordObservation } from './record-observation'
 
 /**

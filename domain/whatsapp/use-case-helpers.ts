@@ -3,7 +3,7 @@ import type { SecretLocation } from '../ports/credential-vault'
 import type { InstanceRecord } from '../ports/instance-allocator'
 import type { InstanceCredentials } from '../ports/whatsapp-provider'
 import { z } from 'zod'
-import type { RateLimitRule, WhatsAppDeps } from './deps'
+import type { RateLimitRule, WhatsAppDeps } from './whatsapp-deps'
 import { CredentialDecryptError, RateLimitedError, isDomainError } from './whatsapp.errors'
 
 // Helpers shared by the use cases. Not part of the public surface.
