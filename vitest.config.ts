@@ -1,8 +1,5 @@
 import os from 'node:os'
-import path from 'node:path'
 import { defineConfig } from 'vitest/config'
-
-const alias = { '~': path.resolve(import.meta.dirname, 'app') }
 
 // Three tiers with fixed homes: unit (domain, no I/O), integration/contract (real PostgreSQL,
 // MSW for Green-API), e2e (the built app in real Chromium). Only the two tiers that need them
@@ -18,7 +15,6 @@ const pgAndBuild = ['tests/setup/global-setup.ts']
 export const TEST_WORKERS = Math.max(2, os.availableParallelism() - 1)
 
 export default defineConfig({
-  resolve: { alias },
   test: {
     pool: 'forks',
     maxWorkers: TEST_WORKERS,
@@ -32,8 +28,7 @@ export default defineConfig({
     },
     projects: [
       {
-        resolve: { alias },
-        test: {
+              test: {
           name: 'unit',
           include: ['domain/**/*.test.ts', '**/*.unit.test.ts'],
           // Pure code over in-memory fakes (no module state, no vi.mock): one module graph for
@@ -44,8 +39,7 @@ export default defineConfig({
         },
       },
       {
-        resolve: { alias },
-        test: {
+              test: {
           name: 'integration',
           globalSetup: pgAndBuild,
           include: ['tests/**/*.test.ts'],
@@ -56,8 +50,7 @@ export default defineConfig({
         },
       },
       {
-        resolve: { alias },
-        test: {
+              test: {
           name: 'e2e',
           globalSetup: pgAndBuild,
           include: ['tests/e2e/**/*.test.ts'],

@@ -1,7 +1,7 @@
 import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
-import { t } from '~/utils/i18n'
-import { getLang } from '~/utils/lang.server'
+import { t } from '../utils/i18n'
+import { getLang } from '../utils/lang.server'
 
 export const meta: MetaFunction = () => [{ title: 'WhatsApp Pro' }]
 

@@ -1,4 +1,4 @@
-import { errorResponse } from '~/utils/http-errors.server'
+import { errorResponse } from '../utils/http-errors.server'
 
 // Unknown /api/* paths answer the JSON envelope, not the HTML 404 page.
 const notFound = () => errorResponse(404, 'NOT_FOUND', 'No such API route')

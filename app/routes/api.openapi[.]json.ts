@@ -1,5 +1,5 @@
 import { json } from '@remix-run/node'
-import { buildOpenApiDocument } from '~/api/schemas'
+import { buildOpenApiDocument } from '../api/schemas'
 
 let cached: ReturnType<typeof buildOpenApiDocument> | undefined
 

@@ -1,8 +1,8 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
-import { FeaturesResponseSchema } from '~/api/schemas'
-import { getServices } from '~/services.server'
-import { apiHandler, ok } from '~/utils/api.server'
-import { requireApiContext } from '~/utils/guards.server'
+import { FeaturesResponseSchema } from '../api/schemas'
+import { getServices } from '../services.server'
+import { apiHandler, ok } from '../utils/api.server'
+import { requireApiContext } from '../utils/guards.server'
 import { getFeatures } from '../../domain/whatsapp'
 
 // GET /api/settings/features — auth + tenant, no feature gate (the UI needs it to show the upsell).

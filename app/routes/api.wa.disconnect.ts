@@ -1,10 +1,10 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
-import { EmptyBodySchema } from '~/api/schemas'
-import { getServices } from '~/services.server'
-import { apiHandler, ok, readJsonBody } from '~/utils/api.server'
-import { requireApiContext } from '~/utils/guards.server'
-import { t } from '~/utils/i18n'
-import { requireWhatsApp } from '~/utils/whatsapp.server'
+import { EmptyBodySchema } from '../api/schemas'
+import { getServices } from '../services.server'
+import { apiHandler, ok, readJsonBody } from '../utils/api.server'
+import { requireApiContext } from '../utils/guards.server'
+import { t } from '../utils/i18n'
+import { requireWhatsApp } from '../utils/whatsapp.server'
 import { disconnect } from '../../domain/whatsapp'
 
 // POST /api/wa/disconnect — idempotent: a second call answers ok too.

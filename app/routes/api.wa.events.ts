@@ -1,13 +1,13 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
-import { getServices } from '~/services.server'
-import { apiHandler } from '~/utils/api.server'
-import { clientIp } from '~/utils/auth.server'
-import { requireApiContext } from '~/utils/guards.server'
-import { errorResponse } from '~/utils/http-errors.server'
-import { requireWhatsApp } from '~/utils/whatsapp.server'
+import { getServices } from '../services.server'
+import { apiHandler } from '../utils/api.server'
+import { clientIp } from '../utils/auth.server'
+import { requireApiContext } from '../utils/guards.server'
+import { errorResponse } from '../utils/http-errors.server'
+import { requireWhatsApp } from '../utils/whatsapp.server'
 import { getConnectionStatus } from '../../domain/whatsapp'
-import { presentPushedStatus, presentStatus } from '~/api/presenters'
-import type { StatusResponse } from '~/api/schemas'
+import { presentPushedStatus, presentStatus } from '../api/presenters'
+import type { StatusResponse } from '../api/schemas'
 
 const HEARTBEAT_MS = 15_000
 /** How long the browser's EventSource waits before it reconnects (after a lifetime end, too). */

@@ -1,9 +1,9 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
-import { PairingCodeBodySchema } from '~/api/schemas'
-import { getServices } from '~/services.server'
-import { apiHandler, ok, readJsonBody } from '~/utils/api.server'
-import { requireApiContext } from '~/utils/guards.server'
-import { publicUrlOf, requireWhatsApp } from '~/utils/whatsapp.server'
+import { PairingCodeBodySchema } from '../api/schemas'
+import { getServices } from '../services.server'
+import { apiHandler, ok, readJsonBody } from '../utils/api.server'
+import { requireApiContext } from '../utils/guards.server'
+import { publicUrlOf, requireWhatsApp } from '../utils/whatsapp.server'
 import { requestPairingCode } from '../../domain/whatsapp'
 
 // POST /api/wa/pairing-code {"phoneNumber":"+33…"} — link by phone number instead of QR.

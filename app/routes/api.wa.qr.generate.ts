@@ -1,9 +1,9 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
-import { EmptyBodySchema } from '~/api/schemas'
-import { getServices } from '~/services.server'
-import { apiHandler, ok, readJsonBody } from '~/utils/api.server'
-import { requireApiContext } from '~/utils/guards.server'
-import { publicUrlOf, requireWhatsApp } from '~/utils/whatsapp.server'
+import { EmptyBodySchema } from '../api/schemas'
+import { getServices } from '../services.server'
+import { apiHandler, ok, readJsonBody } from '../utils/api.server'
+import { requireApiContext } from '../utils/guards.server'
+import { publicUrlOf, requireWhatsApp } from '../utils/whatsapp.server'
 import { generateQr } from '../../domain/whatsapp'
 
 // POST /api/wa/qr/generate — auth → tenant → role → gate → parse → generateQr → respond.

@@ -1,9 +1,9 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
-import { getServices } from '~/services.server'
-import { apiHandler, ok } from '~/utils/api.server'
-import { requireApiContext } from '~/utils/guards.server'
-import { requireWhatsApp } from '~/utils/whatsapp.server'
-import { presentStatus } from '~/api/presenters'
+import { getServices } from '../services.server'
+import { apiHandler, ok } from '../utils/api.server'
+import { requireApiContext } from '../utils/guards.server'
+import { requireWhatsApp } from '../utils/whatsapp.server'
+import { presentStatus } from '../api/presenters'
 import { getConnectionStatus } from '../../domain/whatsapp'
 
 // GET /api/wa/qr/status — answered from stored state; never waits for Green-API (the background

@@ -1,11 +1,11 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
-import { TestSendBodySchema } from '~/api/schemas'
-import { getServices } from '~/services.server'
-import { apiHandler, ok, readJsonBody } from '~/utils/api.server'
-import { requireApiContext } from '~/utils/guards.server'
-import { t } from '~/utils/i18n'
-import { getLang } from '~/utils/lang.server'
-import { requireWhatsApp } from '~/utils/whatsapp.server'
+import { TestSendBodySchema } from '../api/schemas'
+import { getServices } from '../services.server'
+import { apiHandler, ok, readJsonBody } from '../utils/api.server'
+import { requireApiContext } from '../utils/guards.server'
+import { t } from '../utils/i18n'
+import { getLang } from '../utils/lang.server'
+import { requireWhatsApp } from '../utils/whatsapp.server'
 import { sendTestMessage } from '../../domain/whatsapp'
 
 // POST /api/wa/test {"to"?, "message"?} — refuses unless the instance is authorized right now.

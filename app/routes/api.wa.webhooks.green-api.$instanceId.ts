@@ -1,7 +1,7 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
-import { getServices } from '~/services.server'
-import { apiHandler, ok } from '~/utils/api.server'
-import { validationFailed } from '~/utils/http-errors.server'
+import { getServices } from '../services.server'
+import { apiHandler, ok } from '../utils/api.server'
+import { validationFailed } from '../utils/http-errors.server'
 import { WebhookUnauthorizedError, applyProviderEvent } from '../../domain/whatsapp'
 
 const MAX_WEBHOOK_BYTES = 64 * 1024

@@ -1,6 +1,6 @@
 import { json, redirect, type HeadersFunction, type LoaderFunctionArgs } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
-import { getServices } from '~/services.server'
+import { getServices } from '../services.server'
 import {
   OAUTH_STATE_COOKIE,
   OAUTH_STATE_MAX_AGE_SECONDS,
@@ -11,11 +11,11 @@ import {
   isOAuthProvider,
   oauthNextCookie,
   sha256Hex,
-} from '~/utils/auth.server'
-import { t } from '~/utils/i18n'
-import { getLang } from '~/utils/lang.server'
-import { safeRedirect } from '~/utils/safe-redirect'
-import { cookieNames, rawHostCookie, rotateSession } from '~/utils/session.server'
+} from '../utils/auth.server'
+import { t } from '../utils/i18n'
+import { getLang } from '../utils/lang.server'
+import { safeRedirect } from '../utils/safe-redirect'
+import { cookieNames, rawHostCookie, rotateSession } from '../utils/session.server'
 
 /** The 400 page must still clear the OAuth cookies (document responses use this function). */
 export const headers: HeadersFunction = ({ loaderHeaders }) => {

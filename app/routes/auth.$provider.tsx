@@ -1,13 +1,13 @@
 import { json, redirect, type ActionFunctionArgs, type LinksFunction, type LoaderFunctionArgs } from '@remix-run/node'
 import { Form, useLoaderData, useOutlet } from '@remix-run/react'
-import { getServices } from '~/services.server'
-import { authenticatorFor, clientIp, isOAuthProvider, oauthNextCookie, sha256Hex } from '~/utils/auth.server'
-import { appOrigin, isSameOriginRequest } from '~/utils/csrf.server'
-import { csrfRejected } from '~/utils/http-errors.server'
-import { t } from '~/utils/i18n'
-import { getLang } from '~/utils/lang.server'
-import { safeRedirect } from '~/utils/safe-redirect'
-import authStyles from '~/styles/auth.css'
+import { getServices } from '../services.server'
+import { authenticatorFor, clientIp, isOAuthProvider, oauthNextCookie, sha256Hex } from '../utils/auth.server'
+import { appOrigin, isSameOriginRequest } from '../utils/csrf.server'
+import { csrfRejected } from '../utils/http-errors.server'
+import { t } from '../utils/i18n'
+import { getLang } from '../utils/lang.server'
+import { safeRedirect } from '../utils/safe-redirect'
+import authStyles from '../styles/auth.css'
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: String(authStyles) }]
 

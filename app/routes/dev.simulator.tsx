@@ -3,14 +3,14 @@ import { json, redirect } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { tenantInstanceId } from '../../domain/whatsapp'
-import { bootedSimulator } from '~/boot.server'
-import { getServices } from '~/services.server'
-import { requirePageContext, type PageContext } from '~/utils/guards.server'
-import { errorResponse, validationFailed } from '~/utils/http-errors.server'
-import { t, type MessageKey } from '~/utils/i18n'
-import { getLang } from '~/utils/lang.server'
+import { bootedSimulator } from '../boot.server'
+import { getServices } from '../services.server'
+import { requirePageContext, type PageContext } from '../utils/guards.server'
+import { errorResponse, validationFailed } from '../utils/http-errors.server'
+import { t, type MessageKey } from '../utils/i18n'
+import { getLang } from '../utils/lang.server'
 
-import simulatorStyles from '~/styles/simulator.css'
+import simulatorStyles from '../styles/simulator.css'
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: simulatorStyles }]
 

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
-import { getServices } from '~/services.server'
-import { errorResponse } from '~/utils/http-errors.server'
+import { getServices } from '../services.server'
+import { errorResponse } from '../utils/http-errors.server'
 
 // GET /metrics — Prometheus text. When METRICS_TOKEN is set, a matching Bearer token is required.
 export async function loader({ request }: LoaderFunctionArgs) {

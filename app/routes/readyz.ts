@@ -1,5 +1,5 @@
 import { json } from '@remix-run/node'
-import { getServices } from '~/services.server'
+import { getServices } from '../services.server'
 
 // Readiness: 200 only when PostgreSQL answers.
 export async function loader() {

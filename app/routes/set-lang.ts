@@ -1,9 +1,9 @@
 import { redirect, type ActionFunctionArgs } from '@remix-run/node'
-import { getServices } from '~/services.server'
-import { appOrigin, isSameOriginRequest } from '~/utils/csrf.server'
-import { isLang } from '~/utils/i18n'
-import { langCookie } from '~/utils/lang.server'
-import { safeRedirect } from '~/utils/safe-redirect'
+import { getServices } from '../services.server'
+import { appOrigin, isSameOriginRequest } from '../utils/csrf.server'
+import { isLang } from '../utils/i18n'
+import { langCookie } from '../utils/lang.server'
+import { safeRedirect } from '../utils/safe-redirect'
 
 export const loader = () => redirect('/')
 

@@ -2,14 +2,14 @@ import { json, type ActionFunctionArgs, type HeadersFunction, type LinksFunction
 import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
 import { useRef, useState } from 'react'
 import { z } from 'zod'
-import { getServices } from '~/services.server'
-import { audit, clientIp } from '~/utils/auth.server'
-import { requirePageContext } from '~/utils/guards.server'
-import { t, type Lang, type MessageKey } from '~/utils/i18n'
-import { getLang } from '~/utils/lang.server'
-import { mintApiToken } from '~/utils/api-tokens.server'
-import { parseTtl } from '~/utils/jwt.server'
-import authStyles from '~/styles/auth.css'
+import { getServices } from '../services.server'
+import { audit, clientIp } from '../utils/auth.server'
+import { requirePageContext } from '../utils/guards.server'
+import { t, type Lang, type MessageKey } from '../utils/i18n'
+import { getLang } from '../utils/lang.server'
+import { mintApiToken } from '../utils/api-tokens.server'
+import { parseTtl } from '../utils/jwt.server'
+import authStyles from '../styles/auth.css'
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: String(authStyles) }]
 

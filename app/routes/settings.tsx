@@ -1,10 +1,10 @@
 import { json, type LoaderFunctionArgs } from '@remix-run/node'
 import type { ShouldRevalidateFunction } from '@remix-run/react'
 import { Form, NavLink, Outlet, useLoaderData, useLocation } from '@remix-run/react'
-import { getServices } from '~/services.server'
-import { requirePageContext } from '~/utils/guards.server'
-import { LANGS, t } from '~/utils/i18n'
-import { getLang } from '~/utils/lang.server'
+import { getServices } from '../services.server'
+import { requirePageContext } from '../utils/guards.server'
+import { LANGS, t } from '../utils/i18n'
+import { getLang } from '../utils/lang.server'
 
 // The settings shell: who is signed in, navigation, language switch, simulator banner.
 export async function loader({ request }: LoaderFunctionArgs) {

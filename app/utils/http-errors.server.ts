@@ -1,5 +1,5 @@
 import { json } from '@remix-run/node'
-import { API_ERROR_CODES, type ApiErrorCode } from '~/api/error-codes'
+import { API_ERROR_CODES, type ApiErrorCode } from '../api/error-codes'
 import type { DomainError, DomainErrorCode } from '../../domain/whatsapp'
 import { t, type Lang, type MessageKey } from './i18n'
 

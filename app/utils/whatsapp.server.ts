@@ -1,5 +1,5 @@
 import { requireWhatsAppEnabled, type Actor } from '../../domain/whatsapp'
-import { getServices } from '~/services.server'
+import { getServices } from '../services.server'
 
 /** Feature gate as a stacked guard: throws the domain's WhatsAppDisabledError (→ 403 envelope). */
 export async function requireWhatsApp(tenantId: string): Promise<void> {

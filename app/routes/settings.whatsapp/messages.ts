@@ -1,4 +1,4 @@
-import { t, type Lang } from '~/utils/i18n'
+import { t, type Lang } from '../../utils/i18n'
 
 /** "4 min 05 s" / "12 s" for countdowns. */
 export function durationText(lang: Lang, ms: number): string {

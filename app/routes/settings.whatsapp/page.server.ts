@@ -1,13 +1,13 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs } from '@remix-run/node'
-import { presentStatus } from '~/api/presenters'
-import type { StatusResponse } from '~/api/schemas'
-import { getServices } from '~/services.server'
-import { clientIp } from '~/utils/auth.server'
-import { requirePageContext, type PageContext } from '~/utils/guards.server'
-import { mapDomainError } from '~/utils/http-errors.server'
-import { t, type Lang, type MessageKey } from '~/utils/i18n'
-import { getLang } from '~/utils/lang.server'
-import { publicUrlOf, userActor } from '~/utils/whatsapp.server'
+import { presentStatus } from '../../api/presenters'
+import type { StatusResponse } from '../../api/schemas'
+import { getServices } from '../../services.server'
+import { clientIp } from '../../utils/auth.server'
+import { requirePageContext, type PageContext } from '../../utils/guards.server'
+import { mapDomainError } from '../../utils/http-errors.server'
+import { t, type Lang, type MessageKey } from '../../utils/i18n'
+import { getLang } from '../../utils/lang.server'
+import { publicUrlOf, userActor } from '../../utils/whatsapp.server'
 import {
   PhoneNumberSchema,
   TestMessageSchema,

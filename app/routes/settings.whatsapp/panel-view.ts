@@ -1,4 +1,4 @@
-import type { StatusResponse } from '~/api/schemas'
+import type { StatusResponse } from '../../api/schemas'
 import type { DegradedStatus, PanelView, WaitingDisplay } from './types'
 
 const DEGRADED: ReadonlySet<string> = new Set<DegradedStatus>(['starting', 'yellowCard', 'blocked', 'sleepMode'])

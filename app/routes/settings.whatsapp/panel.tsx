@@ -1,6 +1,6 @@
 import { Form, Link } from '@remix-run/react'
 import { useEffect, useRef } from 'react'
-import { t, type Lang, type MessageKey } from '~/utils/i18n'
+import { t, type Lang, type MessageKey } from '../../utils/i18n'
 import { ActionError, IntentForm, SubmitButton, useIntent } from './intent-form'
 import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH } from './intents'
 import { durationText } from './messages'

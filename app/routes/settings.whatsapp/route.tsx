@@ -1,7 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { useActionData, useLoaderData } from '@remix-run/react'
 import { WhatsAppPanel } from './panel'
-import { t } from '~/utils/i18n'
+import { t } from '../../utils/i18n'
 import { whatsappPageAction, whatsappPageLoader } from './page.server'
 
 // /settings/whatsapp — the WhatsApp Pro panel. Loader: guard → flag → live status → what to

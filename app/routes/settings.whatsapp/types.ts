@@ -1,5 +1,5 @@
-import type { ApiErrorCode } from '~/api/error-codes'
-import type { StatusResponse } from '~/api/schemas'
+import type { ApiErrorCode } from '../../api/error-codes'
+import type { StatusResponse } from '../../api/schemas'
 import type { Intent } from './intents'
 
 /** What the loader tells the panel to show (dates as ISO strings). */

@@ -1,6 +1,6 @@
 import { useRevalidator } from '@remix-run/react'
 import { useEffect, useRef, useState } from 'react'
-import type { StatusResponse } from '~/api/schemas'
+import type { StatusResponse } from '../../api/schemas'
 import { panelViewOf } from './panel-view'
 import type { PanelView } from './types'
 
