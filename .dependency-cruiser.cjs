@@ -43,7 +43,8 @@ module.exports = {
     {
       name: 'routes-do-not-import-adapters-or-sql',
       severity: 'error',
-      comment: 'app/routes/ call use cases through app/services.server.ts: no adapter, no Kysely, no pg, no db/ (Kysely schema and migrations) (STYLE habit 5)',
+      comment:
+        'app/routes/ call use cases through app/services.server.ts: no adapter, no Kysely, no pg, no db/ (Kysely schema and migrations) (STYLE habit 5)',
       from: { path: '^app/routes/' },
       to: { path: ['^adapters/', '^db/', '^node_modules/(kysely|pg|pg-[^/]+|@types/pg)/', '^(kysely|pg)$'] },
     },
@@ -57,10 +58,15 @@ module.exports = {
     {
       name: 'no-orphans',
       severity: 'error',
-      comment: 'every module is reachable from an entry point (a Remix route, root/entry files, a server/ entry): delete dead files',
+      comment:
+        'every module is reachable from an entry point (a Remix route, root/entry files, a server/ entry): delete dead files',
       from: { path: ENTRY_POINTS },
       // domain/testing/: the in-memory fakes, reached from unit tests only (tests are not cruised).
-      to: { path: '^(app|domain|adapters|db|server)/', pathNot: [...ENTRY_POINTS, '\\.d\\.ts$', '^domain/testing/'], reachable: false },
+      to: {
+        path: '^(app|domain|adapters|db|server)/',
+        pathNot: [...ENTRY_POINTS, '\\.d\\.ts$', '^domain/testing/'],
+        reachable: false,
+      },
     },
     {
       name: 'no-test-code-in-app',

@@ -22,7 +22,14 @@ export default tseslint.config(
     files: ['app/**', 'domain/**', 'adapters/**'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/tests/**', 'vitest', 'msw', 'msw/*'], message: 'Application code must not import test code.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/tests/**', 'vitest', 'msw', 'msw/*'], message: 'Application code must not import test code.' },
+          ],
+        },
+      ],
     },
   },
 )

@@ -28,7 +28,7 @@ export default defineConfig({
     },
     projects: [
       {
-              test: {
+        test: {
           name: 'unit',
           include: ['domain/**/*.test.ts', '**/*.unit.test.ts'],
           // Pure code over in-memory fakes (no module state, no vi.mock): one module graph for
@@ -39,7 +39,7 @@ export default defineConfig({
         },
       },
       {
-              test: {
+        test: {
           name: 'integration',
           globalSetup: pgAndBuild,
           include: ['tests/**/*.test.ts'],
@@ -50,7 +50,7 @@ export default defineConfig({
         },
       },
       {
-              test: {
+        test: {
           name: 'e2e',
           globalSetup: pgAndBuild,
           include: ['tests/e2e/**/*.test.ts'],

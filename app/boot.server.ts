@@ -74,10 +74,18 @@ async function boot(opts: BootOptions, state: BootState): Promise<Booted> {
   await services.statusHub.start()
   if (env.WA_CACHE_TTL_MS > 0) await services.cacheListener.start() // caches serve only while it listens
   if (env.DATABASE_POOLED) {
-    const limits = { statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS, lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS, idleInTransactionTimeoutMs: env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS }
+    const limits = {
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+      lockTimeoutMs: env.DATABASE_LOCK_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    }
     void missingSessionLimits(services.pool, limits).then(
       (missing) => {
-        if (missing.length > 0) logger.warn({ missing }, 'DATABASE_URL is a pooler whose sessions lack these limits: set them in its connect_query (docs/scale-out.md)')
+        if (missing.length > 0)
+          logger.warn(
+            { missing },
+            'DATABASE_URL is a pooler whose sessions lack these limits: set them in its connect_query (docs/scale-out.md)',
+          )
       },
       () => {}, // database not reachable yet: the requests will say so
     )
@@ -115,7 +123,8 @@ async function boot(opts: BootOptions, state: BootState): Promise<Booted> {
 
   state.stopLogoutRetries = startLogoutRetries(wa, env.WA_LOGOUT_RETRY_BASE_MS)
   // The memoized poll lease spares the database the lease attempts another pass just made.
-  if (opts.statusRefresh !== false) state.stopStatusRefresher = startStatusRefresher({ ...wa, instances: services.whatsappHotPath.instances })
+  if (opts.statusRefresh !== false)
+    state.stopStatusRefresher = startStatusRefresher({ ...wa, instances: services.whatsappHotPath.instances })
   if (opts.reconcile !== false) {
     // In the background: the app serves (from stored state) while Green-API is asked.
     void reconcileOnStart(wa)

@@ -54,7 +54,9 @@ export default async function handleRequest(
   loadContext: AppLoadContext,
 ) {
   if (wasDatabaseUnavailable(request)) {
-    return unavailableTexts(request).then((texts) => unavailableDocument(request, renderToStaticMarkup(<UnavailablePage {...texts} stylesHref={stylesHref} />)))
+    return unavailableTexts(request).then((texts) =>
+      unavailableDocument(request, renderToStaticMarkup(<UnavailablePage {...texts} stylesHref={stylesHref} />)),
+    )
   }
   // The nonce the express shell put in the Content-Security-Policy of this response.
   const nonce = typeof loadContext.cspNonce === 'string' ? loadContext.cspNonce : ''

@@ -1,5 +1,15 @@
 import type { LinksFunction } from '@remix-run/node'
-import { Links, LiveReload, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useMatches, useRouteError } from '@remix-run/react'
+import {
+  Links,
+  LiveReload,
+  Meta,
+  Outlet,
+  Scripts,
+  ScrollRestoration,
+  isRouteErrorResponse,
+  useMatches,
+  useRouteError,
+} from '@remix-run/react'
 import { UnavailableMessage } from './components/unavailable-page'
 import stylesHref from './styles/app.css'
 import { isLang, t, type Lang } from './utils/i18n'
@@ -51,7 +61,11 @@ export function ErrorBoundary() {
   const error = useRouteError()
   const lang = usePageLang()
   // PostgreSQL unavailable during a client-side navigation (app/utils/unavailable.server.ts).
-  if (isRouteErrorResponse(error) && error.status === 503 && (error.data as { unavailable?: unknown } | null)?.unavailable === true) {
+  if (
+    isRouteErrorResponse(error) &&
+    error.status === 503 &&
+    (error.data as { unavailable?: unknown } | null)?.unavailable === true
+  ) {
     return <UnavailableMessage {...(error.data as { title: string; body: string; retry: string })} />
   }
   const status = isRouteErrorResponse(error) ? error.status : 500

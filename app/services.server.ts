@@ -71,7 +71,11 @@ function buildServices(): Services {
     ...core,
     pool,
     statusHub,
-    eventStreams: new EventStreamSlots({ perUser: env.SSE_MAX_PER_USER, perTenant: env.SSE_MAX_PER_TENANT, perIp: env.SSE_MAX_PER_IP }),
+    eventStreams: new EventStreamSlots({
+      perUser: env.SSE_MAX_PER_USER,
+      perTenant: env.SSE_MAX_PER_TENANT,
+      perIp: env.SSE_MAX_PER_IP,
+    }),
     caches,
     cacheListener,
     linkDisplays: new ProcessLinkDisplayStore(),

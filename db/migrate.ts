@@ -52,4 +52,3 @@ export async function migrateCli(argv: string[]): Promise<number> {
     await database.stop().catch(() => {})
   }
 }
-

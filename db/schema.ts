@@ -59,13 +59,7 @@ export interface WaInstancesTable {
   created_at: Timestamp
 }
 
-export type ConnectionStatusColumn =
-  | 'notAuthorized'
-  | 'authorized'
-  | 'blocked'
-  | 'starting'
-  | 'yellowCard'
-  | 'sleepMode'
+export type ConnectionStatusColumn = 'notAuthorized' | 'authorized' | 'blocked' | 'starting' | 'yellowCard' | 'sleepMode'
 
 export interface TenantProviderConfigsTable {
   id: Generated<string>
@@ -188,4 +182,3 @@ export interface Database {
   rate_limit_windows: RateLimitWindowsTable
   audit_log: AuditLogTable
 }
-

@@ -21,6 +21,9 @@ export function apiMethodsFromBuild(build: () => Pick<ServerBuild, 'routes'>) {
     const allow = [...(module.loader ? ['GET', 'HEAD'] : []), ...(module.action ? ['POST'] : [])]
     if (allow.includes(req.method)) return next()
     const body = { ok: false, error: 'METHOD_NOT_ALLOWED', message: `Use ${allow.join(', ')} for this route` }
-    res.status(405).set({ Allow: allow.join(', '), 'Cache-Control': 'no-store' }).json(body)
+    res
+      .status(405)
+      .set({ Allow: allow.join(', '), 'Cache-Control': 'no-store' })
+      .json(body)
   }
 }

@@ -78,7 +78,17 @@ function pidAlive(pid: number): boolean {
  * removed at once: every caller stops its server itself, and each entry point exits with its own
  * code. Proved by tests/integration/exit-codes.test.ts.
  */
-const EXIT_HOOK_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message', 'uncaughtException', 'unhandledRejection'] as const
+const EXIT_HOOK_EVENTS = [
+  'exit',
+  'beforeExit',
+  'SIGHUP',
+  'SIGINT',
+  'SIGTERM',
+  'SIGBREAK',
+  'message',
+  'uncaughtException',
+  'unhandledRejection',
+] as const
 let loaded: Promise<typeof EmbeddedPostgres> | undefined
 export function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   loaded ??= (async () => {
@@ -120,7 +130,8 @@ function ensureTraversableForPostgres(paths: string[], log: (line: string) => vo
       dir = parent
     }
   }
-  if (changed.length > 0) log(`Running as root: made ${changed.join(', ')} traversable so PostgreSQL (user postgres) can reach its files`)
+  if (changed.length > 0)
+    log(`Running as root: made ${changed.join(', ')} traversable so PostgreSQL (user postgres) can reach its files`)
 }
 
 /**
@@ -155,7 +166,8 @@ export async function startEmbeddedPg(opts: Options): Promise<EmbeddedPgHandle> 
     if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) {
       for (let attempt = 0; attempt < 20; attempt++) {
         // A postmaster still starting up (or shutting down) refuses logins for a moment.
-        if (Number.isInteger(recordedPort) && recordedPort > 0 && (await canLogin(urlFor(recordedPort)))) return handle(false, recordedPort)
+        if (Number.isInteger(recordedPort) && recordedPort > 0 && (await canLogin(urlFor(recordedPort))))
+          return handle(false, recordedPort)
         await new Promise((r) => setTimeout(r, 250))
         if (!pidAlive(pid)) break
       }

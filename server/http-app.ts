@@ -94,10 +94,17 @@ function remixHandler(build: () => ServerBuild, mode: string) {
       const closing = new AbortController()
       res.once('close', () => closing.abort())
       // As the express adapter does: req.hostname honours "trust proxy"; the port comes from the headers.
-      const port = [req.get('x-forwarded-host'), req.get('host')].map((h) => Number.parseInt(h?.split(':')[1] ?? '', 10)).find(Number.isSafeInteger)
+      const port = [req.get('x-forwarded-host'), req.get('host')]
+        .map((h) => Number.parseInt(h?.split(':')[1] ?? '', 10))
+        .find(Number.isSafeInteger)
       const url = new URL(`${req.protocol}://${req.hostname}${port ? `:${port}` : ''}${req.originalUrl}`)
       const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : bufferedBody(req)
-      const request = new Request(url.href, { method: req.method, headers: remixHeaders(req.headers), signal: closing.signal, ...(body ? { body: new Uint8Array(body) } : {}) })
+      const request = new Request(url.href, {
+        method: req.method,
+        headers: remixHeaders(req.headers),
+        signal: closing.signal,
+        ...(body ? { body: new Uint8Array(body) } : {}),
+      })
       const context: AppLoadContext = {
         ip: req.ip ?? null,
         cspNonce: res.locals.cspNonce as string,
@@ -129,7 +136,10 @@ function answerUnexpectedError(err: unknown, req: express.Request, res: express.
   const body = clientError
     ? { ok: false, error: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED', message: 'Invalid request' }
     : { ok: false, error: 'INTERNAL', message: 'Internal error' }
-  res.status(clientError ? status : 500).set('Cache-Control', 'no-store').json(body)
+  res
+    .status(clientError ? status : 500)
+    .set('Cache-Control', 'no-store')
+    .json(body)
 }
 
 const publicDir = path.join(projectRoot, 'public')
@@ -146,10 +156,12 @@ function mountPublicAssets(app: express.Express): void {
   app.use('/build', express.static(path.join(publicDir, 'build'), { immutable: true, maxAge: '1y', index: false }))
   app.use('/api-docs', express.static(path.join(publicDir, 'api-docs'), { maxAge: '1h', index: false }))
   for (const file of ['favicon.svg']) {
-    app.get(`/${file}`, (_req, res, next) => res.sendFile(path.join(publicDir, file), { maxAge: '1h' }, (err) => {
-      // Gone (a broken checkout) or aborted: what express.static does, fall through to Remix.
-      if (err && !res.headersSent) next()
-    }))
+    app.get(`/${file}`, (_req, res, next) =>
+      res.sendFile(path.join(publicDir, file), { maxAge: '1h' }, (err) => {
+        // Gone (a broken checkout) or aborted: what express.static does, fall through to Remix.
+        if (err && !res.headersSent) next()
+      }),
+    )
   }
 }
 
@@ -170,7 +182,12 @@ export function createHttpApp({ build, routers = [], bodyLimits }: HttpAppOption
   // The simulator's routers (simulator mode, never production) parse with their own limits.
   for (const r of routers) app.use(r.path, r.router)
   app.use(apiMethodsFromBuild(current))
-  app.all('*', markRemix, limitRequestBody(bodyLimits ? () => bodyLimits : bootedBodyLimits), remixHandler(current, current().mode))
+  app.all(
+    '*',
+    markRemix,
+    limitRequestBody(bodyLimits ? () => bodyLimits : bootedBodyLimits),
+    remixHandler(current, current().mode),
+  )
   app.use(answerUnexpectedError)
   return app
 }

@@ -91,7 +91,10 @@ interface RequestSummary {
 }
 
 /** Express middleware: request id, one structured log line and one counter increment per request. */
-export function requestObservability(build: Pick<ServerBuild, 'routes'>, observe: () => Observability | undefined = appObservability) {
+export function requestObservability(
+  build: Pick<ServerBuild, 'routes'>,
+  observe: () => Observability | undefined = appObservability,
+) {
   const match = remixRouteMatcher(build)
   const summaries = new WeakMap<Response, RequestSummary>()
   const summarize = (req: Request, res: Response): RequestSummary => {

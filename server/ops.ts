@@ -22,7 +22,9 @@ import { registerUserCommands } from './ops/users'
  */
 function buildProgram(ctx: () => OpsContext, io: CliIo): Command {
   const program = new Command('ops')
-    .description('WhatsApp Pro operator CLI: tenants, users, feature flags, Green-API instances, encryption keys, secrets, upgrade requests, audit log')
+    .description(
+      'WhatsApp Pro operator CLI: tenants, users, feature flags, Green-API instances, encryption keys, secrets, upgrade requests, audit log',
+    )
     .usage('<command> [subcommand] [options]   (npm run ops -- …)')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
@@ -72,7 +74,11 @@ export async function runOps(argv: string[], io: CliIo): Promise<number> {
       return e.exitCode
     }
     // A missing production secret is already a full sentence naming the variable.
-    opsIoOf.err(e instanceof Error && e.name === 'MissingProductionSecret' ? e.message : `ops failed: ${e instanceof Error ? e.message : String(e)}`)
+    opsIoOf.err(
+      e instanceof Error && e.name === 'MissingProductionSecret'
+        ? e.message
+        : `ops failed: ${e instanceof Error ? e.message : String(e)}`,
+    )
     return 1
   } finally {
     await context?.close()

@@ -18,9 +18,18 @@ type EnvSource = Record<string, string | undefined>
 
 const ServerEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  PORT: z.coerce.number({ message: 'PORT must be an integer from 0 to 65535' }).int('PORT must be an integer from 0 to 65535').min(0, 'PORT must be an integer from 0 to 65535').max(65535, 'PORT must be an integer from 0 to 65535').default(3000),
+  PORT: z.coerce
+    .number({ message: 'PORT must be an integer from 0 to 65535' })
+    .int('PORT must be an integer from 0 to 65535')
+    .min(0, 'PORT must be an integer from 0 to 65535')
+    .max(65535, 'PORT must be an integer from 0 to 65535')
+    .default(3000),
   /** Unset: every interface (as a container needs). HOST=127.0.0.1 keeps it on loopback. */
-  HOST: z.string().trim().optional().transform((v) => v || undefined),
+  HOST: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => v || undefined),
   WA_DATA_DIR: z.string().optional(),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   DATABASE_URL: z.string().optional(),
@@ -28,9 +37,15 @@ const ServerEnvSchema = z.object({
   DATABASE_DIRECT_URL: z.string().optional(),
   DEMO_PASSWORD: z.string().optional(),
   /** `1`: seed the demo tenants and users in production too. */
-  SEED_DEMO: z.string().optional().transform((v) => v === '1'),
+  SEED_DEMO: z
+    .string()
+    .optional()
+    .transform((v) => v === '1'),
   /** `1`: one reverse proxy in front (client IP from X-Forwarded-For, decision 091). */
-  TRUST_PROXY: z.string().optional().transform((v) => v === '1'),
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v) => v === '1'),
 })
 
 export type ServerEnv = z.infer<typeof ServerEnvSchema> & { dataDir: string }
@@ -41,7 +56,9 @@ export function parseServerEnv(source: EnvSource = process.env): ServerEnv {
   if (!result.success) {
     const first = result.error.issues[0]
     const name = first?.path.join('.') ?? ''
-    throw new Error(`Invalid configuration: ${name} ${first?.message ?? ''} (got "${String(source[name] ?? '').slice(0, 20)}")`.trim())
+    throw new Error(
+      `Invalid configuration: ${name} ${first?.message ?? ''} (got "${String(source[name] ?? '').slice(0, 20)}")`.trim(),
+    )
   }
   return { ...result.data, dataDir: path.resolve(result.data.WA_DATA_DIR ?? path.join(projectRoot, '.data')) }
 }
@@ -103,7 +120,8 @@ function embeddedPgPassword(dataDir: string): string {
   if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim()
   let legacy: string | undefined
   try {
-    legacy = (JSON.parse(fs.readFileSync(path.join(dataDir, 'secrets.json'), 'utf8')) as { EMBEDDED_PG_PASSWORD?: string }).EMBEDDED_PG_PASSWORD
+    legacy = (JSON.parse(fs.readFileSync(path.join(dataDir, 'secrets.json'), 'utf8')) as { EMBEDDED_PG_PASSWORD?: string })
+      .EMBEDDED_PG_PASSWORD
   } catch {
     legacy = undefined
   }
@@ -139,7 +157,10 @@ export function prepareSecrets(env: EnvSource = process.env): { demoPassword: st
     if (!jwt) failProduction('JWT_SECRET', 'is not set')
     if (Buffer.byteLength(jwt, 'utf8') < 32) failProduction('JWT_SECRET', 'must be at least 32 bytes')
     if (!env.WA_ENCRYPTION_KEYS) failProduction('WA_ENCRYPTION_KEYS', 'is not set')
-    return { demoPassword: DEMO_PASSWORD ?? randomBytes(12).toString('base64url'), embeddedPgPassword: embeddedPgPassword(dataDir) }
+    return {
+      demoPassword: DEMO_PASSWORD ?? randomBytes(12).toString('base64url'),
+      embeddedPgPassword: embeddedPgPassword(dataDir),
+    }
   }
   const dev = loadDevSecrets(dataDir)
   const generated: string[] = []
@@ -152,7 +173,9 @@ export function prepareSecrets(env: EnvSource = process.env): { demoPassword: st
     generated.push('WA_ENCRYPTION_KEYS')
   }
   if (generated.length > 0) {
-    note(`WARNING: using development ${generated.join(' and ')} from ${path.join(dataDir, 'secrets.json')} (set them in production).`)
+    note(
+      `WARNING: using development ${generated.join(' and ')} from ${path.join(dataDir, 'secrets.json')} (set them in production).`,
+    )
   }
   return { demoPassword: DEMO_PASSWORD ?? dev.DEMO_PASSWORD, embeddedPgPassword: embeddedPgPassword(dataDir) }
 }
@@ -163,11 +186,19 @@ export function prepareSecrets(env: EnvSource = process.env): { demoPassword: st
  * DATABASE_DIRECT_URL (the same database without PgBouncer in between) or the same URL, for work
  * that needs a session (migrations hold their lock for the whole run).
  */
-export async function resolveDatabase(env: EnvSource = process.env): Promise<{ databaseUrl: string; directUrl: string; embedded: boolean; stop: () => Promise<void> }> {
+export async function resolveDatabase(
+  env: EnvSource = process.env,
+): Promise<{ databaseUrl: string; directUrl: string; embedded: boolean; stop: () => Promise<void> }> {
   const { embeddedPgPassword } = prepareSecrets(env)
   const { DATABASE_URL, DATABASE_DIRECT_URL, EMBEDDED_PG_PORT, dataDir } = parseServerEnv(env)
-  if (DATABASE_URL) return { databaseUrl: DATABASE_URL, directUrl: DATABASE_DIRECT_URL ?? DATABASE_URL, embedded: false, stop: async () => {} }
-  const handle = await startEmbeddedPg({ dataDir: path.join(dataDir, 'pg'), port: EMBEDDED_PG_PORT, password: embeddedPgPassword, log: note })
+  if (DATABASE_URL)
+    return { databaseUrl: DATABASE_URL, directUrl: DATABASE_DIRECT_URL ?? DATABASE_URL, embedded: false, stop: async () => {} }
+  const handle = await startEmbeddedPg({
+    dataDir: path.join(dataDir, 'pg'),
+    port: EMBEDDED_PG_PORT,
+    password: embeddedPgPassword,
+    log: note,
+  })
   await ensureDatabase(handle.serverUrl, 'whatsapp_pro')
   const databaseUrl = handle.databaseUrl('whatsapp_pro')
   env.DATABASE_URL = databaseUrl

@@ -106,7 +106,10 @@ async function main() {
         server!.closeAllConnections()
       })
     }
-    if (build) await appEntryOf(build).shutdownServices().catch(() => {})
+    if (build)
+      await appEntryOf(build)
+        .shutdownServices()
+        .catch(() => {})
     await database.stop().catch(() => {})
     process.exit(0)
   }
@@ -134,7 +137,9 @@ async function main() {
       s.once('error', reject)
     })
     if (devServer) await watchDevBuild(build, (next) => (current = next))
-    const url = booted.publicUrl ?? `http://${host && host !== '0.0.0.0' && host !== '::' ? (host.includes(':') ? `[${host}]` : host) : 'localhost'}:${port}`
+    const url =
+      booted.publicUrl ??
+      `http://${host && host !== '0.0.0.0' && host !== '::' ? (host.includes(':') ? `[${host}]` : host) : 'localhost'}:${port}`
     say(`WhatsApp Pro is running at ${url}  (Green-API mode: ${booted.mode})`)
     if (seedDemo) {
       say(`Sign in at ${url}/login with:`)
@@ -149,7 +154,7 @@ async function main() {
         ? `Port ${port} is already in use. Stop the other program or run with PORT=<free port> npm start.`
         : err.code === 'EADDRNOTAVAIL'
           ? `HOST=${host} is not an address of this machine (try 127.0.0.1, or unset HOST to listen on every interface).`
-        : `Start failed: ${err.message}`,
+          : `Start failed: ${err.message}`,
     )
     await database.stop().catch(() => {})
     process.exit(1)

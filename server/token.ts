@@ -36,13 +36,15 @@ function readArgs(argv: string[], note: (line: string) => void) {
   })
   if (values.help) {
     note('Usage: npm run token -- --tenant <id> [--email <user e-mail>] [--ttl 1h|30m|7d] [--name <label>]')
-    note('Default user: the tenant\'s first owner. The JWT is printed alone on the last line of stdout.')
+    note("Default user: the tenant's first owner. The JWT is printed alone on the last line of stdout.")
     return 'help' as const
   }
   if (!values.tenant) throw new UsageError('Missing --tenant <id> (for example --tenant macrea).')
-  if (!TENANT_ID.test(values.tenant)) throw new UsageError(`Invalid tenant id "${values.tenant.slice(0, 64)}": expected ^[a-z0-9][a-z0-9_-]{0,62}$.`)
+  if (!TENANT_ID.test(values.tenant))
+    throw new UsageError(`Invalid tenant id "${values.tenant.slice(0, 64)}": expected ^[a-z0-9][a-z0-9_-]{0,62}$.`)
   const ttlSeconds = parseTtl(values.ttl)
-  if (!ttlSeconds || ttlSeconds > MAX_TTL_SECONDS) throw new UsageError(`Invalid --ttl "${values.ttl.slice(0, 16)}": use e.g. 30m, 1h, 7d (at most 365d).`)
+  if (!ttlSeconds || ttlSeconds > MAX_TTL_SECONDS)
+    throw new UsageError(`Invalid --ttl "${values.ttl.slice(0, 16)}": use e.g. 30m, 1h, 7d (at most 365d).`)
   const name = values.name.trim().slice(0, 80) || 'npm run token'
   return { tenant: values.tenant, email: values.email?.trim().toLowerCase(), ttlSeconds, name }
 }
@@ -113,7 +115,9 @@ export async function runToken(argv: string[], io: CliIo): Promise<number> {
       actor: 'system:token-cli',
       ip: null,
     })
-    note(`API token for ${user.email} (${user.role} of ${args.tenant}), jti ${minted.jti}, expires ${minted.expiresAt.toISOString()}.`)
+    note(
+      `API token for ${user.email} (${user.role} of ${args.tenant}), jti ${minted.jti}, expires ${minted.expiresAt.toISOString()}.`,
+    )
     note('Use it as: Authorization: Bearer <token>  (revocable on /settings/api-tokens)')
     io.stdout(`${minted.token}\n`)
     return 0

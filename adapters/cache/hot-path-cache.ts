@@ -26,9 +26,11 @@ export class HotPathCaches {
   private readonly leaseBusyUntil = new Map<string, number>()
   private readonly leaseInFlight = new Set<string>()
 
-  constructor(
-    opts: { ttlMs: number; listener?: Pick<PgCacheListener, 'connected' | 'onMessage' | 'onReset'>; now?: () => number },
-  ) {
+  constructor(opts: {
+    ttlMs: number
+    listener?: Pick<PgCacheListener, 'connected' | 'onMessage' | 'onReset'>
+    now?: () => number
+  }) {
     const enabled = () => opts.listener?.connected ?? false
     const base = { ttlMs: opts.ttlMs, enabled, ...(opts.now ? { now: opts.now } : {}) }
     this.principals = new TtlCache<PrincipalResolution>({ ...base, maxEntries: 20_000 })
@@ -177,7 +179,9 @@ export class CachingFeatureStore implements FeatureStore {
     return this.caches.flags.get(tenantId, () => this.inner.getFlags(tenantId))
   }
 
-  recordUpgradeRequest(input: Parameters<FeatureStore['recordUpgradeRequest']>[0]): ReturnType<FeatureStore['recordUpgradeRequest']> {
+  recordUpgradeRequest(
+    input: Parameters<FeatureStore['recordUpgradeRequest']>[0],
+  ): ReturnType<FeatureStore['recordUpgradeRequest']> {
     return this.inner.recordUpgradeRequest(input)
   }
 
@@ -186,7 +190,9 @@ export class CachingFeatureStore implements FeatureStore {
     return this.inner.changeFlags(...args)
   }
 
-  handleUpgradeRequest(...args: Parameters<FeatureStore['handleUpgradeRequest']>): ReturnType<FeatureStore['handleUpgradeRequest']> {
+  handleUpgradeRequest(
+    ...args: Parameters<FeatureStore['handleUpgradeRequest']>
+  ): ReturnType<FeatureStore['handleUpgradeRequest']> {
     return this.inner.handleUpgradeRequest(...args)
   }
 }

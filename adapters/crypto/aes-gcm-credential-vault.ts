@@ -113,10 +113,7 @@ export class AesGcmCredentialVault implements CredentialVault {
   }
 
   /** Builds the vault from `WA_ENCRYPTION_KEYS` / `WA_ENCRYPTION_CURRENT_KEY`. */
-  static fromEnv(
-    env: Record<string, string | undefined>,
-    options?: AesGcmCredentialVaultOptions,
-  ): AesGcmCredentialVault {
+  static fromEnv(env: Record<string, string | undefined>, options?: AesGcmCredentialVaultOptions): AesGcmCredentialVault {
     return new AesGcmCredentialVault(parseEncryptionKeys(env), options)
   }
 

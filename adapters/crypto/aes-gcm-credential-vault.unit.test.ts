@@ -119,7 +119,13 @@ describe('AesGcmCredentialVault', () => {
   })
 
   it('binds the key id: relabelling an envelope with another known key id is rejected', () => {
-    const both = vaultWith([['k1', K1], ['k2', K1]], 'k1') // even with identical key bytes
+    const both = vaultWith(
+      [
+        ['k1', K1],
+        ['k2', K1],
+      ],
+      'k1',
+    ) // even with identical key bytes
     const envelope = both.encrypt(SECRET, AT)
     decryptError(() => both.decrypt(envelope.replace(/^v1\.k1\./, 'v1.k2.'), AT))
   })
@@ -145,9 +151,7 @@ describe('AesGcmCredentialVault', () => {
     for (let n = 0; n < 16; n++) {
       expect(() => aes256GcmOpen(K1, iv, ciphertext, tag.subarray(0, n), aad)).toThrow(AeadOpenError)
     }
-    expect(() => aes256GcmOpen(K1, iv, ciphertext, Buffer.concat([tag, Buffer.from([0])]), aad)).toThrow(
-      AeadOpenError,
-    )
+    expect(() => aes256GcmOpen(K1, iv, ciphertext, Buffer.concat([tag, Buffer.from([0])]), aad)).toThrow(AeadOpenError)
   })
 
   it('every createDecipheriv call in the code base pins authTagLength: 16 (docs/security.md#stored-credentials, rule 2)', () => {
@@ -230,7 +234,13 @@ describe('AesGcmCredentialVault', () => {
 
   it('keeps decrypting old-key envelopes after a new current key is added', () => {
     const old = v1.encrypt(SECRET, AT)
-    const rotated = vaultWith([['k1', K1], ['k2', K2]], 'k2')
+    const rotated = vaultWith(
+      [
+        ['k1', K1],
+        ['k2', K2],
+      ],
+      'k2',
+    )
     expect(rotated.currentKeyId()).toBe('k2')
     expect(rotated.decrypt(old, AT)).toBe(SECRET)
     const fresh = rotated.encrypt(SECRET, AT)
@@ -241,7 +251,15 @@ describe('AesGcmCredentialVault', () => {
     // A node still on the old key ring cannot read k2 envelopes (why rollout precedes promotion).
     decryptError(() => v1.decrypt(fresh, AT))
     // Pinning the old key as current while the new one is rolled out:
-    const pinned = new AesGcmCredentialVault(new EncryptionKeyring([['k1', K1], ['k2', K2]], 'k2').withCurrent('k1'))
+    const pinned = new AesGcmCredentialVault(
+      new EncryptionKeyring(
+        [
+          ['k1', K1],
+          ['k2', K2],
+        ],
+        'k2',
+      ).withCurrent('k1'),
+    )
     expect(envelopeKeyId(pinned.encrypt(SECRET, AT))).toBe('k1')
     expect(pinned.decrypt(fresh, AT)).toBe(SECRET)
   })
@@ -270,15 +288,12 @@ describe('AesGcmCredentialVault', () => {
   it('matches the documented construction on a frozen envelope (format regression)', () => {
     // Written once by this implementation; changing the salt, info, AAD or layout breaks it,
     // and with it every row already stored.
-    const frozen =
-      'v1.k1.SOSVSLPQY4YKVxtNJT4W2esVn5Wnss9Ua_j8hMol5pu3XHN5_B2WicWYyHM_dgjIYtlKotnFYRX0RVlI4VnkFlCJ7HQD'
+    const frozen = 'v1.k1.SOSVSLPQY4YKVxtNJT4W2esVn5Wnss9Ua_j8hMol5pu3XHN5_B2WicWYyHM_dgjIYtlKotnFYRX0RVlI4VnkFlCJ7HQD'
     const expected = 'frozen-secret:{"instanceId":"1101000001"}'
     expect(v1.decrypt(frozen, AT)).toBe(expected)
     // Independent re-implementation from the doc comment in aes-gcm-credential-vault.ts.
     const p = payloadOf(frozen)
-    const aad = Buffer.from(
-      'wa-pro/credential-vault|2:v1|4:acme|23:tenant_provider_configs|16:encrypted_config|2:k1|',
-    )
+    const aad = Buffer.from('wa-pro/credential-vault|2:v1|4:acme|23:tenant_provider_configs|16:encrypted_config|2:k1|')
     expect(associatedData(AT, 'k1').equals(aad)).toBe(true)
     const plain = aes256GcmOpen(hkdfReference(K1, 'k1', 'acme'), p.subarray(0, 12), p.subarray(12, -16), p.subarray(-16), aad)
     expect(plain.toString('utf8')).toBe(expected)
@@ -321,7 +336,13 @@ describe('AesGcmCredentialVault', () => {
       const rendered = [e.message, String(e.stack), JSON.stringify(e), inspect(e, { depth: 5 }), String(e.cause)]
       for (const text of rendered) for (const f of forbidden) expect(text).not.toContain(f)
     }
-    const vault = vaultWith([['k1', K1], ['k2', K2]], 'k2')
+    const vault = vaultWith(
+      [
+        ['k1', K1],
+        ['k2', K2],
+      ],
+      'k2',
+    )
     for (const text of [inspect(vault, { depth: 10, showHidden: true }), JSON.stringify(vault), String(vault)]) {
       for (const f of [...keyForms(K1), ...keyForms(K2)]) expect(text).not.toContain(f)
     }

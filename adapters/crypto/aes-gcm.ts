@@ -37,13 +37,7 @@ export function aes256GcmSeal(
 }
 
 /** Returns the plaintext, or throws `AeadOpenError` (wrong key/IV/AAD, tampering, bad tag length). */
-export function aes256GcmOpen(
-  key: Uint8Array,
-  iv: Uint8Array,
-  ciphertext: Uint8Array,
-  tag: Uint8Array,
-  aad: Uint8Array,
-): Buffer {
+export function aes256GcmOpen(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, aad: Uint8Array): Buffer {
   checkParams(key, iv)
   // Both checks on purpose: our own length check, and authTagLength so OpenSSL never accepts a
   // truncated tag (Node DEP0182; Rails' aes256_gcm.rb guards the same way).

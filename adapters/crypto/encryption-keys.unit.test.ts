@@ -79,7 +79,13 @@ describe('parseEncryptionKeys', () => {
   })
 
   it('redacts the key ring in JSON, String and inspect', () => {
-    const ring = new EncryptionKeyring([['k1', A], ['k2', B]], 'k2')
+    const ring = new EncryptionKeyring(
+      [
+        ['k1', A],
+        ['k2', B],
+      ],
+      'k2',
+    )
     for (const text of [JSON.stringify(ring), String(ring), inspect(ring, { showHidden: true, depth: 10 })]) {
       for (const k of [A, B]) {
         expect(text).not.toContain(k.toString('base64').slice(0, 12))

@@ -7,7 +7,15 @@ import { type SecretColumnRef, type SecretRow, type SecretRowSource, reencryptAl
 const K1 = randomBytes(32)
 const K2 = randomBytes(32)
 const oldVault = new AesGcmCredentialVault(new EncryptionKeyring([['k1', K1]], 'k1'))
-const newVault = new AesGcmCredentialVault(new EncryptionKeyring([['k1', K1], ['k2', K2]], 'k2'))
+const newVault = new AesGcmCredentialVault(
+  new EncryptionKeyring(
+    [
+      ['k1', K1],
+      ['k2', K2],
+    ],
+    'k2',
+  ),
+)
 
 const COLS: SecretColumnRef[] = [
   { table: 't', column: 'a' },
@@ -35,7 +43,9 @@ class MemorySource implements SecretRowSource {
   async listStale(ref: SecretColumnRef, page: { currentKeyId: string; afterId: string | null; limit: number }) {
     const m = this.data.get(`${ref.table}.${ref.column}`)!
     return [...m.entries()]
-      .filter(([id, r]) => (page.afterId === null || id > Number(page.afterId)) && !r.envelope.startsWith(`v1.${page.currentKeyId}.`))
+      .filter(
+        ([id, r]) => (page.afterId === null || id > Number(page.afterId)) && !r.envelope.startsWith(`v1.${page.currentKeyId}.`),
+      )
       .sort(([a], [b]) => a - b)
       .slice(0, page.limit)
       .map(([id, r]) => ({ ...ref, id: String(id), envelope: r.envelope, location: { tenantId: r.tenantId, ...ref } }))

@@ -25,7 +25,13 @@ export type { GreenApiCallEvent, GreenApiClientOptions, GreenApiLogger, GreenApi
 // ---------------------------------------------------------------------------------------------
 
 const qrSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('qrCode'), message: z.string().min(16).regex(/^[A-Za-z0-9+/=\s]+$/) }),
+  z.object({
+    type: z.literal('qrCode'),
+    message: z
+      .string()
+      .min(16)
+      .regex(/^[A-Za-z0-9+/=\s]+$/),
+  }),
   z.object({ type: z.literal('alreadyLogged'), message: z.string() }),
   z.object({ type: z.literal('error'), message: z.string() }),
 ])
@@ -155,7 +161,9 @@ export class GreenApiWhatsAppProvider implements WhatsAppProvider {
 
   async getState(creds: InstanceCredentials, options: { once?: boolean } = {}): Promise<ConnectionState | null> {
     // `once`: not retried (the engine retries idempotent reads only).
-    const res = await this.http.call(this.spec(creds, 'getStateInstance', 'GET', stateSchema, { idempotent: options.once !== true }))
+    const res = await this.http.call(
+      this.spec(creds, 'getStateInstance', 'GET', stateSchema, { idempotent: options.once !== true }),
+    )
     return res === null ? null : res.stateInstance
   }
 
@@ -171,10 +179,9 @@ export class GreenApiWhatsAppProvider implements WhatsAppProvider {
       this.spec(creds, 'getAuthorizationCode', 'POST', authCodeSchema, { body: { phoneNumber: Number(digits) } }),
     )
     if (!res.status || !res.code) {
-      throw new UpstreamUnavailableError(
-        `Green-API getAuthorizationCode for instance ${creds.instanceId} returned no code`,
-        { retryAfterSeconds: 5 },
-      )
+      throw new UpstreamUnavailableError(`Green-API getAuthorizationCode for instance ${creds.instanceId} returned no code`, {
+        retryAfterSeconds: 5,
+      })
     }
     return { code: formatPairingCode(res.code) }
   }
@@ -192,14 +199,18 @@ export class GreenApiWhatsAppProvider implements WhatsAppProvider {
   async logout(creds: InstanceCredentials): Promise<void> {
     const res = await this.http.call(this.spec(creds, 'logout', 'GET', logoutSchema))
     if (!res.isLogout) {
-      throw new UpstreamUnavailableError(`Green-API logout for instance ${creds.instanceId} was refused`, { retryAfterSeconds: 5 })
+      throw new UpstreamUnavailableError(`Green-API logout for instance ${creds.instanceId} was refused`, {
+        retryAfterSeconds: 5,
+      })
     }
   }
 
   async reboot(creds: InstanceCredentials): Promise<void> {
     const res = await this.http.call(this.spec(creds, 'reboot', 'GET', rebootSchema))
     if (!res.isReboot) {
-      throw new UpstreamUnavailableError(`Green-API reboot for instance ${creds.instanceId} was refused`, { retryAfterSeconds: 5 })
+      throw new UpstreamUnavailableError(`Green-API reboot for instance ${creds.instanceId} was refused`, {
+        retryAfterSeconds: 5,
+      })
     }
   }
 
@@ -245,8 +256,7 @@ export class GreenApiPartnerProvider implements WhatsAppPartnerProvider {
     this.http = new GreenApiHttpClient(clientOpts)
     this.base = trimSlash(partnerApiUrl)
     this.token = partnerToken
-    this.instanceApiUrl =
-      typeof instanceApiUrl === 'function' ? instanceApiUrl : () => trimSlash(instanceApiUrl ?? partnerApiUrl)
+    this.instanceApiUrl = typeof instanceApiUrl === 'function' ? instanceApiUrl : () => trimSlash(instanceApiUrl ?? partnerApiUrl)
   }
 
   private spec<T>(

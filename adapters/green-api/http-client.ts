@@ -10,25 +10,13 @@ import {
   type RetryPolicy,
 } from 'cockatiel'
 import type { z } from 'zod'
-import {
-  DomainError,
-  UpstreamAuthError,
-  UpstreamUnavailableError,
-} from '../../domain/whatsapp'
+import { DomainError, UpstreamAuthError, UpstreamUnavailableError } from '../../domain/whatsapp'
 import { SlidingWindowLimiter } from './rate-limiter'
 import { GREEN_API_RATE_LIMITS } from './documented-limits'
 
 /** Metric outcome of one upstream call (or of a call refused before it left the process). */
 export type GreenApiOutcome =
-  | 'ok'
-  | 'timeout'
-  | 'http_4xx'
-  | 'http_5xx'
-  | 'rate_limited'
-  | 'garbage'
-  | 'network'
-  | 'breaker_open'
-  | 'auth'
+  'ok' | 'timeout' | 'http_4xx' | 'http_5xx' | 'rate_limited' | 'garbage' | 'network' | 'breaker_open' | 'auth'
 
 export interface GreenApiCallEvent {
   /** Green-API method name, e.g. `getStateInstance`; partner calls are prefixed `partner.`. */
@@ -224,7 +212,8 @@ export class GreenApiHttpClient {
         )
       }
       if (err instanceof DomainError) throw err
-      if (!(err instanceof AttemptFailure)) throw this.toDomainError(spec, new AttemptFailure('network', 'unexpected client error'))
+      if (!(err instanceof AttemptFailure))
+        throw this.toDomainError(spec, new AttemptFailure('network', 'unexpected client error'))
       throw this.toDomainError(spec, err)
     } finally {
       clearTimeout(timer)
@@ -242,7 +231,8 @@ export class GreenApiHttpClient {
     let retries = 0
     let waitMs = 0
     const worthRetrying = (err: Error): boolean => {
-      if (!(err instanceof AttemptFailure) || !RETRYABLE_OUTCOMES.has(err.outcome) || signal.aborted || retries >= maxAttempts) return false
+      if (!(err instanceof AttemptFailure) || !RETRYABLE_OUTCOMES.has(err.outcome) || signal.aborted || retries >= maxAttempts)
+        return false
       waitMs =
         err.outcome === 'rate_limited'
           ? (err.retryAfterMs ?? Math.round(1000 * (1 + this.random() * 0.25)))
@@ -348,7 +338,12 @@ export class GreenApiHttpClient {
     }
     if (status === 466) return fail('http_4xx', 'plan quota exceeded (HTTP 466)', status, QUOTA_RETRY_AFTER_S * 1000)
     if (status >= 500) {
-      return fail('http_5xx', `upstream error (HTTP ${status})`, status, parseRetryAfterMs(res.headers.get('retry-after'), this.now()))
+      return fail(
+        'http_5xx',
+        `upstream error (HTTP ${status})`,
+        status,
+        parseRetryAfterMs(res.headers.get('retry-after'), this.now()),
+      )
     }
     if (status >= 400) return fail('http_4xx', `request refused (HTTP ${status}: ${scrub(text, spec.secret)})`, status)
     if (status !== 200) return fail('garbage', `unexpected HTTP ${status}`, status)
@@ -363,7 +358,8 @@ export class GreenApiHttpClient {
     if (spec.partner) {
       const perr = PARTNER_ERROR.safeParse(json)
       if (perr && !(spec.partner.passThroughCodes ?? []).includes(perr.code)) {
-        if (perr.code === 401 || perr.code === 403) return fail('auth', `partner credentials rejected (code ${perr.code})`, status)
+        if (perr.code === 401 || perr.code === 403)
+          return fail('auth', `partner credentials rejected (code ${perr.code})`, status)
         if (perr.code === 429) return fail('rate_limited', 'partner rate limited (code 429)', status)
         if (perr.code >= 500) return fail('http_5xx', `partner error (code ${perr.code})`, status)
         return fail('http_4xx', `partner error (code ${perr.code}: ${scrub(perr.description, spec.secret)})`, status)

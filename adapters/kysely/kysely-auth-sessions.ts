@@ -46,6 +46,11 @@ export class KyselySessionStore implements SessionStore {
   }
 
   async revoke(idHash: string): Promise<void> {
-    await this.db.updateTable('sessions').set({ revoked_at: sql<Date>`now()` }).where('id_hash', '=', idHash).where('revoked_at', 'is', null).execute()
+    await this.db
+      .updateTable('sessions')
+      .set({ revoked_at: sql<Date>`now()` })
+      .where('id_hash', '=', idHash)
+      .where('revoked_at', 'is', null)
+      .execute()
   }
 }

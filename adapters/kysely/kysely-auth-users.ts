@@ -34,7 +34,13 @@ export class KyselyMembershipResolver implements MembershipResolver {
   constructor(private readonly db: Kysely<Database>) {}
 
   async resolve(input: { userId: string; tenantId: string | null; jti: string | null }): Promise<PrincipalResolution> {
-    const none: PrincipalResolution = { userExists: false, revoked: false, tokenTenantId: null, tokenLastUsedAt: null, membership: null }
+    const none: PrincipalResolution = {
+      userExists: false,
+      revoked: false,
+      tokenTenantId: null,
+      tokenLastUsedAt: null,
+      membership: null,
+    }
     if (!isUuid(input.userId)) return none
     const jti = input.jti && isUuid(input.jti) ? input.jti : null
     const { rows } = await sql<Record<string, unknown>>`

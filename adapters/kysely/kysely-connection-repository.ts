@@ -173,7 +173,15 @@ export class KyselyConnectionRepository implements ConnectionRepository {
         .returning(COLUMNS)
         .executeTakeFirstOrThrow()
       if (plan.timeline) {
-        await this.appendTimeline(trx, tenantId, current.instanceId, plan.timeline.from, plan.timeline.to, update.source, update.checkedAt)
+        await this.appendTimeline(
+          trx,
+          tenantId,
+          current.instanceId,
+          plan.timeline.from,
+          plan.timeline.to,
+          update.source,
+          update.checkedAt,
+        )
       }
       return { outcome: 'changed', previous: current, record: rowToConnectionRecord(row) }
     })
@@ -192,7 +200,15 @@ export class KyselyConnectionRepository implements ConnectionRepository {
         .returning(['instance_id', 'connection_status'])
         .executeTakeFirst()
       if (!marked) return false
-      await this.appendTimeline(trx, tenantId, marked.instance_id, marked.connection_status, marked.connection_status, 'expire', at)
+      await this.appendTimeline(
+        trx,
+        tenantId,
+        marked.instance_id,
+        marked.connection_status,
+        marked.connection_status,
+        'expire',
+        at,
+      )
       return true
     })
   }

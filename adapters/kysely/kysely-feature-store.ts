@@ -45,7 +45,11 @@ export class KyselyFeatureStore implements FeatureStore {
   async changeFlags(tenantId: string, changes: Partial<FeatureFlags>): Promise<{ before: FeatureFlags; after: FeatureFlags }> {
     return this.db.transaction().execute(async (trx) => {
       // A tenant without a row has the defaults (whatsapp off, sms/email on): create it, then lock.
-      await trx.insertInto('tenant_features').values({ tenant_id: tenantId }).onConflict((oc) => oc.column('tenant_id').doNothing()).execute()
+      await trx
+        .insertInto('tenant_features')
+        .values({ tenant_id: tenantId })
+        .onConflict((oc) => oc.column('tenant_id').doNothing())
+        .execute()
       const before = await trx
         .selectFrom('tenant_features')
         .select(['whatsapp_enabled', 'sms_enabled', 'email_enabled'])
@@ -64,7 +68,12 @@ export class KyselyFeatureStore implements FeatureStore {
 
   async handleUpgradeRequest(id: string, options: { enable: boolean }): Promise<HandleUpgradeOutcome> {
     return this.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('upgrade_requests').select(['id', 'tenant_id', 'feature', 'handled_at']).where('id', '=', id).forUpdate().executeTakeFirst()
+      const row = await trx
+        .selectFrom('upgrade_requests')
+        .select(['id', 'tenant_id', 'feature', 'handled_at'])
+        .where('id', '=', id)
+        .forUpdate()
+        .executeTakeFirst()
       if (!row) return { kind: 'missing' as const }
       if (row.handled_at) return { kind: 'already_handled' as const, at: new Date(row.handled_at) }
       await trx.updateTable('upgrade_requests').set({ handled_at: new Date() }).where('id', '=', id).execute()

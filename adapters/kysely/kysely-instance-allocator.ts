@@ -46,7 +46,16 @@ function notBeingReset(w: ExpressionBuilder<Database, 'wa_instances'>, at: Date)
   ])
 }
 
-const COLUMNS = ['id', 'mode', 'api_url', 'encrypted_token', 'encrypted_webhook_token', 'tenant_id', 'claimed_at', 'needs_logout'] as const
+const COLUMNS = [
+  'id',
+  'mode',
+  'api_url',
+  'encrypted_token',
+  'encrypted_webhook_token',
+  'tenant_id',
+  'claimed_at',
+  'needs_logout',
+] as const
 
 /**
  * `wa_instances`. Claims are single statements or row-locked transactions; the unique
@@ -253,7 +262,10 @@ export class KyselyInstanceAllocator implements InstanceAllocator {
   async scheduleLogoutRetry(instanceId: string, next: { retryAt: Date } | { brokenAt: Date }): Promise<void> {
     await this.db
       .updateTable('wa_instances')
-      .set({ logout_lease_until: null, ...('retryAt' in next ? { logout_retry_at: next.retryAt } : { broken_at: next.brokenAt, logout_retry_at: null }) })
+      .set({
+        logout_lease_until: null,
+        ...('retryAt' in next ? { logout_retry_at: next.retryAt } : { broken_at: next.brokenAt, logout_retry_at: null }),
+      })
       .where('id', '=', instanceId)
       .where('needs_logout', '=', true)
       .execute()

@@ -101,8 +101,14 @@ export class KyselyLoginThrottle implements LoginThrottle {
   private async maybePrune(): Promise<void> {
     this.successes += 1
     if (this.successes % (this.options.pruneEvery ?? 100) !== 0) return
-    await this.db.deleteFrom('login_throttle').where('window_start', '<', sql<Date>`now() - interval '2 days'`).execute()
-    await this.db.deleteFrom('login_known_addresses').where('last_success_at', '<', sql<Date>`now() - interval '180 days'`).execute()
+    await this.db
+      .deleteFrom('login_throttle')
+      .where('window_start', '<', sql<Date>`now() - interval '2 days'`)
+      .execute()
+    await this.db
+      .deleteFrom('login_known_addresses')
+      .where('last_success_at', '<', sql<Date>`now() - interval '180 days'`)
+      .execute()
   }
 }
 

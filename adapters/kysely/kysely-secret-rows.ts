@@ -3,12 +3,7 @@ import { z } from 'zod'
 import type { Database } from '../../db/schema'
 import { ENVELOPE_VERSION, envelopeKeyId } from '../crypto/aes-gcm-credential-vault'
 import { KEY_ID_PATTERN } from '../crypto/encryption-keys'
-import type {
-  ReencryptionVault,
-  SecretColumnRef,
-  SecretRow,
-  SecretRowSource,
-} from '../crypto/reencrypt'
+import type { ReencryptionVault, SecretColumnRef, SecretRow, SecretRowSource } from '../crypto/reencrypt'
 
 /**
  * The encrypted columns of the database, for key rotation (`reencryptAll`) and `keys verify`.
@@ -163,8 +158,7 @@ export class KyselySecretRows implements SecretRowSource {
       throw new RangeError('invalid key id')
     }
     if (this.#tenantIds !== undefined && this.#tenantIds.length === 0) return []
-    const currentPrefix =
-      page.notUnderKeyId === undefined ? undefined : `${ENVELOPE_VERSION}.${page.notUnderKeyId}.%`
+    const currentPrefix = page.notUnderKeyId === undefined ? undefined : `${ENVELOPE_VERSION}.${page.notUnderKeyId}.%`
     const tenantIds = this.#tenantIds
 
     if (col.column === 'encrypted_config') {

@@ -11,7 +11,16 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '53400', // configuration_limit_exceeded
 ])
 const UNAVAILABLE_SQLSTATE_CLASS = /^(08|57P0)/ // connection exceptions; admin/crash shutdown, cannot connect now
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND'])
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+])
 // node-postgres and pg-pool raise these as plain Errors without a code.
 const CLIENT_MESSAGES = [
   /^Connection terminated/, // unexpectedly | due to connection timeout

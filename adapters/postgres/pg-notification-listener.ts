@@ -93,7 +93,10 @@ export class PgNotificationListener {
     this.client = undefined
     this.connected = false
     if (!this.wasDown) {
-      this.log.warn({ channel: this.channel, reason, ...(err ? { err: describePgError(err) } : {}) }, 'PostgreSQL listener lost; reconnecting with backoff')
+      this.log.warn(
+        { channel: this.channel, reason, ...(err ? { err: describePgError(err) } : {}) },
+        'PostgreSQL listener lost; reconnecting with backoff',
+      )
     }
     this.wasDown = true
     this.handlers.onDown?.()

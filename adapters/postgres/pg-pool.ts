@@ -50,7 +50,8 @@ export function createPgPool(options: PgPoolOptions): pg.Pool {
     ...(options.throughPooler ? {} : sessionLimits(options)),
   }
   const pool = new ShutdownAwarePool(config, options.onServerShuttingDown ?? (() => {}))
-  const lost = (err: unknown) => options.log?.warn({ err: describePgError(err) }, 'PostgreSQL connection lost; the pool reconnects on the next query')
+  const lost = (err: unknown) =>
+    options.log?.warn({ err: describePgError(err) }, 'PostgreSQL connection lost; the pool reconnects on the next query')
   // Idle clients (pg-pool forwards their errors here) …
   pool.on('error', lost)
   // … and clients checked out by a query or a transaction.

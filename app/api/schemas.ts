@@ -64,13 +64,22 @@ export type StatusResponse = z.infer<typeof StatusResponseSchema>
 
 export const DisconnectResponseSchema = z.object({ ok: z.literal(true), message: z.string() }).openapi('Disconnected')
 export const PairingCodeResponseSchema = z
-  .object({ ok: z.literal(true), code: z.string(), expiresAt: z.string().datetime(), linkExpiresAt: z.string().datetime().optional() })
+  .object({
+    ok: z.literal(true),
+    code: z.string(),
+    expiresAt: z.string().datetime(),
+    linkExpiresAt: z.string().datetime().optional(),
+  })
   .openapi('PairingCode')
 export const TestSendResponseSchema = z.object({ ok: z.literal(true), idMessage: z.string() }).openapi('TestSent')
 export const WebhookAckSchema = z.object({ ok: z.literal(true), applied: z.boolean() }).openapi('WebhookAck')
 
 const OpenApiDocumentSchema = z
-  .object({ openapi: z.string(), info: z.object({ title: z.string(), version: z.string() }).loose(), paths: z.record(z.string(), z.unknown()) })
+  .object({
+    openapi: z.string(),
+    info: z.object({ title: z.string(), version: z.string() }).loose(),
+    paths: z.record(z.string(), z.unknown()),
+  })
   .loose()
   .openapi('OpenApiDocument')
 
@@ -88,7 +97,11 @@ const errors = (...statuses: number[]) =>
   Object.fromEntries(
     statuses.map((s) => [
       String(s),
-      { description: `Error ${s}`, ...(RETRY_AFTER_STATUSES.has(s) ? { headers: retryAfterHeader } : {}), ...jsonContent(ErrorSchema) },
+      {
+        description: `Error ${s}`,
+        ...(RETRY_AFTER_STATUSES.has(s) ? { headers: retryAfterHeader } : {}),
+        ...jsonContent(ErrorSchema),
+      },
     ]),
   )
 
@@ -108,17 +121,27 @@ export function buildOpenApiDocument() {
   const webhook = registry.registerComponent('securitySchemes', 'greenApiWebhookToken', {
     type: 'http',
     scheme: 'bearer',
-    description: 'The per-instance secret this app set as Green-API `webhookUrlToken`; Green-API sends it back as `Authorization: Bearer …`.',
+    description:
+      'The per-instance secret this app set as Green-API `webhookUrlToken`; Green-API sends it back as `Authorization: Bearer …`.',
   })
   const security = [{ [bearer.name]: [] }]
-  const tenantHeader = z.object({ 'x-tenant': z.string().optional().openapi({ description: 'Tenant id (defaults to the token tenant_id)' }) })
+  const tenantHeader = z.object({
+    'x-tenant': z.string().optional().openapi({ description: 'Tenant id (defaults to the token tenant_id)' }),
+  })
   const common = errors(400, 401, 403, 429, 500)
   const upstream = errors(409, 502, 503)
   // Routes with a body also answer 413 past the body limit (server/body-limit.ts, 16 KiB JSON by
   // default) and 415 when it is not JSON (readJsonBody).
   const body = errors(413, 415)
   // summary and operationId are what generated clients and the /api/docs page name operations by.
-  const api = (method: 'get' | 'post', path: string, operationId: string, summary: string) => ({ method, path, operationId, summary, tags: ['WhatsApp'], security })
+  const api = (method: 'get' | 'post', path: string, operationId: string, summary: string) => ({
+    method,
+    path,
+    operationId,
+    summary,
+    tags: ['WhatsApp'],
+    security,
+  })
 
   registry.registerPath({
     ...api('get', '/api/settings/features', 'getFeatures', 'Feature flags of the tenant'),
@@ -139,22 +162,39 @@ export function buildOpenApiDocument() {
   registry.registerPath({
     ...api('post', '/api/wa/disconnect', 'disconnect', 'Unlink the WhatsApp number'),
     request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) },
-    responses: { 200: { description: 'Disconnected (idempotent)', ...jsonContent(DisconnectResponseSchema) }, ...common, ...body },
+    responses: {
+      200: { description: 'Disconnected (idempotent)', ...jsonContent(DisconnectResponseSchema) },
+      ...common,
+      ...body,
+    },
   })
   registry.registerPath({
     ...api('post', '/api/wa/pairing-code', 'requestPairingCode', 'Start linking with a pairing code instead of a QR code'),
     request: { headers: tenantHeader, body: jsonContent(PairingCodeBodySchema) },
-    responses: { 200: { description: 'Pairing code', ...jsonContent(PairingCodeResponseSchema) }, ...common, ...body, ...upstream },
+    responses: {
+      200: { description: 'Pairing code', ...jsonContent(PairingCodeResponseSchema) },
+      ...common,
+      ...body,
+      ...upstream,
+    },
   })
   registry.registerPath({
     ...api('post', '/api/wa/test', 'sendTestMessage', 'Send a test message from the linked number'),
     request: { headers: tenantHeader, body: jsonContent(TestSendBodySchema) },
-    responses: { 200: { description: 'Test message queued', ...jsonContent(TestSendResponseSchema) }, ...common, ...body, ...upstream },
+    responses: {
+      200: { description: 'Test message queued', ...jsonContent(TestSendResponseSchema) },
+      ...common,
+      ...body,
+      ...upstream,
+    },
   })
   registry.registerPath({
     ...api('get', '/api/wa/events', 'streamStatusEvents', 'Live status changes (server-sent events)'),
     request: { headers: tenantHeader },
-    responses: { 200: { description: 'Server-sent events of status changes', content: { 'text/event-stream': { schema: z.string() } } }, ...common },
+    responses: {
+      200: { description: 'Server-sent events of status changes', content: { 'text/event-stream': { schema: z.string() } } },
+      ...common,
+    },
   })
   registry.registerPath({
     method: 'post',
@@ -163,7 +203,10 @@ export function buildOpenApiDocument() {
     summary: 'Green-API webhook (called by Green-API, not by clients)',
     tags: ['Green-API'],
     security: [{ [webhook.name]: [] }],
-    request: { params: z.object({ instanceId: z.string().regex(/^\d{1,20}$/) }), body: { content: { 'application/json': { schema: z.object({ typeWebhook: z.string() }).passthrough() } } } },
+    request: {
+      params: z.object({ instanceId: z.string().regex(/^\d{1,20}$/) }),
+      body: { content: { 'application/json': { schema: z.object({ typeWebhook: z.string() }).passthrough() } } },
+    },
     responses: { 200: { description: 'Acknowledged', ...jsonContent(WebhookAckSchema) }, ...errors(400, 401, 413) },
   })
 

@@ -19,6 +19,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
       publicUrl: publicUrlOf(context),
       ip: ctx.ip,
     })
-    return ok({ ok: true, qrCode: qr.qrCode, expiresAt: qr.expiresAt.toISOString(), linkExpiresAt: qr.linkExpiresAt.toISOString() })
+    return ok({
+      ok: true,
+      qrCode: qr.qrCode,
+      expiresAt: qr.expiresAt.toISOString(),
+      linkExpiresAt: qr.linkExpiresAt.toISOString(),
+    })
   })
 }

@@ -41,14 +41,23 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   headers.append('Set-Cookie', await oauthNextCookie.serialize('', { maxAge: 0 }))
 
   const fail = async (reason: string) => {
-    await audit(auth, { actor: 'anonymous', tenantId: null, action: 'auth.login', outcome: 'failure', ip, details: { method: 'oauth', provider, reason } })
-    const message = reason === 'no_account' || reason === 'unverified_email' ? t(lang, 'login.oauthNoAccount') : t(lang, 'login.oauthFailed')
+    await audit(auth, {
+      actor: 'anonymous',
+      tenantId: null,
+      action: 'auth.login',
+      outcome: 'failure',
+      ip,
+      details: { method: 'oauth', provider, reason },
+    })
+    const message =
+      reason === 'no_account' || reason === 'unverified_email' ? t(lang, 'login.oauthNoAccount') : t(lang, 'login.oauthFailed')
     return json({ lang, message }, { status: 400, headers })
   }
 
   const state = new URL(request.url).searchParams.get('state')
   if (!state || state.length > 256) return fail('missing_state')
-  if (!(await auth.oauthStates.consume(sha256Hex(state), OAUTH_STATE_MAX_AGE_SECONDS))) return fail('state_unknown_used_or_expired')
+  if (!(await auth.oauthStates.consume(sha256Hex(state), OAUTH_STATE_MAX_AGE_SECONDS)))
+    return fail('state_unknown_used_or_expired')
 
   let user
   try {
@@ -66,7 +75,14 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   }
 
   headers.append('Set-Cookie', await rotateSession(auth.sessions, request, { userId: user.id, ip }))
-  await audit(auth, { actor: `user:${user.id}`, tenantId: null, action: 'auth.login', outcome: 'success', ip, details: { method: 'oauth', provider } })
+  await audit(auth, {
+    actor: `user:${user.id}`,
+    tenantId: null,
+    action: 'auth.login',
+    outcome: 'success',
+    ip,
+    details: { method: 'oauth', provider },
+  })
   const next: unknown = await oauthNextCookie.parse(request.headers.get('cookie'))
   return redirect(safeRedirect(typeof next === 'string' ? next : null), { headers })
 }

@@ -25,7 +25,9 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const form = await request.formData()
   const next = safeRedirect(form.get('redirectTo'))
   // A clean request: the strategy must see no `state` query (that would mean "callback").
-  const start = new Request(new URL(`/auth/${params.provider}`, appOrigin(request, auth.env.PUBLIC_URL)), { headers: request.headers })
+  const start = new Request(new URL(`/auth/${params.provider}`, appOrigin(request, auth.env.PUBLIC_URL)), {
+    headers: request.headers,
+  })
   try {
     await authenticatorFor(auth, start, clientIp(context)).authenticate(params.provider, start)
   } catch (thrown) {
@@ -48,7 +50,11 @@ export async function loader({ request, params }: LoaderFunctionArgs) {
   const auth = getServices().auth
   if (!isOAuthProvider(auth, params.provider)) throw new Response('Not found', { status: 404 })
   const label = auth.oauth.providers.find((p) => p.id === params.provider)?.label ?? ''
-  return json({ lang: await getLang(request), label, redirectTo: safeRedirect(new URL(request.url).searchParams.get('redirectTo')) })
+  return json({
+    lang: await getLang(request),
+    label,
+    redirectTo: safeRedirect(new URL(request.url).searchParams.get('redirectTo')),
+  })
 }
 
 export default function OAuthStart() {

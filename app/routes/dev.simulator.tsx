@@ -20,7 +20,9 @@ const STATES = ['authorized', 'notAuthorized', 'yellowCard', 'blocked', 'startin
 const FAULTS = ['slow', 'down', 'rateLimited', 'quota466', 'garbage', 'wrongShape', 'nullState', 'reset'] as const
 
 /** Simulator mode only; owners/admins only. Everything else is a 404 / the guard's answer. */
-async function requireSimulator(request: Request): Promise<{ sim: NonNullable<ReturnType<typeof bootedSimulator>>; ctx: PageContext }> {
+async function requireSimulator(
+  request: Request,
+): Promise<{ sim: NonNullable<ReturnType<typeof bootedSimulator>>; ctx: PageContext }> {
   const simulator = bootedSimulator()
   if (!simulator) throw new Response('Not Found', { status: 404 })
   const ctx = await requirePageContext(request, { mutating: true })
@@ -156,9 +158,7 @@ export default function SimulatorControl() {
                   <td>{i.instanceId}</td>
                   <td>{i.state ?? t(lang, 'sim.creating')}</td>
                   <td>{i.phone || '—'}</td>
-                  <td>
-                    {t(lang, 'sim.messages', { sent: i.sent, queued: i.queued })}
-                  </td>
+                  <td>{t(lang, 'sim.messages', { sent: i.sent, queued: i.queued })}</td>
                   <td>
                     <Form method="post" className="inline-form">
                       <input type="hidden" name="intent" value="state" />

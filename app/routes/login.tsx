@@ -1,4 +1,12 @@
-import { json, redirect, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import {
+  json,
+  redirect,
+  type ActionFunctionArgs,
+  type HeadersFunction,
+  type LinksFunction,
+  type LoaderFunctionArgs,
+  type MetaFunction,
+} from '@remix-run/node'
 import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
 import { getServices } from '../services.server'
 import { LoginFailure, audit, authenticatorFor, clientIp } from '../utils/auth.server'
@@ -22,7 +30,9 @@ export const headers: HeadersFunction = ({ actionHeaders, loaderHeaders }) => {
   return out
 }
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${t(data?.lang ?? 'fr', 'login.title')} · WhatsApp Pro` }]
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: `${t(data?.lang ?? 'fr', 'login.title')} · WhatsApp Pro` },
+]
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const url = new URL(request.url)
@@ -36,7 +46,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
       lang,
       redirectTo,
       providers,
-      error: error === 'oauth' ? t(lang, 'login.oauthFailed') : error === 'oauth_account' ? t(lang, 'login.oauthNoAccount') : null,
+      error:
+        error === 'oauth' ? t(lang, 'login.oauthFailed') : error === 'oauth_account' ? t(lang, 'login.oauthNoAccount') : null,
     },
     { headers: { 'Cache-Control': 'no-store' } },
   )
@@ -53,14 +64,26 @@ export async function action({ request, context }: ActionFunctionArgs) {
   try {
     const user = await authenticatorFor(auth, request, ip).authenticate('password', request)
     const setCookie = await rotateSession(auth.sessions, request, { userId: user.id, ip })
-    await audit(auth, { actor: `user:${user.id}`, tenantId: null, action: 'auth.login', outcome: 'success', ip, details: { method: 'password' } })
+    await audit(auth, {
+      actor: `user:${user.id}`,
+      tenantId: null,
+      action: 'auth.login',
+      outcome: 'success',
+      ip,
+      details: { method: 'password' },
+    })
     return redirect(redirectTo, { headers: { 'Set-Cookie': setCookie, 'Cache-Control': 'no-store' } })
   } catch (error) {
     if (error instanceof LoginFailure) {
       const throttled = error.reason === 'throttled'
       return json(
         { error: throttled ? t(lang, 'login.throttled', { seconds: error.retryAfterSeconds }) : t(lang, 'login.invalid') },
-        { status: throttled ? 429 : 401, headers: throttled ? { 'Retry-After': String(error.retryAfterSeconds), 'Cache-Control': 'no-store' } : { 'Cache-Control': 'no-store' } },
+        {
+          status: throttled ? 429 : 401,
+          headers: throttled
+            ? { 'Retry-After': String(error.retryAfterSeconds), 'Cache-Control': 'no-store' }
+            : { 'Cache-Control': 'no-store' },
+        },
       )
     }
     throw error

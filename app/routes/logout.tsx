@@ -21,7 +21,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!isSameOriginRequest(request, appOrigin(request, auth.env.PUBLIC_URL))) throw csrfRejected()
   const { setCookie, userId } = await endSession(auth.sessions, request)
   if (userId) {
-    await audit(auth, { actor: `user:${userId}`, tenantId: null, action: 'auth.logout', outcome: 'success', ip: clientIp(context) })
+    await audit(auth, {
+      actor: `user:${userId}`,
+      tenantId: null,
+      action: 'auth.logout',
+      outcome: 'success',
+      ip: clientIp(context),
+    })
   }
   return redirect('/login', { headers: { 'Set-Cookie': setCookie, 'Cache-Control': 'no-store' } })
 }

@@ -1,4 +1,11 @@
-import { json, type ActionFunctionArgs, type HeadersFunction, type LinksFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
+import {
+  json,
+  type ActionFunctionArgs,
+  type HeadersFunction,
+  type LinksFunction,
+  type LoaderFunctionArgs,
+  type MetaFunction,
+} from '@remix-run/node'
 import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/react'
 import { useRef, useState } from 'react'
 import { z } from 'zod'
@@ -21,14 +28,19 @@ export const headers: HeadersFunction = ({ actionHeaders, loaderHeaders }) => {
   for (const cookie of loaderHeaders.getSetCookie()) out.append('Set-Cookie', cookie)
   return out
 }
-export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${t(data?.lang ?? 'fr', 'tokens.title')} · WhatsApp Pro` }]
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: `${t(data?.lang ?? 'fr', 'tokens.title')} · WhatsApp Pro` },
+]
 
 export const INTENT_MINT = 'mint'
 export const INTENT_REVOKE = 'revoke'
 const TTL_CHOICES = ['1h', '1d', '7d', '30d', '90d', '365d'] as const
 
 /** The badge of each token status. */
-const STATUS_TEXT = { active: 'tokens.active', revoked: 'tokens.revoked', expired: 'tokens.expired' } as const satisfies Record<string, MessageKey>
+const STATUS_TEXT = { active: 'tokens.active', revoked: 'tokens.revoked', expired: 'tokens.expired' } as const satisfies Record<
+  string,
+  MessageKey
+>
 
 export async function loader({ request }: LoaderFunctionArgs) {
   const ctx = await requirePageContext(request)
@@ -74,7 +86,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   switch (form.intent) {
     case INTENT_MINT: {
       const parsed = MintSchema.safeParse(form)
-      if (!parsed.success) return json<ActionResult>({ kind: 'error', message: 'tokens.invalidName' }, { status: 400, headers: noStore })
+      if (!parsed.success)
+        return json<ActionResult>({ kind: 'error', message: 'tokens.invalidName' }, { status: 400, headers: noStore })
       const minted = await mintApiToken(auth, {
         tenantId: ctx.tenantId,
         userId: ctx.userId,
@@ -84,7 +97,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
         ip,
       })
       // The token is in this one response only (never stored, never listed again).
-      return json<ActionResult>({ kind: 'minted', name: parsed.data.name, token: minted.token, expiresAt: minted.expiresAt.toISOString() }, { headers: noStore })
+      return json<ActionResult>(
+        { kind: 'minted', name: parsed.data.name, token: minted.token, expiresAt: minted.expiresAt.toISOString() },
+        { headers: noStore },
+      )
     }
     case INTENT_REVOKE: {
       const parsed = RevokeSchema.safeParse(form)
@@ -107,7 +123,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 function formatDate(iso: string | null, lang: Lang, never: string): string {
   if (!iso) return never
-  return new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'fr-FR', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(new Date(iso)) + ' UTC'
+  return (
+    new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'fr-FR', {
+      dateStyle: 'medium',
+      timeStyle: 'short',
+      timeZone: 'UTC',
+    }).format(new Date(iso)) + ' UTC'
+  )
 }
 
 function CopyField({ value, label, copy, copied }: { value: string; label: string; copy: string; copied: string }) {
@@ -213,7 +235,11 @@ export default function ApiTokens() {
                 <th scope="col">{tr('tokens.col.lastUsed')}</th>
                 <th scope="col">{tr('tokens.col.expires')}</th>
                 <th scope="col">{tr('tokens.col.status')}</th>
-                {canMutate ? <th scope="col"><span className="muted">—</span></th> : null}
+                {canMutate ? (
+                  <th scope="col">
+                    <span className="muted">—</span>
+                  </th>
+                ) : null}
               </tr>
             </thead>
             <tbody>

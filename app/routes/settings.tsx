@@ -71,7 +71,9 @@ export default function SettingsLayout() {
         </p>
       ) : null}
       <div className="shell-content" id="main-content">
-        <p className="whoami">{t(lang, 'settings.signedInAs', { email, role: t(lang, `settings.role.${role}`), tenant: tenantId })}</p>
+        <p className="whoami">
+          {t(lang, 'settings.signedInAs', { email, role: t(lang, `settings.role.${role}`), tenant: tenantId })}
+        </p>
         <Outlet />
       </div>
     </div>

@@ -2,7 +2,13 @@ import { json } from '@remix-run/node'
 import type { z } from 'zod'
 import { describePgError, isDatabaseUnavailable } from '../../adapters/postgres/pg-errors'
 import type { DomainError } from '../../domain/whatsapp'
-import { DATABASE_RETRY_AFTER_SECONDS, DOMAIN_ERRORS, domainErrorResponse, errorResponse, validationFailed } from './http-errors.server'
+import {
+  DATABASE_RETRY_AFTER_SECONDS,
+  DOMAIN_ERRORS,
+  domainErrorResponse,
+  errorResponse,
+  validationFailed,
+} from './http-errors.server'
 import { t, type Lang } from './i18n'
 import { getLang } from './lang.server'
 
@@ -96,16 +102,26 @@ async function readLimited(request: Request): Promise<string> {
 
 /** By name and `code`, like `isDomainError`: a second copy of the domain module (dev reloads) still counts. */
 function isDomainLike(e: unknown): e is DomainError {
-  return e instanceof Error && e.name === 'DomainError' && typeof (e as { code?: unknown }).code === 'string' && (e as unknown as { code: string }).code in DOMAIN_ERRORS
+  return (
+    e instanceof Error &&
+    e.name === 'DomainError' &&
+    typeof (e as { code?: unknown }).code === 'string' &&
+    (e as unknown as { code: string }).code in DOMAIN_ERRORS
+  )
 }
 
 type Logger = { error(obj: Record<string, unknown>, msg: string): void; warn(obj: Record<string, unknown>, msg: string): void }
 
 /** 503 UPSTREAM_UNAVAILABLE + Retry-After: PostgreSQL is unreachable, shutting down or timed out. */
 export function databaseUnavailable(lang: Lang): Response {
-  return errorResponse(503, 'UPSTREAM_UNAVAILABLE', t(lang, 'api.databaseUnavailable', { seconds: DATABASE_RETRY_AFTER_SECONDS }), {
-    headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
-  })
+  return errorResponse(
+    503,
+    'UPSTREAM_UNAVAILABLE',
+    t(lang, 'api.databaseUnavailable', { seconds: DATABASE_RETRY_AFTER_SECONDS }),
+    {
+      headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+    },
+  )
 }
 
 /**

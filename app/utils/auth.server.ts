@@ -123,7 +123,9 @@ class PasswordStrategy extends Strategy<AuthUser, PasswordVerifyInput> {
 
   async authenticate(request: Request): Promise<AuthUser> {
     const form = await request.clone().formData()
-    const email = String(form.get('email') ?? '').trim().toLowerCase()
+    const email = String(form.get('email') ?? '')
+      .trim()
+      .toLowerCase()
     const password = String(form.get('password') ?? '')
     return this.verify({ email, password, request })
   }
@@ -180,7 +182,8 @@ async function verifyPasswordLogin(
     })
     throw new LoginFailure('throttled', reservation.retryAfterSeconds)
   }
-  const wellFormed = input.email.length > 0 && input.email.length <= 254 && input.password.length > 0 && input.password.length <= 1024
+  const wellFormed =
+    input.email.length > 0 && input.email.length <= 254 && input.password.length > 0 && input.password.length <= 1024
   const user = wellFormed ? await auth.users.findByEmail(input.email) : null
   const hash = user?.passwordHash ?? (await dummyPasswordHash())
   const passwordOk = await verifyPassword(wellFormed ? input.password : 'x', hash)
@@ -277,15 +280,24 @@ async function getJson(url: string, accessToken: string): Promise<unknown> {
   return res.json()
 }
 
-const GoogleUserInfo = z.object({ email: z.string(), email_verified: z.union([z.boolean(), z.literal('true'), z.literal('false')]) })
+const GoogleUserInfo = z.object({
+  email: z.string(),
+  email_verified: z.union([z.boolean(), z.literal('true'), z.literal('false')]),
+})
 const GitHubEmails = z.array(z.object({ email: z.string(), verified: z.boolean(), primary: z.boolean() }))
-const MicrosoftIdToken = z.object({ email: z.string().optional(), xms_edov: z.union([z.boolean(), z.literal('1'), z.literal('true')]).optional() })
+const MicrosoftIdToken = z.object({
+  email: z.string().optional(),
+  xms_edov: z.union([z.boolean(), z.literal('1'), z.literal('true')]).optional(),
+})
 
 /**
  * The provider's e-mail for the signed-in account, and whether the provider vouches that it is
  * verified. Only verified addresses can link to a user (docs/decisions/033).
  */
-async function providerEmail(provider: OAuthProviderId, tokens: { accessToken(): string; idToken(): string }): Promise<{ email: string; verified: boolean }> {
+async function providerEmail(
+  provider: OAuthProviderId,
+  tokens: { accessToken(): string; idToken(): string },
+): Promise<{ email: string; verified: boolean }> {
   try {
     if (provider === 'google') {
       const info = GoogleUserInfo.parse(await getJson('https://openidconnect.googleapis.com/v1/userinfo', tokens.accessToken()))
@@ -314,10 +326,7 @@ async function providerEmail(provider: OAuthProviderId, tokens: { accessToken():
  */
 export function authenticatorFor(auth: AuthServices, request: Request, ip: string | null): Authenticator<AuthUser> {
   const authenticator = new Authenticator<AuthUser>()
-  authenticator.use(
-    new PasswordStrategy(({ email, password }) => verifyPasswordLogin(auth, { email, password, ip })),
-    'password',
-  )
+  authenticator.use(new PasswordStrategy(({ email, password }) => verifyPasswordLogin(auth, { email, password, ip })), 'password')
   const origin = appOrigin(request, auth.env.PUBLIC_URL)
   for (const p of auth.oauth.providers) {
     authenticator.use(
@@ -329,7 +338,14 @@ export function authenticatorFor(auth: AuthServices, request: Request, ip: strin
           tokenEndpoint: p.tokenEndpoint,
           redirectURI: `${origin}/auth/${p.id}/callback`,
           scopes: p.scopes,
-          cookie: { name: OAUTH_STATE_COOKIE, httpOnly: true, secure: true, sameSite: 'Lax', path: '/', maxAge: OAUTH_STATE_MAX_AGE_SECONDS },
+          cookie: {
+            name: OAUTH_STATE_COOKIE,
+            httpOnly: true,
+            secure: true,
+            sameSite: 'Lax',
+            path: '/',
+            maxAge: OAUTH_STATE_MAX_AGE_SECONDS,
+          },
         },
         async ({ tokens }) => {
           const { email, verified } = await providerEmail(p.id, tokens)

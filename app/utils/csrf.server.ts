@@ -1,4 +1,3 @@
-
 /**
  * CSRF for cookie-authenticated requests (docs/security.md#authentication-and-sessions): a non-GET request must come from the app's
  * own origin. `Origin`, when sent, must equal it; without `Origin`, `Sec-Fetch-Site` must say

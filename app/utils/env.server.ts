@@ -50,12 +50,19 @@ const EnvSchema = z.object({
   OAUTH_GOOGLE_CLIENT_SECRET: optionalText,
   OAUTH_MICROSOFT_CLIENT_ID: optionalText,
   OAUTH_MICROSOFT_CLIENT_SECRET: optionalText,
-  OAUTH_MICROSOFT_TENANT: z.string().trim().regex(/^[A-Za-z0-9.-]{1,64}$/).default('common'),
+  OAUTH_MICROSOFT_TENANT: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.-]{1,64}$/)
+    .default('common'),
   OAUTH_GITHUB_CLIENT_ID: optionalText,
   OAUTH_GITHUB_CLIENT_SECRET: optionalText,
   PUBLIC_URL: z.string().url().optional(),
   GREENAPI_MODE: z.enum(['shared', 'pool', 'partner', 'simulator']).optional(),
-  GREENAPI_INSTANCE_ID: z.string().regex(/^\d{1,20}$/).optional(),
+  GREENAPI_INSTANCE_ID: z
+    .string()
+    .regex(/^\d{1,20}$/)
+    .optional(),
   GREENAPI_API_TOKEN: z.string().optional(),
   GREENAPI_BASE_URL: z.string().url().optional(),
   GREENAPI_PARTNER_TOKEN: z.string().optional(),
@@ -82,9 +89,24 @@ const EnvSchema = z.object({
   SSE_MAX_PER_TENANT: z.coerce.number().int().min(1).max(100_000).default(100),
   SSE_MAX_PER_IP: z.coerce.number().int().min(1).max(100_000).default(50),
   SSE_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(1).max(86_400).default(1800),
-  BODY_LIMIT_WEBHOOK_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
-  BODY_LIMIT_JSON_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(16 * 1024),
-  BODY_LIMIT_FORM_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(8 * 1024),
+  BODY_LIMIT_WEBHOOK_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(64 * 1024),
+  BODY_LIMIT_JSON_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(16 * 1024),
+  BODY_LIMIT_FORM_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(8 * 1024),
   // --- end HTTP edge ---
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `json` (one line per event; production) or `pretty` (pino-pretty, set by `npm run dev`). */
@@ -121,7 +143,9 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   // Decision 091: in production the webhook URL pushed to Green-API (token included)
   // is built from PUBLIC_URL only, and /metrics is never public.
   if (env.NODE_ENV === 'production' && !env.PUBLIC_URL) {
-    throw new Error('Invalid configuration: PUBLIC_URL is required in production (webhook and QR URLs are built from it, never from the Host header)')
+    throw new Error(
+      'Invalid configuration: PUBLIC_URL is required in production (webhook and QR URLs are built from it, never from the Host header)',
+    )
   }
   if (env.NODE_ENV === 'production' && !env.METRICS_TOKEN) {
     throw new Error('Invalid configuration: METRICS_TOKEN is required in production (/metrics is not public)')
@@ -134,8 +158,17 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   }
   const direct = env.DATABASE_DIRECT_URL ?? env.DATABASE_URL
   // Throws EncryptionKeyConfigError (its own messages, never a key): callers may tell it apart.
-  const encryptionKeys = parseEncryptionKeys({ WA_ENCRYPTION_KEYS: env.WA_ENCRYPTION_KEYS, WA_ENCRYPTION_CURRENT_KEY: env.WA_ENCRYPTION_CURRENT_KEY })
-  return { ...env, GREENAPI_MODE: mode, DATABASE_DIRECT_URL: direct, DATABASE_POOLED: direct !== env.DATABASE_URL, encryptionKeys }
+  const encryptionKeys = parseEncryptionKeys({
+    WA_ENCRYPTION_KEYS: env.WA_ENCRYPTION_KEYS,
+    WA_ENCRYPTION_CURRENT_KEY: env.WA_ENCRYPTION_CURRENT_KEY,
+  })
+  return {
+    ...env,
+    GREENAPI_MODE: mode,
+    DATABASE_DIRECT_URL: direct,
+    DATABASE_POOLED: direct !== env.DATABASE_URL,
+    encryptionKeys,
+  }
 }
 
 /** Every variable EnvSchema reads: tests/integration/env-example.test.ts keeps .env.example in step. */

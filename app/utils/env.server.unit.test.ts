@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest'
 import { parseEnv } from './env.server'
 
 // The key ring is parsed with the rest (env.encryptionKeys): the fixture holds a real 32-byte key.
-const base = { DATABASE_URL: 'postgres://x@127.0.0.1/app_test', JWT_SECRET: 'x'.repeat(32), WA_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` }
+const base = {
+  DATABASE_URL: 'postgres://x@127.0.0.1/app_test',
+  JWT_SECRET: 'x'.repeat(32),
+  WA_ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+}
 
 describe('configuration', () => {
   it('uses the documented rate limits (docs/api.md#rate-limits) by default and accepts overrides as count/seconds', () => {
@@ -19,7 +23,11 @@ describe('configuration', () => {
   it('DATABASE_DIRECT_URL defaults to DATABASE_URL; another URL marks DATABASE_URL as a pooler', () => {
     expect(parseEnv(base)).toMatchObject({ DATABASE_DIRECT_URL: base.DATABASE_URL, DATABASE_POOLED: false })
     expect(parseEnv({ ...base, DATABASE_DIRECT_URL: base.DATABASE_URL }).DATABASE_POOLED).toBe(false)
-    const pooled = parseEnv({ ...base, DATABASE_URL: 'postgres://x@127.0.0.1:6432/app_test', DATABASE_DIRECT_URL: base.DATABASE_URL })
+    const pooled = parseEnv({
+      ...base,
+      DATABASE_URL: 'postgres://x@127.0.0.1:6432/app_test',
+      DATABASE_DIRECT_URL: base.DATABASE_URL,
+    })
     expect(pooled).toMatchObject({ DATABASE_DIRECT_URL: base.DATABASE_URL, DATABASE_POOLED: true })
   })
 
@@ -44,7 +52,9 @@ describe('configuration', () => {
     const prod = { ...base, NODE_ENV: 'production', GREENAPI_INSTANCE_ID: '1101000001', GREENAPI_API_TOKEN: 't' }
     expect(() => parseEnv({ ...prod, METRICS_TOKEN: 'm'.repeat(32) })).toThrow(/PUBLIC_URL is required in production/)
     expect(() => parseEnv({ ...prod, PUBLIC_URL: 'https://crm.example' })).toThrow(/METRICS_TOKEN is required in production/)
-    expect(parseEnv({ ...prod, PUBLIC_URL: 'https://crm.example', METRICS_TOKEN: 'm'.repeat(32) }).PUBLIC_URL).toBe('https://crm.example')
+    expect(parseEnv({ ...prod, PUBLIC_URL: 'https://crm.example', METRICS_TOKEN: 'm'.repeat(32) }).PUBLIC_URL).toBe(
+      'https://crm.example',
+    )
     // Development and tests keep working without them.
     expect(parseEnv(base).PUBLIC_URL).toBeUndefined()
   })

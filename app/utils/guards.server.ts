@@ -63,7 +63,12 @@ export async function requireApiContext(request: Request, options: GuardOptions)
   return caller
 }
 
-type Refusal = { action: 'authz.tenant' | 'authz.csrf'; userId: string; tenantId: string | null; details: Record<string, unknown> }
+type Refusal = {
+  action: 'authz.tenant' | 'authz.csrf'
+  userId: string
+  tenantId: string | null
+  details: Record<string, unknown>
+}
 
 /**
  * The one step from a request to "who, for which tenant, with which role". Every refusal is
@@ -118,7 +123,9 @@ export async function identifyCaller(
   //    a 400; a token bound to a tenant cannot be pointed at another one.
   const header = request.headers.get('x-tenant')
   if (header !== null && !TENANT_ID_PATTERN.test(header)) {
-    throw validationFailed('Invalid X-Tenant header', [{ path: 'X-Tenant', message: 'must match ^[a-z0-9][a-z0-9_-]{0,62}$ (one value)' }])
+    throw validationFailed('Invalid X-Tenant header', [
+      { path: 'X-Tenant', message: 'must match ^[a-z0-9][a-z0-9_-]{0,62}$ (one value)' },
+    ])
   }
   const requested = header ?? claimTenant
   const tenantRefusal = (tenantId: string | null, reason: string) =>
@@ -194,7 +201,12 @@ export async function requirePageContext(request: Request, options: { mutating?:
   const user = await requireUser(request)
   const facts = await getServices().auth.resolver.resolve({ userId: user.userId, tenantId: null, jti: null })
   if (!facts.membership) throw new Response('Forbidden', { status: 403 })
-  const ctx: PageContext = { ...user, tenantId: facts.membership.tenantId, role: facts.membership.role, canMutate: canMutate(facts.membership.role) }
+  const ctx: PageContext = {
+    ...user,
+    tenantId: facts.membership.tenantId,
+    role: facts.membership.role,
+    canMutate: canMutate(facts.membership.role),
+  }
   if (options.mutating && !ctx.canMutate) throw new Response('Forbidden', { status: 403 })
   return ctx
 }

@@ -33,11 +33,9 @@ export const DATABASE_RETRY_AFTER_SECONDS = 5
 export const unauthenticated = (message = 'Authentication required') =>
   errorResponse(401, 'UNAUTHENTICATED', message, { headers: { 'WWW-Authenticate': 'Bearer' } })
 
-export const tenantForbidden = () =>
-  errorResponse(403, 'TENANT_FORBIDDEN', 'You are not a member of this tenant')
+export const tenantForbidden = () => errorResponse(403, 'TENANT_FORBIDDEN', 'You are not a member of this tenant')
 
-export const forbiddenRole = () =>
-  errorResponse(403, 'FORBIDDEN_ROLE', 'Only owners and admins can do this')
+export const forbiddenRole = () => errorResponse(403, 'FORBIDDEN_ROLE', 'Only owners and admins can do this')
 
 export const validationFailed = (message: string, issues: Array<{ path: string; message: string }> = []) =>
   errorResponse(400, 'VALIDATION_FAILED', message, { extra: { issues } })
@@ -71,7 +69,12 @@ export interface DomainErrorEntry {
  * has a row here, instead of falling through to a 500 at run time.
  */
 export const DOMAIN_ERRORS = {
-  WHATSAPP_DISABLED: { status: 403, apiCode: 'WHATSAPP_DISABLED', messageKey: 'api.whatsappDisabled', extra: { upgrade_required: true } },
+  WHATSAPP_DISABLED: {
+    status: 403,
+    apiCode: 'WHATSAPP_DISABLED',
+    messageKey: 'api.whatsappDisabled',
+    extra: { upgrade_required: true },
+  },
   NOT_CONNECTED: { status: 409, apiCode: 'NOT_CONNECTED', messageKey: 'api.notConnected' },
   ALREADY_CONNECTED: { status: 409, apiCode: 'ALREADY_CONNECTED', messageKey: 'api.alreadyConnected' },
   INSTANCE_BUSY: { status: 409, apiCode: 'INSTANCE_BUSY', messageKey: 'api.instanceBusy' },
@@ -86,7 +89,12 @@ export const DOMAIN_ERRORS = {
   UPSTREAM_AUTH: { status: 502, apiCode: 'UPSTREAM_UNAVAILABLE', messageKey: 'api.upstreamAuth', retryAfter: 60 },
   // A key missing from this process's ring (rotation ran elsewhere) or a tampered row: an
   // operator problem, logged at error level by the domain; not "link your number first".
-  CREDENTIALS_UNREADABLE: { status: 503, apiCode: 'CREDENTIALS_UNREADABLE', messageKey: 'api.credentialsUnreadable', retryAfter: 60 },
+  CREDENTIALS_UNREADABLE: {
+    status: 503,
+    apiCode: 'CREDENTIALS_UNREADABLE',
+    messageKey: 'api.credentialsUnreadable',
+    retryAfter: 60,
+  },
   VALIDATION_FAILED: { status: 400, apiCode: 'VALIDATION_FAILED', messageKey: 'api.validation' },
   WEBHOOK_UNAUTHORIZED: { status: 401, apiCode: 'WEBHOOK_UNAUTHORIZED', messageKey: 'api.webhookUnauthorized' },
 } as const satisfies Record<DomainErrorCode, DomainErrorEntry>
@@ -102,7 +110,10 @@ export interface MappedDomainError {
   extra: Record<string, unknown>
 }
 
-export function mapDomainError(err: Pick<DomainError, 'code' | 'retryAfterSeconds'> & { issues?: unknown }, lang: Lang): MappedDomainError {
+export function mapDomainError(
+  err: Pick<DomainError, 'code' | 'retryAfterSeconds'> & { issues?: unknown },
+  lang: Lang,
+): MappedDomainError {
   const entry: DomainErrorEntry = DOMAIN_ERRORS[err.code]
   const retryAfter =
     entry.retryAfter === undefined

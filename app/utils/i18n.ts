@@ -12,7 +12,8 @@ const fr = {
   'api.alreadyConnected': 'WhatsApp est déjà connecté pour ce compte.',
   'api.instanceBusy': "L'instance WhatsApp partagée est utilisée par un autre compte. Réessayez après sa déconnexion.",
   'api.noInstance': "Aucune instance WhatsApp n'est disponible pour le moment. Contactez le support.",
-  'api.credentialsUnreadable': 'Les identifiants WhatsApp enregistrés ne peuvent pas être lus pour le moment. Notre équipe est prévenue ; réessayez plus tard ou contactez le support.',
+  'api.credentialsUnreadable':
+    'Les identifiants WhatsApp enregistrés ne peuvent pas être lus pour le moment. Notre équipe est prévenue ; réessayez plus tard ou contactez le support.',
   'api.rateLimited': 'Trop de demandes. Réessayez dans {seconds} s.',
   'api.upstream': 'Le service WhatsApp ne répond pas pour le moment. Réessayez dans {seconds} s.',
   'api.upstreamAuth': "Le service WhatsApp a refusé les identifiants de l'instance. Contactez le support.",
@@ -40,7 +41,8 @@ const fr = {
   'settings.language.fr': 'Français',
   'settings.language.en': 'English',
   'settings.language.apply': 'Changer de langue',
-  'settings.simulator': 'Mode simulateur : aucun vrai compte WhatsApp n’est contacté. Les QR codes s’ouvrent sur un téléphone simulé.',
+  'settings.simulator':
+    'Mode simulateur : aucun vrai compte WhatsApp n’est contacté. Les QR codes s’ouvrent sur un téléphone simulé.',
   'settings.simulatorLabel': 'Simulateur',
   'home.lead': 'Reliez le WhatsApp de votre entreprise au CRM.',
   'home.cta': 'Paramètres WhatsApp',
@@ -102,7 +104,8 @@ const fr = {
   // --- simulator control page (/dev/simulator) ---
   'sim.title': 'Simulateur Green-API',
   'sim.banner': 'Simulateur Green-API — aucune donnée ne part vers WhatsApp.',
-  'sim.lead': 'Mettez l’instance de votre compte dans un état, ou injectez une panne, pour voir chaque état de l’interface. Les autres instances ne sont visibles que des opérateurs',
+  'sim.lead':
+    'Mettez l’instance de votre compte dans un état, ou injectez une panne, pour voir chaque état de l’interface. Les autres instances ne sont visibles que des opérateurs',
   'sim.refused.forbidden': 'Cette instance n’appartient pas à votre compte : rien n’a été changé.',
   'sim.refused.invalid': 'Formulaire invalide : rien n’a été changé.',
   'sim.none': 'Aucune instance pour votre compte : lancez une liaison depuis',
@@ -198,15 +201,20 @@ const fr = {
   'wa.test.sent': 'Message envoyé (identifiant {id}).',
   'wa.disconnect.cta': 'Déconnecter',
   'wa.disconnect.title': 'Déconnecter WhatsApp ?',
-  'wa.disconnect.help': 'Le CRM ne pourra plus envoyer de messages depuis {phone}. Vous pourrez reconnecter un numéro à tout moment.',
+  'wa.disconnect.help':
+    'Le CRM ne pourra plus envoyer de messages depuis {phone}. Vous pourrez reconnecter un numéro à tout moment.',
   'wa.disconnect.confirm': 'Oui, déconnecter',
   'wa.disconnect.pending': 'Déconnexion…',
   'wa.disconnect.cancel': 'Annuler',
   // degraded
-  'wa.degraded.starting.help': 'L’instance redémarre, cela prend en général moins d’une minute. Cette page se met à jour toute seule.',
-  'wa.degraded.yellowCard.help': 'WhatsApp a restreint ce numéro après une activité jugée inhabituelle. N’envoyez aucun message pendant 24 heures ; si la restriction persiste, déconnectez puis reconnectez le numéro.',
-  'wa.degraded.blocked.help': 'WhatsApp a banni ce numéro. Contactez le support WhatsApp depuis le téléphone, ou déconnectez-le et liez un autre numéro.',
-  'wa.degraded.sleepMode.help': 'Le téléphone ne répond plus. Vérifiez qu’il est allumé, connecté à Internet, et ouvrez WhatsApp dessus.',
+  'wa.degraded.starting.help':
+    'L’instance redémarre, cela prend en général moins d’une minute. Cette page se met à jour toute seule.',
+  'wa.degraded.yellowCard.help':
+    'WhatsApp a restreint ce numéro après une activité jugée inhabituelle. N’envoyez aucun message pendant 24 heures ; si la restriction persiste, déconnectez puis reconnectez le numéro.',
+  'wa.degraded.blocked.help':
+    'WhatsApp a banni ce numéro. Contactez le support WhatsApp depuis le téléphone, ou déconnectez-le et liez un autre numéro.',
+  'wa.degraded.sleepMode.help':
+    'Le téléphone ne répond plus. Vérifiez qu’il est allumé, connecté à Internet, et ouvrez WhatsApp dessus.',
   'wa.stale': 'Le service WhatsApp ne répond pas : état affiché vérifié le {time}.',
   // errors
   'wa.error.phone': 'Saisissez un numéro au format international, par exemple +33612345678.',
@@ -227,7 +235,8 @@ const en: Dictionary = {
   'api.alreadyConnected': 'WhatsApp is already connected for this account.',
   'api.instanceBusy': 'The shared WhatsApp instance is in use by another account. Try again once it is disconnected.',
   'api.noInstance': 'No WhatsApp instance is available right now. Contact support.',
-  'api.credentialsUnreadable': 'The stored WhatsApp credentials cannot be read right now. Our team has been alerted; try again later or contact support.',
+  'api.credentialsUnreadable':
+    'The stored WhatsApp credentials cannot be read right now. Our team has been alerted; try again later or contact support.',
   'api.rateLimited': 'Too many requests. Try again in {seconds} s.',
   'api.upstream': 'The WhatsApp service is not answering right now. Try again in {seconds} s.',
   'api.upstreamAuth': "The WhatsApp service rejected the instance's credentials. Contact support.",
@@ -313,7 +322,8 @@ const en: Dictionary = {
   'tokens.notFound': 'Token not found or already revoked.',
   'sim.title': 'Green-API simulator',
   'sim.banner': 'Green-API simulator — no data goes to WhatsApp.',
-  'sim.lead': 'Put your account’s instance in a state, or inject a fault, to see each state of the interface. Other instances are visible to operators only',
+  'sim.lead':
+    'Put your account’s instance in a state, or inject a fault, to see each state of the interface. Other instances are visible to operators only',
   'sim.refused.forbidden': 'This instance does not belong to your account: nothing was changed.',
   'sim.refused.invalid': 'Invalid form: nothing was changed.',
   'sim.none': 'No instance for your account: start linking from',
@@ -409,8 +419,10 @@ const en: Dictionary = {
   'wa.disconnect.pending': 'Disconnecting…',
   'wa.disconnect.cancel': 'Cancel',
   'wa.degraded.starting.help': 'The instance is restarting; this usually takes less than a minute. This page updates itself.',
-  'wa.degraded.yellowCard.help': 'WhatsApp restricted this number after activity it found unusual. Send no messages for 24 hours; if the restriction stays, disconnect and link the number again.',
-  'wa.degraded.blocked.help': 'WhatsApp banned this number. Contact WhatsApp support from the phone, or disconnect it and link another number.',
+  'wa.degraded.yellowCard.help':
+    'WhatsApp restricted this number after activity it found unusual. Send no messages for 24 hours; if the restriction stays, disconnect and link the number again.',
+  'wa.degraded.blocked.help':
+    'WhatsApp banned this number. Contact WhatsApp support from the phone, or disconnect it and link another number.',
   'wa.degraded.sleepMode.help': 'The phone is not answering. Check that it is on and online, and open WhatsApp on it.',
   'wa.stale': 'The WhatsApp service is not answering: status shown as last checked at {time}.',
   'wa.error.phone': 'Enter a number in international format, for example +33612345678.',

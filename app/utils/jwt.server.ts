@@ -65,7 +65,12 @@ export function createJwtVerifier(config: JwtConfig, options: { currentDate?: ()
       // the reverse (RFC 8725 §3.1).
       if (header.alg === 'HS256') {
         payload = (
-          await jwtVerify(token, hsKey, { ...common, requiredClaims: [...common.requiredClaims, 'iat', 'jti'], algorithms: ['HS256'], currentDate: options.currentDate?.() })
+          await jwtVerify(token, hsKey, {
+            ...common,
+            requiredClaims: [...common.requiredClaims, 'iat', 'jti'],
+            algorithms: ['HS256'],
+            currentDate: options.currentDate?.(),
+          })
         ).payload
         issuedByApp = header.kid === APP_TOKEN_KID
         // A stolen token must not be good forever: cap the lifetime it claims, and refuse one
@@ -75,7 +80,9 @@ export function createJwtVerifier(config: JwtConfig, options: { currentDate?: ()
         if (typeof iat !== 'number' || typeof exp !== 'number' || typeof payload.jti !== 'string') return null
         if (exp - iat > MAX_APP_TOKEN_LIFETIME_SECONDS || iat > now + CLOCK_TOLERANCE_SECONDS) return null
       } else if (jwks && (ASYMMETRIC_ALGS as readonly string[]).includes(header.alg ?? '')) {
-        payload = (await jwtVerify(token, jwks, { ...common, algorithms: [...ASYMMETRIC_ALGS], currentDate: options.currentDate?.() })).payload
+        payload = (
+          await jwtVerify(token, jwks, { ...common, algorithms: [...ASYMMETRIC_ALGS], currentDate: options.currentDate?.() })
+        ).payload
       } else {
         return null
       }

@@ -21,7 +21,8 @@ const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g
 const ENVELOPE = /\bv1\.[a-z0-9]{1,16}\.[A-Za-z0-9_-]{16,}/g
 const SECRET_QUERY = /([?&](?:token|access_token|api_token|apiToken|password|secret|code|state)=)[^&#\s"]+/gi
 /** Keys whose values are never logged, at any depth (matched anywhere in the key, any case). */
-const SENSITIVE_KEY = /token|password|passwd|secret|authorization|cookie|jwt|envelope|ciphertext|^encrypted|^session(_?id)?$|api_?key/i
+const SENSITIVE_KEY =
+  /token|password|passwd|secret|authorization|cookie|jwt|envelope|ciphertext|^encrypted|^session(_?id)?$|api_?key/i
 
 export const REDACTED = '[REDACTED]'
 
@@ -51,7 +52,10 @@ function scrubValue(value: unknown, depth = 0): unknown {
   }
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    out[k] = SENSITIVE_KEY.test(k) && v !== null && v !== undefined && typeof v !== 'boolean' && typeof v !== 'number' ? REDACTED : scrubValue(v, depth + 1)
+    out[k] =
+      SENSITIVE_KEY.test(k) && v !== null && v !== undefined && typeof v !== 'boolean' && typeof v !== 'number'
+        ? REDACTED
+        : scrubValue(v, depth + 1)
   }
   return out
 }
@@ -69,14 +73,15 @@ function prettyStream(): pino.DestinationStream {
   }
 }
 
-export function createLogger(level: string, destination?: pino.DestinationStream, format: 'json' | 'pretty' = 'json', file?: string) {
+export function createLogger(
+  level: string,
+  destination?: pino.DestinationStream,
+  format: 'json' | 'pretty' = 'json',
+  file?: string,
+) {
   const dest =
     destination ??
-    (file
-      ? pino.destination({ dest: file, sync: true, mkdir: true })
-      : format === 'pretty'
-        ? prettyStream()
-        : undefined)
+    (file ? pino.destination({ dest: file, sync: true, mkdir: true }) : format === 'pretty' ? prettyStream() : undefined)
   return pino(
     {
       level,

@@ -83,7 +83,12 @@ export async function rotateSession(
   const old = presentedSessionHash(request)
   if (old) await store.revoke(old)
   const id = randomBytes(32).toString('base64url')
-  await store.create({ idHash: hashSessionId(id), userId: input.userId, ip: input.ip, userAgent: request.headers.get('user-agent') })
+  await store.create({
+    idHash: hashSessionId(id),
+    userId: input.userId,
+    ip: input.ip,
+    userAgent: request.headers.get('user-agent'),
+  })
   return rawHostCookie(SESSION_COOKIE, id, SESSION_POLICY.absoluteSeconds)
 }
 

@@ -20,7 +20,10 @@ export function noteDatabaseUnavailable(request: Request, error: unknown): boole
   const cause = (error as { error?: unknown } | null)?.error ?? error // ErrorResponse wraps thrown errors
   if (!isDatabaseUnavailable(cause)) return false
   unavailable.add(request)
-  getServices().logger.warn({ err: describePgError(cause), path: new URL(request.url).pathname.slice(0, 200) }, 'database unavailable')
+  getServices().logger.warn(
+    { err: describePgError(cause), path: new URL(request.url).pathname.slice(0, 200) },
+    'database unavailable',
+  )
   return true
 }
 
@@ -31,9 +34,17 @@ export function wasDatabaseUnavailable(request: Request): boolean {
 const headers = () => ({ 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS), 'Cache-Control': 'no-store' })
 
 /** The texts the page (and the root ErrorBoundary after a client-side navigation) shows. */
-export async function unavailableTexts(request: Request): Promise<{ unavailable: true; lang: 'fr' | 'en'; title: string; body: string; retry: string }> {
+export async function unavailableTexts(
+  request: Request,
+): Promise<{ unavailable: true; lang: 'fr' | 'en'; title: string; body: string; retry: string }> {
   const lang = await getLang(request)
-  return { unavailable: true, lang, title: t(lang, 'page.unavailable.title'), body: t(lang, 'page.unavailable.body'), retry: t(lang, 'page.unavailable.retry') }
+  return {
+    unavailable: true,
+    lang,
+    title: t(lang, 'page.unavailable.title'),
+    body: t(lang, 'page.unavailable.body'),
+    retry: t(lang, 'page.unavailable.retry'),
+  }
 }
 
 /** `?_data=` requests: a caught 503 (X-Remix-Catch), so the client shows the boundary's 503 view. */
@@ -45,6 +56,11 @@ export async function unavailableDataResponse(request: Request): Promise<Respons
 export function unavailableDocument(request: Request, html: string): Response {
   return new Response(`<!DOCTYPE html>${html}`, {
     status: 503,
-    headers: { ...headers(), 'Content-Type': 'text/html; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY' },
+    headers: {
+      ...headers(),
+      'Content-Type': 'text/html; charset=utf-8',
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+    },
   })
 }

@@ -4,18 +4,14 @@ import { sql, type Kysely } from 'kysely'
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('tenants')
-    .addColumn('id', 'text', (c) =>
-      c.primaryKey().check(sql`id ~ '^[a-z0-9][a-z0-9_-]{0,62}$'`),
-    )
+    .addColumn('id', 'text', (c) => c.primaryKey().check(sql`id ~ '^[a-z0-9][a-z0-9_-]{0,62}$'`))
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute()
 
   await db.schema
     .createTable('tenant_features')
-    .addColumn('tenant_id', 'text', (c) =>
-      c.primaryKey().references('tenants.id').onDelete('cascade'),
-    )
+    .addColumn('tenant_id', 'text', (c) => c.primaryKey().references('tenants.id').onDelete('cascade'))
     .addColumn('whatsapp_enabled', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('sms_enabled', 'boolean', (c) => c.notNull().defaultTo(true))
     .addColumn('email_enabled', 'boolean', (c) => c.notNull().defaultTo(true))
@@ -26,7 +22,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('users')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('email', 'text', (c) =>
-      c.notNull().unique().check(sql`email = lower(email) AND position('@' in email) > 1`),
+      c
+        .notNull()
+        .unique()
+        .check(sql`email = lower(email) AND position('@' in email) > 1`),
     )
     .addColumn('name', 'text', (c) => c.notNull().defaultTo(''))
     // scrypt hash in PHC-like form; null for OAuth-only users.

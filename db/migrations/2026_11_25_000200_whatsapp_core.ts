@@ -9,9 +9,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('wa_instances')
     .addColumn('id', 'text', (c) => c.primaryKey().check(sql`id ~ '^[0-9]{1,20}$'`))
-    .addColumn('mode', 'text', (c) =>
-      c.notNull().check(sql`mode IN ('shared', 'pool', 'partner', 'simulator')`),
-    )
+    .addColumn('mode', 'text', (c) => c.notNull().check(sql`mode IN ('shared', 'pool', 'partner', 'simulator')`))
     .addColumn('api_url', 'text', (c) => c.notNull())
     // AES-256-GCM envelope of the apiTokenInstance (never in clear).
     .addColumn('encrypted_token', 'text', (c) => c.notNull())
@@ -35,9 +33,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('connection_status', 'text', (c) =>
       c
         .notNull()
-        .check(
-          sql`connection_status IN ('notAuthorized', 'authorized', 'blocked', 'starting', 'yellowCard', 'sleepMode')`,
-        ),
+        .check(sql`connection_status IN ('notAuthorized', 'authorized', 'blocked', 'starting', 'yellowCard', 'sleepMode')`),
     )
     .addColumn('is_active', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('phone_number', 'text', (c) => c.check(sql`phone_number ~ '^\\+[1-9][0-9]{6,14}$'`))

@@ -17,5 +17,11 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('wa_instances').dropColumn('broken_at').dropColumn('logout_lease_until').dropColumn('logout_retry_at').dropColumn('logout_failures').execute()
+  await db.schema
+    .alterTable('wa_instances')
+    .dropColumn('broken_at')
+    .dropColumn('logout_lease_until')
+    .dropColumn('logout_retry_at')
+    .dropColumn('logout_failures')
+    .execute()
 }

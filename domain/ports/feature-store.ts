@@ -8,9 +8,7 @@ export interface FeatureFlags {
 export type UpgradeRequestOutcome = 'recorded' | 'already_pending'
 
 export type HandleUpgradeOutcome =
-  | { kind: 'missing' }
-  | { kind: 'already_handled'; at: Date }
-  | { kind: 'handled'; tenantId: string; feature: string }
+  { kind: 'missing' } | { kind: 'already_handled'; at: Date } | { kind: 'handled'; tenantId: string; feature: string }
 
 /**
  * Per-tenant feature flags and upgrade requests. Every method is keyed by tenant id.

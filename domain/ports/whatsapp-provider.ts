@@ -14,10 +14,7 @@ export interface InstanceCredentials {
 }
 
 /** What `requestQr` can yield. `alreadyLinked` mirrors Green-API's `alreadyLogged`. */
-export type QrResult =
-  | { kind: 'qr'; pngBase64: string }
-  | { kind: 'alreadyLinked' }
-  | { kind: 'error'; message: string }
+export type QrResult = { kind: 'qr'; pngBase64: string } | { kind: 'alreadyLinked' } | { kind: 'error'; message: string }
 
 export interface PairingCodeResult {
   /** Code as the phone expects it, e.g. "ABCD-EFGH" (formatted by the adapter). */

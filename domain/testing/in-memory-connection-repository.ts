@@ -63,7 +63,14 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
       lastEventAt: null,
     }
     this.rows.set(input.tenantId, created)
-    this.timeline.push({ tenantId: input.tenantId, instanceId: input.instanceId, from: null, to: 'notAuthorized', source: 'link', at: input.linkStartedAt })
+    this.timeline.push({
+      tenantId: input.tenantId,
+      instanceId: input.instanceId,
+      from: null,
+      to: 'notAuthorized',
+      source: 'link',
+      at: input.linkStartedAt,
+    })
     return { ...created }
   }
 
@@ -76,7 +83,13 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
     this.rows.set(tenantId, next)
     if (plan.kind === 'unchanged') return { outcome: 'unchanged', record: { ...next } }
     if (plan.timeline) {
-      this.timeline.push({ tenantId, instanceId: current.instanceId, ...plan.timeline, source: update.source, at: update.checkedAt })
+      this.timeline.push({
+        tenantId,
+        instanceId: current.instanceId,
+        ...plan.timeline,
+        source: update.source,
+        at: update.checkedAt,
+      })
     }
     return { outcome: 'changed', previous: { ...current }, record: { ...next } }
   }
@@ -93,7 +106,9 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
 
   async listDueForRefresh(input: { checkedBefore: Date; limit: number }): Promise<ConnectionRecord[]> {
     const expiryRecorded = (r: ConnectionRecord) =>
-      this.timeline.some((e) => e.tenantId === r.tenantId && e.source === 'expire' && r.linkStartedAt !== null && e.at >= r.linkStartedAt)
+      this.timeline.some(
+        (e) => e.tenantId === r.tenantId && e.source === 'expire' && r.linkStartedAt !== null && e.at >= r.linkStartedAt,
+      )
     const checkedMs = (r: ConnectionRecord) => r.statusCheckedAt?.getTime() ?? -Infinity
     return [...this.rows.values()]
       .filter((r) =>

@@ -3,7 +3,13 @@ import type { FeatureFlags, FeatureStore, HandleUpgradeOutcome, UpgradeRequestOu
 /** FeatureStore fake: flags per tenant, open upgrade requests deduplicated like the partial unique index. */
 export class InMemoryFeatureStore implements FeatureStore {
   readonly flags = new Map<string, FeatureFlags>()
-  readonly upgradeRequests: { tenantId: string; feature: 'whatsapp'; requestedBy: string | null; handled: boolean; handledAt?: Date }[] = []
+  readonly upgradeRequests: {
+    tenantId: string
+    feature: 'whatsapp'
+    requestedBy: string | null
+    handled: boolean
+    handledAt?: Date
+  }[] = []
   getFlagsCalls = 0
 
   setFlags(tenantId: string, flags: Partial<FeatureFlags>): void {
@@ -16,7 +22,11 @@ export class InMemoryFeatureStore implements FeatureStore {
     return f ? { ...f } : null
   }
 
-  async recordUpgradeRequest(input: { tenantId: string; feature: 'whatsapp'; requestedBy: string | null }): Promise<UpgradeRequestOutcome> {
+  async recordUpgradeRequest(input: {
+    tenantId: string
+    feature: 'whatsapp'
+    requestedBy: string | null
+  }): Promise<UpgradeRequestOutcome> {
     const open = this.upgradeRequests.find((r) => r.tenantId === input.tenantId && r.feature === input.feature && !r.handled)
     if (open) return 'already_pending'
     this.upgradeRequests.push({ ...input, handled: false })

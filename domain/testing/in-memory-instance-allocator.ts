@@ -7,7 +7,10 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
   readonly rows = new Map<string, InstanceRecord>()
   readonly polledAt = new Map<string, number>()
   /** Retry bookkeeping of quarantined instances (the table's logout_* and broken_at columns). */
-  readonly logoutRetries = new Map<string, { failures: number; retryAt: Date | null; leaseUntil: Date | null; brokenAt: Date | null }>()
+  readonly logoutRetries = new Map<
+    string,
+    { failures: number; retryAt: Date | null; leaseUntil: Date | null; brokenAt: Date | null }
+  >()
   leaseCalls = 0
 
   constructor(private readonly clock: Clock) {}
@@ -28,7 +31,8 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
     const r = this.rows.get(instanceId)
     if (!r) throw new NoInstanceAvailableError()
     if (r.tenantId && r.tenantId !== tenantId) throw new InstanceBusyError()
-    if (!this.notBeingReset(r, at)) throw new UpstreamUnavailableError('The WhatsApp instance is being reset; try again shortly', { retryAfterSeconds: 5 })
+    if (!this.notBeingReset(r, at))
+      throw new UpstreamUnavailableError('The WhatsApp instance is being reset; try again shortly', { retryAfterSeconds: 5 })
     const claimed = { ...r, tenantId, claimedAt: at }
     this.rows.set(instanceId, claimed)
     return { ...claimed }
@@ -43,7 +47,9 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
     return this.claimById(free.id, tenantId, at)
   }
 
-  async registerClaimed(input: RegisterInstanceInput & { tenantId: string; encryptedWebhookToken: string | null; at: Date }): Promise<InstanceRecord> {
+  async registerClaimed(
+    input: RegisterInstanceInput & { tenantId: string; encryptedWebhookToken: string | null; at: Date },
+  ): Promise<InstanceRecord> {
     if (this.rows.has(input.id) || (await this.findClaimedBy(input.tenantId))) throw new InstanceBusyError()
     const r: InstanceRecord = {
       id: input.id,
@@ -70,7 +76,16 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
 
   /** Test helper: register a free instance of a mode. */
   add(id: string, mode: InstanceMode, encryptedToken: string, apiUrl = `https://${id.slice(0, 4)}.api.example.test`): void {
-    this.rows.set(id, { id, mode, apiUrl, encryptedToken, encryptedWebhookToken: null, tenantId: null, claimedAt: null, needsLogout: false })
+    this.rows.set(id, {
+      id,
+      mode,
+      apiUrl,
+      encryptedToken,
+      encryptedWebhookToken: null,
+      tenantId: null,
+      claimedAt: null,
+      needsLogout: false,
+    })
   }
 
   async setWebhookToken(instanceId: string, tenantId: string, encryptedWebhookToken: string): Promise<void> {
@@ -81,7 +96,13 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
   async release(instanceId: string, tenantId: string, options: { needsLogout?: boolean } = {}): Promise<void> {
     const r = this.rows.get(instanceId)
     if (r && r.tenantId === tenantId) {
-      this.rows.set(instanceId, { ...r, tenantId: null, claimedAt: null, encryptedWebhookToken: null, needsLogout: options.needsLogout ?? false })
+      this.rows.set(instanceId, {
+        ...r,
+        tenantId: null,
+        claimedAt: null,
+        encryptedWebhookToken: null,
+        needsLogout: options.needsLogout ?? false,
+      })
       this.polledAt.delete(instanceId)
       if (!options.needsLogout) this.logoutRetries.delete(instanceId)
     }
@@ -129,7 +150,11 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
   async scheduleLogoutRetry(instanceId: string, next: { retryAt: Date } | { brokenAt: Date }): Promise<void> {
     if (!this.rows.get(instanceId)?.needsLogout) return
     const q = this.retriesOf(instanceId)
-    this.logoutRetries.set(instanceId, { ...q, leaseUntil: null, ...('retryAt' in next ? { retryAt: next.retryAt } : { retryAt: null, brokenAt: next.brokenAt }) })
+    this.logoutRetries.set(instanceId, {
+      ...q,
+      leaseUntil: null,
+      ...('retryAt' in next ? { retryAt: next.retryAt } : { retryAt: null, brokenAt: next.brokenAt }),
+    })
   }
 
   async clearQuarantine(instanceId: string): Promise<void> {

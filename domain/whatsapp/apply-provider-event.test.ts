@@ -37,9 +37,15 @@ describe('applyProviderEvent', () => {
     expect(r).toEqual({ applied: true, outcome: 'changed' })
     expect(w.connections.rows.get('acme')).toMatchObject({ status: 'authorized', phoneNumber: '+33612345678', isActive: true })
     expect(w.connections.timeline.at(-1)).toMatchObject({ source: 'webhook', to: 'authorized' })
-    expect(w.publisher.published).toEqual([{ tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' }])
+    expect(w.publisher.published).toEqual([
+      { tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' },
+    ])
     // Duplicate delivery: same state, no new timeline entry.
-    const again = await applyProviderEvent(w.deps, { instanceId: '1101000001', authorizationHeader: token, event: stateEvent('authorized', T0, '33612345678@c.us') })
+    const again = await applyProviderEvent(w.deps, {
+      instanceId: '1101000001',
+      authorizationHeader: token,
+      event: stateEvent('authorized', T0, '33612345678@c.us'),
+    })
     expect(again).toEqual({ applied: true, outcome: 'unchanged' })
     expect(w.connections.timeline.filter((e) => e.source === 'webhook')).toHaveLength(1)
     expect(w.provider.count('getState')).toBe(0)
@@ -49,11 +55,23 @@ describe('applyProviderEvent', () => {
     const w = createTestWorld()
     const token = await linking(w)
     const auth = `Bearer ${token}`
-    await applyProviderEvent(w.deps, { instanceId: '1101000001', authorizationHeader: auth, event: stateEvent('authorized', T0 + 10, '33612345678@c.us') })
-    const old = await applyProviderEvent(w.deps, { instanceId: '1101000001', authorizationHeader: auth, event: stateEvent('starting', T0 + 5) })
+    await applyProviderEvent(w.deps, {
+      instanceId: '1101000001',
+      authorizationHeader: auth,
+      event: stateEvent('authorized', T0 + 10, '33612345678@c.us'),
+    })
+    const old = await applyProviderEvent(w.deps, {
+      instanceId: '1101000001',
+      authorizationHeader: auth,
+      event: stateEvent('starting', T0 + 5),
+    })
     expect(old).toEqual({ applied: false, reason: 'stale' })
     expect(w.connections.rows.get('acme')?.status).toBe('authorized')
-    const newer = await applyProviderEvent(w.deps, { instanceId: '1101000001', authorizationHeader: auth, event: stateEvent('notAuthorized', T0 + 11) })
+    const newer = await applyProviderEvent(w.deps, {
+      instanceId: '1101000001',
+      authorizationHeader: auth,
+      event: stateEvent('notAuthorized', T0 + 11),
+    })
     expect(newer).toEqual({ applied: true, outcome: 'changed' })
     expect(w.connections.rows.get('acme')).toMatchObject({ status: 'notAuthorized', phoneNumber: null })
   })
@@ -67,7 +85,11 @@ describe('applyProviderEvent', () => {
     const w = createTestWorld()
     await linking(w)
     await expect(
-      applyProviderEvent(w.deps, { instanceId: '1101000001', authorizationHeader: header, event: stateEvent('authorized', T0, '33612345678@c.us') }),
+      applyProviderEvent(w.deps, {
+        instanceId: '1101000001',
+        authorizationHeader: header,
+        event: stateEvent('authorized', T0, '33612345678@c.us'),
+      }),
     ).rejects.toBeInstanceOf(WebhookUnauthorizedError)
     expect(w.connections.rows.get('acme')?.status).toBe('notAuthorized')
     expect(w.publisher.published).toHaveLength(0)
@@ -76,9 +98,13 @@ describe('applyProviderEvent', () => {
   it('unknown instance, or a released one, → WEBHOOK_UNAUTHORIZED', async () => {
     const w = createTestWorld()
     const token = await linking(w)
-    await expect(applyProviderEvent(w.deps, { instanceId: '999', authorizationHeader: token, event: {} })).rejects.toMatchObject({ code: 'WEBHOOK_UNAUTHORIZED' })
+    await expect(applyProviderEvent(w.deps, { instanceId: '999', authorizationHeader: token, event: {} })).rejects.toMatchObject({
+      code: 'WEBHOOK_UNAUTHORIZED',
+    })
     await w.instances.release('1101000001', 'acme')
-    await expect(applyProviderEvent(w.deps, { instanceId: '1101000001', authorizationHeader: token, event: {} })).rejects.toMatchObject({ code: 'WEBHOOK_UNAUTHORIZED' })
+    await expect(
+      applyProviderEvent(w.deps, { instanceId: '1101000001', authorizationHeader: token, event: {} }),
+    ).rejects.toMatchObject({ code: 'WEBHOOK_UNAUTHORIZED' })
   })
 
   it("another tenant's token cannot be replayed after the instance changes hands", async () => {
@@ -99,19 +125,25 @@ describe('applyProviderEvent', () => {
     const inst = w.instances.rows.get('1101000001')
     const elsewhere = { ...WEBHOOK_TOKEN_LOCATION, column: 'encrypted_token' }
     if (inst) w.instances.rows.set('1101000001', { ...inst, encryptedWebhookToken: w.vault.encrypt(token, elsewhere) })
-    await expect(applyProviderEvent(w.deps, { instanceId: '1101000001', authorizationHeader: token, event: {} })).rejects.toBeInstanceOf(
-      WebhookUnauthorizedError,
-    )
+    await expect(
+      applyProviderEvent(w.deps, { instanceId: '1101000001', authorizationHeader: token, event: {} }),
+    ).rejects.toBeInstanceOf(WebhookUnauthorizedError)
   })
 
   it('authenticated but irrelevant or malformed events are acknowledged and ignored', async () => {
     const w = createTestWorld()
     const token = await linking(w)
     const call = (event: unknown) => applyProviderEvent(w.deps, { instanceId: '1101000001', authorizationHeader: token, event })
-    expect(await call({ typeWebhook: 'incomingMessageReceived', timestamp: T0 })).toEqual({ applied: false, reason: 'ignored_type' })
+    expect(await call({ typeWebhook: 'incomingMessageReceived', timestamp: T0 })).toEqual({
+      applied: false,
+      reason: 'ignored_type',
+    })
     expect(await call('garbage')).toEqual({ applied: false, reason: 'invalid_event' })
     expect(await call(stateEvent('weird', T0))).toEqual({ applied: false, reason: 'invalid_event' })
-    expect(await call({ ...stateEvent('authorized', T0), instanceData: { idInstance: 42 } })).toEqual({ applied: false, reason: 'instance_mismatch' })
+    expect(await call({ ...stateEvent('authorized', T0), instanceData: { idInstance: 42 } })).toEqual({
+      applied: false,
+      reason: 'instance_mismatch',
+    })
     expect(w.connections.rows.get('acme')?.status).toBe('notAuthorized')
   })
 
@@ -120,7 +152,11 @@ describe('applyProviderEvent', () => {
     const token = await linking(w)
     const now = w.clock.now().getTime() / 1000
     const call = (timestamp: unknown) =>
-      applyProviderEvent(w.deps, { instanceId: '1101000001', authorizationHeader: token, event: { typeWebhook: 'incomingMessageReceived', timestamp } })
+      applyProviderEvent(w.deps, {
+        instanceId: '1101000001',
+        authorizationHeader: token,
+        event: { typeWebhook: 'incomingMessageReceived', timestamp },
+      })
     for (const ok of [now - 24 * 3600, now, now + 300]) expect(await call(ok)).toEqual({ applied: false, reason: 'ignored_type' })
     for (const bad of [now - 24 * 3600 - 1, now + 301, now + 0.5, 1e15, Number.NaN, '1795000000']) {
       await expect(call(bad)).rejects.toBeInstanceOf(InvalidInputError)
@@ -131,7 +167,13 @@ describe('applyProviderEvent', () => {
     const w = createTestWorld()
     const token = await linking(w)
     await w.connections.delete('acme', w.clock.now())
-    expect(await applyProviderEvent(w.deps, { instanceId: '1101000001', authorizationHeader: token, event: stateEvent('authorized', T0) })).toEqual({
+    expect(
+      await applyProviderEvent(w.deps, {
+        instanceId: '1101000001',
+        authorizationHeader: token,
+        event: stateEvent('authorized', T0),
+      }),
+    ).toEqual({
       applied: false,
       reason: 'no_connection',
     })

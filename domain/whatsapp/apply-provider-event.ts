@@ -121,8 +121,10 @@ export async function applyProviderEvent(
   if (result.outcome === 'missing') return { applied: false, reason: 'no_connection' }
   if (result.outcome === 'stale') return { applied: false, reason: 'stale' }
   if (result.outcome === 'changed') {
-    deps.logger.info({ tenantId, instanceId: input.instanceId, from: result.previous.status, to: state }, 'state changed by webhook')
+    deps.logger.info(
+      { tenantId, instanceId: input.instanceId, from: result.previous.status, to: state },
+      'state changed by webhook',
+    )
   }
   return { applied: true, outcome: result.outcome }
 }
-

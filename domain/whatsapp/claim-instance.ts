@@ -81,11 +81,7 @@ export async function ensureWebhook(
   const webhookToken = deps.secrets.randomToken()
   try {
     await deps.provider.configureWebhook(creds, { webhookUrl: webhookUrlFor(publicUrl, instance.id), webhookToken })
-    await deps.instances.setWebhookToken(
-      instance.id,
-      tenantId,
-      deps.vault.encrypt(webhookToken, WEBHOOK_TOKEN_LOCATION),
-    )
+    await deps.instances.setWebhookToken(instance.id, tenantId, deps.vault.encrypt(webhookToken, WEBHOOK_TOKEN_LOCATION))
     return true
   } catch (err) {
     deps.logger.warn({ tenantId, instanceId: instance.id, err: errorSummary(err) }, 'webhook configuration failed')

@@ -6,11 +6,46 @@ const PHASES: LinkPhase[] = ['unlinked', 'linking', 'linkExpired', 'connected', 
 
 // The table from connection-machine.ts, written out again so a change to one is caught by the other.
 const TABLE: Record<LinkPhase, Record<string, LinkPhase | 'ALREADY_CONNECTED'>> = {
-  unlinked: { linkStarted: 'linking', authorized: 'connected', degraded: 'degraded', notAuthorized: 'unlinked', timeout: 'unlinked', disconnected: 'unlinked' },
-  linking: { linkStarted: 'linking', authorized: 'connected', degraded: 'degraded', notAuthorized: 'linking', timeout: 'linkExpired', disconnected: 'unlinked' },
-  linkExpired: { linkStarted: 'linking', authorized: 'connected', degraded: 'degraded', notAuthorized: 'linkExpired', timeout: 'linkExpired', disconnected: 'unlinked' },
-  connected: { linkStarted: 'ALREADY_CONNECTED', authorized: 'connected', degraded: 'degraded', notAuthorized: 'unlinked', timeout: 'connected', disconnected: 'unlinked' },
-  degraded: { linkStarted: 'linking', authorized: 'connected', degraded: 'degraded', notAuthorized: 'unlinked', timeout: 'degraded', disconnected: 'unlinked' },
+  unlinked: {
+    linkStarted: 'linking',
+    authorized: 'connected',
+    degraded: 'degraded',
+    notAuthorized: 'unlinked',
+    timeout: 'unlinked',
+    disconnected: 'unlinked',
+  },
+  linking: {
+    linkStarted: 'linking',
+    authorized: 'connected',
+    degraded: 'degraded',
+    notAuthorized: 'linking',
+    timeout: 'linkExpired',
+    disconnected: 'unlinked',
+  },
+  linkExpired: {
+    linkStarted: 'linking',
+    authorized: 'connected',
+    degraded: 'degraded',
+    notAuthorized: 'linkExpired',
+    timeout: 'linkExpired',
+    disconnected: 'unlinked',
+  },
+  connected: {
+    linkStarted: 'ALREADY_CONNECTED',
+    authorized: 'connected',
+    degraded: 'degraded',
+    notAuthorized: 'unlinked',
+    timeout: 'connected',
+    disconnected: 'unlinked',
+  },
+  degraded: {
+    linkStarted: 'linking',
+    authorized: 'connected',
+    degraded: 'degraded',
+    notAuthorized: 'unlinked',
+    timeout: 'degraded',
+    disconnected: 'unlinked',
+  },
 }
 
 const EVENTS: [string, LinkEvent[]][] = [

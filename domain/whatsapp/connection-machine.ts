@@ -33,10 +33,7 @@ import type { ConnectionState } from './connection-state'
 export type LinkPhase = 'unlinked' | 'linking' | 'linkExpired' | 'connected' | 'degraded'
 
 export type LinkEvent =
-  | { type: 'linkStarted' }
-  | { type: 'state'; state: ConnectionState }
-  | { type: 'timeout' }
-  | { type: 'disconnected' }
+  { type: 'linkStarted' } | { type: 'state'; state: ConnectionState } | { type: 'timeout' } | { type: 'disconnected' }
 
 export type TransitionResult = { ok: true; phase: LinkPhase } | { ok: false; error: 'ALREADY_CONNECTED' }
 

@@ -27,7 +27,12 @@ describe('disconnect', () => {
     expect(w.connections.rows.has('acme')).toBe(false)
     expect(w.instances.rows.get('1101000001')).toMatchObject({ tenantId: null, encryptedWebhookToken: null })
     expect(w.connections.timeline.at(-1)).toMatchObject({ from: 'authorized', to: 'notAuthorized', source: 'disconnect' })
-    expect(w.publisher.published.at(-1)).toEqual({ tenantId: 'acme', status: 'notAuthorized', connected: false, phoneNumber: null })
+    expect(w.publisher.published.at(-1)).toEqual({
+      tenantId: 'acme',
+      status: 'notAuthorized',
+      connected: false,
+      phoneNumber: null,
+    })
     expect(w.audit.entries.at(-1)).toMatchObject({ action: 'whatsapp.disconnect', outcome: 'success', details: { logout: 'ok' } })
   })
 
@@ -91,7 +96,11 @@ describe('disconnect', () => {
     expect(w.connections.rows.has('acme')).toBe(false)
     expect(w.instances.rows.get('1101000001')?.tenantId).toBeNull()
     expect(w.audit.actions()).toContain('whatsapp.logout:failure')
-    expect(w.audit.entries.at(-1)).toMatchObject({ action: 'whatsapp.disconnect', outcome: 'success', details: { logout: 'failed' } })
+    expect(w.audit.entries.at(-1)).toMatchObject({
+      action: 'whatsapp.disconnect',
+      outcome: 'success',
+      details: { logout: 'failed' },
+    })
     expect(w.logger.lines.some((l) => l.msg.startsWith('logout failed'))).toBe(true)
   })
 
@@ -109,7 +118,9 @@ describe('disconnect', () => {
     w.addInstance('1101000001', 'shared')
     w.features.setFlags('beta', { whatsapp_enabled: true })
     await connect(w)
-    await expect(generateQr(w.deps, { tenantId: 'beta', actor, publicUrl: 'https://x.test' })).rejects.toMatchObject({ code: 'INSTANCE_BUSY' })
+    await expect(generateQr(w.deps, { tenantId: 'beta', actor, publicUrl: 'https://x.test' })).rejects.toMatchObject({
+      code: 'INSTANCE_BUSY',
+    })
     await disconnect(w.deps, { tenantId: 'acme', actor })
     await expect(generateQr(w.deps, { tenantId: 'beta', actor, publicUrl: 'https://x.test' })).resolves.toBeDefined()
     expect(w.instances.rows.get('1101000001')?.tenantId).toBe('beta')
@@ -143,6 +154,8 @@ describe('disconnect', () => {
     await disconnect(w.deps, { tenantId: 'acme', actor })
     expect(w.provider.count('logout')).toBe(0)
     expect(w.connections.rows.has('acme')).toBe(false)
-    expect(w.audit.entries.find((e) => e.action === 'whatsapp.logout')?.details).toMatchObject({ error: 'CREDENTIALS_UNREADABLE' })
+    expect(w.audit.entries.find((e) => e.action === 'whatsapp.logout')?.details).toMatchObject({
+      error: 'CREDENTIALS_UNREADABLE',
+    })
   })
 })

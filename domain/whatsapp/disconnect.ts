@@ -24,48 +24,57 @@ export async function disconnect(
   input: { tenantId: string; actor: Actor; ip?: string },
 ): Promise<DisconnectResult> {
   const { tenantId } = input
-  return audited<DisconnectResult>(deps, { actor: input.actor, tenantId, action: 'whatsapp.disconnect', ip: input.ip }, async () => {
-    const record = await deps.connections.findByTenant(tenantId)
-    if (!record) {
-      const leftover = await deps.instances.findClaimedBy(tenantId)
-      // A claim without a provider row (crash mid-link): its link state is unknown, so the next
-      // claimer must log it out first.
-      if (leftover) await releaseInstance(deps, leftover, tenantId, { needsLogout: true })
-      return { result: { alreadyDisconnected: true }, details: { alreadyDisconnected: true } }
-    }
-
-    let logout: 'ok' | 'failed' = 'ok'
-    let logoutError: unknown
-    try {
-      await deps.provider.logout(credentialsOf(deps, record))
-    } catch (err) {
-      logout = 'failed'
-      logoutError = err
-      const summary = errorSummary(err)
-      deps.logger.warn({ tenantId, instanceId: record.instanceId, err: summary }, 'logout failed; disconnecting anyway')
-      try {
-        await deps.audit.append({
-          actor: actorLabel(input.actor),
-          tenantId,
-          action: 'whatsapp.logout',
-          outcome: 'failure',
-          ip: input.ip ?? null,
-          details: { instanceId: record.instanceId, error: summary.code },
-        })
-      } catch {
-        // The disconnect entry below still records `logout: 'failed'`.
+  return audited<DisconnectResult>(
+    deps,
+    { actor: input.actor, tenantId, action: 'whatsapp.disconnect', ip: input.ip },
+    async () => {
+      const record = await deps.connections.findByTenant(tenantId)
+      if (!record) {
+        const leftover = await deps.instances.findClaimedBy(tenantId)
+        // A claim without a provider row (crash mid-link): its link state is unknown, so the next
+        // claimer must log it out first.
+        if (leftover) await releaseInstance(deps, leftover, tenantId, { needsLogout: true })
+        return { result: { alreadyDisconnected: true }, details: { alreadyDisconnected: true } }
       }
-    }
 
-    await recordUnlinked(deps, tenantId)
-    const instance = await deps.instances.findById(record.instanceId)
-    // A failed logout leaves the phone linked upstream: quarantine the instance so the next
-    // tenant cannot inherit this tenant's WhatsApp session (see prepareLinkAttempt).
-    if (instance && instance.tenantId === tenantId) {
-      await releaseInstance(deps, instance, tenantId, logout === 'failed' ? { needsLogout: true, failure: logoutError } : { needsLogout: false })
-    }
-    return { result: { alreadyDisconnected: false }, details: { instanceId: record.instanceId, logout } }
-  })
+      let logout: 'ok' | 'failed' = 'ok'
+      let logoutError: unknown
+      try {
+        await deps.provider.logout(credentialsOf(deps, record))
+      } catch (err) {
+        logout = 'failed'
+        logoutError = err
+        const summary = errorSummary(err)
+        deps.logger.warn({ tenantId, instanceId: record.instanceId, err: summary }, 'logout failed; disconnecting anyway')
+        try {
+          await deps.audit.append({
+            actor: actorLabel(input.actor),
+            tenantId,
+            action: 'whatsapp.logout',
+            outcome: 'failure',
+            ip: input.ip ?? null,
+            details: { instanceId: record.instanceId, error: summary.code },
+          })
+        } catch {
+          // The disconnect entry below still records `logout: 'failed'`.
+        }
+      }
+
+      await recordUnlinked(deps, tenantId)
+      const instance = await deps.instances.findById(record.instanceId)
+      // A failed logout leaves the phone linked upstream: quarantine the instance so the next
+      // tenant cannot inherit this tenant's WhatsApp session (see prepareLinkAttempt).
+      if (instance && instance.tenantId === tenantId) {
+        await releaseInstance(
+          deps,
+          instance,
+          tenantId,
+          logout === 'failed' ? { needsLogout: true, failure: logoutError } : { needsLogout: false },
+        )
+      }
+      return { result: { alreadyDisconnected: false }, details: { instanceId: record.instanceId, logout } }
+    },
+  )
 }
 
 /** Per mode: partner → delete upstream then the row (row only released if upstream fails); others → release. */

@@ -9,12 +9,24 @@ describe('features', () => {
   it('returns the stored flags', async () => {
     const w = createTestWorld()
     w.features.setFlags('blocked', { whatsapp_enabled: false, sms_enabled: false })
-    expect(await getFeatures(w.deps, { tenantId: 'acme' })).toEqual({ whatsapp_enabled: true, sms_enabled: true, email_enabled: true })
-    expect(await getFeatures(w.deps, { tenantId: 'blocked' })).toEqual({ whatsapp_enabled: false, sms_enabled: false, email_enabled: true })
+    expect(await getFeatures(w.deps, { tenantId: 'acme' })).toEqual({
+      whatsapp_enabled: true,
+      sms_enabled: true,
+      email_enabled: true,
+    })
+    expect(await getFeatures(w.deps, { tenantId: 'blocked' })).toEqual({
+      whatsapp_enabled: false,
+      sms_enabled: false,
+      email_enabled: true,
+    })
   })
   it('a tenant without a flags row gets the column defaults (WhatsApp off)', async () => {
     const w = createTestWorld()
-    expect(await getFeatures(w.deps, { tenantId: 'nobody' })).toEqual({ whatsapp_enabled: false, sms_enabled: true, email_enabled: true })
+    expect(await getFeatures(w.deps, { tenantId: 'nobody' })).toEqual({
+      whatsapp_enabled: false,
+      sms_enabled: true,
+      email_enabled: true,
+    })
   })
   it('the gate throws WhatsAppDisabledError', async () => {
     const w = createTestWorld()

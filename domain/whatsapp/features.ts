@@ -15,10 +15,7 @@ export const DEFAULT_FEATURE_FLAGS: Readonly<FeatureFlags> = Object.freeze({
 })
 
 /** `GET /api/settings/features`: the tenant's flags (defaults when it has no row). */
-export async function getFeatures(
-  deps: Pick<WhatsAppDeps, 'features'>,
-  input: { tenantId: string },
-): Promise<FeatureFlags> {
+export async function getFeatures(deps: Pick<WhatsAppDeps, 'features'>, input: { tenantId: string }): Promise<FeatureFlags> {
   const flags = await deps.features.getFlags(input.tenantId)
   return flags ? { ...flags } : { ...DEFAULT_FEATURE_FLAGS }
 }
@@ -27,10 +24,7 @@ export async function getFeatures(
  * The feature gate: throws `WhatsAppDisabledError` unless the tenant has WhatsApp Pro.
  * Touches only the feature store, never the provider.
  */
-export async function requireWhatsAppEnabled(
-  deps: Pick<WhatsAppDeps, 'features'>,
-  input: { tenantId: string },
-): Promise<void> {
+export async function requireWhatsAppEnabled(deps: Pick<WhatsAppDeps, 'features'>, input: { tenantId: string }): Promise<void> {
   const flags = await getFeatures(deps, input)
   if (!flags.whatsapp_enabled) throw new WhatsAppDisabledError()
 }

@@ -31,7 +31,12 @@ describe('generateQr', () => {
     })
     expect(w.connections.timeline.map((e) => `${e.from}->${e.to}:${e.source}`)).toEqual(['null->notAuthorized:link'])
     expect(w.audit.entries).toHaveLength(1)
-    expect(w.audit.entries[0]).toMatchObject({ actor: 'user:u-1', action: 'whatsapp.link.qr', outcome: 'success', ip: '10.0.0.9' })
+    expect(w.audit.entries[0]).toMatchObject({
+      actor: 'user:u-1',
+      action: 'whatsapp.link.qr',
+      outcome: 'success',
+      ip: '10.0.0.9',
+    })
     // No secret in the audit trail or the logs.
     const trail = JSON.stringify(w.audit.entries) + w.logger.text()
     expect(trail).not.toContain(token)
@@ -65,7 +70,12 @@ describe('generateQr', () => {
     const w = createTestWorld()
     w.addInstance('1101000001')
     await generateQr(w.deps, input)
-    await w.connections.applyStatus('acme', { status: 'authorized', phoneNumber: '+33612345678', checkedAt: w.clock.now(), source: 'poll' })
+    await w.connections.applyStatus('acme', {
+      status: 'authorized',
+      phoneNumber: '+33612345678',
+      checkedAt: w.clock.now(),
+      source: 'poll',
+    })
     const before = w.provider.count()
     await expect(generateQr(w.deps, input)).rejects.toMatchObject({ code: 'ALREADY_CONNECTED' })
     expect(w.provider.count()).toBe(before)
@@ -77,8 +87,15 @@ describe('generateQr', () => {
     w.addInstance('1101000001')
     w.provider.setState('1101000001', 'authorized', '+33612345678')
     await expect(generateQr(w.deps, input)).rejects.toMatchObject({ code: 'ALREADY_CONNECTED' })
-    expect(w.connections.rows.get('acme')).toMatchObject({ status: 'authorized', isActive: true, phoneNumber: '+33612345678', linkExpiresAt: null })
-    expect(w.publisher.published).toEqual([{ tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' }])
+    expect(w.connections.rows.get('acme')).toMatchObject({
+      status: 'authorized',
+      isActive: true,
+      phoneNumber: '+33612345678',
+      linkExpiresAt: null,
+    })
+    expect(w.publisher.published).toEqual([
+      { tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' },
+    ])
     expect(w.connections.timeline.map((e) => e.source)).toEqual(['link', 'link'])
   })
 

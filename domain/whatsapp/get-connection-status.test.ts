@@ -56,7 +56,12 @@ describe('getConnectionStatus (stored state only)', () => {
     await refreshDueStates(w.deps)
     const checkedAt = w.clock.now()
     w.clock.advance(500)
-    expect(await getConnectionStatus(w.deps, { tenantId: 'acme' })).toEqual({ connected: true, status: 'authorized', phoneNumber: '+33612345678', checkedAt })
+    expect(await getConnectionStatus(w.deps, { tenantId: 'acme' })).toEqual({
+      connected: true,
+      status: 'authorized',
+      phoneNumber: '+33612345678',
+      checkedAt,
+    })
   })
 
   it('stale once the state is older than its schedule allows: 5 attempt polls, 2 reconciles', async () => {

@@ -28,10 +28,7 @@ export interface ConnectionStatusResult {
  * Writes nothing, whatever the state (an expired attempt is recorded by the refresher). The
  * feature gate is the caller's job (kept out of this hot path).
  */
-export async function getConnectionStatus(
-  deps: WhatsAppDeps,
-  input: { tenantId: string },
-): Promise<ConnectionStatusResult> {
+export async function getConnectionStatus(deps: WhatsAppDeps, input: { tenantId: string }): Promise<ConnectionStatusResult> {
   const record = await deps.connections.findByTenant(input.tenantId)
   const now = deps.clock.now()
   if (!record) return { connected: false, status: 'notAuthorized', checkedAt: now }

@@ -78,11 +78,7 @@ async function resetQuarantinedInstance(
  * Green-API said the instance is already linked (`alreadyLogged`): record it as authorized with
  * its phone (best effort), publish, and throw `AlreadyConnectedError`.
  */
-export async function recordAlreadyLinked(
-  deps: WhatsAppDeps,
-  tenantId: string,
-  creds: InstanceCredentials,
-): Promise<never> {
+export async function recordAlreadyLinked(deps: WhatsAppDeps, tenantId: string, creds: InstanceCredentials): Promise<never> {
   let phoneNumber: string | null | undefined
   try {
     phoneNumber = await deps.provider.getLinkedPhone(creds)
@@ -109,7 +105,11 @@ export async function audited<T>(
   try {
     outcome = await run()
   } catch (err) {
-    await appendSafely(deps, { ...base, outcome: isDenial(err) ? 'denied' : 'failure', details: { error: errorSummary(err).code } })
+    await appendSafely(deps, {
+      ...base,
+      outcome: isDenial(err) ? 'denied' : 'failure',
+      details: { error: errorSummary(err).code },
+    })
     throw err
   }
   await appendSafely(deps, { ...base, outcome: 'success', details: outcome.details ?? {} })

@@ -36,7 +36,10 @@ export async function recordFailedLogout(deps: WhatsAppDeps, instanceId: string,
       'quarantined instance marked broken: its logout kept failing; it is out of the pool until an operator logs it out upstream and removes or re-adds it',
     )
   } else {
-    deps.logger.warn({ instanceId, failures, retryAt: next.retryAt.toISOString(), err: errorSummary(err) }, 'quarantined instance logout failed; will retry')
+    deps.logger.warn(
+      { instanceId, failures, retryAt: next.retryAt.toISOString(), err: errorSummary(err) },
+      'quarantined instance logout failed; will retry',
+    )
   }
 }
 
@@ -50,7 +53,10 @@ export interface LogoutRetryReport {
  * due, one at a time (each leased so other processes and the pool leave it alone meanwhile).
  * At most `maxPerPass` instances per pass, so a pass stays short.
  */
-export async function retryQuarantinedLogouts(deps: WhatsAppDeps, opts: { maxPerPass?: number } = {}): Promise<LogoutRetryReport> {
+export async function retryQuarantinedLogouts(
+  deps: WhatsAppDeps,
+  opts: { maxPerPass?: number } = {},
+): Promise<LogoutRetryReport> {
   const report: LogoutRetryReport = { loggedOut: 0, failed: 0 }
   const max = opts.maxPerPass ?? 20
   for (let i = 0; i < max; i++) {

@@ -8,7 +8,11 @@ import { errorSummary } from './use-case-helpers'
  * repository writes only what changed (`planStatusUpdate`), and only a change is published
  * (SSE streams of every process): an unchanged answer reaches no subscriber.
  */
-export async function recordObservation(deps: WhatsAppDeps, tenantId: string, update: StatusUpdate): Promise<StatusUpdateOutcome> {
+export async function recordObservation(
+  deps: WhatsAppDeps,
+  tenantId: string,
+  update: StatusUpdate,
+): Promise<StatusUpdateOutcome> {
   const result = await deps.connections.applyStatus(tenantId, update)
   if (result.outcome === 'changed') await publish(deps, result.record)
   countIfLinked(deps, update.source, result)

@@ -27,7 +27,9 @@ describe('refreshDueStates (background refresher pass)', () => {
     w.clock.advance(1)
     expect(await refreshDueStates(w.deps)).toEqual({ checked: 1, failed: 0, expired: 0 })
     expect(w.connections.rows.get('acme')).toMatchObject({ isActive: true, phoneNumber: '+33612345678', linkExpiresAt: null })
-    expect(w.publisher.published).toEqual([{ tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' }])
+    expect(w.publisher.published).toEqual([
+      { tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' },
+    ])
     expect(w.connections.timeline.map((e) => `${e.from}->${e.to}:${e.source}`)).toEqual([
       'null->notAuthorized:link',
       'notAuthorized->authorized:poll',
@@ -103,9 +105,18 @@ describe('refreshDueStates (background refresher pass)', () => {
     w.provider.setState('1101000001', 'notAuthorized', null)
     w.clock.advance(10 * 60_000)
     await refreshDueStates(w.deps)
-    expect(await getConnectionStatus(w.deps, { tenantId: 'acme' })).toEqual({ connected: false, status: 'notAuthorized', checkedAt: w.clock.now() })
+    expect(await getConnectionStatus(w.deps, { tenantId: 'acme' })).toEqual({
+      connected: false,
+      status: 'notAuthorized',
+      checkedAt: w.clock.now(),
+    })
     expect(w.connections.rows.get('acme')?.phoneNumber).toBeNull()
-    expect(w.publisher.published.at(-1)).toEqual({ tenantId: 'acme', status: 'notAuthorized', connected: false, phoneNumber: null })
+    expect(w.publisher.published.at(-1)).toEqual({
+      tenantId: 'acme',
+      status: 'notAuthorized',
+      connected: false,
+      phoneNumber: null,
+    })
     const calls = w.provider.count('getState')
     w.clock.advance(10 * 60_000)
     await refreshDueStates(w.deps)

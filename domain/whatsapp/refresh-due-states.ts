@@ -47,7 +47,10 @@ export async function refreshDueStates(deps: WhatsAppDeps): Promise<RefreshRepor
       await refreshFromUpstream(deps, row, phase === 'linking' ? 'poll' : 'reconcile')
     } catch (err) {
       report.failed++
-      deps.logger.warn({ tenantId: row.tenantId, instanceId: row.instanceId, phase, err: errorSummary(err) }, 'background state check failed')
+      deps.logger.warn(
+        { tenantId: row.tenantId, instanceId: row.instanceId, phase, err: errorSummary(err) },
+        'background state check failed',
+      )
     }
   })
   return report

@@ -23,7 +23,9 @@ describe('requestPairingCode', () => {
   it('disabled tenant → WHATSAPP_DISABLED, zero provider calls', async () => {
     const w = createTestWorld()
     w.addInstance('1101000001')
-    await expect(requestPairingCode(w.deps, { ...input, tenantId: 'nobody' })).rejects.toMatchObject({ code: 'WHATSAPP_DISABLED' })
+    await expect(requestPairingCode(w.deps, { ...input, tenantId: 'nobody' })).rejects.toMatchObject({
+      code: 'WHATSAPP_DISABLED',
+    })
     expect(w.provider.count()).toBe(0)
   })
   it('bad phone → VALIDATION_FAILED before any call', async () => {

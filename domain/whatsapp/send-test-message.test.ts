@@ -42,7 +42,9 @@ describe('sendTestMessage', () => {
     const w = createTestWorld()
     await connected(w)
     w.provider.setState('1101000001', 'notAuthorized', null)
-    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })).rejects.toMatchObject({ code: 'NOT_CONNECTED' })
+    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })).rejects.toMatchObject({
+      code: 'NOT_CONNECTED',
+    })
     expect(w.provider.count('sendText')).toBe(0)
     expect(w.connections.rows.get('acme')).toMatchObject({ status: 'notAuthorized', phoneNumber: null, isActive: false })
     expect(w.publisher.published.at(-1)?.connected).toBe(false)
@@ -52,13 +54,17 @@ describe('sendTestMessage', () => {
     const w = createTestWorld()
     await connected(w)
     w.provider.setState('1101000001', 'yellowCard')
-    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })).rejects.toMatchObject({ code: 'NOT_CONNECTED' })
+    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })).rejects.toMatchObject({
+      code: 'NOT_CONNECTED',
+    })
     expect(w.connections.rows.get('acme')?.status).toBe('yellowCard')
   })
 
   it('no row → NOT_CONNECTED without upstream calls', async () => {
     const w = createTestWorld()
-    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })).rejects.toMatchObject({ code: 'NOT_CONNECTED' })
+    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })).rejects.toMatchObject({
+      code: 'NOT_CONNECTED',
+    })
     expect(w.provider.count()).toBe(0)
   })
 
@@ -67,16 +73,24 @@ describe('sendTestMessage', () => {
     await connected(w)
     const calls = w.provider.count()
     w.features.setFlags('acme', { whatsapp_enabled: false })
-    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })).rejects.toMatchObject({ code: 'WHATSAPP_DISABLED' })
+    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })).rejects.toMatchObject({
+      code: 'WHATSAPP_DISABLED',
+    })
     expect(w.provider.count()).toBe(calls)
   })
 
   it('invalid recipient / message → VALIDATION_FAILED', async () => {
     const w = createTestWorld()
     await connected(w)
-    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, to: '0612', message: MESSAGE })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
-    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: 'x'.repeat(1001) })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
-    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: '' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
+    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, to: '0612', message: MESSAGE })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    })
+    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: 'x'.repeat(1001) })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    })
+    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: '' })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    })
     expect(w.provider.count('sendText')).toBe(0)
   })
 
@@ -84,7 +98,9 @@ describe('sendTestMessage', () => {
     const w = createTestWorld()
     await connected(w)
     for (let i = 0; i < 5; i++) await sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })
-    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })).rejects.toMatchObject({ code: 'RATE_LIMITED' })
+    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+    })
     expect(w.provider.count('sendText')).toBe(5)
     expect(w.audit.entries.at(-1)?.outcome).toBe('denied')
   })
@@ -92,7 +108,9 @@ describe('sendTestMessage', () => {
   it('unknown own number: fetched live; still unknown → VALIDATION_FAILED', async () => {
     const w = createTestWorld()
     await connected(w, null)
-    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' })
+    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    })
     w.provider.setState('1101000001', 'authorized', '+33699999999')
     await sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })
     expect(w.provider.calls.find((c) => c.method === 'sendText')?.args).toMatchObject({ toE164: '+33699999999' })
@@ -102,7 +120,10 @@ describe('sendTestMessage', () => {
     const w = createTestWorld()
     await connected(w)
     w.provider.failNext('getState', new UpstreamUnavailableError('timeout', { retryAfterSeconds: 3 }))
-    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', retryAfterSeconds: 3 })
+    await expect(sendTestMessage(w.deps, { tenantId: 'acme', actor, message: MESSAGE })).rejects.toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      retryAfterSeconds: 3,
+    })
     expect(w.audit.entries.at(-1)).toMatchObject({ outcome: 'failure', details: { error: 'UPSTREAM_UNAVAILABLE' } })
   })
 })

@@ -42,7 +42,8 @@ export async function sendTestMessage(
     if (state !== 'authorized') throw new NotConnectedError()
 
     const recipient = to?.data ?? record.phoneNumber ?? (await deps.provider.getLinkedPhone(creds))
-    if (!recipient) throw new InvalidInputError('no recipient: the connected number is unknown', [{ path: 'to', message: 'required' }])
+    if (!recipient)
+      throw new InvalidInputError('no recipient: the connected number is unknown', [{ path: 'to', message: 'required' }])
     const { messageId } = await deps.provider.sendText(creds, recipient, message.data)
     return {
       result: { messageId },

@@ -20,7 +20,9 @@ const row: ConnectionRecord = {
 
 describe('planStatusUpdate', () => {
   it('is stale only for events strictly older than the last one', () => {
-    expect(planStatusUpdate(row, { status: 'authorized', checkedAt: t1, source: 'webhook', eventAt: t0 })).toEqual({ kind: 'stale' })
+    expect(planStatusUpdate(row, { status: 'authorized', checkedAt: t1, source: 'webhook', eventAt: t0 })).toEqual({
+      kind: 'stale',
+    })
     expect(planStatusUpdate(row, { status: 'authorized', checkedAt: t1, source: 'webhook', eventAt: t1 }).kind).toBe('changed')
   })
   it('only touches bookkeeping when nothing changed', () => {
@@ -56,7 +58,10 @@ describe('planStatusUpdate', () => {
   })
   it('never moves lastEventAt backwards', () => {
     const later = new Date('2026-01-01T00:01:00Z')
-    const plan = planStatusUpdate({ ...row, lastEventAt: later }, { status: 'notAuthorized', checkedAt: t1, source: 'webhook', eventAt: later })
+    const plan = planStatusUpdate(
+      { ...row, lastEventAt: later },
+      { status: 'notAuthorized', checkedAt: t1, source: 'webhook', eventAt: later },
+    )
     expect(plan).toEqual({ kind: 'unchanged', patch: { statusCheckedAt: t1, lastEventAt: later } })
   })
 })

@@ -64,7 +64,10 @@ export function credentialsOf(deps: WhatsAppDeps, record: ConnectionRecord): Ins
  */
 function unreadable(deps: WhatsAppDeps, where: Record<string, string | null>, err: unknown): CredentialDecryptError {
   const keyId = err instanceof CredentialDecryptError ? err.keyId : undefined
-  deps.logger.error({ ...where, keyId: keyId ?? null }, 'stored credentials cannot be decrypted (key missing from the key ring, or the row was altered)')
+  deps.logger.error(
+    { ...where, keyId: keyId ?? null },
+    'stored credentials cannot be decrypted (key missing from the key ring, or the row was altered)',
+  )
   return new CredentialDecryptError({ keyId })
 }
 

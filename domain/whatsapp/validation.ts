@@ -9,10 +9,7 @@ import { z } from 'zod'
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
 const E164_PATTERN = /^\+[1-9]\d{6,14}$/
 
-export const PhoneNumberSchema = z
-  .string()
-  .trim()
-  .regex(E164_PATTERN, 'phone number must be E.164, e.g. +33612345678')
+export const PhoneNumberSchema = z.string().trim().regex(E164_PATTERN, 'phone number must be E.164, e.g. +33612345678')
 
 export const TestMessageSchema = z
   .string()

@@ -14,10 +14,15 @@ export function registerAuditCommands(program: Command, ctx: () => OpsContext): 
     .action(async (opts: { tenant?: string; actor?: string; limit: string; json?: boolean }) => {
       const c = ctx()
       const limit = Number(opts.limit)
-      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new OpsError('--limit must be an integer between 1 and 10000.', 2)
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+        throw new OpsError('--limit must be an integer between 1 and 10000.', 2)
       if (opts.tenant) await c.requireTenant(opts.tenant)
       const db = await c.db()
-      let q = db.selectFrom('audit_log').select(['id', 'at', 'actor', 'tenant_id', 'action', 'outcome', 'ip', 'details']).orderBy('id', 'desc').limit(limit)
+      let q = db
+        .selectFrom('audit_log')
+        .select(['id', 'at', 'actor', 'tenant_id', 'action', 'outcome', 'ip', 'details'])
+        .orderBy('id', 'desc')
+        .limit(limit)
       if (opts.tenant) q = q.where('tenant_id', '=', opts.tenant)
       if (opts.actor) q = q.where('actor', '=', opts.actor)
       const rows = (await q.execute()).map((r) => ({
@@ -30,6 +35,9 @@ export function registerAuditCommands(program: Command, ctx: () => OpsContext): 
         ip: r.ip,
         details: opts.json ? r.details : JSON.stringify(r.details),
       }))
-      printRows(c, rows, ['id', 'at', 'actor', 'tenant', 'action', 'outcome', 'ip', 'details'], { json: opts.json, empty: 'No audit entry.' })
+      printRows(c, rows, ['id', 'at', 'actor', 'tenant', 'action', 'outcome', 'ip', 'details'], {
+        json: opts.json,
+        empty: 'No audit entry.',
+      })
     })
 }

@@ -179,7 +179,10 @@ export class OpsContext {
     const database = this.#database
     this.#database = undefined
     this.#core = undefined
-    await database?.then((d) => d.close(), () => {})
+    await database?.then(
+      (d) => d.close(),
+      () => {},
+    )
   }
 }
 
@@ -201,7 +204,11 @@ export function parseOnOff(value: string, flag: string): boolean {
 export function table(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): string[] {
   const cell = (v: unknown) => (v === null || v === undefined ? '-' : v instanceof Date ? v.toISOString() : String(v))
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)))
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
   return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))]
 }
 

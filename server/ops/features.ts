@@ -21,17 +21,28 @@ export function registerFeatureCommands(program: Command, ctx: () => OpsContext)
       if (opts.whatsapp !== undefined) wanted.whatsapp_enabled = parseOnOff(opts.whatsapp, '--whatsapp')
       if (opts.sms !== undefined) wanted.sms_enabled = parseOnOff(opts.sms, '--sms')
       if (opts.email !== undefined) wanted.email_enabled = parseOnOff(opts.email, '--email')
-      if (Object.keys(wanted).length === 0) throw new OpsError('Nothing to set: pass --whatsapp, --sms and/or --email (on|off).', 2)
+      if (Object.keys(wanted).length === 0)
+        throw new OpsError('Nothing to set: pass --whatsapp, --sms and/or --email (on|off).', 2)
       const tenant = await c.requireTenant(tenantId)
       const db = await c.db()
       const { whatsapp: wa } = await c.core()
       const { setFeatureFlags } = await import('../../domain/whatsapp')
       const { before, after } = await setFeatureFlags(wa, { tenantId: tenant.id, changes: wanted, actor: OPS_ACTOR })
       await c.audit({ action: 'ops.features.set', tenantId: tenant.id, details: { before, after } })
-      c.io.err(`"${tenant.id}": whatsapp ${onOff(after.whatsapp_enabled)}, sms ${onOff(after.sms_enabled)}, email ${onOff(after.email_enabled)}.`)
+      c.io.err(
+        `"${tenant.id}": whatsapp ${onOff(after.whatsapp_enabled)}, sms ${onOff(after.sms_enabled)}, email ${onOff(after.email_enabled)}.`,
+      )
       if (after.whatsapp_enabled && !before.whatsapp_enabled) {
-        const open = await db.selectFrom('upgrade_requests').select('id').where('tenant_id', '=', tenant.id).where('handled_at', 'is', null).execute()
-        if (open.length > 0) c.io.err(`Open upgrade request(s) for this tenant: ${open.map((r) => r.id).join(', ')} (mark them: upgrades handle <id>).`)
+        const open = await db
+          .selectFrom('upgrade_requests')
+          .select('id')
+          .where('tenant_id', '=', tenant.id)
+          .where('handled_at', 'is', null)
+          .execute()
+        if (open.length > 0)
+          c.io.err(
+            `Open upgrade request(s) for this tenant: ${open.map((r) => r.id).join(', ')} (mark them: upgrades handle <id>).`,
+          )
       }
     })
 

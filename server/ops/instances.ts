@@ -35,7 +35,10 @@ function checkApiUrl(raw: string): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new OpsError('--api-url must be an http(s) URL.', 2)
   if (url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
     // The token goes in the path at call time; a base with a path/query would hide mistakes.
-    throw new OpsError('--api-url must be a bare origin such as https://7105.api.greenapi.com (no path, query or credentials).', 2)
+    throw new OpsError(
+      '--api-url must be a bare origin such as https://7105.api.greenapi.com (no path, query or credentials).',
+      2,
+    )
   }
   return url.origin
 }
@@ -52,7 +55,8 @@ interface AddOpts {
 
 async function tokenFrom(c: OpsContext, opts: AddOpts): Promise<string> {
   const sources = [opts.token !== undefined, Boolean(opts.tokenStdin), opts.tokenEnv !== undefined].filter(Boolean).length
-  if (sources !== 1) throw new OpsError('Give the instance token with exactly one of --token-stdin, --token-env <VAR> or --token <token>.', 2)
+  if (sources !== 1)
+    throw new OpsError('Give the instance token with exactly one of --token-stdin, --token-env <VAR> or --token <token>.', 2)
   let token: string
   if (opts.tokenStdin) token = await readSecretFromStdin(c, 'instance token')
   else if (opts.tokenEnv !== undefined) {
@@ -62,7 +66,8 @@ async function tokenFrom(c: OpsContext, opts: AddOpts): Promise<string> {
     token = (opts.token ?? '').trim()
     c.io.err('Note: --token is visible in shell history and process lists; prefer --token-stdin or --token-env.')
   }
-  if (!/^[A-Za-z0-9_-]{8,200}$/.test(token)) throw new OpsError('The instance token does not look like a Green-API apiTokenInstance (8-200 characters [A-Za-z0-9_-]).', 2)
+  if (!/^[A-Za-z0-9_-]{8,200}$/.test(token))
+    throw new OpsError('The instance token does not look like a Green-API apiTokenInstance (8-200 characters [A-Za-z0-9_-]).', 2)
   return token
 }
 
@@ -81,13 +86,18 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
     .option('--check', 'ask Green-API for the instance state with these credentials before storing them')
     .action(async (opts: AddOpts) => {
       const c = ctx()
-      if (!INSTANCE_ID.test(opts.id)) throw new OpsError(`Invalid --id "${opts.id.slice(0, 32)}": Green-API instance ids are digits.`, 2)
+      if (!INSTANCE_ID.test(opts.id))
+        throw new OpsError(`Invalid --id "${opts.id.slice(0, 32)}": Green-API instance ids are digits.`, 2)
       const apiUrl = checkApiUrl(opts.apiUrl)
       const token = await tokenFrom(c, opts)
       if (opts.check) {
         try {
           const { GreenApiWhatsAppProvider } = await greenApi()
-          const state = await new GreenApiWhatsAppProvider({ maxRetries: 0 }).getState({ instanceId: opts.id, apiToken: token, apiUrl })
+          const state = await new GreenApiWhatsAppProvider({ maxRetries: 0 }).getState({
+            instanceId: opts.id,
+            apiToken: token,
+            apiUrl,
+          })
           c.io.err(`Green-API answers for ${opts.id}: state ${state ?? 'being created'}.`)
         } catch (e) {
           throw new OpsError(`Green-API check failed for instance ${opts.id} (${reason(e)}); nothing stored.`)
@@ -97,20 +107,36 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
       const encryptedToken = vault.encrypt(token, INSTANCE_TOKEN_LOCATION)
       const db = await c.db()
       const outcome = await db.transaction().execute(async (trx) => {
-        const existing = await trx.selectFrom('wa_instances').select(['mode', 'tenant_id']).where('id', '=', opts.id).forUpdate().executeTakeFirst()
+        const existing = await trx
+          .selectFrom('wa_instances')
+          .select(['mode', 'tenant_id'])
+          .where('id', '=', opts.id)
+          .forUpdate()
+          .executeTakeFirst()
         if (!existing) {
-          await trx.insertInto('wa_instances').values({ id: opts.id, mode: 'pool', api_url: apiUrl, encrypted_token: encryptedToken }).execute()
+          await trx
+            .insertInto('wa_instances')
+            .values({ id: opts.id, mode: 'pool', api_url: apiUrl, encrypted_token: encryptedToken })
+            .execute()
           return 'added' as const
         }
         if (!opts.replace) return 'exists' as const
         if (existing.mode !== 'pool') return { refused: `it is a ${existing.mode} instance, not a pool one` }
         if (existing.tenant_id) return { refused: `it is claimed by tenant "${existing.tenant_id}" (disconnect it first)` }
-        await trx.updateTable('wa_instances').set({ api_url: apiUrl, encrypted_token: encryptedToken }).where('id', '=', opts.id).execute()
+        await trx
+          .updateTable('wa_instances')
+          .set({ api_url: apiUrl, encrypted_token: encryptedToken })
+          .where('id', '=', opts.id)
+          .execute()
         return 'replaced' as const
       })
-      if (outcome === 'exists') throw new OpsError(`Instance ${opts.id} is already registered (use --replace to change its URL/token).`)
+      if (outcome === 'exists')
+        throw new OpsError(`Instance ${opts.id} is already registered (use --replace to change its URL/token).`)
       if (typeof outcome === 'object') throw new OpsError(`Cannot replace instance ${opts.id}: ${outcome.refused}.`)
-      await c.audit({ action: outcome === 'added' ? 'ops.instance.add' : 'ops.instance.replace', details: { instance_id: opts.id, mode: 'pool', api_url: apiUrl } })
+      await c.audit({
+        action: outcome === 'added' ? 'ops.instance.add' : 'ops.instance.replace',
+        details: { instance_id: opts.id, mode: 'pool', api_url: apiUrl },
+      })
       c.io.err(`Pool instance ${opts.id} ${outcome} (${apiUrl}); token stored encrypted under key ${vault.currentKeyId()}.`)
     })
 
@@ -155,14 +181,23 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
         claimed: r.claimed_at instanceof Date ? r.claimed_at.toISOString() : r.claimed_at,
         webhook: r.encrypted_webhook_token ? 'yes' : 'no',
         // Quarantine (decision 085): "broken" instances are out of the pool until an operator acts.
-        health: r.broken_at ? `broken (${r.logout_failures} failed logouts)` : r.needs_logout ? `quarantined (${r.logout_failures} failed logouts)` : 'ok',
+        health: r.broken_at
+          ? `broken (${r.logout_failures} failed logouts)`
+          : r.needs_logout
+            ? `quarantined (${r.logout_failures} failed logouts)`
+            : 'ok',
         // Only the key id of the envelope (for rotation), never the envelope itself.
         key: envelopeKeyId(r.encrypted_token) ?? '(malformed)',
       }))
-      printRows(c, rows, ['id', 'mode', 'api_url', 'tenant', 'status', 'claimed', 'webhook', 'health', 'key'], { json: opts.json, empty: 'No instance registered.' })
+      printRows(c, rows, ['id', 'mode', 'api_url', 'tenant', 'status', 'claimed', 'webhook', 'health', 'key'], {
+        json: opts.json,
+        empty: 'No instance registered.',
+      })
       const broken = rows.filter((r) => r.health.startsWith('broken')).length
       if (broken > 0 && !opts.json) {
-        c.io.err(`${broken} broken instance(s): log them out in the Green-API console, then remove them (instances remove <id>) and add them again.`)
+        c.io.err(
+          `${broken} broken instance(s): log them out in the Green-API console, then remove them (instances remove <id>) and add them again.`,
+        )
       }
     })
 
@@ -183,14 +218,17 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
       }
       if (!row.tenant_id) {
         const r = await db.deleteFrom('wa_instances').where('id', '=', id).where('tenant_id', 'is', null).executeTakeFirst()
-        if (r.numDeletedRows === 0n) throw new OpsError(`Instance ${id} was claimed meanwhile; retry with --force to take it back.`)
+        if (r.numDeletedRows === 0n)
+          throw new OpsError(`Instance ${id} was claimed meanwhile; retry with --force to take it back.`)
         await c.audit({ action: 'ops.instance.remove', details: { instance_id: id, forced: false } })
         c.io.err(`Pool instance ${id} removed.`)
         return
       }
       const tenantId = row.tenant_id
       if (!opts.force) {
-        throw new OpsError(`Instance ${id} is claimed by tenant "${tenantId}": the tenant should disconnect first, or pass --force (logs the phone out, then removes).`)
+        throw new OpsError(
+          `Instance ${id} is claimed by tenant "${tenantId}": the tenant should disconnect first, or pass --force (logs the phone out, then removes).`,
+        )
       }
       // The tenant's own disconnect, run for it (audited as system:ops): logout upstream, provider
       // row + timeline, release, publish. A failed logout leaves the phone linked upstream, so
@@ -199,9 +237,17 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
       const { disconnect } = await import('../../domain/whatsapp')
       await disconnect(wa, { tenantId, actor: OPS_ACTOR })
       const after = await wa.instances.findById(id)
-      if (after?.tenantId) throw new OpsError(`Instance ${id} is still claimed by tenant "${after.tenantId}" (claimed again meanwhile?); nothing removed.`)
+      if (after?.tenantId)
+        throw new OpsError(
+          `Instance ${id} is still claimed by tenant "${after.tenantId}" (claimed again meanwhile?); nothing removed.`,
+        )
       if (after?.needsLogout) {
-        await c.audit({ action: 'ops.instance.remove', tenantId, outcome: 'failure', details: { instance_id: id, forced: true, error: 'logout_failed' } })
+        await c.audit({
+          action: 'ops.instance.remove',
+          tenantId,
+          outcome: 'failure',
+          details: { instance_id: id, forced: true, error: 'logout_failed' },
+        })
         throw new OpsError(
           `Logout of instance ${id} failed: tenant "${tenantId}" is disconnected and the instance quarantined (the app retries the logout); remove it once instances list shows it ok.`,
         )
@@ -218,7 +264,10 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
     const token = c.env.GREENAPI_PARTNER_TOKEN
     if (!token) throw new OpsError('GREENAPI_PARTNER_TOKEN is not set (partner commands use the same environment as the app).')
     const { GreenApiPartnerProvider } = await greenApi()
-    return new GreenApiPartnerProvider({ partnerApiUrl: c.env.GREENAPI_PARTNER_URL ?? 'https://api.green-api.com', partnerToken: token })
+    return new GreenApiPartnerProvider({
+      partnerApiUrl: c.env.GREENAPI_PARTNER_URL ?? 'https://api.green-api.com',
+      partnerToken: token,
+    })
   }
 
   partner
@@ -250,9 +299,13 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
             local: l ? (l.tenant_id ? `tenant ${l.tenant_id}` : `${l.mode}, free`) : i.deleted ? '-' : 'ORPHAN',
           }
         })
-      printRows(c, rows, ['id', 'name', 'created', 'deleted', 'local'], { json: opts.json, empty: 'The partner account has no instance.' })
+      printRows(c, rows, ['id', 'name', 'created', 'deleted', 'local'], {
+        json: opts.json,
+        empty: 'The partner account has no instance.',
+      })
       const orphans = rows.filter((r) => r.local === 'ORPHAN').length
-      if (orphans > 0 && !opts.json) c.io.err(`${orphans} orphan instance(s) (billed daily): delete them with partner delete <id>.`)
+      if (orphans > 0 && !opts.json)
+        c.io.err(`${orphans} orphan instance(s) (billed daily): delete them with partner delete <id>.`)
     })
 
   partner
@@ -266,7 +319,9 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
       const local = await db.selectFrom('wa_instances').select(['tenant_id', 'mode']).where('id', '=', id).executeTakeFirst()
       if (local) {
         throw new OpsError(
-          local.tenant_id ? `Instance ${id} is held by tenant "${local.tenant_id}": the tenant disconnects it (which deletes it).` : `Instance ${id} has a local ${local.mode} row; not an orphan.`,
+          local.tenant_id
+            ? `Instance ${id} is held by tenant "${local.tenant_id}": the tenant disconnects it (which deletes it).`
+            : `Instance ${id} has a local ${local.mode} row; not an orphan.`,
         )
       }
       try {

@@ -18,7 +18,10 @@ async function crypto() {
   return { ...vault, ...keys, ...reencrypt, ...rows, parseServerEnv: runtime.parseServerEnv }
 }
 
-function keyring(c: OpsContext, { parseEncryptionKeys, EncryptionKeyConfigError }: Awaited<ReturnType<typeof crypto>>): EncryptionKeyring {
+function keyring(
+  c: OpsContext,
+  { parseEncryptionKeys, EncryptionKeyConfigError }: Awaited<ReturnType<typeof crypto>>,
+): EncryptionKeyring {
   try {
     return parseEncryptionKeys(c.env)
   } catch (e) {
@@ -58,8 +61,10 @@ export function registerKeyCommands(program: Command, ctx: () => OpsContext): vo
     .action(async (opts: { keyStdin?: boolean; resume?: boolean; stage?: boolean; batchSize: string }) => {
       const c = ctx()
       const batchSize = Number(opts.batchSize)
-      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new OpsError('--batch-size must be an integer between 1 and 10000.', 2)
-      if (opts.resume && (opts.keyStdin || opts.stage)) throw new OpsError('--resume takes no new key (drop --key-stdin / --stage).', 2)
+      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
+        throw new OpsError('--batch-size must be an integer between 1 and 10000.', 2)
+      if (opts.resume && (opts.keyStdin || opts.stage))
+        throw new OpsError('--resume takes no new key (drop --key-stdin / --stage).', 2)
       const db = await c.db() // also fills the development key ring
       const k = await crypto()
       const { AesGcmCredentialVault, generateKeyringString, parseEncryptionKeys, reencryptAll, KyselySecretRows } = k
@@ -87,19 +92,26 @@ export function registerKeyCommands(program: Command, ctx: () => OpsContext): vo
         } else if (generated) {
           c.io.err('')
           c.io.err('SECRET — new key ring. The next line of stdout is the new value of WA_ENCRYPTION_KEYS, shown ONCE.')
-          c.io.err('Store it in your secret manager now and deploy it to every app process. Anyone holding it can decrypt the stored Green-API tokens; do not paste it into tickets or chat.')
+          c.io.err(
+            'Store it in your secret manager now and deploy it to every app process. Anyone holding it can decrypt the stored Green-API tokens; do not paste it into tickets or chat.',
+          )
           c.io.out(`WA_ENCRYPTION_KEYS=${value}`)
           c.io.err('')
         } else {
           c.io.err(`Append your entry for "${newId}" to WA_ENCRYPTION_KEYS (after the existing keys) in every app process.`)
         }
         if (opts.stage) {
-          c.io.err(`Staged: "${newId}" is listed but NOT current. Pin the current key with WA_ENCRYPTION_CURRENT_KEY=${from} while deploying,`)
-          c.io.err(`then set WA_ENCRYPTION_CURRENT_KEY=${newId} (or unset it), deploy again and run: npm run ops -- keys rotate --resume`)
+          c.io.err(
+            `Staged: "${newId}" is listed but NOT current. Pin the current key with WA_ENCRYPTION_CURRENT_KEY=${from} while deploying,`,
+          )
+          c.io.err(
+            `then set WA_ENCRYPTION_CURRENT_KEY=${newId} (or unset it), deploy again and run: npm run ops -- keys rotate --resume`,
+          )
           await c.audit({ action: 'ops.keys.stage', details: { current: from, staged: newId, generated } })
           return
         }
-        if (c.env.WA_ENCRYPTION_CURRENT_KEY) c.io.err(`Also set WA_ENCRYPTION_CURRENT_KEY=${newId} (or unset it: the last listed key is current).`)
+        if (c.env.WA_ENCRYPTION_CURRENT_KEY)
+          c.io.err(`Also set WA_ENCRYPTION_CURRENT_KEY=${newId} (or unset it: the last listed key is current).`)
       }
 
       const to = target.currentKeyId
@@ -125,19 +137,43 @@ export function registerKeyCommands(program: Command, ctx: () => OpsContext): vo
         })
       } catch (e) {
         if (c.io.isTTY) c.io.progress(null)
-        await c.audit({ action: 'ops.keys.rotate', outcome: 'failure', details: { from, to, generated, resume: Boolean(opts.resume), ...counts, error: e instanceof Interrupted ? 'interrupted' : 'error' } })
+        await c.audit({
+          action: 'ops.keys.rotate',
+          outcome: 'failure',
+          details: {
+            from,
+            to,
+            generated,
+            resume: Boolean(opts.resume),
+            ...counts,
+            error: e instanceof Interrupted ? 'interrupted' : 'error',
+          },
+        })
         const resume = `Resume (with WA_ENCRYPTION_KEYS holding "${to}") by running: npm run ops -- keys rotate --resume`
         if (e instanceof Interrupted) throw new OpsError(`Interrupted after ${counts.reencrypted} row(s). ${resume}`, 130)
-        throw new OpsError(`Re-encryption stopped (${e instanceof Error ? e.message : String(e)}) after ${counts.reencrypted} row(s). ${resume}`)
+        throw new OpsError(
+          `Re-encryption stopped (${e instanceof Error ? e.message : String(e)}) after ${counts.reencrypted} row(s). ${resume}`,
+        )
       } finally {
         process.off('SIGINT', onSignal)
         process.off('SIGTERM', onSignal)
       }
       if (c.io.isTTY) c.io.progress(null)
-      await c.audit({ action: 'ops.keys.rotate', outcome: counts.failed > 0 ? 'failure' : 'success', details: { from, to, generated, resume: Boolean(opts.resume), ...counts } })
-      c.io.err(`Done: ${counts.reencrypted} re-encrypted, ${counts.skipped} skipped (changed meanwhile or already current), ${counts.failed} failed; current key "${to}".`)
-      if (counts.failed > 0) throw new OpsError(`${counts.failed} row(s) could not be decrypted with WA_ENCRYPTION_KEYS: run keys verify to list them.`)
-      c.io.err('Next: make sure every app process runs with the new WA_ENCRYPTION_KEYS, then npm run ops -- keys verify; old keys can be removed once it reports 0 stale rows.')
+      await c.audit({
+        action: 'ops.keys.rotate',
+        outcome: counts.failed > 0 ? 'failure' : 'success',
+        details: { from, to, generated, resume: Boolean(opts.resume), ...counts },
+      })
+      c.io.err(
+        `Done: ${counts.reencrypted} re-encrypted, ${counts.skipped} skipped (changed meanwhile or already current), ${counts.failed} failed; current key "${to}".`,
+      )
+      if (counts.failed > 0)
+        throw new OpsError(
+          `${counts.failed} row(s) could not be decrypted with WA_ENCRYPTION_KEYS: run keys verify to list them.`,
+        )
+      c.io.err(
+        'Next: make sure every app process runs with the new WA_ENCRYPTION_KEYS, then npm run ops -- keys verify; old keys can be removed once it reports 0 stale rows.',
+      )
     })
 
   keys
@@ -154,14 +190,24 @@ export function registerKeyCommands(program: Command, ctx: () => OpsContext): vo
       if (opts.json) c.io.out(JSON.stringify({ currentKeyId: ring.currentKeyId, ...report }, null, 2))
       else {
         c.io.out(`current key: ${ring.currentKeyId}`)
-        c.io.out(`rows checked: ${report.checked}, decrypted: ${report.ok}, stale (not under current key): ${report.stale}, undecryptable: ${report.failures.length}`)
+        c.io.out(
+          `rows checked: ${report.checked}, decrypted: ${report.ok}, stale (not under current key): ${report.stale}, undecryptable: ${report.failures.length}`,
+        )
         for (const [keyId, n] of Object.entries(report.byKeyId).sort()) c.io.out(`  ${keyId}: ${n} row(s)`)
         for (const f of report.failures.slice(0, 50)) c.io.out(`  FAILED ${f.table}.${f.column} id ${f.id}`)
         if (report.failures.length > 50) c.io.out(`  … and ${report.failures.length - 50} more`)
       }
       const unused = ring.keyIds().filter((id) => id !== ring.currentKeyId && !report.byKeyId[id])
-      if (report.stale > 0) throw new OpsError(`${report.stale} row(s) are not under the current key "${ring.currentKeyId}": run keys rotate --resume.`)
-      if (report.failures.length > 0) throw new OpsError(`${report.failures.length} row(s) do not decrypt with WA_ENCRYPTION_KEYS (a key is missing or a row is corrupt).`)
-      c.io.err(`OK: every credential decrypts under "${ring.currentKeyId}".${unused.length > 0 ? ` Keys no longer used (removable): ${unused.join(', ')}.` : ''}`)
+      if (report.stale > 0)
+        throw new OpsError(
+          `${report.stale} row(s) are not under the current key "${ring.currentKeyId}": run keys rotate --resume.`,
+        )
+      if (report.failures.length > 0)
+        throw new OpsError(
+          `${report.failures.length} row(s) do not decrypt with WA_ENCRYPTION_KEYS (a key is missing or a row is corrupt).`,
+        )
+      c.io.err(
+        `OK: every credential decrypts under "${ring.currentKeyId}".${unused.length > 0 ? ` Keys no longer used (removable): ${unused.join(', ')}.` : ''}`,
+      )
     })
 }

@@ -11,7 +11,8 @@ export function registerTenantCommands(program: Command, ctx: () => OpsContext):
     .option('--whatsapp <on|off>', 'WhatsApp Pro add-on', 'off')
     .action(async (id: string, opts: { name: string; whatsapp: string }) => {
       const c = ctx()
-      if (!TENANT_ID.test(id)) throw new OpsError(`Invalid tenant id "${id.slice(0, 64)}": expected ^[a-z0-9][a-z0-9_-]{0,62}$.`, 2)
+      if (!TENANT_ID.test(id))
+        throw new OpsError(`Invalid tenant id "${id.slice(0, 64)}": expected ^[a-z0-9][a-z0-9_-]{0,62}$.`, 2)
       const name = opts.name.trim().slice(0, 200)
       if (name === '') throw new OpsError('--name must not be empty.', 2)
       const whatsapp = parseOnOff(opts.whatsapp, '--whatsapp')
@@ -51,7 +52,11 @@ export function registerTenantCommands(program: Command, ctx: () => OpsContext):
           'f.whatsapp_enabled',
           'i.id as instance_id',
           'p.connection_status',
-          eb.selectFrom('memberships as m').whereRef('m.tenant_id', '=', 't.id').select((e) => e.fn.countAll<string>().as('n')).as('members'),
+          eb
+            .selectFrom('memberships as m')
+            .whereRef('m.tenant_id', '=', 't.id')
+            .select((e) => e.fn.countAll<string>().as('n'))
+            .as('members'),
         ])
         .orderBy('t.id')
         .execute()
@@ -64,6 +69,9 @@ export function registerTenantCommands(program: Command, ctx: () => OpsContext):
         status: r.connection_status,
         created: r.created_at instanceof Date ? r.created_at.toISOString() : String(r.created_at),
       }))
-      printRows(c, out, ['id', 'name', 'whatsapp', 'members', 'instance', 'status', 'created'], { json: opts.json, empty: 'No tenant yet.' })
+      printRows(c, out, ['id', 'name', 'whatsapp', 'members', 'instance', 'status', 'created'], {
+        json: opts.json,
+        empty: 'No tenant yet.',
+      })
     })
 }

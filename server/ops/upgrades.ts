@@ -5,7 +5,9 @@ import { OpsError, printRows, type OpsContext } from './context'
 const OPS_ACTOR = { kind: 'system', name: 'ops' } as const
 
 export function registerUpgradeCommands(program: Command, ctx: () => OpsContext): void {
-  const upgrades = program.command('upgrades').description('Upgrade requests sent from the settings page ("Activer WhatsApp Pro")')
+  const upgrades = program
+    .command('upgrades')
+    .description('Upgrade requests sent from the settings page ("Activer WhatsApp Pro")')
 
   upgrades
     .command('list')
@@ -44,7 +46,8 @@ export function registerUpgradeCommands(program: Command, ctx: () => OpsContext)
     .option('--enable', 'switch the requested feature on for the tenant in the same step')
     .action(async (id: string, opts: { enable?: boolean }) => {
       const c = ctx()
-      if (!/^[0-9]{1,18}$/.test(id)) throw new OpsError(`Invalid upgrade request id "${id.slice(0, 32)}" (a number, see: upgrades list).`, 2)
+      if (!/^[0-9]{1,18}$/.test(id))
+        throw new OpsError(`Invalid upgrade request id "${id.slice(0, 32)}" (a number, see: upgrades list).`, 2)
       const { whatsapp: wa } = await c.core()
       const { handleUpgradeRequest } = await import('../../domain/whatsapp')
       const result = await handleUpgradeRequest(wa, { requestId: id, enable: Boolean(opts.enable), actor: OPS_ACTOR })
@@ -55,7 +58,9 @@ export function registerUpgradeCommands(program: Command, ctx: () => OpsContext)
         tenantId: result.tenantId,
         details: { upgrade_request_id: id, feature: result.feature, enabled: Boolean(opts.enable) },
       })
-      c.io.err(`Upgrade request ${id} (${result.tenantId}, ${result.feature}) marked handled${opts.enable ? '; WhatsApp Pro switched on' : ''}.`)
+      c.io.err(
+        `Upgrade request ${id} (${result.tenantId}, ${result.feature}) marked handled${opts.enable ? '; WhatsApp Pro switched on' : ''}.`,
+      )
     })
 }
 

@@ -3,7 +3,8 @@ import { Option, type Command } from 'commander'
 import { sql } from 'kysely'
 import type { Role } from '../../db/schema'
 
-const hashPassword = async (password: string) => (await import('../../adapters/auth/scrypt-password-hasher')).hashPassword(password)
+const hashPassword = async (password: string) =>
+  (await import('../../adapters/auth/scrypt-password-hasher')).hashPassword(password)
 import { OpsError, normalizeEmail, printRows, readSecretFromStdin, type OpsContext } from './context'
 
 const ROLES = ['owner', 'admin', 'member'] as const
@@ -22,7 +23,8 @@ interface PasswordOpts {
  * or generated (printed ONCE on stdout, with a warning on stderr).
  */
 async function choosePassword(c: OpsContext, opts: PasswordOpts): Promise<{ password: string; generated: boolean }> {
-  if (opts.password !== undefined && opts.passwordStdin) throw new OpsError('Use either --password or --password-stdin, not both.', 2)
+  if (opts.password !== undefined && opts.passwordStdin)
+    throw new OpsError('Use either --password or --password-stdin, not both.', 2)
   let password: string | undefined
   if (opts.passwordStdin) password = await readSecretFromStdin(c, 'password')
   else if (opts.password !== undefined) {
@@ -36,7 +38,9 @@ async function choosePassword(c: OpsContext, opts: PasswordOpts): Promise<{ pass
 }
 
 function printGenerated(c: OpsContext, email: string, password: string): void {
-  c.io.err(`SECRET: the next line is the generated password for ${email}. It is shown once and not stored in clear; hand it over securely.`)
+  c.io.err(
+    `SECRET: the next line is the generated password for ${email}. It is shown once and not stored in clear; hand it over securely.`,
+  )
   c.io.out(password)
 }
 
@@ -61,7 +65,10 @@ export function registerUserCommands(program: Command, ctx: () => OpsContext): v
         .returning('id')
         .executeTakeFirst()
       if (!row) throw new OpsError(`User "${email}" already exists (to change the password: users reset-password ${email}).`)
-      await c.audit({ action: 'ops.user.create', details: { user_id: row.id, email, password: generated ? 'generated' : 'provided' } })
+      await c.audit({
+        action: 'ops.user.create',
+        details: { user_id: row.id, email, password: generated ? 'generated' : 'provided' },
+      })
       c.io.err(`User ${email} created (id ${row.id}). Add it to a tenant with: users add ${email} --tenant <id> --role member`)
       if (generated) printGenerated(c, email, password)
     })
@@ -83,7 +90,11 @@ export function registerUserCommands(program: Command, ctx: () => OpsContext): v
         .returning('role')
         .executeTakeFirst()
       if (!row) throw new OpsError(`${user.email} is already a member of "${tenant.id}" (change the role with: users set-role).`)
-      await c.audit({ action: 'ops.membership.add', tenantId: tenant.id, details: { user_id: user.id, email: user.email, role: opts.role } })
+      await c.audit({
+        action: 'ops.membership.add',
+        tenantId: tenant.id,
+        details: { user_id: user.id, email: user.email, role: opts.role },
+      })
       c.io.err(`${user.email} is now ${opts.role} of "${tenant.id}".`)
     })
 
@@ -117,11 +128,18 @@ export function registerUserCommands(program: Command, ctx: () => OpsContext): v
             .execute()
           if (owners.length <= 1) return { kind: 'last_owner' as const }
         }
-        await trx.updateTable('memberships').set({ role: opts.role }).where('tenant_id', '=', tenant.id).where('user_id', '=', user.id).execute()
+        await trx
+          .updateTable('memberships')
+          .set({ role: opts.role })
+          .where('tenant_id', '=', tenant.id)
+          .where('user_id', '=', user.id)
+          .execute()
         return { kind: 'changed' as const, from: current.role }
       })
-      if (result.kind === 'not_member') throw new OpsError(`${user.email} is not a member of "${tenant.id}" (add it with: users add).`)
-      if (result.kind === 'last_owner') throw new OpsError(`${user.email} is the last owner of "${tenant.id}": make someone else owner first.`)
+      if (result.kind === 'not_member')
+        throw new OpsError(`${user.email} is not a member of "${tenant.id}" (add it with: users add).`)
+      if (result.kind === 'last_owner')
+        throw new OpsError(`${user.email} is the last owner of "${tenant.id}": make someone else owner first.`)
       if (result.kind === 'same') {
         c.io.err(`${user.email} is already ${opts.role} of "${tenant.id}"; nothing changed.`)
         return
@@ -136,7 +154,9 @@ export function registerUserCommands(program: Command, ctx: () => OpsContext): v
 
   users
     .command('reset-password <email>')
-    .description("Set a new password (generated and printed once unless given), end the user's sessions and revoke their API tokens")
+    .description(
+      "Set a new password (generated and printed once unless given), end the user's sessions and revoke their API tokens",
+    )
     .option('--password <password>', 'new password (visible in shell history; prefer --password-stdin)')
     .option('--password-stdin', 'read the new password from the first line of stdin')
     .action(async (emailArg: string, opts: PasswordOpts) => {

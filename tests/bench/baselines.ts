@@ -26,7 +26,14 @@ export function withNoopRoute(build: ServerBuild): ServerBuild {
     ...build,
     routes: {
       ...build.routes,
-      [id]: { id, parentId: 'root', path: NOOP_PATH.slice(1), index: undefined, caseSensitive: undefined, module: { loader } as never },
+      [id]: {
+        id,
+        parentId: 'root',
+        path: NOOP_PATH.slice(1),
+        index: undefined,
+        caseSensitive: undefined,
+        module: { loader } as never,
+      },
     },
   }
 }
@@ -73,7 +80,12 @@ interface ProbedSimulator {
   flushWebhooks(): Promise<void>
 }
 
-export function benchProbeRouter(deps: { gc: () => void; services: ProbedServices; simulator: ProbedSimulator | undefined; counter: UpstreamCounter }): { path: string; router: Router } {
+export function benchProbeRouter(deps: {
+  gc: () => void
+  services: ProbedServices
+  simulator: ProbedSimulator | undefined
+  counter: UpstreamCounter
+}): { path: string; router: Router } {
   const router = express.Router()
   router.use(express.json())
   router.get('/probe', (req, res) => {
@@ -93,7 +105,8 @@ export function benchProbeRouter(deps: { gc: () => void; services: ProbedService
   router.post('/sim', async (req, res) => {
     const sim = deps.simulator
     const body = req.body as { instanceIds?: string[]; authorize?: boolean; state?: string }
-    if (!sim || !Array.isArray(body.instanceIds)) return void res.status(400).json({ ok: false, error: 'VALIDATION_FAILED', message: 'instanceIds' })
+    if (!sim || !Array.isArray(body.instanceIds))
+      return void res.status(400).json({ ok: false, error: 'VALIDATION_FAILED', message: 'instanceIds' })
     try {
       for (const id of body.instanceIds) {
         // One phone number per instance (+336 and the id's last 8 digits).
@@ -101,7 +114,9 @@ export function benchProbeRouter(deps: { gc: () => void; services: ProbedService
         else sim.setState(id, body.state ?? 'authorized')
       }
     } catch (e) {
-      return void res.status(400).json({ ok: false, error: 'VALIDATION_FAILED', message: e instanceof Error ? e.message : 'simulator' })
+      return void res
+        .status(400)
+        .json({ ok: false, error: 'VALIDATION_FAILED', message: e instanceof Error ? e.message : 'simulator' })
     }
     const at = performance.timeOrigin + performance.now()
     // Linking: answer once the app has been told (bounded batches, not 1000 webhooks at once).

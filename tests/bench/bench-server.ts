@@ -34,7 +34,13 @@ const booted = await entry.bootServices(
     ? { port, simulatorInstances: Number(process.env.BENCH_SIM_INSTANCES ?? 20), reconcile: false }
     : // An empty simulator object: bootServices registers none of its instances and mounts no
       // router; every instance row already points at the primary's simulator.
-      { port, simulator: new GreenApiSimulator(), simulatorApiUrl: 'http://127.0.0.1:1/unused', simulatorInstances: 0, reconcile: false },
+      {
+        port,
+        simulator: new GreenApiSimulator(),
+        simulatorApiUrl: 'http://127.0.0.1:1/unused',
+        simulatorInstances: 0,
+        reconcile: false,
+      },
 )
 const services = (globalThis as Record<symbol, any>)[Symbol.for('whatsapp-pro.services')]
 // The simulator's documented rate limits would measure the simulator, not the app.

@@ -36,8 +36,32 @@ import { runLoad, type LoadResult } from './load'
 const root = path.resolve(import.meta.dirname, '../..')
 const QUICK = process.argv.includes('--quick')
 const P = QUICK
-  ? { stateTenants: 5, rotation: [1, 5, 20], phaseSec: 1, warmup: { amount: 300, maxSec: 2 }, rounds: 1, sse: [100, 500], fanoutRounds: 1, soak: 1_000, soakChunks: 2, soakMaxSec: 10, idleSec: 1 }
-  : { stateTenants: 100, rotation: [1, 100, 1000], phaseSec: 5, warmup: { amount: 2000, maxSec: 10 }, rounds: 3, sse: [2000, 10_000], fanoutRounds: 3, soak: 200_000, soakChunks: 5, soakMaxSec: 600, idleSec: 5 }
+  ? {
+      stateTenants: 5,
+      rotation: [1, 5, 20],
+      phaseSec: 1,
+      warmup: { amount: 300, maxSec: 2 },
+      rounds: 1,
+      sse: [100, 500],
+      fanoutRounds: 1,
+      soak: 1_000,
+      soakChunks: 2,
+      soakMaxSec: 10,
+      idleSec: 1,
+    }
+  : {
+      stateTenants: 100,
+      rotation: [1, 100, 1000],
+      phaseSec: 5,
+      warmup: { amount: 2000, maxSec: 10 },
+      rounds: 3,
+      sse: [2000, 10_000],
+      fanoutRounds: 3,
+      soak: 200_000,
+      soakChunks: 5,
+      soakMaxSec: 600,
+      idleSec: 5,
+    }
 const CONNECTIONS = 50
 /** The app's cap on streams per user (SSE_MAX_PER_USER cannot exceed it): streams are spread over users. */
 const STREAMS_PER_USER = 1000
@@ -54,7 +78,8 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
-const chunks = <T>(xs: T[], n: number): T[][] => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n))
+const chunks = <T>(xs: T[], n: number): T[][] =>
+  Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n))
 
 /** Runs `fn` over `items`, `concurrency` at a time. */
 async function pool<T, R>(items: T[], concurrency: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
@@ -136,11 +161,23 @@ interface Measured extends LoadResult {
   upstreamPerInstancePerSec: number
 }
 
-async function measure(apps: AppProcess[], targets: Array<{ url: string; tokens?: string[] }>, instanceIds: string[], bound: { durationSec?: number; amount?: number }): Promise<Measured> {
+async function measure(
+  apps: AppProcess[],
+  targets: Array<{ url: string; tokens?: string[] }>,
+  instanceIds: string[],
+  bound: { durationSec?: number; amount?: number },
+): Promise<Measured> {
   const before = await Promise.all(apps.map((a) => a.probe()))
   const t0 = performance.now()
   const loads = await Promise.all(
-    targets.map((t) => runLoad({ url: t.url, connections: Math.round(CONNECTIONS / targets.length), ...bound, ...(t.tokens ? { tokens: t.tokens } : {}) })),
+    targets.map((t) =>
+      runLoad({
+        url: t.url,
+        connections: Math.round(CONNECTIONS / targets.length),
+        ...bound,
+        ...(t.tokens ? { tokens: t.tokens } : {}),
+      }),
+    ),
   )
   const seconds = (performance.now() - t0) / 1000
   const after = await Promise.all(apps.map((a) => a.probe()))
@@ -166,10 +203,19 @@ async function measure(apps: AppProcess[], targets: Array<{ url: string; tokens?
 /** Opens `streams` SSE streams from a client process; fan-out rounds; closes them. */
 async function sseRun(app: AppProcess, tokens: string[], instanceId: string, streams: number) {
   const base = await app.probe(true)
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tests/bench/sse-clients.ts', JSON.stringify({ port: Number(new URL(app.base).port), path: '/api/wa/events', tokens, streams, concurrency: 200 })], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'tests/bench/sse-clients.ts',
+      JSON.stringify({ port: Number(new URL(app.base).port), path: '/api/wa/events', tokens, streams, concurrency: 200 }),
+    ],
+    {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  )
   const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
   const answer = async <T>(command?: string): Promise<T> => {
     if (command) child.stdin!.write(`${command}\n`)
@@ -185,7 +231,11 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
       // Back and forth between two visible states, each change a webhook from the simulator.
       const state = round % 2 === 0 ? 'sleepMode' : 'authorized'
       await answer(`arm ${state}`)
-      const res = await fetch(`${app.base}/bench/sim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instanceIds: [instanceId], state }) })
+      const res = await fetch(`${app.base}/bench/sim`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instanceIds: [instanceId], state }),
+      })
       if (!res.ok) throw new Error(`state change: HTTP ${res.status} ${await res.text()}`)
       const { at } = (await res.json()) as { at: number }
       fanouts.push(await answer(`collect ${at} 15000`))
@@ -236,7 +286,9 @@ async function main() {
       await ensureDatabase(pg.serverUrl, 'wa_bench')
       databaseUrl = pg.databaseUrl('wa_bench')
     }
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPgPool({ connectionString: databaseUrl, max: 4 }) }) })
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: createPgPool({ connectionString: databaseUrl, max: 4 }) }),
+    })
     cleanups.push(() => db.destroy())
     await migrateToLatest(db)
     await buildIfNeeded((line) => log(line))
@@ -254,22 +306,51 @@ async function main() {
       sse: [`bench-${run}-sse`],
     }
     const allTenants = Object.values(groups).flat()
-    log(`seeding ${allTenants.length} tenants, their owners, memberships and API tokens (${sseUsers} members for the SSE tenant)…`)
+    log(
+      `seeding ${allTenants.length} tenants, their owners, memberships and API tokens (${sseUsers} members for the SSE tenant)…`,
+    )
     const owners = allTenants.flatMap((tenantId) =>
-      Array.from({ length: tenantId === groups.sse[0] ? sseUsers : 1 }, (_, u) => ({ tenantId, id: randomUUID(), email: `user${u}@${tenantId}.bench.test` })),
+      Array.from({ length: tenantId === groups.sse[0] ? sseUsers : 1 }, (_, u) => ({
+        tenantId,
+        id: randomUUID(),
+        email: `user${u}@${tenantId}.bench.test`,
+      })),
     )
     const tokenOf = new Map<string, string[]>()
     const minted = await Promise.all(
-      owners.map(async (o) => ({ o, t: await signAppToken({ JWT_SECRET: jwtSecret }, { userId: o.id, tenantId: o.tenantId, ttlSeconds: 4 * 3600, jti: randomUUID() }) })),
+      owners.map(async (o) => ({
+        o,
+        t: await signAppToken(
+          { JWT_SECRET: jwtSecret },
+          { userId: o.id, tenantId: o.tenantId, ttlSeconds: 4 * 3600, jti: randomUUID() },
+        ),
+      })),
     )
     for (const part of chunks(allTenants, 500)) {
-      await db.insertInto('tenants').values(part.map((id) => ({ id, name: id }))).execute()
-      await db.insertInto('tenant_features').values(part.map((id) => ({ tenant_id: id, whatsapp_enabled: true, sms_enabled: true, email_enabled: true }))).execute()
+      await db
+        .insertInto('tenants')
+        .values(part.map((id) => ({ id, name: id })))
+        .execute()
+      await db
+        .insertInto('tenant_features')
+        .values(part.map((id) => ({ tenant_id: id, whatsapp_enabled: true, sms_enabled: true, email_enabled: true })))
+        .execute()
     }
     for (const part of chunks(minted, 500)) {
-      await db.insertInto('users').values(part.map(({ o }) => ({ id: o.id, email: o.email, name: o.email, password_hash: null }))).execute()
-      await db.insertInto('memberships').values(part.map(({ o }) => ({ tenant_id: o.tenantId, user_id: o.id, role: 'owner' as const }))).execute()
-      await db.insertInto('api_tokens').values(part.map(({ o, t }) => ({ jti: t.jti, tenant_id: o.tenantId, user_id: o.id, name: 'bench', expires_at: t.expiresAt }))).execute()
+      await db
+        .insertInto('users')
+        .values(part.map(({ o }) => ({ id: o.id, email: o.email, name: o.email, password_hash: null })))
+        .execute()
+      await db
+        .insertInto('memberships')
+        .values(part.map(({ o }) => ({ tenant_id: o.tenantId, user_id: o.id, role: 'owner' as const })))
+        .execute()
+      await db
+        .insertInto('api_tokens')
+        .values(
+          part.map(({ o, t }) => ({ jti: t.jti, tenant_id: o.tenantId, user_id: o.id, name: 'bench', expires_at: t.expiresAt })),
+        )
+        .execute()
     }
     for (const { o, t } of minted) tokenOf.set(o.tenantId, [...(tokenOf.get(o.tenantId) ?? []), t.token])
     const tokens = (ids: string[]) => ids.map((id) => tokenOf.get(id)![0]!)
@@ -299,63 +380,136 @@ async function main() {
     // wait timed out on a busy machine) is tried again, twice at most.
     await pool(linked, 8, async (tenantId) => {
       for (let attempt = 1; ; attempt++) {
-        const res = await fetch(`${app.base}/api/wa/qr/generate`, { method: 'POST', headers: { authorization: `Bearer ${tokens([tenantId])[0]}`, 'content-type': 'application/json' }, body: '{}' })
+        const res = await fetch(`${app.base}/api/wa/qr/generate`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokens([tenantId])[0]}`, 'content-type': 'application/json' },
+          body: '{}',
+        })
         if (res.status === 200) return void (await res.body?.cancel())
-        if (res.status !== 503 || attempt === 3) throw new Error(`generate for ${tenantId}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`)
+        if (res.status !== 503 || attempt === 3)
+          throw new Error(`generate for ${tenantId}: HTTP ${res.status} ${(await res.text()).slice(0, 300)}`)
         await res.body?.cancel()
         await sleep(1000)
       }
     })
-    const rows = await db.selectFrom('tenant_provider_configs').select(['tenant_id', 'instance_id']).where('tenant_id', 'in', linked).execute()
+    const rows = await db
+      .selectFrom('tenant_provider_configs')
+      .select(['tenant_id', 'instance_id'])
+      .where('tenant_id', 'in', linked)
+      .execute()
     const instanceOf = new Map(rows.map((r) => [r.tenant_id, r.instance_id]))
     const instances = (ids: string[]) => ids.map((id) => instanceOf.get(id)!)
     const toConnect = [...groups.connected, ...groups.sse]
     log(`phones scan for ${toConnect.length} of them (simulator → webhook → app)…`)
     for (const part of chunks(instances(toConnect), 50)) {
-      const res = await fetch(`${app.base}/bench/sim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instanceIds: part, authorize: true }) })
+      const res = await fetch(`${app.base}/bench/sim`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instanceIds: part, authorize: true }),
+      })
       if (!res.ok) throw new Error(`linking phones: HTTP ${res.status} ${await res.text()}`)
     }
     await until(`${toConnect.length} tenants connected`, 120_000, async () => {
-      const { n } = await db.selectFrom('tenant_provider_configs').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', 'in', toConnect).where('connection_status', '=', 'authorized').executeTakeFirstOrThrow()
+      const { n } = await db
+        .selectFrom('tenant_provider_configs')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('tenant_id', 'in', toConnect)
+        .where('connection_status', '=', 'authorized')
+        .executeTakeFirstOrThrow()
       return Number(n) === toConnect.length
     })
-    await db.updateTable('tenant_provider_configs').set({ link_expires_at: sql<Date>`now() - interval '1 minute'` }).where('tenant_id', 'in', groups.expired).execute()
+    await db
+      .updateTable('tenant_provider_configs')
+      .set({ link_expires_at: sql<Date>`now() - interval '1 minute'` })
+      .where('tenant_id', 'in', groups.expired)
+      .execute()
     // Each state is what it claims to be, as the API answers it.
     const expect = async (group: string, tenantId: string, ok: (b: Record<string, unknown>) => boolean) => {
-      const body = (await (await fetch(`${app.base}${STATUS_PATH}`, { headers: { authorization: `Bearer ${tokens([tenantId])[0]}` } })).json()) as Record<string, unknown>
+      const body = (await (
+        await fetch(`${app.base}${STATUS_PATH}`, { headers: { authorization: `Bearer ${tokens([tenantId])[0]}` } })
+      ).json()) as Record<string, unknown>
       if (!ok(body)) throw new Error(`${group} tenant answers ${JSON.stringify(body)}`)
     }
     await expect('connected', groups.connected[0]!, (b) => b.connected === true)
     await expect('live attempt', groups.live[0]!, (b) => b.status === 'notAuthorized' && typeof b.linkExpiresAt === 'string')
     await expect('expired', groups.expired[0]!, (b) => b.linkExpired === true)
-    await expect('not linked', groups.notLinked[0]!, (b) => b.status === 'notAuthorized' && b.linkExpiresAt === undefined && b.linkExpired === undefined)
+    await expect(
+      'not linked',
+      groups.notLinked[0]!,
+      (b) => b.status === 'notAuthorized' && b.linkExpiresAt === undefined && b.linkExpired === undefined,
+    )
 
     // ---------------------------------------------------------------- 1. states and rotation, interleaved rounds
     const stateSlice = (ids: string[]) => ids.slice(0, P.stateTenants)
     const targets: Array<{ key: string; label: string; path: string; tenants?: string[]; instances: string[] }> = [
       { key: 'noop', label: 'no-op Remix route', path: NOOP_PATH, instances: [] },
       { key: 'static', label: `static file (${STATIC_PATH})`, path: STATIC_PATH, instances: [] },
-      { key: 'live', label: `status, live link attempt (${P.stateTenants} tenants)`, path: STATUS_PATH, tenants: groups.live, instances: instances(groups.live) },
-      { key: 'connected', label: `status, connected (${P.stateTenants} tenants)`, path: STATUS_PATH, tenants: stateSlice(groups.connected), instances: instances(stateSlice(groups.connected)) },
-      { key: 'expired', label: `status, expired attempt (${P.stateTenants} tenants)`, path: STATUS_PATH, tenants: groups.expired, instances: instances(groups.expired) },
-      { key: 'notLinked', label: `status, not linked (${P.stateTenants} tenants)`, path: STATUS_PATH, tenants: groups.notLinked, instances: [] },
+      {
+        key: 'live',
+        label: `status, live link attempt (${P.stateTenants} tenants)`,
+        path: STATUS_PATH,
+        tenants: groups.live,
+        instances: instances(groups.live),
+      },
+      {
+        key: 'connected',
+        label: `status, connected (${P.stateTenants} tenants)`,
+        path: STATUS_PATH,
+        tenants: stateSlice(groups.connected),
+        instances: instances(stateSlice(groups.connected)),
+      },
+      {
+        key: 'expired',
+        label: `status, expired attempt (${P.stateTenants} tenants)`,
+        path: STATUS_PATH,
+        tenants: groups.expired,
+        instances: instances(groups.expired),
+      },
+      {
+        key: 'notLinked',
+        label: `status, not linked (${P.stateTenants} tenants)`,
+        path: STATUS_PATH,
+        tenants: groups.notLinked,
+        instances: [],
+      },
       ...P.rotation
         .filter((n) => n !== P.stateTenants)
-        .map((n) => ({ key: `rotation${n}`, label: `status, connected, ${n} tenant${n === 1 ? '' : 's'} in rotation`, path: STATUS_PATH, tenants: groups.connected.slice(0, n), instances: instances(groups.connected.slice(0, n)) })),
+        .map((n) => ({
+          key: `rotation${n}`,
+          label: `status, connected, ${n} tenant${n === 1 ? '' : 's'} in rotation`,
+          path: STATUS_PATH,
+          tenants: groups.connected.slice(0, n),
+          instances: instances(groups.connected.slice(0, n)),
+        })),
     ]
     // The warm-up is a request count: the no-op route, unlike the status route, has not been
     // called during setup, and its CPU per request took about a thousand requests to settle.
-    log(`warm-up, then ${P.rounds} interleaved round(s) of ${targets.length} phases × ${P.phaseSec} s at ${CONNECTIONS} connections…`)
-    for (const t of targets) await runLoad({ url: `${app.base}${t.path}`, connections: CONNECTIONS, ...P.warmup, ...(t.tenants ? { tokens: tokens(t.tenants) } : {}) })
+    log(
+      `warm-up, then ${P.rounds} interleaved round(s) of ${targets.length} phases × ${P.phaseSec} s at ${CONNECTIONS} connections…`,
+    )
+    for (const t of targets)
+      await runLoad({
+        url: `${app.base}${t.path}`,
+        connections: CONNECTIONS,
+        ...P.warmup,
+        ...(t.tenants ? { tokens: tokens(t.tenants) } : {}),
+      })
     const rounds: Array<Record<string, Measured>> = []
     for (let r = 0; r < P.rounds; r++) {
       const round: Record<string, Measured> = {}
-      for (const t of targets) round[t.key] = await measure([app], [{ url: `${app.base}${t.path}`, ...(t.tenants ? { tokens: tokens(t.tenants) } : {}) }], t.instances, { durationSec: P.phaseSec })
+      for (const t of targets)
+        round[t.key] = await measure(
+          [app],
+          [{ url: `${app.base}${t.path}`, ...(t.tenants ? { tokens: tokens(t.tenants) } : {}) }],
+          t.instances,
+          { durationSec: P.phaseSec },
+        )
       rounds.push(round)
       log(`round ${r + 1}: ${targets.map((t) => `${t.key} ${Math.round(round[t.key]!.rps)}/s`).join(', ')}`)
     }
     const med = (key: string, f: (m: Measured) => number) => median(rounds.map((r) => f(r[key]!)))
-    const ratio = (key: string, base: string, f: (m: Measured) => number) => median(rounds.map((r) => f(r[key]!) / Math.max(1e-9, f(r[base]!))))
+    const ratio = (key: string, base: string, f: (m: Measured) => number) =>
+      median(rounds.map((r) => f(r[key]!) / Math.max(1e-9, f(r[base]!))))
 
     // ---------------------------------------------------------------- 2. two processes
     log('starting a second app process on the same database (no simulator of its own)…')
@@ -365,18 +519,34 @@ async function main() {
     for (const key of ['live', 'connected'] as const) {
       const t = targets.find((x) => x.key === key)!
       const tk = tokens(t.tenants!)
-      two[key] = await measure([app, app2], [{ url: `${app.base}${STATUS_PATH}`, tokens: tk }, { url: `${app2.base}${STATUS_PATH}`, tokens: tk }], t.instances, { durationSec: P.phaseSec * 2 })
+      two[key] = await measure(
+        [app, app2],
+        [
+          { url: `${app.base}${STATUS_PATH}`, tokens: tk },
+          { url: `${app2.base}${STATUS_PATH}`, tokens: tk },
+        ],
+        t.instances,
+        { durationSec: P.phaseSec * 2 },
+      )
     }
     await app2.stop()
 
     // ---------------------------------------------------------------- 3. soak
-    log(`soak: ${P.soak} status requests over ${P.stateTenants} connected tenants in ${P.soakChunks} chunks, heap after GC after each…`)
+    log(
+      `soak: ${P.soak} status requests over ${P.stateTenants} connected tenants in ${P.soakChunks} chunks, heap after GC after each…`,
+    )
     const soakHeap: number[] = [mb((await app.probe(true)).heapUsed)]
     const soakRss: number[] = []
     let soakServed = 0
     const soakStart = performance.now()
     for (let i = 0; i < P.soakChunks; i++) {
-      const r = await runLoad({ url: `${app.base}${STATUS_PATH}`, connections: CONNECTIONS, amount: Math.round(P.soak / P.soakChunks), maxSec: P.soakMaxSec / P.soakChunks, tokens: tokens(stateSlice(groups.connected)) })
+      const r = await runLoad({
+        url: `${app.base}${STATUS_PATH}`,
+        connections: CONNECTIONS,
+        amount: Math.round(P.soak / P.soakChunks),
+        maxSec: P.soakMaxSec / P.soakChunks,
+        tokens: tokens(stateSlice(groups.connected)),
+      })
       soakServed += r.total - r.errors - r.non2xx
       const p = await app.probe(true)
       soakHeap.push(mb(p.heapUsed))
@@ -388,7 +558,9 @@ async function main() {
     const sseTokens = tokenOf.get(groups.sse[0]!)!
     const sse = []
     for (const n of P.sse) {
-      log(`${n} SSE streams on one process (spread over ${Math.ceil(n / STREAMS_PER_USER)} users), ${P.fanoutRounds * 2} status changes…`)
+      log(
+        `${n} SSE streams on one process (spread over ${Math.ceil(n / STREAMS_PER_USER)} users), ${P.fanoutRounds * 2} status changes…`,
+      )
       sse.push(await sseRun(app, sseTokens.slice(0, Math.ceil(n / STREAMS_PER_USER)), instanceOf.get(groups.sse[0]!)!, n))
     }
 
@@ -407,14 +579,25 @@ async function main() {
     const row = (figure: string, value: string, target = '', met = '') => table.push([figure, value, target, met])
     const failures = (m: Measured) => (m.errors + m.non2xx ? `, ${m.errors + m.non2xx} failed ${JSON.stringify(m.codes)}` : '')
     for (const t of targets) {
-      const worst = rounds.reduce((a, r) => (r[t.key]!.errors + r[t.key]!.non2xx > a.errors + a.non2xx ? r[t.key]! : a), rounds[0]![t.key]!)
-      row(t.label, `${f0(med(t.key, (m) => m.rps))} req/s, p50 ${f0(med(t.key, (m) => m.p50))} ms, p99 ${f0(med(t.key, (m) => m.p99))} ms, CPU ${f3(med(t.key, (m) => m.cpuMsPerReq))} ms/req${failures(worst)}`)
+      const worst = rounds.reduce(
+        (a, r) => (r[t.key]!.errors + r[t.key]!.non2xx > a.errors + a.non2xx ? r[t.key]! : a),
+        rounds[0]![t.key]!,
+      )
+      row(
+        t.label,
+        `${f0(med(t.key, (m) => m.rps))} req/s, p50 ${f0(med(t.key, (m) => m.p50))} ms, p99 ${f0(med(t.key, (m) => m.p99))} ms, CPU ${f3(med(t.key, (m) => m.cpuMsPerReq))} ms/req${failures(worst)}`,
+      )
     }
     const statusKeys = targets.filter((t) => t.path === STATUS_PATH).map((t) => t)
     for (const t of statusKeys) {
       const rps = ratio(t.key, 'noop', (m) => m.rps)
       const p99 = ratio(t.key, 'noop', (m) => Math.max(1, m.p99))
-      row(`${t.label}: vs no-op`, `${f2(rps)}x req/s, ${f2(p99)}x p99, ${f2(ratio(t.key, 'noop', (m) => m.cpuMsPerReq))}x CPU/req; vs static ${f2(ratio(t.key, 'static', (m) => m.rps))}x req/s`, '>= 0.9x req/s, p99 <= 1.2x', verdict(rps >= 0.9 && p99 <= 1.2))
+      row(
+        `${t.label}: vs no-op`,
+        `${f2(rps)}x req/s, ${f2(p99)}x p99, ${f2(ratio(t.key, 'noop', (m) => m.cpuMsPerReq))}x CPU/req; vs static ${f2(ratio(t.key, 'static', (m) => m.rps))}x req/s`,
+        '>= 0.9x req/s, p99 <= 1.2x',
+        verdict(rps >= 0.9 && p99 <= 1.2),
+      )
     }
     const live = med('live', (m) => m.upstreamPerInstancePerSec)
     row('upstream, live attempts, 1 process', `${f2(live)} calls/instance/s`, '<= 1.0/s', verdict(live <= 1))
@@ -424,31 +607,80 @@ async function main() {
     }
     const expiredUp = med('expired', (m) => m.upstreamPerInstancePerSec)
     row('upstream, expired attempts, 1 process', `${f2(expiredUp)} calls/instance/s`, 'none', verdict(expiredUp === 0))
-    row('two processes, live attempts', `${f0(two.live!.rps)} req/s, p99 ${f0(two.live!.p99)} ms, CPU ${f3(two.live!.cpuMsPerReq)} ms/req, upstream ${f2(two.live!.upstreamPerInstancePerSec)} calls/instance/s${failures(two.live!)}`, '<= 1.0/s', verdict(two.live!.upstreamPerInstancePerSec <= 1))
-    row('two processes, connected', `${f0(two.connected!.rps)} req/s, p99 ${f0(two.connected!.p99)} ms, CPU ${f3(two.connected!.cpuMsPerReq)} ms/req, upstream ${f1(two.connected!.upstreamPerInstancePerSec * 60)} calls/instance/min${failures(two.connected!)}`, '<= 1/min', verdict(two.connected!.upstreamPerInstancePerSec * 60 <= 1))
+    row(
+      'two processes, live attempts',
+      `${f0(two.live!.rps)} req/s, p99 ${f0(two.live!.p99)} ms, CPU ${f3(two.live!.cpuMsPerReq)} ms/req, upstream ${f2(two.live!.upstreamPerInstancePerSec)} calls/instance/s${failures(two.live!)}`,
+      '<= 1.0/s',
+      verdict(two.live!.upstreamPerInstancePerSec <= 1),
+    )
+    row(
+      'two processes, connected',
+      `${f0(two.connected!.rps)} req/s, p99 ${f0(two.connected!.p99)} ms, CPU ${f3(two.connected!.cpuMsPerReq)} ms/req, upstream ${f1(two.connected!.upstreamPerInstancePerSec * 60)} calls/instance/min${failures(two.connected!)}`,
+      '<= 1/min',
+      verdict(two.connected!.upstreamPerInstancePerSec * 60 <= 1),
+    )
     for (const s of sse) {
-      const failed = Object.entries(s.failed).map(([k, v]) => `${v} x ${k}`).join(', ')
-      row(`${s.streams} SSE streams: opened`, `${s.opened} / ${s.streams}${failed ? ` (refused: ${failed})` : ''}`, `${s.streams}`, verdict(s.opened === s.streams))
-      row(`${s.streams} SSE streams: heap per stream after GC`, `${f1(s.kbPerStream)} KB (heap ${f1(s.heapBeforeMb)} -> ${f1(s.heapOpenMb)} MB, RSS open ${f0(s.rssOpenMb)} MB)`, '<= 10 KB', verdict(s.kbPerStream <= 10))
-      row(`${s.streams} SSE streams: fan-out of a status change`, `p50 ${f0(s.fanout.p50)} ms, p99 ${f0(s.fanout.p99)} ms (${s.fanout.received} / ${s.fanout.expected} received)`, 'p99 < 100 ms', verdict(s.fanout.p99 < 100 && s.fanout.received === s.fanout.expected))
-      row(`${s.streams} SSE streams: heap after close and GC`, `${f1(s.heapAfterCloseMb)} MB (before: ${f1(s.heapBeforeMb)} MB)`, 'back to before', verdict(s.heapAfterCloseMb - s.heapBeforeMb < 2))
+      const failed = Object.entries(s.failed)
+        .map(([k, v]) => `${v} x ${k}`)
+        .join(', ')
+      row(
+        `${s.streams} SSE streams: opened`,
+        `${s.opened} / ${s.streams}${failed ? ` (refused: ${failed})` : ''}`,
+        `${s.streams}`,
+        verdict(s.opened === s.streams),
+      )
+      row(
+        `${s.streams} SSE streams: heap per stream after GC`,
+        `${f1(s.kbPerStream)} KB (heap ${f1(s.heapBeforeMb)} -> ${f1(s.heapOpenMb)} MB, RSS open ${f0(s.rssOpenMb)} MB)`,
+        '<= 10 KB',
+        verdict(s.kbPerStream <= 10),
+      )
+      row(
+        `${s.streams} SSE streams: fan-out of a status change`,
+        `p50 ${f0(s.fanout.p50)} ms, p99 ${f0(s.fanout.p99)} ms (${s.fanout.received} / ${s.fanout.expected} received)`,
+        'p99 < 100 ms',
+        verdict(s.fanout.p99 < 100 && s.fanout.received === s.fanout.expected),
+      )
+      row(
+        `${s.streams} SSE streams: heap after close and GC`,
+        `${f1(s.heapAfterCloseMb)} MB (before: ${f1(s.heapBeforeMb)} MB)`,
+        'back to before',
+        verdict(s.heapAfterCloseMb - s.heapBeforeMb < 2),
+      )
     }
     const growth = soakHeap[soakHeap.length - 1]! - soakHeap[1]!
-    row(`heap after GC over a soak of ${soakServed} requests`, `${soakHeap.map(f1).join(' -> ')} MB (${f0(soakRps)} req/s)`, 'flat (< 5 MB after the 1st chunk)', verdict(growth < 5))
+    row(
+      `heap after GC over a soak of ${soakServed} requests`,
+      `${soakHeap.map(f1).join(' -> ')} MB (${f0(soakRps)} req/s)`,
+      'flat (< 5 MB after the 1st chunk)',
+      verdict(growth < 5),
+    )
     row('RSS over the soak', `${soakRss.map(f0).join(' -> ')} MB`, '(V8 sizing its heap)', '')
     row('app process at idle after load', `RSS ${f0(mb(idle.rss))} MB, heap after GC ${f1(mb(idleGc.heapUsed))} MB`, '', '')
 
     const cpu = os.cpus()
-    const machine = `${cpu.length} x ${cpu[0]?.model.trim() ?? 'cpu'}, ${Math.round(mb(os.totalmem()))} MB RAM, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, Node ${process.version}, ${os.platform()} ${os.release()}`
+    const machine = `${cpu.length} x ${cpu[0]?.model.trim() ?? 'cpu'}, ${Math.round(mb(os.totalmem()))} MB RAM, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}, Node ${process.version}, ${os.platform()} ${os.release()}`
     const widths = [0, 1, 2, 3].map((c) => Math.max(...[['figure', 'value', 'target', ''], ...table].map((r) => r[c]!.length)))
     const line = (r: string[]) => `| ${r.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`
-    const text = [line(['figure', 'value', 'target', '']), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...table.map(line)].join('\n')
+    const text = [
+      line(['figure', 'value', 'target', '']),
+      `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+      ...table.map(line),
+    ].join('\n')
     const mode = QUICK ? 'quick (small counts: not the figures that count)' : 'full'
     process.stdout.write(`\nWhatsApp Pro bench (${mode}) — ${new Date().toISOString()}\nmachine: ${machine}\n`)
-    process.stdout.write(`medians of ${P.rounds} interleaved round(s), ${CONNECTIONS} connections, ${P.phaseSec} s per phase; CPU = app process time (user + system) per request\n\n${text}\n\n`)
+    process.stdout.write(
+      `medians of ${P.rounds} interleaved round(s), ${CONNECTIONS} connections, ${P.phaseSec} s per phase; CPU = app process time (user + system) per request\n\n${text}\n\n`,
+    )
     process.stdout.write(`whole bench ${f0((Date.now() - started) / 1000)} s; figures in ${path.relative(root, RESULTS_FILE)}\n`)
     fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true })
-    fs.writeFileSync(RESULTS_FILE, `${JSON.stringify({ at: new Date().toISOString(), machine, mode, params: P, connections: CONNECTIONS, rounds, twoProcesses: two, soak: { heapAfterGcMb: soakHeap, rssMb: soakRss, rps: soakRps }, sse, idle: { rssMb: mb(idle.rss), heapAfterGcMb: mb(idleGc.heapUsed) }, table }, null, 2)}\n`)
+    fs.writeFileSync(
+      RESULTS_FILE,
+      `${JSON.stringify({ at: new Date().toISOString(), machine, mode, params: P, connections: CONNECTIONS, rounds, twoProcesses: two, soak: { heapAfterGcMb: soakHeap, rssMb: soakRss, rps: soakRps }, sse, idle: { rssMb: mb(idle.rss), heapAfterGcMb: mb(idleGc.heapUsed) }, table }, null, 2)}\n`,
+    )
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => {})
     fs.rmSync(tmp, { recursive: true, force: true })

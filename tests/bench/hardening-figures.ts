@@ -144,7 +144,13 @@ interface OpenStream {
 function openStream(token: string): Promise<OpenStream> {
   return new Promise((resolve) => {
     const req = http.request(
-      { host: '127.0.0.1', port: PORT, path: '/api/wa/events', agent: false, headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' } },
+      {
+        host: '127.0.0.1',
+        port: PORT,
+        path: '/api/wa/events',
+        agent: false,
+        headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' },
+      },
       (res) => {
         let buf = ''
         res.setEncoding('utf8')
@@ -209,7 +215,9 @@ async function ssePhase() {
 
 const CHUNK = 64 * 1024
 
-function bigPost(mode: 'chunked' | 'content-length'): Promise<{ mode: string; outcome: string; bytesSent: number; seconds: number }> {
+function bigPost(
+  mode: 'chunked' | 'content-length',
+): Promise<{ mode: string; outcome: string; bytesSent: number; seconds: number }> {
   const started = Date.now()
   return new Promise((resolve) => {
     let sent = 0
@@ -225,23 +233,26 @@ function bigPost(mode: 'chunked' | 'content-length'): Promise<{ mode: string; ou
     }
     const headers: Record<string, string> = { 'Content-Type': 'application/json' }
     if (mode === 'content-length') headers['Content-Length'] = String(WEBHOOK_BYTES)
-    const req = http.request({ host: '127.0.0.1', port: PORT, method: 'POST', path: '/api/wa/webhooks/green-api/1101000001', agent: false, headers }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => {
-        if (body.length < 2048) body += c
-      })
-      res.on('end', () => {
-        let code = ''
-        try {
-          code = String((JSON.parse(body) as { error?: unknown }).error ?? '')
-        } catch {
-          code = body.slice(0, 60)
-        }
-        finish(`${res.statusCode} ${code}`.trim())
-      })
-      res.on('error', (e: NodeJS.ErrnoException) => finish(`${res.statusCode} then ${e.code ?? 'reset'}`))
-    })
+    const req = http.request(
+      { host: '127.0.0.1', port: PORT, method: 'POST', path: '/api/wa/webhooks/green-api/1101000001', agent: false, headers },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (c: string) => {
+          if (body.length < 2048) body += c
+        })
+        res.on('end', () => {
+          let code = ''
+          try {
+            code = String((JSON.parse(body) as { error?: unknown }).error ?? '')
+          } catch {
+            code = body.slice(0, 60)
+          }
+          finish(`${res.statusCode} ${code}`.trim())
+        })
+        res.on('error', (e: NodeJS.ErrnoException) => finish(`${res.statusCode} then ${e.code ?? 'reset'}`))
+      },
+    )
     req.on('error', (e: NodeJS.ErrnoException) => finish(e.code ?? 'error'))
     const timer = setTimeout(() => finish('client timeout (180 s)'), 180_000)
     const head = Buffer.from('{"typeWebhook":"incomingMessageReceived","pad":"')
@@ -254,11 +265,12 @@ function bigPost(mode: 'chunked' | 'content-length'): Promise<{ mode: string; ou
         const n = Math.min(CHUNK, WEBHOOK_BYTES - tail.length - sent)
         const ok = req.write(n === CHUNK ? filler : filler.subarray(0, n))
         sent += n
-        if (!ok) await new Promise<void>((r) => {
-          const go = () => (req.off('drain', go), req.off('close', go), r())
-          req.once('drain', go)
-          req.once('close', go)
-        })
+        if (!ok)
+          await new Promise<void>((r) => {
+            const go = () => (req.off('drain', go), req.off('close', go), r())
+            req.once('drain', go)
+            req.once('close', go)
+          })
       }
       if (!done) {
         req.end(tail)
@@ -270,7 +282,12 @@ function bigPost(mode: 'chunked' | 'content-length'): Promise<{ mode: string; ou
 }
 
 async function webhookPhase() {
-  const rounds: Array<{ name: string; before: ReturnType<typeof procStatus>; after: ReturnType<typeof procStatus>; results: Awaited<ReturnType<typeof bigPost>>[] }> = []
+  const rounds: Array<{
+    name: string
+    before: ReturnType<typeof procStatus>
+    after: ReturnType<typeof procStatus>
+    results: Awaited<ReturnType<typeof bigPost>>[]
+  }> = []
   for (const [name, modes] of [
     ['1 × chunked', ['chunked']],
     ['1 × Content-Length', ['content-length']],
@@ -280,7 +297,9 @@ async function webhookPhase() {
     const results = await Promise.all(modes.map((m) => bigPost(m)))
     await sleep(2000)
     const after = procStatus()
-    log(`webhook ${name}: RSS ${before.rssMb} → ${after.rssMb} MB (peak ${after.hwmMb} MB); ${results.map((r) => `${r.outcome} after ${mb(r.bytesSent)} MB in ${r.seconds} s`).join('; ')}`)
+    log(
+      `webhook ${name}: RSS ${before.rssMb} → ${after.rssMb} MB (peak ${after.hwmMb} MB); ${results.map((r) => `${r.outcome} after ${mb(r.bytesSent)} MB in ${r.seconds} s`).join('; ')}`,
+    )
     rounds.push({ name, before, after, results })
   }
   return { bodyMb: mb(WEBHOOK_BYTES), rounds }
@@ -323,7 +342,12 @@ async function loginPhase() {
       for (const a of list) t[String(a.status)] = (t[String(a.status)] ?? 0) + 1
       return t
     }
-    const accepted = answers.filter((a) => a.status === 302 && String(a.headers.location ?? '').startsWith('/settings') && (a.headers['set-cookie'] ?? []).length > 0).length
+    const accepted = answers.filter(
+      (a) =>
+        a.status === 302 &&
+        String(a.headers.location ?? '').startsWith('/settings') &&
+        (a.headers['set-cookie'] ?? []).length > 0,
+    ).length
     const right = answers[99]!
     const distributed = {
       accepted,

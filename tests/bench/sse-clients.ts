@@ -45,7 +45,13 @@ function openOne(i: number): Promise<void> {
       resolve()
     }
     stream.req = http.get(
-      { host: '127.0.0.1', port: config.port, path: config.path, agent: false, headers: { authorization: `Bearer ${config.tokens[i % config.tokens.length]}`, accept: 'text/event-stream' } },
+      {
+        host: '127.0.0.1',
+        port: config.port,
+        path: config.path,
+        agent: false,
+        headers: { authorization: `Bearer ${config.tokens[i % config.tokens.length]}`, accept: 'text/event-stream' },
+      },
       (res) => {
         if (res.statusCode !== 200) {
           res.resume()
@@ -83,7 +89,8 @@ await Promise.all(
 for (const s of open) s.req.setTimeout(0)
 reply({ opened: open.length, failed })
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0
 for await (const line of readline.createInterface({ input: process.stdin })) {
   const [command, a, b] = line.trim().split(/\s+/)
   if (command === 'arm') {
@@ -95,7 +102,13 @@ for await (const line of readline.createInterface({ input: process.stdin })) {
     const deadline = now() + Number(b)
     while (open.some((s) => s.receivedAt === undefined) && now() < deadline) await new Promise((r) => setTimeout(r, 20))
     const delays = open.flatMap((s) => (s.receivedAt === undefined ? [] : [s.receivedAt - t0])).sort((x, y) => x - y)
-    reply({ received: delays.length, of: open.length, p50: percentile(delays, 50), p99: percentile(delays, 99), max: delays.at(-1) ?? 0 })
+    reply({
+      received: delays.length,
+      of: open.length,
+      p50: percentile(delays, 50),
+      p99: percentile(delays, 99),
+      max: delays.at(-1) ?? 0,
+    })
     armed = undefined
   } else if (command === 'close') {
     for (const s of open) s.req.destroy()

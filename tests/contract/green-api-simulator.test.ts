@@ -50,11 +50,21 @@ function setup(opts: { rateLimits?: boolean; persistPath?: string; now?: () => n
 describe('Green-API simulator: linking', () => {
   it('scan authorizes the instance and fires stateInstanceChanged with the Bearer webhook token', async () => {
     const { sim, delivered, creds, call } = setup()
-    expect((await call('setSettings', { body: { webhookUrl: 'https://crm.example/wh/1', webhookUrlToken: 'tok-123', stateWebhook: 'yes' } })).body).toEqual({
+    expect(
+      (
+        await call('setSettings', {
+          body: { webhookUrl: 'https://crm.example/wh/1', webhookUrlToken: 'tok-123', stateWebhook: 'yes' },
+        })
+      ).body,
+    ).toEqual({
       saveSettings: true,
     })
     const nonce = sim.currentQrNonce(creds.instanceId)!
-    expect(sim.scan(creds.instanceId, nonce, '+71231234567')).toEqual({ ok: true, instanceId: creds.instanceId, phoneE164: '+71231234567' })
+    expect(sim.scan(creds.instanceId, nonce, '+71231234567')).toEqual({
+      ok: true,
+      instanceId: creds.instanceId,
+      phoneE164: '+71231234567',
+    })
     await sim.flushWebhooks()
     expect(delivered).toEqual([
       {
@@ -85,9 +95,15 @@ describe('Green-API simulator: linking', () => {
     const { sim, creds } = setup()
     expect(sim.scan(creds.instanceId, 'deadbeefdeadbeef', '+33612345678')).toEqual({ ok: false, reason: 'stale_qr' })
     expect(sim.scan('1109999999', 'x', '+33612345678')).toEqual({ ok: false, reason: 'unknown_instance' })
-    expect(sim.scan(creds.instanceId, sim.currentQrNonce(creds.instanceId)!, 'abc')).toEqual({ ok: false, reason: 'invalid_phone' })
+    expect(sim.scan(creds.instanceId, sim.currentQrNonce(creds.instanceId)!, 'abc')).toEqual({
+      ok: false,
+      reason: 'invalid_phone',
+    })
     expect(sim.scan(creds.instanceId, sim.currentQrNonce(creds.instanceId)!, '+33612345678').ok).toBe(true)
-    expect(sim.scan(creds.instanceId, sim.currentQrNonce(creds.instanceId)!, '+33612345678')).toEqual({ ok: false, reason: 'already_linked' })
+    expect(sim.scan(creds.instanceId, sim.currentQrNonce(creds.instanceId)!, '+33612345678')).toEqual({
+      ok: false,
+      reason: 'already_linked',
+    })
   })
 
   it('rotates the QR every 20 s (injected clock); the previous code scans only during a short grace', async () => {
@@ -239,7 +255,8 @@ describe('Green-API simulator: methods, errors, limits', () => {
     expect(sim.instance(String(idInstance))).toMatchObject({ apiToken: apiTokenInstance, name: 'acme' })
     const list = await sim.handlePartner({ method: 'getInstances', httpMethod: 'GET', token: sim.partnerToken, body: undefined })
     expect(list.body).toEqual(expect.arrayContaining([expect.objectContaining({ idInstance, deleted: false })]))
-    const del = () => sim.handlePartner({ method: 'deleteInstanceAccount', httpMethod: 'POST', token: sim.partnerToken, body: { idInstance } })
+    const del = () =>
+      sim.handlePartner({ method: 'deleteInstanceAccount', httpMethod: 'POST', token: sim.partnerToken, body: { idInstance } })
     expect((await del()).body).toEqual({ deleteInstanceAccount: true })
     expect((await del()).body).toEqual({ code: 404, description: 'Not found' })
   })
@@ -309,7 +326,9 @@ describe('Green-API simulator: express transport and simulated phone', () => {
     const p = new GreenApiWhatsAppProvider({ clientRateLimits: false })
     await expect(p.getState(c)).resolves.toBe('notAuthorized')
     await expect(p.requestQr(c)).resolves.toMatchObject({ kind: 'qr' })
-    expect(sim.scanUrl(c.instanceId, { origin })).toBe(`${origin}/dev/simulator/scan/${c.instanceId}/${sim.currentQrNonce(c.instanceId)}`)
+    expect(sim.scanUrl(c.instanceId, { origin })).toBe(
+      `${origin}/dev/simulator/scan/${c.instanceId}/${sim.currentQrNonce(c.instanceId)}`,
+    )
     const bad = await fetch(`${c.apiUrl}/waInstance${c.instanceId}/sendMessage/${c.apiToken}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -328,7 +347,9 @@ describe('Green-API simulator: express transport and simulated phone', () => {
     expect(page.headers.get('content-type')).toMatch(/text\/html/)
     expect(html).toMatch(/SIMULÉ/)
     expect(html).toContain(c.instanceId)
-    expect(html).toMatch(/<label for="phoneNumber">[^<]+<\/label>\s*<input id="phoneNumber" name="phoneNumber"[^>]*value="\+33612345678"/)
+    expect(html).toMatch(
+      /<label for="phoneNumber">[^<]+<\/label>\s*<input id="phoneNumber" name="phoneNumber"[^>]*value="\+33612345678"/,
+    )
     expect(html).toMatch(/<button type="submit">Scanner<\/button>/)
     expect(html).not.toMatch(/<(script|link|img)\b/)
 

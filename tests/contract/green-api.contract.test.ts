@@ -19,7 +19,13 @@ import { GREEN_API_TEST_PARTNER_URL, greenApiTestApiUrl, setupMockServer } from 
 const PUBLIC_URL = 'http://app.example.test'
 // Upstream rate limits are off by default (tests call back-to-back); pacing tests switch them on.
 // Created instances are ready at once (Green-API's creation delay: green-api-official-client.test.ts).
-const sim = new GreenApiSimulator({ publicUrl: PUBLIC_URL, deliverWebhook: async () => {}, rebootMs: 100, creatingMs: 0, rateLimits: false })
+const sim = new GreenApiSimulator({
+  publicUrl: PUBLIC_URL,
+  deliverWebhook: async () => {},
+  rebootMs: 100,
+  creatingMs: 0,
+  rateLimits: false,
+})
 const mocks = setupMockServer({ simulator: sim })
 beforeAll(() => mocks.listen())
 afterEach(() => mocks.reset())
@@ -32,7 +38,13 @@ function newInstance(): InstanceCredentials {
 
 /** Short deadlines so failure tests are fast; retries without waiting for the client limiter. */
 function provider(extra: GreenApiClientOptions = {}): GreenApiWhatsAppProvider {
-  return new GreenApiWhatsAppProvider({ timeoutMs: 800, qrTimeoutMs: 1500, retryBaseDelayMs: 5, clientRateLimits: false, ...extra })
+  return new GreenApiWhatsAppProvider({
+    timeoutMs: 800,
+    qrTimeoutMs: 1500,
+    retryBaseDelayMs: 5,
+    clientRateLimits: false,
+    ...extra,
+  })
 }
 
 async function withUpstreamRateLimits(fn: () => Promise<void>): Promise<void> {
@@ -541,7 +553,17 @@ describe('Green-API provider contract: secrets never leak', () => {
     expect(JSON.stringify(lines)).not.toContain(canary)
     expect(JSON.stringify(events)).not.toContain(canary)
     expect(events.map((e) => e.outcome)).toEqual(
-      expect.arrayContaining(['ok', 'http_5xx', 'rate_limited', 'http_4xx', 'network', 'garbage', 'timeout', 'auth', 'breaker_open']),
+      expect.arrayContaining([
+        'ok',
+        'http_5xx',
+        'rate_limited',
+        'http_4xx',
+        'network',
+        'garbage',
+        'timeout',
+        'auth',
+        'breaker_open',
+      ]),
     )
     // log lines carry only the allowed fields
     for (const [obj] of lines as [Record<string, unknown>][]) {
@@ -561,7 +583,11 @@ describe('Green-API partner provider contract', () => {
   }
 
   it('creates an instance with the webhook settings; its credentials work on the instance API', async () => {
-    const created = await partner().createInstance({ name: 'tenant-acme', webhookUrl: 'https://crm.example/wh/1', webhookToken: 'wh-secret' })
+    const created = await partner().createInstance({
+      name: 'tenant-acme',
+      webhookUrl: 'https://crm.example/wh/1',
+      webhookToken: 'wh-secret',
+    })
     expect(created.instanceId).toMatch(/^\d+$/)
     expect(created.apiUrl).toBe(greenApiTestApiUrl(created.instanceId))
     expect(sim.instance(created.instanceId)).toMatchObject({

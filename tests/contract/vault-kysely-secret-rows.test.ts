@@ -18,7 +18,15 @@ afterAll(() => db.destroy())
 const K1 = randomBytes(32)
 const K2 = randomBytes(32)
 const vaultK1 = new AesGcmCredentialVault(new EncryptionKeyring([['k1', K1]], 'k1'))
-const vaultK2 = new AesGcmCredentialVault(new EncryptionKeyring([['k1', K1], ['k2', K2]], 'k2'))
+const vaultK2 = new AesGcmCredentialVault(
+  new EncryptionKeyring(
+    [
+      ['k1', K1],
+      ['k2', K2],
+    ],
+    'k2',
+  ),
+)
 const CONFIG = { table: 'tenant_provider_configs', column: 'encrypted_config' } as const
 const TOKEN = { table: 'wa_instances', column: 'encrypted_token' } as const
 const WEBHOOK = { table: 'wa_instances', column: 'encrypted_webhook_token' } as const
@@ -80,11 +88,13 @@ describe('KyselySecretRows', () => {
     expect(hooks[0]!.location).toEqual({ tenantId: SYSTEM_TENANT_ID, ...WEBHOOK })
     expect(vaultK2.decrypt(hooks[0]!.envelope, hooks[0]!.location)).toBe(`hook-${a.token}`)
 
-    expect(await new KyselySecretRows(db, { tenantIds: [] }).listStale(TOKEN, { currentKeyId: 'k2', afterId: null, limit: 5 })).toEqual([])
+    expect(
+      await new KyselySecretRows(db, { tenantIds: [] }).listStale(TOKEN, { currentKeyId: 'k2', afterId: null, limit: 5 }),
+    ).toEqual([])
     await expect(source.listStale(TOKEN, { currentKeyId: "k2%' or 1=1", afterId: null, limit: 5 })).rejects.toThrow(RangeError)
-    await expect(source.listStale({ table: 'users', column: 'password_hash' }, { currentKeyId: 'k2', afterId: null, limit: 5 })).rejects.toThrow(
-      /not an encrypted column/,
-    )
+    await expect(
+      source.listStale({ table: 'users', column: 'password_hash' }, { currentKeyId: 'k2', afterId: null, limit: 5 }),
+    ).rejects.toThrow(/not an encrypted column/)
   })
 
   it('compare-and-set writes only over the envelope it read', async () => {
@@ -94,7 +104,11 @@ describe('KyselySecretRows', () => {
     const next = vaultK2.encrypt(t.token, row!.location)
     expect(await source.compareAndSet(row!, next)).toBe(true)
     expect(await source.compareAndSet(row!, vaultK2.encrypt('stale write', row!.location))).toBe(false)
-    const stored = await db.selectFrom('wa_instances').select('encrypted_token').where('id', '=', t.instanceId).executeTakeFirstOrThrow()
+    const stored = await db
+      .selectFrom('wa_instances')
+      .select('encrypted_token')
+      .where('id', '=', t.instanceId)
+      .executeTakeFirstOrThrow()
     expect(stored.encrypted_token).toBe(next)
   })
 
@@ -106,15 +120,27 @@ describe('KyselySecretRows', () => {
     const source = new KyselySecretRows(db, { tenantIds: [good.tenantId, moved.tenantId, unknown.tenantId, broken.tenantId] })
 
     // Copy good's config into moved's row (another tenant): must not decrypt there.
-    const goodConfig = await db.selectFrom('tenant_provider_configs').select('encrypted_config').where('id', '=', good.configId).executeTakeFirstOrThrow()
-    await db.updateTable('tenant_provider_configs').set({ encrypted_config: goodConfig.encrypted_config }).where('id', '=', moved.configId).execute()
+    const goodConfig = await db
+      .selectFrom('tenant_provider_configs')
+      .select('encrypted_config')
+      .where('id', '=', good.configId)
+      .executeTakeFirstOrThrow()
+    await db
+      .updateTable('tenant_provider_configs')
+      .set({ encrypted_config: goodConfig.encrypted_config })
+      .where('id', '=', moved.configId)
+      .execute()
     const foreign = new AesGcmCredentialVault(new EncryptionKeyring([['k9', randomBytes(32)]], 'k9'))
     await db
       .updateTable('wa_instances')
       .set({ encrypted_token: foreign.encrypt('x', { tenantId: SYSTEM_TENANT_ID, ...TOKEN }) })
       .where('id', '=', unknown.instanceId)
       .execute()
-    await db.updateTable('wa_instances').set({ encrypted_token: 'plain-text-token' }).where('id', '=', broken.instanceId).execute()
+    await db
+      .updateTable('wa_instances')
+      .set({ encrypted_token: 'plain-text-token' })
+      .where('id', '=', broken.instanceId)
+      .execute()
 
     const report = await source.verifyAll(vaultK2, { batchSize: 2 })
     expect(report.checked).toBe(9) // 4 configs + 4 tokens + 1 webhook token
@@ -140,14 +166,20 @@ describe('AesGcmCredentialVault at rest', () => {
     const tables = await sql<{ tablename: string }>`select tablename from pg_tables where schemaname = 'public'`.execute(db)
     let scanned = 0
     for (const { tablename } of tables.rows) {
-      const dump = await sql<{ text: string | null }>`select string_agg(t::text, E'\n') as text from ${sql.table(tablename)} t`.execute(db)
+      const dump = await sql<{
+        text: string | null
+      }>`select string_agg(t::text, E'\n') as text from ${sql.table(tablename)} t`.execute(db)
       const text = dump.rows[0]?.text ?? ''
       scanned += text.length
       expect(text, tablename).not.toContain(canary)
     }
     expect(scanned).toBeGreaterThan(0)
     // …while the application can still read it back.
-    const row = await db.selectFrom('tenant_provider_configs').select('encrypted_config').where('id', '=', t.configId).executeTakeFirstOrThrow()
+    const row = await db
+      .selectFrom('tenant_provider_configs')
+      .select('encrypted_config')
+      .where('id', '=', t.configId)
+      .executeTakeFirstOrThrow()
     expect(JSON.parse(vaultK1.decrypt(row.encrypted_config, { tenantId: t.tenantId, ...CONFIG })).apiToken).toBe(canary)
     expect(() => vaultK1.decrypt(row.encrypted_config, { tenantId: SYSTEM_TENANT_ID, ...CONFIG })).toThrow(CredentialDecryptError)
   })

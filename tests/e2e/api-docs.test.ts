@@ -17,7 +17,9 @@ afterAll(async () => {
 
 describe('the API reference in Chromium', () => {
   it('renders every operation of /api/openapi.json under the nonce CSP', async () => {
-    const doc = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, { operationId: string }>> }
+    const doc = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { operationId: string }>>
+    }
     const operations = Object.values(doc.paths).flatMap((item) => Object.values(item))
     expect(operations.length).toBeGreaterThanOrEqual(10)
 
@@ -33,13 +35,20 @@ describe('the API reference in Chromium', () => {
     })
     await page.exposeFunction('reportViolation', (v: string) => violations.push(v))
     await page.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => (window as unknown as { reportViolation(v: string): void }).reportViolation(`${e.violatedDirective} ${e.blockedURI}`))
+      document.addEventListener('securitypolicyviolation', (e) =>
+        (window as unknown as { reportViolation(v: string): void }).reportViolation(`${e.violatedDirective} ${e.blockedURI}`),
+      )
     })
     const res = await page.goto(`${server.url}/api/docs`)
     expect(res?.status()).toBe(200)
-    await page.locator('.opblock').nth(operations.length - 1).waitFor({ timeout: 15_000 })
+    await page
+      .locator('.opblock')
+      .nth(operations.length - 1)
+      .waitFor({ timeout: 15_000 })
     expect(await page.locator('.opblock').count()).toBe(operations.length)
-    await expect(page.locator('.opblock-summary-description').allTextContents()).resolves.toContain('Connection status of the tenant WhatsApp')
+    await expect(page.locator('.opblock-summary-description').allTextContents()).resolves.toContain(
+      'Connection status of the tenant WhatsApp',
+    )
     expect(await page.locator('.info .title').first().textContent()).toContain('WhatsApp Pro API')
     await page.screenshot({ path: 'tests/.artifacts/api-docs.png', fullPage: true })
     expect(violations).toEqual([])

@@ -11,7 +11,10 @@ import { DEMO_PASSWORD } from './support'
 /** Helpers of the settings-page tests (tests/e2e/settings-*.test.ts). */
 // `UPDATE_SCREENSHOTS=1 npm run test:e2e` refreshes the pictures of docs/settings-page.md in docs/screenshots;
 // an ordinary run writes them to tests/.artifacts (ignored) so tests never dirty the tree.
-export const SHOTS = path.resolve(__dirname, process.env.UPDATE_SCREENSHOTS === '1' ? '../../docs/screenshots' : '../.artifacts/screenshots')
+export const SHOTS = path.resolve(
+  __dirname,
+  process.env.UPDATE_SCREENSHOTS === '1' ? '../../docs/screenshots' : '../.artifacts/screenshots',
+)
 export const MOBILE = { width: 375, height: 812 }
 export const DESKTOP = { width: 1100, height: 860 }
 
@@ -78,7 +81,9 @@ export async function expectAccessible(page: Page, label: string): Promise<void>
 export async function shoot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(SHOTS, { recursive: true })
   // No blinking caret or mid-animation frame in the picture.
-  await page.addStyleTag({ content: '*,*::before,*::after{animation:none!important;caret-color:transparent!important}' }).catch(() => {})
+  await page
+    .addStyleTag({ content: '*,*::before,*::after{animation:none!important;caret-color:transparent!important}' })
+    .catch(() => {})
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true })
 }
 

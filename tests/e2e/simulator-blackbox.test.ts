@@ -20,10 +20,14 @@ afterAll(() => server?.stop())
 
 /** `npm run token -- --tenant macrea` against the same database and secret as the server. */
 async function mintToken(): Promise<string> {
-  const { stdout } = await run(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'server/token.ts', '--tenant', 'macrea'], {
-    cwd: root,
-    env: { ...process.env, ...E2E_ENV },
-  })
+  const { stdout } = await run(
+    process.execPath,
+    [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'server/token.ts', '--tenant', 'macrea'],
+    {
+      cwd: root,
+      env: { ...process.env, ...E2E_ENV },
+    },
+  )
   const last = stdout.trim().split('\n').at(-1) ?? ''
   expect(last).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/)
   return last
@@ -64,7 +68,11 @@ describe('the Green-API simulator behind npm start', () => {
     }
     expect(status).toMatchObject({ connected: true, status: 'authorized', phoneNumber: '+33698765432' })
 
-    const sent = await fetch(`${server.url}/api/wa/test`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' })
+    const sent = await fetch(`${server.url}/api/wa/test`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{}',
+    })
     expect(sent.status).toBe(200)
     expect(await sent.json()).toMatchObject({ ok: true, idMessage: expect.any(String) })
 

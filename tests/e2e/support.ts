@@ -14,7 +14,9 @@ export const DEMO_PASSWORD = 'e2e-demo-password-1'
  */
 export function ensureChromium(): string {
   if (fs.existsSync(CHROMIUM)) return CHROMIUM
-  throw new Error(`Chromium is missing at ${CHROMIUM}: run 'sudo apt-get update && sudo apt-get install -y chromium' (or set CHROMIUM_PATH)`)
+  throw new Error(
+    `Chromium is missing at ${CHROMIUM}: run 'sudo apt-get update && sudo apt-get install -y chromium' (or set CHROMIUM_PATH)`,
+  )
 }
 
 export async function launchBrowser(): Promise<Browser> {
@@ -33,7 +35,6 @@ export async function launchBrowser(): Promise<Browser> {
     ],
   })
 }
-
 
 export interface RunningServer {
   url: string

@@ -10,7 +10,13 @@ export interface TenantFixture {
 
 /** A tenant with its `tenant_features` row. Unique id per call. */
 export async function createTenant(
-  opts: { whatsappEnabled?: boolean; smsEnabled?: boolean; emailEnabled?: boolean; withFeatures?: boolean; db?: Kysely<Database> } = {},
+  opts: {
+    whatsappEnabled?: boolean
+    smsEnabled?: boolean
+    emailEnabled?: boolean
+    withFeatures?: boolean
+    db?: Kysely<Database>
+  } = {},
 ): Promise<TenantFixture> {
   const db = opts.db ?? testDb()
   const id = `t-${uniqueSuffix()}`

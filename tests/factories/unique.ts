@@ -11,6 +11,8 @@ export function uniqueSuffix(): string {
 /** A unique all-digits id (Green-API instance ids are digits). */
 export function uniqueDigits(length = 12): string {
   counter += 1
-  const rand = BigInt(`0x${randomBytes(6).toString('hex')}`).toString().padStart(15, '0')
+  const rand = BigInt(`0x${randomBytes(6).toString('hex')}`)
+    .toString()
+    .padStart(15, '0')
   return `${(counter % 900) + 100}${rand}`.slice(0, length)
 }

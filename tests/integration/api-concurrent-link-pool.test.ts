@@ -19,7 +19,12 @@ describe('pool mode: concurrent first link attempts of one tenant', () => {
       const inst = h.sim.addInstance({ instanceId: `110177000${i}` })
       await testDb()
         .insertInto('wa_instances')
-        .values({ id: inst.instanceId, mode: 'pool', api_url: SIM_API_URL, encrypted_token: vault.encrypt(inst.apiToken, INSTANCE_TOKEN_LOCATION) })
+        .values({
+          id: inst.instanceId,
+          mode: 'pool',
+          api_url: SIM_API_URL,
+          encrypted_token: vault.encrypt(inst.apiToken, INSTANCE_TOKEN_LOCATION),
+        })
         .execute()
     }
   })

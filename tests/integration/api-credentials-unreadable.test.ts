@@ -25,7 +25,11 @@ async function reencryptUnderUnknownKey(tenantId: string, instanceId: string): P
     configLocation(tenantId),
   )
   await testDb().updateTable('wa_instances').set({ encrypted_token: token }).where('id', '=', instanceId).execute()
-  await testDb().updateTable('tenant_provider_configs').set({ encrypted_config: config }).where('tenant_id', '=', tenantId).execute()
+  await testDb()
+    .updateTable('tenant_provider_configs')
+    .set({ encrypted_config: config })
+    .where('tenant_id', '=', tenantId)
+    .execute()
   return [token, config]
 }
 

@@ -8,7 +8,10 @@ const h = useWaApp({ instances: 1 })
 
 function cspNonceOf(res: Response): string {
   const csp = res.headers.get('content-security-policy') ?? ''
-  const scriptSrc = csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('script-src '))
+  const scriptSrc = csp
+    .split(';')
+    .map((d) => d.trim())
+    .find((d) => d.startsWith('script-src '))
   expect(scriptSrc, csp).toMatch(/'strict-dynamic'/)
   return /'nonce-([^']+)'/.exec(scriptSrc ?? '')?.[1] ?? ''
 }
@@ -33,7 +36,9 @@ describe('GET /api/docs', () => {
     expect(html, 'nothing from another origin (no CDN)').not.toMatch(/(src|href)="(https?:)?\/\//)
 
     const assets = [...html.matchAll(/(?:src|href)="(\/[^"]+)"/g)].map((m) => m[1]!)
-    expect(assets).toEqual(expect.arrayContaining(['/api/docs/assets/swagger-ui-bundle.js', '/api/docs/assets/swagger-ui.css', '/api-docs/init.js']))
+    expect(assets).toEqual(
+      expect.arrayContaining(['/api/docs/assets/swagger-ui-bundle.js', '/api/docs/assets/swagger-ui.css', '/api-docs/init.js']),
+    )
     for (const asset of assets) {
       const a = await fetch(`${h.app.url}${asset}`)
       expect(a.status, asset).toBe(200)
@@ -57,7 +62,12 @@ describe('GET /api/docs', () => {
   })
 
   it('serves only the Swagger UI files the page needs, not the rest of the package', async () => {
-    for (const p of ['/api/docs/assets/index.html', '/api/docs/assets/swagger-initializer.js', '/api/docs/assets/package.json', '/api/docs/assets/..%2fpackage.json']) {
+    for (const p of [
+      '/api/docs/assets/index.html',
+      '/api/docs/assets/swagger-initializer.js',
+      '/api/docs/assets/package.json',
+      '/api/docs/assets/..%2fpackage.json',
+    ]) {
       const res = await fetch(`${h.app.url}${p}`)
       expect(res.status, p).toBe(404)
       expect(await res.json()).toMatchObject({ ok: false, error: 'NOT_FOUND' })

@@ -14,7 +14,13 @@ const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wa-edge-logs-')
 const h = useWaApp({ env: { LOG_LEVEL: 'trace', LOG_FILE: logFile } })
 
 const READ_ONLY = ['/api/settings/features', '/api/wa/qr/status', '/api/wa/events', '/api/openapi.json']
-const POST_ONLY = ['/api/wa/qr/generate', '/api/wa/disconnect', '/api/wa/pairing-code', '/api/wa/test', '/api/wa/webhooks/green-api/1101000001']
+const POST_ONLY = [
+  '/api/wa/qr/generate',
+  '/api/wa/disconnect',
+  '/api/wa/pairing-code',
+  '/api/wa/test',
+  '/api/wa/webhooks/green-api/1101000001',
+]
 
 let printed: string[] = []
 beforeEach(() => {
@@ -35,7 +41,11 @@ describe('/api answers the envelope for the wrong verb and unknown paths', () =>
   it('POST, PUT, DELETE on a read-only route → 405 METHOD_NOT_ALLOWED with Allow: GET, HEAD', async () => {
     for (const p of READ_ONLY) {
       for (const method of ['POST', 'PUT', 'DELETE']) {
-        const res = await fetch(`${h.app.url}${p}`, { method, headers: { ...owner(), 'content-type': 'application/json' }, body: '{}' })
+        const res = await fetch(`${h.app.url}${p}`, {
+          method,
+          headers: { ...owner(), 'content-type': 'application/json' },
+          body: '{}',
+        })
         expect(res.headers.get('allow'), `${method} ${p}`).toBe('GET, HEAD')
         const body = await expectError(res, 405, 'METHOD_NOT_ALLOWED')
         expect(JSON.stringify(body)).not.toMatch(STACK_LINE)
@@ -65,9 +75,12 @@ describe('/api answers the envelope for the wrong verb and unknown paths', () =>
 describe('the log holds JSON lines only', () => {
   it('unknown pages, unknown /api paths and wrong verbs print no stack trace and no plain text', async () => {
     const before = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').length : 0
-    for (const p of ['/no-such-page', '/settings/nope', '/api/nope', '/build/nope.js']) await (await fetch(`${h.app.url}${p}`)).text()
+    for (const p of ['/no-such-page', '/settings/nope', '/api/nope', '/build/nope.js'])
+      await (await fetch(`${h.app.url}${p}`)).text()
     await (await fetch(`${h.app.url}/api/wa/qr/status`, { method: 'POST', headers: owner() })).text()
-    await (await fetch(`${h.app.url}/healthz`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).text()
+    await (
+      await fetch(`${h.app.url}/healthz`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    ).text()
     await (await fetch(`${h.app.url}/api/wa/test`, { headers: owner() })).text()
 
     // React Router's development build (NODE_ENV is `test` here) warns on the console for a URL

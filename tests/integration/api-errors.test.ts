@@ -6,7 +6,17 @@ import { KyselyRateLimiter } from '../../adapters/kysely/kysely-rate-limiter'
 import { appToken, unsignedToken } from '../utils/auth-fixtures'
 import { otherProcessDb, testDb } from '../utils/db'
 import { useWaApp } from '../utils/wa-harness'
-import { STACK_LINE, expectError, get, linkByScan, newTenant, post, providerRow, scanTarget, type TenantActor } from './api-support'
+import {
+  STACK_LINE,
+  expectError,
+  get,
+  linkByScan,
+  newTenant,
+  post,
+  providerRow,
+  scanTarget,
+  type TenantActor,
+} from './api-support'
 
 // Every error code of docs/api.md#errors over HTTP. ONE simulator instance, so a second tenant gets
 // NO_INSTANCE_AVAILABLE while another holds it. Each test builds the state it needs with its own
@@ -48,7 +58,18 @@ function chunkedPost(path: string, chunks: number, chunkBytes: number): Promise<
   const url = new URL(path, h.app.url)
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${h.tokens.owner}`, 'x-tenant': 'macrea', 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${h.tokens.owner}`,
+          'x-tenant': 'macrea',
+          'content-type': 'application/json',
+          'transfer-encoding': 'chunked',
+        },
+      },
       (res) => {
         let body = ''
         res.setEncoding('utf8')
@@ -107,7 +128,11 @@ describe('UNAUTHENTICATED (401 + WWW-Authenticate: Bearer)', () => {
         await expectCode(res, 401, 'UNAUTHENTICATED')
       }
       for (const { path, body } of MUTATING) {
-        const res = await raw(path, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+        const res = await raw(path, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
         expect(res.headers.get('www-authenticate')).toBe('Bearer')
         await expectCode(res, 401, 'UNAUTHENTICATED')
       }
@@ -118,12 +143,24 @@ describe('UNAUTHENTICATED (401 + WWW-Authenticate: Bearer)', () => {
 
 describe('tenant resolution', () => {
   it('TENANT_FORBIDDEN for a foreign or unknown tenant (same body), by header or by token claim', async () => {
-    const foreign = await expectCode(await get(h, '/api/wa/qr/status', { token: h.tokens.owner, tenantId: 'test_tenant_blocked' }), 403, 'TENANT_FORBIDDEN')
-    const unknown = await expectCode(await get(h, '/api/wa/qr/status', { token: h.tokens.owner, tenantId: 'no-such-tenant' }), 403, 'TENANT_FORBIDDEN')
+    const foreign = await expectCode(
+      await get(h, '/api/wa/qr/status', { token: h.tokens.owner, tenantId: 'test_tenant_blocked' }),
+      403,
+      'TENANT_FORBIDDEN',
+    )
+    const unknown = await expectCode(
+      await get(h, '/api/wa/qr/status', { token: h.tokens.owner, tenantId: 'no-such-tenant' }),
+      403,
+      'TENANT_FORBIDDEN',
+    )
     expect(unknown).toEqual(foreign)
     // A token without a tenant claim, pointed at a tenant the user is not a member of.
     const unbound = await appToken(testDb(), { sub: h.users.owner })
-    await expectCode(await post(h, '/api/wa/qr/generate', { token: unbound, tenantId: 'test_tenant_blocked' }), 403, 'TENANT_FORBIDDEN')
+    await expectCode(
+      await post(h, '/api/wa/qr/generate', { token: unbound, tenantId: 'test_tenant_blocked' }),
+      403,
+      'TENANT_FORBIDDEN',
+    )
     // A token bound to a tenant its user no longer belongs to.
     const orphan = await appToken(testDb(), { sub: h.users.owner, tenant_id: 'test_tenant_blocked' })
     await expectCode(await get(h, '/api/settings/features', { token: orphan }), 403, 'TENANT_FORBIDDEN')
@@ -131,7 +168,11 @@ describe('tenant resolution', () => {
 
   it('a malformed X-Tenant (or two values) → 400 VALIDATION_FAILED with issues', async () => {
     for (const value of ['MACREA', 'a b', 'macrea, macrea', '../etc', '-x', 'x'.repeat(64)]) {
-      const body = await expectCode(await get(h, '/api/wa/qr/status', { token: h.tokens.owner, tenantId: value }), 400, 'VALIDATION_FAILED')
+      const body = await expectCode(
+        await get(h, '/api/wa/qr/status', { token: h.tokens.owner, tenantId: value }),
+        400,
+        'VALIDATION_FAILED',
+      )
       expect(Array.isArray(body.issues)).toBe(true)
     }
   })
@@ -168,7 +209,11 @@ describe('VALIDATION_FAILED (400/415, body has issues)', () => {
   const send = (path: string, body: BodyInit, contentType: string | null, extra: RequestInit = {}) =>
     raw(path, {
       method: 'POST',
-      headers: { authorization: `Bearer ${h.tokens.owner}`, 'x-tenant': 'macrea', ...(contentType ? { 'content-type': contentType } : {}) },
+      headers: {
+        authorization: `Bearer ${h.tokens.owner}`,
+        'x-tenant': 'macrea',
+        ...(contentType ? { 'content-type': contentType } : {}),
+      },
       body,
       ...extra,
     })
@@ -183,7 +228,8 @@ describe('VALIDATION_FAILED (400/415, body has issues)', () => {
     const paths = ['/api/wa/qr/generate', '/api/wa/disconnect', '/api/wa/test', '/api/wa/pairing-code']
     for (const path of paths) {
       await invalid(await send(path, '{"unterminated": ', 'application/json'))
-      for (const value of ['[]', '[{}]', '"text"', '42', 'null', 'true']) await invalid(await send(path, value, 'application/json'))
+      for (const value of ['[]', '[{}]', '"text"', '42', 'null', 'true'])
+        await invalid(await send(path, value, 'application/json'))
       await invalid(await send(path, '{}', 'text/plain'), [400, 415])
       await invalid(await send(path, 'a=1&b=2', 'application/x-www-form-urlencoded'), [400, 415])
       // Over the 16 KiB JSON limit: refused by the express shell's body limit (decision 090).
@@ -191,7 +237,11 @@ describe('VALIDATION_FAILED (400/415, body has issues)', () => {
       await expectCode(await send(path, big, 'application/json'), 413, 'PAYLOAD_TOO_LARGE')
     }
     // A bigger body, still answered (drained, not reset) …
-    await expectCode(await send('/api/wa/disconnect', JSON.stringify({ padding: 'z'.repeat(300 * 1024) }), 'application/json'), 413, 'PAYLOAD_TOO_LARGE')
+    await expectCode(
+      await send('/api/wa/disconnect', JSON.stringify({ padding: 'z'.repeat(300 * 1024) }), 'application/json'),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    )
     // … and without a Content-Length (chunked): cut off while streaming, still the envelope.
     const chunked = await chunkedPost('/api/wa/qr/generate', 6, 8 * 1024)
     expect(chunked.status).toBe(413)
@@ -206,7 +256,16 @@ describe('VALIDATION_FAILED (400/415, body has issues)', () => {
 
   it('bad phone numbers and messages', async () => {
     h.sim.resetCallCounts()
-    for (const phoneNumber of ['0612345678', '33612345678', '+33 6 12 34 56 78', '+3361', '+33012345678901234', '+99912345678', 33612345678, null]) {
+    for (const phoneNumber of [
+      '0612345678',
+      '33612345678',
+      '+33 6 12 34 56 78',
+      '+3361',
+      '+33012345678901234',
+      '+99912345678',
+      33612345678,
+      null,
+    ]) {
       const body = await invalid(await post(h, '/api/wa/pairing-code', macrea(), { phoneNumber }))
       expect(JSON.stringify(body.issues)).toContain('phoneNumber')
     }
@@ -319,7 +378,8 @@ describe('RATE_LIMITED (429 + Retry-After), counted in PostgreSQL', () => {
     await linkingTenant()
     const t = await newTenant()
     await roomInWindow(600)
-    for (let i = 0; i < 5; i++) await expectCode(await post(h, '/api/wa/pairing-code', t, { phoneNumber: '+33611223344' }), 409, 'NO_INSTANCE_AVAILABLE')
+    for (let i = 0; i < 5; i++)
+      await expectCode(await post(h, '/api/wa/pairing-code', t, { phoneNumber: '+33611223344' }), 409, 'NO_INSTANCE_AVAILABLE')
     await limited(await post(h, '/api/wa/pairing-code', t, { phoneNumber: '+33611223344' }), 600)
     await roomInWindow(3600)
     h.sim.resetCallCounts()
@@ -347,7 +407,8 @@ describe('RATE_LIMITED (429 + Retry-After), counted in PostgreSQL', () => {
       await limited(await post(h, '/api/wa/test', t), 3600)
 
       await roomInWindow(600)
-      for (let i = 0; i < 4; i++) await expectCode(await post(h, '/api/wa/pairing-code', t, { phoneNumber: '+33611223344' }), 409, 'NO_INSTANCE_AVAILABLE')
+      for (let i = 0; i < 4; i++)
+        await expectCode(await post(h, '/api/wa/pairing-code', t, { phoneNumber: '+33611223344' }), 409, 'NO_INSTANCE_AVAILABLE')
       // The API spent 4 of 5: the other process gets the 5th, then is refused with a Retry-After.
       expect((await limiter.hit(`wa:pairing:${t.tenantId}`, 5, 600)).allowed).toBe(true)
       const refused = await limiter.hit(`wa:pairing:${t.tenantId}`, 5, 600)
@@ -363,7 +424,11 @@ describe('robustness', () => {
   it('undecryptable stored credentials are their own envelope (503 CREDENTIALS_UNREADABLE), never a 500 INTERNAL', async () => {
     const { actor } = await connectedTenant()
     expect((await providerRow(actor.tenantId))?.connection_status).toBe('authorized')
-    await testDb().updateTable('tenant_provider_configs').set({ encrypted_config: 'v1.k2.AAAA.BBBB.CCCC' }).where('tenant_id', '=', actor.tenantId).execute()
+    await testDb()
+      .updateTable('tenant_provider_configs')
+      .set({ encrypted_config: 'v1.k2.AAAA.BBBB.CCCC' })
+      .where('tenant_id', '=', actor.tenantId)
+      .execute()
     const res = await post(h, '/api/wa/test', actor)
     await expectError(res, 503, 'CREDENTIALS_UNREADABLE')
     // Disconnecting still works (logout is best effort), which is how the user recovers.
@@ -383,13 +448,30 @@ describe('robustness', () => {
     const POST_ROUTES = MUTATING.map((m) => m.path)
     const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 })
     const contentType = fc.oneof(
-      fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/merge-patch+json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', ''),
+      fc.constantFrom(
+        'application/json',
+        'application/json; charset=utf-8',
+        'application/merge-patch+json',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        '',
+      ),
       printable,
     )
     const body = fc.oneof(
       fc.json({ maxDepth: 3 }),
       fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
-      fc.record({ phoneNumber: fc.oneof(printable, fc.constant('+33611223344')), to: fc.option(printable, { nil: undefined }), message: fc.option(fc.string({ maxLength: 1200 }), { nil: undefined }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+      fc
+        .record(
+          {
+            phoneNumber: fc.oneof(printable, fc.constant('+33611223344')),
+            to: fc.option(printable, { nil: undefined }),
+            message: fc.option(fc.string({ maxLength: 1200 }), { nil: undefined }),
+          },
+          { requiredKeys: [] },
+        )
+        .map((v) => JSON.stringify(v)),
       fc.string({ maxLength: 200 }),
     )
 
@@ -425,17 +507,29 @@ describe('robustness', () => {
     })
 
     it('X-Tenant, Accept-Language and Authorization values on every route', async () => {
-      const routes = [...POST_ROUTES.map((p) => ({ path: p, method: 'POST' })), ...GET_ROUTES.filter((p) => !p.endsWith('/events')).map((p) => ({ path: p, method: 'GET' }))]
+      const routes = [
+        ...POST_ROUTES.map((p) => ({ path: p, method: 'POST' })),
+        ...GET_ROUTES.filter((p) => !p.endsWith('/events')).map((p) => ({ path: p, method: 'GET' })),
+      ]
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom(...routes),
           fc.oneof(printable, fc.constantFrom('macrea', 'test_tenant_blocked', f.tenantId, 'MACREA', '', 'macrea,macrea')),
           printable,
-          fc.oneof(fc.constant(`Bearer ${f.token}`), printable.map((s) => `Bearer ${s}`), printable),
+          fc.oneof(
+            fc.constant(`Bearer ${f.token}`),
+            printable.map((s) => `Bearer ${s}`),
+            printable,
+          ),
           async (route, tenant, lang, authorization) => {
             const res = await raw(route.path, {
               method: route.method,
-              headers: { authorization, 'x-tenant': tenant, 'accept-language': lang, ...(route.method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+              headers: {
+                authorization,
+                'x-tenant': tenant,
+                'accept-language': lang,
+                ...(route.method === 'POST' ? { 'content-type': 'application/json' } : {}),
+              },
               ...(route.method === 'POST' ? { body: '{}' } : {}),
             })
             expect(res.status).toBeLessThan(500)
@@ -448,15 +542,23 @@ describe('robustness', () => {
 
     it('the webhook route: any instance id, token and body → 401 or 200, never 5xx', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.oneof(fc.bigInt({ min: 0n, max: 10n ** 20n }).map(String), printable.filter((s) => s.length > 0)), printable, body, async (id, token, payload) => {
-          const res = await raw(`/api/wa/webhooks/green-api/${encodeURIComponent(id)}`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-            body: payload,
-          })
-          expect([401, 404, 405]).toContain(res.status)
-          await check(res)
-        }),
+        fc.asyncProperty(
+          fc.oneof(
+            fc.bigInt({ min: 0n, max: 10n ** 20n }).map(String),
+            printable.filter((s) => s.length > 0),
+          ),
+          printable,
+          body,
+          async (id, token, payload) => {
+            const res = await raw(`/api/wa/webhooks/green-api/${encodeURIComponent(id)}`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+              body: payload,
+            })
+            expect([401, 404, 405]).toContain(res.status)
+            await check(res)
+          },
+        ),
         { numRuns: 20 },
       )
     })

@@ -1,12 +1,28 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { SIM_API_URL, eventually, useWaApp } from '../utils/wa-harness'
-import { expectError, get, instanceRow, linkByScan, newTenant, post, providerRow, scanTarget, statusOf, type TenantActor } from './api-support'
+import {
+  expectError,
+  get,
+  instanceRow,
+  linkByScan,
+  newTenant,
+  post,
+  providerRow,
+  scanTarget,
+  statusOf,
+  type TenantActor,
+} from './api-support'
 
 // GREENAPI_MODE=shared (docs/states.md#instances): one env instance belongs to at most one tenant at a time.
 const SHARED_ID = '1101990001'
 const SHARED_TOKEN = 'shared0instance0token0for0the0test0only0'
 const h = useWaApp({
-  env: { GREENAPI_MODE: 'shared', GREENAPI_INSTANCE_ID: SHARED_ID, GREENAPI_API_TOKEN: SHARED_TOKEN, GREENAPI_BASE_URL: SIM_API_URL },
+  env: {
+    GREENAPI_MODE: 'shared',
+    GREENAPI_INSTANCE_ID: SHARED_ID,
+    GREENAPI_API_TOKEN: SHARED_TOKEN,
+    GREENAPI_BASE_URL: SIM_API_URL,
+  },
 })
 const A = () => ({ token: h.tokens.owner, tenantId: 'macrea' })
 

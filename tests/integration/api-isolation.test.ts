@@ -1,6 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { useWaApp } from '../utils/wa-harness'
-import { expectError, get, instanceRow, linkByScan, newTenant, post, providerRow, statusOf, type TenantActor } from './api-support'
+import {
+  expectError,
+  get,
+  instanceRow,
+  linkByScan,
+  newTenant,
+  post,
+  providerRow,
+  statusOf,
+  type TenantActor,
+} from './api-support'
 
 // Tenant isolation in simulator mode (every tenant gets its own instance). The shared-mode
 // counterpart (one env instance for everybody) is api-isolation-shared.test.ts.

@@ -67,7 +67,12 @@ describe('full journey over HTTP (simulator behind MSW)', () => {
     expect(await second.json()).toEqual({ ok: true, message: 'WhatsApp déconnecté avec succès' })
 
     // The timeline recorded the transitions.
-    const events = await testDb().selectFrom('wa_status_events').select(['to_status']).where('tenant_id', '=', 'macrea').orderBy('id').execute()
+    const events = await testDb()
+      .selectFrom('wa_status_events')
+      .select(['to_status'])
+      .where('tenant_id', '=', 'macrea')
+      .orderBy('id')
+      .execute()
     expect(events.map((e) => e.to_status)).toEqual(expect.arrayContaining(['notAuthorized', 'authorized']))
   })
 
@@ -82,7 +87,9 @@ describe('full journey over HTTP (simulator behind MSW)', () => {
     expect(await statusOf(h, p)).toMatchObject({ connected: false, status: 'notAuthorized' })
 
     expect(h.sim.pair(body.code)).toMatchObject({ ok: true, phoneE164: '+33611223344' })
-    await eventually(async () => expect(await statusOf(h, p)).toMatchObject({ connected: true, status: 'authorized', phoneNumber: '+33611223344' }))
+    await eventually(async () =>
+      expect(await statusOf(h, p)).toMatchObject({ connected: true, status: 'authorized', phoneNumber: '+33611223344' }),
+    )
     const row = await providerRow(p.tenantId)
     expect(row).toMatchObject({ connection_status: 'authorized', is_active: true, phone_number: '+33611223344' })
 
@@ -119,7 +126,13 @@ describe('full journey over HTTP (simulator behind MSW)', () => {
     const view = h.sim.instance(instanceId)!
     h.sim.setRateLimitsEnabled(false)
     try {
-      const off = await h.sim.handle({ method: 'setSettings', httpMethod: 'POST', instanceId, token: view.apiToken, body: { stateWebhook: 'no' } })
+      const off = await h.sim.handle({
+        method: 'setSettings',
+        httpMethod: 'POST',
+        instanceId,
+        token: view.apiToken,
+        body: { stateWebhook: 'no' },
+      })
       expect(off.status).toBe(200)
     } finally {
       h.sim.setRateLimitsEnabled(true)
@@ -130,7 +143,11 @@ describe('full journey over HTTP (simulator behind MSW)', () => {
     h.sim.resetCallCounts()
     await expectError(await post(h, '/api/wa/qr/generate', l), 409, 'ALREADY_CONNECTED')
     expect(h.sim.callCount({ instanceId, method: 'qr' })).toBe(1)
-    expect(await providerRow(l.tenantId)).toMatchObject({ connection_status: 'authorized', is_active: true, phone_number: '+33655555555' })
+    expect(await providerRow(l.tenantId)).toMatchObject({
+      connection_status: 'authorized',
+      is_active: true,
+      phone_number: '+33655555555',
+    })
     expect(await statusOf(h, l)).toMatchObject({ connected: true, status: 'authorized', phoneNumber: '+33655555555' })
     await post(h, '/api/wa/disconnect', l)
   })
@@ -177,7 +194,11 @@ async function openEvents(token: string, tenant: string) {
         const lines = block.split('\n')
         const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim())
         if (data.length === 0) continue // comment (heartbeat) or retry-only block
-        const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim() ?? 'message'
+        const event =
+          lines
+            .find((l) => l.startsWith('event:'))
+            ?.slice(6)
+            .trim() ?? 'message'
         queue.push({ event, data: JSON.parse(data.join('\n')) })
       }
     }
@@ -260,8 +281,17 @@ describe('POST /api/wa/webhooks/green-api/:instanceId', () => {
     const instanceId = await linkByScan(h, w, '+33612345678')
     const snapshot = async () => {
       const row = await providerRow(w.tenantId)
-      const events = await testDb().selectFrom('wa_status_events').select((eb) => eb.fn.countAll<string>().as('n')).where('tenant_id', '=', w.tenantId).executeTakeFirstOrThrow()
-      return { status: row?.connection_status, phone: row?.phone_number, changed: row?.status_changed_at.toISOString(), events: Number(events.n) }
+      const events = await testDb()
+        .selectFrom('wa_status_events')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('tenant_id', '=', w.tenantId)
+        .executeTakeFirstOrThrow()
+      return {
+        status: row?.connection_status,
+        phone: row?.phone_number,
+        changed: row?.status_changed_at.toISOString(),
+        events: Number(events.n),
+      }
     }
     const before = await snapshot()
     expect(before.status).toBe('authorized')
@@ -273,19 +303,31 @@ describe('POST /api/wa/webhooks/green-api/:instanceId', () => {
     const realToken = h.sim.instance(instanceId)!.webhookToken
     expect(realToken.length).toBeGreaterThan(10)
     // Another instance's id with this instance's token, an unknown id, a malformed id.
-    await expectError(await hook('999999999999', stateEvent('999999999999', 'notAuthorized'), `Bearer ${realToken}`), 401, 'WEBHOOK_UNAUTHORIZED')
+    await expectError(
+      await hook('999999999999', stateEvent('999999999999', 'notAuthorized'), `Bearer ${realToken}`),
+      401,
+      'WEBHOOK_UNAUTHORIZED',
+    )
     await expectError(await hook('not-a-number', logout, `Bearer ${realToken}`), 401, 'WEBHOOK_UNAUTHORIZED')
     expect(await snapshot()).toEqual(before)
     expect(await statusOf(h, w)).toMatchObject({ connected: true, status: 'authorized' })
 
     // Out-of-order: an event older than the last applied one is acknowledged and ignored.
-    const stale = await hook(instanceId, stateEvent(instanceId, 'notAuthorized', Math.floor(Date.now() / 1000) - 3600), `Bearer ${realToken}`)
+    const stale = await hook(
+      instanceId,
+      stateEvent(instanceId, 'notAuthorized', Math.floor(Date.now() / 1000) - 3600),
+      `Bearer ${realToken}`,
+    )
     expect(stale.status).toBe(200)
     expect(await stale.json()).toEqual({ ok: true, applied: false })
     expect(await snapshot()).toEqual(before)
 
     // Positive control: the real token changes the state at once.
-    const applied = await hook(instanceId, stateEvent(instanceId, 'yellowCard', Math.floor(Date.now() / 1000) + 1), `Bearer ${realToken}`)
+    const applied = await hook(
+      instanceId,
+      stateEvent(instanceId, 'yellowCard', Math.floor(Date.now() / 1000) + 1),
+      `Bearer ${realToken}`,
+    )
     expect(applied.status).toBe(200)
     expect(await applied.json()).toEqual({ ok: true, applied: true })
     expect(await providerRow(w.tenantId)).toMatchObject({ connection_status: 'yellowCard' })

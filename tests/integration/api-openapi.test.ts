@@ -28,7 +28,18 @@ const h = useWaApp({ instances: 4 })
 type Json = Record<string, any>
 let doc: Json
 
-const DRAFT_2020_ONLY = ['prefixItems', '$defs', '$dynamicRef', '$dynamicAnchor', 'unevaluatedProperties', 'unevaluatedItems', 'dependentSchemas', 'dependentRequired', 'contentSchema', '$anchor']
+const DRAFT_2020_ONLY = [
+  'prefixItems',
+  '$defs',
+  '$dynamicRef',
+  '$dynamicAnchor',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+  'dependentSchemas',
+  'dependentRequired',
+  'contentSchema',
+  '$anchor',
+]
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']
 
 function walk(value: unknown, visit: (node: Json, path: string) => void, path = '#'): void {
@@ -52,7 +63,8 @@ function resolvePointer(root: Json, ref: string): unknown {
 function structuralErrors(d: Json): string[] {
   const errors: string[] = []
   if (typeof d.openapi !== 'string' || !/^3\.1\.\d+$/.test(d.openapi)) errors.push('openapi must be 3.1.x')
-  if (typeof d.info?.title !== 'string' || typeof d.info?.version !== 'string') errors.push('info.title and info.version are required strings')
+  if (typeof d.info?.title !== 'string' || typeof d.info?.version !== 'string')
+    errors.push('info.title and info.version are required strings')
   if (!d.paths || typeof d.paths !== 'object') errors.push('paths must be an object')
   const operationIds = new Set<string>()
   for (const [path, item] of Object.entries<Json>(d.paths ?? {})) {
@@ -60,7 +72,8 @@ function structuralErrors(d: Json): string[] {
     const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1])
     for (const [method, op] of Object.entries<Json>(item)) {
       if (!HTTP_METHODS.includes(method)) {
-        if (!['parameters', 'summary', 'description', 'servers', '$ref'].includes(method)) errors.push(`${path}: unknown key ${method}`)
+        if (!['parameters', 'summary', 'description', 'servers', '$ref'].includes(method))
+          errors.push(`${path}: unknown key ${method}`)
         continue
       }
       const where = `${method.toUpperCase()} ${path}`
@@ -77,19 +90,23 @@ function structuralErrors(d: Json): string[] {
       }
       const params = (op.parameters ?? []) as Json[]
       for (const p of params) {
-        if (!['query', 'header', 'path', 'cookie'].includes(p.in) || typeof p.name !== 'string') errors.push(`${where}: bad parameter ${JSON.stringify(p)}`)
+        if (!['query', 'header', 'path', 'cookie'].includes(p.in) || typeof p.name !== 'string')
+          errors.push(`${where}: bad parameter ${JSON.stringify(p)}`)
         if (p.in === 'path' && p.required !== true) errors.push(`${where}: path parameter ${p.name} must be required`)
       }
       for (const name of templated) {
-        if (!params.some((p) => p.in === 'path' && p.name === name)) errors.push(`${where}: {${name}} is not declared as a path parameter`)
+        if (!params.some((p) => p.in === 'path' && p.name === name))
+          errors.push(`${where}: {${name}} is not declared as a path parameter`)
       }
       for (const requirement of (op.security ?? []) as Json[]) {
-        for (const scheme of Object.keys(requirement)) if (!d.components?.securitySchemes?.[scheme]) errors.push(`${where}: unknown security scheme ${scheme}`)
+        for (const scheme of Object.keys(requirement))
+          if (!d.components?.securitySchemes?.[scheme]) errors.push(`${where}: unknown security scheme ${scheme}`)
       }
     }
   }
   walk(d, (node, at) => {
-    if (typeof node.$ref === 'string' && resolvePointer(d, node.$ref) === undefined) errors.push(`${at}: unresolvable $ref ${node.$ref}`)
+    if (typeof node.$ref === 'string' && resolvePointer(d, node.$ref) === undefined)
+      errors.push(`${at}: unresolvable $ref ${node.$ref}`)
   })
   return errors
 }
@@ -101,7 +118,10 @@ function standalone(schema: unknown): Json {
       ? v.map(rewrite)
       : v && typeof v === 'object'
         ? Object.fromEntries(
-            Object.entries(v).map(([k, x]) => [k, k === '$ref' && typeof x === 'string' ? x.replace('#/components/schemas/', '#/definitions/') : rewrite(x)]),
+            Object.entries(v).map(([k, x]) => [
+              k,
+              k === '$ref' && typeof x === 'string' ? x.replace('#/components/schemas/', '#/definitions/') : rewrite(x),
+            ]),
           )
         : v
   return { ...(rewrite(schema) as Json), definitions: rewrite(doc.components?.schemas ?? {}) as Json }
@@ -170,7 +190,13 @@ describe('the OpenAPI document', () => {
     broken.openapi = '3.0.3'
     const firstPath = Object.keys(broken.paths)[0]!
     broken.paths[firstPath].get = { responses: {} }
-    broken.paths['/api/x/{id}'] = { post: { responses: { 200: { description: 'x', content: { 'application/json': { schema: { $ref: '#/components/schemas/Nope' } } } } } } }
+    broken.paths['/api/x/{id}'] = {
+      post: {
+        responses: {
+          200: { description: 'x', content: { 'application/json': { schema: { $ref: '#/components/schemas/Nope' } } } },
+        },
+      },
+    }
     const errors = structuralErrors(broken).join('\n')
     expect(errors).toMatch(/3\.1\.x/)
     expect(errors).toMatch(/no responses/)
@@ -183,7 +209,8 @@ describe('the OpenAPI document', () => {
     walk(doc, (node, at) => {
       if (node.schema && typeof node.schema === 'object') schemas.push({ at: `${at}/schema`, schema: node.schema })
     })
-    for (const [name, schema] of Object.entries<Json>(doc.components?.schemas ?? {})) schemas.push({ at: `#/components/schemas/${name}`, schema })
+    for (const [name, schema] of Object.entries<Json>(doc.components?.schemas ?? {}))
+      schemas.push({ at: `#/components/schemas/${name}`, schema })
     expect(schemas.length).toBeGreaterThan(10)
     for (const { at, schema } of schemas) {
       walk(schema, (node, inner) => {
@@ -238,27 +265,61 @@ describe('real responses validate against the document', () => {
     const owned = { token: owner.token, tenantId: owner.tenantId }
     const blocked = { token: h.tokens.blockedOwner, tenantId: 'test_tenant_blocked' }
     const rawPost = (path: string, body: string, type: string) =>
-      fetch(`${h.app.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${owner.token}`, 'content-type': type }, body })
+      fetch(`${h.app.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${owner.token}`, 'content-type': type },
+        body,
+      })
 
     await capture('features 200', '/api/settings/features', 'get', await get(h, '/api/settings/features', owned))
     await capture('features 401', '/api/settings/features', 'get', await h.api('/api/settings/features'))
-    await capture('features 403', '/api/settings/features', 'get', await get(h, '/api/settings/features', { token: owner.token, tenantId: 'macrea' }))
-    await capture('features 400', '/api/settings/features', 'get', await get(h, '/api/settings/features', { token: owner.token, tenantId: 'NOT VALID' }))
+    await capture(
+      'features 403',
+      '/api/settings/features',
+      'get',
+      await get(h, '/api/settings/features', { token: owner.token, tenantId: 'macrea' }),
+    )
+    await capture(
+      'features 400',
+      '/api/settings/features',
+      'get',
+      await get(h, '/api/settings/features', { token: owner.token, tenantId: 'NOT VALID' }),
+    )
     await capture('status 200 (none)', '/api/wa/qr/status', 'get', await get(h, '/api/wa/qr/status', owned))
     await capture('status 403 disabled', '/api/wa/qr/status', 'get', await get(h, '/api/wa/qr/status', blocked))
 
-    await capture('generate 400', '/api/wa/qr/generate', 'post', await rawPost('/api/wa/qr/generate', '{oops', 'application/json'))
-    await capture('generate oversized 413', '/api/wa/qr/generate', 'post', await rawPost('/api/wa/qr/generate', JSON.stringify({ p: 'x'.repeat(20_000) }), 'application/json'))
+    await capture(
+      'generate 400',
+      '/api/wa/qr/generate',
+      'post',
+      await rawPost('/api/wa/qr/generate', '{oops', 'application/json'),
+    )
+    await capture(
+      'generate oversized 413',
+      '/api/wa/qr/generate',
+      'post',
+      await rawPost('/api/wa/qr/generate', JSON.stringify({ p: 'x'.repeat(20_000) }), 'application/json'),
+    )
     await capture('generate 415', '/api/wa/qr/generate', 'post', await rawPost('/api/wa/qr/generate', '{}', 'text/plain'))
     await capture('generate 403 role', '/api/wa/qr/generate', 'post', await post(h, '/api/wa/qr/generate', member))
     await capture('generate 403 disabled', '/api/wa/qr/generate', 'post', await post(h, '/api/wa/qr/generate', blocked))
     await capture('test 409', '/api/wa/test', 'post', await post(h, '/api/wa/test', owned))
-    await capture('pairing 400', '/api/wa/pairing-code', 'post', await post(h, '/api/wa/pairing-code', owned, { phoneNumber: '12' }))
+    await capture(
+      'pairing 400',
+      '/api/wa/pairing-code',
+      'post',
+      await post(h, '/api/wa/pairing-code', owned, { phoneNumber: '12' }),
+    )
 
     const gen = await capture('generate 200', '/api/wa/qr/generate', 'post', await post(h, '/api/wa/qr/generate', owned))
     const { instanceId, nonce } = await scanTarget((gen.body as { qrCode: string }).qrCode)
     await capture('status 200 (linking)', '/api/wa/qr/status', 'get', await get(h, '/api/wa/qr/status', owned))
-    await capture('pairing 200', '/api/wa/pairing-code', 'post', await post(h, '/api/wa/pairing-code', owned, { phoneNumber: '+33611223344' }))
+    await capture(
+      'pairing 200',
+      '/api/wa/pairing-code',
+      'post',
+      await post(h, '/api/wa/pairing-code', owned, { phoneNumber: '+33611223344' }),
+    )
 
     h.sim.fault({ instanceId, methods: ['qr'] }).down(503)
     await capture('generate 503', '/api/wa/qr/generate', 'post', await post(h, '/api/wa/qr/generate', owned))
@@ -271,7 +332,10 @@ describe('real responses validate against the document', () => {
     await capture('test 200', '/api/wa/test', 'post', await post(h, '/api/wa/test', owned, { message: 'OpenAPI check' }))
 
     const controller = new AbortController()
-    const events = await fetch(`${h.app.url}/api/wa/events`, { headers: { authorization: `Bearer ${owner.token}` }, signal: controller.signal })
+    const events = await fetch(`${h.app.url}/api/wa/events`, {
+      headers: { authorization: `Bearer ${owner.token}` },
+      signal: controller.signal,
+    })
     captured.push({ label: 'events 200', path: '/api/wa/events', method: 'get', res: events, body: null })
     controller.abort()
     await capture('events 401', '/api/wa/events', 'get', await h.api('/api/wa/events'))
@@ -283,11 +347,21 @@ describe('real responses validate against the document', () => {
         body: JSON.stringify({ typeWebhook: 'incomingMessageReceived', timestamp: Math.floor(Date.now() / 1000) }),
       })
     await capture('webhook 401', '/api/wa/webhooks/green-api/{instanceId}', 'post', await webhook('Bearer wrong'))
-    await capture('webhook 200', '/api/wa/webhooks/green-api/{instanceId}', 'post', await webhook(`Bearer ${h.sim.instance(instanceId)!.webhookToken}`))
+    await capture(
+      'webhook 200',
+      '/api/wa/webhooks/green-api/{instanceId}',
+      'post',
+      await webhook(`Bearer ${h.sim.instance(instanceId)!.webhookToken}`),
+    )
 
     await capture('docs 200', '/api/docs', 'get', await h.api('/api/docs'))
     await capture('disconnect 200', '/api/wa/disconnect', 'post', await post(h, '/api/wa/disconnect', owned))
-    await capture('disconnect 200 again', '/api/wa/disconnect', 'post', await post(h, '/api/wa/disconnect', owned, {}, { 'accept-language': 'en' }))
+    await capture(
+      'disconnect 200 again',
+      '/api/wa/disconnect',
+      'post',
+      await post(h, '/api/wa/disconnect', owned, {}, { 'accept-language': 'en' }),
+    )
 
     // 429: the tenant's generate budget spent by "another process" (same DB key as the API's).
     const limiter = new KyselyRateLimiter(testDb())
@@ -297,7 +371,8 @@ describe('real responses validate against the document', () => {
     // Every route of the document was exercised, and every capture validates.
     const exercised = new Set(captured.map((c) => `${c.method} ${c.path}`))
     for (const [path, item] of Object.entries<Json>(doc.paths)) {
-      for (const method of Object.keys(item).filter((m) => HTTP_METHODS.includes(m))) expect(exercised, `${method} ${path} not exercised`).toContain(`${method} ${path}`)
+      for (const method of Object.keys(item).filter((m) => HTTP_METHODS.includes(m)))
+        expect(exercised, `${method} ${path} not exercised`).toContain(`${method} ${path}`)
     }
     const statuses = new Set(captured.map((c) => c.res.status))
     for (const s of [200, 400, 401, 403, 409, 415, 429, 503]) expect(statuses, `no ${s} captured`).toContain(s)
@@ -305,7 +380,8 @@ describe('real responses validate against the document', () => {
   })
 
   it('the same bodies also parse with the zod schemas the document is generated from', () => {
-    const byLabel = (prefix: string) => captured.filter((c) => c.label.startsWith(prefix) && c.res.status === 200).map((c) => c.body)
+    const byLabel = (prefix: string) =>
+      captured.filter((c) => c.label.startsWith(prefix) && c.res.status === 200).map((c) => c.body)
     for (const b of byLabel('features')) FeaturesResponseSchema.parse(b)
     for (const b of byLabel('status')) StatusResponseSchema.parse(b)
     for (const b of byLabel('generate')) QrResponseSchema.parse(b)
@@ -322,6 +398,8 @@ describe('real responses validate against the document', () => {
     const status = captured.find((c) => c.label === 'status 200 (authorized)')!
     const broken = { ...status, label: 'broken', body: { ...(status.body as Json), status: 'linked', connected: 'yes' } }
     expect(validateAgainstDocument(broken).join()).toMatch(/status|connected/)
-    expect(validateAgainstDocument({ ...status, label: 'undocumented', res: new Response(null, { status: 418 }) }).join()).toMatch(/not documented/)
+    expect(
+      validateAgainstDocument({ ...status, label: 'undocumented', res: new Response(null, { status: 418 }) }).join(),
+    ).toMatch(/not documented/)
   })
 })

@@ -16,7 +16,10 @@ import { instanceRow, linkByScan, newTenant, post, scanTarget } from './api-supp
 // backoff and, after repeated failures, marked broken, logged at error level and shown by ops.
 // A 100 ms base backoff keeps the five attempts within a couple of seconds.
 const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wa-quarantine-')), 'app.log')
-const h = useWaApp({ env: { GREENAPI_MODE: 'pool', WA_LOGOUT_RETRY_BASE_MS: '100', LOG_LEVEL: 'info', LOG_FILE: logFile }, instances: 0 })
+const h = useWaApp({
+  env: { GREENAPI_MODE: 'pool', WA_LOGOUT_RETRY_BASE_MS: '100', LOG_LEVEL: 'info', LOG_FILE: logFile },
+  instances: 0,
+})
 const OLDEST = '1101880000'
 const MAX_FAILURES = 5
 
@@ -38,7 +41,12 @@ describe('pool mode: a quarantined instance does not block the other tenants', (
       tokens.set(inst.instanceId, inst.apiToken)
       await testDb()
         .insertInto('wa_instances')
-        .values({ id: inst.instanceId, mode: 'pool', api_url: SIM_API_URL, encrypted_token: vault.encrypt(inst.apiToken, INSTANCE_TOKEN_LOCATION) })
+        .values({
+          id: inst.instanceId,
+          mode: 'pool',
+          api_url: SIM_API_URL,
+          encrypted_token: vault.encrypt(inst.apiToken, INSTANCE_TOKEN_LOCATION),
+        })
         .execute()
     }
   })

@@ -26,7 +26,9 @@ describe('seed contract (the first version’s five validation tests)', () => {
     expect(before.status).toBe(200)
     expect(await before.json()).toMatchObject({ connected: false, status: 'notAuthorized' })
 
-    const gen = await (await h.api('/api/wa/qr/generate', { method: 'POST', token: h.tokens.owner, tenant: 'macrea', json: {} })).json()
+    const gen = await (
+      await h.api('/api/wa/qr/generate', { method: 'POST', token: h.tokens.owner, tenant: 'macrea', json: {} })
+    ).json()
     const scanUrl = await decodeQr(gen.qrCode)
     expect(scanUrl).toContain(`${h.app.url}/dev/simulator/scan/`)
     const [instanceId, nonce] = new URL(scanUrl).pathname.split('/').slice(-2) as [string, string]
@@ -39,7 +41,11 @@ describe('seed contract (the first version’s five validation tests)', () => {
       return body
     })
     expect(after.phoneNumber).toBe('+33612345678')
-    const row = await testDb().selectFrom('tenant_provider_configs').selectAll().where('tenant_id', '=', 'macrea').executeTakeFirstOrThrow()
+    const row = await testDb()
+      .selectFrom('tenant_provider_configs')
+      .selectAll()
+      .where('tenant_id', '=', 'macrea')
+      .executeTakeFirstOrThrow()
     expect(row.connection_status).toBe('authorized')
     expect(row.is_active).toBe(true)
     expect(row.phone_number).toBe('+33612345678')
@@ -59,7 +65,12 @@ describe('seed contract (the first version’s five validation tests)', () => {
 
   it('Test 5: the blocked tenant gets 403 WHATSAPP_DISABLED with upgrade_required, and Green-API is never called', async () => {
     h.sim.resetCallCounts()
-    const res = await h.api('/api/wa/qr/generate', { method: 'POST', token: h.tokens.blockedOwner, tenant: 'test_tenant_blocked', json: {} })
+    const res = await h.api('/api/wa/qr/generate', {
+      method: 'POST',
+      token: h.tokens.blockedOwner,
+      tenant: 'test_tenant_blocked',
+      json: {},
+    })
     expect(res.status).toBe(403)
     const body = await res.json()
     expect(body).toMatchObject({ ok: false, error: 'WHATSAPP_DISABLED', upgrade_required: true })

@@ -27,7 +27,14 @@ async function providerRow() {
 }
 
 const expireEntries = async () =>
-  (await testDb().selectFrom('wa_status_events').select('id').where('tenant_id', '=', tenant).where('source', '=', 'expire').execute()).length
+  (
+    await testDb()
+      .selectFrom('wa_status_events')
+      .select('id')
+      .where('tenant_id', '=', tenant)
+      .where('source', '=', 'expire')
+      .execute()
+  ).length
 
 /** Runs `loops` concurrent pollers for `ms`; returns the number of requests and the elapsed seconds. */
 async function pollFor(ms: number, loops: number): Promise<{ requests: number; seconds: number }> {
@@ -58,7 +65,10 @@ describe('background state refresher', () => {
     expect(upstream).toBeLessThanOrEqual(Math.ceil(seconds / 1.1) + 1)
 
     h.sim.authorize(instanceId, '+33612345678')
-    await eventually(async () => expect(await status()).toMatchObject({ connected: true, status: 'authorized', phoneNumber: '+33612345678' }), 5_000)
+    await eventually(
+      async () => expect(await status()).toMatchObject({ connected: true, status: 'authorized', phoneNumber: '+33612345678' }),
+      5_000,
+    )
   }, 30_000)
 
   it('connected: reconciled about once per interval whatever the pollers; a change upstream shows without a webhook', async () => {
@@ -66,7 +76,9 @@ describe('background state refresher', () => {
     const before = h.sim.callCount({ instanceId, method: 'getStateInstance' })
     const { seconds } = await pollFor(4_500, 20)
     const upstream = h.sim.callCount({ instanceId, method: 'getStateInstance' }) - before
-    console.log(`connected: ${seconds.toFixed(1)} s -> ${upstream} getStateInstance calls (reconcile every ${RECONCILE_SECONDS} s)`)
+    console.log(
+      `connected: ${seconds.toFixed(1)} s -> ${upstream} getStateInstance calls (reconcile every ${RECONCILE_SECONDS} s)`,
+    )
     expect(upstream).toBeGreaterThanOrEqual(1)
     expect(upstream).toBeLessThanOrEqual(Math.ceil(seconds / RECONCILE_SECONDS) + 1)
 

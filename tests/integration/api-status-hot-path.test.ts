@@ -25,12 +25,21 @@ async function providerRow() {
 
 /** The row version: any UPDATE makes a new one, even one writing the same values. */
 async function rowVersion(): Promise<string> {
-  const r = await sql<{ v: string }>`SELECT xmin::text AS v FROM tenant_provider_configs WHERE tenant_id = ${tenant}`.execute(testDb())
+  const r = await sql<{ v: string }>`SELECT xmin::text AS v FROM tenant_provider_configs WHERE tenant_id = ${tenant}`.execute(
+    testDb(),
+  )
   return r.rows[0]!.v
 }
 
 const expireEntries = async () =>
-  (await testDb().selectFrom('wa_status_events').select('id').where('tenant_id', '=', tenant).where('source', '=', 'expire').execute()).length
+  (
+    await testDb()
+      .selectFrom('wa_status_events')
+      .select('id')
+      .where('tenant_id', '=', tenant)
+      .where('source', '=', 'expire')
+      .execute()
+  ).length
 
 async function ageRow(set: Record<string, Date | null>): Promise<void> {
   await testDb().updateTable('tenant_provider_configs').set(set).where('tenant_id', '=', tenant).execute()
@@ -53,7 +62,12 @@ describe('status request on the hot path', () => {
     const calls = h.sim.callCount({ instanceId, method: 'getStateInstance' })
     const version = await rowVersion()
     for (let i = 0; i < 30; i++) {
-      expect(await status()).toMatchObject({ connected: false, status: 'notAuthorized', stale: true, checkedAt: hourAgo.toISOString() })
+      expect(await status()).toMatchObject({
+        connected: false,
+        status: 'notAuthorized',
+        stale: true,
+        checkedAt: hourAgo.toISOString(),
+      })
     }
     expect(h.sim.callCount({ instanceId, method: 'getStateInstance' })).toBe(calls)
     expect(await rowVersion()).toBe(version)
@@ -80,20 +94,27 @@ describe('status request on the hot path', () => {
   })
 
   it('an expired attempt: polls say linkExpired and write nothing (the refresher records the expiry)', async () => {
-    await testDb().updateTable('tenant_provider_configs').set({ connection_status: 'notAuthorized', is_active: false, phone_number: null }).where('tenant_id', '=', tenant).execute()
+    await testDb()
+      .updateTable('tenant_provider_configs')
+      .set({ connection_status: 'notAuthorized', is_active: false, phone_number: null })
+      .where('tenant_id', '=', tenant)
+      .execute()
     const past = new Date(Date.now() - 60_000)
     await ageRow({ link_started_at: new Date(Date.now() - 600_000), link_expires_at: past, link_expiry_recorded_at: null })
     const version = await rowVersion()
     const entries = await expireEntries()
     await eventually(async () => expect(await status()).toMatchObject({ linkExpired: true }))
-    for (let i = 0; i < 30; i++) expect(await status()).toMatchObject({ connected: false, status: 'notAuthorized', linkExpired: true })
+    for (let i = 0; i < 30; i++)
+      expect(await status()).toMatchObject({ connected: false, status: 'notAuthorized', linkExpired: true })
     expect(await expireEntries()).toBe(entries)
     expect(await rowVersion()).toBe(version)
   })
 
   it('new event streams read the cached status like polls: 20 streams, no database checkout', async () => {
     // The app's composition root (its dev-reload-safe singleton), for its pool.
-    const services = (globalThis as Record<symbol, unknown>)[Symbol.for('whatsapp-pro.services')] as { pool: { connect: (...a: unknown[]) => unknown } }
+    const services = (globalThis as Record<symbol, unknown>)[Symbol.for('whatsapp-pro.services')] as {
+      pool: { connect: (...a: unknown[]) => unknown }
+    }
     await status() // warms the caches (guard facts, flags, row), as any open tab has
     const original = services.pool.connect
     let checkouts = 0
@@ -105,7 +126,10 @@ describe('status request on the hot path', () => {
       const firsts = await Promise.all(
         Array.from({ length: 20 }, async () => {
           const ac = new AbortController()
-          const res = await fetch(`${h.app.url}/api/wa/events`, { headers: { authorization: `Bearer ${h.tokens.owner}`, 'x-tenant': tenant }, signal: ac.signal })
+          const res = await fetch(`${h.app.url}/api/wa/events`, {
+            headers: { authorization: `Bearer ${h.tokens.owner}`, 'x-tenant': tenant },
+            signal: ac.signal,
+          })
           expect(res.status).toBe(200)
           const reader = res.body!.getReader()
           let text = ''

@@ -23,11 +23,22 @@ export async function newTenant(opts: { whatsappEnabled?: boolean; role?: Role }
   return { tenantId: tenant.id, userId: user.id, token }
 }
 
-export function post(h: WaHarness, path: string, actor: { token: string; tenantId?: string }, json: unknown = {}, headers: Record<string, string> = {}) {
+export function post(
+  h: WaHarness,
+  path: string,
+  actor: { token: string; tenantId?: string },
+  json: unknown = {},
+  headers: Record<string, string> = {},
+) {
   return h.api(path, { method: 'POST', token: actor.token, ...(actor.tenantId ? { tenant: actor.tenantId } : {}), json, headers })
 }
 
-export function get(h: WaHarness, path: string, actor: { token: string; tenantId?: string }, headers: Record<string, string> = {}) {
+export function get(
+  h: WaHarness,
+  path: string,
+  actor: { token: string; tenantId?: string },
+  headers: Record<string, string> = {},
+) {
   return h.api(path, { token: actor.token, ...(actor.tenantId ? { tenant: actor.tenantId } : {}), headers })
 }
 
@@ -45,13 +56,19 @@ export async function scanTarget(qrCode: string): Promise<{ instanceId: string; 
 }
 
 /** generate → decode the QR → simulated scan → wait for the status to say authorized. */
-export async function linkByScan(h: WaHarness, actor: TenantActor | { token: string; tenantId: string }, phone = '+33612345678'): Promise<string> {
+export async function linkByScan(
+  h: WaHarness,
+  actor: TenantActor | { token: string; tenantId: string },
+  phone = '+33612345678',
+): Promise<string> {
   const res = await post(h, '/api/wa/qr/generate', actor)
   expect(res.status).toBe(200)
   const { qrCode } = (await res.json()) as { qrCode: string }
   const { instanceId, nonce } = await scanTarget(qrCode)
   expect(h.sim.scan(instanceId, nonce, phone)).toMatchObject({ ok: true })
-  await eventually(async () => expect(await statusOf(h, actor)).toMatchObject({ connected: true, status: 'authorized', phoneNumber: phone }))
+  await eventually(async () =>
+    expect(await statusOf(h, actor)).toMatchObject({ connected: true, status: 'authorized', phoneNumber: phone }),
+  )
   return instanceId
 }
 

@@ -40,11 +40,19 @@ describe('POST /api/wa/webhooks/green-api/:instanceId — event timestamps', () 
       null,
     ]
     for (const timestamp of hostile) {
-      const body = await expectError(await hook(instanceId, stateEvent(instanceId, 'yellowCard', timestamp), token), 400, 'VALIDATION_FAILED')
+      const body = await expectError(
+        await hook(instanceId, stateEvent(instanceId, 'yellowCard', timestamp), token),
+        400,
+        'VALIDATION_FAILED',
+      )
       expect(body.issues, String(timestamp)).toEqual([expect.objectContaining({ path: 'timestamp' })])
     }
     // Other notification types too; and authentication still comes first.
-    await expectError(await hook(instanceId, { typeWebhook: 'incomingMessageReceived', timestamp: 4102444800 }, token), 400, 'VALIDATION_FAILED')
+    await expectError(
+      await hook(instanceId, { typeWebhook: 'incomingMessageReceived', timestamp: 4102444800 }, token),
+      400,
+      'VALIDATION_FAILED',
+    )
     await expectError(await hook(instanceId, stateEvent(instanceId, 'yellowCard', 4102444800)), 401, 'WEBHOOK_UNAUTHORIZED')
     expect(await providerRow(w.tenantId)).toEqual(before)
 

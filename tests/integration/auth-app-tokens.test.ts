@@ -28,14 +28,23 @@ const features = (token: string) => fetch(`${app.url}/api/settings/features`, { 
 
 const app_ = { kid: APP_TOKEN_KID }
 
-describe('HS256 tokens: revocable and bounded; the app\'s own are an allow-list', () => {
+describe("HS256 tokens: revocable and bounded; the app's own are an allow-list", () => {
   it.each<[string, () => Promise<string>]>([
     ['no jti (CRM-signed)', () => signHs({ sub: users.owner, tenant_id: 'macrea' })],
     ['no jti (app kid)', () => signHs({ sub: users.owner, tenant_id: 'macrea' }, app_)],
     ['no iat (CRM-signed)', () => signHs({ sub: users.owner, tenant_id: 'macrea', jti: randomUUID(), iat: undefined })],
-    ['a lifetime of 2 years (CRM-signed)', () => signHs({ sub: users.owner, tenant_id: 'macrea', jti: randomUUID(), iat: now(), exp: now() + 730 * DAY })],
-    ['the app kid and a jti the app never recorded', () => signHs({ sub: users.owner, tenant_id: 'macrea', jti: randomUUID() }, app_)],
-    ['the app kid and a jti that is not a uuid', () => signHs({ sub: users.owner, tenant_id: 'macrea', jti: 'not-a-uuid' }, app_)],
+    [
+      'a lifetime of 2 years (CRM-signed)',
+      () => signHs({ sub: users.owner, tenant_id: 'macrea', jti: randomUUID(), iat: now(), exp: now() + 730 * DAY }),
+    ],
+    [
+      'the app kid and a jti the app never recorded',
+      () => signHs({ sub: users.owner, tenant_id: 'macrea', jti: randomUUID() }, app_),
+    ],
+    [
+      'the app kid and a jti that is not a uuid',
+      () => signHs({ sub: users.owner, tenant_id: 'macrea', jti: 'not-a-uuid' }, app_),
+    ],
     [
       "the app kid and another user's recorded jti",
       async () => {
@@ -45,9 +54,18 @@ describe('HS256 tokens: revocable and bounded; the app\'s own are an allow-list'
       },
     ],
     ['a recorded jti but no iat', () => appToken(testDb(), { sub: users.owner, tenant_id: 'macrea', iat: undefined })],
-    ['a recorded jti, lifetime 365 d + 1 s', () => appToken(testDb(), { sub: users.owner, tenant_id: 'macrea', iat: now(), exp: now() + 365 * DAY + 1 })],
-    ['a recorded jti, 10-year lifetime', () => appToken(testDb(), { sub: users.owner, tenant_id: 'macrea', iat: now(), exp: now() + 3650 * DAY })],
-    ['a recorded jti, issued in the future', () => appToken(testDb(), { sub: users.owner, tenant_id: 'macrea', iat: now() + 600, exp: now() + 1200 })],
+    [
+      'a recorded jti, lifetime 365 d + 1 s',
+      () => appToken(testDb(), { sub: users.owner, tenant_id: 'macrea', iat: now(), exp: now() + 365 * DAY + 1 }),
+    ],
+    [
+      'a recorded jti, 10-year lifetime',
+      () => appToken(testDb(), { sub: users.owner, tenant_id: 'macrea', iat: now(), exp: now() + 3650 * DAY }),
+    ],
+    [
+      'a recorded jti, issued in the future',
+      () => appToken(testDb(), { sub: users.owner, tenant_id: 'macrea', iat: now() + 600, exp: now() + 1200 }),
+    ],
   ])('refuses a correctly signed token with %s: 401 UNAUTHENTICATED', async (_name, make) => {
     const res = await features(await make())
     expect(res.status).toBe(401)
@@ -61,7 +79,14 @@ describe('HS256 tokens: revocable and bounded; the app\'s own are an allow-list'
     expect((await features(token)).status).toBe(200)
     await testDb()
       .insertInto('api_tokens')
-      .values({ jti, tenant_id: 'macrea', user_id: users.owner, name: 'revoked CRM token', expires_at: new Date(Date.now() + 600_000), revoked_at: new Date() })
+      .values({
+        jti,
+        tenant_id: 'macrea',
+        user_id: users.owner,
+        name: 'revoked CRM token',
+        expires_at: new Date(Date.now() + 600_000),
+        revoked_at: new Date(),
+      })
       .execute()
     let status = 0
     for (let i = 0; i < 50 && status !== 401; i++) {

@@ -36,7 +36,12 @@ async function foreignClaimToken(): Promise<string> {
  * token), /api/openapi.json and /api/docs (public). Each case must give its exact status + envelope, the
  * foreign tenant's rows must be unchanged, and cross-tenant denials must be audited.
  */
-const EXCLUDED = new Set(['routes/api.wa.webhooks.green-api.$instanceId', 'routes/api.openapi[.]json', 'routes/api.docs', 'routes/api.$'])
+const EXCLUDED = new Set([
+  'routes/api.wa.webhooks.green-api.$instanceId',
+  'routes/api.openapi[.]json',
+  'routes/api.docs',
+  'routes/api.$',
+])
 const FOREIGN = 'test_tenant_blocked'
 
 interface Target {
@@ -69,7 +74,11 @@ function fullPath(routes: TestApp['build']['routes'], id: string): string {
 }
 
 /** Raw HTTP so duplicate header lines really are sent as two lines. */
-function send(t: Target, headers: Record<string, string | string[]>, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; json: unknown }> {
+function send(
+  t: Target,
+  headers: Record<string, string | string[]>,
+  body?: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; json: unknown }> {
   const url = new URL(t.path, app.url)
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -161,34 +170,102 @@ const cases: Case[] = [
   { name: 'no Authorization header, no cookie', headers: async () => ({}), expect: unauth },
   { name: 'empty Bearer', headers: async () => ({ authorization: 'Bearer ' }), expect: unauth },
   { name: 'Bearer garbage', headers: async () => bearer('garbage.not-a.jwt'), expect: unauth },
-  { name: 'Basic scheme', headers: async () => ({ authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` }), expect: unauth },
-  { name: 'alg none', headers: async () => bearer(unsignedToken({ sub: users.owner, tenant_id: 'macrea', exp: now() + 600 })), expect: unauth },
-  { name: 'alg None', headers: async () => bearer(unsignedToken({ sub: users.owner, tenant_id: 'macrea', exp: now() + 600 }, 'None')), expect: unauth },
-  { name: 'alg NONE', headers: async () => bearer(unsignedToken({ sub: users.owner, tenant_id: 'macrea', exp: now() + 600 }, 'NONE')), expect: unauth },
-  { name: 'wrong secret', headers: async () => bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }, { secret: 'another-secret-of-sufficient-length-000000' })), expect: unauth },
-  { name: 'HS384 with the right secret', headers: async () => bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }, { alg: 'HS384' })), expect: unauth },
-  { name: 'HS512 with the right secret', headers: async () => bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }, { alg: 'HS512' })), expect: unauth },
+  {
+    name: 'Basic scheme',
+    headers: async () => ({ authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` }),
+    expect: unauth,
+  },
+  {
+    name: 'alg none',
+    headers: async () => bearer(unsignedToken({ sub: users.owner, tenant_id: 'macrea', exp: now() + 600 })),
+    expect: unauth,
+  },
+  {
+    name: 'alg None',
+    headers: async () => bearer(unsignedToken({ sub: users.owner, tenant_id: 'macrea', exp: now() + 600 }, 'None')),
+    expect: unauth,
+  },
+  {
+    name: 'alg NONE',
+    headers: async () => bearer(unsignedToken({ sub: users.owner, tenant_id: 'macrea', exp: now() + 600 }, 'NONE')),
+    expect: unauth,
+  },
+  {
+    name: 'wrong secret',
+    headers: async () =>
+      bearer(
+        await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }, { secret: 'another-secret-of-sufficient-length-000000' }),
+      ),
+    expect: unauth,
+  },
+  {
+    name: 'HS384 with the right secret',
+    headers: async () => bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }, { alg: 'HS384' })),
+    expect: unauth,
+  },
+  {
+    name: 'HS512 with the right secret',
+    headers: async () => bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }, { alg: 'HS512' })),
+    expect: unauth,
+  },
   {
     name: 'RS256 token (key confusion)',
     headers: async () => {
       const { privateKey } = await generateKeyPair('RS256')
-      const t = await new SignJWT({ sub: users.owner, tenant_id: 'macrea' }).setProtectedHeader({ alg: 'RS256' }).setExpirationTime('10m').sign(privateKey)
+      const t = await new SignJWT({ sub: users.owner, tenant_id: 'macrea' })
+        .setProtectedHeader({ alg: 'RS256' })
+        .setExpirationTime('10m')
+        .sign(privateKey)
       return bearer(t)
     },
     expect: unauth,
   },
-  { name: 'expired (exp 31 s past the tolerance)', headers: async () => bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea', exp: now() - 61 })), expect: unauth },
-  { name: 'exp missing', headers: async () => bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }, { expiresIn: null })), expect: unauth },
   {
-    name: 'payload tampered (sub swapped to the foreign owner)',
-    headers: async () => bearer(tamperPayload(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }), { sub: users.foreignOwner, tenant_id: FOREIGN })),
+    name: 'expired (exp 31 s past the tolerance)',
+    headers: async () => bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea', exp: now() - 61 })),
     expect: unauth,
   },
-  { name: 'signature bit flipped', headers: async () => bearer(flipSignatureBit(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }))), expect: unauth },
-  { name: 'revoked jti', headers: async () => bearer((await recordedToken(db(), users.owner, 'macrea', { revoked: true })).token), expect: unauth },
-  { name: 'unknown sub', headers: async () => bearer(await appToken(db(), { sub: randomUUID(), tenant_id: 'macrea' })), expect: unauth },
-  { name: 'sub not a user id', headers: async () => bearer(await appToken(db(), { sub: "' OR 1=1 --", tenant_id: 'macrea' })), expect: unauth },
-  { name: 'garbage session cookie', headers: async () => ({ cookie: '__Host-wa_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }), expect: unauth },
+  {
+    name: 'exp missing',
+    headers: async () => bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }, { expiresIn: null })),
+    expect: unauth,
+  },
+  {
+    name: 'payload tampered (sub swapped to the foreign owner)',
+    headers: async () =>
+      bearer(
+        tamperPayload(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }), {
+          sub: users.foreignOwner,
+          tenant_id: FOREIGN,
+        }),
+      ),
+    expect: unauth,
+  },
+  {
+    name: 'signature bit flipped',
+    headers: async () => bearer(flipSignatureBit(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' }))),
+    expect: unauth,
+  },
+  {
+    name: 'revoked jti',
+    headers: async () => bearer((await recordedToken(db(), users.owner, 'macrea', { revoked: true })).token),
+    expect: unauth,
+  },
+  {
+    name: 'unknown sub',
+    headers: async () => bearer(await appToken(db(), { sub: randomUUID(), tenant_id: 'macrea' })),
+    expect: unauth,
+  },
+  {
+    name: 'sub not a user id',
+    headers: async () => bearer(await appToken(db(), { sub: "' OR 1=1 --", tenant_id: 'macrea' })),
+    expect: unauth,
+  },
+  {
+    name: 'garbage session cookie',
+    headers: async () => ({ cookie: '__Host-wa_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }),
+    expect: unauth,
+  },
   {
     name: 'foreign X-Tenant',
     headers: async () => ({ ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': FOREIGN }),
@@ -211,12 +288,18 @@ const cases: Case[] = [
   },
   {
     name: 'unknown tenant',
-    headers: async () => ({ ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': 'no_such_tenant' }),
+    headers: async () => ({
+      ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })),
+      'x-tenant': 'no_such_tenant',
+    }),
     expect: { status: 403, error: 'TENANT_FORBIDDEN' },
   },
   {
     name: 'malformed tenant',
-    headers: async () => ({ ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': 'Macrea; DROP TABLE' }),
+    headers: async () => ({
+      ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })),
+      'x-tenant': 'Macrea; DROP TABLE',
+    }),
     expect: { status: 400, error: 'VALIDATION_FAILED' },
   },
   {
@@ -226,12 +309,18 @@ const cases: Case[] = [
   },
   {
     name: 'oversized X-Tenant (64 chars)',
-    headers: async () => ({ ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': 'a'.repeat(64) }),
+    headers: async () => ({
+      ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })),
+      'x-tenant': 'a'.repeat(64),
+    }),
     expect: { status: 400, error: 'VALIDATION_FAILED' },
   },
   {
     name: 'double X-Tenant (two header lines)',
-    headers: async () => ({ ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': ['macrea', 'macrea'] }),
+    headers: async () => ({
+      ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })),
+      'x-tenant': ['macrea', 'macrea'],
+    }),
     expect: { status: 400, error: 'VALIDATION_FAILED' },
   },
   {
@@ -254,7 +343,11 @@ const cases: Case[] = [
   {
     name: 'session cookie, cross-site Origin',
     only: mutating,
-    headers: async () => ({ cookie: await sessionCookie(db(), users.owner), origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }),
+    headers: async () => ({
+      cookie: await sessionCookie(db(), users.owner),
+      origin: 'https://evil.example',
+      'sec-fetch-site': 'cross-site',
+    }),
     expect: { status: 403, error: 'CSRF_REJECTED' },
   },
   {
@@ -289,7 +382,9 @@ describe('auth attack matrix over every /api route', () => {
 
   it('an empty X-Tenant is dropped by the HTTP adapter: it falls back to the token tenant and never reaches another tenant', async () => {
     const target = { id: 'features', path: '/api/settings/features', method: 'GET' as const }
-    expect((await send(target, { ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': '' })).status).toBe(200)
+    expect(
+      (await send(target, { ...bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea' })), 'x-tenant': '' })).status,
+    ).toBe(200)
     expect((await send(target, { ...bearer(await foreignClaimToken()), 'x-tenant': '' })).status).toBe(403)
   })
 
@@ -300,7 +395,9 @@ describe('auth attack matrix over every /api route', () => {
     expect((await send(target, bearer(owner))).status).toBe(200)
     expect((await send(target, bearer(member))).status).toBe(200)
     // 29 s past exp is inside the 30 s tolerance.
-    expect((await send(target, bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea', exp: now() - 25 })))).status).toBe(200)
+    expect(
+      (await send(target, bearer(await appToken(db(), { sub: users.owner, tenant_id: 'macrea', exp: now() - 25 })))).status,
+    ).toBe(200)
     // A live recorded token is accepted; revoking it (deny-list) flips it to 401.
     const rec = await recordedToken(db(), users.owner, 'macrea')
     expect((await send(target, bearer(rec.token))).status).toBe(200)
@@ -326,7 +423,8 @@ describe('auth attack matrix over every /api route', () => {
         if (res.status !== c.expect.status || !okShape || !wwwAuth) {
           failures.push(`${target.method} ${target.path} · ${c.name}: got ${res.status} ${JSON.stringify(body).slice(0, 120)}`)
         }
-        if (c.name === 'foreign X-Tenant' || c.name === 'unknown tenant') bodies.set(`${target.method} ${target.path} ${c.name}`, JSON.stringify(body))
+        if (c.name === 'foreign X-Tenant' || c.name === 'unknown tenant')
+          bodies.set(`${target.method} ${target.path} ${c.name}`, JSON.stringify(body))
       }
     }
     console.log(`auth attack matrix: ${targets.length} route/method pairs × ${cases.length} cases → ${size} requests`)
@@ -356,11 +454,17 @@ describe('auth attack matrix over every /api route', () => {
     const target = { id: 'features', path: '/api/settings/features', method: 'GET' as const }
     const printable = fc.stringMatching(/^[\x21-\x7e]{1,80}$/)
     await fc.assert(
-      fc.asyncProperty(fc.oneof(printable, fc.constantFrom(FOREIGN, 'no_such_tenant', 'MACREA', 'macrea,macrea', "macrea' --", 'a'.repeat(64), 'x'.repeat(5000))), async (value) => {
-        if (value === 'macrea') return
-        const res = await send(target, { ...bearer(token), 'x-tenant': value })
-        expect([400, 403]).toContain(res.status)
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          printable,
+          fc.constantFrom(FOREIGN, 'no_such_tenant', 'MACREA', 'macrea,macrea', "macrea' --", 'a'.repeat(64), 'x'.repeat(5000)),
+        ),
+        async (value) => {
+          if (value === 'macrea') return
+          const res = await send(target, { ...bearer(token), 'x-tenant': value })
+          expect([400, 403]).toContain(res.status)
+        },
+      ),
       { numRuns: 300 },
     )
   })

@@ -103,7 +103,10 @@ describe('canary secrets never leak', () => {
     await record('login page', await fetch(`${url}/login`))
     await record('wrong password', await formPost('/login', { email: 'admin@macrea.test', password: CANARY_WRONG_PASSWORD }))
     await record('unknown user', await formPost('/login', { email: `nobody-${tag}@macrea.test`, password: CANARY_PASSWORD }))
-    const { res: loginRes } = await record('login', await formPost('/login', { email: 'admin@macrea.test', password: CANARY_PASSWORD }))
+    const { res: loginRes } = await record(
+      'login',
+      await formPost('/login', { email: 'admin@macrea.test', password: CANARY_PASSWORD }),
+    )
     expect(loginRes.status).toBe(302)
     const sessionId = parseSetCookies(loginRes).find((c) => c.name === '__Host-wa_session')!.value
     const cookie = `__Host-wa_session=${sessionId}`
@@ -119,14 +122,37 @@ describe('canary secrets never leak', () => {
     // (the mint response is the one place the token may appear: it is not recorded)
 
     await record('tokens page after mint', await fetch(`${url}/settings/api-tokens`, { headers: { cookie } }))
-    await record('api with token', await fetch(`${url}/api/settings/features`, { headers: { authorization: `Bearer ${minted}` } }))
-    await record('api foreign tenant', await fetch(`${url}/api/wa/qr/status`, { headers: { authorization: `Bearer ${minted}`, 'x-tenant': 'test_tenant_blocked' } }))
+    await record(
+      'api with token',
+      await fetch(`${url}/api/settings/features`, { headers: { authorization: `Bearer ${minted}` } }),
+    )
+    await record(
+      'api foreign tenant',
+      await fetch(`${url}/api/wa/qr/status`, {
+        headers: { authorization: `Bearer ${minted}`, 'x-tenant': 'test_tenant_blocked' },
+      }),
+    )
     await record('api tampered', await fetch(`${url}/api/settings/features`, { headers: { authorization: `Bearer ${minted}x` } }))
-    await record('api wrong secret', await fetch(`${url}/api/settings/features`, { headers: { authorization: `Bearer ${await signHs({ sub: 'x' }, { secret: `${CANARY_JWT_SECRET}-other` })}` } }))
-    await record('api csrf', await fetch(`${url}/api/wa/disconnect`, { method: 'POST', headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' }, body: '{}' }))
+    await record(
+      'api wrong secret',
+      await fetch(`${url}/api/settings/features`, {
+        headers: { authorization: `Bearer ${await signHs({ sub: 'x' }, { secret: `${CANARY_JWT_SECRET}-other` })}` },
+      }),
+    )
+    await record(
+      'api csrf',
+      await fetch(`${url}/api/wa/disconnect`, {
+        method: 'POST',
+        headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' },
+        body: '{}',
+      }),
+    )
     const row = await testDb().selectFrom('api_tokens').select('jti').where('name', '=', 'canary').executeTakeFirstOrThrow()
     await record('revoke', await formPost('/settings/api-tokens', { intent: 'revoke', jti: row.jti }, cookie))
-    await record('api with revoked token', await fetch(`${url}/api/settings/features`, { headers: { authorization: `Bearer ${minted}` } }))
+    await record(
+      'api with revoked token',
+      await fetch(`${url}/api/settings/features`, { headers: { authorization: `Bearer ${minted}` } }),
+    )
     await record('logout', await formPost('/logout', {}, cookie))
     await record('api after logout', await fetch(`${url}/api/settings/features`, { headers: { cookie } }))
 

@@ -147,10 +147,16 @@ describe('OAuth sign-in', () => {
     const verifier = sent.body.get('code_verifier')!
     expect(createHash('sha256').update(verifier).digest('base64url')).toBe(s.challenge)
     expect(sent.body.get('redirect_uri')).toBe(`${app.url}/auth/google/callback`)
-    const features = await fetch(`${app.url}/api/settings/features`, { headers: { cookie: `__Host-wa_session=${cookie!.value}` } })
+    const features = await fetch(`${app.url}/api/settings/features`, {
+      headers: { cookie: `__Host-wa_session=${cookie!.value}` },
+    })
     expect(features.status).toBe(200)
     // OAuth cookies are cleared.
-    expect(parseSetCookies(res).filter((c) => c.name.startsWith('__Host-wa_oauth')).every((c) => c.attributes['max-age'] === '0')).toBe(true)
+    expect(
+      parseSetCookies(res)
+        .filter((c) => c.name.startsWith('__Host-wa_oauth'))
+        .every((c) => c.attributes['max-age'] === '0'),
+    ).toBe(true)
 
     // Replay: same URL, same cookie → refused before any code exchange.
     const replay = await callback('google', { state: s.state, code: 'code-admin' }, s.cookie)
@@ -158,11 +164,20 @@ describe('OAuth sign-in', () => {
     expect(session(replay)).toBeUndefined()
     expect(tokenRequests.length).toBe(before + 1)
 
-    const audit = await db().selectFrom('audit_log').select(['actor', 'outcome', 'details']).where('action', '=', 'auth.login').execute()
-    expect(audit.some((a) => a.actor === `user:${users.owner}` && a.outcome === 'success' && (a.details as { method?: string }).method === 'oauth')).toBe(true)
+    const audit = await db()
+      .selectFrom('audit_log')
+      .select(['actor', 'outcome', 'details'])
+      .where('action', '=', 'auth.login')
+      .execute()
+    expect(
+      audit.some(
+        (a) =>
+          a.actor === `user:${users.owner}` && a.outcome === 'success' && (a.details as { method?: string }).method === 'oauth',
+      ),
+    ).toBe(true)
   })
 
-  it('refuses a state that does not match the cookie (login CSRF with the attacker\'s own state)', async () => {
+  it("refuses a state that does not match the cookie (login CSRF with the attacker's own state)", async () => {
     const victim = await start('google')
     const attacker = await start('google')
     const res = await callback('google', { state: attacker.state, code: 'code-admin' }, victim.cookie)
@@ -185,7 +200,11 @@ describe('OAuth sign-in', () => {
   it('refuses a state older than 10 minutes', async () => {
     const s = await start('google')
     const key = `oauth-state:${createHash('sha256').update(s.state).digest('hex')}`
-    await db().updateTable('rate_limit_counters').set({ window_start: new Date(Date.now() - 11 * 60_000) }).where('key', '=', key).execute()
+    await db()
+      .updateTable('rate_limit_counters')
+      .set({ window_start: new Date(Date.now() - 11 * 60_000) })
+      .where('key', '=', key)
+      .execute()
     const res = await callback('google', { state: s.state, code: 'code-admin' }, s.cookie)
     expect(res.status).toBe(400)
     expect(session(res)).toBeUndefined()

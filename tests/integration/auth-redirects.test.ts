@@ -68,7 +68,10 @@ describe.each(CASES)('redirectTo %j', (redirectTo, expected) => {
   })
 
   it(`GET /login while signed in → ${expected}`, async () => {
-    const res = await fetch(`${app.url}/login?redirectTo=${encodeURIComponent(redirectTo)}`, { redirect: 'manual', headers: { cookie } })
+    const res = await fetch(`${app.url}/login?redirectTo=${encodeURIComponent(redirectTo)}`, {
+      redirect: 'manual',
+      headers: { cookie },
+    })
     expect(res.status).toBe(302)
     expect(res.headers.get('location')).toBe(expected)
   })

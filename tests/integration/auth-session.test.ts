@@ -22,7 +22,11 @@ afterAll(async () => {
   await app?.close()
 })
 
-async function login(email: string, password: string, opts: { cookie?: string; redirectTo?: string; origin?: string | null; lang?: string } = {}) {
+async function login(
+  email: string,
+  password: string,
+  opts: { cookie?: string; redirectTo?: string; origin?: string | null; lang?: string } = {},
+) {
   const body = new URLSearchParams({ email, password })
   if (opts.redirectTo !== undefined) body.set('redirectTo', opts.redirectTo)
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' }
@@ -39,10 +43,15 @@ function sessionFrom(res: Response): string {
 }
 
 const api = (cookie: string) => fetch(`${app.url}/api/settings/features`, { headers: { cookie } })
-const page = (path: string, cookie?: string) => fetch(`${app.url}${path}`, { redirect: 'manual', headers: cookie ? { cookie } : {} })
+const page = (path: string, cookie?: string) =>
+  fetch(`${app.url}${path}`, { redirect: 'manual', headers: cookie ? { cookie } : {} })
 
 async function newUser(email: string, tenant = 'macrea', role: 'owner' | 'admin' | 'member' = 'admin'): Promise<string> {
-  const row = await db().insertInto('users').values({ email, name: email, password_hash: await hashPassword(TEST_PASSWORD) }).returning('id').executeTakeFirstOrThrow()
+  const row = await db()
+    .insertInto('users')
+    .values({ email, name: email, password_hash: await hashPassword(TEST_PASSWORD) })
+    .returning('id')
+    .executeTakeFirstOrThrow()
   await db().insertInto('memberships').values({ tenant_id: tenant, user_id: row.id, role }).execute()
   return row.id
 }
@@ -115,7 +124,11 @@ describe('session cookie', () => {
     expect(cleared.value).toBe('')
     expect(cleared.attributes['max-age']).toBe('0')
     expect((await api(cookie)).status).toBe(401)
-    const audit = await db().selectFrom('audit_log').select(['action', 'actor', 'outcome']).where('action', '=', 'auth.logout').execute()
+    const audit = await db()
+      .selectFrom('audit_log')
+      .select(['action', 'actor', 'outcome'])
+      .where('action', '=', 'auth.logout')
+      .execute()
     expect(audit).toContainEqual({ action: 'auth.logout', actor: `user:${users.owner}`, outcome: 'success' })
   })
 
@@ -125,8 +138,16 @@ describe('session cookie', () => {
     expect((await api(idle)).status).toBe(200)
     const { createHash } = await import('node:crypto')
     const hash = (c: string) => createHash('sha256').update(c.split('=')[1]!).digest('hex')
-    await db().updateTable('sessions').set({ last_seen_at: new Date(Date.now() - 13 * 3600_000) }).where('id_hash', '=', hash(idle)).execute()
-    await db().updateTable('sessions').set({ expires_at: new Date(Date.now() - 1000) }).where('id_hash', '=', hash(absolute)).execute()
+    await db()
+      .updateTable('sessions')
+      .set({ last_seen_at: new Date(Date.now() - 13 * 3600_000) })
+      .where('id_hash', '=', hash(idle))
+      .execute()
+    await db()
+      .updateTable('sessions')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('id_hash', '=', hash(absolute))
+      .execute()
     expect((await api(idle)).status).toBe(401)
     expect((await api(absolute)).status).toBe(401)
   })
@@ -167,10 +188,18 @@ describe('CSRF', () => {
     expect(logoutDocument.status).toBeGreaterThanOrEqual(400)
     expect((await api(cookie)).status).toBe(200)
 
-    const apiNoOrigin = await fetch(`${app.url}/api/wa/disconnect`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{}' })
+    const apiNoOrigin = await fetch(`${app.url}/api/wa/disconnect`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: '{}',
+    })
     expect(apiNoOrigin.status).toBe(403)
     expect(await apiNoOrigin.json()).toMatchObject({ ok: false, error: 'CSRF_REJECTED' })
-    const apiEvil = await fetch(`${app.url}/api/wa/disconnect`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...evil }, body: '{}' })
+    const apiEvil = await fetch(`${app.url}/api/wa/disconnect`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json', ...evil },
+      body: '{}',
+    })
     expect(apiEvil.status).toBe(403)
   })
 
@@ -184,7 +213,9 @@ describe('CSRF', () => {
       expect(res.status).toBeGreaterThanOrEqual(400)
       expect(parseSetCookies(res).find((c) => c.name === '__Host-wa_session')).toBeUndefined()
     }
-    expect((await fetch(`${app.url}/login?_data=routes%2Flogin`, form('', { origin: 'https://evil.example' }, body))).status).toBe(403)
+    expect(
+      (await fetch(`${app.url}/login?_data=routes%2Flogin`, form('', { origin: 'https://evil.example' }, body))).status,
+    ).toBe(403)
   })
 
   it('a same-origin mint works (owner) and is refused for a member (403)', async () => {
@@ -239,7 +270,12 @@ describe('failed sign-in', () => {
     expect(a).toContain('E-mail ou mot de passe incorrect')
     expect(a).toBe(b)
     expect(parseSetCookies(unknown).find((c) => c.name === '__Host-wa_session')).toBeUndefined()
-    const failures = await db().selectFrom('audit_log').select(['actor', 'outcome']).where('action', '=', 'auth.login').where('outcome', '=', 'failure').execute()
+    const failures = await db()
+      .selectFrom('audit_log')
+      .select(['actor', 'outcome'])
+      .where('action', '=', 'auth.login')
+      .where('outcome', '=', 'failure')
+      .execute()
     expect(failures).toContainEqual({ actor: 'anonymous', outcome: 'failure' })
     expect(failures).toContainEqual({ actor: `user:${users.foreignOwner}`, outcome: 'failure' })
   })

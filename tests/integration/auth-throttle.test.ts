@@ -41,14 +41,22 @@ function loginFrom(from: string, email: string, password: string): Promise<Login
         method: 'POST',
         localAddress: from,
         agent: false,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), origin: app.url },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': Buffer.byteLength(body),
+          origin: app.url,
+        },
       },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => {
           const retry = res.headers['retry-after']
-          resolve({ status: res.statusCode ?? 0, retryAfter: retry === undefined ? null : Number(retry), body: Buffer.concat(chunks).toString() })
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfter: retry === undefined ? null : Number(retry),
+            body: Buffer.concat(chunks).toString(),
+          })
         })
         res.on('error', reject)
       },
@@ -59,7 +67,11 @@ function loginFrom(from: string, email: string, password: string): Promise<Login
 }
 
 async function newUser(email: string): Promise<void> {
-  const row = await db().insertInto('users').values({ email, name: email, password_hash: await hashPassword(TEST_PASSWORD) }).returning('id').executeTakeFirstOrThrow()
+  const row = await db()
+    .insertInto('users')
+    .values({ email, name: email, password_hash: await hashPassword(TEST_PASSWORD) })
+    .returning('id')
+    .executeTakeFirstOrThrow()
   await db().insertInto('memberships').values({ tenant_id: 'macrea', user_id: row.id, role: 'admin' }).execute()
 }
 
@@ -96,7 +108,9 @@ describe('login throttle under concurrency', () => {
 
   it('40 concurrent failures from one address: at most 20 are checked, the rest get 429', async () => {
     const from = '127.0.3.1'
-    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => loginFrom(from, `spray-${i}@nowhere.test`, 'Password1!')))
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => loginFrom(from, `spray-${i}@nowhere.test`, 'Password1!')),
+    )
     const counts = tally(answers)
     expect(counts[401] ?? 0).toBeLessThanOrEqual(20)
     expect(counts[429] ?? 0).toBeGreaterThanOrEqual(20)
@@ -138,7 +152,7 @@ describe('login throttle per account and address', () => {
     expect((await loginFrom(home, email, TEST_PASSWORD)).status).toBe(302)
   })
 
-  it('the owner\'s own address is itself limited: 5 failures from it lock that address for this account', async () => {
+  it("the owner's own address is itself limited: 5 failures from it lock that address for this account", async () => {
     const email = 'owner-typo@macrea.test'
     await newUser(email)
     const home = '127.0.5.1'

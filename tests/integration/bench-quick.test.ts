@@ -17,13 +17,20 @@ const resultsFile = path.join(root, '.bench/results-quick.json')
 describe('npm run bench -- --quick', () => {
   it('runs every phase and prints the whole table', { timeout: 180_000 }, async () => {
     const startedAt = Date.now()
-    const { stdout } = await run(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'tests/bench/bench.ts', '--quick'], {
-      cwd: root,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'development', DATABASE_URL: process.env.DATABASE_URL },
-      timeout: 170_000,
-      maxBuffer: 16 * 1024 * 1024,
-    })
-    const rows = stdout.split('\n').filter((l) => l.startsWith('| ')).map((l) => l.split('|')[1]!.trim())
+    const { stdout } = await run(
+      process.execPath,
+      [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'tests/bench/bench.ts', '--quick'],
+      {
+        cwd: root,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'development', DATABASE_URL: process.env.DATABASE_URL },
+        timeout: 170_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    )
+    const rows = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('| '))
+      .map((l) => l.split('|')[1]!.trim())
     const expected = [
       'no-op Remix route',
       'static file (/favicon.svg)',

@@ -48,18 +48,24 @@ function upload(path: string, opts: { bytes: number; type: string; chunked: bool
   const url = new URL(path, h.app.url)
   return new Promise((resolve, reject) => {
     let answered = false
-    const headers: http.OutgoingHttpHeaders = { 'content-type': opts.type, ...(opts.chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': opts.bytes }) }
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent: false, headers }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => (body += c))
-      res.on('end', () => {
-        answered = true
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body })
-        req.destroy()
-      })
-      res.on('error', (e) => (answered ? undefined : reject(e)))
-    })
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': opts.type,
+      ...(opts.chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': opts.bytes }),
+    }
+    const req = http.request(
+      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent: false, headers },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (c: string) => (body += c))
+        res.on('end', () => {
+          answered = true
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body })
+          req.destroy()
+        })
+        res.on('error', (e) => (answered ? undefined : reject(e)))
+      },
+    )
     req.on('error', (e) => (answered ? undefined : setTimeout(() => (answered ? undefined : reject(e)), 200)))
     let sent = 0
     // One chunk per turn of the event loop, like a real client that reads while it sends: a
@@ -101,7 +107,13 @@ describe('request body limit (413 PAYLOAD_TOO_LARGE before Remix)', () => {
     // A 16 KiB JSON body is read by the route (its own validation answers), not refused here.
     const padded = JSON.stringify({ p: 'x'.repeat(16 * 1024 - 8) })
     expect(Buffer.byteLength(padded)).toBe(16 * 1024)
-    const res = await h.api('/api/wa/disconnect', { method: 'POST', token: h.tokens.owner, tenant: 'macrea', body: padded, headers: { 'content-type': JSON_TYPE } })
+    const res = await h.api('/api/wa/disconnect', {
+      method: 'POST',
+      token: h.tokens.owner,
+      tenant: 'macrea',
+      body: padded,
+      headers: { 'content-type': JSON_TYPE },
+    })
     expect(res.status).toBe(400)
     expect(await res.json()).toMatchObject({ error: 'VALIDATION_FAILED' })
     // A sign-in form under 8 KiB signs in.
@@ -112,7 +124,7 @@ describe('request body limit (413 PAYLOAD_TOO_LARGE before Remix)', () => {
       body: new URLSearchParams({ email: 'admin@macrea.test', password: TEST_PASSWORD, pad: 'y'.repeat(6000) }),
     })
     expect(login.status).toBeLessThan(400)
-    expect(login.headers.get("set-cookie")).toBeTruthy()
+    expect(login.headers.get('set-cookie')).toBeTruthy()
   })
 
   it('four 64 MB uploads in parallel (webhook without a token, sign-in form; with and without Content-Length) do not grow the process', async () => {
@@ -136,7 +148,10 @@ describe('request body limit (413 PAYLOAD_TOO_LARGE before Remix)', () => {
 })
 
 /** `upload` (same rules) run in a child node process, in parallel; resolves with the answers. */
-async function uploadFromChild(targets: Array<{ path: string; type: string; chunked: boolean }>, bytes: number): Promise<Answer[]> {
+async function uploadFromChild(
+  targets: Array<{ path: string; type: string; chunked: boolean }>,
+  bytes: number,
+): Promise<Answer[]> {
   // Same client as `upload` (one chunk per event-loop turn, so it reads the answer while sending).
   const script = `
     const http = require('node:http')
@@ -168,7 +183,12 @@ async function uploadFromChild(targets: Array<{ path: string; type: string; chun
   `
   const { execFile } = await import('node:child_process')
   const out = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, ['-e', script, JSON.stringify([h.app.url, bytes, targets])], { maxBuffer: 1024 * 1024 }, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+    execFile(
+      process.execPath,
+      ['-e', script, JSON.stringify([h.app.url, bytes, targets])],
+      { maxBuffer: 1024 * 1024 },
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+    ),
   )
   return JSON.parse(out) as Answer[]
 }

@@ -105,13 +105,21 @@ async function prepareTenant(authorized: boolean): Promise<CaseTenant> {
   }
   const gen = await call(t, 'generate')
   if (gen.status !== 200) throw new Error(`setup generate failed: ${gen.status} ${JSON.stringify(gen.body)}`)
-  const row = await testDb().selectFrom('tenant_provider_configs').select('instance_id').where('tenant_id', '=', t.tenantId).executeTakeFirstOrThrow()
+  const row = await testDb()
+    .selectFrom('tenant_provider_configs')
+    .select('instance_id')
+    .where('tenant_id', '=', t.tenantId)
+    .executeTakeFirstOrThrow()
   t.instanceId = row.instance_id
   if (authorized) {
     h.sim.authorize(t.instanceId, t.phone)
     await h.sim.flushWebhooks()
     await eventually(async () => {
-      const r = await testDb().selectFrom('tenant_provider_configs').select('connection_status').where('tenant_id', '=', t.tenantId).executeTakeFirstOrThrow()
+      const r = await testDb()
+        .selectFrom('tenant_provider_configs')
+        .select('connection_status')
+        .where('tenant_id', '=', t.tenantId)
+        .executeTakeFirstOrThrow()
       expect(r.connection_status).toBe('authorized')
     })
   }
@@ -166,7 +174,14 @@ type Answer = Awaited<ReturnType<typeof call>>
  * The skeleton shared by the operations that act upstream (generate, pairing code, test send):
  * fault → call → the expected answer → the rows and claim unchanged → clear → recovery.
  */
-function actsUpstream(op: Op, opts: { succeeded: (r: Answer) => boolean; recoveryAttempts: number; underFault?: (fault: FaultName, r: Answer) => string[] | undefined }) {
+function actsUpstream(
+  op: Op,
+  opts: {
+    succeeded: (r: Answer) => boolean
+    recoveryAttempts: number
+    underFault?: (fault: FaultName, r: Answer) => string[] | undefined
+  },
+) {
   return async (fault: FaultName, t: CaseTenant): Promise<string[]> => {
     const errs: string[] = []
     const before = await snapshot(t)
@@ -194,7 +209,11 @@ async function statusCase(fault: FaultName, t: CaseTenant): Promise<string[]> {
   // Make the stored state an hour old: the background refresher reconciles it at once.
   const old = new Date(Date.now() - 3_600_000)
   FAULTS[fault](t.instanceId)
-  await testDb().updateTable('tenant_provider_configs').set({ status_checked_at: old }).where('tenant_id', '=', t.tenantId).execute()
+  await testDb()
+    .updateTable('tenant_provider_configs')
+    .set({ status_checked_at: old })
+    .where('tenant_id', '=', t.tenantId)
+    .execute()
   const before = await snapshot(t)
   const calls = h.sim.callCount({ instanceId: t.instanceId, method: 'getStateInstance' })
   // Requests never wait for Green-API: wait until the refresher has tried (and, for the
@@ -207,11 +226,16 @@ async function statusCase(fault: FaultName, t: CaseTenant): Promise<string[]> {
     return x
   }, 5_000)
   if (r.status !== 200) errs.push(`expected 200, got ${r.status} ${JSON.stringify(r.body)}`)
-  if (r.body?.status !== 'authorized' || r.body?.connected !== true) errs.push(`expected stored authorized, got ${JSON.stringify(r.body)}`)
+  if (r.body?.status !== 'authorized' || r.body?.connected !== true)
+    errs.push(`expected stored authorized, got ${JSON.stringify(r.body)}`)
   // nullState: Green-API says nothing about the instance, so the old state stays unconfirmed.
   if (expectStale && r.body?.stale !== true) errs.push(`expected stale: true, got ${JSON.stringify(r.body)}`)
   const after = await snapshot(t)
-  errs.push(...same('row', unchecked(before).row, unchecked(after).row), ...same('claim', before.claim, after.claim), ...same('timeline', before.events, after.events))
+  errs.push(
+    ...same('row', unchecked(before).row, unchecked(after).row),
+    ...same('claim', before.claim, after.claim),
+    ...same('timeline', before.events, after.events),
+  )
   if (expectStale) errs.push(...same('status_checked_at', before.row?.status_checked_at, after.row?.status_checked_at))
   h.sim.clearFaults(t.instanceId)
   const rec = await eventually(async () => {
@@ -243,7 +267,8 @@ async function disconnectCase(fault: FaultName, t: CaseTenant): Promise<string[]
   if (orphans.length > 0) errs.push(`provider rows without their claim: ${JSON.stringify(orphans)}`)
   h.sim.clearFaults(t.instanceId)
   const again = await call(t, 'disconnect')
-  if (again.status !== 200 || again.body?.ok !== true) errs.push(`second disconnect: ${again.status} ${JSON.stringify(again.body)}`)
+  if (again.status !== 200 || again.body?.ok !== true)
+    errs.push(`second disconnect: ${again.status} ${JSON.stringify(again.body)}`)
   return errs
 }
 
@@ -255,11 +280,15 @@ const OPERATIONS: Array<{ title: string; linked: boolean; check: (fault: FaultNa
     check: actsUpstream('generate', {
       succeeded: (r) => typeof r.body?.qrCode === 'string',
       recoveryAttempts: 6,
-      underFault: (fault, r) => (fault === 'http429RetryAfter' && isUpstreamEnvelope(r) && r.retryAfter !== '30' ? [`Retry-After ${r.retryAfter} instead of 30`] : undefined),
+      underFault: (fault, r) =>
+        fault === 'http429RetryAfter' && isUpstreamEnvelope(r) && r.retryAfter !== '30'
+          ? [`Retry-After ${r.retryAfter} instead of 30`]
+          : undefined,
     }),
   },
   {
-    title: 'status: 200 from stored state (stale while the background check fails), nothing written, fresh again once the fault clears',
+    title:
+      'status: 200 from stored state (stale while the background check fails), nothing written, fresh again once the fault clears',
     linked: true,
     check: statusCase,
   },
@@ -269,14 +298,19 @@ const OPERATIONS: Array<{ title: string; linked: boolean; check: (fault: FaultNa
     check: actsUpstream('pairing', { succeeded: (r) => typeof r.body?.code === 'string', recoveryAttempts: 3 }),
   },
   {
-    title: 'test send: 503 UPSTREAM_UNAVAILABLE + Retry-After (409 NOT_CONNECTED for a null state), nothing sent, sends once the fault clears',
+    title:
+      'test send: 503 UPSTREAM_UNAVAILABLE + Retry-After (409 NOT_CONNECTED for a null state), nothing sent, sends once the fault clears',
     linked: true,
     check: actsUpstream('test', {
       succeeded: (r) => typeof r.body?.idMessage === 'string',
       recoveryAttempts: 3,
       // `null` = instance being created upstream: not connected, a typed 409.
       underFault: (fault, r) =>
-        fault !== 'nullState' ? undefined : r.status === 409 && r.body?.error === 'NOT_CONNECTED' ? [] : [`expected 409 NOT_CONNECTED, got ${r.status} ${JSON.stringify(r.body)}`],
+        fault !== 'nullState'
+          ? undefined
+          : r.status === 409 && r.body?.error === 'NOT_CONNECTED'
+            ? []
+            : [`expected 409 NOT_CONNECTED, got ${r.status} ${JSON.stringify(r.body)}`],
     }),
   },
   {

@@ -13,8 +13,12 @@ import { post, providerRow, type TenantActor } from './api-support'
  * provider row pointing at it.
  */
 export async function expectConcurrentFirstLinksConverge(h: WaHarness, actor: TenantActor, n: number): Promise<string> {
-  const responses = await withSlowFirstRows(() => Promise.all(Array.from({ length: n }, () => post(h, '/api/wa/qr/generate', actor))))
-  const answers = await Promise.all(responses.map(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> })))
+  const responses = await withSlowFirstRows(() =>
+    Promise.all(Array.from({ length: n }, () => post(h, '/api/wa/qr/generate', actor))),
+  )
+  const answers = await Promise.all(
+    responses.map(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> })),
+  )
   const refused = answers.filter((a) => a.status !== 200)
   expect(refused, JSON.stringify(refused.slice(0, 3))).toEqual([])
   for (const a of answers) expect(a.body).toMatchObject({ ok: true, qrCode: expect.stringMatching(/^data:image\/png;base64,/) })

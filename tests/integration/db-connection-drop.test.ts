@@ -103,7 +103,10 @@ describe('the database drops every connection under load', () => {
     expect(await events.next()).toMatchObject({ status: 'authorized', connected: true })
     expect(app.child.exitCode).toBeNull()
     // Said in the log, as JSON lines.
-    const lines = app.output().split('\n').filter((l) => l.startsWith('{'))
+    const lines = app
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
     expect(lines.some((l) => JSON.parse(l).msg?.startsWith('PostgreSQL listener lost'))).toBe(true)
     expect(lines.some((l) => JSON.parse(l).msg === 'PostgreSQL listener reconnected')).toBe(true)
   }, 90_000)
@@ -112,7 +115,12 @@ describe('the database drops every connection under load', () => {
 describe('the embedded PostgreSQL dies under the app (npm start without DATABASE_URL)', () => {
   it('the app stays up, says so in a JSON log line, and answers 503 envelopes instead of dying with it', async () => {
     const dataDir = path.join(path.resolve(__dirname, '../..'), '.data', `db-drop-${process.pid}`)
-    const own = await startAppProcess({ DATABASE_URL: '', EMBEDDED_PG_PORT: String(await freePort()), WA_DATA_DIR: dataDir, LOG_LEVEL: 'info' })
+    const own = await startAppProcess({
+      DATABASE_URL: '',
+      EMBEDDED_PG_PORT: String(await freePort()),
+      WA_DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+    })
     try {
       const ownToken = await (async () => {
         const c = new pg.Client({ connectionString: await embeddedUrl(dataDir) })
@@ -140,7 +148,11 @@ describe('the embedded PostgreSQL dies under the app (npm start without DATABASE
       expect((await fetch(`${own.url}/readyz`)).status).toBe(503)
       expect((await fetch(`${own.url}/healthz`)).status).toBe(200)
       expect(own.child.exitCode, own.output().slice(-4000)).toBeNull()
-      const lines = own.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string })
+      const lines = own
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg?: string })
       expect(lines.some((l) => l.msg === 'database unavailable')).toBe(true)
     } finally {
       await own.stop()

@@ -78,7 +78,8 @@ const api = (p: string, init: RequestInit = {}) =>
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
     signal: AbortSignal.timeout(HANG),
   })
-const page = (p: string) => fetch(`${app.url}${p}`, { headers: { cookie, 'accept-language': 'en' }, redirect: 'manual', signal: AbortSignal.timeout(HANG) })
+const page = (p: string) =>
+  fetch(`${app.url}${p}`, { headers: { cookie, 'accept-language': 'en' }, redirect: 'manual', signal: AbortSignal.timeout(HANG) })
 
 /** Every request a user can make while PostgreSQL is unavailable, at once. */
 async function expectEverythingUnavailable() {
@@ -127,7 +128,9 @@ beforeAll(async () => {
   server = await startServer()
   await ensureDatabase(server.serverUrl, 'app_test_outage')
   const databaseUrl = server.databaseUrl('app_test_outage')
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPgPool({ connectionString: databaseUrl, max: 2 }) }) })
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: createPgPool({ connectionString: databaseUrl, max: 2 }) }),
+  })
   try {
     await migrateToLatest(db)
     const users = await seedAuth(db)

@@ -18,13 +18,24 @@ afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }))
 /** Starts the app (`server/start.ts`), waits for it to serve, stops it; returns the scrypt calls of the start. */
 async function startOnce(demoPassword: string): Promise<number> {
   const app = await startAppProcess({ WA_DATA_DIR: dataDir, DEMO_PASSWORD: demoPassword, NODE_OPTIONS: `--import=${counter}` })
-  const calls = app.output().split('\n').filter((l) => l === '[scrypt-call]').length
+  const calls = app
+    .output()
+    .split('\n')
+    .filter((l) => l === '[scrypt-call]').length
   await app.stop()
   return calls
 }
 
 async function demoHashesVerify(password: string): Promise<boolean[]> {
-  const rows = await testDb().selectFrom('users').select(['email', 'password_hash']).where('email', 'in', DEMO_USERS.map((u) => u.email)).execute()
+  const rows = await testDb()
+    .selectFrom('users')
+    .select(['email', 'password_hash'])
+    .where(
+      'email',
+      'in',
+      DEMO_USERS.map((u) => u.email),
+    )
+    .execute()
   expect(rows).toHaveLength(DEMO_USERS.length)
   return Promise.all(rows.map((r) => verifyPassword(password, r.password_hash ?? '')))
 }
@@ -43,7 +54,11 @@ describe('demo users at start', () => {
     expect(await demoHashesVerify('demo-password-two')).toEqual(DEMO_USERS.map(() => true))
 
     // An operator reset one demo user's password: only that one is verified and restored.
-    await testDb().updateTable('users').set({ password_hash: await hashPassword('operator-choice') }).where('email', '=', DEMO_USERS[0]!.email).execute()
+    await testDb()
+      .updateTable('users')
+      .set({ password_hash: await hashPassword('operator-choice') })
+      .where('email', '=', DEMO_USERS[0]!.email)
+      .execute()
     expect(await startOnce('demo-password-two')).toBe(2)
     expect(await demoHashesVerify('demo-password-two')).toEqual(DEMO_USERS.map(() => true))
   }, 180_000)

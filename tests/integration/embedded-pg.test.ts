@@ -11,7 +11,6 @@ const root = path.resolve(__dirname, '../..')
 const dataDir = path.join(root, '.data', `embedded-pg-test-${process.pid}`, 'pg')
 const handles: EmbeddedPgHandle[] = []
 
-
 async function query(url: string): Promise<number> {
   const c = new pg.Client({ connectionString: `${url}/postgres` })
   await c.connect()
@@ -66,7 +65,9 @@ describe('embedded PostgreSQL lifecycle', () => {
       s.on('error', () => {})
       s.end('not postgres\n')
     })
-    const port = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as net.AddressInfo).port)))
+    const port = await new Promise<number>((resolve) =>
+      blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as net.AddressInfo).port)),
+    )
     try {
       await expect(
         startEmbeddedPg({ dataDir: path.join(os.tmpdir(), `never-${process.pid}`), port, password: 'x', log: () => {} }),

@@ -34,7 +34,10 @@ function processEnvReads(): Map<string, string> {
       ...[...text.matchAll(/process\.env\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!),
       ...[...text.matchAll(/process\.env\[\s*['"`]([A-Za-z_][A-Za-z0-9_]*)['"`]\s*\]/g)].map((m) => m[1]!),
       ...[...text.matchAll(/\{([^{}]*)\}\s*=\s*process\.env\b/g)].flatMap((m) =>
-        m[1]!.split(',').map((part) => part.split(':')[0]!.replace(/=.*$/, '').trim()).filter((n) => /^[A-Za-z_]\w*$/.test(n)),
+        m[1]!
+          .split(',')
+          .map((part) => part.split(':')[0]!.replace(/=.*$/, '').trim())
+          .filter((n) => /^[A-Za-z_]\w*$/.test(n)),
       ),
     ]
     for (const name of names) if (!reads.has(name)) reads.set(name, path.relative(root, file))
@@ -85,8 +88,12 @@ describe('configuration is read in one place', () => {
     const offenders = SOURCE_DIRS.flatMap((d) => sourceFiles(path.join(root, d)))
       .map((file) => path.relative(root, file))
       .filter((file) => !READS_PROCESS_ENV.has(file))
-      .filter((file) => /process\.env\b/.test(fs.readFileSync(path.join(root, file), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')))
-    expect(offenders, 'read configuration through app/utils/env.server.ts (the app) or server/runtime.ts (the process)').toEqual([])
+      .filter((file) =>
+        /process\.env\b/.test(fs.readFileSync(path.join(root, file), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')),
+      )
+    expect(offenders, 'read configuration through app/utils/env.server.ts (the app) or server/runtime.ts (the process)').toEqual(
+      [],
+    )
   })
 })
 
@@ -116,7 +123,9 @@ describe('.env.example', () => {
   })
 
   it('documents each variable: its default, whether production requires it, how to make the secrets', () => {
-    const undocumented = entries.filter((e) => !/Default/.test(e.doc) || !/Production/.test(e.doc)).map((e) => `${e.name} (line ${e.line})`)
+    const undocumented = entries
+      .filter((e) => !/Default/.test(e.doc) || !/Production/.test(e.doc))
+      .map((e) => `${e.name} (line ${e.line})`)
     expect(undocumented, 'entries whose comment does not say "Default…" and "Production…"').toEqual([])
     for (const name of ['JWT_SECRET', 'WA_ENCRYPTION_KEYS']) {
       expect(entries.find((e) => e.name === name)?.doc, name).toContain('npm run ops -- secrets generate')

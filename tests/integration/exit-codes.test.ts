@@ -23,7 +23,13 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
       {
         cwd: root,
         timeout: 120_000,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), NODE_ENV: 'test', WA_DATA_DIR: dataDir, ...env },
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? os.tmpdir(),
+          NODE_ENV: 'test',
+          WA_DATA_DIR: dataDir,
+          ...env,
+        },
       },
       (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0

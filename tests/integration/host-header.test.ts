@@ -13,15 +13,30 @@ const h = useWaApp({ instances: 3 })
 const ownOrigin = () => h.app.url.replace('127.0.0.1', 'localhost')
 
 /** A POST with a Host header of the client's choosing (fetch does not let one set Host). */
-function postWithHost(path: string, host: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+function postWithHost(
+  path: string,
+  host: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; body: string }> {
   const url = new URL(path, h.app.url)
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent: false, headers: { ...headers, host, 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => (text += c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
-    })
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        agent: false,
+        headers: { ...headers, host, 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (c: string) => (text += c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
+      },
+    )
     req.on('error', reject)
     req.end(body)
   })
@@ -30,7 +45,12 @@ function postWithHost(path: string, host: string, headers: Record<string, string
 describe('Host header', () => {
   it('POST /api/wa/qr/generate with Host: evil.example pushes a webhook URL on this server, not there', async () => {
     const actor = await newTenant()
-    const res = await postWithHost('/api/wa/qr/generate', 'evil.example', { authorization: `Bearer ${actor.token}`, 'x-tenant': actor.tenantId, 'content-type': 'application/json' }, '{}')
+    const res = await postWithHost(
+      '/api/wa/qr/generate',
+      'evil.example',
+      { authorization: `Bearer ${actor.token}`, 'x-tenant': actor.tenantId, 'content-type': 'application/json' },
+      '{}',
+    )
     expect(res.status, res.body).toBe(200)
     const { instanceId, url } = await scanTarget((JSON.parse(res.body) as { qrCode: string }).qrCode)
     const webhookUrl = h.sim.instance(instanceId)?.webhookUrl ?? ''
@@ -42,7 +62,12 @@ describe('Host header', () => {
 
   it('POST /api/wa/pairing-code with Host: evil.example does the same', async () => {
     const actor = await newTenant()
-    const res = await postWithHost('/api/wa/pairing-code', 'evil.example:8443', { authorization: `Bearer ${actor.token}`, 'x-tenant': actor.tenantId, 'content-type': 'application/json' }, JSON.stringify({ phoneNumber: '+33611223344' }))
+    const res = await postWithHost(
+      '/api/wa/pairing-code',
+      'evil.example:8443',
+      { authorization: `Bearer ${actor.token}`, 'x-tenant': actor.tenantId, 'content-type': 'application/json' },
+      JSON.stringify({ phoneNumber: '+33611223344' }),
+    )
     expect(res.status, res.body).toBe(200)
     const hooked = h.sim.listInstances().filter((i) => i.webhookUrl?.includes('evil.example'))
     expect(hooked).toEqual([])

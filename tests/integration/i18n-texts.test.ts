@@ -70,7 +70,9 @@ describe('user-facing texts in both languages', () => {
 
     const sent = h.sim.instance(instanceId)!.sent
     // The same texts the settings page prefills in its test form.
-    expect(sent.find((m) => m.idMessage === frId)?.message).toBe('Message de test envoyé depuis WhatsApp Pro : votre numéro est bien connecté.')
+    expect(sent.find((m) => m.idMessage === frId)?.message).toBe(
+      'Message de test envoyé depuis WhatsApp Pro : votre numéro est bien connecté.',
+    )
     expect(sent.find((m) => m.idMessage === enId)?.message).toBe('Test message sent from WhatsApp Pro: your number is connected.')
   })
 })

@@ -44,7 +44,13 @@ describe('KyselyConnectionRepository', () => {
       linkStartedAt: T0,
       linkExpiresAt: at(300),
     })
-    const again = await repo.saveLinkAttempt({ tenantId: tenant.id, instanceId: instance.id, encryptedConfig: 'v1.k2.other', linkStartedAt: at(60), linkExpiresAt: at(360) })
+    const again = await repo.saveLinkAttempt({
+      tenantId: tenant.id,
+      instanceId: instance.id,
+      encryptedConfig: 'v1.k2.other',
+      linkStartedAt: at(60),
+      linkExpiresAt: at(360),
+    })
     expect(again).toMatchObject({ encryptedConfig: 'v1.k2.other', linkStartedAt: at(60), linkExpiresAt: at(360) })
     expect(await repo.findByTenant(tenant.id)).toEqual(again)
     expect(await repo.findByInstanceId(instance.id)).toEqual(again)
@@ -56,7 +62,13 @@ describe('KyselyConnectionRepository', () => {
     const instance = await createInstance({ tenantId: tenant.id })
     const other = otherProcessDb()
     try {
-      const input = { tenantId: tenant.id, instanceId: instance.id, encryptedConfig: 'x', linkStartedAt: T0, linkExpiresAt: at(300) }
+      const input = {
+        tenantId: tenant.id,
+        instanceId: instance.id,
+        encryptedConfig: 'x',
+        linkStartedAt: T0,
+        linkExpiresAt: at(300),
+      }
       await Promise.all([
         new KyselyConnectionRepository(testDb()).saveLinkAttempt(input),
         new KyselyConnectionRepository(other).saveLinkAttempt(input),
@@ -71,7 +83,13 @@ describe('KyselyConnectionRepository', () => {
     await expect(
       testDb()
         .insertInto('tenant_provider_configs')
-        .values({ tenant_id: tenant.id, provider: 'green_api', encrypted_config: 'y', instance_id: instance.id, connection_status: 'notAuthorized' })
+        .values({
+          tenant_id: tenant.id,
+          provider: 'green_api',
+          encrypted_config: 'y',
+          instance_id: instance.id,
+          connection_status: 'notAuthorized',
+        })
         .execute(),
     ).rejects.toMatchObject({ code: '23505' })
   })
@@ -80,7 +98,13 @@ describe('KyselyConnectionRepository', () => {
     const { instance } = await linkedTenant()
     const intruder = await createTenant({ whatsappEnabled: true })
     await expect(
-      new KyselyConnectionRepository(testDb()).saveLinkAttempt({ tenantId: intruder.id, instanceId: instance.id, encryptedConfig: 'x', linkStartedAt: T0, linkExpiresAt: at(300) }),
+      new KyselyConnectionRepository(testDb()).saveLinkAttempt({
+        tenantId: intruder.id,
+        instanceId: instance.id,
+        encryptedConfig: 'x',
+        linkStartedAt: T0,
+        linkExpiresAt: at(300),
+      }),
     ).rejects.toBeInstanceOf(InstanceBusyError)
   })
 
@@ -88,21 +112,38 @@ describe('KyselyConnectionRepository', () => {
     const { tenant, repo } = await linkedTenant()
     const same = await repo.applyStatus(tenant.id, { status: 'notAuthorized', checkedAt: at(1), source: 'poll' })
     expect(same.outcome).toBe('unchanged')
-    const changed = await repo.applyStatus(tenant.id, { status: 'authorized', phoneNumber: '+33612345678', checkedAt: at(2), source: 'poll' })
+    const changed = await repo.applyStatus(tenant.id, {
+      status: 'authorized',
+      phoneNumber: '+33612345678',
+      checkedAt: at(2),
+      source: 'poll',
+    })
     expect(changed).toMatchObject({
       outcome: 'changed',
       previous: { status: 'notAuthorized' },
-      record: { status: 'authorized', isActive: true, phoneNumber: '+33612345678', statusChangedAt: at(2), statusCheckedAt: at(2), linkExpiresAt: null },
+      record: {
+        status: 'authorized',
+        isActive: true,
+        phoneNumber: '+33612345678',
+        statusChangedAt: at(2),
+        statusCheckedAt: at(2),
+        linkExpiresAt: null,
+      },
     })
     const again = await repo.applyStatus(tenant.id, { status: 'authorized', checkedAt: at(3), source: 'poll' })
-    expect(again).toMatchObject({ outcome: 'unchanged', record: { statusChangedAt: at(2), statusCheckedAt: at(3), phoneNumber: '+33612345678' } })
+    expect(again).toMatchObject({
+      outcome: 'unchanged',
+      record: { statusChangedAt: at(2), statusCheckedAt: at(3), phoneNumber: '+33612345678' },
+    })
     await repo.applyStatus(tenant.id, { status: 'yellowCard', checkedAt: at(4), source: 'webhook' })
     expect(await timeline(tenant.id)).toEqual([
       { from_status: null, to_status: 'notAuthorized', source: 'link' },
       { from_status: 'notAuthorized', to_status: 'authorized', source: 'poll' },
       { from_status: 'authorized', to_status: 'yellowCard', source: 'webhook' },
     ])
-    expect(await repo.applyStatus('no-such-tenant', { status: 'authorized', checkedAt: at(5), source: 'poll' })).toEqual({ outcome: 'missing' })
+    expect(await repo.applyStatus('no-such-tenant', { status: 'authorized', checkedAt: at(5), source: 'poll' })).toEqual({
+      outcome: 'missing',
+    })
   })
 
   it('lastEventAt guard: older webhook events are ignored, equal ones apply', async () => {
@@ -117,7 +158,9 @@ describe('KyselyConnectionRepository', () => {
 
   it('a bad phone number is refused by the database check', async () => {
     const { tenant, repo } = await linkedTenant()
-    await expect(repo.applyStatus(tenant.id, { status: 'authorized', phoneNumber: '0612', checkedAt: at(1), source: 'poll' })).rejects.toMatchObject({
+    await expect(
+      repo.applyStatus(tenant.id, { status: 'authorized', phoneNumber: '0612', checkedAt: at(1), source: 'poll' }),
+    ).rejects.toMatchObject({
       code: '23514',
     })
   })
@@ -126,7 +169,13 @@ describe('KyselyConnectionRepository', () => {
     const { tenant, instance, repo } = await linkedTenant()
     expect(await repo.recordLinkExpired(tenant.id, at(301))).toBe(true)
     expect(await repo.recordLinkExpired(tenant.id, at(302))).toBe(false)
-    await repo.saveLinkAttempt({ tenantId: tenant.id, instanceId: instance.id, encryptedConfig: 'x', linkStartedAt: at(400), linkExpiresAt: at(700) })
+    await repo.saveLinkAttempt({
+      tenantId: tenant.id,
+      instanceId: instance.id,
+      encryptedConfig: 'x',
+      linkStartedAt: at(400),
+      linkExpiresAt: at(700),
+    })
     expect(await repo.recordLinkExpired(tenant.id, at(701))).toBe(true)
     expect((await timeline(tenant.id)).filter((e) => e.source === 'expire')).toHaveLength(2)
     expect(await repo.recordLinkExpired('no-such-tenant', at(1))).toBe(false)
@@ -138,7 +187,11 @@ describe('KyselyConnectionRepository', () => {
     expect((await repo.delete(tenant.id, at(2)))?.status).toBe('authorized')
     expect(await repo.delete(tenant.id, at(3))).toBeNull()
     expect(await repo.findByTenant(tenant.id)).toBeNull()
-    expect((await timeline(tenant.id)).at(-1)).toEqual({ from_status: 'authorized', to_status: 'notAuthorized', source: 'disconnect' })
+    expect((await timeline(tenant.id)).at(-1)).toEqual({
+      from_status: 'authorized',
+      to_status: 'notAuthorized',
+      source: 'disconnect',
+    })
   })
 
   it('listForReconcile returns connected/degraded rows and running link attempts only', async () => {
@@ -169,11 +222,25 @@ describe('cache invalidation trigger (wa_cache) on tenant_provider_configs', () 
       })
       await client.query('LISTEN wa_cache')
       // Bookkeeping only: a check that confirmed the same state, a webhook's event time, the expiry.
-      expect((await repo.applyStatus(tenant.id, { status: 'notAuthorized', checkedAt: at(1), source: 'poll' })).outcome).toBe('unchanged')
-      expect((await repo.applyStatus(tenant.id, { status: 'notAuthorized', checkedAt: at(2), source: 'webhook', eventAt: at(2) })).outcome).toBe('unchanged')
+      expect((await repo.applyStatus(tenant.id, { status: 'notAuthorized', checkedAt: at(1), source: 'poll' })).outcome).toBe(
+        'unchanged',
+      )
+      expect(
+        (await repo.applyStatus(tenant.id, { status: 'notAuthorized', checkedAt: at(2), source: 'webhook', eventAt: at(2) }))
+          .outcome,
+      ).toBe('unchanged')
       expect(await repo.recordLinkExpired(tenant.id, at(301))).toBe(true)
       // A change: its notification arrives after any earlier one (commit order).
-      expect((await repo.applyStatus(tenant.id, { status: 'authorized', phoneNumber: '+33612345678', checkedAt: at(302), source: 'poll' })).outcome).toBe('changed')
+      expect(
+        (
+          await repo.applyStatus(tenant.id, {
+            status: 'authorized',
+            phoneNumber: '+33612345678',
+            checkedAt: at(302),
+            source: 'poll',
+          })
+        ).outcome,
+      ).toBe('changed')
       await eventually(async () => expect(seen).toHaveLength(1))
       expect(seen).toEqual([{ k: 'connection', id: tenant.id }])
     } finally {

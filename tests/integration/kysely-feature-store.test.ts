@@ -19,13 +19,20 @@ describe('KyselyFeatureStore', () => {
     const tenant = await createTenant()
     const user = await createUser()
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => store.recordUpgradeRequest({ tenantId: tenant.id, feature: 'whatsapp', requestedBy: user.id })),
+      Array.from({ length: 5 }, () =>
+        store.recordUpgradeRequest({ tenantId: tenant.id, feature: 'whatsapp', requestedBy: user.id }),
+      ),
     )
     expect(results.filter((r) => r === 'recorded')).toHaveLength(1)
     expect(results.filter((r) => r === 'already_pending')).toHaveLength(4)
     await db.updateTable('upgrade_requests').set({ handled_at: new Date() }).where('tenant_id', '=', tenant.id).execute()
     expect(await store.recordUpgradeRequest({ tenantId: tenant.id, feature: 'whatsapp', requestedBy: null })).toBe('recorded')
-    const rows = await db.selectFrom('upgrade_requests').select(['requested_by', 'handled_at']).where('tenant_id', '=', tenant.id).orderBy('id').execute()
+    const rows = await db
+      .selectFrom('upgrade_requests')
+      .select(['requested_by', 'handled_at'])
+      .where('tenant_id', '=', tenant.id)
+      .orderBy('id')
+      .execute()
     expect(rows.map((r) => r.requested_by)).toEqual([user.id, null])
   })
 })

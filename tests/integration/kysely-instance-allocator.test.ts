@@ -47,21 +47,35 @@ describe('KyselyInstanceAllocator', () => {
     } finally {
       await other.destroy()
     }
-    const row = await testDb().selectFrom('wa_instances').select('tenant_id').where('id', '=', instance.id).executeTakeFirstOrThrow()
+    const row = await testDb()
+      .selectFrom('wa_instances')
+      .select('tenant_id')
+      .where('id', '=', instance.id)
+      .executeTakeFirstOrThrow()
     expect([a.id, b.id]).toContain(row.tenant_id)
   })
 
   it('a burst of 16 claims from two processes for 3 free instances: 3 winners, each really holds its instance', async () => {
     await testDb().deleteFrom('wa_instances').where('mode', '=', 'simulator').where('tenant_id', 'is', null).execute()
-    const instances = [await createInstance({ mode: 'simulator' }), await createInstance({ mode: 'simulator' }), await createInstance({ mode: 'simulator' })]
+    const instances = [
+      await createInstance({ mode: 'simulator' }),
+      await createInstance({ mode: 'simulator' }),
+      await createInstance({ mode: 'simulator' }),
+    ]
     const tenants = await Promise.all(Array.from({ length: 16 }, () => createTenant()))
     const other = otherProcessDb()
     let results: PromiseSettledResult<{ id: string; tenantId: string | null }>[]
     try {
       const allocs = [new KyselyInstanceAllocator(testDb()), new KyselyInstanceAllocator(other)]
       // Warm both pools so the claims overlap instead of queueing behind connection setup.
-      await Promise.all([testDb(), other].flatMap((db) => Array.from({ length: 5 }, () => db.selectFrom('tenants').select('id').limit(1).execute())))
-      results = await withSlowClaims(() => Promise.allSettled(tenants.map((t, i) => allocs[i % 2]!.claimFirstFree('simulator', t.id, now))))
+      await Promise.all(
+        [testDb(), other].flatMap((db) =>
+          Array.from({ length: 5 }, () => db.selectFrom('tenants').select('id').limit(1).execute()),
+        ),
+      )
+      results = await withSlowClaims(() =>
+        Promise.allSettled(tenants.map((t, i) => allocs[i % 2]!.claimFirstFree('simulator', t.id, now))),
+      )
     } finally {
       await other.destroy()
     }
@@ -70,7 +84,15 @@ describe('KyselyInstanceAllocator', () => {
     expect(won).toHaveLength(3)
     expect(lost.every((e) => e instanceof NoInstanceAvailableError)).toBe(true)
     expect(new Set(won.map((w) => w.id))).toEqual(new Set(instances.map((i) => i.id)))
-    const rows = await testDb().selectFrom('wa_instances').select(['id', 'tenant_id']).where('id', 'in', instances.map((i) => i.id)).execute()
+    const rows = await testDb()
+      .selectFrom('wa_instances')
+      .select(['id', 'tenant_id'])
+      .where(
+        'id',
+        'in',
+        instances.map((i) => i.id),
+      )
+      .execute()
     for (const w of won) expect(rows.find((r) => r.id === w.id)?.tenant_id).toBe(w.tenantId)
   })
 
@@ -80,7 +102,11 @@ describe('KyselyInstanceAllocator', () => {
     await createInstance({ mode: 'pool' })
     await createInstance({ mode: 'pool' })
     const results = await withSlowClaims(() =>
-      Promise.all([alloc.claimFirstFree('pool', t.id, now), alloc.claimFirstFree('pool', t.id, now), alloc.claimFirstFree('pool', t.id, now)]),
+      Promise.all([
+        alloc.claimFirstFree('pool', t.id, now),
+        alloc.claimFirstFree('pool', t.id, now),
+        alloc.claimFirstFree('pool', t.id, now),
+      ]),
     )
     expect(new Set(results.map((r) => r.id)).size).toBe(1)
     expect((await alloc.findClaimedBy(t.id))?.id).toBe(results[0]?.id)
@@ -126,7 +152,15 @@ describe('KyselyInstanceAllocator', () => {
     const alloc = new KyselyInstanceAllocator(testDb())
     const t = await createTenant()
     const id = uniqueDigits()
-    const input = { id, mode: 'partner' as const, apiUrl: 'https://7700.api.greenapi.test', encryptedToken: 'v1.k.t', tenantId: t.id, encryptedWebhookToken: null, at: now }
+    const input = {
+      id,
+      mode: 'partner' as const,
+      apiUrl: 'https://7700.api.greenapi.test',
+      encryptedToken: 'v1.k.t',
+      tenantId: t.id,
+      encryptedWebhookToken: null,
+      at: now,
+    }
     expect(await alloc.registerClaimed(input)).toMatchObject({ id, tenantId: t.id, mode: 'partner', claimedAt: now })
     await expect(alloc.registerClaimed(input)).rejects.toBeInstanceOf(InstanceBusyError)
     await alloc.remove(id, 'someone-else')

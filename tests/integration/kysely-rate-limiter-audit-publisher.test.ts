@@ -34,8 +34,14 @@ describe('KyselyRateLimiter', () => {
     const idle = `old:${uniqueSuffix()}`
     const live = `live:${uniqueSuffix()}`
     const at = new Date(Date.now() - 2 * 3600_000)
-    await db.insertInto('rate_limit_windows').values({ key: idle, hits: [at], window_seconds: 3600, updated_at: at }).execute()
-    await db.insertInto('rate_limit_windows').values({ key: live, hits: [at], window_seconds: 86_400, updated_at: at }).execute()
+    await db
+      .insertInto('rate_limit_windows')
+      .values({ key: idle, hits: [at], window_seconds: 3600, updated_at: at })
+      .execute()
+    await db
+      .insertInto('rate_limit_windows')
+      .values({ key: live, hits: [at], window_seconds: 86_400, updated_at: at })
+      .execute()
     const limiter = new KyselyRateLimiter(db, { pruneEvery: 1 })
     await limiter.hit(`k:${uniqueSuffix()}`, 1, 60)
     const left = await db.selectFrom('rate_limit_windows').select('key').where('key', 'in', [idle, live]).execute()
@@ -60,8 +66,16 @@ describe('KyselyAuditLog', () => {
       details: { instanceId: '1101', logout: 'failed' },
     })
     const row = await db.selectFrom('audit_log').selectAll().where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow()
-    expect(row).toMatchObject({ actor: 'user:42', action: 'whatsapp.disconnect', outcome: 'success', ip: '10.0.0.1', details: { instanceId: '1101', logout: 'failed' } })
-    await expect(db.updateTable('audit_log').set({ action: 'tampered' }).where('id', '=', row.id).execute()).rejects.toThrow(/append-only/)
+    expect(row).toMatchObject({
+      actor: 'user:42',
+      action: 'whatsapp.disconnect',
+      outcome: 'success',
+      ip: '10.0.0.1',
+      details: { instanceId: '1101', logout: 'failed' },
+    })
+    await expect(db.updateTable('audit_log').set({ action: 'tampered' }).where('id', '=', row.id).execute()).rejects.toThrow(
+      /append-only/,
+    )
     await expect(db.deleteFrom('audit_log').where('id', '=', row.id).execute()).rejects.toThrow(/append-only/)
     await new KyselyAuditLog(db).append({ actor: 'system:ops', tenantId: null, action: 'x', outcome: 'denied' })
   })
@@ -73,8 +87,15 @@ describe('PgStatusPublisher', () => {
     await client.connect()
     try {
       await client.query(`LISTEN ${WA_STATUS_CHANNEL}`)
-      const received = new Promise<unknown>((resolve) => client.once('notification', (n) => resolve(JSON.parse(n.payload ?? 'null'))))
-      await new PgStatusPublisher(testDb()).publish({ tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' })
+      const received = new Promise<unknown>((resolve) =>
+        client.once('notification', (n) => resolve(JSON.parse(n.payload ?? 'null'))),
+      )
+      await new PgStatusPublisher(testDb()).publish({
+        tenantId: 'acme',
+        status: 'authorized',
+        connected: true,
+        phoneNumber: '+33612345678',
+      })
       expect(await received).toEqual({ tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' })
     } finally {
       await client.end()

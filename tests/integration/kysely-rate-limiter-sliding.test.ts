@@ -18,7 +18,13 @@ describe('KyselyRateLimiter: sliding windows', () => {
       if ((await limiter.hit(key, 5, 3600)).allowed) accepted.push(clock.now().toISOString())
       clock.advance(30_000)
     }
-    expect(accepted).toEqual(['2026-11-25T10:58:00.000Z', '2026-11-25T10:58:30.000Z', '2026-11-25T10:59:00.000Z', '2026-11-25T10:59:30.000Z', '2026-11-25T11:00:00.000Z'])
+    expect(accepted).toEqual([
+      '2026-11-25T10:58:00.000Z',
+      '2026-11-25T10:58:30.000Z',
+      '2026-11-25T10:59:00.000Z',
+      '2026-11-25T10:59:30.000Z',
+      '2026-11-25T11:00:00.000Z',
+    ])
 
     // Refused until 11:58:00 + ε, when the first hit leaves the window; Retry-After says so.
     clock.set('2026-11-25T11:57:59.000Z')

@@ -56,14 +56,23 @@ describe('WhatsApp flow on PostgreSQL', () => {
       timestamp: Math.floor(w.clock.now().getTime() / 1000),
       stateInstance: 'authorized',
     }
-    await expect(applyProviderEvent(deps, { instanceId: inst.id, authorizationHeader: 'Bearer wrong', event })).rejects.toMatchObject({
+    await expect(
+      applyProviderEvent(deps, { instanceId: inst.id, authorizationHeader: 'Bearer wrong', event }),
+    ).rejects.toMatchObject({
       code: 'WEBHOOK_UNAUTHORIZED',
     })
-    expect(await applyProviderEvent(deps, { instanceId: inst.id, authorizationHeader: `Bearer ${token}`, event })).toEqual({ applied: true, outcome: 'changed' })
+    expect(await applyProviderEvent(deps, { instanceId: inst.id, authorizationHeader: `Bearer ${token}`, event })).toEqual({
+      applied: true,
+      outcome: 'changed',
+    })
 
     // The webhook made the state fresh: no upstream poll needed within the interval.
     const polls = w.provider.count('getState')
-    expect(await getConnectionStatus(deps, { tenantId: tenant.id })).toMatchObject({ connected: true, status: 'authorized', phoneNumber: '+33612345678' })
+    expect(await getConnectionStatus(deps, { tenantId: tenant.id })).toMatchObject({
+      connected: true,
+      status: 'authorized',
+      phoneNumber: '+33612345678',
+    })
     expect(w.provider.count('getState')).toBe(polls)
 
     expect((await sendTestMessage(deps, { tenantId: tenant.id, actor, message: 'Bonjour' })).messageId).toBeTruthy()
@@ -72,13 +81,23 @@ describe('WhatsApp flow on PostgreSQL', () => {
     expect((await deps.instances.findById(inst.id))?.tenantId).toBeNull()
 
     const db = testDb()
-    const events = await db.selectFrom('wa_status_events').select(['to_status', 'source']).where('tenant_id', '=', tenant.id).orderBy('id').execute()
+    const events = await db
+      .selectFrom('wa_status_events')
+      .select(['to_status', 'source'])
+      .where('tenant_id', '=', tenant.id)
+      .orderBy('id')
+      .execute()
     expect(events).toEqual([
       { to_status: 'notAuthorized', source: 'link' },
       { to_status: 'authorized', source: 'webhook' },
       { to_status: 'notAuthorized', source: 'disconnect' },
     ])
-    const audit = await db.selectFrom('audit_log').select(['action', 'outcome', 'details']).where('tenant_id', '=', tenant.id).orderBy('id').execute()
+    const audit = await db
+      .selectFrom('audit_log')
+      .select(['action', 'outcome', 'details'])
+      .where('tenant_id', '=', tenant.id)
+      .orderBy('id')
+      .execute()
     expect(audit.map((a) => `${a.action}:${a.outcome}`)).toEqual([
       'whatsapp.link.qr:success',
       'whatsapp.test_message:success',
@@ -93,15 +112,21 @@ describe('WhatsApp flow on PostgreSQL', () => {
     const { deps, tenant } = await world('shared')
     await generateQr(deps, { tenantId: tenant.id, actor, publicUrl: 'https://crm.test' })
     const other = await createTenant({ whatsappEnabled: true })
-    await expect(generateQr(deps, { tenantId: other.id, actor, publicUrl: 'https://crm.test' })).rejects.toMatchObject({ code: 'INSTANCE_BUSY' })
+    await expect(generateQr(deps, { tenantId: other.id, actor, publicUrl: 'https://crm.test' })).rejects.toMatchObject({
+      code: 'INSTANCE_BUSY',
+    })
     for (let i = 0; i < 9; i++) await generateQr(deps, { tenantId: tenant.id, actor, publicUrl: 'https://crm.test' })
-    await expect(generateQr(deps, { tenantId: tenant.id, actor, publicUrl: 'https://crm.test' })).rejects.toMatchObject({ code: 'RATE_LIMITED' })
+    await expect(generateQr(deps, { tenantId: tenant.id, actor, publicUrl: 'https://crm.test' })).rejects.toMatchObject({
+      code: 'RATE_LIMITED',
+    })
   })
 
   it('a disabled tenant never reaches Green-API', async () => {
     const { w, deps } = await world()
     const blocked = await createTenant({ whatsappEnabled: false })
-    await expect(generateQr(deps, { tenantId: blocked.id, actor, publicUrl: 'https://crm.test' })).rejects.toMatchObject({ code: 'WHATSAPP_DISABLED' })
+    await expect(generateQr(deps, { tenantId: blocked.id, actor, publicUrl: 'https://crm.test' })).rejects.toMatchObject({
+      code: 'WHATSAPP_DISABLED',
+    })
     expect(w.provider.count()).toBe(0)
   })
 })

@@ -43,9 +43,15 @@ describe('log redaction during a full journey', () => {
     const [instanceId, nonce] = new URL(await decodeQr(gen.qrCode)).pathname.split('/').slice(-2) as [string, string]
     expect(h.sim.scan(instanceId, nonce).ok).toBe(true)
     await h.sim.flushWebhooks()
-    await eventually(async () => expect(await (await h.api('/api/wa/qr/status', owner)).json()).toMatchObject({ connected: true }))
+    await eventually(async () =>
+      expect(await (await h.api('/api/wa/qr/status', owner)).json()).toMatchObject({ connected: true }),
+    )
     // A webhook with a wrong token, and an upstream failure (the client must not log the URL with the token).
-    await h.api(`/api/wa/webhooks/green-api/${instanceId}`, { method: 'POST', token: 'wrong-webhook-token-canary', json: { typeWebhook: 'stateInstanceChanged' } })
+    await h.api(`/api/wa/webhooks/green-api/${instanceId}`, {
+      method: 'POST',
+      token: 'wrong-webhook-token-canary',
+      json: { typeWebhook: 'stateInstanceChanged' },
+    })
     h.sim.fault({ instanceId }).down()
     await h.api('/api/wa/test', { method: 'POST', ...owner, json: { phoneNumber: '+33612345678' } })
     h.mocks.reset()
@@ -54,7 +60,9 @@ describe('log redaction during a full journey', () => {
 
     const inst = h.sim.instance(instanceId)!
     const envelopes = [
-      ...(await testDb().selectFrom('wa_instances').select(['encrypted_token', 'encrypted_webhook_token']).execute()).flatMap((r) => [r.encrypted_token, r.encrypted_webhook_token]),
+      ...(await testDb().selectFrom('wa_instances').select(['encrypted_token', 'encrypted_webhook_token']).execute()).flatMap(
+        (r) => [r.encrypted_token, r.encrypted_webhook_token],
+      ),
     ].filter((e): e is string => !!e)
     const sessionId = cookie.split('=')[1]!
     const canaries: Record<string, string> = {
@@ -82,7 +90,10 @@ describe('log redaction during a full journey', () => {
       expect(text.includes(secret), `${name} leaked into the logs`).toBe(false)
     }
 
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
     const requests = lines.filter((l) => l.msg === 'request' || l.msg === 'request failed')
     const generate = requests.find((l) => l.route === 'routes/api.wa.qr.generate')
     expect(generate).toMatchObject({ method: 'POST', status: 200, tenant: 'macrea', path: '/api/wa/qr/generate' })
@@ -113,7 +124,9 @@ describe('logger redaction rules', () => {
       {
         req: { headers: { authorization: 'Bearer abc-canary-1', cookie: 'sid=canary-2' } },
         url: 'https://7105.api.greenapi.com/waInstance7105000001/sendMessage/canaryToken3abc',
-        nested: { deeper: { apiTokenInstance: 'canary-4', password: 'canary-5', encryptedConfig: 'v1.k2.canary6canary6canary6canary6' } },
+        nested: {
+          deeper: { apiTokenInstance: 'canary-4', password: 'canary-5', encryptedConfig: 'v1.k2.canary6canary6canary6canary6' },
+        },
         partner: 'GET https://api.green-api.com/partner/getInstances/canaryPartner7',
         note: `token in text ${jwt} and v1.k2.QUJDREVGR0hJSktMTU5PUFFSU1RVVg and Bearer canary-8`,
         err: new Error('failed at /waInstance1/qr/canary9token'),
@@ -121,7 +134,20 @@ describe('logger redaction rules', () => {
       `message with /waInstance7105000001/qr/canary10token and ${jwt}`,
     )
     const out = chunks.join('')
-    for (const c of ['canary-1', 'canary-2', 'canaryToken3', 'canary-4', 'canary-5', 'canary6', 'canaryPartner7', 'c2lnbmF0dXJlLWNhbmFyeQ', 'QUJDREVGR0hJSktMTU5PUFFSU1RVVg', 'canary-8', 'canary9', 'canary10']) {
+    for (const c of [
+      'canary-1',
+      'canary-2',
+      'canaryToken3',
+      'canary-4',
+      'canary-5',
+      'canary6',
+      'canaryPartner7',
+      'c2lnbmF0dXJlLWNhbmFyeQ',
+      'QUJDREVGR0hJSktMTU5PUFFSU1RVVg',
+      'canary-8',
+      'canary9',
+      'canary10',
+    ]) {
       expect(out, c).not.toContain(c)
     }
     expect(out).toContain('/waInstance7105000001/sendMessage/[REDACTED]')

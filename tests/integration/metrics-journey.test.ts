@@ -32,20 +32,38 @@ describe('metrics after a link journey', () => {
     const [instanceId, nonce] = new URL(await decodeQr(gen.qrCode)).pathname.split('/').slice(-2) as [string, string]
     expect(h.sim.scan(instanceId, nonce).ok).toBe(true)
     await h.sim.flushWebhooks()
-    await eventually(async () => expect(await (await h.api('/api/wa/qr/status', owner)).json()).toMatchObject({ connected: true }))
+    await eventually(async () =>
+      expect(await (await h.api('/api/wa/qr/status', owner)).json()).toMatchObject({ connected: true }),
+    )
     const again = await h.api('/api/wa/qr/generate', { method: 'POST', ...owner, json: {} })
     expect(again.status).toBe(409)
-    const blocked = await h.api('/api/wa/qr/generate', { method: 'POST', token: h.tokens.blockedOwner, tenant: 'test_tenant_blocked', json: {} })
+    const blocked = await h.api('/api/wa/qr/generate', {
+      method: 'POST',
+      token: h.tokens.blockedOwner,
+      tenant: 'test_tenant_blocked',
+      json: {},
+    })
     expect(blocked.status).toBe(403)
     await h.api('/api/wa/disconnect', { method: 'POST', ...owner, json: {} })
     await fetch(`${h.app.url}/no/such/page/${instanceId}`)
     // A new attempt that runs out of time without a scan.
     expect((await h.api('/api/wa/qr/generate', { method: 'POST', ...owner, json: {} })).status).toBe(200)
-    await testDb().updateTable('tenant_provider_configs').set({ link_expires_at: new Date(Date.now() - 60_000) }).where('tenant_id', '=', 'macrea').execute()
-    await eventually(async () => expect(await (await h.api('/api/wa/qr/status', owner)).json()).toMatchObject({ connected: false, linkExpired: true }))
+    await testDb()
+      .updateTable('tenant_provider_configs')
+      .set({ link_expires_at: new Date(Date.now() - 60_000) })
+      .where('tenant_id', '=', 'macrea')
+      .execute()
+    await eventually(async () =>
+      expect(await (await h.api('/api/wa/qr/status', owner)).json()).toMatchObject({ connected: false, linkExpired: true }),
+    )
     // The background refresher records the expiry (once): wait for its timeline entry.
     await eventually(async () => {
-      const expire = await testDb().selectFrom('wa_status_events').select('id').where('tenant_id', '=', 'macrea').where('source', '=', 'expire').execute()
+      const expire = await testDb()
+        .selectFrom('wa_status_events')
+        .select('id')
+        .where('tenant_id', '=', 'macrea')
+        .where('source', '=', 'expire')
+        .execute()
       expect(expire).toHaveLength(1)
     })
 
@@ -71,7 +89,9 @@ describe('metrics after a link journey', () => {
     expect(sum(upstream.filter((s) => s.labels.method === 'qr' && s.labels.outcome === 'ok'))).toBeGreaterThanOrEqual(1)
     expect(sum(upstream.filter((s) => s.labels.method === 'logout'))).toBe(1)
     for (const s of upstream) expect(Object.keys(s.labels).sort()).toEqual(['method', 'outcome'])
-    expect(samples(text, 'greenapi_request_duration_seconds_count').find((s) => s.labels.method === 'qr')?.value).toBeGreaterThanOrEqual(1)
+    expect(
+      samples(text, 'greenapi_request_duration_seconds_count').find((s) => s.labels.method === 'qr')?.value,
+    ).toBeGreaterThanOrEqual(1)
     expect(text).toMatch(/greenapi_request_duration_seconds_bucket\{le="0\.05",method="qr"\}/)
 
     const link = samples(text, 'wa_link_attempts_total')

@@ -54,7 +54,11 @@ describe('demo seed', () => {
     expect(countsAfter).toEqual(countsBefore)
     const flags = await db.selectFrom('tenant_features').selectAll().where('tenant_id', '=', 'macrea').executeTakeFirstOrThrow()
     expect(flags.whatsapp_enabled).toBe(false)
-    const blocked = await db.selectFrom('tenant_features').selectAll().where('tenant_id', '=', 'test_tenant_blocked').executeTakeFirstOrThrow()
+    const blocked = await db
+      .selectFrom('tenant_features')
+      .selectAll()
+      .where('tenant_id', '=', 'test_tenant_blocked')
+      .executeTakeFirstOrThrow()
     expect(blocked.whatsapp_enabled).toBe(false)
     const roles = await db
       .selectFrom('memberships')

@@ -29,7 +29,10 @@ describe('no bench routes in the production build', () => {
   it('GET /bench/naive-status is not found for a signed token of a tenant the user is not a member of', async () => {
     // Signed with the app's secret, for a tenant and user that do not exist: the old route
     // checked the signature only, then read the tenant's row with a pool of its own.
-    const { token } = await signAppToken({ JWT_SECRET: TEST_JWT_SECRET }, { userId: randomUUID(), tenantId: `ghost-${randomUUID()}`, ttlSeconds: 300, jti: randomUUID() })
+    const { token } = await signAppToken(
+      { JWT_SECRET: TEST_JWT_SECRET },
+      { userId: randomUUID(), tenantId: `ghost-${randomUUID()}`, ttlSeconds: 300, jti: randomUUID() },
+    )
     const res = await fetch(`${app.url}/bench/naive-status`, { headers: { authorization: `Bearer ${token}` } })
     expect(res.status).toBe(404)
   })

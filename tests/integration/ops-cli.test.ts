@@ -47,7 +47,9 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true })
 })
 
-async function auditActions(): Promise<Array<{ action: string; actor: string; tenant_id: string | null; outcome: string; details: Record<string, unknown> }>> {
+async function auditActions(): Promise<
+  Array<{ action: string; actor: string; tenant_id: string | null; outcome: string; details: Record<string, unknown> }>
+> {
   return testDb().selectFrom('audit_log').select(['action', 'actor', 'tenant_id', 'outcome', 'details']).orderBy('id').execute()
 }
 
@@ -78,7 +80,8 @@ describe('ops CLI: help', { timeout: 300_000 }, () => {
       ['audit', 'list'],
     ]
     const runs: Run[] = []
-    for (let i = 0; i < commands.length; i += 4) runs.push(...(await Promise.all(commands.slice(i, i + 4).map((c) => ops([...c, '--help'])))))
+    for (let i = 0; i < commands.length; i += 4)
+      runs.push(...(await Promise.all(commands.slice(i, i + 4).map((c) => ops([...c, '--help'])))))
     runs.forEach((r, i) => {
       expect(r.code, commands[i]!.join(' ')).toBe(0)
       expect(r.stdout).toMatch(/^Usage: ops/m)
@@ -113,8 +116,14 @@ describe('ops CLI against the database', { timeout: 300_000 }, () => {
   it('creates a tenant, a user and a membership; unknown tenant or user → exit 1 with one line', async () => {
     const created = await ops(['tenants', 'create', 'acme', '--name', 'Acme Corp'])
     expect(created.code, created.stderr).toBe(0)
-    expect(await testDb().selectFrom('tenants').select('name').where('id', '=', 'acme').executeTakeFirst()).toEqual({ name: 'Acme Corp' })
-    const flags = await testDb().selectFrom('tenant_features').selectAll().where('tenant_id', '=', 'acme').executeTakeFirstOrThrow()
+    expect(await testDb().selectFrom('tenants').select('name').where('id', '=', 'acme').executeTakeFirst()).toEqual({
+      name: 'Acme Corp',
+    })
+    const flags = await testDb()
+      .selectFrom('tenant_features')
+      .selectAll()
+      .where('tenant_id', '=', 'acme')
+      .executeTakeFirstOrThrow()
     expect(flags.whatsapp_enabled).toBe(false)
 
     const dup = await ops(['tenants', 'create', 'acme', '--name', 'Again'])
@@ -128,11 +137,17 @@ describe('ops CLI against the database', { timeout: 300_000 }, () => {
     expect(generated.split('\n')).toHaveLength(1)
     expect(generated.length).toBeGreaterThanOrEqual(16)
     expect(user.stderr).toContain('shown once')
-    const row = await testDb().selectFrom('users').select(['id', 'password_hash']).where('email', '=', 'boss@acme.test').executeTakeFirstOrThrow()
+    const row = await testDb()
+      .selectFrom('users')
+      .select(['id', 'password_hash'])
+      .where('email', '=', 'boss@acme.test')
+      .executeTakeFirstOrThrow()
     expect(row.password_hash).not.toContain(generated)
     expect(await verifyPassword(generated, row.password_hash!)).toBe(true)
 
-    const viaStdin = await ops(['users', 'create', 'helper@acme.test', '--password-stdin'], { stdin: 'a-long-enough-password-42\n' })
+    const viaStdin = await ops(['users', 'create', 'helper@acme.test', '--password-stdin'], {
+      stdin: 'a-long-enough-password-42\n',
+    })
     expect(viaStdin.code, viaStdin.stderr).toBe(0)
     expect(viaStdin.stdout).toBe('')
 
@@ -145,7 +160,12 @@ describe('ops CLI against the database', { timeout: 300_000 }, () => {
     const lastOwner = await ops(['users', 'set-role', 'boss@acme.test', '--tenant', 'acme', '--role', 'member'])
     expect(lastOwner.code).toBe(1)
     expect(lastOwner.stderr).toContain('last owner')
-    const memberships = await testDb().selectFrom('memberships').select(['user_id', 'role']).where('tenant_id', '=', 'acme').orderBy('role').execute()
+    const memberships = await testDb()
+      .selectFrom('memberships')
+      .select(['user_id', 'role'])
+      .where('tenant_id', '=', 'acme')
+      .orderBy('role')
+      .execute()
     expect(memberships.map((m) => m.role)).toEqual(['admin', 'owner'])
 
     const unknownTenant = await ops(['users', 'add', 'boss@acme.test', '--tenant', 'nope', '--role', 'member'])
@@ -160,36 +180,65 @@ describe('ops CLI against the database', { timeout: 300_000 }, () => {
 
     const reset = await ops(['users', 'reset-password', 'boss@acme.test'])
     expect(reset.code, reset.stderr).toBe(0)
-    const after = await testDb().selectFrom('users').select('password_hash').where('email', '=', 'boss@acme.test').executeTakeFirstOrThrow()
+    const after = await testDb()
+      .selectFrom('users')
+      .select('password_hash')
+      .where('email', '=', 'boss@acme.test')
+      .executeTakeFirstOrThrow()
     expect(await verifyPassword(reset.stdout.trim(), after.password_hash!)).toBe(true)
     expect(await verifyPassword(generated, after.password_hash!)).toBe(false)
 
     const list = await ops(['tenants', 'list', '--json'])
     expect(list.code).toBe(0)
-    expect(JSON.parse(list.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'acme', name: 'Acme Corp', members: 2, whatsapp: 'off' })]))
+    expect(JSON.parse(list.stdout)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: 'acme', name: 'Acme Corp', members: 2, whatsapp: 'off' })]),
+    )
   })
 
   it('sets and lists feature flags', async () => {
     const set = await ops(['features', 'set', 'acme', '--whatsapp', 'on', '--sms', 'off'])
     expect(set.code, set.stderr).toBe(0)
-    const flags = await testDb().selectFrom('tenant_features').selectAll().where('tenant_id', '=', 'acme').executeTakeFirstOrThrow()
+    const flags = await testDb()
+      .selectFrom('tenant_features')
+      .selectAll()
+      .where('tenant_id', '=', 'acme')
+      .executeTakeFirstOrThrow()
     expect(flags).toMatchObject({ whatsapp_enabled: true, sms_enabled: false, email_enabled: true })
     expect((await ops(['features', 'set', 'acme'])).code).toBe(2)
     expect((await ops(['features', 'set', 'acme', '--whatsapp', 'maybe'])).code).toBe(2)
     const list = await ops(['features', 'list', '--tenant', 'acme', '--json'])
-    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ tenant: 'acme', whatsapp: 'on', sms: 'off', email: 'on' })])
+    expect(JSON.parse(list.stdout)).toEqual([
+      expect.objectContaining({ tenant: 'acme', whatsapp: 'on', sms: 'off', email: 'on' }),
+    ])
   })
 
   it('adds pool instances with the token encrypted, lists them without tokens, removes them', async () => {
-    const viaStdin = await ops(['instances', 'add', '--id', '7105000001', '--api-url', 'https://7105.api.greenapi.test'], { stdin: `${CANARY_TOKEN}\n` })
-    expect(viaStdin.code).toBe(2) // no token source chosen: stdin is only read with --token-stdin
-    const added = await ops(['instances', 'add', '--id', '7105000001', '--api-url', 'https://7105.api.greenapi.test/', '--token-stdin'], { stdin: `${CANARY_TOKEN}\n` })
-    expect(added.code, added.stderr).toBe(0)
-    const viaEnv = await ops(['instances', 'add', '--id', '7105000002', '--api-url', 'https://7105.api.greenapi.test', '--token-env', 'POOL_TOKEN'], {
-      env: { POOL_TOKEN: `${CANARY_TOKEN}2` },
+    const viaStdin = await ops(['instances', 'add', '--id', '7105000001', '--api-url', 'https://7105.api.greenapi.test'], {
+      stdin: `${CANARY_TOKEN}\n`,
     })
+    expect(viaStdin.code).toBe(2) // no token source chosen: stdin is only read with --token-stdin
+    const added = await ops(
+      ['instances', 'add', '--id', '7105000001', '--api-url', 'https://7105.api.greenapi.test/', '--token-stdin'],
+      { stdin: `${CANARY_TOKEN}\n` },
+    )
+    expect(added.code, added.stderr).toBe(0)
+    const viaEnv = await ops(
+      ['instances', 'add', '--id', '7105000002', '--api-url', 'https://7105.api.greenapi.test', '--token-env', 'POOL_TOKEN'],
+      {
+        env: { POOL_TOKEN: `${CANARY_TOKEN}2` },
+      },
+    )
     expect(viaEnv.code, viaEnv.stderr).toBe(0)
-    const again = await ops(['instances', 'add', '--id', '7105000001', '--api-url', 'https://7105.api.greenapi.test', '--token', CANARY_TOKEN])
+    const again = await ops([
+      'instances',
+      'add',
+      '--id',
+      '7105000001',
+      '--api-url',
+      'https://7105.api.greenapi.test',
+      '--token',
+      CANARY_TOKEN,
+    ])
     expect(again.code).toBe(1)
     expect(again.stderr).toContain('already registered')
     expect((await ops(['instances', 'add', '--id', 'abc', '--api-url', 'https://x.test', '--token', CANARY_TOKEN])).code).toBe(2)
@@ -219,7 +268,9 @@ describe('ops CLI against the database', { timeout: 300_000 }, () => {
 
     const removed = await ops(['instances', 'remove', '7105000002'])
     expect(removed.code, removed.stderr).toBe(0)
-    expect(await testDb().selectFrom('wa_instances').select('id').where('id', '=', '7105000002').executeTakeFirst()).toBeUndefined()
+    expect(
+      await testDb().selectFrom('wa_instances').select('id').where('id', '=', '7105000002').executeTakeFirst(),
+    ).toBeUndefined()
     const unknown = await ops(['instances', 'remove', '7105000002'])
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toContain('Unknown instance')
@@ -228,18 +279,27 @@ describe('ops CLI against the database', { timeout: 300_000 }, () => {
   it('refuses to remove a claimed instance unless --force, which logs the phone out upstream first', async () => {
     const creds = sim.addInstance({ instanceId: '1101777001' })
     sim.authorize(creds.instanceId, '+33611112222')
-    const added = await ops(['instances', 'add', '--id', creds.instanceId, '--api-url', simUrl, '--token-stdin', '--check'], { stdin: creds.apiToken })
+    const added = await ops(['instances', 'add', '--id', creds.instanceId, '--api-url', simUrl, '--token-stdin', '--check'], {
+      stdin: creds.apiToken,
+    })
     expect(added.code, added.stderr).toBe(0)
     // A tenant holds it and is connected (as after a link through the app).
     const vault = new AesGcmCredentialVault(parseEncryptionKeys({ WA_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS }))
-    await testDb().updateTable('wa_instances').set({ tenant_id: 'acme', claimed_at: new Date() }).where('id', '=', creds.instanceId).execute()
+    await testDb()
+      .updateTable('wa_instances')
+      .set({ tenant_id: 'acme', claimed_at: new Date() })
+      .where('id', '=', creds.instanceId)
+      .execute()
     await testDb()
       .insertInto('tenant_provider_configs')
       .values({
         tenant_id: 'acme',
         provider: 'green_api',
         instance_id: creds.instanceId,
-        encrypted_config: vault.encrypt(JSON.stringify({ instanceId: creds.instanceId, apiToken: creds.apiToken, apiUrl: simUrl }), configLocation('acme')),
+        encrypted_config: vault.encrypt(
+          JSON.stringify({ instanceId: creds.instanceId, apiToken: creds.apiToken, apiUrl: simUrl }),
+          configLocation('acme'),
+        ),
         connection_status: 'authorized',
         is_active: true,
         phone_number: '+33611112222',
@@ -255,9 +315,18 @@ describe('ops CLI against the database', { timeout: 300_000 }, () => {
     expect(forced.code, forced.stderr).toBe(0)
     expect(sim.callCount({ instanceId: creds.instanceId, method: 'logout' })).toBe(1)
     expect(sim.instance(creds.instanceId)?.state).toBe('notAuthorized')
-    expect(await testDb().selectFrom('wa_instances').select('id').where('id', '=', creds.instanceId).executeTakeFirst()).toBeUndefined()
-    expect(await testDb().selectFrom('tenant_provider_configs').select('id').where('tenant_id', '=', 'acme').executeTakeFirst()).toBeUndefined()
-    const event = await testDb().selectFrom('wa_status_events').selectAll().where('tenant_id', '=', 'acme').orderBy('id', 'desc').executeTakeFirstOrThrow()
+    expect(
+      await testDb().selectFrom('wa_instances').select('id').where('id', '=', creds.instanceId).executeTakeFirst(),
+    ).toBeUndefined()
+    expect(
+      await testDb().selectFrom('tenant_provider_configs').select('id').where('tenant_id', '=', 'acme').executeTakeFirst(),
+    ).toBeUndefined()
+    const event = await testDb()
+      .selectFrom('wa_status_events')
+      .selectAll()
+      .where('tenant_id', '=', 'acme')
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow()
     expect(event).toMatchObject({ from_status: 'authorized', to_status: 'notAuthorized', source: 'disconnect' })
   })
 
@@ -267,7 +336,11 @@ describe('ops CLI against the database', { timeout: 300_000 }, () => {
     const list = await ops(['partner', 'list', '--json'], { env })
     expect(list.code, list.stderr).toBe(0)
     const rows = JSON.parse(list.stdout) as Array<{ id: string; local: string }>
-    expect(rows).toEqual(expect.arrayContaining([{ id: orphan.instanceId, name: 'orphan', created: expect.any(String), deleted: 'no', local: 'ORPHAN' }]))
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { id: orphan.instanceId, name: 'orphan', created: expect.any(String), deleted: 'no', local: 'ORPHAN' },
+      ]),
+    )
     expect(list.stdout).not.toContain(orphan.apiToken)
     const del = await ops(['partner', 'delete', orphan.instanceId], { env })
     expect(del.code, del.stderr).toBe(0)
@@ -281,15 +354,29 @@ describe('ops CLI against the database', { timeout: 300_000 }, () => {
   it('lists and handles upgrade requests', async () => {
     const boss = await testDb().selectFrom('users').select('id').where('email', '=', 'boss@acme.test').executeTakeFirstOrThrow()
     await testDb().insertInto('tenants').values({ id: 'beta', name: 'Beta' }).execute()
-    const req = await testDb().insertInto('upgrade_requests').values({ tenant_id: 'beta', feature: 'whatsapp', requested_by: boss.id }).returning('id').executeTakeFirstOrThrow()
+    const req = await testDb()
+      .insertInto('upgrade_requests')
+      .values({ tenant_id: 'beta', feature: 'whatsapp', requested_by: boss.id })
+      .returning('id')
+      .executeTakeFirstOrThrow()
     const open = await ops(['upgrades', 'list', '--open', '--json'])
     expect(open.code, open.stderr).toBe(0)
-    expect(JSON.parse(open.stdout)).toEqual([expect.objectContaining({ id: String(req.id), tenant: 'beta', requested_by: 'boss@acme.test', handled: null })])
+    expect(JSON.parse(open.stdout)).toEqual([
+      expect.objectContaining({ id: String(req.id), tenant: 'beta', requested_by: 'boss@acme.test', handled: null }),
+    ])
     const handled = await ops(['upgrades', 'handle', String(req.id), '--enable'])
     expect(handled.code, handled.stderr).toBe(0)
-    const row = await testDb().selectFrom('upgrade_requests').select('handled_at').where('id', '=', req.id).executeTakeFirstOrThrow()
+    const row = await testDb()
+      .selectFrom('upgrade_requests')
+      .select('handled_at')
+      .where('id', '=', req.id)
+      .executeTakeFirstOrThrow()
     expect(row.handled_at).toBeInstanceOf(Date)
-    const flags = await testDb().selectFrom('tenant_features').select('whatsapp_enabled').where('tenant_id', '=', 'beta').executeTakeFirstOrThrow()
+    const flags = await testDb()
+      .selectFrom('tenant_features')
+      .select('whatsapp_enabled')
+      .where('tenant_id', '=', 'beta')
+      .executeTakeFirstOrThrow()
     expect(flags.whatsapp_enabled).toBe(true)
     expect(JSON.parse((await ops(['upgrades', 'list', '--open', '--json'])).stdout)).toEqual([])
     const twice = await ops(['upgrades', 'handle', String(req.id)])
@@ -305,7 +392,15 @@ describe('ops CLI against the database', { timeout: 300_000 }, () => {
     // Rows under both old keys: instances (k1 and k2) and tenants' provider configs (k1).
     for (let i = 0; i < 7; i++) {
       const id = `7200000${String(i).padStart(3, '0')}`
-      await db.insertInto('wa_instances').values({ id, mode: 'pool', api_url: 'https://7200.api.greenapi.test', encrypted_token: underK1.encrypt(`tok-${i}`, INSTANCE_TOKEN_LOCATION) }).execute()
+      await db
+        .insertInto('wa_instances')
+        .values({
+          id,
+          mode: 'pool',
+          api_url: 'https://7200.api.greenapi.test',
+          encrypted_token: underK1.encrypt(`tok-${i}`, INSTANCE_TOKEN_LOCATION),
+        })
+        .execute()
     }
     await db
       .insertInto('tenant_provider_configs')
@@ -313,7 +408,10 @@ describe('ops CLI against the database', { timeout: 300_000 }, () => {
         tenant_id: 'acme',
         provider: 'green_api',
         instance_id: '7200000000',
-        encrypted_config: underK1.encrypt('{"instanceId":"7200000000","apiToken":"tok-0","apiUrl":"https://7200.api.greenapi.test"}', configLocation('acme')),
+        encrypted_config: underK1.encrypt(
+          '{"instanceId":"7200000000","apiToken":"tok-0","apiUrl":"https://7200.api.greenapi.test"}',
+          configLocation('acme'),
+        ),
         connection_status: 'notAuthorized',
       })
       .execute()
@@ -342,7 +440,11 @@ describe('ops CLI against the database', { timeout: 300_000 }, () => {
       expect(envelopeKeyId(r.encrypted_token)).toBe(newRing.currentKeyId)
       newVault.decrypt(r.encrypted_token, INSTANCE_TOKEN_LOCATION)
     }
-    const cfg = await db.selectFrom('tenant_provider_configs').select('encrypted_config').where('tenant_id', '=', 'acme').executeTakeFirstOrThrow()
+    const cfg = await db
+      .selectFrom('tenant_provider_configs')
+      .select('encrypted_config')
+      .where('tenant_id', '=', 'acme')
+      .executeTakeFirstOrThrow()
     expect(JSON.parse(newVault.decrypt(cfg.encrypted_config, configLocation('acme')))).toMatchObject({ apiToken: 'tok-0' })
 
     // The running app still on the old ring sees stale-or-undecryptable rows; with the new ring all is well.
@@ -380,8 +482,13 @@ describe('ops CLI against the database', { timeout: 300_000 }, () => {
     ]) {
       expect(actions, a).toContain(a)
     }
-    expect(ops_.find((e) => e.action === 'ops.features.set')).toMatchObject({ tenant_id: 'acme', details: { after: { whatsapp_enabled: true } } })
-    expect(ops_.find((e) => e.action === 'ops.instance.remove' && e.tenant_id === 'acme')).toMatchObject({ details: { forced: true, logout: 'ok' } })
+    expect(ops_.find((e) => e.action === 'ops.features.set')).toMatchObject({
+      tenant_id: 'acme',
+      details: { after: { whatsapp_enabled: true } },
+    })
+    expect(ops_.find((e) => e.action === 'ops.instance.remove' && e.tenant_id === 'acme')).toMatchObject({
+      details: { forced: true, logout: 'ok' },
+    })
     // No secret in the audit trail.
     const all = JSON.stringify(entries)
     expect(all).not.toContain(CANARY_TOKEN)

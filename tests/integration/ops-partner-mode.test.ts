@@ -26,13 +26,19 @@ describe('partner mode through the HTTP API', () => {
 
     const [created] = live()
     expect(created).toBeDefined()
-    const row = await testDb().selectFrom('wa_instances').selectAll().where('id', '=', created!.instanceId).executeTakeFirstOrThrow()
+    const row = await testDb()
+      .selectFrom('wa_instances')
+      .selectAll()
+      .where('id', '=', created!.instanceId)
+      .executeTakeFirstOrThrow()
     expect(row).toMatchObject({ mode: 'partner', tenant_id: 'macrea', api_url: SIM_API_URL })
     expect(row.encrypted_token).not.toContain(created!.apiToken)
     expect(vault.decrypt(row.encrypted_token, INSTANCE_TOKEN_LOCATION)).toBe(created!.apiToken)
     // Webhook configured for this instance, with a per-instance token stored encrypted.
     // The server's own address, never the request's Host; on loopback it says `localhost`.
-    expect(created!.webhookUrl).toBe(`${h.app.url.replace('127.0.0.1', 'localhost')}/api/wa/webhooks/green-api/${created!.instanceId}`)
+    expect(created!.webhookUrl).toBe(
+      `${h.app.url.replace('127.0.0.1', 'localhost')}/api/wa/webhooks/green-api/${created!.instanceId}`,
+    )
     expect(created!.webhookToken.length).toBeGreaterThan(16)
     expect(row.encrypted_webhook_token).not.toBeNull()
 
@@ -67,7 +73,9 @@ describe('partner mode through the HTTP API', () => {
 
   it('a Partner API error reported as HTTP 200 + code fails the generate cleanly: 503, no local row, no orphan', async () => {
     h.mocks.server.use(
-      http.post(`${GREEN_API_TEST_PARTNER_URL}/partner/createInstance/:token`, () => HttpResponse.json({ code: 500, description: 'Internal error' })),
+      http.post(`${GREEN_API_TEST_PARTNER_URL}/partner/createInstance/:token`, () =>
+        HttpResponse.json({ code: 500, description: 'Internal error' }),
+      ),
     )
     const before = h.sim.listInstances().length
     const res = await h.api('/api/wa/qr/generate', { method: 'POST', token: h.tokens.owner, tenant: 'macrea', json: {} })
@@ -79,7 +87,9 @@ describe('partner mode through the HTTP API', () => {
 
   it('a bad partner token (HTTP 200 + code 401) is an upstream failure, not a crash, and leaks nothing', async () => {
     h.mocks.server.use(
-      http.post(`${GREEN_API_TEST_PARTNER_URL}/partner/createInstance/:token`, () => HttpResponse.json({ code: 401, description: 'Unauthorized' })),
+      http.post(`${GREEN_API_TEST_PARTNER_URL}/partner/createInstance/:token`, () =>
+        HttpResponse.json({ code: 401, description: 'Unauthorized' }),
+      ),
     )
     const res = await h.api('/api/wa/qr/generate', { method: 'POST', token: h.tokens.owner, tenant: 'macrea', json: {} })
     expect(res.status).toBeGreaterThanOrEqual(500)

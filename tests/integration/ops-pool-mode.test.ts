@@ -21,7 +21,9 @@ describe('pool mode: instances added by ops, claimed by generate, released by di
     const a = h.sim.addInstance({ instanceId: '1101500001' })
     const b = h.sim.addInstance({ instanceId: '1101500002' })
     for (const inst of [a, b]) {
-      const r = await runOps(['instances', 'add', '--id', inst.instanceId, '--api-url', SIM_API_URL, '--token-stdin'], { stdin: inst.apiToken })
+      const r = await runOps(['instances', 'add', '--id', inst.instanceId, '--api-url', SIM_API_URL, '--token-stdin'], {
+        stdin: inst.apiToken,
+      })
       expect(r.code, r.stderr).toBe(0)
     }
     const flags = await runOps(['features', 'set', 'test_tenant_blocked', '--whatsapp', 'on'])
@@ -33,7 +35,10 @@ describe('pool mode: instances added by ops, claimed by generate, released by di
     const gammaToken = await appToken(testDb(), { sub: h.users.owner, tenant_id: 'gamma' })
 
     // Two tenants linking at once get different instances.
-    const [r1, r2] = await Promise.all([generate(h.tokens.owner, 'macrea'), generate(h.tokens.blockedOwner, 'test_tenant_blocked')])
+    const [r1, r2] = await Promise.all([
+      generate(h.tokens.owner, 'macrea'),
+      generate(h.tokens.blockedOwner, 'test_tenant_blocked'),
+    ])
     expect(r1.status).toBe(200)
     expect(r2.status).toBe(200)
     const claims = await testDb().selectFrom('wa_instances').select(['id', 'tenant_id']).orderBy('id').execute()
@@ -59,18 +64,28 @@ describe('pool mode: instances added by ops, claimed by generate, released by di
     expect(h.sim.scan(macreaInstance, h.sim.currentQrNonce(macreaInstance)!).ok).toBe(true)
     await h.sim.flushWebhooks()
     await eventually(async () => {
-      expect(await (await h.api('/api/wa/qr/status', { token: h.tokens.owner, tenant: 'macrea' })).json()).toMatchObject({ connected: true })
+      expect(await (await h.api('/api/wa/qr/status', { token: h.tokens.owner, tenant: 'macrea' })).json()).toMatchObject({
+        connected: true,
+      })
     })
     const off = await h.api('/api/wa/disconnect', { method: 'POST', token: h.tokens.owner, tenant: 'macrea', json: {} })
     expect(off.status).toBe(200)
     expect(h.sim.callCount({ instanceId: macreaInstance, method: 'logout' })).toBe(1)
     expect(h.sim.instance(macreaInstance)?.state).toBe('notAuthorized')
-    const released = await testDb().selectFrom('wa_instances').select(['tenant_id', 'encrypted_webhook_token']).where('id', '=', macreaInstance).executeTakeFirstOrThrow()
+    const released = await testDb()
+      .selectFrom('wa_instances')
+      .select(['tenant_id', 'encrypted_webhook_token'])
+      .where('id', '=', macreaInstance)
+      .executeTakeFirstOrThrow()
     expect(released).toEqual({ tenant_id: null, encrypted_webhook_token: null })
 
     const gamma = await generate(gammaToken, 'gamma')
     expect(gamma.status).toBe(200)
-    const gammaClaim = await testDb().selectFrom('wa_instances').select('id').where('tenant_id', '=', 'gamma').executeTakeFirstOrThrow()
+    const gammaClaim = await testDb()
+      .selectFrom('wa_instances')
+      .select('id')
+      .where('tenant_id', '=', 'gamma')
+      .executeTakeFirstOrThrow()
     expect(gammaClaim.id).toBe(macreaInstance)
 
     // Every operator change is in the audit log.

@@ -50,7 +50,11 @@ describe('ops users reset-password', { timeout: 120_000 }, () => {
     expect((await features({ cookie })).status).toBe(401)
     expect((await features({ authorization: `Bearer ${other.token}` })).status).toBe(200)
 
-    const revoked = await testDb().selectFrom('api_tokens').select(['jti', 'revoked_at']).where('user_id', '=', users.owner).execute()
+    const revoked = await testDb()
+      .selectFrom('api_tokens')
+      .select(['jti', 'revoked_at'])
+      .where('user_id', '=', users.owner)
+      .execute()
     expect(revoked.map((r) => r.revoked_at !== null)).toEqual([true, true])
     expect(reset.stderr).toMatch(/2 API token\(s\) revoked/)
     const entry = await testDb()

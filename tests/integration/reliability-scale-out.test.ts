@@ -3,7 +3,14 @@ import { addMember, createTenant } from '../factories'
 import { signHs } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { eventually } from '../utils/wa-harness'
-import { CHILD_JWT_SECRET, childToken, sseReader, startAppProcess, startSimulatorServer, type AppProcess } from './reliability-support'
+import {
+  CHILD_JWT_SECRET,
+  childToken,
+  sseReader,
+  startAppProcess,
+  startSimulatorServer,
+  type AppProcess,
+} from './reliability-support'
 
 /**
  * Scale-out (docs/scale-out.md): two app processes (`npm start` each) on one PostgreSQL behave as one.
@@ -17,7 +24,10 @@ let a: AppProcess
 let b: AppProcess
 let ownerId = ''
 
-const auth = async (tenant = 'macrea', user = ownerId) => ({ authorization: `Bearer ${await childToken(user, tenant)}`, 'content-type': 'application/json' })
+const auth = async (tenant = 'macrea', user = ownerId) => ({
+  authorization: `Bearer ${await childToken(user, tenant)}`,
+  'content-type': 'application/json',
+})
 
 beforeAll(async () => {
   simServer = await startSimulatorServer()
@@ -31,7 +41,8 @@ beforeAll(async () => {
   }
   a = await startAppProcess(env)
   b = await startAppProcess(env)
-  ownerId = (await testDb().selectFrom('users').select('id').where('email', '=', 'admin@macrea.test').executeTakeFirstOrThrow()).id
+  ownerId = (await testDb().selectFrom('users').select('id').where('email', '=', 'admin@macrea.test').executeTakeFirstOrThrow())
+    .id
 }, 120_000)
 
 afterAll(async () => {
@@ -51,7 +62,11 @@ describe('two app processes on one database', () => {
     const gen = await fetch(`${b.url}/api/wa/qr/generate`, { method: 'POST', headers: await auth(), body: '{}' })
     expect(gen.status).toBe(200)
     // A's status answers from its cache: it must learn about B's row without polling upstream.
-    const statusA = async () => (await (await fetch(`${a.url}/api/wa/qr/status`, { headers: await auth() })).json()) as { connected: boolean; status: string }
+    const statusA = async () =>
+      (await (await fetch(`${a.url}/api/wa/qr/status`, { headers: await auth() })).json()) as {
+        connected: boolean
+        status: string
+      }
     expect(await statusA()).toMatchObject({ connected: false, status: 'notAuthorized' })
 
     const scanned = simServer.sim.scan(instanceId, simServer.sim.currentQrNonce(instanceId) ?? '', '+33612345678')
@@ -94,17 +109,25 @@ describe('two app processes on one database', () => {
     await testDb().updateTable('tenant_features').set({ whatsapp_enabled: true }).where('tenant_id', '=', 'macrea').execute()
     // A recorded API token revoked by hand (deny-list): both processes refuse it (401).
     const jti = crypto.randomUUID()
-    const recorded = { authorization: `Bearer ${await signHs({ sub: ownerId, tenant_id: 'macrea', jti }, { secret: CHILD_JWT_SECRET })}` }
+    const recorded = {
+      authorization: `Bearer ${await signHs({ sub: ownerId, tenant_id: 'macrea', jti }, { secret: CHILD_JWT_SECRET })}`,
+    }
     await testDb()
       .insertInto('api_tokens')
       .values({ jti, tenant_id: 'macrea', user_id: ownerId, name: 'scale-out', expires_at: new Date(Date.now() + 600_000) })
       .execute()
     for (const app of [a, b]) {
-      await eventually(async () => expect((await fetch(`${app.url}/api/wa/qr/status`, { headers: recorded })).status).toBe(200), 5_000)
+      await eventually(
+        async () => expect((await fetch(`${app.url}/api/wa/qr/status`, { headers: recorded })).status).toBe(200),
+        5_000,
+      )
     }
     await testDb().updateTable('api_tokens').set({ revoked_at: new Date() }).where('jti', '=', jti).execute()
     for (const app of [a, b]) {
-      await eventually(async () => expect((await fetch(`${app.url}/api/wa/qr/status`, { headers: recorded })).status).toBe(401), 5_000)
+      await eventually(
+        async () => expect((await fetch(`${app.url}/api/wa/qr/status`, { headers: recorded })).status).toBe(401),
+        5_000,
+      )
     }
     // A membership removed by hand: the token's user is no longer a member anywhere → 403.
     await testDb().deleteFrom('memberships').where('user_id', '=', ownerId).where('tenant_id', '=', 'macrea').execute()

@@ -4,7 +4,13 @@ import { KyselyInstanceAllocator } from '../../adapters/kysely/kysely-instance-a
 import { PgStatusPublisher } from '../../adapters/kysely/pg-status-publisher'
 import { systemClock } from '../../adapters/node/node-runtime'
 import { createTestWorld } from '../../domain/testing/test-deps'
-import { INSTANCE_TOKEN_LOCATION, generateQr, getConnectionStatus, refreshDueStates, type WhatsAppDeps } from '../../domain/whatsapp'
+import {
+  INSTANCE_TOKEN_LOCATION,
+  generateQr,
+  getConnectionStatus,
+  refreshDueStates,
+  type WhatsAppDeps,
+} from '../../domain/whatsapp'
 import { KyselyFeatureStore } from '../../adapters/kysely/kysely-feature-store'
 import { KyselyRateLimiter } from '../../adapters/kysely/kysely-rate-limiter'
 import { KyselyAuditLog } from '../../adapters/kysely/kysely-audit-log'
@@ -74,20 +80,22 @@ describe('single-flight status polling', () => {
     world.provider.addInstance(inst.id, 'sf-secret')
     // Each "process": its own pool and adapters; the fake Green-API is shared and counts calls.
     const other = otherProcessDb()
-    const processes = [testDb(), other].map(
-      (db): WhatsAppDeps => ({
-        ...world.deps,
-        clock: systemClock,
-        features: new KyselyFeatureStore(db),
-        connections: new KyselyConnectionRepository(db),
-        instances: new KyselyInstanceAllocator(db),
-        audit: new KyselyAuditLog(db),
-        rateLimiter: new KyselyRateLimiter(db),
-        publisher: new PgStatusPublisher(db),
-        config: { ...world.deps.config, instanceMode: 'pool' },
-      }),
-    )
-    await generateQr(processes[0]!, { tenantId: tenant.id, actor: { kind: 'system', name: 'test' }, publicUrl: 'https://crm.test' })
+    const processes = [testDb(), other].map((db): WhatsAppDeps => ({
+      ...world.deps,
+      clock: systemClock,
+      features: new KyselyFeatureStore(db),
+      connections: new KyselyConnectionRepository(db),
+      instances: new KyselyInstanceAllocator(db),
+      audit: new KyselyAuditLog(db),
+      rateLimiter: new KyselyRateLimiter(db),
+      publisher: new PgStatusPublisher(db),
+      config: { ...world.deps.config, instanceMode: 'pool' },
+    }))
+    await generateQr(processes[0]!, {
+      tenantId: tenant.id,
+      actor: { kind: 'system', name: 'test' },
+      publicUrl: 'https://crm.test',
+    })
     world.provider.stateDelayMs = 20 // overlap concurrent refreshes
     const before = world.provider.count('getState')
 

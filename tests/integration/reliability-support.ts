@@ -14,7 +14,6 @@ const root = path.resolve(__dirname, '../..')
 export const CHILD_JWT_SECRET = 'reliability-jwt-secret-0123456789-abcdefgh'
 const CHILD_KEYS = `rel:${Buffer.alloc(32, 9).toString('base64')}`
 
-
 /** A Green-API simulator served over HTTP by the test process (the app processes call it). */
 export async function startSimulatorServer(): Promise<{ sim: GreenApiSimulator; baseUrl: string; close(): Promise<void> }> {
   const sim = new GreenApiSimulator({ sleep: (ms) => new Promise((r) => setTimeout(r, ms)) })
@@ -75,12 +74,17 @@ export async function startAppProcess(env: Record<string, string>): Promise<AppP
   const deadline = Date.now() + 90_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`app exited early:\n${out.slice(-2000)}`)
-    const up = await fetch(`${url}/healthz`).then((r) => r.ok).catch(() => false)
+    const up = await fetch(`${url}/healthz`)
+      .then((r) => r.ok)
+      .catch(() => false)
     if (up) break
     if (Date.now() > deadline) throw new Error(`app did not answer /healthz:\n${out.slice(-2000)}`)
     await new Promise((r) => setTimeout(r, 200))
   }
-  const exited = () => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r())))
+  const exited = () =>
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((r) => child.once('exit', () => r()))
   return {
     url,
     child,

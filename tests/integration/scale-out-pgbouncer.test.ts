@@ -57,7 +57,8 @@ async function startEverything() {
   })
   a = await startAppProcess(env('replica-a'))
   b = await startAppProcess(env('replica-b'))
-  ownerId = (await testDb().selectFrom('users').select('id').where('email', '=', 'admin@macrea.test').executeTakeFirstOrThrow()).id
+  ownerId = (await testDb().selectFrom('users').select('id').where('email', '=', 'admin@macrea.test').executeTakeFirstOrThrow())
+    .id
 }
 
 afterAll(async () => {
@@ -118,9 +119,19 @@ describe('two app processes through PgBouncer (transaction mode)', () => {
     const bare = await startPgBouncer(inject('pgServerUrl'), { poolSize: 2 })
     let c: AppProcess | undefined
     try {
-      c = await startAppProcess({ DATABASE_URL: withApp(bare.url(dbName()), 'replica-c'), DATABASE_DIRECT_URL: process.env.DATABASE_URL!, DATABASE_POOL_MAX: '2' })
+      c = await startAppProcess({
+        DATABASE_URL: withApp(bare.url(dbName()), 'replica-c'),
+        DATABASE_DIRECT_URL: process.env.DATABASE_URL!,
+        DATABASE_POOL_MAX: '2',
+      })
       const started = c
-      await eventually(async () => expect(started.output()).toContain('"missing":["statement_timeout","lock_timeout","idle_in_transaction_session_timeout"]'), 10_000)
+      await eventually(
+        async () =>
+          expect(started.output()).toContain(
+            '"missing":["statement_timeout","lock_timeout","idle_in_transaction_session_timeout"]',
+          ),
+        10_000,
+      )
       expect(c.output()).toContain('sessions lack these limits')
     } finally {
       await c?.stop()
@@ -140,7 +151,9 @@ describe('two app processes through PgBouncer (transaction mode)', () => {
     const pooled = new pg.Client({ connectionString: bouncer.url(dbName()) })
     await pooled.connect()
     try {
-      const limits = await pooled.query("SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l, current_setting('idle_in_transaction_session_timeout') AS i")
+      const limits = await pooled.query(
+        "SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l, current_setting('idle_in_transaction_session_timeout') AS i",
+      )
       expect(limits.rows[0]).toEqual({ s: '5s', l: '2s', i: '10s' })
     } finally {
       await pooled.end()
@@ -159,7 +172,9 @@ describe('two app processes through PgBouncer (transaction mode)', () => {
     expect(new Set(listening.map((r) => r.application_name))).toEqual(new Set(['replica-a-direct', 'replica-b-direct']))
     // PgBouncer's server connections carry no application_name of ours... except the last
     // client's, which it sets on the server connection it lends: only the pooled names appear.
-    const pooledNames = new Set((activity as Array<{ application_name: string }>).map((r) => r.application_name).filter((n) => /^replica-[ab]$/.test(n)))
+    const pooledNames = new Set(
+      (activity as Array<{ application_name: string }>).map((r) => r.application_name).filter((n) => /^replica-[ab]$/.test(n)),
+    )
     expect(pooledNames.size).toBeGreaterThan(0)
   })
 })

@@ -11,12 +11,20 @@ const h = useWaApp({ env: { WA_RATE_LIMIT_QR: '2/60' } })
 
 const page = (cookie: string, fetchSite: string | null) =>
   fetch(`${h.app.url}/settings/whatsapp`, {
-    headers: { cookie, ...(fetchSite ? { 'sec-fetch-site': fetchSite, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } : {}) },
+    headers: {
+      cookie,
+      ...(fetchSite ? { 'sec-fetch-site': fetchSite, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } : {}),
+    },
     redirect: 'manual',
   })
 
 async function qrAudits(tenantId: string): Promise<number> {
-  const rows = await testDb().selectFrom('audit_log').select('id').where('tenant_id', '=', tenantId).where('action', '=', 'whatsapp.link.qr').execute()
+  const rows = await testDb()
+    .selectFrom('audit_log')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('action', '=', 'whatsapp.link.qr')
+    .execute()
   return rows.length
 }
 
@@ -41,7 +49,11 @@ describe('GET /settings/whatsapp does not mutate', () => {
     expect(await qrAudits(t.tenantId)).toBe(1)
     expect(h.sim.callCount({ method: 'qr' })).toBe(0)
     // (status_checked_at moves: the page reads the live status, which is not a mutation.)
-    const link = (r: Awaited<ReturnType<typeof providerRow>>) => ({ started: r?.link_started_at, expires: r?.link_expires_at, config: r?.encrypted_config })
+    const link = (r: Awaited<ReturnType<typeof providerRow>>) => ({
+      started: r?.link_started_at,
+      expires: r?.link_expires_at,
+      config: r?.encrypted_config,
+    })
     expect(link(await providerRow(t.tenantId))).toEqual(link(attempt))
     // The second of two slots is still free; the third generate is refused.
     expect((await post(h, '/api/wa/qr/generate', t)).status).toBe(200)

@@ -52,7 +52,12 @@ function openStream(actor: Actor, ip: string): Promise<OpenStream> {
         port: url.port,
         path: url.pathname,
         agent: false,
-        headers: { authorization: `Bearer ${actor.token}`, 'x-tenant': actor.tenantId, 'x-forwarded-for': ip, accept: 'text/event-stream' },
+        headers: {
+          authorization: `Bearer ${actor.token}`,
+          'x-tenant': actor.tenantId,
+          'x-forwarded-for': ip,
+          accept: 'text/event-stream',
+        },
       },
       (res) => {
         res.setEncoding('utf8')
@@ -114,7 +119,9 @@ describe('GET /api/wa/events releases streams whose client went away', () => {
 describe('GET /api/wa/events caps open streams (429 RATE_LIMITED with Retry-After)', () => {
   async function refused(actor: Actor, ip: string) {
     const url = `${h.app.url}/api/wa/events`
-    const res = await fetch(url, { headers: { authorization: `Bearer ${actor.token}`, 'x-tenant': actor.tenantId, 'x-forwarded-for': ip } })
+    const res = await fetch(url, {
+      headers: { authorization: `Bearer ${actor.token}`, 'x-tenant': actor.tenantId, 'x-forwarded-for': ip },
+    })
     expect(res.headers.get('retry-after')).toMatch(/^\d+$/)
     await expectError(res, 429, 'RATE_LIMITED')
   }

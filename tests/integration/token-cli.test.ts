@@ -27,7 +27,8 @@ afterAll(async () => {
 })
 
 /** `npm run token -- …` in this process; `childProcess` runs it as a user does (stdout, exit code). */
-const token = (args: string[], opts: { childProcess?: boolean } = {}) => runToken(args, { env: { WA_DATA_DIR: dataDir }, ...opts })
+const token = (args: string[], opts: { childProcess?: boolean } = {}) =>
+  runToken(args, { env: { WA_DATA_DIR: dataDir }, ...opts })
 
 const features = (jwt: string) => fetch(`${app.url}/api/settings/features`, { headers: { authorization: `Bearer ${jwt}` } })
 
@@ -48,7 +49,11 @@ describe('npm run token', () => {
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ whatsapp_enabled: true })
     // Recorded, hence revocable by jti.
-    const row = await testDb().selectFrom('api_tokens').selectAll().where('jti', '=', String(claims.jti)).executeTakeFirstOrThrow()
+    const row = await testDb()
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('jti', '=', String(claims.jti))
+      .executeTakeFirstOrThrow()
     expect(row).toMatchObject({ tenant_id: 'macrea', user_id: users.owner })
     await testDb().updateTable('api_tokens').set({ revoked_at: new Date() }).where('jti', '=', String(claims.jti)).execute()
     expect((await features(jwt)).status).toBe(401)

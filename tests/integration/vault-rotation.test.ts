@@ -21,7 +21,15 @@ afterAll(async () => {
 const K1 = randomBytes(32)
 const K2 = randomBytes(32)
 const vaultK1 = new AesGcmCredentialVault(new EncryptionKeyring([['k1', K1]], 'k1'))
-const vaultK2 = new AesGcmCredentialVault(new EncryptionKeyring([['k1', K1], ['k2', K2]], 'k2'))
+const vaultK2 = new AesGcmCredentialVault(
+  new EncryptionKeyring(
+    [
+      ['k1', K1],
+      ['k2', K2],
+    ],
+    'k2',
+  ),
+)
 const vaultK2Only = new AesGcmCredentialVault(new EncryptionKeyring([['k2', K2]], 'k2')) // k1 retired
 
 const CONFIG = { table: 'tenant_provider_configs', column: 'encrypted_config' } as const

@@ -34,7 +34,9 @@ export interface MockServer {
  * pointing at the app under test), or options for a new one. Typical use:
  *   const mocks = setupMockServer(); beforeAll(mocks.listen); afterEach(mocks.reset); afterAll(mocks.close)
  */
-export function setupMockServer(opts: { simulator?: GreenApiSimulator; simulatorOptions?: GreenApiSimulatorOptions } = {}): MockServer {
+export function setupMockServer(
+  opts: { simulator?: GreenApiSimulator; simulatorOptions?: GreenApiSimulatorOptions } = {},
+): MockServer {
   // Created instances are ready at once unless a test asks for Green-API's creation delay.
   const simulator = opts.simulator ?? new GreenApiSimulator({ creatingMs: 0, ...opts.simulatorOptions })
   const server = setupServer(...createHandlers(simulator))

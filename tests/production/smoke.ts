@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import express from 'express'
-import { GreenApiSimulator, createGreenApiSimulatorRouter, DEFAULT_SIMULATOR_MOUNT_PATH } from '../../adapters/green-api/simulator'
+import {
+  GreenApiSimulator,
+  createGreenApiSimulatorRouter,
+  DEFAULT_SIMULATOR_MOUNT_PATH,
+} from '../../adapters/green-api/simulator'
 import { freePort } from '../utils/free-port'
 
 /**
@@ -83,7 +87,10 @@ async function main(): Promise<void> {
 
     const login = await fetch(`${base}/login`, { headers: { 'Accept-Encoding': 'gzip, br' } })
     check(login.status === 200, 'GET /login → 200')
-    check(/script-src [^;]*'nonce-/.test(login.headers.get('content-security-policy') ?? ''), 'the document has a nonce-based Content-Security-Policy')
+    check(
+      /script-src [^;]*'nonce-/.test(login.headers.get('content-security-policy') ?? ''),
+      'the document has a nonce-based Content-Security-Policy',
+    )
     const html = await login.text()
     const chunk = html.match(/\/build\/_shared\/[A-Za-z0-9_-]+\.js/)?.[0]
     check(chunk, 'the page references a shared JS chunk')
@@ -96,10 +103,16 @@ async function main(): Promise<void> {
     const auth = { Authorization: `Bearer ${jwt}`, 'Content-Type': 'application/json' }
 
     const features = await fetch(`${base}/api/settings/features`, { headers: auth })
-    check(features.status === 200 && ((await features.json()) as { whatsapp_enabled?: boolean }).whatsapp_enabled === true, 'GET /api/settings/features → whatsapp_enabled')
+    check(
+      features.status === 200 && ((await features.json()) as { whatsapp_enabled?: boolean }).whatsapp_enabled === true,
+      'GET /api/settings/features → whatsapp_enabled',
+    )
     const qr = await fetch(`${base}/api/wa/qr/generate`, { method: 'POST', headers: auth, body: '{}' })
     const qrBody = (await qr.json()) as { ok?: boolean; qrCode?: string }
-    check(qr.status === 200 && qrBody.ok === true && qrBody.qrCode?.startsWith('data:image/png;base64,'), 'POST /api/wa/qr/generate → a QR code from Green-API')
+    check(
+      qr.status === 200 && qrBody.ok === true && qrBody.qrCode?.startsWith('data:image/png;base64,'),
+      'POST /api/wa/qr/generate → a QR code from Green-API',
+    )
     sim.authorize(instance.instanceId, '+33612345678')
     let connected = false
     for (let i = 0; i < 40 && !connected; i++) {
@@ -115,8 +128,15 @@ async function main(): Promise<void> {
 
     const blocked = await run('npm', ['run', '-s', 'token', '--', '--tenant', 'test_tenant_blocked'], env)
     const blockedJwt = blocked.stdout.trim().split('\n').pop() ?? ''
-    const refused = await fetch(`${base}/api/wa/qr/generate`, { method: 'POST', headers: { ...auth, Authorization: `Bearer ${blockedJwt}` }, body: '{}' })
-    check(refused.status === 403 && ((await refused.json()) as { error?: string }).error === 'WHATSAPP_DISABLED', 'the disabled tenant gets 403 WHATSAPP_DISABLED')
+    const refused = await fetch(`${base}/api/wa/qr/generate`, {
+      method: 'POST',
+      headers: { ...auth, Authorization: `Bearer ${blockedJwt}` },
+      body: '{}',
+    })
+    check(
+      refused.status === 403 && ((await refused.json()) as { error?: string }).error === 'WHATSAPP_DISABLED',
+      'the disabled tenant gets 403 WHATSAPP_DISABLED',
+    )
     const anonymous = await fetch(`${base}/api/wa/qr/status`)
     check(anonymous.status === 401, 'no token → 401')
 
@@ -159,7 +179,10 @@ async function startServer(env: NodeJS.ProcessEnv, base: string, command = ['npm
   const deadline = Date.now() + 120_000
   for (;;) {
     if (child.exitCode !== null) throw new SmokeFailure(`the production server exited early (${child.exitCode}):\n${out}`)
-    const up = await fetch(`${base}/healthz`).then((r) => r.ok, () => false)
+    const up = await fetch(`${base}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    )
     if (up) break
     if (Date.now() > deadline) throw new SmokeFailure(`the production server did not answer /healthz:\n${out}`)
     await new Promise((r) => setTimeout(r, 250))
@@ -175,7 +198,11 @@ async function startServer(env: NodeJS.ProcessEnv, base: string, command = ['npm
   }
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: appDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
@@ -189,7 +216,10 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
 /** Within 15 s: /healthz no longer answers and no postmaster of `dir` is alive. */
 async function gone(base: string, dir: string): Promise<boolean> {
   for (let i = 0; i < 60; i++) {
-    const up = await fetch(`${base}/healthz`).then(() => true, () => false)
+    const up = await fetch(`${base}/healthz`).then(
+      () => true,
+      () => false,
+    )
     if (!up && !postgresRunning(dir)) return true
     await new Promise((r) => setTimeout(r, 250))
   }

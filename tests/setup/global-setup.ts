@@ -81,7 +81,10 @@ async function startOnce(): Promise<{ serverUrl: string; stop: () => Promise<voi
     })
     // The compiled server too (what production runs; tests/integration/production-deps.test.ts
     // reads its imports): esbuild, well under a second.
-    execFileSync(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'server/compile-server.ts'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] })
+    execFileSync(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'server/compile-server.ts'], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    })
   }
 
   return {

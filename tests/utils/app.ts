@@ -22,7 +22,9 @@ export interface TestApp {
  * port, against this test file's database. Outgoing Green-API traffic goes through MSW, which
  * lets 127.0.0.1 pass through, so tests call the app over real HTTP.
  */
-export async function startTestApp(options: { env?: Record<string, string>; bootOptions?: Record<string, unknown> } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { env?: Record<string, string>; bootOptions?: Record<string, unknown> } = {},
+): Promise<TestApp> {
   Object.assign(process.env, {
     NODE_ENV: 'test',
     JWT_SECRET: TEST_JWT_SECRET,

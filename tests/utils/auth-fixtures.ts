@@ -62,7 +62,15 @@ export async function appToken(
   const tenant =
     typeof claims.tenant_id === 'string'
       ? claims.tenant_id
-      : (await db.selectFrom('memberships').select('tenant_id').where('user_id', '=', user.id).orderBy('created_at').orderBy('tenant_id').executeTakeFirstOrThrow()).tenant_id
+      : (
+          await db
+            .selectFrom('memberships')
+            .select('tenant_id')
+            .where('user_id', '=', user.id)
+            .orderBy('created_at')
+            .orderBy('tenant_id')
+            .executeTakeFirstOrThrow()
+        ).tenant_id
   await db
     .insertInto('api_tokens')
     .values({ jti, tenant_id: tenant, user_id: user.id, name: 'test', expires_at: new Date(Date.now() + 3600_000) })
@@ -90,12 +98,24 @@ export function flipSignatureBit(token: string): string {
 }
 
 /** A token recorded in api_tokens (as the app mints them), so it can be revoked by jti. */
-export async function recordedToken(db: Kysely<Database>, userId: string, tenantId: string, opts: { revoked?: boolean } = {}): Promise<{ token: string; jti: string }> {
+export async function recordedToken(
+  db: Kysely<Database>,
+  userId: string,
+  tenantId: string,
+  opts: { revoked?: boolean } = {},
+): Promise<{ token: string; jti: string }> {
   const jti = randomUUID()
   const token = await signHs({ sub: userId, tenant_id: tenantId, jti })
   await db
     .insertInto('api_tokens')
-    .values({ jti, tenant_id: tenantId, user_id: userId, name: 'test', expires_at: new Date(Date.now() + 600_000), revoked_at: opts.revoked ? new Date() : null })
+    .values({
+      jti,
+      tenant_id: tenantId,
+      user_id: userId,
+      name: 'test',
+      expires_at: new Date(Date.now() + 600_000),
+      revoked_at: opts.revoked ? new Date() : null,
+    })
     .execute()
   return { token, jti }
 }
@@ -105,7 +125,11 @@ export async function sessionCookie(db: Kysely<Database>, userId: string): Promi
   const id = randomBytes(32).toString('base64url')
   await db
     .insertInto('sessions')
-    .values({ id_hash: createHash('sha256').update(id).digest('hex'), user_id: userId, expires_at: new Date(Date.now() + 3600_000) })
+    .values({
+      id_hash: createHash('sha256').update(id).digest('hex'),
+      user_id: userId,
+      expires_at: new Date(Date.now() + 3600_000),
+    })
     .execute()
   return `__Host-wa_session=${id}`
 }

@@ -22,7 +22,10 @@ export interface PgBouncer {
  * (the server's own user and password, so PgBouncer can log in to PostgreSQL with them). As
  * root it drops to the `postgres` user (PgBouncer refuses to run as root).
  */
-export async function startPgBouncer(serverUrl: string, opts: { poolSize?: number; connectQuery?: string } = {}): Promise<PgBouncer> {
+export async function startPgBouncer(
+  serverUrl: string,
+  opts: { poolSize?: number; connectQuery?: string } = {},
+): Promise<PgBouncer> {
   if (!fs.existsSync(PGBOUNCER_BIN)) {
     throw new Error(`PgBouncer is not installed (${PGBOUNCER_BIN}): run \`apt-get install -y pgbouncer\` (.ci/run installs it).`)
   }
@@ -60,7 +63,9 @@ export async function startPgBouncer(serverUrl: string, opts: { poolSize?: numbe
     fs.chownSync(dir, uidOf('postgres'), gidOf('postgres'))
   }
   let out = ''
-  const child: ChildProcess = spawn(PGBOUNCER_BIN, [...(asRoot ? ['-u', 'postgres'] : []), path.join(dir, 'pgbouncer.ini')], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child: ChildProcess = spawn(PGBOUNCER_BIN, [...(asRoot ? ['-u', 'postgres'] : []), path.join(dir, 'pgbouncer.ini')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   child.stdout!.on('data', (c) => (out += String(c)))
   child.stderr!.on('data', (c) => (out += String(c)))
   const log = () => {

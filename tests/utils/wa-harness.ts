@@ -64,7 +64,13 @@ export function useWaApp(
       : {}
     h.app = await startTestApp({
       env: { GREENAPI_MODE: 'simulator', ...partnerEnv, ...options.env },
-      bootOptions: { simulator: h.sim, simulatorApiUrl: SIM_API_URL, simulatorInstances: options.instances ?? 5, reconcile: false, statusRefresh: options.statusRefresh ?? true },
+      bootOptions: {
+        simulator: h.sim,
+        simulatorApiUrl: SIM_API_URL,
+        simulatorInstances: options.instances ?? 5,
+        reconcile: false,
+        statusRefresh: options.statusRefresh ?? true,
+      },
     })
     appUrl = h.app.url
     h.tokens = {

@@ -217,7 +217,7 @@ const SCAN_ERRORS: Record<Exclude<ScanResult, { ok: true }>['reason'], { status:
 const PAIR_ERRORS: Record<Exclude<PairResult, { ok: true }>['reason'], { status: number; text: string }> = {
   unknown_code: { status: 404, text: "Code d'association inconnu." },
   expired_code: { status: 410, text: "Code d'association expiré. Demandez-en un nouveau." },
-  phone_mismatch: { status: 409, text: "Ce code a été demandé pour un autre numéro." },
+  phone_mismatch: { status: 409, text: 'Ce code a été demandé pour un autre numéro.' },
   not_linkable: { status: 409, text: "L'instance n'est pas prête à être liée." },
   invalid_phone: { status: 400, text: 'Numéro de téléphone invalide (format E.164 attendu).' },
 }
@@ -238,7 +238,10 @@ function createSimulatedPhoneRouter(sim: GreenApiSimulator): Router {
   router.use(phonePaths, (_req, res, next) => {
     res.setHeader('cache-control', 'no-store')
     res.setHeader('x-robots-tag', 'noindex')
-    res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+    res.setHeader(
+      'content-security-policy',
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    )
     next()
   })
 
@@ -251,7 +254,10 @@ function createSimulatedPhoneRouter(sim: GreenApiSimulator): Router {
     }
     if (inst.state === 'notAuthorized' && !sim.isQrNonceValid(instanceId, req.params.nonce ?? '')) {
       const err = SCAN_ERRORS.stale_qr
-      res.status(err.status).type('html').send(page('QR expiré', `<h1 class="err">QR expiré</h1><p class="err" role="alert">${esc(err.text)}</p>`))
+      res
+        .status(err.status)
+        .type('html')
+        .send(page('QR expiré', `<h1 class="err">QR expiré</h1><p class="err" role="alert">${esc(err.text)}</p>`))
       return
     }
     res.type('html').send(scanFormPage(instanceId, req.originalUrl.split('?')[0] ?? '', DEFAULT_PHONE))
@@ -281,7 +287,10 @@ function createSimulatedPhoneRouter(sim: GreenApiSimulator): Router {
     const code = formField(req, 'code')?.trim() ?? ''
     const phone = formField(req, 'phoneNumber')?.trim() ?? ''
     if (code === '') {
-      res.status(400).type('html').send(pairFormPage(code, phone, "Saisissez le code d'association."))
+      res
+        .status(400)
+        .type('html')
+        .send(pairFormPage(code, phone, "Saisissez le code d'association."))
       return
     }
     const result = sim.pair(code, phone === '' ? undefined : phone)
@@ -290,7 +299,10 @@ function createSimulatedPhoneRouter(sim: GreenApiSimulator): Router {
       return
     }
     const err = PAIR_ERRORS[result.reason]
-    res.status(err.status).type('html').send(pairFormPage(code, phone, err.text))
+    res
+      .status(err.status)
+      .type('html')
+      .send(pairFormPage(code, phone, err.text))
   })
   return router
 }

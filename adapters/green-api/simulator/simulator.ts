@@ -62,7 +62,11 @@ export type DeliverWebhook = (url: string, headers: Record<string, string>, body
  * Base URL of the simulated phone pages. `webhookUrl` is the instance's configured webhook (the app
  * builds it from the browser's origin), so the QR can point back to wherever the admin is browsing.
  */
-export type PublicUrlResolver = (req: { host?: string | undefined; origin?: string | undefined; webhookUrl?: string | undefined }) => string
+export type PublicUrlResolver = (req: {
+  host?: string | undefined
+  origin?: string | undefined
+  webhookUrl?: string | undefined
+}) => string
 
 export interface GreenApiSimulatorOptions {
   /** Base URL of the app for the "simulated phone" pages encoded in QR codes. */
@@ -471,7 +475,9 @@ export class GreenApiSimulator {
   }
 
   /** Adds one instance with chosen id/token (tests, fixtures); random ones when omitted. */
-  addInstance(opts: { instanceId?: string; apiToken?: string; name?: string; settings?: Partial<SimSettings> } = {}): SimCredentials {
+  addInstance(
+    opts: { instanceId?: string; apiToken?: string; name?: string; settings?: Partial<SimSettings> } = {},
+  ): SimCredentials {
     if (opts.instanceId !== undefined && !/^\d{1,20}$/.test(opts.instanceId)) throw new Error('instanceId must be digits')
     if (opts.instanceId !== undefined && this.instances.has(opts.instanceId)) throw new Error('instance exists')
     const created = this.createOne({ ...(opts.settings ?? {}), ...(opts.name === undefined ? {} : { name: opts.name }) }, 0, opts)
@@ -951,7 +957,11 @@ export class GreenApiSimulator {
       case 'down':
         return text(f.status ?? 503, f.status === 502 ? 'Bad Gateway' : 'Service Unavailable')
       case 'rateLimited':
-        return text(429, 'Too Many Requests', f.retryAfterSeconds === undefined ? {} : { 'retry-after': String(f.retryAfterSeconds) })
+        return text(
+          429,
+          'Too Many Requests',
+          f.retryAfterSeconds === undefined ? {} : { 'retry-after': String(f.retryAfterSeconds) },
+        )
       case 'quota466':
         return json(466, {
           invokeStatus: {
@@ -963,7 +973,12 @@ export class GreenApiSimulator {
           },
         })
       case 'garbage':
-        return { status: 200, body: null, rawBody: '<html>{"stateInstance": oops', headers: { 'content-type': 'application/json' } }
+        return {
+          status: 200,
+          body: null,
+          rawBody: '<html>{"stateInstance": oops',
+          headers: { 'content-type': 'application/json' },
+        }
       case 'reset':
         return { status: 0, body: null, reset: true }
       default:

@@ -78,7 +78,13 @@ function mayRenewOnGet(request: Request): boolean {
  * GET may cause is the bounded renewal of an expired QR, decided by the domain
  * (`currentLinkDisplay`, decision 125).
  */
-async function waitingDisplay(status: StatusResponse, ctx: PageContext, lang: Lang, request: Request, context: unknown): Promise<WaitingDisplay> {
+async function waitingDisplay(
+  status: StatusResponse,
+  ctx: PageContext,
+  lang: Lang,
+  request: Request,
+  context: unknown,
+): Promise<WaitingDisplay> {
   if (!ctx.canMutate || status.linkExpiresAt === undefined) return { kind: 'hidden' }
   const { whatsapp: wa, linkDisplays } = getServices()
   const shown = await currentLinkDisplay(wa, linkDisplays, {
@@ -97,7 +103,12 @@ async function waitingDisplay(status: StatusResponse, ctx: PageContext, lang: La
       return { kind: 'exhausted' }
     case 'renewFailed': {
       const mapped = mapDomainError(shown.error, lang)
-      return { kind: 'error', code: mapped.code, message: mapped.message, ...(mapped.retryAfter === undefined ? {} : { retryAfter: mapped.retryAfter }) }
+      return {
+        kind: 'error',
+        code: mapped.code,
+        message: mapped.message,
+        ...(mapped.retryAfter === undefined ? {} : { retryAfter: mapped.retryAfter }),
+      }
     }
   }
 }
@@ -119,10 +130,11 @@ type Handler = (args: HandlerArgs) => Promise<Response>
 const result = (body: ActionResult, status = 200) => json<ActionResult>(body, { status, headers: NO_STORE })
 const backToPage = () => redirect(PAGE_PATH, { headers: NO_STORE })
 
-const FIELD_MESSAGES = { phoneNumber: 'wa.error.phone', to: 'wa.error.phone', message: 'wa.error.message' } as const satisfies Record<
-  NonNullable<Extract<ActionResult, { ok: false }>['field']>,
-  MessageKey
->
+const FIELD_MESSAGES = {
+  phoneNumber: 'wa.error.phone',
+  to: 'wa.error.phone',
+  message: 'wa.error.message',
+} as const satisfies Record<NonNullable<Extract<ActionResult, { ok: false }>['field']>, MessageKey>
 
 /** A form field the page refuses: the API's 400 VALIDATION_FAILED, with the field and its hint. */
 function invalidField(lang: Lang, intent: Intent, name: keyof typeof FIELD_MESSAGES): Response {
@@ -180,7 +192,11 @@ async function disconnectNow({ ctx, ip }: HandlerArgs): Promise<Response> {
 }
 
 async function upgrade({ ctx, ip }: HandlerArgs): Promise<Response> {
-  const outcome = await requestUpgrade(getServices().whatsapp, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), ...(ip ? { ip } : {}) })
+  const outcome = await requestUpgrade(getServices().whatsapp, {
+    tenantId: ctx.tenantId,
+    actor: userActor(ctx.userId),
+    ...(ip ? { ip } : {}),
+  })
   return result({ intent: INTENTS.requestUpgrade, ok: true, upgrade: outcome.status })
 }
 
@@ -216,4 +232,3 @@ export async function whatsappPageAction({ request, context }: ActionFunctionArg
     return result({ intent, ok: false, code: 'INTERNAL', message: t(lang, 'api.internal') }, 500)
   }
 }
-

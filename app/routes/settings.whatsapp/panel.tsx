@@ -67,7 +67,13 @@ export function WhatsAppPanel(loaded: PanelProps) {
           <span className="wa-dot" aria-hidden="true" />
           <span>{t(lang, key)}</span>
         </p>
-        {stale ? <p className="wa-stale">{t(lang, 'wa.stale', { time: `${new Date(stale).toLocaleTimeString(lang === 'en' ? 'en-GB' : 'fr-FR', { timeZone: 'UTC' })} UTC` })}</p> : null}
+        {stale ? (
+          <p className="wa-stale">
+            {t(lang, 'wa.stale', {
+              time: `${new Date(stale).toLocaleTimeString(lang === 'en' ? 'en-GB' : 'fr-FR', { timeZone: 'UTC' })} UTC`,
+            })}
+          </p>
+        ) : null}
         <div className="wa-body">
           <StateBody {...props} />
         </div>
@@ -122,7 +128,14 @@ function Disabled({ lang, canMutate, actionData }: PanelProps) {
         )}
         {done ? (
           <p className="alert alert-success" role="status">
-            {t(lang, done === 'recorded' ? 'wa.upsell.recorded' : done === 'already_pending' ? 'wa.upsell.alreadyPending' : 'wa.upsell.alreadyEnabled')}
+            {t(
+              lang,
+              done === 'recorded'
+                ? 'wa.upsell.recorded'
+                : done === 'already_pending'
+                  ? 'wa.upsell.alreadyPending'
+                  : 'wa.upsell.alreadyEnabled',
+            )}
           </p>
         ) : null}
         <ActionError result={upgrade.result} id="upgrade-error" />
@@ -181,7 +194,12 @@ function Unlinked({ lang, canMutate, actionData, expired }: PanelProps & { expir
                   </span>
                 ) : null}
               </div>
-              <SubmitButton busy={phone.busy} label={t(lang, 'wa.phone.cta')} pendingLabel={t(lang, 'wa.phone.pending')} variant="secondary" />
+              <SubmitButton
+                busy={phone.busy}
+                label={t(lang, 'wa.phone.cta')}
+                pendingLabel={t(lang, 'wa.phone.pending')}
+                variant="secondary"
+              />
             </IntentForm>
             <ActionError result={phone.result} id="link-phone-error" />
           </section>
@@ -195,7 +213,14 @@ function Unlinked({ lang, canMutate, actionData, expired }: PanelProps & { expir
 
 // ---------------------------------------------------------------------------------------------
 
-function Waiting({ lang, canMutate, actionData, now, linkExpiresAt, display }: PanelProps & { linkExpiresAt: string | null; display: WaitingDisplay }) {
+function Waiting({
+  lang,
+  canMutate,
+  actionData,
+  now,
+  linkExpiresAt,
+  display,
+}: PanelProps & { linkExpiresAt: string | null; display: WaitingDisplay }) {
   const refresh = useIntent(INTENTS.refreshQr, actionData)
   const cancel = useIntent(INTENTS.disconnect, actionData)
   const displayExpiry = display.kind === 'qr' || display.kind === 'pairing' ? display.expiresAt : null
@@ -243,7 +268,9 @@ function Waiting({ lang, canMutate, actionData, now, linkExpiresAt, display }: P
         ) : null}
         {display.kind === 'pairing' ? (
           <p className="wa-timer">
-            {left(display.expiresAt) > 0 ? t(lang, 'wa.pairing.expiresIn', { time: durationText(lang, left(display.expiresAt)) }) : t(lang, 'wa.pairing.expired')}
+            {left(display.expiresAt) > 0
+              ? t(lang, 'wa.pairing.expiresIn', { time: durationText(lang, left(display.expiresAt)) })
+              : t(lang, 'wa.pairing.expired')}
           </p>
         ) : null}
         {display.kind === 'exhausted' ? <p className="wa-timer">{t(lang, 'wa.waiting.qrExhausted')}</p> : null}
@@ -268,12 +295,21 @@ function Waiting({ lang, canMutate, actionData, now, linkExpiresAt, display }: P
             </>
           )}
         </ol>
-        {linkExpiresAt ? <p className="muted wa-attempt">{t(lang, 'wa.waiting.attemptEndsIn', { time: durationText(lang, left(linkExpiresAt)) })}</p> : null}
+        {linkExpiresAt ? (
+          <p className="muted wa-attempt">
+            {t(lang, 'wa.waiting.attemptEndsIn', { time: durationText(lang, left(linkExpiresAt)) })}
+          </p>
+        ) : null}
         {canMutate ? (
           <div className="wa-actions">
             {refreshForm}
             <IntentForm intent={INTENTS.disconnect} state={cancel}>
-              <SubmitButton busy={cancel.busy} label={t(lang, 'wa.waiting.cancel')} pendingLabel={t(lang, 'wa.disconnect.pending')} variant="secondary" />
+              <SubmitButton
+                busy={cancel.busy}
+                label={t(lang, 'wa.waiting.cancel')}
+                pendingLabel={t(lang, 'wa.disconnect.pending')}
+                variant="secondary"
+              />
             </IntentForm>
           </div>
         ) : null}
@@ -363,7 +399,17 @@ function Connected({ lang, canMutate, actionData, confirm, phoneNumber }: PanelP
   )
 }
 
-function DisconnectBlock({ lang, confirm, actionData, phoneNumber }: { lang: Lang; confirm: boolean; actionData: ActionResult | null; phoneNumber: string | null }) {
+function DisconnectBlock({
+  lang,
+  confirm,
+  actionData,
+  phoneNumber,
+}: {
+  lang: Lang
+  confirm: boolean
+  actionData: ActionResult | null
+  phoneNumber: string | null
+}) {
   const off = useIntent(INTENTS.disconnect, actionData)
   const heading = useRef<HTMLHeadingElement>(null)
   useEffect(() => {
@@ -387,7 +433,12 @@ function DisconnectBlock({ lang, confirm, actionData, phoneNumber }: { lang: Lan
       <p>{t(lang, 'wa.disconnect.help', { phone: phoneNumber ?? t(lang, 'wa.connected.unknownNumber') })}</p>
       <div className="wa-actions">
         <IntentForm intent={INTENTS.disconnect} state={off}>
-          <SubmitButton busy={off.busy} label={t(lang, 'wa.disconnect.confirm')} pendingLabel={t(lang, 'wa.disconnect.pending')} variant="danger" />
+          <SubmitButton
+            busy={off.busy}
+            label={t(lang, 'wa.disconnect.confirm')}
+            pendingLabel={t(lang, 'wa.disconnect.pending')}
+            variant="danger"
+          />
         </IntentForm>
         <Link className="btn btn-secondary" to={PAGE_PATH}>
           {t(lang, 'wa.disconnect.cancel')}
@@ -410,7 +461,9 @@ function Degraded({ lang, canMutate, confirm, actionData, status }: PanelProps &
   return (
     <div className="wa-degraded">
       <p className={status === 'starting' ? 'alert alert-info' : 'alert alert-warn'}>{t(lang, help[status])}</p>
-      {canMutate && status !== 'starting' ? <DisconnectBlock lang={lang} confirm={confirm} actionData={actionData} phoneNumber={null} /> : null}
+      {canMutate && status !== 'starting' ? (
+        <DisconnectBlock lang={lang} confirm={confirm} actionData={actionData} phoneNumber={null} />
+      ) : null}
     </div>
   )
 }

@@ -11,7 +11,9 @@ import { whatsappPageAction, whatsappPageLoader } from './page.server'
 export const loader = (args: LoaderFunctionArgs) => whatsappPageLoader(args)
 export const action = (args: ActionFunctionArgs) => whatsappPageAction(args)
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${t(data?.lang ?? 'fr', 'wa.title')} · ${t(data?.lang ?? 'fr', 'settings.title')}` }]
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: `${t(data?.lang ?? 'fr', 'wa.title')} · ${t(data?.lang ?? 'fr', 'settings.title')}` },
+]
 
 export default function WhatsAppSettings() {
   const data = useLoaderData<typeof loader>()
