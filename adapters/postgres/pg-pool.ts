@@ -143,8 +143,10 @@ class ShutdownAwarePool extends pg.Pool {
   private shuttingDown(): void {
     const first = !this.draining()
     this.drainingUntil = Date.now() + DRAIN_MS
-    if (!first) return
-    this.onShutdown()
+    if (first) this.onShutdown()
+    // At every refusal, not only the first: a session that finished connecting just after the
+    // first refusal would otherwise sit idle until idleTimeoutMillis (30 s) and keep the smart
+    // shutdown waiting (seen once in a full run, with the background refresher's traffic).
     void this.closeIdle()
   }
 
