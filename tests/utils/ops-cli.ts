@@ -16,7 +16,7 @@ export interface OpsRun {
 export interface CliRunOptions {
   /** Extra environment; a value of undefined removes the variable. */
   env?: Record<string, string | undefined>
-  /** Fed to stdin (a child process: the in-process run reads no stdin). */
+  /** Fed to stdin (the in-process run hands it to the command's `readStdin`). */
   stdin?: string
   /** Run as operators do, in a child process (exit codes, argv handling, process-level effects). */
   childProcess?: boolean
@@ -25,18 +25,14 @@ export interface CliRunOptions {
 /** The audit actor the CLI writes for this OS user. */
 export const OPS_ACTOR = `operator:${os.userInfo().username.replace(/[^A-Za-z0-9._-]/g, '_')}`
 
-/** Read once when the CLI's modules load: a run that changes them needs a fresh process. */
-const READ_AT_LOAD = ['NODE_ENV', 'WA_ENCRYPTION_KEYS']
-
 let defaultDataDir: string | undefined
-/** The WA_DATA_DIR the in-process modules loaded with (server/runtime.ts reads it at load). */
-let loadedDataDir: string | undefined
 
 /**
  * Runs `npm run ops -- …` against this test file's database with the test key ring; a private
  * WA_DATA_DIR keeps .data untouched. In this process by default (server/ops.ts `runOps`, about
- * a tenth of a child's cost); in a child process (`node tsx server/ops.ts …`) when asked, when
- * stdin is given, or when the environment differs in what the CLI reads at load.
+ * a tenth of a child's cost): the command reads its environment and stdin from the `io` it is
+ * given, never from the process, so runs need no process state. In a child process
+ * (`node tsx server/ops.ts …`) when asked: exit codes, argv handling, process-level effects.
  */
 export function runOps(args: string[], opts: CliRunOptions = {}): Promise<OpsRun> {
   return runCli('ops', args, opts)
@@ -57,42 +53,30 @@ async function runCli(cli: 'ops' | 'token', args: string[], opts: CliRunOptions)
     WA_DATA_DIR: defaultDataDir,
     ...opts.env,
   }
-  const changesLoadTime =
-    READ_AT_LOAD.some((k) => opts.env && k in opts.env) || (loadedDataDir !== undefined && env.WA_DATA_DIR !== loadedDataDir)
-  if (opts.childProcess || opts.stdin !== undefined || changesLoadTime) return inChild(cli, args, env, opts.stdin)
-  loadedDataDir ??= env.WA_DATA_DIR
-  return inProcess(cli, args, env)
+  if (opts.childProcess) return inChild(cli, args, env, opts.stdin)
+  return inProcess(cli, args, env, opts.stdin)
 }
 
-/** In-process runs set process.env for their duration: one at a time. */
-let inProcessQueue: Promise<unknown> = Promise.resolve()
-
-function inProcess(cli: 'ops' | 'token', args: string[], env: Record<string, string | undefined>): Promise<OpsRun> {
-  const run = inProcessQueue.then(() => inProcessNow(cli, args, env))
-  inProcessQueue = run.catch(() => {})
-  return run
-}
-
-async function inProcessNow(cli: 'ops' | 'token', args: string[], env: Record<string, string | undefined>): Promise<OpsRun> {
-  const saved = new Map(Object.keys(env).map((k) => [k, process.env[k]]))
-  for (const [k, v] of Object.entries(env)) setEnv(k, v)
+async function inProcess(
+  cli: 'ops' | 'token',
+  args: string[],
+  env: Record<string, string | undefined>,
+  stdin: string | undefined,
+): Promise<OpsRun> {
   let stdout = ''
   let stderr = ''
-  const io = { stdout: (s: string) => void (stdout += s), stderr: (s: string) => void (stderr += s) }
-  try {
-    const code =
-      cli === 'ops'
-        ? await (await import('../../server/ops')).runOps(args, io)
-        : await (await import('../../server/token')).runToken(args, io)
-    return { code, stdout, stderr }
-  } finally {
-    for (const [k, v] of saved) setEnv(k, v)
+  const io = {
+    stdout: (s: string) => void (stdout += s),
+    stderr: (s: string) => void (stderr += s),
+    readStdin: async () => stdin ?? '',
+    // A copy without the removed variables: the command may fill in what it resolves.
+    env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)),
   }
-}
-
-function setEnv(key: string, value: string | undefined): void {
-  if (value === undefined) delete process.env[key]
-  else process.env[key] = value
+  const code =
+    cli === 'ops'
+      ? await (await import('../../server/ops')).runOps(args, io)
+      : await (await import('../../server/token')).runToken(args, io)
+  return { code, stdout, stderr }
 }
 
 function inChild(
