@@ -32,6 +32,11 @@ export function installConsoleErrorGuard(): void {
   state()
 }
 
+/** The console.error lines the current test has logged so far (what the guard will check). */
+export function recordedConsoleErrors(): readonly string[] {
+  return [...state().calls]
+}
+
 /** Declares that the current test logs a console.error line matching `pattern` (asserted after it). */
 export function expectConsoleError(pattern: RegExp): void {
   state().expected.push(pattern)
