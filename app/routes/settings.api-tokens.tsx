@@ -10,11 +10,11 @@ import { Form, useActionData, useLoaderData, useNavigation } from '@remix-run/re
 import { useRef, useState } from 'react'
 import { z } from 'zod'
 import { getServices } from '../services.server'
-import { audit, clientIp } from '../utils/auth.server'
+import { clientIp } from '../utils/auth.server'
 import { requirePageContext } from '../utils/guards.server'
 import { t, type Lang, type MessageKey } from '../utils/i18n'
 import { getLang } from '../utils/lang.server'
-import { mintApiToken } from '../utils/api-tokens.server'
+import { mintApiToken, revokeApiToken } from '../utils/api-tokens.server'
 import { parseTtl } from '../utils/jwt.server'
 import authStyles from '../styles/auth.css'
 
@@ -104,14 +104,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
     }
     case INTENT_REVOKE: {
       const parsed = RevokeSchema.safeParse(form)
-      const done = parsed.success ? await auth.apiTokens.revoke(ctx.tenantId, parsed.data.jti) : false
-      await audit(auth, {
-        actor: `user:${ctx.userId}`,
+      const done = await revokeApiToken(auth, {
         tenantId: ctx.tenantId,
-        action: 'auth.token.revoke',
-        outcome: done ? 'success' : 'failure',
+        jti: parsed.success ? parsed.data.jti : null,
+        actor: `user:${ctx.userId}`,
         ip,
-        details: parsed.success ? { jti: parsed.data.jti } : { reason: 'invalid_jti' },
       })
       if (!done) return json<ActionResult>({ kind: 'error', message: 'tokens.notFound' }, { status: 404, headers: noStore })
       return json<ActionResult>({ kind: 'revoked' }, { headers: noStore })

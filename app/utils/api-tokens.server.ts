@@ -30,3 +30,23 @@ export async function mintApiToken(
   })
   return minted
 }
+
+/**
+ * Revokes one of the tenant's API tokens by jti and audits `auth.token.revoke`, refused or not
+ * (`jti: null`: the form sent no valid id). Returns whether a token was revoked.
+ */
+export async function revokeApiToken(
+  auth: Pick<AuthServices, 'apiTokens' | 'audit'>,
+  input: { tenantId: string; jti: string | null; actor: string; ip: string | null },
+): Promise<boolean> {
+  const done = input.jti ? await auth.apiTokens.revoke(input.tenantId, input.jti) : false
+  await audit(auth, {
+    actor: input.actor,
+    tenantId: input.tenantId,
+    action: 'auth.token.revoke',
+    outcome: done ? 'success' : 'failure',
+    ip: input.ip,
+    details: input.jti ? { jti: input.jti } : { reason: 'invalid_jti' },
+  })
+  return done
+}
