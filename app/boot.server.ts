@@ -4,6 +4,7 @@ import { DEFAULT_SIMULATOR_MOUNT_PATH, GreenApiSimulator, createGreenApiSimulato
 import { missingSessionLimits } from '../adapters/postgres/pg-pool'
 import { INSTANCE_TOKEN_LOCATION, reconcileOnStart } from '../domain/whatsapp'
 import { closeServices, getServices } from './services.server'
+import { startWorkers } from './utils/job-worker.server'
 import { startLogoutRetries } from './utils/logout-retries.server'
 import { startStatusRefresher } from './utils/status-refresher.server'
 
@@ -26,6 +27,8 @@ export interface BootOptions {
   reconcile?: boolean
   /** Skip the background state refresher (tests of the status path alone). */
   statusRefresh?: boolean
+  /** Skip this process's job workers (also WA_JOB_WORKER=off). */
+  jobWorker?: boolean
 }
 
 export interface Booted {
@@ -49,6 +52,7 @@ interface BootState {
   simulator?: GreenApiSimulator
   stopLogoutRetries?: () => void
   stopStatusRefresher?: () => void
+  stopJobWorker?: () => Promise<void>
 }
 
 const KEY = Symbol.for('whatsapp-pro.boot')
@@ -125,6 +129,10 @@ async function boot(opts: BootOptions, state: BootState): Promise<Booted> {
   // The memoized poll lease spares the database the lease attempts another pass just made.
   if (opts.statusRefresh !== false)
     state.stopStatusRefresher = startStatusRefresher({ ...wa, instances: services.whatsappHotPath.instances })
+  if (opts.jobWorker !== false && env.WA_JOB_WORKER === 'on') {
+    const worker = await startWorkers(services, env.DATABASE_DIRECT_URL)
+    state.stopJobWorker = () => worker.stop()
+  }
   if (opts.reconcile !== false) {
     // In the background: the app serves (from stored state) while Green-API is asked.
     void reconcileOnStart(wa)
@@ -147,5 +155,7 @@ export async function shutdownServices(): Promise<void> {
   delete holder[KEY]
   state?.stopLogoutRetries?.()
   state?.stopStatusRefresher?.()
+  // Running jobs finish (graphile-worker's graceful stop) before the pool closes.
+  await state?.stopJobWorker?.()
   await closeServices()
 }

@@ -9,6 +9,7 @@ import {
   type HotPathCaches,
 } from '../adapters/cache/hot-path-cache'
 import { GreenApiPartnerProvider, GreenApiWhatsAppProvider } from '../adapters/green-api'
+import { GraphileJobQueue } from '../adapters/queue/graphile-job-queue'
 import { KyselyAuditLog } from '../adapters/kysely/kysely-audit-log'
 import { KyselyConnectionRepository } from '../adapters/kysely/kysely-connection-repository'
 import { KyselyFeatureStore } from '../adapters/kysely/kysely-feature-store'
@@ -47,6 +48,8 @@ export interface CoreServices {
   whatsappHotPath: WhatsAppDeps
   /** Sessions, the JWT verifier, the membership resolver, login throttle, API tokens, audit. */
   auth: AuthServices
+  /** Background jobs (graphile-worker's queue in this database). */
+  jobs: GraphileJobQueue
 }
 
 export interface CoreOptions {
@@ -134,5 +137,6 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       ? { resolver: (r) => new CachingMembershipResolver(r, caches), apiTokens: (t) => new CachingApiTokenStore(t, caches) }
       : {},
   )
-  return { env, db, logger, metrics, secrets, vault, provider, whatsapp: wa, whatsappHotPath, auth }
+  const jobs = new GraphileJobQueue(db)
+  return { env, db, logger, metrics, secrets, vault, provider, whatsapp: wa, whatsappHotPath, auth, jobs }
 }

@@ -13,6 +13,7 @@ const SERVER_ENTRIES = {
   token: 'server/token.ts',
   ops: 'server/ops.ts',
   migrate: 'server/migrate.ts',
+  worker: 'server/worker.ts',
 } as const
 
 const started = Date.now()

@@ -34,7 +34,7 @@ export async function openCommandDatabase(env: EnvSource, max: number): Promise<
     await database.stop().catch(() => {})
   }
   try {
-    if (database.embedded) await migrateToLatest(db)
+    if (database.embedded) await migrateToLatest(db, database.directUrl)
   } catch (e) {
     await close()
     throw e

@@ -13,6 +13,7 @@ const ENTRIES = {
   token: 'server/token.ts',
   ops: 'server/ops.ts',
   migrate: 'server/migrate.ts',
+  worker: 'server/worker.ts',
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')

@@ -120,7 +120,7 @@ async function main() {
     // Migrations hold the migration lock for their whole run: around the pooler, if any.
     const db = connectDatabase(database.directUrl, 2)
     try {
-      await migrateToLatest(db)
+      await migrateToLatest(db, database.directUrl)
       if (seedDemo) await seedDemoData(db, demoPassword, verifiedDemoPasswords())
     } finally {
       await db.destroy()

@@ -290,7 +290,7 @@ async function main() {
       dialect: new PostgresDialect({ pool: createPgPool({ connectionString: databaseUrl, max: 4 }) }),
     })
     cleanups.push(() => db.destroy())
-    await migrateToLatest(db)
+    await migrateToLatest(db, databaseUrl)
     await buildIfNeeded((line) => log(line))
 
     // ---------------------------------------------------------------- tenants

@@ -142,7 +142,7 @@ beforeAll(async () => {
     dialect: new PostgresDialect({ pool: createPgPool({ connectionString: databaseUrl, max: 2 }) }),
   })
   try {
-    await migrateToLatest(db)
+    await migrateToLatest(db, databaseUrl)
     const users = await seedAuth(db)
     token = (await recordedToken(db, users.owner, 'macrea')).token
     cookie = await sessionCookie(db, users.owner)

@@ -31,7 +31,7 @@ describe('migrations', () => {
     expect(before).toEqual(expect.arrayContaining(['tenants', 'tenant_features', 'tenant_provider_configs', 'audit_log']))
     await migrateAllDown(db)
     expect(await tables()).toEqual([])
-    await migrateToLatest(db)
+    await migrateToLatest(db, process.env.DATABASE_URL!)
     expect(await tables()).toEqual(before)
   })
 })

@@ -70,7 +70,7 @@ async function startOnce(): Promise<{ serverUrl: string; stop: () => Promise<voi
   const db = new Kysely<any>({
     dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: `${serverUrl}/${TEMPLATE_DB}`, max: 1 }) }),
   })
-  await migrateToLatest(db)
+  await migrateToLatest(db, `${serverUrl}/${TEMPLATE_DB}`)
   await db.destroy()
 
   if (process.env.VITEST_SKIP_BUILD !== '1') {

@@ -1,0 +1,101 @@
+import { Logger as GraphileLogger, run, runMigrations, type Runner, type Task, type TaskList } from 'graphile-worker'
+import { sql, type Kysely, type Transaction } from 'kysely'
+import type { EnqueueOptions, JobHandler, JobName, JobPayload, JobQueue } from '../../domain/ports/job-queue'
+import type { Logger } from '../../domain/ports/logger'
+
+/**
+ * The job queue is graphile-worker's (docs/decisions/170): its own schema `graphile_worker`,
+ * migrated by graphile-worker itself, jobs fetched with SKIP LOCKED (safe with N replicas),
+ * new jobs announced by NOTIFY. Jobs are added through its documented SQL function `add_job`,
+ * so a job can be added in the same transaction as the row it is about (a message and its send
+ * job commit together or not at all), and through a transaction-mode pooler.
+ */
+type Executor = Kysely<any> | Transaction<any>
+
+/** Adds a job through `graphile_worker.add_job` on `executor` (the caller's transaction, if any). */
+export async function addJob(executor: Executor, task: JobName, payload: JobPayload, options: EnqueueOptions = {}) {
+  await sql`select graphile_worker.add_job(
+      identifier => ${task}::text,
+      payload => ${JSON.stringify(payload)}::json,
+      queue_name => ${options.queue ?? null}::text,
+      run_at => ${options.runAt ?? null}::timestamptz,
+      max_attempts => ${options.maxAttempts ?? null}::int,
+      job_key => ${options.key ?? null}::text
+    )`.execute(executor)
+}
+
+export class GraphileJobQueue implements JobQueue {
+  constructor(private readonly db: Kysely<any>) {}
+
+  enqueue(task: JobName, payload: JobPayload, options?: EnqueueOptions): Promise<void> {
+    return addJob(this.db, task, payload, options)
+  }
+}
+
+/** graphile-worker's log lines through ours; its per-job info lines only at debug. */
+type WorkerLogger = Logger & { debug?(obj: Record<string, unknown>, msg: string): void }
+
+function graphileLogger(logger: WorkerLogger): GraphileLogger {
+  return new GraphileLogger(() => (level, message) => {
+    if (level === 'error' || level === 'warning') logger.warn({ component: 'job-worker' }, message)
+    else logger.debug?.({ component: 'job-worker' }, message)
+  })
+}
+
+/**
+ * Creates or upgrades graphile-worker's schema (idempotent, under its own advisory lock; run by
+ * `migrateToLatest` after ours, so a job can be added before any worker started).
+ */
+export async function migrateJobQueue(connectionString: string, logger?: WorkerLogger): Promise<void> {
+  await runMigrations({ connectionString, ...(logger ? { logger: graphileLogger(logger) } : {}) })
+}
+
+export interface JobWorkerOptions {
+  /** A session connection (LISTEN): DATABASE_DIRECT_URL, never a transaction-mode pooler. */
+  connectionString: string
+  handlers: Partial<Record<JobName, JobHandler>>
+  /** Jobs run at once in this process. */
+  concurrency: number
+  /** Polling for future jobs (retries, runAt) in ms; new jobs arrive by NOTIFY at once. */
+  pollIntervalMs?: number
+  /** graphile-worker crontab lines, e.g. `0 3 * * * wa.purge-messages` (at most once per tick across processes). */
+  crontab?: string
+  logger: WorkerLogger
+}
+
+export interface JobWorker {
+  /** Stops taking jobs, waits for the running ones, closes its pool. */
+  stop(): Promise<void>
+}
+
+/**
+ * Starts a worker pool in this process. `noHandleSignals`: the process's own shutdown
+ * (server/start.ts) stops it; graphile-worker must not install SIGINT/SIGTERM handlers that
+ * re-kill the process, which would replace our exit code with a signal's.
+ */
+export async function startJobWorker(options: JobWorkerOptions): Promise<JobWorker> {
+  const taskList: TaskList = {}
+  for (const [name, handler] of Object.entries(options.handlers)) {
+    if (!handler) continue
+    const task: Task = async (payload) => handler((payload ?? {}) as JobPayload)
+    taskList[name] = task
+  }
+  const runner: Runner = await run({
+    connectionString: options.connectionString,
+    concurrency: options.concurrency,
+    noHandleSignals: true,
+    pollInterval: options.pollIntervalMs ?? 2_000,
+    taskList,
+    crontab: options.crontab ?? '',
+    logger: graphileLogger(options.logger),
+  })
+  let stopping: Promise<void> | undefined
+  return {
+    stop() {
+      stopping ??= runner.stop().catch((e: unknown) => {
+        options.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'job worker stop failed')
+      })
+      return stopping
+    },
+  }
+}
