@@ -110,6 +110,8 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     linkOutcomes: new PrometheusLinkOutcomes(metrics),
     rateLimiter: new KyselyRateLimiter(db),
     publisher: new PgStatusPublisher(db),
+    // Placeholder until the CRM event outbox lands (#15): events are dropped, nothing is stored.
+    events: { emit: async () => {} },
     secrets,
     ids: new UuidGenerator(),
     logger,

@@ -1,3 +1,4 @@
+import type { CrmEvent, EventSink } from '../ports/event-sink'
 import type { AuditEntry, AuditLog } from '../ports/audit-log'
 import type { Clock } from '../ports/clock'
 import type { SecretLocation } from '../ports/credential-vault'
@@ -47,6 +48,14 @@ export class InMemoryRateLimiter implements RateLimiter {
     this.accepted.set(key, allowed ? [...recent, now] : recent)
     const oldest = recent[0] ?? now
     return { allowed, retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((oldest + windowSeconds * 1000 - now) / 1000)) }
+  }
+}
+
+/** Records every emitted CRM event, in order. */
+export class RecordingEventSink implements EventSink {
+  readonly emitted: Array<{ tenantId: string } & CrmEvent> = []
+  async emit(tenantId: string, event: CrmEvent): Promise<void> {
+    this.emitted.push({ tenantId, ...event, data: structuredClone(event.data) })
   }
 }
 

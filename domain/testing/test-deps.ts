@@ -13,6 +13,7 @@ import {
   InMemoryRateLimiter,
   InMemoryStatusPublisher,
   ManualClock,
+  RecordingEventSink,
   RecordingLogger,
   SequenceIdGenerator,
 } from './small-port-fakes'
@@ -30,6 +31,7 @@ export interface TestWorld {
   linkOutcomes: RecordingLinkOutcomes
   rateLimiter: InMemoryRateLimiter
   publisher: InMemoryStatusPublisher
+  events: RecordingEventSink
   secrets: FakeSecretGenerator
   logger: RecordingLogger
   /** Registers a free instance known to both the allocator and the provider fake. */
@@ -49,6 +51,7 @@ export function createTestWorld(config: Partial<WhatsAppConfig> = {}): TestWorld
   const linkOutcomes = new RecordingLinkOutcomes()
   const rateLimiter = new InMemoryRateLimiter(clock)
   const publisher = new InMemoryStatusPublisher()
+  const events = new RecordingEventSink()
   const secrets = new FakeSecretGenerator()
   const logger = new RecordingLogger()
   const deps: WhatsAppDeps = {
@@ -63,6 +66,7 @@ export function createTestWorld(config: Partial<WhatsAppConfig> = {}): TestWorld
     linkOutcomes,
     rateLimiter,
     publisher,
+    events,
     secrets,
     ids: new SequenceIdGenerator(),
     logger,
@@ -82,6 +86,7 @@ export function createTestWorld(config: Partial<WhatsAppConfig> = {}): TestWorld
     linkOutcomes,
     rateLimiter,
     publisher,
+    events,
     secrets,
     logger,
     addInstance(id, mode = 'simulator') {

@@ -2,6 +2,7 @@ import type { AuditLog } from '../ports/audit-log'
 import type { Clock } from '../ports/clock'
 import type { ConnectionRepository } from '../ports/connection-repository'
 import type { CredentialVault } from '../ports/credential-vault'
+import type { EventSink } from '../ports/event-sink'
 import type { FeatureStore } from '../ports/feature-store'
 import type { IdGenerator } from '../ports/id-generator'
 import type { InstanceAllocator, InstanceMode } from '../ports/instance-allocator'
@@ -96,6 +97,8 @@ export interface WhatsAppDeps {
   linkOutcomes: LinkOutcomes
   rateLimiter: RateLimiter
   publisher: StatusPublisher
+  /** Events for the tenant's CRM endpoints (signed webhooks), stored and delivered in the background. */
+  events: EventSink
   secrets: SecretGenerator
   ids: IdGenerator
   logger: Logger
