@@ -1,5 +1,6 @@
 import { startJobWorker, type JobWorker } from '../../adapters/queue/graphile-job-queue'
 import type { JobHandler, JobName } from '../../domain/ports/job-queue'
+import { unlinkAfterAddonEnd } from '../../domain/whatsapp'
 import type { CoreServices } from '../core-services.server'
 
 /**
@@ -17,11 +18,17 @@ export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
     'wa.send-message': notYet('wa.send-message'),
     'wa.deliver-event': notYet('wa.deliver-event'),
     'wa.purge-messages': notYet('wa.purge-messages'),
+    'wa.unlink-after-addon-end': async () => {
+      await unlinkAfterAddonEnd(core.whatsapp)
+    },
   }
 }
 
-/** Scheduled tasks, graphile-worker crontab syntax (each tick runs once across all processes). */
-export const JOB_CRONTAB = ''
+/** Scheduled tasks (graphile-worker's cron syntax; each tick runs once across all processes). */
+export const JOB_SCHEDULE: ReadonlyArray<{ cron: string; task: JobName }> = [
+  // Numbers still linked after the add-on's grace (decision 169): checked every quarter hour.
+  { cron: '*/15 * * * *', task: 'wa.unlink-after-addon-end' },
+]
 
 /**
  * Starts this process's workers (every app process, or `npm run worker` alone): on a session
@@ -32,7 +39,7 @@ export function startWorkers(core: CoreServices, connectionString: string): Prom
     connectionString,
     handlers: jobHandlers(core),
     concurrency: core.env.WA_JOB_CONCURRENCY,
-    crontab: JOB_CRONTAB,
+    schedule: JOB_SCHEDULE,
     logger: core.logger,
   })
 }
