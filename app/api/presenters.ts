@@ -1,5 +1,4 @@
 import type { ConnectionStatusResult } from '../../domain/whatsapp'
-import type { StatusSnapshot } from '../../domain/ports/status-publisher'
 import type { StatusResponse } from './schemas'
 
 /**
@@ -17,17 +16,4 @@ export function presentStatus(s: ConnectionStatusResult): StatusResponse {
     ...(s.linkExpired ? { linkExpired: true } : {}),
     ...(s.linkExpiresAt ? { linkExpiresAt: s.linkExpiresAt.toISOString() } : {}),
   }
-}
-
-/**
- * A pushed status change (PostgreSQL NOTIFY, any app process) as the same JSON: it was observed
- * just now, and carries no link-attempt fields (the page re-reads those through its loader).
- */
-export function presentPushedStatus(snapshot: StatusSnapshot, receivedAt: Date): StatusResponse {
-  return presentStatus({
-    connected: snapshot.connected,
-    status: snapshot.status,
-    ...(snapshot.connected && snapshot.phoneNumber ? { phoneNumber: snapshot.phoneNumber } : {}),
-    checkedAt: receivedAt,
-  })
 }

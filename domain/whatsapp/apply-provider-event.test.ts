@@ -38,7 +38,7 @@ describe('applyProviderEvent', () => {
     expect(w.connections.rows.get('acme')).toMatchObject({ status: 'authorized', phoneNumber: '+33612345678', isActive: true })
     expect(w.connections.timeline.at(-1)).toMatchObject({ source: 'webhook', to: 'authorized' })
     expect(w.publisher.published).toEqual([
-      { tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' },
+      { tenantId: 'acme', connected: true, status: 'authorized', phoneNumber: '+33612345678', checkedAt: w.clock.now() },
     ])
     // Duplicate delivery: same state, no new timeline entry.
     const again = await applyProviderEvent(w.deps, {

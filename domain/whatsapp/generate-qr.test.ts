@@ -94,7 +94,7 @@ describe('generateQr', () => {
       linkExpiresAt: null,
     })
     expect(w.publisher.published).toEqual([
-      { tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' },
+      { tenantId: 'acme', connected: true, status: 'authorized', phoneNumber: '+33612345678', checkedAt: w.clock.now() },
     ])
     expect(w.connections.timeline.map((e) => e.source)).toEqual(['link', 'link'])
   })

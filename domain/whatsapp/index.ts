@@ -7,7 +7,7 @@ export { DEFAULT_WHATSAPP_CONFIG, type Actor, type WhatsAppConfig, type WhatsApp
 export { disconnect, type DisconnectResult } from './disconnect'
 export { getFeatures, handleUpgradeRequest, requestUpgrade, requireWhatsAppEnabled, setFeatureFlags } from './features'
 export { generateQr, type GenerateQrResult } from './generate-qr'
-export { getConnectionStatus, type ConnectionStatusResult } from './get-connection-status'
+export { decodeConnectionStatus, getConnectionStatus, type ConnectionStatusResult } from './get-connection-status'
 export { currentLinkDisplay, showNewPairingCode, showNewQr, type LinkDisplay } from './link-display'
 export { INSTANCE_TOKEN_LOCATION, configLocation, WEBHOOK_TOKEN_LOCATION } from './use-case-helpers'
 export { retryQuarantinedLogouts, type LogoutRetryReport } from './quarantine'

@@ -28,8 +28,11 @@ describe('refreshDueStates (background refresher pass)', () => {
     expect(await refreshDueStates(w.deps)).toEqual({ checked: 1, failed: 0, expired: 0 })
     expect(w.connections.rows.get('acme')).toMatchObject({ isActive: true, phoneNumber: '+33612345678', linkExpiresAt: null })
     expect(w.publisher.published).toEqual([
-      { tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' },
+      { tenantId: 'acme', connected: true, status: 'authorized', phoneNumber: '+33612345678', checkedAt: w.clock.now() },
     ])
+    // What was pushed is what a status request answers: one value.
+    const { tenantId: _tenant, ...pushed } = w.publisher.published[0]!
+    expect(pushed).toEqual(await getConnectionStatus(w.deps, { tenantId: 'acme' }))
     expect(w.connections.timeline.map((e) => `${e.from}->${e.to}:${e.source}`)).toEqual([
       'null->notAuthorized:link',
       'notAuthorized->authorized:poll',
@@ -113,9 +116,9 @@ describe('refreshDueStates (background refresher pass)', () => {
     expect(w.connections.rows.get('acme')?.phoneNumber).toBeNull()
     expect(w.publisher.published.at(-1)).toEqual({
       tenantId: 'acme',
-      status: 'notAuthorized',
       connected: false,
-      phoneNumber: null,
+      status: 'notAuthorized',
+      checkedAt: w.clock.now(),
     })
     const calls = w.provider.count('getState')
     w.clock.advance(10 * 60_000)
