@@ -10,7 +10,7 @@ export function presentStatus(s: ConnectionStatusResult): StatusResponse {
   return {
     connected: s.connected,
     status: s.status,
-    ...(s.phoneNumber ? { phoneNumber: s.phoneNumber } : {}),
+    ...(s.account ? { phoneNumber: s.account.phone } : {}),
     checkedAt: s.checkedAt.toISOString(),
     ...(s.stale ? { stale: true } : {}),
     ...(s.linkExpired ? { linkExpired: true } : {}),

@@ -12,7 +12,7 @@ export interface StatusPublisher {
    * state, so a failure here is logged, not surfaced to the user.
    *
    * @example
-   * await publisher.publish('macrea', { connected: true, status: 'authorized', phoneNumber: '+33612345678', checkedAt: now })
+   * await publisher.publish('macrea', { connected: true, status: 'authorized', account: { phone: '+33612345678' }, checkedAt: now })
    */
   publish(tenantId: string, status: ConnectionStatusResult): Promise<void>
 }

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { ConnectionRecord } from '../ports/connection-repository'
 import { derivePhase } from './connection-machine'
 import { CONNECTION_STATES } from './connection-state'
+import { LinkedAccountSchema } from './linked-account'
 import type { WhatsAppConfig, WhatsAppDeps } from './whatsapp-deps'
 
 /** A date in the JSON form of a status (ISO 8601, UTC), a `Date` in the domain. */
@@ -19,8 +20,8 @@ const isoDate = z.codec(z.iso.datetime(), z.date(), {
 export const ConnectionStatusSchema = z.object({
   connected: z.boolean(),
   status: z.enum(CONNECTION_STATES),
-  /** E.164 with `+`, only when connected. */
-  phoneNumber: z.string().optional(),
+  /** The linked account, only when connected. */
+  account: LinkedAccountSchema.optional(),
   /** When this answer's state was last confirmed (upstream or now for "no instance"). */
   checkedAt: isoDate,
   /**
@@ -82,7 +83,7 @@ export function statusOf(record: ConnectionRecord | null, now: Date, config: Wha
     status: record.status,
     checkedAt: record.statusCheckedAt ?? record.statusChangedAt,
   }
-  if (connected && record.phoneNumber) result.phoneNumber = record.phoneNumber
+  if (connected && record.account) result.account = record.account
   if (isStale(record, now, config)) result.stale = true
   if (derivePhase(record, now) === 'linkExpired') result.linkExpired = true
   else if (record.status === 'notAuthorized' && record.linkExpiresAt) result.linkExpiresAt = record.linkExpiresAt

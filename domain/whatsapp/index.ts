@@ -17,5 +17,6 @@ export { requestPairingCode, type PairingCodeResult } from './request-pairing-co
 export { sendTestMessage } from './send-test-message'
 export { planStatusUpdate, type StatusUpdatePlan } from './status-update'
 export { tenantInstanceId } from './tenant-instance'
+export { type LinkedAccount } from './linked-account'
 export * from './validation'
 export * from './whatsapp.errors'

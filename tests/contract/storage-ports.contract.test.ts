@@ -142,7 +142,7 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
         encryptedConfig: 'v1.k1.ciphertext',
         status: 'notAuthorized',
         isActive: false,
-        phoneNumber: null,
+        account: null,
         linkStartedAt: T0,
         linkExpiresAt: at(300),
         statusChangedAt: T0,
@@ -183,7 +183,7 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       const { tenantId } = await linking()
       const linked = await w.connections.applyStatus(tenantId, {
         status: 'authorized',
-        phoneNumber: '+33612345678',
+        account: { phone: '+33612345678' },
         checkedAt: at(10),
         source: 'webhook',
         eventAt: at(9),
@@ -193,7 +193,7 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       expect(record).toMatchObject({
         status: 'authorized',
         isActive: true,
-        phoneNumber: '+33612345678',
+        account: { phone: '+33612345678' },
         statusChangedAt: at(10),
         statusCheckedAt: at(10),
         lastEventAt: at(9),
@@ -214,7 +214,7 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       // A new phone on the same status: changed, but no timeline entry (the status did not move).
       const phone = await w.connections.applyStatus(tenantId, {
         status: 'authorized',
-        phoneNumber: '+33698765432',
+        account: { phone: '+33698765432' },
         checkedAt: at(40),
         source: 'poll',
       })
@@ -261,7 +261,7 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       const connected = await linking()
       await w.connections.applyStatus(connected.tenantId, {
         status: 'authorized',
-        phoneNumber: '+33612345678',
+        account: { phone: '+33612345678' },
         checkedAt: at(5),
         source: 'poll',
       })
