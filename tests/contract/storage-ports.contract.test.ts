@@ -301,6 +301,45 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       })
     })
 
+    it('registerPool: adds, keeps a known one without replace, replaces an unclaimed pool one, refuses other modes and claims', async () => {
+      const id = uniqueDigits()
+      const url = (n: string) => `https://${n}.api.greenapi.test`
+      expect(await w.instances.registerPool({ id, apiUrl: url('1'), encryptedToken: 'v1.test.a' }, { replace: false })).toEqual({
+        outcome: 'added',
+      })
+      expect(await w.instances.findById(id)).toMatchObject({
+        mode: 'pool',
+        apiUrl: url('1'),
+        encryptedToken: 'v1.test.a',
+        tenantId: null,
+      })
+      expect(await w.instances.registerPool({ id, apiUrl: url('2'), encryptedToken: 'v1.test.b' }, { replace: false })).toEqual({
+        outcome: 'exists',
+      })
+      expect(await w.instances.findById(id)).toMatchObject({ apiUrl: url('1'), encryptedToken: 'v1.test.a' })
+      expect(await w.instances.registerPool({ id, apiUrl: url('2'), encryptedToken: 'v1.test.b' }, { replace: true })).toEqual({
+        outcome: 'replaced',
+      })
+      expect(await w.instances.findById(id)).toMatchObject({ mode: 'pool', apiUrl: url('2'), encryptedToken: 'v1.test.b' })
+
+      const tenantId = await w.newTenant()
+      await w.instances.claimById(id, tenantId, T0)
+      expect(await w.instances.registerPool({ id, apiUrl: url('3'), encryptedToken: 'v1.test.c' }, { replace: true })).toEqual({
+        outcome: 'refused',
+        reason: 'claimed',
+        tenantId,
+      })
+      const simulated = await freeInstance('simulator')
+      expect(
+        await w.instances.registerPool({ id: simulated, apiUrl: url('4'), encryptedToken: 'v1.test.d' }, { replace: true }),
+      ).toEqual({ outcome: 'refused', reason: 'not_pool', mode: 'simulator' })
+      expect(await w.instances.findById(id)).toMatchObject({ apiUrl: url('2'), encryptedToken: 'v1.test.b', tenantId })
+      expect(await w.instances.findById(simulated)).toMatchObject({
+        mode: 'simulator',
+        apiUrl: `https://${simulated.slice(0, 4)}.api.greenapi.test`,
+      })
+    })
+
     it('claimById: one instance per tenant and one tenant per instance', async () => {
       const a = await freeInstance()
       const b = await freeInstance()
