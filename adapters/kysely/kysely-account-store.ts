@@ -61,19 +61,16 @@ export class KyselyAccountStore implements AccountStore {
   async resetPassword(userId: string, passwordHash: string): Promise<{ sessions: number; tokens: number }> {
     return this.db.transaction().execute(async (trx) => {
       await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute()
-      const sessions = await trx
-        .updateTable('sessions')
-        .set({ revoked_at: sql<Date>`now()` })
-        .where('user_id', '=', userId)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst()
-      const tokens = await trx
-        .updateTable('api_tokens')
-        .set({ revoked_at: sql<Date>`now()` })
-        .where('user_id', '=', userId)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst()
-      return { sessions: Number(sessions.numUpdatedRows), tokens: Number(tokens.numUpdatedRows) }
+      const revokeAll = async (table: 'sessions' | 'api_tokens') => {
+        const result = await trx
+          .updateTable(table)
+          .set({ revoked_at: sql<Date>`now()` })
+          .where('user_id', '=', userId)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst()
+        return Number(result.numUpdatedRows)
+      }
+      return { sessions: await revokeAll('sessions'), tokens: await revokeAll('api_tokens') }
     })
   }
 }

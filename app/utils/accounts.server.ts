@@ -11,6 +11,17 @@ import type { AuthServices } from './auth.server'
  */
 type Accounts = Pick<AuthServices, 'accounts' | 'audit'>
 
+/** One success entry of an account change, with the caller's actor. */
+function audited(
+  auth: Accounts,
+  actor: string,
+  action: string,
+  tenantId: string | null,
+  details: Record<string, unknown>,
+): Promise<void> {
+  return auth.audit.append({ actor, tenantId, action, outcome: 'success', ip: null, details })
+}
+
 /** What the audit says about where a password came from (never the password). */
 export type PasswordSource = 'generated' | 'provided'
 
@@ -24,13 +35,10 @@ export async function createUser(
     passwordHash: await hashPassword(input.password),
   })
   if (!created) return null
-  await auth.audit.append({
-    actor: input.actor,
-    tenantId: null,
-    action: 'ops.user.create',
-    outcome: 'success',
-    ip: null,
-    details: { user_id: created.id, email: input.email, password: input.passwordSource },
+  await audited(auth, input.actor, 'ops.user.create', null, {
+    user_id: created.id,
+    email: input.email,
+    password: input.passwordSource,
   })
   return created
 }
@@ -42,13 +50,10 @@ export async function addMembership(
 ): Promise<boolean> {
   const added = await auth.accounts.addMembership({ tenantId: input.tenantId, userId: input.user.id, role: input.role })
   if (!added) return false
-  await auth.audit.append({
-    actor: input.actor,
-    tenantId: input.tenantId,
-    action: 'ops.membership.add',
-    outcome: 'success',
-    ip: null,
-    details: { user_id: input.user.id, email: input.user.email, role: input.role },
+  await audited(auth, input.actor, 'ops.membership.add', input.tenantId, {
+    user_id: input.user.id,
+    email: input.user.email,
+    role: input.role,
   })
   return true
 }
@@ -60,13 +65,11 @@ export async function setMemberRole(
 ): Promise<RoleChange> {
   const change = await auth.accounts.setRole({ tenantId: input.tenantId, userId: input.user.id, role: input.role })
   if (change.kind !== 'changed') return change
-  await auth.audit.append({
-    actor: input.actor,
-    tenantId: input.tenantId,
-    action: 'ops.membership.set_role',
-    outcome: 'success',
-    ip: null,
-    details: { user_id: input.user.id, email: input.user.email, from: change.from, to: input.role },
+  await audited(auth, input.actor, 'ops.membership.set_role', input.tenantId, {
+    user_id: input.user.id,
+    email: input.user.email,
+    from: change.from,
+    to: input.role,
   })
   return change
 }
@@ -80,19 +83,12 @@ export async function resetPassword(
   input: { user: { id: string; email: string }; password: string; passwordSource: PasswordSource; actor: string },
 ): Promise<{ sessions: number; tokens: number }> {
   const revoked = await auth.accounts.resetPassword(input.user.id, await hashPassword(input.password))
-  await auth.audit.append({
-    actor: input.actor,
-    tenantId: null,
-    action: 'ops.user.reset_password',
-    outcome: 'success',
-    ip: null,
-    details: {
-      user_id: input.user.id,
-      email: input.user.email,
-      password: input.passwordSource,
-      sessions_revoked: revoked.sessions,
-      api_tokens_revoked: revoked.tokens,
-    },
+  await audited(auth, input.actor, 'ops.user.reset_password', null, {
+    user_id: input.user.id,
+    email: input.user.email,
+    password: input.passwordSource,
+    sessions_revoked: revoked.sessions,
+    api_tokens_revoked: revoked.tokens,
   })
   return revoked
 }
