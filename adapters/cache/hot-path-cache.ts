@@ -7,7 +7,12 @@ import type {
   StatusUpdateOutcome,
 } from '../../domain/ports/connection-repository'
 import type { FeatureFlags, FeatureStore } from '../../domain/ports/feature-store'
-import type { InstanceAllocator, InstanceRecord, RegisterInstanceInput } from '../../domain/ports/instance-allocator'
+import type {
+  InstanceAllocator,
+  InstanceRecord,
+  PoolRegistration,
+  RegisterInstanceInput,
+} from '../../domain/ports/instance-allocator'
 import type { MembershipResolver, PrincipalResolution } from '../../domain/ports/user-directory'
 import type { CacheMessage, PgCacheListener } from './pg-cache-listener'
 import { TtlCache } from './ttl-cache'
@@ -317,6 +322,10 @@ export class MemoizedPollLeaseAllocator implements InstanceAllocator {
 
   register(input: RegisterInstanceInput): Promise<InstanceRecord> {
     return this.inner.register(input)
+  }
+
+  registerPool(input: Omit<RegisterInstanceInput, 'mode'>, options: { replace: boolean }): Promise<PoolRegistration> {
+    return this.inner.registerPool(input, options)
   }
 
   setWebhookToken(instanceId: string, tenantId: string, encryptedWebhookToken: string): Promise<void> {

@@ -15,6 +15,7 @@ import {
   UpstreamUnavailableError,
   type ConnectionState,
   type DomainError,
+  type LinkedAccount,
 } from '../../domain/whatsapp'
 import { GreenApiHttpClient, type CallSpec, type GreenApiClientOptions } from './http-client'
 
@@ -167,9 +168,9 @@ export class GreenApiWhatsAppProvider implements WhatsAppProvider {
     return res === null ? null : res.stateInstance
   }
 
-  async getLinkedPhone(creds: InstanceCredentials): Promise<string | null> {
+  async getLinkedAccount(creds: InstanceCredentials): Promise<LinkedAccount | null> {
     const res = await this.http.call(this.spec(creds, 'getWaSettings', 'GET', waSettingsSchema, { idempotent: true }))
-    return res.phone === '' ? null : `+${res.phone}`
+    return res.phone === '' ? null : { phone: `+${res.phone}` }
   }
 
   async requestPairingCode(creds: InstanceCredentials, phoneE164: string): Promise<PairingCodeResult> {

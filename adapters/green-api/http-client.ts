@@ -39,7 +39,7 @@ export interface GreenApiClientOptions {
   timeoutMs?: number
   /** Deadline for `qr`. Default 10000 ms. */
   qrTimeoutMs?: number
-  /** Extra attempts on idempotent reads (getState, getLinkedPhone, qr). Default 2. */
+  /** Extra attempts on idempotent reads (getState, getLinkedAccount, qr). Default 2. */
   maxRetries?: number
   /** Base of the jittered exponential backoff between read retries. Default 200 ms. */
   retryBaseDelayMs?: number

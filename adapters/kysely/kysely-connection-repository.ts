@@ -38,7 +38,7 @@ function rowToConnectionRecord(raw: unknown): ConnectionRecord {
     encryptedConfig: r.encrypted_config,
     status: r.connection_status,
     isActive: r.is_active,
-    phoneNumber: r.phone_number,
+    account: r.phone_number === null ? null : { phone: r.phone_number },
     linkStartedAt: r.link_started_at,
     linkExpiresAt: r.link_expires_at,
     statusChangedAt: r.status_changed_at,
@@ -161,7 +161,7 @@ export class KyselyConnectionRepository implements ConnectionRepository {
         .set({
           connection_status: p.status,
           is_active: p.isActive,
-          phone_number: p.phoneNumber,
+          phone_number: p.account?.phone ?? null,
           status_changed_at: p.statusChangedAt,
           status_checked_at: p.statusCheckedAt,
           last_event_at: p.lastEventAt,

@@ -1,7 +1,12 @@
 import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kysely'
 import { z } from 'zod'
 import type { Database } from '../../db/schema'
-import type { InstanceAllocator, InstanceRecord, RegisterInstanceInput } from '../../domain/ports/instance-allocator'
+import type {
+  InstanceAllocator,
+  InstanceRecord,
+  PoolRegistration,
+  RegisterInstanceInput,
+} from '../../domain/ports/instance-allocator'
 import { InstanceBusyError, NoInstanceAvailableError, UpstreamUnavailableError } from '../../domain/whatsapp'
 import { isUniqueViolation } from './pg-errors'
 
@@ -183,6 +188,33 @@ export class KyselyInstanceAllocator implements InstanceAllocator {
       .returning(COLUMNS)
       .executeTakeFirstOrThrow()
     return rowToInstanceRecord(row)
+  }
+
+  async registerPool(input: Omit<RegisterInstanceInput, 'mode'>, options: { replace: boolean }): Promise<PoolRegistration> {
+    return this.db.transaction().execute(async (trx): Promise<PoolRegistration> => {
+      const existing = await trx
+        .selectFrom('wa_instances')
+        .select(['mode', 'tenant_id'])
+        .where('id', '=', input.id)
+        .forUpdate()
+        .executeTakeFirst()
+      if (!existing) {
+        await trx
+          .insertInto('wa_instances')
+          .values({ id: input.id, mode: 'pool', api_url: input.apiUrl, encrypted_token: input.encryptedToken })
+          .execute()
+        return { outcome: 'added' }
+      }
+      if (!options.replace) return { outcome: 'exists' }
+      if (existing.mode !== 'pool') return { outcome: 'refused', reason: 'not_pool', mode: existing.mode }
+      if (existing.tenant_id) return { outcome: 'refused', reason: 'claimed', tenantId: existing.tenant_id }
+      await trx
+        .updateTable('wa_instances')
+        .set({ api_url: input.apiUrl, encrypted_token: input.encryptedToken })
+        .where('id', '=', input.id)
+        .execute()
+      return { outcome: 'replaced' }
+    })
   }
 
   async setWebhookToken(instanceId: string, tenantId: string, encryptedWebhookToken: string): Promise<void> {

@@ -1,18 +1,13 @@
 import { z } from 'zod'
-import type { StatusSnapshot } from '../../domain/ports/status-publisher'
-import { CONNECTION_STATES } from '../../domain/whatsapp'
+import { decodeConnectionStatus, type ConnectionStatusResult } from '../../domain/whatsapp'
 import { PgNotificationListener } from './pg-notification-listener'
 
 const STATUS_CHANNEL = 'wa_status'
 
-const SnapshotSchema = z.object({
-  tenantId: z.string(),
-  status: z.enum(CONNECTION_STATES),
-  connected: z.boolean(),
-  phoneNumber: z.string().nullable(),
-})
+/** The NOTIFY payload of `PgStatusPublisher`; the status itself is decoded by the domain. */
+const PayloadSchema = z.object({ tenantId: z.string(), status: z.unknown() })
 
-type Listener = (snapshot: StatusSnapshot) => void
+type Listener = (tenantId: string, status: ConnectionStatusResult) => void
 type Log = { warn(obj: Record<string, unknown>, msg: string): void; info(obj: Record<string, unknown>, msg: string): void }
 
 /**
@@ -31,13 +26,16 @@ export class PgStatusHub {
       STATUS_CHANNEL,
       {
         onNotify: (payload) => {
-          let parsed: StatusSnapshot
+          let tenantId: string
+          let status: ConnectionStatusResult
           try {
-            parsed = SnapshotSchema.parse(JSON.parse(payload))
+            const parsed = PayloadSchema.parse(JSON.parse(payload))
+            tenantId = parsed.tenantId
+            status = decodeConnectionStatus(parsed.status)
           } catch {
             return
           }
-          this.dispatch(parsed)
+          this.dispatch(tenantId, status)
         },
       },
       log,
@@ -50,9 +48,9 @@ export class PgStatusHub {
   }
 
   /** Delivers to local subscribers (also used directly when NOTIFY is not needed). */
-  dispatch(snapshot: StatusSnapshot): void {
-    for (const l of this.anyListeners) l(snapshot)
-    for (const l of this.byTenant.get(snapshot.tenantId) ?? []) l(snapshot)
+  dispatch(tenantId: string, status: ConnectionStatusResult): void {
+    for (const l of this.anyListeners) l(tenantId, status)
+    for (const l of this.byTenant.get(tenantId) ?? []) l(tenantId, status)
   }
 
   subscribe(tenantId: string, listener: Listener): () => void {

@@ -1,5 +1,4 @@
 import type { ConnectionStatusResult } from '../../domain/whatsapp'
-import type { StatusSnapshot } from '../../domain/ports/status-publisher'
 import type { StatusResponse } from './schemas'
 
 /**
@@ -11,23 +10,10 @@ export function presentStatus(s: ConnectionStatusResult): StatusResponse {
   return {
     connected: s.connected,
     status: s.status,
-    ...(s.phoneNumber ? { phoneNumber: s.phoneNumber } : {}),
+    ...(s.account ? { phoneNumber: s.account.phone } : {}),
     checkedAt: s.checkedAt.toISOString(),
     ...(s.stale ? { stale: true } : {}),
     ...(s.linkExpired ? { linkExpired: true } : {}),
     ...(s.linkExpiresAt ? { linkExpiresAt: s.linkExpiresAt.toISOString() } : {}),
   }
-}
-
-/**
- * A pushed status change (PostgreSQL NOTIFY, any app process) as the same JSON: it was observed
- * just now, and carries no link-attempt fields (the page re-reads those through its loader).
- */
-export function presentPushedStatus(snapshot: StatusSnapshot, receivedAt: Date): StatusResponse {
-  return presentStatus({
-    connected: snapshot.connected,
-    status: snapshot.status,
-    ...(snapshot.connected && snapshot.phoneNumber ? { phoneNumber: snapshot.phoneNumber } : {}),
-    checkedAt: receivedAt,
-  })
 }

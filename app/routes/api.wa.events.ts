@@ -6,7 +6,7 @@ import { requireApiContext } from '../utils/guards.server'
 import { errorResponse } from '../utils/http-errors.server'
 import { requireWhatsApp } from '../utils/whatsapp.server'
 import { getConnectionStatus } from '../../domain/whatsapp'
-import { presentPushedStatus, presentStatus } from '../api/presenters'
+import { presentStatus } from '../api/presenters'
 import type { StatusResponse } from '../api/schemas'
 
 const HEARTBEAT_MS = 15_000
@@ -60,8 +60,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
           }
         }
         send(`retry: ${RETRY_MS}\nevent: status\ndata: ${JSON.stringify(initial)}\n\n`)
-        const unsubscribe = services.statusHub.subscribe(ctx.tenantId, (snapshot) => {
-          send(`event: status\ndata: ${JSON.stringify(presentPushedStatus(snapshot, new Date()))}\n\n`)
+        const unsubscribe = services.statusHub.subscribe(ctx.tenantId, (_tenantId, status) => {
+          send(`event: status\ndata: ${JSON.stringify(presentStatus(status))}\n\n`)
         })
         const heartbeat = setInterval(() => send(`: heartbeat\n\n`), HEARTBEAT_MS)
         const lifetime = setTimeout(() => cleanup(), services.env.SSE_MAX_LIFETIME_SECONDS * 1000)

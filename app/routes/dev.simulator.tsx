@@ -22,10 +22,11 @@ const FAULTS = ['slow', 'down', 'rateLimited', 'quota466', 'garbage', 'wrongShap
 /** Simulator mode only; owners/admins only. Everything else is a 404 / the guard's answer. */
 async function requireSimulator(
   request: Request,
+  context: unknown,
 ): Promise<{ sim: NonNullable<ReturnType<typeof bootedSimulator>>; ctx: PageContext }> {
   const simulator = bootedSimulator()
   if (!simulator) throw new Response('Not Found', { status: 404 })
-  const ctx = await requirePageContext(request, { mutating: true })
+  const ctx = await requirePageContext(request, { mutating: true, context })
   return { sim: simulator, ctx }
 }
 
@@ -36,8 +37,8 @@ async function requireSimulator(
  */
 const ownInstanceOf = (ctx: PageContext) => tenantInstanceId(getServices().whatsapp, { tenantId: ctx.tenantId })
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  const { sim, ctx } = await requireSimulator(request)
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { sim, ctx } = await requireSimulator(request, context)
   const mine = await ownInstanceOf(ctx)
   const view = mine ? sim.instance(mine) : null
   // Never the tokens: only what a person needs to drive the UI states by hand.
@@ -65,8 +66,8 @@ const ActionSchema = z.discriminatedUnion('intent', [
   z.object({ intent: z.literal('clear') }),
 ])
 
-export async function action({ request }: ActionFunctionArgs) {
-  const { sim, ctx } = await requireSimulator(request)
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { sim, ctx } = await requireSimulator(request, context)
   const parsed = ActionSchema.safeParse(Object.fromEntries(await request.formData()))
   if (!parsed.success) {
     return validationFailed(

@@ -42,8 +42,8 @@ const STATUS_TEXT = { active: 'tokens.active', revoked: 'tokens.revoked', expire
   MessageKey
 >
 
-export async function loader({ request }: LoaderFunctionArgs) {
-  const ctx = await requirePageContext(request)
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const ctx = await requirePageContext(request, { context })
   const tokens = await getServices().auth.apiTokens.list(ctx.tenantId)
   const now = Date.now()
   return json(
@@ -78,7 +78,7 @@ type ActionResult =
 
 export async function action({ request, context }: ActionFunctionArgs) {
   // Guard: signed-in, same-origin (CSRF), owner/admin of the tenant.
-  const ctx = await requirePageContext(request, { mutating: true })
+  const ctx = await requirePageContext(request, { mutating: true, context })
   const auth = getServices().auth
   const ip = clientIp(context)
   const form = Object.fromEntries(await request.formData())

@@ -2,17 +2,18 @@ import { json, type LoaderFunctionArgs } from '@remix-run/node'
 import type { ShouldRevalidateFunction } from '@remix-run/react'
 import { Form, NavLink, Outlet, useLoaderData, useLocation } from '@remix-run/react'
 import { getServices } from '../services.server'
-import { requirePageContext } from '../utils/guards.server'
+import { pageUser, requirePageContext } from '../utils/guards.server'
 import { LANGS, t } from '../utils/i18n'
 import { getLang } from '../utils/lang.server'
 
 // The settings shell: who is signed in, navigation, language switch, simulator banner.
-export async function loader({ request }: LoaderFunctionArgs) {
-  const ctx = await requirePageContext(request)
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const ctx = await requirePageContext(request, { context })
+  const user = await pageUser(request, ctx)
   return json(
     {
       lang: await getLang(request),
-      email: ctx.email,
+      email: user.email,
       tenantId: ctx.tenantId,
       role: ctx.role,
       simulator: getServices().env.GREENAPI_MODE === 'simulator',

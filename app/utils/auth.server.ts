@@ -6,6 +6,7 @@ import { OAuth2Strategy } from 'remix-auth-oauth2'
 import { Strategy } from 'remix-auth/strategy'
 import { z } from 'zod'
 import { dummyPasswordHash, verifyPassword } from '../../adapters/auth/scrypt-password-hasher'
+import { KyselyAccountStore } from '../../adapters/kysely/kysely-account-store'
 import { KyselyApiTokenStore } from '../../adapters/kysely/kysely-auth-api-tokens'
 import { KyselySessionStore } from '../../adapters/kysely/kysely-auth-sessions'
 import { KyselyAuditLog } from '../../adapters/kysely/kysely-audit-log'
@@ -13,6 +14,7 @@ import { KyselyOAuthStateStore } from '../../adapters/kysely/kysely-auth-support
 import { KyselyLoginThrottle } from '../../adapters/kysely/kysely-login-throttle'
 import { KyselyMembershipResolver, KyselyUserDirectory } from '../../adapters/kysely/kysely-auth-users'
 import type { Database } from '../../db/schema'
+import type { AccountStore } from '../../domain/ports/account-store'
 import type { ApiTokenStore } from '../../domain/ports/api-token-store'
 import type { AuditEntry, AuditLog } from '../../domain/ports/audit-log'
 import type { LoginThrottle, ThrottleRule } from '../../domain/ports/login-throttle'
@@ -30,6 +32,8 @@ import { SESSION_POLICY, hostOnlyCookie } from './session.server'
 export interface AuthServices {
   env: Pick<Env, 'JWT_SECRET' | 'JWT_ISSUER' | 'JWT_AUDIENCE' | 'PUBLIC_URL'>
   users: UserDirectory
+  /** Writes to users and memberships (app/utils/accounts.server.ts). */
+  accounts: AccountStore
   resolver: MembershipResolver
   sessions: SessionStore
   apiTokens: ApiTokenStore
@@ -69,6 +73,7 @@ export function buildAuthServices(db: Kysely<Database>, env: Env, decorate: Auth
   return {
     env,
     users: new KyselyUserDirectory(db),
+    accounts: new KyselyAccountStore(db),
     resolver: decorate.resolver ? decorate.resolver(resolver) : resolver,
     sessions: new KyselySessionStore(db, SESSION_POLICY),
     apiTokens: decorate.apiTokens ? decorate.apiTokens(apiTokens) : apiTokens,

@@ -19,8 +19,8 @@ import { loginUrl } from './safe-redirect'
  * be same-origin for unsafe methods), resolves the tenant (X-Tenant, else the token's tenant_id,
  * else the user's first membership), checks user, revocation and membership in one query, and
  * returns plain values: the use case never sees the request. The first failure is thrown as its
- * JSON envelope (audited when it is a refusal). Pages use `requirePageContext` / `requireUser`,
- * the same step over the session cookie only, which redirect to /login instead.
+ * JSON envelope (audited when it is a refusal). Pages use `requirePageContext`, the same step
+ * over the session cookie only, which redirects to /login when nobody is signed in.
  */
 export type AuthVia = 'bearer' | 'session'
 
@@ -49,16 +49,21 @@ const MUTATING_ROLES: ReadonlySet<Role> = new Set(['owner', 'admin'])
 
 export const canMutate = (role: Role): boolean => MUTATING_ROLES.has(role)
 
+type Credentials = 'bearer-or-session' | 'session'
+
 // Per-request memo: a guard called by a loader and a helper shares one lookup.
-const memo = new WeakMap<Request, Promise<ApiContext>>()
+const memo = new WeakMap<Request, { credentials: Credentials; caller: Promise<ApiContext> }>()
+
+function callerOf(request: Request, credentials: Credentials, context: unknown): Promise<ApiContext> {
+  const known = memo.get(request)
+  if (known?.credentials === credentials) return known.caller
+  const caller = identifyCaller(getServices().auth, request, { ip: clientIp(context), credentials })
+  memo.set(request, { credentials, caller })
+  return caller
+}
 
 export async function requireApiContext(request: Request, options: GuardOptions): Promise<ApiContext> {
-  let pending = memo.get(request)
-  if (!pending) {
-    pending = identifyCaller(getServices().auth, request, { ip: clientIp(options.context), credentials: 'bearer-or-session' })
-    memo.set(request, pending)
-  }
-  const caller = await pending
+  const caller = await callerOf(request, 'bearer-or-session', options.context)
   if (options.mutating && !canMutate(caller.role)) throw forbiddenRole()
   return caller
 }
@@ -77,7 +82,7 @@ type Refusal = {
 export async function identifyCaller(
   auth: AuthServices,
   request: Request,
-  input: { ip: string | null; credentials: 'bearer-or-session' | 'session' },
+  input: { ip: string | null; credentials: Credentials },
 ): Promise<ApiContext> {
   const { ip } = input
   const path = new URL(request.url).pathname.slice(0, 200)
@@ -120,8 +125,9 @@ export async function identifyCaller(
   }
 
   // 2. The tenant. A malformed X-Tenant (including two values, which arrive joined by ", ") is
-  //    a 400; a token bound to a tenant cannot be pointed at another one.
-  const header = request.headers.get('x-tenant')
+  //    a 400; a token bound to a tenant cannot be pointed at another one. Pages (sessions only)
+  //    read no X-Tenant: their tenant is the user's first membership.
+  const header = input.credentials === 'bearer-or-session' ? request.headers.get('x-tenant') : null
   if (header !== null && !TENANT_ID_PATTERN.test(header)) {
     throw validationFailed('Invalid X-Tenant header', [
       { path: 'X-Tenant', message: 'must match ^[a-z0-9][a-z0-9_-]{0,62}$ (one value)' },
@@ -160,53 +166,54 @@ export async function identifyCaller(
 // ---------------------------------------------------------------------------------------------
 // Pages
 
+/** A page's caller: `identifyCaller`'s answer, and whether the role may change things. */
+export interface PageContext extends ApiContext {
+  canMutate: boolean
+}
+
 export interface PageUser {
   userId: string
   email: string
   name: string
 }
 
-export interface PageContext extends PageUser {
-  tenantId: string
-  role: Role
-  canMutate: boolean
+/**
+ * A page's caller, through the same step as the API (`identifyCaller`) over the session cookie
+ * only: no Bearer token and no X-Tenant (the tenant is the user's first membership; pages have no
+ * tenant switch). The one place a page turns "not signed in" (no session, an expired or revoked
+ * one, a deleted user) into a redirect to /login?redirectTo=<this page>. Every other refusal is
+ * the API's, audited the same way: CSRF_REJECTED for a cross-site unsafe method,
+ * TENANT_FORBIDDEN without a membership, FORBIDDEN_ROLE for a member when `mutating`.
+ */
+export async function requirePageContext(
+  request: Request,
+  options: { mutating?: boolean; context?: unknown } = {},
+): Promise<PageContext> {
+  let caller: ApiContext
+  try {
+    caller = await callerOf(request, 'session', options.context)
+  } catch (e) {
+    if (e instanceof Response && e.status === 401) throw redirect(loginUrl(request))
+    throw e
+  }
+  if (options.mutating && !canMutate(caller.role)) throw forbiddenRole()
+  return { ...caller, canMutate: canMutate(caller.role) }
 }
 
-/**
- * The signed-in user of a page, or a redirect to /login?redirectTo=<this page>. Unsafe methods
- * must also be same-origin (403 CSRF_REJECTED otherwise).
- */
-export async function requireUser(request: Request): Promise<PageUser> {
-  const auth = getServices().auth
-  const session = await getLiveSession(auth.sessions, request)
-  const user = session ? await auth.users.findById(session.userId) : null
+/** The signed-in user's e-mail and name (the settings shell shows them). */
+export async function pageUser(request: Request, ctx: PageContext): Promise<PageUser> {
+  const user = await getServices().auth.users.findById(ctx.userId)
   if (!user) throw redirect(loginUrl(request))
-  if (!isSameOriginRequest(request, appOrigin(request, auth.env.PUBLIC_URL))) throw csrfRejected()
   return { userId: user.id, email: user.email, name: user.name }
 }
 
-/** The signed-in user, if any (no redirect): for pages such as /login. */
+/**
+ * The signed-in user, if any, without a tenant (no redirect, no refusal): for /login, which
+ * sends a signed-in visitor on. Not a guard: nothing is allowed on its answer.
+ */
 export async function optionalUser(request: Request): Promise<PageUser | null> {
   const auth = getServices().auth
   const session = await getLiveSession(auth.sessions, request)
   const user = session ? await auth.users.findById(session.userId) : null
   return user ? { userId: user.id, email: user.email, name: user.name } : null
-}
-
-/**
- * A page's user + tenant (their first membership) + role. `mutating: true` refuses members with
- * a 403 page. A user without any membership gets a 403 page too.
- */
-export async function requirePageContext(request: Request, options: { mutating?: boolean } = {}): Promise<PageContext> {
-  const user = await requireUser(request)
-  const facts = await getServices().auth.resolver.resolve({ userId: user.userId, tenantId: null, jti: null })
-  if (!facts.membership) throw new Response('Forbidden', { status: 403 })
-  const ctx: PageContext = {
-    ...user,
-    tenantId: facts.membership.tenantId,
-    role: facts.membership.role,
-    canMutate: canMutate(facts.membership.role),
-  }
-  if (options.mutating && !ctx.canMutate) throw new Response('Forbidden', { status: 403 })
-  return ctx
 }

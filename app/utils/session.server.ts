@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createCookie, type Cookie } from '@remix-run/node'
+import * as cookie from 'cookie'
 import type { SessionPolicy, SessionStore } from '../../domain/ports/session-store'
 
 /**
@@ -23,29 +24,25 @@ export function hostOnlyCookie(name: string, maxAgeSeconds: number): Cookie {
 }
 
 /**
- * The request's cookies as sent (first occurrence of a name wins; values are not decoded).
- * Only for the two cookies `createCookie` cannot read: the session id, kept as its raw 43
- * characters (createCookie would re-encode it and sign everyone out), and remix-auth-oauth2's
- * per-tab state cookies (`<name>:<random id>`), which a failed callback clears by name prefix.
- * The `cookie` package would do this, but it is not a direct dependency of the app.
+ * The request's cookies as sent, parsed by the `cookie` package (first occurrence of a name wins;
+ * values are kept raw, not URI-decoded). Only for the two cookies `createCookie` cannot read: the
+ * session id, kept as its raw 43 characters (createCookie would re-encode it and sign everyone
+ * out), and remix-auth-oauth2's per-tab state cookies (`<name>:<random id>`), which a failed
+ * callback clears by name prefix.
  */
-function requestCookies(request: Request): Map<string, string> {
-  const cookies = new Map<string, string>()
-  for (const part of (request.headers.get('cookie') ?? '').split(';')) {
-    const eq = part.indexOf('=')
-    if (eq < 0) continue
-    const name = part.slice(0, eq).trim()
-    if (name && !cookies.has(name)) cookies.set(name, part.slice(eq + 1).trim())
-  }
-  return cookies
+function requestCookies(request: Request): Record<string, string | undefined> {
+  return cookie.parse(request.headers.get('cookie') ?? '', { decode: (raw) => raw })
 }
 
 /** Names of the request's cookies that start with `prefix`. */
 export function cookieNames(request: Request, prefix: string): string[] {
-  return [...requestCookies(request).keys()].filter((n) => n.startsWith(prefix))
+  return Object.keys(requestCookies(request)).filter((n) => n.startsWith(prefix))
 }
 
-/** A raw `__Host-` Set-Cookie (see `requestCookies` for why not createCookie); 0 clears it. */
+/**
+ * A raw `__Host-` Set-Cookie (see `requestCookies` for why not createCookie); 0 clears it.
+ * Written by hand: `cookie.serialize` refuses the `:` of remix-auth-oauth2's state cookie names.
+ */
 export function rawHostCookie(name: string, value: string, maxAgeSeconds: number): string {
   return `${name}=${value}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; Secure; SameSite=Lax`
 }
@@ -54,7 +51,7 @@ const hashSessionId = (id: string): string => createHash('sha256').update(id).di
 
 /** The presented session id's hash, when the cookie has the right shape. */
 function presentedSessionHash(request: Request): string | null {
-  const id = requestCookies(request).get(SESSION_COOKIE)
+  const id = requestCookies(request)[SESSION_COOKIE]
   return id && SESSION_ID.test(id) ? hashSessionId(id) : null
 }
 

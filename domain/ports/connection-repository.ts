@@ -1,4 +1,5 @@
 import type { ConnectionState } from '../whatsapp/connection-state'
+import type { LinkedAccount } from '../whatsapp/linked-account'
 
 /** Why a status changed; stored on each timeline entry. */
 export type StatusSource = 'link' | 'poll' | 'webhook' | 'disconnect' | 'reconcile' | 'expire'
@@ -14,8 +15,8 @@ export interface ConnectionRecord {
   encryptedConfig: string
   status: ConnectionState
   isActive: boolean
-  /** E.164 with `+`, or null when unknown / not linked. */
-  phoneNumber: string | null
+  /** The linked account (its phone), or null when unknown / not linked. */
+  account: LinkedAccount | null
   linkStartedAt: Date | null
   /** Hard limit of the current link attempt; null when no attempt is running (e.g. connected). */
   linkExpiresAt: Date | null
@@ -37,8 +38,11 @@ export interface SaveLinkAttemptInput {
 
 export interface StatusUpdate {
   status: ConnectionState
-  /** New phone (E.164) or null to clear it; `undefined` keeps the stored one. */
-  phoneNumber?: string | null
+  /**
+   * The account seen (what it adds to the stored one: `observedAccount`), null to clear it;
+   * `undefined` keeps the stored one.
+   */
+  account?: LinkedAccount | null
   /** When the state was observed; becomes `status_checked_at` (and `status_changed_at` on change). */
   checkedAt: Date
   source: StatusSource
@@ -50,9 +54,9 @@ export interface StatusUpdate {
 }
 
 export type StatusUpdateOutcome =
-  /** Status or phone changed: row updated, timeline appended (when the status changed). */
+  /** Status or account changed: row updated, timeline appended (when the status changed). */
   | { outcome: 'changed'; previous: ConnectionRecord; record: ConnectionRecord }
-  /** Same status and phone: only the check timestamp (and lastEventAt) moved. */
+  /** Same status and account: only the check timestamp (and lastEventAt) moved. */
   | { outcome: 'unchanged'; record: ConnectionRecord }
   /** Event older than `lastEventAt`: ignored (equal timestamps apply: Green-API stamps in whole seconds). */
   | { outcome: 'stale'; record: ConnectionRecord }
@@ -96,14 +100,14 @@ export interface ConnectionRepository {
   /**
    * Applies an observed state. In one transaction, under a row lock:
    * - `eventAt` older than `lastEventAt` → `'stale'`, nothing written;
-   * - status or phone differ → update `connection_status`, `is_active` (= authorized),
-   *   `phone_number`, `status_changed_at` (status change only), `updated_at`, and append a
+   * - status or account differ (`planStatusUpdate`) → update `connection_status`, `is_active`
+   *   (= authorized), the account's columns (`phone_number`), `status_changed_at` (status change only), `updated_at`, and append a
    *   timeline entry `{from, to, source}` when the status changed; becoming `authorized` also
    *   ends the link attempt (`linkExpiresAt` = null);
    * - always moves `status_checked_at` (and `last_event_at` when `eventAt` is given).
    *
    * @example
-   * const r = await connections.applyStatus('macrea', { status: 'authorized', phoneNumber: '+336…', checkedAt: now, source: 'poll' })
+   * const r = await connections.applyStatus('macrea', { status: 'authorized', account: { phone: '+336…' }, checkedAt: now, source: 'poll' })
    */
   applyStatus(tenantId: string, update: StatusUpdate): Promise<StatusUpdateOutcome>
 

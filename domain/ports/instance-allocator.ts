@@ -25,6 +25,15 @@ export interface InstanceRecord {
   needsLogout: boolean
 }
 
+/** What registering an operator's pool instance did (`registerPool`). */
+export type PoolRegistration =
+  | { outcome: 'added' | 'replaced' }
+  /** Known already, and `replace` was not asked for: nothing changed. */
+  | { outcome: 'exists' }
+  /** `replace` refused, nothing changed: another mode's instance, or one a tenant holds. */
+  | { outcome: 'refused'; reason: 'not_pool'; mode: InstanceMode }
+  | { outcome: 'refused'; reason: 'claimed'; tenantId: string }
+
 export interface RegisterInstanceInput {
   id: string
   mode: InstanceMode
@@ -97,6 +106,15 @@ export interface InstanceAllocator {
    * await instances.register({ id: '1101000001', mode: 'pool', apiUrl, encryptedToken })
    */
   register(input: RegisterInstanceInput): Promise<InstanceRecord>
+
+  /**
+   * Adds an operator's pool instance or, with `replace`, changes the URL/token of an unclaimed
+   * pool one; under a row lock, so a claim cannot slip in between the check and the write.
+   *
+   * @example
+   * const r = await instances.registerPool({ id: '1101000001', apiUrl, encryptedToken }, { replace: false })
+   */
+  registerPool(input: Omit<RegisterInstanceInput, 'mode'>, options: { replace: boolean }): Promise<PoolRegistration>
 
   /**
    * Stores the encrypted webhook token of an instance held by the tenant (no-op otherwise).

@@ -1,24 +1,18 @@
-import type { ConnectionState } from '../whatsapp/connection-state'
-
-/** What subscribers (SSE streams of the tenant) receive when a tenant's status changes. */
-export interface StatusSnapshot {
-  tenantId: string
-  status: ConnectionState
-  connected: boolean
-  phoneNumber: string | null
-}
+import type { ConnectionStatusResult } from '../whatsapp/get-connection-status'
 
 /**
- * Fans a tenant's new status out to every app process (PostgreSQL LISTEN/NOTIFY → SSE).
- * Snapshots contain no secrets; the phone number is personal data: do not log it at info level.
+ * Fans a tenant's new status out to every app process (PostgreSQL LISTEN/NOTIFY → SSE). What
+ * is published is the status use case's own answer (`ConnectionStatusResult`), so a pushed
+ * status and a requested one are one value, presented once. It holds no secret; the phone
+ * number is personal data: do not log it at info level.
  */
 export interface StatusPublisher {
   /**
-   * Publishes the snapshot. Delivery is best effort: callers have already stored the state,
-   * so a failure here is logged, not surfaced to the user.
+   * Publishes the tenant's status. Delivery is best effort: callers have already stored the
+   * state, so a failure here is logged, not surfaced to the user.
    *
    * @example
-   * await publisher.publish({ tenantId: 'macrea', status: 'authorized', connected: true, phoneNumber: '+33612345678' })
+   * await publisher.publish('macrea', { connected: true, status: 'authorized', account: { phone: '+33612345678' }, checkedAt: now })
    */
-  publish(snapshot: StatusSnapshot): Promise<void>
+  publish(tenantId: string, status: ConnectionStatusResult): Promise<void>
 }

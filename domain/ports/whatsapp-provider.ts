@@ -1,4 +1,5 @@
 import type { ConnectionState } from '../whatsapp/connection-state'
+import type { LinkedAccount } from '../whatsapp/linked-account'
 
 /**
  * Which gateway instance a call addresses. `apiToken` is a bearer secret: it sits in the
@@ -56,8 +57,8 @@ export interface WhatsAppProvider {
    * const state = await provider.getState(creds, { once: true })
    */
   getState(creds: InstanceCredentials, options?: { once?: boolean }): Promise<ConnectionState | null>
-  /** The linked phone in E.164 with `+` (Green-API `getWaSettings`), or null when not linked. */
-  getLinkedPhone(creds: InstanceCredentials): Promise<string | null>
+  /** The linked account (Green-API `getWaSettings`: its phone), or null when not linked. */
+  getLinkedAccount(creds: InstanceCredentials): Promise<LinkedAccount | null>
   /** Pairing code for linking by phone number (Green-API `getAuthorizationCode`). */
   requestPairingCode(creds: InstanceCredentials, phoneE164: string): Promise<PairingCodeResult>
   /** Sends a text (Green-API `sendMessage`); returns the upstream message id. Never retried. */

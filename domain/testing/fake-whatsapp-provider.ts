@@ -8,6 +8,7 @@ import type {
   WhatsAppProvider,
 } from '../ports/whatsapp-provider'
 import type { ConnectionState } from '../whatsapp/connection-state'
+import type { LinkedAccount } from '../whatsapp/linked-account'
 import { UpstreamAuthError } from '../whatsapp/whatsapp.errors'
 
 type Method = keyof WhatsAppProvider
@@ -15,7 +16,7 @@ type Method = keyof WhatsAppProvider
 interface FakeInstance {
   token: string
   state: ConnectionState | null
-  phone: string | null
+  account: LinkedAccount | null
   webhook: WebhookSettings | null
   qrError?: string
 }
@@ -32,13 +33,13 @@ export class FakeWhatsAppProvider implements WhatsAppProvider {
   stateDelayMs = 0
 
   addInstance(instanceId: string, token: string, state: ConnectionState | null = 'notAuthorized'): void {
-    this.instances.set(instanceId, { token, state, phone: null, webhook: null })
+    this.instances.set(instanceId, { token, state, account: null, webhook: null })
   }
   /** Simulates the phone scanning / the account changing state. */
-  setState(instanceId: string, state: ConnectionState | null, phone?: string | null): void {
+  setState(instanceId: string, state: ConnectionState | null, account?: string | LinkedAccount | null): void {
     const i = this.must(instanceId)
     i.state = state
-    if (phone !== undefined) i.phone = phone
+    if (account !== undefined) i.account = typeof account === 'string' ? { phone: account } : account
   }
   setQrError(instanceId: string, message: string): void {
     this.must(instanceId).qrError = message
@@ -82,10 +83,11 @@ export class FakeWhatsAppProvider implements WhatsAppProvider {
     if (this.stateDelayMs > 0) await new Promise((r) => setTimeout(r, this.stateDelayMs))
     return i.state
   }
-  async getLinkedPhone(creds: InstanceCredentials): Promise<string | null> {
-    const i = this.enter('getLinkedPhone', creds)
+  async getLinkedAccount(creds: InstanceCredentials): Promise<LinkedAccount | null> {
+    const i = this.enter('getLinkedAccount', creds)
     // getWaSettings shows the phone while the account is usable or merely restricted/asleep.
-    return i.state === 'authorized' || i.state === 'yellowCard' || i.state === 'sleepMode' ? i.phone : null
+    const shown = i.state === 'authorized' || i.state === 'yellowCard' || i.state === 'sleepMode'
+    return shown && i.account ? { ...i.account } : null
   }
   async requestPairingCode(creds: InstanceCredentials, phoneE164: string): Promise<PairingCodeResult> {
     this.enter('requestPairingCode', creds, { phoneE164 })
@@ -98,7 +100,7 @@ export class FakeWhatsAppProvider implements WhatsAppProvider {
   async logout(creds: InstanceCredentials): Promise<void> {
     const i = this.enter('logout', creds)
     i.state = 'notAuthorized'
-    i.phone = null
+    i.account = null
   }
   async reboot(creds: InstanceCredentials): Promise<void> {
     this.enter('reboot', creds)

@@ -55,7 +55,7 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
       encryptedConfig: input.encryptedConfig,
       status: 'notAuthorized',
       isActive: false,
-      phoneNumber: null,
+      account: null,
       linkStartedAt: input.linkStartedAt,
       linkExpiresAt: input.linkExpiresAt,
       statusChangedAt: input.linkStartedAt,

@@ -1,5 +1,11 @@
 import type { Clock } from '../ports/clock'
-import type { InstanceAllocator, InstanceMode, InstanceRecord, RegisterInstanceInput } from '../ports/instance-allocator'
+import type {
+  InstanceAllocator,
+  InstanceMode,
+  InstanceRecord,
+  PoolRegistration,
+  RegisterInstanceInput,
+} from '../ports/instance-allocator'
 import { InstanceBusyError, NoInstanceAvailableError, UpstreamUnavailableError } from '../whatsapp/whatsapp.errors'
 
 /** InstanceAllocator fake: same invariants as the table (one tenant per instance and vice versa). */
@@ -72,6 +78,19 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
       : { ...input, encryptedWebhookToken: null, tenantId: null, claimedAt: null, needsLogout: false }
     this.rows.set(r.id, r)
     return { ...r }
+  }
+
+  async registerPool(input: Omit<RegisterInstanceInput, 'mode'>, options: { replace: boolean }): Promise<PoolRegistration> {
+    const existing = this.rows.get(input.id)
+    if (!existing) {
+      await this.register({ ...input, mode: 'pool' })
+      return { outcome: 'added' }
+    }
+    if (!options.replace) return { outcome: 'exists' }
+    if (existing.mode !== 'pool') return { outcome: 'refused', reason: 'not_pool', mode: existing.mode }
+    if (existing.tenantId) return { outcome: 'refused', reason: 'claimed', tenantId: existing.tenantId }
+    this.rows.set(input.id, { ...existing, apiUrl: input.apiUrl, encryptedToken: input.encryptedToken })
+    return { outcome: 'replaced' }
   }
 
   /** Test helper: register a free instance of a mode. */

@@ -7,7 +7,8 @@ import type { IdGenerator } from '../ports/id-generator'
 import type { Logger } from '../ports/logger'
 import type { RateLimitDecision, RateLimiter } from '../ports/rate-limiter'
 import type { SecretGenerator } from '../ports/secret-generator'
-import type { StatusPublisher, StatusSnapshot } from '../ports/status-publisher'
+import type { StatusPublisher } from '../ports/status-publisher'
+import type { ConnectionStatusResult } from '../whatsapp/get-connection-status'
 import { CredentialDecryptError } from '../whatsapp/whatsapp.errors'
 
 /** A clock the test moves by hand. */
@@ -60,14 +61,14 @@ export class RecordingEventSink implements EventSink {
 }
 
 export class InMemoryStatusPublisher implements StatusPublisher {
-  readonly published: StatusSnapshot[] = []
+  readonly published: Array<{ tenantId: string } & ConnectionStatusResult> = []
   failNext = false
-  async publish(snapshot: StatusSnapshot): Promise<void> {
+  async publish(tenantId: string, status: ConnectionStatusResult): Promise<void> {
     if (this.failNext) {
       this.failNext = false
       throw new Error('notify failed')
     }
-    this.published.push({ ...snapshot })
+    this.published.push({ tenantId, ...structuredClone(status) })
   }
 }
 

@@ -35,10 +35,14 @@ describe('applyProviderEvent', () => {
       event: stateEvent('authorized', T0, '33612345678@c.us'),
     })
     expect(r).toEqual({ applied: true, outcome: 'changed' })
-    expect(w.connections.rows.get('acme')).toMatchObject({ status: 'authorized', phoneNumber: '+33612345678', isActive: true })
+    expect(w.connections.rows.get('acme')).toMatchObject({
+      status: 'authorized',
+      account: { phone: '+33612345678' },
+      isActive: true,
+    })
     expect(w.connections.timeline.at(-1)).toMatchObject({ source: 'webhook', to: 'authorized' })
     expect(w.publisher.published).toEqual([
-      { tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' },
+      { tenantId: 'acme', connected: true, status: 'authorized', account: { phone: '+33612345678' }, checkedAt: w.clock.now() },
     ])
     // Duplicate delivery: same state, no new timeline entry.
     const again = await applyProviderEvent(w.deps, {
@@ -73,7 +77,7 @@ describe('applyProviderEvent', () => {
       event: stateEvent('notAuthorized', T0 + 11),
     })
     expect(newer).toEqual({ applied: true, outcome: 'changed' })
-    expect(w.connections.rows.get('acme')).toMatchObject({ status: 'notAuthorized', phoneNumber: null })
+    expect(w.connections.rows.get('acme')).toMatchObject({ status: 'notAuthorized', account: null })
   })
 
   it.each([

@@ -104,16 +104,12 @@ export async function applyProviderEvent(
   const record = await deps.connections.findByTenant(tenantId)
   if (!record || record.instanceId !== input.instanceId) return { applied: false, reason: 'no_connection' }
 
-  let phoneNumber: string | null | undefined
-  if (state === 'authorized') {
-    phoneNumber = widToE164(event.instanceData?.wid) ?? undefined
-  } else if (state === 'notAuthorized') {
-    phoneNumber = null
-  }
+  const phone = state === 'authorized' ? widToE164(event.instanceData?.wid) : null
+  const account = state === 'notAuthorized' ? null : phone ? { phone } : undefined
 
   const result = await recordObservation(deps, tenantId, {
     status: state,
-    ...(phoneNumber !== undefined ? { phoneNumber } : {}),
+    ...(account !== undefined ? { account } : {}),
     checkedAt: now,
     source: 'webhook',
     eventAt,

@@ -77,7 +77,7 @@ describe('connection machine', () => {
     encryptedConfig: 'x',
     status: 'notAuthorized',
     isActive: false,
-    phoneNumber: null,
+    account: null,
     linkStartedAt: new Date('2026-01-01T00:00:00Z'),
     linkExpiresAt: new Date('2026-01-01T00:05:00Z'),
     statusChangedAt: new Date('2026-01-01T00:00:00Z'),

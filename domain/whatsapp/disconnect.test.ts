@@ -29,10 +29,12 @@ describe('disconnect', () => {
     expect(w.connections.timeline.at(-1)).toMatchObject({ from: 'authorized', to: 'notAuthorized', source: 'disconnect' })
     expect(w.publisher.published.at(-1)).toEqual({
       tenantId: 'acme',
-      status: 'notAuthorized',
       connected: false,
-      phoneNumber: null,
+      status: 'notAuthorized',
+      checkedAt: w.clock.now(),
     })
+    const { tenantId: _tenant, ...pushed } = w.publisher.published.at(-1)!
+    expect(pushed).toEqual(await getConnectionStatus(w.deps, { tenantId: 'acme' }))
     expect(w.audit.entries.at(-1)).toMatchObject({ action: 'whatsapp.disconnect', outcome: 'success', details: { logout: 'ok' } })
   })
 

@@ -72,7 +72,7 @@ describe('generateQr', () => {
     await generateQr(w.deps, input)
     await w.connections.applyStatus('acme', {
       status: 'authorized',
-      phoneNumber: '+33612345678',
+      account: { phone: '+33612345678' },
       checkedAt: w.clock.now(),
       source: 'poll',
     })
@@ -90,11 +90,11 @@ describe('generateQr', () => {
     expect(w.connections.rows.get('acme')).toMatchObject({
       status: 'authorized',
       isActive: true,
-      phoneNumber: '+33612345678',
+      account: { phone: '+33612345678' },
       linkExpiresAt: null,
     })
     expect(w.publisher.published).toEqual([
-      { tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' },
+      { tenantId: 'acme', connected: true, status: 'authorized', account: { phone: '+33612345678' }, checkedAt: w.clock.now() },
     ])
     expect(w.connections.timeline.map((e) => e.source)).toEqual(['link', 'link'])
   })
@@ -103,9 +103,9 @@ describe('generateQr', () => {
     const w = createTestWorld()
     w.addInstance('1101000001')
     w.provider.setState('1101000001', 'authorized', '+33612345678')
-    w.provider.failNext('getLinkedPhone', new UpstreamUnavailableError('down'))
+    w.provider.failNext('getLinkedAccount', new UpstreamUnavailableError('down'))
     await expect(generateQr(w.deps, input)).rejects.toMatchObject({ code: 'ALREADY_CONNECTED' })
-    expect(w.connections.rows.get('acme')).toMatchObject({ status: 'authorized', phoneNumber: null })
+    expect(w.connections.rows.get('acme')).toMatchObject({ status: 'authorized', account: null })
   })
 
   it('rate limit: 10 per minute per tenant, then RATE_LIMITED with Retry-After', async () => {

@@ -59,7 +59,7 @@ describe('getConnectionStatus (stored state only)', () => {
     expect(await getConnectionStatus(w.deps, { tenantId: 'acme' })).toEqual({
       connected: true,
       status: 'authorized',
-      phoneNumber: '+33612345678',
+      account: { phone: '+33612345678' },
       checkedAt,
     })
   })

@@ -1,24 +1,45 @@
+import { z } from 'zod'
 import type { ConnectionRecord } from '../ports/connection-repository'
 import { derivePhase } from './connection-machine'
-import type { ConnectionState } from './connection-state'
+import { CONNECTION_STATES } from './connection-state'
+import { LinkedAccountSchema } from './linked-account'
 import type { WhatsAppConfig, WhatsAppDeps } from './whatsapp-deps'
 
-export interface ConnectionStatusResult {
-  connected: boolean
-  status: ConnectionState
-  /** E.164 with `+`, only when connected. */
-  phoneNumber?: string
+/** A date in the JSON form of a status (ISO 8601, UTC), a `Date` in the domain. */
+const isoDate = z.codec(z.iso.datetime(), z.date(), {
+  decode: (iso) => new Date(iso),
+  encode: (date) => date.toISOString(),
+})
+
+/**
+ * A tenant's connection status: the one value the status use case answers, the publisher fans
+ * out to every process (PostgreSQL NOTIFY → SSE) and the API presenter turns into JSON. The
+ * schema is the type: a field added here travels through every one of those, and a process
+ * that receives a published status decodes it with this schema (`decodeConnectionStatus`).
+ */
+export const ConnectionStatusSchema = z.object({
+  connected: z.boolean(),
+  status: z.enum(CONNECTION_STATES),
+  /** The linked account, only when connected. */
+  account: LinkedAccountSchema.optional(),
   /** When this answer's state was last confirmed (upstream or now for "no instance"). */
-  checkedAt: Date
+  checkedAt: isoDate,
   /**
    * True when the stored state is older than its refresh schedule allows: Green-API could not
    * be asked (or did not answer) lately, so the answer may be out of date.
    */
-  stale?: true
+  stale: z.literal(true).optional(),
   /** True when the link attempt passed its hard limit without being scanned. */
-  linkExpired?: true
+  linkExpired: z.literal(true).optional(),
   /** Hard limit of the running link attempt (for the countdown). */
-  linkExpiresAt?: Date
+  linkExpiresAt: isoDate.optional(),
+})
+
+export type ConnectionStatusResult = z.output<typeof ConnectionStatusSchema>
+
+/** Reads a status from its JSON form; throws on anything else. */
+export function decodeConnectionStatus(json: unknown): ConnectionStatusResult {
+  return ConnectionStatusSchema.parse(json)
 }
 
 /**
@@ -31,8 +52,7 @@ export interface ConnectionStatusResult {
 export async function getConnectionStatus(deps: WhatsAppDeps, input: { tenantId: string }): Promise<ConnectionStatusResult> {
   const record = await deps.connections.findByTenant(input.tenantId)
   const now = deps.clock.now()
-  if (!record) return { connected: false, status: 'notAuthorized', checkedAt: now }
-  return toStatusResult(record, now, deps.config)
+  return statusOf(record, now, deps.config)
 }
 
 /**
@@ -51,14 +71,19 @@ function isStale(record: ConnectionRecord, now: Date, config: WhatsAppConfig): b
   return false
 }
 
-function toStatusResult(record: ConnectionRecord, now: Date, config: WhatsAppConfig): ConnectionStatusResult {
+/**
+ * The status a stored row (or its absence: never linked, or unlinked) stands for at `now`: what
+ * a status request answers and what a change publishes.
+ */
+export function statusOf(record: ConnectionRecord | null, now: Date, config: WhatsAppConfig): ConnectionStatusResult {
+  if (!record) return { connected: false, status: 'notAuthorized', checkedAt: now }
   const connected = record.status === 'authorized'
   const result: ConnectionStatusResult = {
     connected,
     status: record.status,
     checkedAt: record.statusCheckedAt ?? record.statusChangedAt,
   }
-  if (connected && record.phoneNumber) result.phoneNumber = record.phoneNumber
+  if (connected && record.account) result.account = record.account
   if (isStale(record, now, config)) result.stale = true
   if (derivePhase(record, now) === 'linkExpired') result.linkExpired = true
   else if (record.status === 'notAuthorized' && record.linkExpiresAt) result.linkExpiresAt = record.linkExpiresAt

@@ -1,5 +1,6 @@
 import type { ConnectionRecord } from '../ports/connection-repository'
 import type { LinkOutcome } from '../ports/link-outcomes'
+import type { LinkedAccount } from './linked-account'
 import type { InstanceCredentials } from '../ports/whatsapp-provider'
 import { claimInstance, ensureWebhook } from './claim-instance'
 import { derivePhase, transition } from './connection-machine'
@@ -76,18 +77,18 @@ async function resetQuarantinedInstance(
 
 /**
  * Green-API said the instance is already linked (`alreadyLogged`): record it as authorized with
- * its phone (best effort), publish, and throw `AlreadyConnectedError`.
+ * its account (best effort), publish, and throw `AlreadyConnectedError`.
  */
 export async function recordAlreadyLinked(deps: WhatsAppDeps, tenantId: string, creds: InstanceCredentials): Promise<never> {
-  let phoneNumber: string | null | undefined
+  let account: LinkedAccount | null = null
   try {
-    phoneNumber = await deps.provider.getLinkedPhone(creds)
+    account = await deps.provider.getLinkedAccount(creds)
   } catch (err) {
-    deps.logger.warn({ tenantId, err: errorSummary(err) }, 'linked phone lookup failed')
+    deps.logger.warn({ tenantId, err: errorSummary(err) }, 'linked account lookup failed')
   }
   await recordObservation(deps, tenantId, {
     status: 'authorized',
-    ...(phoneNumber ? { phoneNumber } : {}),
+    ...(account ? { account } : {}),
     checkedAt: deps.clock.now(),
     source: 'link',
   })

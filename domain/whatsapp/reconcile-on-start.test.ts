@@ -38,7 +38,7 @@ describe('reconcileOnStart', () => {
     expect(report).toEqual({ checked: 4, failed: 1 })
     expect(peak).toBe(2)
     expect(w.connections.rows.get('t1')?.status).toBe('notAuthorized')
-    expect(w.connections.rows.get('t3')).toMatchObject({ status: 'authorized', phoneNumber: '+33612345678' })
+    expect(w.connections.rows.get('t3')).toMatchObject({ status: 'authorized', account: { phone: '+33612345678' } })
     expect(w.connections.timeline.filter((e) => e.source === 'reconcile')).toHaveLength(1)
   })
 

@@ -1,4 +1,5 @@
 import type { ConnectionRecord, StatusSource, StatusUpdate, StatusUpdateOutcome } from '../ports/connection-repository'
+import { statusOf } from './get-connection-status'
 import type { WhatsAppDeps } from './whatsapp-deps'
 import { errorSummary } from './use-case-helpers'
 
@@ -14,7 +15,7 @@ export async function recordObservation(
   update: StatusUpdate,
 ): Promise<StatusUpdateOutcome> {
   const result = await deps.connections.applyStatus(tenantId, update)
-  if (result.outcome === 'changed') await publish(deps, result.record)
+  if (result.outcome === 'changed') await publish(deps, tenantId, result.record)
   countIfLinked(deps, update.source, result)
   return result
 }
@@ -25,21 +26,19 @@ export async function recordObservation(
  */
 export async function recordUnlinked(deps: WhatsAppDeps, tenantId: string): Promise<ConnectionRecord | null> {
   const deleted = await deps.connections.delete(tenantId, deps.clock.now())
-  if (deleted) await publish(deps, { tenantId, status: 'notAuthorized', phoneNumber: null })
+  if (deleted) await publish(deps, tenantId, null)
   return deleted
 }
 
-/** Best effort: the state is already stored, so a failed publish is logged only. */
-async function publish(deps: WhatsAppDeps, record: Pick<ConnectionRecord, 'tenantId' | 'status' | 'phoneNumber'>): Promise<void> {
+/**
+ * Announces the status the stored row (null: no row) now stands for, the same value a status
+ * request answers. Best effort: the state is already stored, so a failed publish is logged only.
+ */
+async function publish(deps: WhatsAppDeps, tenantId: string, record: ConnectionRecord | null): Promise<void> {
   try {
-    await deps.publisher.publish({
-      tenantId: record.tenantId,
-      status: record.status,
-      connected: record.status === 'authorized',
-      phoneNumber: record.status === 'authorized' ? record.phoneNumber : null,
-    })
+    await deps.publisher.publish(tenantId, statusOf(record, deps.clock.now(), deps.config))
   } catch (err) {
-    deps.logger.warn({ tenantId: record.tenantId, err: errorSummary(err) }, 'status publish failed')
+    deps.logger.warn({ tenantId, err: errorSummary(err) }, 'status publish failed')
   }
 }
 

@@ -26,15 +26,22 @@ describe('refreshDueStates (background refresher pass)', () => {
     w.provider.setState('1101000001', 'authorized', '+33612345678')
     w.clock.advance(1)
     expect(await refreshDueStates(w.deps)).toEqual({ checked: 1, failed: 0, expired: 0 })
-    expect(w.connections.rows.get('acme')).toMatchObject({ isActive: true, phoneNumber: '+33612345678', linkExpiresAt: null })
+    expect(w.connections.rows.get('acme')).toMatchObject({
+      isActive: true,
+      account: { phone: '+33612345678' },
+      linkExpiresAt: null,
+    })
     expect(w.publisher.published).toEqual([
-      { tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' },
+      { tenantId: 'acme', connected: true, status: 'authorized', account: { phone: '+33612345678' }, checkedAt: w.clock.now() },
     ])
+    // What was pushed is what a status request answers: one value.
+    const { tenantId: _tenant, ...pushed } = w.publisher.published[0]!
+    expect(pushed).toEqual(await getConnectionStatus(w.deps, { tenantId: 'acme' }))
     expect(w.connections.timeline.map((e) => `${e.from}->${e.to}:${e.source}`)).toEqual([
       'null->notAuthorized:link',
       'notAuthorized->authorized:poll',
     ])
-    expect(w.provider.count('getLinkedPhone')).toBe(1)
+    expect(w.provider.count('getLinkedAccount')).toBe(1)
   })
 
   it('connected: nothing until the state is older than the reconcile interval, then one reconcile; no publish when unchanged', async () => {
@@ -110,12 +117,12 @@ describe('refreshDueStates (background refresher pass)', () => {
       status: 'notAuthorized',
       checkedAt: w.clock.now(),
     })
-    expect(w.connections.rows.get('acme')?.phoneNumber).toBeNull()
+    expect(w.connections.rows.get('acme')?.account).toBeNull()
     expect(w.publisher.published.at(-1)).toEqual({
       tenantId: 'acme',
-      status: 'notAuthorized',
       connected: false,
-      phoneNumber: null,
+      status: 'notAuthorized',
+      checkedAt: w.clock.now(),
     })
     const calls = w.provider.count('getState')
     w.clock.advance(10 * 60_000)
@@ -133,8 +140,8 @@ describe('refreshDueStates (background refresher pass)', () => {
     await refreshDueStates(w.deps)
     const r = await getConnectionStatus(w.deps, { tenantId: 'acme' })
     expect(r).toMatchObject({ connected: false, status: 'yellowCard' })
-    expect(r.phoneNumber).toBeUndefined()
-    expect(w.connections.rows.get('acme')).toMatchObject({ isActive: false, phoneNumber: '+33612345678' })
+    expect(r.account).toBeUndefined()
+    expect(w.connections.rows.get('acme')).toMatchObject({ isActive: false, account: { phone: '+33612345678' } })
   })
 
   it('a publish failure is logged, the state is still stored', async () => {

@@ -1,11 +1,12 @@
 import type { ConnectionRecord, StatusSource } from '../ports/connection-repository'
+import type { LinkedAccount } from './linked-account'
 import type { WhatsAppDeps } from './whatsapp-deps'
 import { credentialsOf, errorSummary } from './use-case-helpers'
 import { recordObservation } from './record-observation'
 
 /**
  * Asks Green-API for the instance state and stores it (row + timeline only on change, publish
- * on change). Becoming (or staying without a phone) `authorized` also fetches the phone;
+ * on change). Becoming (or staying without an account) `authorized` also fetches the account;
  * `notAuthorized` clears it (the account is unlinked). Returns the stored record afterwards, or
  * null when the row disappeared meanwhile. Upstream errors propagate.
  */
@@ -19,20 +20,20 @@ export async function refreshFromUpstream(
   const state = await deps.provider.getState(creds, { once: true })
   if (state === null) return record // instance still being created upstream: nothing to learn
 
-  let phoneNumber: string | null | undefined
-  if (state === 'authorized' && (record.status !== 'authorized' || !record.phoneNumber)) {
+  let account: LinkedAccount | null | undefined
+  if (state === 'authorized' && (record.status !== 'authorized' || !record.account)) {
     try {
-      phoneNumber = (await deps.provider.getLinkedPhone(creds)) ?? undefined
+      account = (await deps.provider.getLinkedAccount(creds)) ?? undefined
     } catch (err) {
-      deps.logger.warn({ tenantId: record.tenantId, err: errorSummary(err) }, 'linked phone lookup failed')
+      deps.logger.warn({ tenantId: record.tenantId, err: errorSummary(err) }, 'linked account lookup failed')
     }
   } else if (state === 'notAuthorized') {
-    phoneNumber = null
+    account = null
   }
 
   const result = await recordObservation(deps, record.tenantId, {
     status: state,
-    ...(phoneNumber !== undefined ? { phoneNumber } : {}),
+    ...(account !== undefined ? { account } : {}),
     checkedAt: deps.clock.now(),
     source,
   })

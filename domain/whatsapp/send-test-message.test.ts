@@ -46,7 +46,7 @@ describe('sendTestMessage', () => {
       code: 'NOT_CONNECTED',
     })
     expect(w.provider.count('sendText')).toBe(0)
-    expect(w.connections.rows.get('acme')).toMatchObject({ status: 'notAuthorized', phoneNumber: null, isActive: false })
+    expect(w.connections.rows.get('acme')).toMatchObject({ status: 'notAuthorized', account: null, isActive: false })
     expect(w.publisher.published.at(-1)?.connected).toBe(false)
   })
 

@@ -34,14 +34,14 @@ export async function sendTestMessage(
     if (state !== null && state !== record.status) {
       await recordObservation(deps, tenantId, {
         status: state,
-        ...(state === 'notAuthorized' ? { phoneNumber: null } : {}),
+        ...(state === 'notAuthorized' ? { account: null } : {}),
         checkedAt: deps.clock.now(),
         source: 'poll',
       })
     }
     if (state !== 'authorized') throw new NotConnectedError()
 
-    const recipient = to?.data ?? record.phoneNumber ?? (await deps.provider.getLinkedPhone(creds))
+    const recipient = to?.data ?? record.account?.phone ?? (await deps.provider.getLinkedAccount(creds))?.phone
     if (!recipient)
       throw new InvalidInputError('no recipient: the connected number is unknown', [{ path: 'to', message: 'required' }])
     const { messageId } = await deps.provider.sendText(creds, recipient, message.data)

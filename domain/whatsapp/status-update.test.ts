@@ -10,7 +10,7 @@ const row: ConnectionRecord = {
   encryptedConfig: 'x',
   status: 'notAuthorized',
   isActive: false,
-  phoneNumber: null,
+  account: null,
   linkStartedAt: t0,
   linkExpiresAt: new Date('2026-01-01T00:05:00Z'),
   statusChangedAt: t0,
@@ -32,13 +32,18 @@ describe('planStatusUpdate', () => {
     })
   })
   it('becoming authorized sets is_active, the phone, ends the attempt and adds a timeline entry', () => {
-    const plan = planStatusUpdate(row, { status: 'authorized', phoneNumber: '+33612345678', checkedAt: t1, source: 'poll' })
+    const plan = planStatusUpdate(row, {
+      status: 'authorized',
+      account: { phone: '+33612345678' },
+      checkedAt: t1,
+      source: 'poll',
+    })
     expect(plan).toEqual({
       kind: 'changed',
       patch: {
         status: 'authorized',
         isActive: true,
-        phoneNumber: '+33612345678',
+        account: { phone: '+33612345678' },
         statusChangedAt: t1,
         statusCheckedAt: t1,
         lastEventAt: t1,
@@ -48,8 +53,13 @@ describe('planStatusUpdate', () => {
     })
   })
   it('a phone-only change updates the row without a timeline entry', () => {
-    const connected = { ...row, status: 'authorized' as const, isActive: true, phoneNumber: '+33600000001' }
-    const plan = planStatusUpdate(connected, { status: 'authorized', phoneNumber: '+33600000002', checkedAt: t1, source: 'poll' })
+    const connected = { ...row, status: 'authorized' as const, isActive: true, account: { phone: '+33600000001' } }
+    const plan = planStatusUpdate(connected, {
+      status: 'authorized',
+      account: { phone: '+33600000002' },
+      checkedAt: t1,
+      source: 'poll',
+    })
     expect(plan.kind).toBe('changed')
     if (plan.kind === 'changed') {
       expect(plan.timeline).toBeNull()

@@ -1,4 +1,5 @@
 import type { ConnectionRecord, StatusUpdate } from '../ports/connection-repository'
+import { observedAccount, sameAccount } from './linked-account'
 
 /**
  * What `ConnectionRepository.applyStatus` must write, computed from the locked current row.
@@ -15,7 +16,7 @@ export type StatusUpdatePlan =
       kind: 'changed'
       patch: Pick<
         ConnectionRecord,
-        'status' | 'isActive' | 'phoneNumber' | 'statusChangedAt' | 'statusCheckedAt' | 'lastEventAt' | 'linkExpiresAt'
+        'status' | 'isActive' | 'account' | 'statusChangedAt' | 'statusCheckedAt' | 'lastEventAt' | 'linkExpiresAt'
       >
       /** Timeline entry to append, only when the status itself changed. */
       timeline: { from: ConnectionRecord['status']; to: ConnectionRecord['status'] } | null
@@ -30,9 +31,9 @@ export function planStatusUpdate(current: ConnectionRecord, update: StatusUpdate
       ? current.lastEventAt
       : update.eventAt
     : current.lastEventAt
-  const phoneNumber = update.phoneNumber === undefined ? current.phoneNumber : update.phoneNumber
+  const account = observedAccount(current.account, update.account)
   const statusChanged = update.status !== current.status
-  if (!statusChanged && phoneNumber === current.phoneNumber) {
+  if (!statusChanged && sameAccount(account, current.account)) {
     return { kind: 'unchanged', patch: { statusCheckedAt: update.checkedAt, lastEventAt } }
   }
   return {
@@ -40,7 +41,7 @@ export function planStatusUpdate(current: ConnectionRecord, update: StatusUpdate
     patch: {
       status: update.status,
       isActive: update.status === 'authorized',
-      phoneNumber,
+      account,
       statusChangedAt: statusChanged ? update.checkedAt : current.statusChangedAt,
       statusCheckedAt: update.checkedAt,
       lastEventAt,

@@ -111,9 +111,19 @@ export interface WhatsAppDeps {
   config: WhatsAppConfig
 }
 
-/** Who triggers a use case. Rendered as `user:<id>` / `system:<name>` in the audit log. */
-export type Actor = { kind: 'user'; userId: string } | { kind: 'system'; name: string }
+/**
+ * Who triggers a use case. Rendered as `user:<id>` / `system:<name>` / `operator:<os user>` in
+ * the audit log. An operator is the person running `npm run ops` on the host, named by the CLI.
+ */
+export type Actor = { kind: 'user'; userId: string } | { kind: 'system'; name: string } | { kind: 'operator'; name: string }
 
 export function actorLabel(actor: Actor): string {
-  return actor.kind === 'user' ? `user:${actor.userId}` : `system:${actor.name}`
+  switch (actor.kind) {
+    case 'user':
+      return `user:${actor.userId}`
+    case 'system':
+      return `system:${actor.name}`
+    case 'operator':
+      return `operator:${actor.name}`
+  }
 }

@@ -1,9 +1,9 @@
 import os from 'node:os'
 import type { Kysely } from 'kysely'
-import type { AesGcmCredentialVault } from '../../adapters/crypto/aes-gcm-credential-vault'
 import type { CoreServices } from '../../app/core-services.server'
 import type { Env } from '../../app/utils/env.server'
 import type { Database } from '../../db/schema'
+import type { Actor } from '../../domain/whatsapp'
 import type { CommandDatabase } from '../database'
 import type { CliIo } from '../cli-io'
 
@@ -12,8 +12,9 @@ import type { CliIo } from '../cli-io'
 
 /**
  * What every `npm run ops` command shares: one database connection (DATABASE_URL, or the
- * embedded PostgreSQL started for the command and stopped after), the credential vault from
- * WA_ENCRYPTION_KEYS, the audit log and the operator identity (`operator:<os user>`).
+ * embedded PostgreSQL started for the command and stopped after), the use cases' services over
+ * it (`core()`: the vault of WA_ENCRYPTION_KEYS among them), the audit log and the operator
+ * identity (`operator:<os user>`).
  *
  * Output rules: results go to stdout (tables, or JSON with --json), notes and errors to stderr.
  * Nothing secret is ever printed, except a value the operator asked for and must store
@@ -58,8 +59,8 @@ export function opsIo(io: CliIo): Io {
   }
 }
 
-/** `operator:<os user>`, restricted to a safe alphabet (it lands in the audit log). */
-function operatorActor(env: Record<string, string | undefined>): string {
+/** The operator running the command: `operator:<os user>` in the audit log, a safe alphabet only. */
+function operatorOf(env: Record<string, string | undefined>): Actor & { kind: 'operator' } {
   let name: string | undefined
   try {
     name = os.userInfo().username
@@ -67,16 +68,18 @@ function operatorActor(env: Record<string, string | undefined>): string {
     name = undefined
   }
   name = (name || env.USER || env.LOGNAME || 'unknown').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64)
-  return `operator:${name}`
+  return { kind: 'operator', name }
 }
 
 export class OpsContext {
+  /** The operator as the use cases take it. */
+  readonly operator: Actor & { kind: 'operator' }
+  /** The same, as audit entries label it (`operator:<os user>`). */
   readonly actor: string
   /** Whether WA_ENCRYPTION_KEYS came from the environment (else: the development key ring in .data). */
   readonly keysFromEnvironment: boolean
   #database: Promise<CommandDatabase> | undefined
   #core: CoreServices | undefined
-  #vault: AesGcmCredentialVault | undefined
 
   /**
    * `env` is the command's configuration; development secrets are filled into it (never into
@@ -86,7 +89,8 @@ export class OpsContext {
     readonly io: Io,
     readonly env: Record<string, string | undefined>,
   ) {
-    this.actor = operatorActor(env)
+    this.operator = operatorOf(env)
+    this.actor = `operator:${this.operator.name}`
     this.keysFromEnvironment = Boolean(env.WA_ENCRYPTION_KEYS)
   }
 
@@ -119,23 +123,6 @@ export class OpsContext {
     const logger = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, { write: (s: string) => this.io.raw(s) })
     this.#core = buildCoreServices(env, { db, logger })
     return this.#core
-  }
-
-  /** The vault of the app's key ring (WA_ENCRYPTION_KEYS / WA_ENCRYPTION_CURRENT_KEY). */
-  async vault(): Promise<AesGcmCredentialVault> {
-    if (this.#vault) return this.#vault
-    if (!this.env.WA_ENCRYPTION_KEYS) (await import('../runtime')).prepareSecrets(this.env)
-    const [{ AesGcmCredentialVault }, { parseEncryptionKeys, EncryptionKeyConfigError }] = await Promise.all([
-      import('../../adapters/crypto/aes-gcm-credential-vault'),
-      import('../../adapters/crypto/encryption-keys'),
-    ])
-    try {
-      this.#vault = new AesGcmCredentialVault(parseEncryptionKeys(this.env))
-    } catch (e) {
-      if (e instanceof EncryptionKeyConfigError) throw new OpsError(e.message)
-      throw e
-    }
-    return this.#vault
   }
 
   /** Appends one audit entry with the operator as actor. */

@@ -1,11 +1,7 @@
 import type { Command } from 'commander'
 import type { GreenApiPartnerProvider } from '../../adapters/green-api'
 import type { InstanceMode } from '../../db/schema'
-import type { SecretLocation } from '../../domain/ports/credential-vault'
 import { INSTANCE_ID, OpsError, printRows, readSecretFromStdin, type OpsContext } from './context'
-
-/** Same location as the app's `INSTANCE_TOKEN_LOCATION` (domain/whatsapp/use-case-helpers.ts). */
-const INSTANCE_TOKEN_LOCATION: SecretLocation = { tenantId: '_system', table: 'wa_instances', column: 'encrypted_token' }
 
 /** The use cases the CLI runs for a tenant record `system:ops`; the CLI's own entry names the operator. */
 const OPS_ACTOR = { kind: 'system', name: 'ops' } as const
@@ -103,41 +99,27 @@ export function registerInstanceCommands(program: Command, ctx: () => OpsContext
           throw new OpsError(`Green-API check failed for instance ${opts.id} (${reason(e)}); nothing stored.`)
         }
       }
-      const vault = await c.vault()
-      const encryptedToken = vault.encrypt(token, INSTANCE_TOKEN_LOCATION)
-      const db = await c.db()
-      const outcome = await db.transaction().execute(async (trx) => {
-        const existing = await trx
-          .selectFrom('wa_instances')
-          .select(['mode', 'tenant_id'])
-          .where('id', '=', opts.id)
-          .forUpdate()
-          .executeTakeFirst()
-        if (!existing) {
-          await trx
-            .insertInto('wa_instances')
-            .values({ id: opts.id, mode: 'pool', api_url: apiUrl, encrypted_token: encryptedToken })
-            .execute()
-          return 'added' as const
-        }
-        if (!opts.replace) return 'exists' as const
-        if (existing.mode !== 'pool') return { refused: `it is a ${existing.mode} instance, not a pool one` }
-        if (existing.tenant_id) return { refused: `it is claimed by tenant "${existing.tenant_id}" (disconnect it first)` }
-        await trx
-          .updateTable('wa_instances')
-          .set({ api_url: apiUrl, encrypted_token: encryptedToken })
-          .where('id', '=', opts.id)
-          .execute()
-        return 'replaced' as const
+      const core = await c.core()
+      const { addPoolInstance } = await import('../../domain/whatsapp')
+      const registered = await addPoolInstance(core.whatsapp, {
+        instanceId: opts.id,
+        apiUrl,
+        apiToken: token,
+        replace: opts.replace === true,
+        actor: c.operator,
       })
-      if (outcome === 'exists')
+      if (registered.outcome === 'exists')
         throw new OpsError(`Instance ${opts.id} is already registered (use --replace to change its URL/token).`)
-      if (typeof outcome === 'object') throw new OpsError(`Cannot replace instance ${opts.id}: ${outcome.refused}.`)
-      await c.audit({
-        action: outcome === 'added' ? 'ops.instance.add' : 'ops.instance.replace',
-        details: { instance_id: opts.id, mode: 'pool', api_url: apiUrl },
-      })
-      c.io.err(`Pool instance ${opts.id} ${outcome} (${apiUrl}); token stored encrypted under key ${vault.currentKeyId()}.`)
+      if (registered.outcome === 'refused') {
+        const why =
+          registered.reason === 'not_pool'
+            ? `it is a ${registered.mode} instance, not a pool one`
+            : `it is claimed by tenant "${registered.tenantId}" (disconnect it first)`
+        throw new OpsError(`Cannot replace instance ${opts.id}: ${why}.`)
+      }
+      c.io.err(
+        `Pool instance ${opts.id} ${registered.outcome} (${apiUrl}); token stored encrypted under key ${core.vault.currentKeyId()}.`,
+      )
     })
 
   instances

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { Option, type Command } from 'commander'
-import { sql } from 'kysely'
 import type { Role } from '../../db/schema'
-
-const hashPassword = async (password: string) =>
-  (await import('../../adapters/auth/scrypt-password-hasher')).hashPassword(password)
+// The account use cases: each writes its change and its audit entry (actor `operator:<os user>`).
+import { addMembership, createUser, resetPassword, setMemberRole } from '../../app/utils/accounts.server'
 import { OpsError, normalizeEmail, printRows, readSecretFromStdin, type OpsContext } from './context'
 
 const ROLES = ['owner', 'admin', 'member'] as const
@@ -57,18 +55,15 @@ export function registerUserCommands(program: Command, ctx: () => OpsContext): v
       const c = ctx()
       const email = normalizeEmail(emailArg)
       const { password, generated } = await choosePassword(c, opts)
-      const db = await c.db()
-      const row = await db
-        .insertInto('users')
-        .values({ email, name: opts.name.trim().slice(0, 200), password_hash: await hashPassword(password) })
-        .onConflict((oc) => oc.column('email').doNothing())
-        .returning('id')
-        .executeTakeFirst()
-      if (!row) throw new OpsError(`User "${email}" already exists (to change the password: users reset-password ${email}).`)
-      await c.audit({
-        action: 'ops.user.create',
-        details: { user_id: row.id, email, password: generated ? 'generated' : 'provided' },
+      const { auth } = await c.core()
+      const row = await createUser(auth, {
+        email,
+        name: opts.name,
+        password,
+        passwordSource: generated ? 'generated' : 'provided',
+        actor: c.actor,
       })
+      if (!row) throw new OpsError(`User "${email}" already exists (to change the password: users reset-password ${email}).`)
       c.io.err(`User ${email} created (id ${row.id}). Add it to a tenant with: users add ${email} --tenant <id> --role member`)
       if (generated) printGenerated(c, email, password)
     })
@@ -82,19 +77,10 @@ export function registerUserCommands(program: Command, ctx: () => OpsContext): v
       const c = ctx()
       const tenant = await c.requireTenant(opts.tenant)
       const user = await c.requireUser(emailArg)
-      const db = await c.db()
-      const row = await db
-        .insertInto('memberships')
-        .values({ tenant_id: tenant.id, user_id: user.id, role: opts.role })
-        .onConflict((oc) => oc.columns(['tenant_id', 'user_id']).doNothing())
-        .returning('role')
-        .executeTakeFirst()
-      if (!row) throw new OpsError(`${user.email} is already a member of "${tenant.id}" (change the role with: users set-role).`)
-      await c.audit({
-        action: 'ops.membership.add',
-        tenantId: tenant.id,
-        details: { user_id: user.id, email: user.email, role: opts.role },
-      })
+      const { auth } = await c.core()
+      const added = await addMembership(auth, { tenantId: tenant.id, user, role: opts.role, actor: c.actor })
+      if (!added)
+        throw new OpsError(`${user.email} is already a member of "${tenant.id}" (change the role with: users set-role).`)
       c.io.err(`${user.email} is now ${opts.role} of "${tenant.id}".`)
     })
 
@@ -107,35 +93,8 @@ export function registerUserCommands(program: Command, ctx: () => OpsContext): v
       const c = ctx()
       const tenant = await c.requireTenant(opts.tenant)
       const user = await c.requireUser(emailArg)
-      const db = await c.db()
-      const result = await db.transaction().execute(async (trx) => {
-        const current = await trx
-          .selectFrom('memberships')
-          .select('role')
-          .where('tenant_id', '=', tenant.id)
-          .where('user_id', '=', user.id)
-          .forUpdate()
-          .executeTakeFirst()
-        if (!current) return { kind: 'not_member' as const }
-        if (current.role === opts.role) return { kind: 'same' as const }
-        if (current.role === 'owner') {
-          const owners = await trx
-            .selectFrom('memberships')
-            .select('user_id')
-            .where('tenant_id', '=', tenant.id)
-            .where('role', '=', 'owner')
-            .forUpdate()
-            .execute()
-          if (owners.length <= 1) return { kind: 'last_owner' as const }
-        }
-        await trx
-          .updateTable('memberships')
-          .set({ role: opts.role })
-          .where('tenant_id', '=', tenant.id)
-          .where('user_id', '=', user.id)
-          .execute()
-        return { kind: 'changed' as const, from: current.role }
-      })
+      const { auth } = await c.core()
+      const result = await setMemberRole(auth, { tenantId: tenant.id, user, role: opts.role, actor: c.actor })
       if (result.kind === 'not_member')
         throw new OpsError(`${user.email} is not a member of "${tenant.id}" (add it with: users add).`)
       if (result.kind === 'last_owner')
@@ -144,11 +103,6 @@ export function registerUserCommands(program: Command, ctx: () => OpsContext): v
         c.io.err(`${user.email} is already ${opts.role} of "${tenant.id}"; nothing changed.`)
         return
       }
-      await c.audit({
-        action: 'ops.membership.set_role',
-        tenantId: tenant.id,
-        details: { user_id: user.id, email: user.email, from: result.from, to: opts.role },
-      })
       c.io.err(`${user.email}: ${result.from} → ${opts.role} in "${tenant.id}".`)
     })
 
@@ -163,36 +117,15 @@ export function registerUserCommands(program: Command, ctx: () => OpsContext): v
       const c = ctx()
       const user = await c.requireUser(emailArg)
       const { password, generated } = await choosePassword(c, opts)
-      const db = await c.db()
-      const hash = await hashPassword(password)
+      const { auth } = await c.core()
       // A reset means the old password may be known to someone else: everything it could have
       // handed out goes with it, in the same transaction — browser sessions AND API tokens (which
       // live up to 365 days). The api_tokens trigger tells running app processes (NOTIFY).
-      const revoked = await db.transaction().execute(async (trx) => {
-        await trx.updateTable('users').set({ password_hash: hash }).where('id', '=', user.id).execute()
-        const sessions = await trx
-          .updateTable('sessions')
-          .set({ revoked_at: sql<Date>`now()` })
-          .where('user_id', '=', user.id)
-          .where('revoked_at', 'is', null)
-          .executeTakeFirst()
-        const tokens = await trx
-          .updateTable('api_tokens')
-          .set({ revoked_at: sql<Date>`now()` })
-          .where('user_id', '=', user.id)
-          .where('revoked_at', 'is', null)
-          .executeTakeFirst()
-        return { sessions: Number(sessions.numUpdatedRows), tokens: Number(tokens.numUpdatedRows) }
-      })
-      await c.audit({
-        action: 'ops.user.reset_password',
-        details: {
-          user_id: user.id,
-          email: user.email,
-          password: generated ? 'generated' : 'provided',
-          sessions_revoked: revoked.sessions,
-          api_tokens_revoked: revoked.tokens,
-        },
+      const revoked = await resetPassword(auth, {
+        user,
+        password,
+        passwordSource: generated ? 'generated' : 'provided',
+        actor: c.actor,
       })
       c.io.err(`Password of ${user.email} reset; ${revoked.sessions} session(s) ended, ${revoked.tokens} API token(s) revoked.`)
       if (generated) printGenerated(c, user.email, password)

@@ -375,7 +375,7 @@ describe('Green-API simulator: express transport and simulated phone', () => {
     const { code } = await p.requestPairingCode(c, '+33622222222')
     const res = await fetch(`${origin}/dev/simulator/pair`, form({ code, phoneNumber: '' }))
     expect(res.status).toBe(200)
-    await expect(p.getLinkedPhone(c)).resolves.toBe('+33622222222')
+    await expect(p.getLinkedAccount(c)).resolves.toEqual({ phone: '+33622222222' })
     const unknown = await fetch(`${origin}/dev/simulator/pair`, form({ code: 'AAAA-AAAA', phoneNumber: '' }))
     expect(unknown.status).toBe(404)
   })

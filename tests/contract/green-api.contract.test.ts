@@ -95,7 +95,7 @@ describe('Green-API provider contract: states', () => {
     sim.fault({ instanceId: creds.instanceId }).nullState()
     const p = provider()
     await expect(p.getState(creds)).resolves.toBeNull()
-    const err = await caught(p.getLinkedPhone(creds))
+    const err = await caught(p.getLinkedAccount(creds))
     expect(err.code).toBe('UPSTREAM_UNAVAILABLE')
   })
 
@@ -139,14 +139,14 @@ describe('Green-API provider contract: QR, phone, pairing, send, logout', () => 
   it('scanning the decoded QR links the phone: state authorized and E.164 phone with +', async () => {
     const creds = newInstance()
     const p = provider()
-    expect(await p.getLinkedPhone(creds)).toBeNull()
+    expect(await p.getLinkedAccount(creds)).toBeNull()
     const res = await p.requestQr(creds)
     if (res.kind !== 'qr') throw new Error('expected a QR')
     const url = new URL(decodeQr(res.pngBase64) ?? '')
     const [, , , , instanceId, nonce] = url.pathname.split('/')
     expect(sim.scan(instanceId!, nonce!, '+4915112345678')).toMatchObject({ ok: true })
     await expect(p.getState(creds)).resolves.toBe('authorized')
-    await expect(p.getLinkedPhone(creds)).resolves.toBe('+4915112345678')
+    await expect(p.getLinkedAccount(creds)).resolves.toEqual({ phone: '+4915112345678' })
   })
 
   it('gets a pairing code formatted XXXX-XXXX (integer phoneNumber upstream) that links the phone', async () => {
@@ -194,7 +194,7 @@ describe('Green-API provider contract: QR, phone, pairing, send, logout', () => 
     const p = provider()
     await p.logout(creds)
     await expect(p.getState(creds)).resolves.toBe('notAuthorized')
-    await expect(p.getLinkedPhone(creds)).resolves.toBeNull()
+    await expect(p.getLinkedAccount(creds)).resolves.toBeNull()
   })
 
   it('reboot passes the instance through starting', async () => {
@@ -224,7 +224,7 @@ describe('Green-API provider contract: failures become domain errors', () => {
 
   it('403 (unknown instance id) → UpstreamAuthError', async () => {
     const creds: InstanceCredentials = { instanceId: '1109999999', apiToken: 'x', apiUrl: greenApiTestApiUrl('1109999999') }
-    const err = await caught(provider().getLinkedPhone(creds))
+    const err = await caught(provider().getLinkedAccount(creds))
     expect(err.code).toBe('UPSTREAM_AUTH')
   })
 
@@ -293,16 +293,16 @@ describe('Green-API provider contract: failures become domain errors', () => {
   it('a transient 503 on a read is absorbed by a retry', async () => {
     const creds = newInstance()
     sim.fault({ instanceId: creds.instanceId, times: 1 }).down(503)
-    await expect(provider().getLinkedPhone(creds)).resolves.toBeNull()
+    await expect(provider().getLinkedAccount(creds)).resolves.toBeNull()
     expect(calls(creds.instanceId)).toBe(2)
   })
 
-  it('retries only reads: getState/getLinkedPhone/qr retried, send/logout/pairing/reboot/setSettings not', async () => {
+  it('retries only reads: getState/getLinkedAccount/qr retried, send/logout/pairing/reboot/setSettings not', async () => {
     const creds = newInstance()
     sim.fault({ instanceId: creds.instanceId }).down(503)
     const p = provider({ breakerThreshold: 100 })
     await caught(p.getState(creds))
-    await caught(p.getLinkedPhone(creds))
+    await caught(p.getLinkedAccount(creds))
     await caught(p.requestQr(creds))
     await caught(p.sendText(creds, '+33698765432', 'x'))
     await caught(p.logout(creds))

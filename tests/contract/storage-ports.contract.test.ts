@@ -145,7 +145,7 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
         encryptedConfig: 'v1.k1.ciphertext',
         status: 'notAuthorized',
         isActive: false,
-        phoneNumber: null,
+        account: null,
         linkStartedAt: T0,
         linkExpiresAt: at(300),
         statusChangedAt: T0,
@@ -186,7 +186,7 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       const { tenantId } = await linking()
       const linked = await w.connections.applyStatus(tenantId, {
         status: 'authorized',
-        phoneNumber: '+33612345678',
+        account: { phone: '+33612345678' },
         checkedAt: at(10),
         source: 'webhook',
         eventAt: at(9),
@@ -196,7 +196,7 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       expect(record).toMatchObject({
         status: 'authorized',
         isActive: true,
-        phoneNumber: '+33612345678',
+        account: { phone: '+33612345678' },
         statusChangedAt: at(10),
         statusCheckedAt: at(10),
         lastEventAt: at(9),
@@ -217,7 +217,7 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       // A new phone on the same status: changed, but no timeline entry (the status did not move).
       const phone = await w.connections.applyStatus(tenantId, {
         status: 'authorized',
-        phoneNumber: '+33698765432',
+        account: { phone: '+33698765432' },
         checkedAt: at(40),
         source: 'poll',
       })
@@ -264,7 +264,7 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       const connected = await linking()
       await w.connections.applyStatus(connected.tenantId, {
         status: 'authorized',
-        phoneNumber: '+33612345678',
+        account: { phone: '+33612345678' },
         checkedAt: at(5),
         source: 'poll',
       })
@@ -301,6 +301,45 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
         encryptedToken: 'v1.test.rotated',
         tenantId,
         claimedAt: T0,
+      })
+    })
+
+    it('registerPool: adds, keeps a known one without replace, replaces an unclaimed pool one, refuses other modes and claims', async () => {
+      const id = uniqueDigits()
+      const url = (n: string) => `https://${n}.api.greenapi.test`
+      expect(await w.instances.registerPool({ id, apiUrl: url('1'), encryptedToken: 'v1.test.a' }, { replace: false })).toEqual({
+        outcome: 'added',
+      })
+      expect(await w.instances.findById(id)).toMatchObject({
+        mode: 'pool',
+        apiUrl: url('1'),
+        encryptedToken: 'v1.test.a',
+        tenantId: null,
+      })
+      expect(await w.instances.registerPool({ id, apiUrl: url('2'), encryptedToken: 'v1.test.b' }, { replace: false })).toEqual({
+        outcome: 'exists',
+      })
+      expect(await w.instances.findById(id)).toMatchObject({ apiUrl: url('1'), encryptedToken: 'v1.test.a' })
+      expect(await w.instances.registerPool({ id, apiUrl: url('2'), encryptedToken: 'v1.test.b' }, { replace: true })).toEqual({
+        outcome: 'replaced',
+      })
+      expect(await w.instances.findById(id)).toMatchObject({ mode: 'pool', apiUrl: url('2'), encryptedToken: 'v1.test.b' })
+
+      const tenantId = await w.newTenant()
+      await w.instances.claimById(id, tenantId, T0)
+      expect(await w.instances.registerPool({ id, apiUrl: url('3'), encryptedToken: 'v1.test.c' }, { replace: true })).toEqual({
+        outcome: 'refused',
+        reason: 'claimed',
+        tenantId,
+      })
+      const simulated = await freeInstance('simulator')
+      expect(
+        await w.instances.registerPool({ id: simulated, apiUrl: url('4'), encryptedToken: 'v1.test.d' }, { replace: true }),
+      ).toEqual({ outcome: 'refused', reason: 'not_pool', mode: 'simulator' })
+      expect(await w.instances.findById(id)).toMatchObject({ apiUrl: url('2'), encryptedToken: 'v1.test.b', tenantId })
+      expect(await w.instances.findById(simulated)).toMatchObject({
+        mode: 'simulator',
+        apiUrl: `https://${simulated.slice(0, 4)}.api.greenapi.test`,
       })
     })
 

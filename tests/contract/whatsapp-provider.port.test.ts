@@ -88,7 +88,7 @@ describe.each(IMPLEMENTATIONS)('WhatsAppProvider port: $name', ({ upstream }) =>
       const creds = u.instanceIn(state, phone)
       expect(await u.provider.getState(creds)).toBe(state)
       expect((await u.provider.requestQr(creds)).kind).toBe(qr)
-      expect(await u.provider.getLinkedPhone(creds)).toBe(phoneShown ? phone : null)
+      expect(await u.provider.getLinkedAccount(creds)).toEqual(phoneShown ? { phone } : null)
     },
   )
 
@@ -97,6 +97,6 @@ describe.each(IMPLEMENTATIONS)('WhatsAppProvider port: $name', ({ upstream }) =>
     await u.provider.logout(creds)
     expect(await u.provider.getState(creds)).toBe('notAuthorized')
     expect((await u.provider.requestQr(creds)).kind).toBe('qr')
-    expect(await u.provider.getLinkedPhone(creds)).toBeNull()
+    expect(await u.provider.getLinkedAccount(creds)).toBeNull()
   })
 })

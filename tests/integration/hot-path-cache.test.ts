@@ -58,7 +58,7 @@ const writes: Array<{
     write: (repo, link) =>
       repo.applyStatus(link.tenantId, {
         status: 'authorized',
-        phoneNumber: '+33612345678',
+        account: { phone: '+33612345678' },
         checkedAt: at(10),
         source: 'webhook',
       }),
@@ -108,7 +108,7 @@ describe('hot-path caches: this process sees its own writes at once', () => {
     await new KyselyConnectionRepository(testDb()).saveLinkAttempt({ ...link, tenantId: other.id, instanceId: busy.id })
     await changeBehindTheCache(link.tenantId)
     await expect(useCases.saveLinkAttempt({ ...link, instanceId: busy.id })).rejects.toThrow()
-    expect(await status.findByTenant(link.tenantId)).toMatchObject({ phoneNumber: '+33700000000' })
+    expect(await status.findByTenant(link.tenantId)).toMatchObject({ account: { phone: '+33700000000' } })
   })
 
   it('revoking an app token through the app refuses it at once; a touch marks it used without a reload', async () => {

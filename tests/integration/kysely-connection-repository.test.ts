@@ -40,7 +40,7 @@ describe('KyselyConnectionRepository', () => {
       encryptedConfig: 'v1.k1.ciphertext',
       status: 'notAuthorized',
       isActive: false,
-      phoneNumber: null,
+      account: null,
       linkStartedAt: T0,
       linkExpiresAt: at(300),
     })
@@ -114,7 +114,7 @@ describe('KyselyConnectionRepository', () => {
     expect(same.outcome).toBe('unchanged')
     const changed = await repo.applyStatus(tenant.id, {
       status: 'authorized',
-      phoneNumber: '+33612345678',
+      account: { phone: '+33612345678' },
       checkedAt: at(2),
       source: 'poll',
     })
@@ -124,7 +124,7 @@ describe('KyselyConnectionRepository', () => {
       record: {
         status: 'authorized',
         isActive: true,
-        phoneNumber: '+33612345678',
+        account: { phone: '+33612345678' },
         statusChangedAt: at(2),
         statusCheckedAt: at(2),
         linkExpiresAt: null,
@@ -133,7 +133,7 @@ describe('KyselyConnectionRepository', () => {
     const again = await repo.applyStatus(tenant.id, { status: 'authorized', checkedAt: at(3), source: 'poll' })
     expect(again).toMatchObject({
       outcome: 'unchanged',
-      record: { statusChangedAt: at(2), statusCheckedAt: at(3), phoneNumber: '+33612345678' },
+      record: { statusChangedAt: at(2), statusCheckedAt: at(3), account: { phone: '+33612345678' } },
     })
     await repo.applyStatus(tenant.id, { status: 'yellowCard', checkedAt: at(4), source: 'webhook' })
     expect(await timeline(tenant.id)).toEqual([
@@ -159,7 +159,7 @@ describe('KyselyConnectionRepository', () => {
   it('a bad phone number is refused by the database check', async () => {
     const { tenant, repo } = await linkedTenant()
     await expect(
-      repo.applyStatus(tenant.id, { status: 'authorized', phoneNumber: '0612', checkedAt: at(1), source: 'poll' }),
+      repo.applyStatus(tenant.id, { status: 'authorized', account: { phone: '0612' }, checkedAt: at(1), source: 'poll' }),
     ).rejects.toMatchObject({
       code: '23514',
     })
@@ -235,7 +235,7 @@ describe('cache invalidation trigger (wa_cache) on tenant_provider_configs', () 
         (
           await repo.applyStatus(tenant.id, {
             status: 'authorized',
-            phoneNumber: '+33612345678',
+            account: { phone: '+33612345678' },
             checkedAt: at(302),
             source: 'poll',
           })

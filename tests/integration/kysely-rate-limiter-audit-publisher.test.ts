@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { KyselyAuditLog } from '../../adapters/kysely/kysely-audit-log'
 import { KyselyRateLimiter } from '../../adapters/kysely/kysely-rate-limiter'
 import { PgStatusPublisher, WA_STATUS_CHANNEL } from '../../adapters/kysely/pg-status-publisher'
+import { PgStatusHub } from '../../adapters/postgres/pg-status-hub'
 import { createTenant, uniqueSuffix } from '../factories'
 import { otherProcessDb, testDb } from '../utils/db'
 
@@ -81,23 +82,40 @@ describe('KyselyAuditLog', () => {
   })
 })
 
-describe('PgStatusPublisher', () => {
-  it('notifies listeners on the wa_status channel with the snapshot JSON', async () => {
+describe('PgStatusPublisher → PgStatusHub', () => {
+  it('notifies the wa_status channel with the status JSON, and a hub hands subscribers the same status back', async () => {
+    const status = {
+      connected: false,
+      status: 'notAuthorized',
+      checkedAt: new Date('2026-11-25T10:00:00.000Z'),
+      linkExpiresAt: new Date('2026-11-25T10:05:00.000Z'),
+    } as const
     const client = new pg.Client({ connectionString: process.env.DATABASE_URL })
+    const hub = new PgStatusHub(process.env.DATABASE_URL!, { warn() {}, info() {} })
     await client.connect()
     try {
       await client.query(`LISTEN ${WA_STATUS_CHANNEL}`)
-      const received = new Promise<unknown>((resolve) =>
-        client.once('notification', (n) => resolve(JSON.parse(n.payload ?? 'null'))),
-      )
-      await new PgStatusPublisher(testDb()).publish({
-        tenantId: 'acme',
-        status: 'authorized',
-        connected: true,
-        phoneNumber: '+33612345678',
+      await hub.start()
+      const raw = new Promise<unknown>((resolve) => client.once('notification', (n) => resolve(JSON.parse(n.payload ?? 'null'))))
+      const delivered = new Promise<unknown[]>((resolve) => {
+        const off = hub.subscribe('acme', (...args) => {
+          off()
+          resolve(args)
+        })
       })
-      expect(await received).toEqual({ tenantId: 'acme', status: 'authorized', connected: true, phoneNumber: '+33612345678' })
+      await new PgStatusPublisher(testDb()).publish('acme', status)
+      expect(await raw).toEqual({
+        tenantId: 'acme',
+        status: {
+          connected: false,
+          status: 'notAuthorized',
+          checkedAt: '2026-11-25T10:00:00.000Z',
+          linkExpiresAt: '2026-11-25T10:05:00.000Z',
+        },
+      })
+      expect(await delivered).toEqual(['acme', status])
     } finally {
+      await hub.close()
       await client.end()
     }
   })

@@ -71,7 +71,7 @@ describe('WhatsApp flow on PostgreSQL', () => {
     expect(await getConnectionStatus(deps, { tenantId: tenant.id })).toMatchObject({
       connected: true,
       status: 'authorized',
-      phoneNumber: '+33612345678',
+      account: { phone: '+33612345678' },
     })
     expect(w.provider.count('getState')).toBe(polls)
 

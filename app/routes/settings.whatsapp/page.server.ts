@@ -35,7 +35,7 @@ const NO_STORE = { 'Cache-Control': 'no-store' }
 // Loader: guard → the tenant's flag → its live status → what to show.
 
 export async function whatsappPageLoader({ request, context }: LoaderFunctionArgs) {
-  const ctx = await requirePageContext(request)
+  const ctx = await requirePageContext(request, { context })
   const { whatsapp: wa } = getServices()
   const lang = await getLang(request)
   const url = new URL(request.url)
@@ -210,7 +210,7 @@ const HANDLERS: Record<Intent, Handler> = {
 }
 
 export async function whatsappPageAction({ request, context }: ActionFunctionArgs) {
-  const ctx = await requirePageContext(request, { mutating: true })
+  const ctx = await requirePageContext(request, { mutating: true, context })
   const form = await request.formData()
   const intent = form.get('intent')
   if (!isIntent(intent)) throw new Response('Unknown intent', { status: 400, headers: NO_STORE })
