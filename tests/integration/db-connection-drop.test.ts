@@ -96,9 +96,13 @@ describe('the database drops every connection under load', () => {
     // Back: queries succeed and both LISTEN connections are re-established.
     await eventually(async () => expect((await get('/api/settings/features')).status).toBe(200), 15_000)
     await eventually(async () => expect(await listenerBackends()).toBeGreaterThanOrEqual(2), 15_000)
-    // A NOTIFY sent after the drop reaches the SSE stream opened before it.
+    // A NOTIFY sent after the drop reaches the SSE stream opened before it (PgStatusPublisher's
+    // payload: the tenant and its status answer, dates as ISO strings).
     await admin.query(`select pg_notify('wa_status', $1)`, [
-      JSON.stringify({ tenantId: 'macrea', status: 'authorized', connected: true, phoneNumber: null }),
+      JSON.stringify({
+        tenantId: 'macrea',
+        status: { connected: true, status: 'authorized', checkedAt: new Date().toISOString() },
+      }),
     ])
     expect(await events.next()).toMatchObject({ status: 'authorized', connected: true })
     expect(app.child.exitCode).toBeNull()
