@@ -16,7 +16,7 @@ const ENTRY_POINTS = [
   '^app/(root|entry\\.server|entry\\.client)\\.tsx$',
   '^app/routes/',
   '^server/launch\\.mjs$',
-  '^server/(start|token|ops|migrate|compile-server)\\.ts$',
+  '^server/(start|token|ops|migrate|worker|compile-server)\\.ts$',
 ]
 
 module.exports = {

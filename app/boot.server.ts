@@ -4,7 +4,7 @@ import { DEFAULT_SIMULATOR_MOUNT_PATH, GreenApiSimulator, createGreenApiSimulato
 import { missingSessionLimits } from '../adapters/postgres/pg-pool'
 import { INSTANCE_TOKEN_LOCATION, reconcileOnStart } from '../domain/whatsapp'
 import { closeServices, getServices } from './services.server'
-import { startWorkers } from './utils/job-worker.server'
+import { superviseWorkers } from './utils/job-worker.server'
 import { startLogoutRetries } from './utils/logout-retries.server'
 import { startStatusRefresher } from './utils/status-refresher.server'
 
@@ -130,7 +130,7 @@ async function boot(opts: BootOptions, state: BootState): Promise<Booted> {
   if (opts.statusRefresh !== false)
     state.stopStatusRefresher = startStatusRefresher({ ...wa, instances: services.whatsappHotPath.instances })
   if (opts.jobWorker !== false && env.WA_JOB_WORKER === 'on') {
-    const worker = await startWorkers(services, env.DATABASE_DIRECT_URL)
+    const worker = await superviseWorkers(services, env.DATABASE_DIRECT_URL, (l) => services.onDatabaseShuttingDown(l))
     state.stopJobWorker = () => worker.stop()
   }
   if (opts.reconcile !== false) {

@@ -31,6 +31,8 @@ export interface Services extends CoreServices {
   cacheListener: PgCacheListener
   /** The QR or pairing code the settings page shows, per tenant (this process's memory). */
   linkDisplays: LinkDisplayStore
+  /** Calls `listener` each time PostgreSQL refuses a connection because it is shutting down. */
+  onDatabaseShuttingDown(listener: () => void): void
   /** Readiness: true when PostgreSQL answers within the timeout. */
   databaseReady(): Promise<boolean>
   close(): Promise<void>
@@ -44,6 +46,7 @@ function buildServices(): Services {
   // LISTEN holds a session: never through a transaction-mode pooler (DATABASE_DIRECT_URL).
   const statusHub = new PgStatusHub(env.DATABASE_DIRECT_URL, logger)
   const cacheListener = new PgCacheListener(env.DATABASE_DIRECT_URL, logger)
+  const shuttingDownListeners: Array<() => void> = []
   // Bounded sessions and a bounded wait for a connection (decision 095): a slow, frozen or
   // stopped PostgreSQL answers 503 within seconds; a dropped connection is logged, never fatal.
   const pool = createPgPool({
@@ -59,6 +62,7 @@ function buildServices(): Services {
     onServerShuttingDown: () => {
       statusHub.recycle('PostgreSQL is shutting down')
       cacheListener.recycle('PostgreSQL is shutting down')
+      for (const listener of shuttingDownListeners) listener()
     },
   })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
@@ -79,6 +83,9 @@ function buildServices(): Services {
     caches,
     cacheListener,
     linkDisplays: new ProcessLinkDisplayStore(),
+    onDatabaseShuttingDown(listener) {
+      shuttingDownListeners.push(listener)
+    },
     async databaseReady() {
       try {
         await Promise.race([

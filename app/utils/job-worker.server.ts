@@ -43,3 +43,52 @@ export function startWorkers(core: CoreServices, connectionString: string): Prom
     logger: core.logger,
   })
 }
+
+export interface SupervisedWorkers {
+  /** Stops the workers (running jobs finish) and any restart in progress. */
+  stop(): Promise<void>
+}
+
+/**
+ * The workers, let go and started again when PostgreSQL shuts down: a smart shutdown waits for
+ * every session to end, and graphile-worker holds a LISTEN connection and a pool of its own, so
+ * like the status hub it must let them go, then come back once PostgreSQL accepts connections
+ * again (a start is retried every `retryMs` while it refuses them).
+ */
+export async function superviseWorkers(
+  core: CoreServices,
+  connectionString: string,
+  onDatabaseShuttingDown: (listener: () => void) => void,
+  retryMs = 2_000,
+): Promise<SupervisedWorkers> {
+  let current: JobWorker | undefined = await startWorkers(core, connectionString)
+  let stopped = false
+  let cycle: Promise<void> = Promise.resolve()
+  const restart = async () => {
+    const old = current
+    current = undefined
+    await old?.stop()
+    while (!stopped) {
+      try {
+        const next = await startWorkers(core, connectionString)
+        if (stopped) await next.stop()
+        else current = next
+        return
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, retryMs))
+      }
+    }
+  }
+  onDatabaseShuttingDown(() => {
+    if (stopped || !current) return
+    core.logger.warn({ component: 'job-worker' }, 'PostgreSQL is shutting down: job workers let their sessions go')
+    cycle = cycle.then(restart)
+  })
+  return {
+    async stop() {
+      stopped = true
+      await cycle
+      await current?.stop()
+    },
+  }
+}
