@@ -1,4 +1,4 @@
-import type { ConnectionStatusResult } from '../../domain/whatsapp'
+import type { AddonEnd, ConnectionStatusResult } from '../../domain/whatsapp'
 import type { StatusResponse } from './schemas'
 
 /**
@@ -6,7 +6,7 @@ import type { StatusResponse } from './schemas'
  * and the settings page's view all start here. The seed contract's keys first, then our
  * optional ones, absent rather than false or null (dates as ISO strings).
  */
-export function presentStatus(s: ConnectionStatusResult): StatusResponse {
+export function presentStatus(s: ConnectionStatusResult, addonEnd?: AddonEnd | null): StatusResponse {
   return {
     connected: s.connected,
     status: s.status,
@@ -15,5 +15,6 @@ export function presentStatus(s: ConnectionStatusResult): StatusResponse {
     ...(s.stale ? { stale: true } : {}),
     ...(s.linkExpired ? { linkExpired: true } : {}),
     ...(s.linkExpiresAt ? { linkExpiresAt: s.linkExpiresAt.toISOString() } : {}),
+    ...(addonEnd ? { addonEndedAt: addonEnd.endedAt.toISOString(), unlinkAt: addonEnd.unlinkAt.toISOString() } : {}),
   }
 }

@@ -57,6 +57,13 @@ export const StatusResponseSchema = z
     stale: z.boolean().optional(),
     linkExpired: z.boolean().optional(),
     linkExpiresAt: z.string().datetime().optional(),
+    addonEndedAt: z.string().datetime().optional().openapi({
+      description:
+        'WhatsApp Pro was switched off at this time; the number stays linked until `unlinkAt` (disconnect stays allowed).',
+    }),
+    unlinkAt: z.string().datetime().optional().openapi({
+      description: 'When the number is unlinked because WhatsApp Pro ended (`WA_DISABLED_GRACE_DAYS` after `addonEndedAt`).',
+    }),
   })
   .openapi('Status')
 /** The status JSON as clients (the settings page's script included) receive it. */

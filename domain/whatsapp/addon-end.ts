@@ -1,5 +1,6 @@
 import type { WhatsAppDeps } from './whatsapp-deps'
 import { disconnect } from './disconnect'
+import { WhatsAppDisabledError } from './whatsapp.errors'
 
 const DAY_MS = 86_400_000
 
@@ -18,6 +19,22 @@ export async function addonEndOf(
   const endedAt = await deps.features.whatsappEndedAt(input.tenantId)
   if (!endedAt) return null
   return { endedAt, unlinkAt: new Date(endedAt.getTime() + deps.config.addonGraceDays * DAY_MS) }
+}
+
+/**
+ * The gate of the status answer: WhatsApp Pro on → null; off while the tenant still has a number
+ * (or a link attempt) in its grace → how it ended, so the answer can say when the number will be
+ * unlinked; otherwise `WhatsAppDisabledError` (403), as before.
+ */
+export async function requireWhatsAppOrGrace(
+  deps: Pick<WhatsAppDeps, 'features' | 'connections' | 'config'>,
+  input: { tenantId: string },
+): Promise<AddonEnd | null> {
+  const flags = await deps.features.getFlags(input.tenantId)
+  if (flags?.whatsapp_enabled) return null
+  const end = await addonEndOf(deps, input)
+  if (end && (await deps.connections.findByTenant(input.tenantId))) return end
+  throw new WhatsAppDisabledError()
 }
 
 /** Tenants handled per run; the next run (or the same run's job again) takes the rest. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { GraphileJobQueue } from '../../adapters/queue/graphile-job-queue'
 import { testDb } from '../utils/db'
 import { eventually, useWaApp } from '../utils/wa-harness'
-import { expectError, instanceRow, linkByScan, newTenant, post, providerRow } from './api-support'
+import { expectError, get, instanceRow, linkByScan, newTenant, post, providerRow } from './api-support'
 
 // WhatsApp Pro switched off while a number is linked (issue #16, decision 169): links refused,
 // disconnect still allowed, and after the grace the scheduled job unlinks the number as
@@ -49,11 +49,18 @@ describe('the add-on ends while a number is linked', () => {
     expect(await endedAt(t.tenantId)).toBeInstanceOf(Date)
     await expectError(await post(h, '/api/wa/qr/generate', t), 403, 'WHATSAPP_DISABLED')
 
-    // Within the grace (6 days): the job leaves it linked.
+    // Within the grace (6 days): the job leaves it linked, and the status says until when.
     await endedDaysAgo(t.tenantId, 6)
     await runUnlinkJob()
     expect(await providerRow(t.tenantId)).toMatchObject({ connection_status: 'authorized' })
     expect(h.sim.instance(instanceId)!.state).toBe('authorized')
+    const during = await get(h, '/api/wa/qr/status', t)
+    expect(during.status).toBe(200)
+    const body = (await during.json()) as { connected: boolean; addonEndedAt: string; unlinkAt: string }
+    expect(body).toMatchObject({ connected: true, status: 'authorized' })
+    const ended = (await endedAt(t.tenantId))!
+    expect(body.addonEndedAt).toBe(ended.toISOString())
+    expect(Date.parse(body.unlinkAt) - ended.getTime()).toBe(7 * 86_400_000)
 
     // Past the grace (8 days): logged out upstream, row gone, instance released, audited.
     await endedDaysAgo(t.tenantId, 8)
@@ -68,6 +75,8 @@ describe('the add-on ends while a number is linked', () => {
       .where('action', '=', 'whatsapp.disconnect')
       .execute()
     expect(audit).toEqual([{ actor: 'system:billing', action: 'whatsapp.disconnect', outcome: 'success' }])
+    // Nothing linked any more: the status is the add-on's 403 again.
+    await expectError(await get(h, '/api/wa/qr/status', t), 403, 'WHATSAPP_DISABLED')
   })
 
   it('disconnect stays allowed while the add-on is off', async () => {
