@@ -29,6 +29,7 @@ export const API_ERROR_CODES = [
   'UPSTREAM_UNAVAILABLE',
   'CREDENTIALS_UNREADABLE',
   'WEBHOOK_UNAUTHORIZED',
+  'WEBHOOK_URL_REFUSED',
   // Anything else, without detail (apiHandler, server/http-app.ts)
   'INTERNAL',
 ] as const

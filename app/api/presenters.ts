@@ -1,3 +1,4 @@
+import type { CrmEvent } from '../../domain/ports/event-sink'
 import type { AddonEnd, ConnectionStatusResult } from '../../domain/whatsapp'
 import type { StatusResponse } from './schemas'
 
@@ -17,4 +18,13 @@ export function presentStatus(s: ConnectionStatusResult, addonEnd?: AddonEnd | n
     ...(s.linkExpiresAt ? { linkExpiresAt: s.linkExpiresAt.toISOString() } : {}),
     ...(addonEnd ? { addonEndedAt: addonEnd.endedAt.toISOString(), unlinkAt: addonEnd.unlinkAt.toISOString() } : {}),
   }
+}
+
+/**
+ * A CRM event's `data` as its receivers get it: a connection event is the status route's JSON
+ * (this module's presentStatus, so the two cannot drift); message events already carry the
+ * message JSON. Injected into the event sink by the composition root (the domain cannot import app/).
+ */
+export function presentCrmEventData(event: CrmEvent): Record<string, unknown> {
+  return event.type === 'whatsapp.connection.updated' ? presentStatus(event.data) : event.data
 }

@@ -97,6 +97,10 @@ export const DOMAIN_ERRORS = {
   },
   VALIDATION_FAILED: { status: 400, apiCode: 'VALIDATION_FAILED', messageKey: 'api.validation' },
   WEBHOOK_UNAUTHORIZED: { status: 401, apiCode: 'WEBHOOK_UNAUTHORIZED', messageKey: 'api.webhookUnauthorized' },
+  // Another tenant's endpoint or delivery answers exactly like a missing one.
+  WEBHOOK_ENDPOINT_NOT_FOUND: { status: 404, apiCode: 'NOT_FOUND', messageKey: 'api.webhookEndpointNotFound' },
+  // The CRM endpoint URL breaks the target policy; `issues` says which rule.
+  WEBHOOK_URL_REFUSED: { status: 400, apiCode: 'WEBHOOK_URL_REFUSED', messageKey: 'api.webhookUrlRefused' },
 } as const satisfies Record<DomainErrorCode, DomainErrorEntry>
 
 /** A domain error as both surfaces answer it: status, code, text, wait. */
@@ -122,7 +126,8 @@ export function mapDomainError(
         ? Math.max(1, Math.ceil(err.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS))
         : entry.retryAfter
   const extra: Record<string, unknown> = { ...entry.extra }
-  if (err.code === 'VALIDATION_FAILED') extra.issues = Array.isArray(err.issues) ? err.issues : []
+  if (err.code === 'VALIDATION_FAILED' || err.code === 'WEBHOOK_URL_REFUSED')
+    extra.issues = Array.isArray(err.issues) ? err.issues : []
   return {
     status: entry.status,
     code: entry.apiCode,

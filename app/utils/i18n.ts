@@ -25,6 +25,9 @@ const fr = {
   'page.unavailable.retry': 'Réessayer',
   'api.linkExpired': 'La tentative de connexion a expiré. Recommencez.',
   'api.webhookUnauthorized': 'Webhook non autorisé.',
+  'api.webhookEndpointNotFound': 'Point de terminaison ou livraison introuvable.',
+  'api.webhookUrlRefused':
+    'Cette URL ne peut pas recevoir les événements : une URL https publique est exigée (adresses locales et privées refusées). Le détail est dans « issues ».',
   // --- settings layout ---
   'app.name': 'WhatsApp Pro',
   'settings.title': 'Paramètres',
@@ -248,6 +251,9 @@ const en: Dictionary = {
   'page.unavailable.retry': 'Try again',
   'api.linkExpired': 'The link attempt expired. Start again.',
   'api.webhookUnauthorized': 'Webhook not authorized.',
+  'api.webhookEndpointNotFound': 'No such webhook endpoint or delivery.',
+  'api.webhookUrlRefused':
+    'This URL cannot receive events: a public https URL is required (local and private addresses are refused). See "issues" for the rule.',
   'app.name': 'WhatsApp Pro',
   'settings.title': 'Settings',
   'settings.skip': 'Skip to content',

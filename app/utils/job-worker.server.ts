@@ -1,5 +1,6 @@
 import { startJobWorker, type JobWorker } from '../../adapters/queue/graphile-job-queue'
 import type { JobHandler, JobName } from '../../domain/ports/job-queue'
+import { deliverEvent } from '../../domain/webhooks'
 import { unlinkAfterAddonEnd } from '../../domain/whatsapp'
 import type { CoreServices } from '../core-services.server'
 
@@ -16,7 +17,14 @@ export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
   }
   return {
     'wa.send-message': notYet('wa.send-message'),
-    'wa.deliver-event': notYet('wa.deliver-event'),
+    // One try of one CRM delivery; the use case schedules its own retries (decision 181).
+    'wa.deliver-event': async (payload) => {
+      if (typeof payload.deliveryId !== 'string') {
+        core.logger.warn({ job: 'wa.deliver-event' }, 'job without a deliveryId: dropped')
+        return
+      }
+      await deliverEvent(core.webhooks, { deliveryId: payload.deliveryId })
+    },
     'wa.purge-messages': notYet('wa.purge-messages'),
     'wa.unlink-after-addon-end': async () => {
       await unlinkAfterAddonEnd(core.whatsapp)
