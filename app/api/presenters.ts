@@ -1,3 +1,4 @@
+import type { DeliveryView, EndpointView } from '../../domain/webhooks'
 import type { CrmEvent } from '../../domain/ports/event-sink'
 import type { AddonEnd, ConnectionStatusResult } from '../../domain/whatsapp'
 import type { StatusResponse } from './schemas'
@@ -27,4 +28,37 @@ export function presentStatus(s: ConnectionStatusResult, addonEnd?: AddonEnd | n
  */
 export function presentCrmEventData(event: CrmEvent): Record<string, unknown> {
   return event.type === 'whatsapp.connection.updated' ? presentStatus(event.data) : event.data
+}
+
+/** A CRM endpoint as the API and the page show it: never its secret; absent rather than null. */
+export function presentWebhookEndpoint(e: EndpointView) {
+  return {
+    id: e.id,
+    url: e.url,
+    events: e.events,
+    allEvents: e.allEvents,
+    enabled: e.enabled,
+    ...(e.disabledAt ? { disabledAt: e.disabledAt.toISOString() } : {}),
+    ...(e.disabledReason ? { disabledReason: e.disabledReason } : {}),
+    createdAt: e.createdAt.toISOString(),
+  }
+}
+
+export function presentWebhookDelivery(d: DeliveryView) {
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    eventType: d.eventType,
+    status: d.status,
+    attempts: d.attempts,
+    ...(d.nextAttemptAt ? { nextAttemptAt: d.nextAttemptAt.toISOString() } : {}),
+    createdAt: d.createdAt.toISOString(),
+    attemptLog: d.attemptLog.map((a) => ({
+      at: a.at.toISOString(),
+      ...(a.httpStatus !== null ? { httpStatus: a.httpStatus } : {}),
+      ...(a.error ? { error: a.error } : {}),
+      durationMs: a.durationMs,
+      ...(a.response ? { response: a.response } : {}),
+    })),
+  }
 }
