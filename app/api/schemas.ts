@@ -107,79 +107,65 @@ export const WebhookEndpointCreateBodySchema = z
     example: { url: 'https://crm.example.com/hooks/whatsapp', events: ['whatsapp.connection.updated'] },
   })
 
-const EXAMPLE_ENDPOINT = {
-  id: EXAMPLE_ENDPOINT_ID,
-  url: 'https://crm.example.com/hooks/whatsapp',
-  events: ['whatsapp.connection.updated', 'whatsapp.message.updated', 'whatsapp.message.received'],
-  allEvents: true,
-  enabled: true,
-  createdAt: '2026-12-03T10:00:00.000Z',
-}
+// Examples per field (an object-level example with an `id` key reads as a schema id to draft-07 tools).
 export const WebhookEndpointSchema = z
   .object({
-    id: z.string().uuid(),
-    url: z.string(),
+    id: z.string().uuid().openapi({ example: EXAMPLE_ENDPOINT_ID }),
+    url: z.string().openapi({ example: 'https://crm.example.com/hooks/whatsapp' }),
     events: z.array(CrmEventTypeSchema),
-    allEvents: z.boolean(),
-    enabled: z.boolean(),
-    disabledAt: z.string().datetime().optional(),
-    disabledReason: z.string().optional().openapi({ example: 'retries_exhausted' }),
-    createdAt: z.string().datetime(),
+    allEvents: z.boolean().openapi({ example: true, description: 'No explicit list: every type, present and future' }),
+    enabled: z.boolean().openapi({ example: true }),
+    disabledAt: z.string().datetime().optional().openapi({ example: '2026-12-04T10:00:05.000Z' }),
+    disabledReason: z
+      .string()
+      .optional()
+      .openapi({ example: 'retries_exhausted', description: 'Why it was disabled (deliveries failed for 24 h)' }),
+    createdAt: z.string().datetime().openapi({ example: '2026-12-03T10:00:00.000Z' }),
   })
-  .openapi('WebhookEndpoint', { example: EXAMPLE_ENDPOINT })
-const EXAMPLE_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0Kn8oC3fE4Y='
+  .openapi('WebhookEndpoint')
 export const WebhookEndpointCreatedSchema = z
   .object({
     ok: z.literal(true),
     endpoint: WebhookEndpointSchema,
-    secret: z.string().startsWith('whsec_').openapi({ description: 'The signing secret: shown this once, never again' }),
+    secret: z.string().startsWith('whsec_').openapi({
+      example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0Kn8oC3fE4Y=',
+      description: 'The signing secret: shown this once, never again',
+    }),
   })
-  .openapi('WebhookEndpointWithSecret', { example: { ok: true, endpoint: EXAMPLE_ENDPOINT, secret: EXAMPLE_SECRET } })
+  .openapi('WebhookEndpointWithSecret')
 export const WebhookEndpointListSchema = z
   .object({ ok: z.literal(true), endpoints: z.array(WebhookEndpointSchema) })
-  .openapi('WebhookEndpointList', { example: { ok: true, endpoints: [EXAMPLE_ENDPOINT] } })
+  .openapi('WebhookEndpointList')
 export const OkSchema = z.object({ ok: z.literal(true) }).openapi('Ok', { example: { ok: true } })
 export const WebhookDeliveryListSchema = z
   .object({
     ok: z.literal(true),
     deliveries: z.array(
       z.object({
-        id: z.string().uuid(),
-        eventId: z.string(),
+        id: z.string().uuid().openapi({ example: EXAMPLE_DELIVERY_ID }),
+        eventId: z.string().openapi({ example: 'msg_2c1d9e0b7a554b8ea3f60d6e4a7b8f21', description: 'The webhook-id header' }),
         eventType: CrmEventTypeSchema,
-        status: z.enum(['pending', 'succeeded', 'failed', 'exhausted']),
-        attempts: z.number().int().min(0),
-        nextAttemptAt: z.string().datetime().optional(),
-        createdAt: z.string().datetime(),
+        status: z.enum(['pending', 'succeeded', 'failed', 'exhausted']).openapi({ example: 'failed' }),
+        attempts: z.number().int().min(0).openapi({ example: 1 }),
+        nextAttemptAt: z.string().datetime().optional().openapi({ example: '2026-12-03T10:00:06.000Z' }),
+        createdAt: z.string().datetime().openapi({ example: '2026-12-03T10:00:00.000Z' }),
         attemptLog: z.array(
           z.object({
-            at: z.string().datetime(),
-            httpStatus: z.number().int().optional(),
-            error: z.string().optional().openapi({ example: 'timeout' }),
-            durationMs: z.number().int().min(0),
-            response: z.string().max(1024).optional().openapi({ description: 'At most 1 KiB of the answer' }),
+            at: z.string().datetime().openapi({ example: '2026-12-03T10:00:01.000Z' }),
+            httpStatus: z.number().int().optional().openapi({ example: 500 }),
+            error: z.string().optional().openapi({ example: 'timeout', description: 'Why no answer came' }),
+            durationMs: z.number().int().min(0).openapi({ example: 84 }),
+            response: z
+              .string()
+              .max(1024)
+              .optional()
+              .openapi({ example: 'Internal error', description: 'At most 1 KiB of the answer' }),
           }),
         ),
       }),
     ),
   })
-  .openapi('WebhookDeliveryList', {
-    example: {
-      ok: true,
-      deliveries: [
-        {
-          id: EXAMPLE_DELIVERY_ID,
-          eventId: 'msg_2c1d9e0b7a554b8ea3f60d6e4a7b8f21',
-          eventType: 'whatsapp.connection.updated',
-          status: 'failed',
-          attempts: 1,
-          nextAttemptAt: '2026-12-03T10:00:06.000Z',
-          createdAt: '2026-12-03T10:00:00.000Z',
-          attemptLog: [{ at: '2026-12-03T10:00:01.000Z', httpStatus: 500, durationMs: 84, response: 'Internal error' }],
-        },
-      ],
-    },
-  })
+  .openapi('WebhookDeliveryList')
 
 const OpenApiDocumentSchema = z
   .object({
