@@ -5,6 +5,7 @@ import { AesGcmCredentialVault } from '../../adapters/crypto/aes-gcm-credential-
 import { parseEncryptionKeys } from '../../adapters/crypto/encryption-keys'
 import { KyselyWebhookStore } from '../../adapters/kysely/kysely-webhook-store'
 import { UuidGenerator, systemClock } from '../../adapters/node/node-runtime'
+import { taskIdentifier } from '../../adapters/queue/graphile-job-queue'
 import { presentCrmEventData } from '../../app/api/presenters'
 import type { CrmEvent } from '../../domain/ports/event-sink'
 import { DEFAULT_WEBHOOK_CONFIG, StoredEventSink } from '../../domain/webhooks'
@@ -107,6 +108,6 @@ export async function createEndpoint(
 export async function pullRetriesForward(): Promise<void> {
   const { sql } = await import('kysely')
   await sql`update graphile_worker._private_jobs set run_at = now()
-    where task_id = (select id from graphile_worker._private_tasks where identifier = 'wa.deliver-event')
+    where task_id = (select id from graphile_worker._private_tasks where identifier = ${taskIdentifier('wa.deliver-event')})
       and locked_at is null`.execute(testDb())
 }
