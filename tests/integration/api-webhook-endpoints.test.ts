@@ -5,6 +5,7 @@ import { sql } from 'kysely'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { StatusResponseSchema } from '../../app/api/schemas'
+import { sessionCookie } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { eventually, useWaApp } from '../utils/wa-harness'
 import { expectError, get, linkByScan, newTenant, post, statusOf, type TenantActor } from './api-support'
@@ -86,6 +87,31 @@ describe('managing endpoints', () => {
     expect(await (await get(h, '/api/wa/webhook-endpoints', owner)).json()).toEqual({ ok: true, endpoints: [] })
     const audit = await testDb().selectFrom('audit_log').select('action').where('tenant_id', '=', owner.tenantId).execute()
     expect(audit.map((a) => a.action)).toEqual(['webhook.endpoint.create', 'webhook.endpoint.delete'])
+  })
+
+  it('with the session cookie, a cross-site create or delete is refused (CSRF) and a same-origin one works', async () => {
+    const owner = await newTenant()
+    const cookie = await sessionCookie(testDb(), owner.userId)
+    const send = (method: string, path: string, origin: string, json?: unknown) =>
+      fetch(`${h.app.url}${path}`, {
+        method,
+        headers: { cookie, origin, ...(json ? { 'content-type': 'application/json' } : {}) },
+        ...(json ? { body: JSON.stringify(json) } : {}),
+      })
+    await expectError(
+      await send('POST', '/api/wa/webhook-endpoints', 'https://evil.example', { url: rx.url() }),
+      403,
+      'CSRF_REJECTED',
+    )
+    const created = await send('POST', '/api/wa/webhook-endpoints', h.app.url, { url: rx.url('/csrf') })
+    expect(created.status).toBe(201)
+    const { endpoint } = (await created.json()) as { endpoint: { id: string } }
+    await expectError(
+      await send('DELETE', `/api/wa/webhook-endpoints/${endpoint.id}`, 'https://evil.example'),
+      403,
+      'CSRF_REJECTED',
+    )
+    expect((await send('DELETE', `/api/wa/webhook-endpoints/${endpoint.id}`, h.app.url)).status).toBe(200)
   })
 
   it('bad input is a 400 envelope and writes nothing', async () => {
