@@ -164,6 +164,23 @@ export async function listWebhookDeliveries(
   }))
 }
 
+/** The settings page: every endpoint with its `deliveriesEach` most recent deliveries. */
+export async function webhookOverview(
+  deps: WebhookDeps,
+  input: { tenantId: string; deliveriesEach: number },
+): Promise<Array<{ endpoint: EndpointView; deliveries: DeliveryView[] }>> {
+  const endpoints = await listWebhookEndpoints(deps, input)
+  return Promise.all(
+    endpoints.map(async (endpoint) => ({
+      endpoint,
+      deliveries: (await listWebhookDeliveries(deps, { tenantId: input.tenantId, endpointId: endpoint.id })).slice(
+        0,
+        input.deliveriesEach,
+      ),
+    })),
+  )
+}
+
 /**
  * `POST …/deliveries/:deliveryId/resend`: the delivery is tried again now with a fresh 24 h
  * window. Resending is the user saying "the endpoint works again": a disabled endpoint is

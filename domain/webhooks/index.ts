@@ -9,6 +9,7 @@ export {
   listWebhookEndpoints,
   resendWebhookDelivery,
   rotateWebhookSecret,
+  webhookOverview,
   type DeliveryView,
   type EndpointView,
 } from './endpoints'

@@ -12,10 +12,9 @@ import { CRM_EVENT_TYPES, type CrmEventType } from '../../../domain/ports/event-
 import {
   createWebhookEndpoint,
   deleteWebhookEndpoint,
-  listWebhookDeliveries,
-  listWebhookEndpoints,
   resendWebhookDelivery,
   rotateWebhookSecret,
+  webhookOverview,
 } from '../../../domain/webhooks'
 import { getFeatures, isDomainError } from '../../../domain/whatsapp'
 import { WEBHOOK_INTENTS, isWebhookIntent, type WebhookActionResult, type WebhookIntent } from './intents'
@@ -30,15 +29,13 @@ export async function webhooksPageLoader({ request }: LoaderFunctionArgs) {
   const services = getServices()
   const lang = await getLang(request)
   const features = await getFeatures(services.whatsapp, { tenantId: ctx.tenantId })
-  const endpoints = features.whatsapp_enabled ? await listWebhookEndpoints(services.webhooks, { tenantId: ctx.tenantId }) : []
-  const withDeliveries = await Promise.all(
-    endpoints.map(async (e) => ({
-      ...presentWebhookEndpoint(e),
-      deliveries: (await listWebhookDeliveries(services.webhooks, { tenantId: ctx.tenantId, endpointId: e.id }))
-        .slice(0, SHOWN_DELIVERIES)
-        .map(presentWebhookDelivery),
-    })),
-  )
+  const overview = features.whatsapp_enabled
+    ? await webhookOverview(services.webhooks, { tenantId: ctx.tenantId, deliveriesEach: SHOWN_DELIVERIES })
+    : []
+  const withDeliveries = overview.map((o) => ({
+    ...presentWebhookEndpoint(o.endpoint),
+    deliveries: o.deliveries.map(presentWebhookDelivery),
+  }))
   return json(
     { lang, enabled: features.whatsapp_enabled, eventTypes: [...CRM_EVENT_TYPES], endpoints: withDeliveries },
     { headers: NO_STORE },
