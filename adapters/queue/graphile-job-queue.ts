@@ -1,4 +1,13 @@
-import { Logger as GraphileLogger, run, runMigrations, type Runner, type Task, type TaskList } from 'graphile-worker'
+import {
+  Logger as GraphileLogger,
+  parseCronItems,
+  run,
+  runMigrations,
+  type CronItem,
+  type Runner,
+  type Task,
+  type TaskList,
+} from 'graphile-worker'
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { EnqueueOptions, JobHandler, JobName, JobPayload, JobQueue } from '../../domain/ports/job-queue'
 import type { Logger } from '../../domain/ports/logger'
@@ -58,9 +67,42 @@ export interface JobWorkerOptions {
   concurrency: number
   /** Polling for future jobs (retries, runAt) in ms; new jobs arrive by NOTIFY at once. */
   pollIntervalMs?: number
-  /** graphile-worker crontab lines, e.g. `0 3 * * * wa.purge-messages` (at most once per tick across processes). */
+  /**
+   * Crontab lines `<minute> <hour> <day> <month> <weekday> <task> [?fill=<n><s|m|h|d>]`, e.g.
+   * `0 3 * * * wa.purge-messages ?fill=1d` (at most once per tick across processes). Parsed
+   * here rather than by graphile-worker's crontab parser, whose task names cannot contain the
+   * dots of ours.
+   */
   crontab?: string
   logger: WorkerLogger
+}
+
+const SCHEDULE_LINE = /^((?:\S+\s+){4}\S+)\s+([a-z][a-z0-9.-]*)(?:\s+\?fill=(\d+)([smhd]))?$/
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+
+/** The crontab lines above as graphile-worker cron items; a malformed line throws at start. */
+export function parseSchedule(crontab: string): CronItem[] {
+  return crontab
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('#'))
+    .map((line) => {
+      const m = SCHEDULE_LINE.exec(line)
+      if (!m) throw new Error(`invalid schedule line: ${line}`)
+      const [, match, task, fill, unit] = m as unknown as [
+        string,
+        string,
+        string,
+        string | undefined,
+        keyof typeof UNIT_MS | undefined,
+      ]
+      return {
+        match,
+        task,
+        identifier: task,
+        ...(fill && unit ? { options: { backfillPeriod: Number(fill) * UNIT_MS[unit] } } : {}),
+      }
+    })
 }
 
 export interface JobWorker {
@@ -86,7 +128,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     noHandleSignals: true,
     pollInterval: options.pollIntervalMs ?? 2_000,
     taskList,
-    crontab: options.crontab ?? '',
+    parsedCronItems: parseCronItems(parseSchedule(options.crontab ?? '')),
     logger: graphileLogger(options.logger),
   })
   let stopping: Promise<void> | undefined

@@ -1,5 +1,6 @@
 import { startJobWorker, type JobWorker } from '../../adapters/queue/graphile-job-queue'
-import type { JobHandler, JobName } from '../../domain/ports/job-queue'
+import type { JobHandler, JobName, JobPayload } from '../../domain/ports/job-queue'
+import { drainSendQueue, purgeOldMessages } from '../../domain/messages'
 import type { CoreServices } from '../core-services.server'
 
 /**
@@ -14,14 +15,29 @@ export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
     }
   }
   return {
-    'wa.send-message': notYet('wa.send-message'),
+    'wa.send-message': async (payload) => {
+      await drainSendQueue(core.messages, { instanceId: instanceIdOf(payload) })
+    },
     'wa.deliver-event': notYet('wa.deliver-event'),
-    'wa.purge-messages': notYet('wa.purge-messages'),
+    'wa.purge-messages': async () => {
+      await purgeOldMessages(core.messages)
+    },
   }
 }
 
-/** Scheduled tasks, graphile-worker crontab syntax (each tick runs once across all processes). */
-export const JOB_CRONTAB = ''
+/** A send job's payload: `{instanceId}` (digits). Anything else is a bug: fail the job loudly. */
+function instanceIdOf(payload: JobPayload): string {
+  const id = payload['instanceId']
+  if (typeof id !== 'string' || !/^\d{1,20}$/.test(id)) throw new Error('wa.send-message job without a valid instanceId')
+  return id
+}
+
+/**
+ * Scheduled tasks, graphile-worker crontab syntax (each tick runs once across all processes):
+ * the retention purge at 03:17 UTC every night (`?fill=1d`: a tick missed while no worker ran is
+ * caught up once, within a day).
+ */
+export const JOB_CRONTAB = '17 3 * * * wa.purge-messages ?fill=1d'
 
 /**
  * Starts this process's workers (every app process, or `npm run worker` alone): on a session
@@ -32,6 +48,7 @@ export function startWorkers(core: CoreServices, connectionString: string): Prom
     connectionString,
     handlers: jobHandlers(core),
     concurrency: core.env.WA_JOB_CONCURRENCY,
+    pollIntervalMs: core.env.WA_JOB_POLL_INTERVAL_MS,
     crontab: JOB_CRONTAB,
     logger: core.logger,
   })
