@@ -124,25 +124,24 @@ const MessageSchema = z
     createdAt: z.string().datetime(),
     updatedAt: z.string().datetime(),
   })
-  .openapi('Message', {
-    example: {
-      id: MESSAGE_EXAMPLE_ID,
-      direction: 'outbound',
-      to: '+33612345678',
-      text: 'Bonjour, votre commande est prête.',
-      contentType: 'text',
-      status: 'delivered',
-      statusHistory: [
-        { status: 'queued', at: '2026-12-03T10:00:00.000Z' },
-        { status: 'sending', at: '2026-12-03T10:00:00.120Z' },
-        { status: 'sent', at: '2026-12-03T10:00:00.480Z' },
-        { status: 'delivered', at: '2026-12-03T10:00:02.000Z' },
-      ],
-      reference: 'crm-contact-42',
-      createdAt: '2026-12-03T10:00:00.000Z',
-      updatedAt: '2026-12-03T10:00:02.000Z',
-    },
-  })
+  .openapi('Message')
+const MESSAGE_EXAMPLE = {
+  id: MESSAGE_EXAMPLE_ID,
+  direction: 'outbound',
+  to: '+33612345678',
+  text: 'Bonjour, votre commande est prête.',
+  contentType: 'text',
+  status: 'delivered',
+  statusHistory: [
+    { status: 'queued', at: '2026-12-03T10:00:00.000Z' },
+    { status: 'sending', at: '2026-12-03T10:00:00.120Z' },
+    { status: 'sent', at: '2026-12-03T10:00:00.480Z' },
+    { status: 'delivered', at: '2026-12-03T10:00:02.000Z' },
+  ],
+  reference: 'crm-contact-42',
+  createdAt: '2026-12-03T10:00:00.000Z',
+  updatedAt: '2026-12-03T10:00:02.000Z',
+}
 export const MessageResponseSchema = z.object({ ok: z.literal(true), message: MessageSchema }).openapi('MessageResponse')
 export const MessageListResponseSchema = z
   .object({
@@ -180,6 +179,7 @@ const OpenApiDocumentSchema = z
   .openapi('OpenApiDocument')
 
 const jsonContent = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } })
+const jsonExample = (schema: z.ZodType, example: unknown) => ({ content: { 'application/json': { schema, example } } })
 
 // 429, 502 and 503 answers say when to come back (app/utils/api.server.ts, api.wa.events.ts).
 const RETRY_AFTER_STATUSES = new Set([429, 502, 503])
@@ -296,25 +296,15 @@ export function buildOpenApiDocument() {
     responses: {
       202: {
         description: 'Queued',
-        ...jsonContent(
-          MessageResponseSchema.openapi({
-            example: {
-              ok: true,
-              message: {
-                id: MESSAGE_EXAMPLE_ID,
-                direction: 'outbound',
-                to: '+33612345678',
-                text: 'Bonjour, votre commande est prête.',
-                contentType: 'text',
-                status: 'queued',
-                statusHistory: [{ status: 'queued', at: '2026-12-03T10:00:00.000Z' }],
-                reference: 'crm-contact-42',
-                createdAt: '2026-12-03T10:00:00.000Z',
-                updatedAt: '2026-12-03T10:00:00.000Z',
-              },
-            },
-          }),
-        ),
+        ...jsonExample(MessageResponseSchema, {
+          ok: true,
+          message: {
+            ...MESSAGE_EXAMPLE,
+            status: 'queued',
+            statusHistory: [{ status: 'queued', at: '2026-12-03T10:00:00.000Z' }],
+            updatedAt: '2026-12-03T10:00:00.000Z',
+          },
+        }),
       },
       200: {
         description: 'The same Idempotency-Key and body within 24 h: the message created then',
@@ -332,7 +322,11 @@ export function buildOpenApiDocument() {
     responses: {
       200: {
         description: 'A page of messages',
-        ...jsonContent(MessageListResponseSchema.openapi({ example: { ok: true, messages: [], nextCursor: null } })),
+        ...jsonExample(MessageListResponseSchema, {
+          ok: true,
+          messages: [MESSAGE_EXAMPLE],
+          nextCursor: 'MTc2NDc1NjAwMDAwMC4zZjBjN2I4ZQ',
+        }),
       },
       ...common,
     },
@@ -341,7 +335,11 @@ export function buildOpenApiDocument() {
     ...api('get', '/api/wa/messages/{id}', 'getMessage', 'One message and its status history'),
     tags: ['Messages'],
     request: { headers: tenantHeader, params: MessageIdParamsSchema },
-    responses: { 200: { description: 'The message', ...jsonContent(MessageResponseSchema) }, ...common, ...errors(404) },
+    responses: {
+      200: { description: 'The message', ...jsonExample(MessageResponseSchema, { ok: true, message: MESSAGE_EXAMPLE }) },
+      ...common,
+      ...errors(404),
+    },
   })
   registry.registerPath({
     ...api('get', '/api/wa/events', 'streamStatusEvents', 'Live status changes (server-sent events)'),
