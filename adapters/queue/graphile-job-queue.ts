@@ -1,13 +1,4 @@
-import {
-  Logger as GraphileLogger,
-  parseCronItems,
-  run,
-  runMigrations,
-  type CronItem,
-  type Runner,
-  type Task,
-  type TaskList,
-} from 'graphile-worker'
+import { Logger as GraphileLogger, run, runMigrations, type Runner, type Task, type TaskList } from 'graphile-worker'
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { EnqueueOptions, JobHandler, JobName, JobPayload, JobQueue } from '../../domain/ports/job-queue'
 import type { Logger } from '../../domain/ports/logger'
@@ -21,10 +12,18 @@ import type { Logger } from '../../domain/ports/logger'
  */
 type Executor = Kysely<any> | Transaction<any>
 
+/**
+ * A job's task identifier in graphile-worker's tables: our names with `:` for `.`, since its
+ * crontab accepts only `[_a-zA-Z][-_a-zA-Z0-9:]*` (`wa.send-message` → `wa:send-message`).
+ */
+export function taskIdentifier(name: JobName): string {
+  return name.replaceAll('.', ':')
+}
+
 /** Adds a job through `graphile_worker.add_job` on `executor` (the caller's transaction, if any). */
 export async function addJob(executor: Executor, task: JobName, payload: JobPayload, options: EnqueueOptions = {}) {
   await sql`select graphile_worker.add_job(
-      identifier => ${task}::text,
+      identifier => ${taskIdentifier(task)}::text,
       payload => ${JSON.stringify(payload)}::json,
       queue_name => ${options.queue ?? null}::text,
       run_at => ${options.runAt ?? null}::timestamptz,
@@ -68,41 +67,11 @@ export interface JobWorkerOptions {
   /** Polling for future jobs (retries, runAt) in ms; new jobs arrive by NOTIFY at once. */
   pollIntervalMs?: number
   /**
-   * Crontab lines `<minute> <hour> <day> <month> <weekday> <task> [?fill=<n><s|m|h|d>]`, e.g.
-   * `0 3 * * * wa.purge-messages ?fill=1d` (at most once per tick across processes). Parsed
-   * here rather than by graphile-worker's crontab parser, whose task names cannot contain the
-   * dots of ours.
+   * Scheduled jobs: a cron pattern (graphile-worker's crontab syntax: minute hour day month
+   * weekday) and the task; each tick runs once across all processes.
    */
-  crontab?: string
+  schedule?: ReadonlyArray<{ cron: string; task: JobName }>
   logger: WorkerLogger
-}
-
-const SCHEDULE_LINE = /^((?:\S+\s+){4}\S+)\s+([a-z][a-z0-9.-]*)(?:\s+\?fill=(\d+)([smhd]))?$/
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
-
-/** The crontab lines above as graphile-worker cron items; a malformed line throws at start. */
-export function parseSchedule(crontab: string): CronItem[] {
-  return crontab
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0 && !l.startsWith('#'))
-    .map((line) => {
-      const m = SCHEDULE_LINE.exec(line)
-      if (!m) throw new Error(`invalid schedule line: ${line}`)
-      const [, match, task, fill, unit] = m as unknown as [
-        string,
-        string,
-        string,
-        string | undefined,
-        keyof typeof UNIT_MS | undefined,
-      ]
-      return {
-        match,
-        task,
-        identifier: task,
-        ...(fill && unit ? { options: { backfillPeriod: Number(fill) * UNIT_MS[unit] } } : {}),
-      }
-    })
 }
 
 export interface JobWorker {
@@ -120,7 +89,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
   for (const [name, handler] of Object.entries(options.handlers)) {
     if (!handler) continue
     const task: Task = async (payload) => handler((payload ?? {}) as JobPayload)
-    taskList[name] = task
+    taskList[taskIdentifier(name as JobName)] = task
   }
   const runner: Runner = await run({
     connectionString: options.connectionString,
@@ -128,7 +97,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     noHandleSignals: true,
     pollInterval: options.pollIntervalMs ?? 2_000,
     taskList,
-    parsedCronItems: parseCronItems(parseSchedule(options.crontab ?? '')),
+    crontab: (options.schedule ?? []).map((s) => `${s.cron} ${taskIdentifier(s.task)}`).join('\n'),
     logger: graphileLogger(options.logger),
   })
   let stopping: Promise<void> | undefined

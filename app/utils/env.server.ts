@@ -79,6 +79,8 @@ const EnvSchema = z.object({
   WA_LOGOUT_RETRY_BASE_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
   // A linked instance is reconciled with Green-API when its state is older than this (decision 120).
   WA_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  // Days a number stays linked after WhatsApp Pro is switched off, before it is unlinked (decision 169).
+  WA_DISABLED_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(7),
   // Background jobs (graphile-worker): run them in this process (off: only `npm run worker` does), and how many at once.
   WA_JOB_WORKER: z.enum(['on', 'off']).default('on'),
   WA_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),

@@ -1,6 +1,7 @@
 import { startJobWorker, type JobWorker } from '../../adapters/queue/graphile-job-queue'
 import type { JobHandler, JobName, JobPayload } from '../../domain/ports/job-queue'
 import { drainSendQueue, purgeOldMessages } from '../../domain/messages'
+import { unlinkAfterAddonEnd } from '../../domain/whatsapp'
 import type { CoreServices } from '../core-services.server'
 
 /**
@@ -22,6 +23,9 @@ export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
     'wa.purge-messages': async () => {
       await purgeOldMessages(core.messages)
     },
+    'wa.unlink-after-addon-end': async () => {
+      await unlinkAfterAddonEnd(core.whatsapp)
+    },
   }
 }
 
@@ -32,12 +36,13 @@ function instanceIdOf(payload: JobPayload): string {
   return id
 }
 
-/**
- * Scheduled tasks, graphile-worker crontab syntax (each tick runs once across all processes):
- * the retention purge at 03:17 UTC every night (`?fill=1d`: a tick missed while no worker ran is
- * caught up once, within a day).
- */
-export const JOB_CRONTAB = '17 3 * * * wa.purge-messages ?fill=1d'
+/** Scheduled tasks (graphile-worker's cron syntax; each tick runs once across all processes). */
+export const JOB_SCHEDULE: ReadonlyArray<{ cron: string; task: JobName }> = [
+  // Numbers still linked after the add-on's grace (decision 169): checked every quarter hour.
+  { cron: '*/15 * * * *', task: 'wa.unlink-after-addon-end' },
+  // Retention (WA_MESSAGE_RETENTION_DAYS, decision 174): every night at 03:17 UTC.
+  { cron: '17 3 * * *', task: 'wa.purge-messages' },
+]
 
 /**
  * Starts this process's workers (every app process, or `npm run worker` alone): on a session
@@ -49,7 +54,7 @@ export function startWorkers(core: CoreServices, connectionString: string): Prom
     handlers: jobHandlers(core),
     concurrency: core.env.WA_JOB_CONCURRENCY,
     pollIntervalMs: core.env.WA_JOB_POLL_INTERVAL_MS,
-    crontab: JOB_CRONTAB,
+    schedule: JOB_SCHEDULE,
     logger: core.logger,
   })
 }
