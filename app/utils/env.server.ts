@@ -100,7 +100,7 @@ const EnvSchema = z.object({
   // Messages older than this are purged every night (wa.purge-messages).
   WA_MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   // How often workers look for jobs scheduled for later (new jobs arrive at once by NOTIFY).
-  WA_JOB_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
+  WA_JOB_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   // --- end messages ---
   METRICS_TOKEN: z.string().optional(),
   // --- HTTP edge: event-stream caps and lifetime, request body limits in bytes ---
