@@ -7,7 +7,7 @@ import { useWaApp } from '../utils/wa-harness'
 import { expectError, get, linkByScan, newTenant, post } from './api-support'
 import { FAST_SEND_ENV, fetchMessage, send, waitForStatus } from './api-messages-support'
 
-const h = useWaApp({ env: { ...FAST_SEND_ENV, WA_RATE_LIMIT_MESSAGES: '3/60' }, instances: 6 })
+const h = useWaApp({ env: { ...FAST_SEND_ENV, WA_RATE_LIMIT_MESSAGES: '3/60' }, instances: 10 })
 
 describe('POST /api/wa/messages', () => {
   it('202 queued, then sent through the tenant instance; GET shows the full history', async () => {
