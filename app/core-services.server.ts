@@ -55,6 +55,8 @@ export interface CoreServices {
   jobs: GraphileJobQueue
   /** Everything the message use cases need (the store encrypts peers and texts through `vault`). */
   messages: MessagesDeps
+  /** `messages.store`, under the name the first store commit gave it (for code built on that commit). */
+  messageStore: MessagesDeps['store']
 }
 
 export interface CoreOptions {
@@ -169,5 +171,19 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       retentionDays: env.WA_MESSAGE_RETENTION_DAYS,
     },
   }
-  return { env, db, logger, metrics, secrets, vault, provider, whatsapp: wa, whatsappHotPath, auth, jobs, messages }
+  return {
+    env,
+    db,
+    logger,
+    metrics,
+    secrets,
+    vault,
+    provider,
+    whatsapp: wa,
+    whatsappHotPath,
+    auth,
+    jobs,
+    messages,
+    messageStore: messages.store,
+  }
 }
