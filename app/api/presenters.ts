@@ -1,4 +1,5 @@
 import type { AddonEnd, ConnectionStatusResult } from '../../domain/whatsapp'
+import { messageView, type MessageRecord, type MessageView } from '../../domain/messages'
 import type { StatusResponse } from './schemas'
 
 /**
@@ -17,4 +18,12 @@ export function presentStatus(s: ConnectionStatusResult, addonEnd?: AddonEnd | n
     ...(s.linkExpiresAt ? { linkExpiresAt: s.linkExpiresAt.toISOString() } : {}),
     ...(addonEnd ? { addonEndedAt: addonEnd.endedAt.toISOString(), unlinkAt: addonEnd.unlinkAt.toISOString() } : {}),
   }
+}
+
+/**
+ * A message as `GET /api/wa/messages/:id` answers it: the domain's one view, the same JSON the
+ * `whatsapp.message.updated` event carries (domain/messages/message-view.ts).
+ */
+export function presentMessage(m: MessageRecord): MessageView {
+  return messageView(m)
 }
