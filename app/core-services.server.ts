@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import { AesGcmCredentialVault } from '../adapters/crypto/aes-gcm-credential-vault'
+import { HmacKeyedHasher } from '../adapters/crypto/hmac-keyed-hasher'
 import {
   CachingApiTokenStore,
   CachingConnectionRepository,
@@ -16,12 +17,14 @@ import { KyselyAuditLog } from '../adapters/kysely/kysely-audit-log'
 import { KyselyConnectionRepository } from '../adapters/kysely/kysely-connection-repository'
 import { KyselyFeatureStore } from '../adapters/kysely/kysely-feature-store'
 import { KyselyInstanceAllocator } from '../adapters/kysely/kysely-instance-allocator'
+import { KyselyMessageStore } from '../adapters/kysely/kysely-message-store'
 import { KyselyRateLimiter } from '../adapters/kysely/kysely-rate-limiter'
 import { KyselyWebhookStore } from '../adapters/kysely/kysely-webhook-store'
 import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
 import type { Database } from '../db/schema'
 import { DEFAULT_WEBHOOK_CONFIG, StoredEventSink, type WebhookDeps } from '../domain/webhooks'
+import { DEFAULT_MESSAGES_CONFIG, type MessagesDeps } from '../domain/messages'
 import { DEFAULT_WHATSAPP_CONFIG, type WhatsAppDeps } from '../domain/whatsapp'
 import { presentCrmEventData } from './api/presenters'
 import { buildAuthServices, type AuthServices } from './utils/auth.server'
@@ -59,6 +62,10 @@ export interface CoreServices {
   webhooks: WebhookDeps
   /** The CRM endpoints' HTTP client (its target policy from env; tests swap its resolver). */
   webhookTransport: WebhookHttpTransport
+  /** Everything the message use cases need (the store encrypts peers and texts through `vault`). */
+  messages: MessagesDeps
+  /** `messages.store`, under the name the first store commit gave it (for code built on that commit). */
+  messageStore: MessagesDeps['store']
 }
 
 export interface CoreOptions {
@@ -164,6 +171,29 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       : {},
   )
   const jobs = new GraphileJobQueue(db)
+  const messages: MessagesDeps = {
+    features: wa.features,
+    connections: wa.connections,
+    provider,
+    vault,
+    clock: systemClock,
+    rateLimiter: wa.rateLimiter,
+    events: wa.events,
+    ids: wa.ids,
+    logger,
+    store: new KyselyMessageStore(db, vault),
+    jobs,
+    hasher: new HmacKeyedHasher(env.encryptionKeys),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    config: {
+      ...DEFAULT_MESSAGES_CONFIG,
+      rateLimit: env.WA_RATE_LIMIT_MESSAGES,
+      sendIntervalMs: env.WA_SEND_INTERVAL_MS,
+      recheckMs: env.WA_SEND_RECHECK_MS,
+      recoveryGraceMs: env.WA_SEND_RECOVERY_GRACE_MS,
+      retentionDays: env.WA_MESSAGE_RETENTION_DAYS,
+    },
+  }
   return {
     env,
     db,
@@ -178,5 +208,7 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     jobs,
     webhooks,
     webhookTransport,
+    messages,
+    messageStore: messages.store,
   }
 }

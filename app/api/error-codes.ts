@@ -30,6 +30,7 @@ export const API_ERROR_CODES = [
   'CREDENTIALS_UNREADABLE',
   'WEBHOOK_UNAUTHORIZED',
   'WEBHOOK_URL_REFUSED',
+  'IDEMPOTENCY_CONFLICT',
   // Anything else, without detail (apiHandler, server/http-app.ts)
   'INTERNAL',
 ] as const

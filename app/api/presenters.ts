@@ -1,6 +1,7 @@
 import type { DeliveryView, EndpointView } from '../../domain/webhooks'
 import type { CrmEvent } from '../../domain/ports/event-sink'
 import type { AddonEnd, ConnectionStatusResult } from '../../domain/whatsapp'
+import { messageView, type MessageRecord, type MessageView } from '../../domain/messages'
 import type { StatusResponse } from './schemas'
 
 /**
@@ -61,4 +62,12 @@ export function presentWebhookDelivery(d: DeliveryView) {
       ...(a.response ? { response: a.response } : {}),
     })),
   }
+}
+
+/**
+ * A message as `GET /api/wa/messages/:id` answers it: the domain's one view, the same JSON the
+ * `whatsapp.message.updated` event carries (domain/messages/message-view.ts).
+ */
+export function presentMessage(m: MessageRecord): MessageView {
+  return messageView(m)
 }

@@ -1,5 +1,6 @@
 import { startJobWorker, type JobWorker } from '../../adapters/queue/graphile-job-queue'
-import type { JobHandler, JobName } from '../../domain/ports/job-queue'
+import type { JobHandler, JobName, JobPayload } from '../../domain/ports/job-queue'
+import { drainSendQueue, purgeOldMessages } from '../../domain/messages'
 import { deliverEvent } from '../../domain/webhooks'
 import { unlinkAfterAddonEnd } from '../../domain/whatsapp'
 import type { CoreServices } from '../core-services.server'
@@ -10,13 +11,7 @@ import type { CoreServices } from '../core-services.server'
  * payload and call one use case.
  */
 export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
-  const notYet = (name: JobName): JobHandler => {
-    return async () => {
-      core.logger.warn({ job: name }, 'no handler for this job yet')
-    }
-  }
   return {
-    'wa.send-message': notYet('wa.send-message'),
     // One try of one CRM delivery; the use case schedules its own retries (decision 181).
     'wa.deliver-event': async (payload) => {
       if (typeof payload.deliveryId !== 'string') {
@@ -25,17 +20,31 @@ export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
       }
       await deliverEvent(core.webhooks, { deliveryId: payload.deliveryId })
     },
-    'wa.purge-messages': notYet('wa.purge-messages'),
+    'wa.send-message': async (payload) => {
+      await drainSendQueue(core.messages, { instanceId: instanceIdOf(payload) })
+    },
+    'wa.purge-messages': async () => {
+      await purgeOldMessages(core.messages)
+    },
     'wa.unlink-after-addon-end': async () => {
       await unlinkAfterAddonEnd(core.whatsapp)
     },
   }
 }
 
+/** A send job's payload: `{instanceId}` (digits). Anything else is a bug: fail the job loudly. */
+function instanceIdOf(payload: JobPayload): string {
+  const id = payload['instanceId']
+  if (typeof id !== 'string' || !/^\d{1,20}$/.test(id)) throw new Error('wa.send-message job without a valid instanceId')
+  return id
+}
+
 /** Scheduled tasks (graphile-worker's cron syntax; each tick runs once across all processes). */
 export const JOB_SCHEDULE: ReadonlyArray<{ cron: string; task: JobName }> = [
   // Numbers still linked after the add-on's grace (decision 169): checked every quarter hour.
   { cron: '*/15 * * * *', task: 'wa.unlink-after-addon-end' },
+  // Retention (WA_MESSAGE_RETENTION_DAYS, decision 174): every night at 03:17 UTC.
+  { cron: '17 3 * * *', task: 'wa.purge-messages' },
 ]
 
 /**
@@ -47,6 +56,7 @@ export function startWorkers(core: CoreServices, connectionString: string): Prom
     connectionString,
     handlers: jobHandlers(core),
     concurrency: core.env.WA_JOB_CONCURRENCY,
+    pollIntervalMs: core.env.WA_JOB_POLL_INTERVAL_MS,
     schedule: JOB_SCHEDULE,
     logger: core.logger,
   })

@@ -1,0 +1,9 @@
+// The messages context's public surface (outside domain/, import from here or a port).
+export * from './message'
+export { advanceStatus } from './advance-status'
+export { decodeCursor, encodeCursor, type MessageCursor } from './cursor'
+export { DEFAULT_MESSAGES_CONFIG, type MessagesConfig, type MessagesDeps } from './messages-deps'
+export { messageView, type MessageView } from './message-view'
+export { MAX_REFERENCE_LENGTH, MAX_TEXT_LENGTH, queueMessage, sendJobFor, type QueueMessageInput } from './queue-message'
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, getMessage, listMessages, purgeOldMessages } from './read-messages'
+export { drainSendQueue, type DrainOutcome } from './drain-send-queue'
