@@ -1,6 +1,7 @@
 import path from 'node:path'
 import type { Router } from 'express'
 import { DEFAULT_SIMULATOR_MOUNT_PATH, GreenApiSimulator, createGreenApiSimulatorRouter } from '../adapters/green-api/simulator'
+import type { HostResolver } from '../adapters/http/webhook-http-transport'
 import { missingSessionLimits } from '../adapters/postgres/pg-pool'
 import { INSTANCE_TOKEN_LOCATION, reconcileOnStart } from '../domain/whatsapp'
 import { closeServices, getServices } from './services.server'
@@ -29,6 +30,8 @@ export interface BootOptions {
   statusRefresh?: boolean
   /** Skip this process's job workers (also WA_JOB_WORKER=off). */
   jobWorker?: boolean
+  /** Tests: how CRM endpoint host names resolve (standing in for DNS, e.g. to rebind a name). */
+  webhookResolver?: HostResolver
 }
 
 export interface Booted {
@@ -75,6 +78,7 @@ export function bootServices(opts: BootOptions): Promise<Booted> {
 async function boot(opts: BootOptions, state: BootState): Promise<Booted> {
   const services = getServices()
   const { env, whatsapp: wa, logger } = services
+  if (opts.webhookResolver) services.webhookTransport.useResolver(opts.webhookResolver)
   await services.statusHub.start()
   if (env.WA_CACHE_TTL_MS > 0) await services.cacheListener.start() // caches serve only while it listens
   if (env.DATABASE_POOLED) {

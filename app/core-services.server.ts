@@ -10,6 +10,8 @@ import {
   type HotPathCaches,
 } from '../adapters/cache/hot-path-cache'
 import { GreenApiPartnerProvider, GreenApiWhatsAppProvider } from '../adapters/green-api'
+import { StandardWebhooksSigner } from '../adapters/crypto/standard-webhooks-signer'
+import { WebhookHttpTransport } from '../adapters/http/webhook-http-transport'
 import { GraphileJobQueue } from '../adapters/queue/graphile-job-queue'
 import { KyselyAuditLog } from '../adapters/kysely/kysely-audit-log'
 import { KyselyConnectionRepository } from '../adapters/kysely/kysely-connection-repository'
@@ -17,11 +19,14 @@ import { KyselyFeatureStore } from '../adapters/kysely/kysely-feature-store'
 import { KyselyInstanceAllocator } from '../adapters/kysely/kysely-instance-allocator'
 import { KyselyMessageStore } from '../adapters/kysely/kysely-message-store'
 import { KyselyRateLimiter } from '../adapters/kysely/kysely-rate-limiter'
+import { KyselyWebhookStore } from '../adapters/kysely/kysely-webhook-store'
 import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
 import type { Database } from '../db/schema'
 import { DEFAULT_MESSAGES_CONFIG, type MessagesDeps } from '../domain/messages'
+import { DEFAULT_WEBHOOK_CONFIG, StoredEventSink, type WebhookDeps } from '../domain/webhooks'
 import { DEFAULT_WHATSAPP_CONFIG, type WhatsAppDeps } from '../domain/whatsapp'
+import { presentCrmEventData } from './api/presenters'
 import { buildAuthServices, type AuthServices } from './utils/auth.server'
 import type { Env } from './utils/env.server'
 import { createLogger, type AppLogger } from './utils/logger.server'
@@ -57,6 +62,10 @@ export interface CoreServices {
   messages: MessagesDeps
   /** `messages.store`, under the name the first store commit gave it (for code built on that commit). */
   messageStore: MessagesDeps['store']
+  /** The CRM endpoints, their signed deliveries and retries (the `wa.deliver-event` job). */
+  webhooks: WebhookDeps
+  /** The CRM endpoints' HTTP client (its target policy from env; tests swap its resolver). */
+  webhookTransport: WebhookHttpTransport
 }
 
 export interface CoreOptions {
@@ -103,6 +112,20 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
   const connections = new KyselyConnectionRepository(db)
   const instances = new KyselyInstanceAllocator(db)
   const features = new KyselyFeatureStore(db)
+  const ids = new UuidGenerator()
+  const audit = new KyselyAuditLog(db)
+  const webhookTransport = new WebhookHttpTransport(env.webhookTargets)
+  const webhooks: WebhookDeps = {
+    store: new KyselyWebhookStore(db),
+    transport: webhookTransport,
+    signer: new StandardWebhooksSigner(),
+    vault,
+    clock: systemClock,
+    ids,
+    audit,
+    logger,
+    config: DEFAULT_WEBHOOK_CONFIG,
+  }
   const wa: WhatsAppDeps = {
     features: caches ? new CachingFeatureStore(features, caches) : features,
     // Reads go to PostgreSQL (read-then-write use cases); writes drop the cached row at once.
@@ -112,15 +135,15 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     ...(partner ? { partner } : {}),
     vault,
     clock: systemClock,
-    audit: new KyselyAuditLog(db),
+    audit,
     // wa_link_attempts_total{result}: the use cases report each outcome.
     linkOutcomes: new PrometheusLinkOutcomes(metrics),
     rateLimiter: new KyselyRateLimiter(db),
     publisher: new PgStatusPublisher(db),
-    // Placeholder until the CRM event outbox lands (#15): events are dropped, nothing is stored.
-    events: { emit: async () => {} },
+    // Stored with their deliveries and jobs in one transaction; the workers POST them (decision 180).
+    events: new StoredEventSink(webhooks, presentCrmEventData),
     secrets,
-    ids: new UuidGenerator(),
+    ids,
     logger,
     config: {
       ...DEFAULT_WHATSAPP_CONFIG,
@@ -185,5 +208,7 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     jobs,
     messages,
     messageStore: messages.store,
+    webhooks,
+    webhookTransport,
   }
 }

@@ -196,6 +196,58 @@ export interface WaMessagesTable {
   expires_at: NullableTimestamp
 }
 
+/** A tenant's CRM endpoint for signed events (docs/data.md#crm-events). */
+export interface WaWebhookEndpointsTable {
+  id: string
+  tenant_id: string
+  url: string
+  /** Subscribed types; null = all. */
+  events: string[] | null
+  secret_encrypted: string
+  enabled: ColumnType<boolean, boolean | undefined, boolean>
+  disabled_at: NullableTimestamp
+  disabled_reason: string | null
+  created_at: Timestamp
+  created_by: string
+}
+
+export interface WaWebhookEventsTable {
+  /** The `webhook-id`. */
+  id: string
+  tenant_id: string
+  type: string
+  payload_encrypted: string
+  created_at: Timestamp
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed' | 'exhausted'
+
+export interface WaWebhookDeliveriesTable {
+  id: string
+  tenant_id: string
+  event_id: string
+  endpoint_id: string
+  status: ColumnType<WebhookDeliveryStatus, WebhookDeliveryStatus | undefined, WebhookDeliveryStatus>
+  attempts: ColumnType<number, number | undefined, number>
+  next_attempt_at: NullableTimestamp
+  retry_until: Timestamp
+  last_attempt_at: NullableTimestamp
+  last_http_status: number | null
+  last_error: string | null
+  created_at: Timestamp
+}
+
+export interface WaWebhookAttemptsTable {
+  id: string
+  tenant_id: string
+  delivery_id: string
+  at: Timestamp
+  http_status: number | null
+  error: string | null
+  duration_ms: number
+  response_encrypted: string | null
+}
+
 export interface Database {
   tenants: TenantsTable
   tenant_features: TenantFeaturesTable
@@ -213,4 +265,8 @@ export interface Database {
   rate_limit_windows: RateLimitWindowsTable
   audit_log: AuditLogTable
   wa_messages: WaMessagesTable
+  wa_webhook_endpoints: WaWebhookEndpointsTable
+  wa_webhook_events: WaWebhookEventsTable
+  wa_webhook_deliveries: WaWebhookDeliveriesTable
+  wa_webhook_attempts: WaWebhookAttemptsTable
 }

@@ -16,9 +16,11 @@ export function apiMethodsFromBuild(build: () => Pick<ServerBuild, 'routes'>) {
     const current = build()
     if (matcher?.build !== current) matcher = { build: current, match: remixRouteMatcher(current) }
     const id = matcher.match(req.path)
-    const module = id ? (current.routes[id]?.module as { loader?: unknown; action?: unknown } | undefined) : undefined
+    const module = id
+      ? (current.routes[id]?.module as { loader?: unknown; action?: unknown; actionMethods?: unknown } | undefined)
+      : undefined
     if (!module) return next()
-    const allow = [...(module.loader ? ['GET', 'HEAD'] : []), ...(module.action ? ['POST'] : [])]
+    const allow = [...(module.loader ? ['GET', 'HEAD'] : []), ...(module.action ? actionMethodsOf(module) : [])]
     if (allow.includes(req.method)) return next()
     const body = { ok: false, error: 'METHOD_NOT_ALLOWED', message: `Use ${allow.join(', ')} for this route` }
     res
@@ -26,4 +28,10 @@ export function apiMethodsFromBuild(build: () => Pick<ServerBuild, 'routes'>) {
       .set({ Allow: allow.join(', '), 'Cache-Control': 'no-store' })
       .json(body)
   }
+}
+
+/** The verbs a route's action serves: its `actionMethods` export, else POST. */
+export function actionMethodsOf(module: { actionMethods?: unknown }): string[] {
+  const declared = module.actionMethods
+  return Array.isArray(declared) && declared.every((m) => typeof m === 'string') ? declared.map((m) => m.toUpperCase()) : ['POST']
 }

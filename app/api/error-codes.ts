@@ -30,6 +30,7 @@ export const API_ERROR_CODES = [
   'CREDENTIALS_UNREADABLE',
   'WEBHOOK_UNAUTHORIZED',
   'IDEMPOTENCY_CONFLICT',
+  'WEBHOOK_URL_REFUSED',
   // Anything else, without detail (apiHandler, server/http-app.ts)
   'INTERNAL',
 ] as const

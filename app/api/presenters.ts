@@ -1,3 +1,5 @@
+import type { DeliveryView, EndpointView } from '../../domain/webhooks'
+import type { CrmEvent } from '../../domain/ports/event-sink'
 import type { AddonEnd, ConnectionStatusResult } from '../../domain/whatsapp'
 import { messageView, type MessageRecord, type MessageView } from '../../domain/messages'
 import type { StatusResponse } from './schemas'
@@ -26,4 +28,46 @@ export function presentStatus(s: ConnectionStatusResult, addonEnd?: AddonEnd | n
  */
 export function presentMessage(m: MessageRecord): MessageView {
   return messageView(m)
+}
+
+/**
+ * A CRM event's `data` as its receivers get it: a connection event is the status route's JSON
+ * (this module's presentStatus, so the two cannot drift); message events already carry the
+ * message JSON. Injected into the event sink by the composition root (the domain cannot import app/).
+ */
+export function presentCrmEventData(event: CrmEvent): Record<string, unknown> {
+  return event.type === 'whatsapp.connection.updated' ? presentStatus(event.data) : event.data
+}
+
+/** A CRM endpoint as the API and the page show it: never its secret; absent rather than null. */
+export function presentWebhookEndpoint(e: EndpointView) {
+  return {
+    id: e.id,
+    url: e.url,
+    events: e.events,
+    allEvents: e.allEvents,
+    enabled: e.enabled,
+    ...(e.disabledAt ? { disabledAt: e.disabledAt.toISOString() } : {}),
+    ...(e.disabledReason ? { disabledReason: e.disabledReason } : {}),
+    createdAt: e.createdAt.toISOString(),
+  }
+}
+
+export function presentWebhookDelivery(d: DeliveryView) {
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    eventType: d.eventType,
+    status: d.status,
+    attempts: d.attempts,
+    ...(d.nextAttemptAt ? { nextAttemptAt: d.nextAttemptAt.toISOString() } : {}),
+    createdAt: d.createdAt.toISOString(),
+    attemptLog: d.attemptLog.map((a) => ({
+      at: a.at.toISOString(),
+      ...(a.httpStatus !== null ? { httpStatus: a.httpStatus } : {}),
+      ...(a.error ? { error: a.error } : {}),
+      durationMs: a.durationMs,
+      ...(a.response ? { response: a.response } : {}),
+    })),
+  }
 }

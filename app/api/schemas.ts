@@ -2,6 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, extendZodWithOpenApi } from '@ast
 import { isValidPhoneNumber } from 'libphonenumber-js'
 import { z } from 'zod'
 import { API_ERROR_CODES } from './error-codes'
+import { CRM_EVENT_TYPES } from '../../domain/ports/event-sink'
 import { CONNECTION_STATES, PhoneNumberSchema, TestMessageSchema } from '../../domain/whatsapp'
 import {
   MAX_PAGE_SIZE,
@@ -175,6 +176,90 @@ export const MessageListQuerySchema = z
   })
   .strict()
 export const MessageIdParamsSchema = z.object({ id: z.string().uuid() })
+// --- CRM webhook endpoints (docs/api.md#crm-events) ---
+
+const EXAMPLE_ENDPOINT_ID = '5b0f3f7e-3c7a-4d52-9a55-3f1f2f3b9c10'
+const EXAMPLE_DELIVERY_ID = '0d6e4a7b-8f21-4b8e-a3f6-2c1d9e0b7a55'
+const CrmEventTypeSchema = z.enum(CRM_EVENT_TYPES as [string, ...string[]]).openapi({ example: 'whatsapp.connection.updated' })
+
+export const WebhookEndpointCreateBodySchema = z
+  .object({
+    url: z
+      .string()
+      .max(2048)
+      .url()
+      .openapi({ example: 'https://crm.example.com/hooks/whatsapp', description: 'https in production; public addresses only' }),
+    events: z
+      .array(CrmEventTypeSchema)
+      .min(1)
+      .max(CRM_EVENT_TYPES.length)
+      .optional()
+      .openapi({ description: 'Event types to receive; absent = all of them' }),
+  })
+  .strict()
+  .openapi('WebhookEndpointCreateBody', {
+    example: { url: 'https://crm.example.com/hooks/whatsapp', events: ['whatsapp.connection.updated'] },
+  })
+
+// Examples per field (an object-level example with an `id` key reads as a schema id to draft-07 tools).
+export const WebhookEndpointSchema = z
+  .object({
+    id: z.string().uuid().openapi({ example: EXAMPLE_ENDPOINT_ID }),
+    url: z.string().openapi({ example: 'https://crm.example.com/hooks/whatsapp' }),
+    events: z.array(CrmEventTypeSchema),
+    allEvents: z.boolean().openapi({ example: true, description: 'No explicit list: every type, present and future' }),
+    enabled: z.boolean().openapi({ example: true }),
+    disabledAt: z.string().datetime().optional().openapi({ example: '2026-12-04T10:00:05.000Z' }),
+    disabledReason: z
+      .string()
+      .optional()
+      .openapi({ example: 'retries_exhausted', description: 'Why it was disabled (deliveries failed for 24 h)' }),
+    createdAt: z.string().datetime().openapi({ example: '2026-12-03T10:00:00.000Z' }),
+  })
+  .openapi('WebhookEndpoint')
+export const WebhookEndpointCreatedSchema = z
+  .object({
+    ok: z.literal(true),
+    endpoint: WebhookEndpointSchema,
+    secret: z.string().startsWith('whsec_').openapi({
+      example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0Kn8oC3fE4Y=',
+      description: 'The signing secret: shown this once, never again',
+    }),
+  })
+  .openapi('WebhookEndpointWithSecret')
+export const WebhookEndpointListSchema = z
+  .object({ ok: z.literal(true), endpoints: z.array(WebhookEndpointSchema) })
+  .openapi('WebhookEndpointList')
+export const OkSchema = z.object({ ok: z.literal(true) }).openapi('Ok', { example: { ok: true } })
+export const WebhookDeliveryListSchema = z
+  .object({
+    ok: z.literal(true),
+    deliveries: z.array(
+      z.object({
+        id: z.string().uuid().openapi({ example: EXAMPLE_DELIVERY_ID }),
+        eventId: z.string().openapi({ example: 'msg_2c1d9e0b7a554b8ea3f60d6e4a7b8f21', description: 'The webhook-id header' }),
+        eventType: CrmEventTypeSchema,
+        status: z.enum(['pending', 'succeeded', 'failed', 'exhausted']).openapi({ example: 'failed' }),
+        attempts: z.number().int().min(0).openapi({ example: 1 }),
+        nextAttemptAt: z.string().datetime().optional().openapi({ example: '2026-12-03T10:00:06.000Z' }),
+        createdAt: z.string().datetime().openapi({ example: '2026-12-03T10:00:00.000Z' }),
+        attemptLog: z.array(
+          z.object({
+            at: z.string().datetime().openapi({ example: '2026-12-03T10:00:01.000Z' }),
+            httpStatus: z.number().int().optional().openapi({ example: 500 }),
+            error: z.string().optional().openapi({ example: 'timeout', description: 'Why no answer came' }),
+            durationMs: z.number().int().min(0).openapi({ example: 84 }),
+            response: z
+              .string()
+              .max(1024)
+              .optional()
+              .openapi({ example: 'Internal error', description: 'At most 1 KiB of the answer' }),
+          }),
+        ),
+      }),
+    ),
+  })
+  .openapi('WebhookDeliveryList')
 
 const OpenApiDocumentSchema = z
   .object({
@@ -237,7 +322,7 @@ export function buildOpenApiDocument() {
   // default) and 415 when it is not JSON (readJsonBody).
   const body = errors(413, 415)
   // summary and operationId are what generated clients and the /api/docs page name operations by.
-  const api = (method: 'get' | 'post', path: string, operationId: string, summary: string) => ({
+  const api = (method: 'get' | 'post' | 'delete', path: string, operationId: string, summary: string) => ({
     method,
     path,
     operationId,
@@ -368,6 +453,68 @@ export function buildOpenApiDocument() {
       body: { content: { 'application/json': { schema: z.object({ typeWebhook: z.string() }).passthrough() } } },
     },
     responses: { 200: { description: 'Acknowledged', ...jsonContent(WebhookAckSchema) }, ...errors(400, 401, 413) },
+  })
+
+  const endpointId = z.object({ id: z.string().openapi({ example: EXAMPLE_ENDPOINT_ID }) })
+  const hooks = (method: 'get' | 'post' | 'delete', path: string, operationId: string, summary: string) => ({
+    ...api(method, path, operationId, summary),
+    tags: ['CRM webhooks'],
+  })
+  // Owners and admins only (members: 403 FORBIDDEN_ROLE); another tenant's id is a 404.
+  registry.registerPath({
+    ...hooks('get', '/api/wa/webhook-endpoints', 'listWebhookEndpoints', 'The CRM endpoints that receive signed events'),
+    request: { headers: tenantHeader },
+    responses: { 200: { description: 'Endpoints (never their secrets)', ...jsonContent(WebhookEndpointListSchema) }, ...common },
+  })
+  registry.registerPath({
+    ...hooks('post', '/api/wa/webhook-endpoints', 'createWebhookEndpoint', 'Register a CRM endpoint for signed events'),
+    description:
+      'Answers the signing secret once. A URL the target policy refuses (plain http in production, a private or loopback address) is a 400 WEBHOOK_URL_REFUSED.',
+    request: { headers: tenantHeader, body: jsonContent(WebhookEndpointCreateBodySchema) },
+    responses: {
+      201: { description: 'Created, with its secret (shown once)', ...jsonContent(WebhookEndpointCreatedSchema) },
+      ...common,
+      ...body,
+    },
+  })
+  registry.registerPath({
+    ...hooks('delete', '/api/wa/webhook-endpoints/{id}', 'deleteWebhookEndpoint', 'Delete a CRM endpoint and its deliveries'),
+    request: { headers: tenantHeader, params: endpointId },
+    responses: { 200: { description: 'Deleted', ...jsonContent(OkSchema) }, ...common, ...errors(404) },
+  })
+  registry.registerPath({
+    ...hooks('post', '/api/wa/webhook-endpoints/{id}/rotate-secret', 'rotateWebhookSecret', 'Replace the signing secret'),
+    description: 'The old secret stops verifying at once; the new one is answered this once.',
+    request: { headers: tenantHeader, params: endpointId, body: jsonContent(EmptyBodySchema) },
+    responses: {
+      200: { description: 'The new secret (shown once)', ...jsonContent(WebhookEndpointCreatedSchema) },
+      ...common,
+      ...body,
+      ...errors(404),
+    },
+  })
+  registry.registerPath({
+    ...hooks('get', '/api/wa/webhook-endpoints/{id}/deliveries', 'listWebhookDeliveries', 'Recent deliveries and their attempts'),
+    request: { headers: tenantHeader, params: endpointId },
+    responses: {
+      200: { description: 'The 50 latest deliveries, 10 latest attempts each', ...jsonContent(WebhookDeliveryListSchema) },
+      ...common,
+      ...errors(404),
+    },
+  })
+  registry.registerPath({
+    ...hooks(
+      'post',
+      '/api/wa/webhook-endpoints/deliveries/{deliveryId}/resend',
+      'resendWebhookDelivery',
+      'Try a delivery again now (re-enables its endpoint)',
+    ),
+    request: {
+      headers: tenantHeader,
+      params: z.object({ deliveryId: z.string().openapi({ example: EXAMPLE_DELIVERY_ID }) }),
+      body: jsonContent(EmptyBodySchema),
+    },
+    responses: { 202: { description: 'Queued', ...jsonContent(OkSchema) }, ...common, ...body, ...errors(404) },
   })
 
   // The contract itself is public: `security: []` says so (no scheme applies), rather than

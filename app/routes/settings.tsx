@@ -48,6 +48,11 @@ export default function SettingsLayout() {
             <NavLink to="/settings/api-tokens" className="tab" prefetch="intent">
               {t(lang, 'settings.nav.apiTokens')}
             </NavLink>
+            {role === 'owner' || role === 'admin' ? (
+              <NavLink to="/settings/webhooks" className="tab" prefetch="intent">
+                {t(lang, 'settings.nav.webhooks')}
+              </NavLink>
+            ) : null}
           </nav>
           <div className="topbar-tools">
             <Form method="post" action="/set-lang" className="lang-switch" aria-label={t(lang, 'settings.language')}>

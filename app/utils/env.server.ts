@@ -102,6 +102,10 @@ const EnvSchema = z.object({
   // How often workers look for jobs scheduled for later (new jobs arrive at once by NOTIFY).
   WA_JOB_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   // --- end messages ---
+  // CRM webhook targets (docs/security.md#crm-webhook-targets). Unset: by NODE_ENV — production
+  // refuses private/loopback targets and plain http; development and test allow both.
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['0', '1']).optional(),
+  WEBHOOK_HTTPS_ONLY: z.enum(['0', '1']).optional(),
   METRICS_TOKEN: z.string().optional(),
   // --- HTTP edge: event-stream caps and lifetime, request body limits in bytes ---
   SSE_MAX_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
@@ -143,6 +147,8 @@ export type Env = z.infer<typeof EnvSchema> & {
   DATABASE_POOLED: boolean
   /** WA_ENCRYPTION_KEYS / WA_ENCRYPTION_CURRENT_KEY, parsed. */
   encryptionKeys: EncryptionKeyring
+  /** WEBHOOK_ALLOW_PRIVATE / WEBHOOK_HTTPS_ONLY with their NODE_ENV defaults applied. */
+  webhookTargets: { allowPrivate: boolean; httpsOnly: boolean }
 }
 
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
@@ -187,6 +193,10 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     DATABASE_DIRECT_URL: direct,
     DATABASE_POOLED: direct !== env.DATABASE_URL,
     encryptionKeys,
+    webhookTargets: {
+      allowPrivate: (env.WEBHOOK_ALLOW_PRIVATE ?? (env.NODE_ENV === 'production' ? '0' : '1')) === '1',
+      httpsOnly: (env.WEBHOOK_HTTPS_ONLY ?? (env.NODE_ENV === 'production' ? '1' : '0')) === '1',
+    },
   }
 }
 

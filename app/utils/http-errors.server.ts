@@ -100,6 +100,10 @@ export const DOMAIN_ERRORS = {
   IDEMPOTENCY_CONFLICT: { status: 409, apiCode: 'IDEMPOTENCY_CONFLICT', messageKey: 'api.idempotencyConflict' },
   // Another tenant's message is answered exactly like a missing one.
   MESSAGE_NOT_FOUND: { status: 404, apiCode: 'NOT_FOUND', messageKey: 'api.messageNotFound' },
+  // Another tenant's endpoint or delivery answers exactly like a missing one.
+  WEBHOOK_ENDPOINT_NOT_FOUND: { status: 404, apiCode: 'NOT_FOUND', messageKey: 'api.webhookEndpointNotFound' },
+  // The CRM endpoint URL breaks the target policy; `issues` says which rule.
+  WEBHOOK_URL_REFUSED: { status: 400, apiCode: 'WEBHOOK_URL_REFUSED', messageKey: 'api.webhookUrlRefused' },
 } as const satisfies Record<DomainErrorCode, DomainErrorEntry>
 
 /** A domain error as both surfaces answer it: status, code, text, wait. */
@@ -125,7 +129,8 @@ export function mapDomainError(
         ? Math.max(1, Math.ceil(err.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS))
         : entry.retryAfter
   const extra: Record<string, unknown> = { ...entry.extra }
-  if (err.code === 'VALIDATION_FAILED') extra.issues = Array.isArray(err.issues) ? err.issues : []
+  if (err.code === 'VALIDATION_FAILED' || err.code === 'WEBHOOK_URL_REFUSED')
+    extra.issues = Array.isArray(err.issues) ? err.issues : []
   return {
     status: entry.status,
     code: entry.apiCode,

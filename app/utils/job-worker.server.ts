@@ -1,6 +1,7 @@
 import { startJobWorker, type JobWorker } from '../../adapters/queue/graphile-job-queue'
 import type { JobHandler, JobName, JobPayload } from '../../domain/ports/job-queue'
 import { drainSendQueue, purgeOldMessages } from '../../domain/messages'
+import { deliverEvent } from '../../domain/webhooks'
 import { unlinkAfterAddonEnd } from '../../domain/whatsapp'
 import type { CoreServices } from '../core-services.server'
 
@@ -10,18 +11,20 @@ import type { CoreServices } from '../core-services.server'
  * payload and call one use case.
  */
 export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
-  const notYet = (name: JobName): JobHandler => {
-    return async () => {
-      core.logger.warn({ job: name }, 'no handler for this job yet')
-    }
-  }
   return {
     'wa.send-message': async (payload) => {
       await drainSendQueue(core.messages, { instanceId: instanceIdOf(payload) })
     },
-    'wa.deliver-event': notYet('wa.deliver-event'),
     'wa.purge-messages': async () => {
       await purgeOldMessages(core.messages)
+    },
+    // One try of one CRM delivery; the use case schedules its own retries (decision 181).
+    'wa.deliver-event': async (payload) => {
+      if (typeof payload.deliveryId !== 'string') {
+        core.logger.warn({ job: 'wa.deliver-event' }, 'job without a deliveryId: dropped')
+        return
+      }
+      await deliverEvent(core.webhooks, { deliveryId: payload.deliveryId })
     },
     'wa.unlink-after-addon-end': async () => {
       await unlinkAfterAddonEnd(core.whatsapp)

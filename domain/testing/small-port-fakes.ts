@@ -56,7 +56,7 @@ export class InMemoryRateLimiter implements RateLimiter {
 export class RecordingEventSink implements EventSink {
   readonly emitted: Array<{ tenantId: string } & CrmEvent> = []
   async emit(tenantId: string, event: CrmEvent): Promise<void> {
-    this.emitted.push({ tenantId, ...event, data: structuredClone(event.data) })
+    this.emitted.push({ tenantId, ...structuredClone(event) })
   }
 }
 

@@ -32,11 +32,15 @@ export async function recordUnlinked(deps: WhatsAppDeps, tenantId: string): Prom
 
 /**
  * Announces the status the stored row (null: no row) now stands for, the same value a status
- * request answers. Best effort: the state is already stored, so a failed publish is logged only.
+ * request answers, to the SSE streams and as the CRM's `whatsapp.connection.updated` event (the
+ * sink stores it for the tenant's endpoints and swallows its own failures). Best effort: the
+ * state is already stored, so a failed publish is logged only.
  */
 async function publish(deps: WhatsAppDeps, tenantId: string, record: ConnectionRecord | null): Promise<void> {
+  const status = statusOf(record, deps.clock.now(), deps.config)
+  await deps.events.emit(tenantId, { type: 'whatsapp.connection.updated', data: status })
   try {
-    await deps.publisher.publish(tenantId, statusOf(record, deps.clock.now(), deps.config))
+    await deps.publisher.publish(tenantId, status)
   } catch (err) {
     deps.logger.warn({ tenantId, err: errorSummary(err) }, 'status publish failed')
   }

@@ -18,6 +18,8 @@ export type DomainErrorCode =
   | 'WEBHOOK_UNAUTHORIZED'
   | 'IDEMPOTENCY_CONFLICT'
   | 'MESSAGE_NOT_FOUND'
+  | 'WEBHOOK_ENDPOINT_NOT_FOUND'
+  | 'WEBHOOK_URL_REFUSED'
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode
@@ -108,6 +110,27 @@ export class InvalidInputError extends DomainError {
 export class WebhookUnauthorizedError extends DomainError {
   constructor() {
     super('WEBHOOK_UNAUTHORIZED', 'Webhook not authorized')
+  }
+}
+
+/** A CRM endpoint or delivery the tenant does not have (another tenant's id included). The edge answers 404. */
+export class WebhookEndpointNotFoundError extends DomainError {
+  constructor(what: 'endpoint' | 'delivery' = 'endpoint') {
+    super('WEBHOOK_ENDPOINT_NOT_FOUND', `No such webhook ${what}`)
+  }
+}
+
+/**
+ * A CRM endpoint URL the target policy refuses (docs/security.md#crm-webhook-targets). `issues`
+ * says why, as `invalid_url` | `https_required` | `private_address` | `unresolvable`.
+ */
+export class WebhookUrlRefusedError extends DomainError {
+  readonly issues: { path: string; message: string }[]
+  readonly reason: string
+  constructor(reason: string, explanation: string) {
+    super('WEBHOOK_URL_REFUSED', `Webhook URL refused: ${reason}`)
+    this.reason = reason
+    this.issues = [{ path: 'url', message: `${reason}: ${explanation}` }]
   }
 }
 

@@ -10,10 +10,15 @@ import {
   StatusResponseSchema,
   TestSendResponseSchema,
   WebhookAckSchema,
+  WebhookDeliveryListSchema,
+  WebhookEndpointCreatedSchema,
+  WebhookEndpointListSchema,
 } from '../../app/api/schemas'
 import { testDb } from '../utils/db'
 import { eventually, useWaApp } from '../utils/wa-harness'
+import { actionMethodsOf } from '../../server/api-methods'
 import { get, newTenant, post, scanTarget, statusOf } from './api-support'
+import { messageEvent, startReceiver, testEventSink } from './webhook-support'
 
 // The OpenAPI document against the build and against real responses.
 //
@@ -243,9 +248,12 @@ describe('the OpenAPI document', () => {
       buildPaths.add(template)
       const item = doc.paths[template]
       expect(item, `${route.id} → ${template} missing from the document`).toBeDefined()
-      const module = route.module as { loader?: unknown; action?: unknown }
-      if (module.action) expect(item.post, `${template}: action without POST operation`).toBeDefined()
-      else expect(item.post, `${template}: POST documented but no action`).toBeUndefined()
+      const module = route.module as { loader?: unknown; action?: unknown; actionMethods?: unknown }
+      // An action serves POST unless the route declares other verbs (server/api-methods.ts).
+      const verbs = module.action ? actionMethodsOf(module).map((m) => m.toLowerCase()) : []
+      for (const verb of verbs) expect(item[verb], `${template}: action without ${verb.toUpperCase()} operation`).toBeDefined()
+      for (const verb of ['post', 'put', 'patch', 'delete'].filter((v) => !verbs.includes(v)))
+        expect(item[verb], `${template}: ${verb.toUpperCase()} documented but not served`).toBeUndefined()
       if (module.loader) {
         // A loader that only answers 405 is not a GET operation.
         const probe = await fetch(`${h.app.url}${template.replace(/\{[^}]+\}/g, '1101000001')}`)
@@ -390,6 +398,63 @@ describe('real responses validate against the document', () => {
       await post(h, '/api/wa/disconnect', owned, {}, { 'accept-language': 'en' }),
     )
 
+    // CRM webhook endpoints: create (201), list, deliveries, rotate, resend, delete, and their errors.
+    const receiver = await startReceiver()
+    try {
+      const hooks = '/api/wa/webhook-endpoints'
+      await capture('hooks create 400', hooks, 'post', await post(h, hooks, owned, { url: 'ftp://x.example/hook' }))
+      await capture('hooks create 403 role', hooks, 'post', await post(h, hooks, member, { url: receiver.url() }))
+      const created = await capture('hooks create 201', hooks, 'post', await post(h, hooks, owned, { url: receiver.url() }))
+      const endpointId = (created.body as { endpoint: { id: string } }).endpoint.id
+      await capture('hooks list 200', hooks, 'get', await get(h, hooks, owned))
+      await capture('hooks list 403 role', hooks, 'get', await get(h, hooks, member))
+      // One event delivered to the receiver: a delivery to list and resend.
+      await testEventSink().emit(owner.tenantId, messageEvent('OpenAPI check'))
+      await eventually(async () => expect(receiver.received.length).toBeGreaterThan(0), 15_000)
+      const deliveries = await capture(
+        'hooks deliveries 200',
+        `${hooks}/{id}/deliveries`,
+        'get',
+        await get(h, `${hooks}/${endpointId}/deliveries`, owned),
+      )
+      const deliveryId = (deliveries.body as { deliveries: Array<{ id: string }> }).deliveries[0]!.id
+      await capture(
+        'hooks deliveries 404',
+        `${hooks}/{id}/deliveries`,
+        'get',
+        await get(h, `${hooks}/${crypto.randomUUID()}/deliveries`, owned),
+      )
+      await capture(
+        'hooks rotate 200',
+        `${hooks}/{id}/rotate-secret`,
+        'post',
+        await post(h, `${hooks}/${endpointId}/rotate-secret`, owned),
+      )
+      await capture(
+        'hooks rotate 404',
+        `${hooks}/{id}/rotate-secret`,
+        'post',
+        await post(h, `${hooks}/${crypto.randomUUID()}/rotate-secret`, owned),
+      )
+      await capture(
+        'hooks resend 202',
+        `${hooks}/deliveries/{deliveryId}/resend`,
+        'post',
+        await post(h, `${hooks}/deliveries/${deliveryId}/resend`, owned),
+      )
+      await capture(
+        'hooks resend 404',
+        `${hooks}/deliveries/{deliveryId}/resend`,
+        'post',
+        await post(h, `${hooks}/deliveries/${crypto.randomUUID()}/resend`, owned),
+      )
+      const del = (id: string) => h.api(`${hooks}/${id}`, { method: 'DELETE', token: owner.token })
+      await capture('hooks delete 200', `${hooks}/{id}`, 'delete', await del(endpointId))
+      await capture('hooks delete 404', `${hooks}/{id}`, 'delete', await del(endpointId))
+    } finally {
+      await receiver.close()
+    }
+
     // 429: the tenant's generate budget spent by "another process" (same DB key as the API's).
     const limiter = new KyselyRateLimiter(testDb())
     for (let i = 0; i < 11; i++) await limiter.hit(`wa:qr:${owner.tenantId}`, 10, 60)
@@ -416,6 +481,10 @@ describe('real responses validate against the document', () => {
     for (const b of byLabel('test')) TestSendResponseSchema.parse(b)
     for (const b of byLabel('disconnect')) DisconnectResponseSchema.parse(b)
     for (const b of byLabel('webhook')) WebhookAckSchema.parse(b)
+    for (const b of byLabel('hooks list')) WebhookEndpointListSchema.parse(b)
+    for (const b of byLabel('hooks rotate')) WebhookEndpointCreatedSchema.parse(b)
+    for (const b of byLabel('hooks deliveries')) WebhookDeliveryListSchema.parse(b)
+    for (const c of captured.filter((c) => c.label === 'hooks create 201')) WebhookEndpointCreatedSchema.parse(c.body)
     const errors = captured.filter((c) => c.res.status >= 400)
     expect(errors.length).toBeGreaterThan(10)
     for (const c of errors) ErrorSchema.parse(c.body)

@@ -38,6 +38,8 @@ export function useWaApp(
     resetAfterEach?: boolean
     /** false: no background state refresher (tests of what a status request alone does). */
     statusRefresh?: boolean
+    /** More boot options (app/boot.server.ts BootOptions), e.g. `webhookResolver`. */
+    bootOptions?: Record<string, unknown>
   } = {},
 ): WaHarness {
   const h = {} as WaHarness
@@ -70,6 +72,7 @@ export function useWaApp(
         simulatorInstances: options.instances ?? 5,
         reconcile: false,
         statusRefresh: options.statusRefresh ?? true,
+        ...options.bootOptions,
       },
     })
     appUrl = h.app.url
