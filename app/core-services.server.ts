@@ -23,8 +23,8 @@ import { KyselyWebhookStore } from '../adapters/kysely/kysely-webhook-store'
 import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
 import type { Database } from '../db/schema'
-import { DEFAULT_WEBHOOK_CONFIG, StoredEventSink, type WebhookDeps } from '../domain/webhooks'
 import { DEFAULT_MESSAGES_CONFIG, type MessagesDeps } from '../domain/messages'
+import { DEFAULT_WEBHOOK_CONFIG, StoredEventSink, type WebhookDeps } from '../domain/webhooks'
 import { DEFAULT_WHATSAPP_CONFIG, type WhatsAppDeps } from '../domain/whatsapp'
 import { presentCrmEventData } from './api/presenters'
 import { buildAuthServices, type AuthServices } from './utils/auth.server'
@@ -58,14 +58,14 @@ export interface CoreServices {
   auth: AuthServices
   /** Background jobs (graphile-worker's queue in this database). */
   jobs: GraphileJobQueue
-  /** The CRM endpoints, their signed deliveries and retries (the `wa.deliver-event` job). */
-  webhooks: WebhookDeps
-  /** The CRM endpoints' HTTP client (its target policy from env; tests swap its resolver). */
-  webhookTransport: WebhookHttpTransport
   /** Everything the message use cases need (the store encrypts peers and texts through `vault`). */
   messages: MessagesDeps
   /** `messages.store`, under the name the first store commit gave it (for code built on that commit). */
   messageStore: MessagesDeps['store']
+  /** The CRM endpoints, their signed deliveries and retries (the `wa.deliver-event` job). */
+  webhooks: WebhookDeps
+  /** The CRM endpoints' HTTP client (its target policy from env; tests swap its resolver). */
+  webhookTransport: WebhookHttpTransport
 }
 
 export interface CoreOptions {
@@ -206,9 +206,9 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     whatsappHotPath,
     auth,
     jobs,
-    webhooks,
-    webhookTransport,
     messages,
     messageStore: messages.store,
+    webhooks,
+    webhookTransport,
   }
 }

@@ -29,8 +29,8 @@ export const API_ERROR_CODES = [
   'UPSTREAM_UNAVAILABLE',
   'CREDENTIALS_UNREADABLE',
   'WEBHOOK_UNAUTHORIZED',
-  'WEBHOOK_URL_REFUSED',
   'IDEMPOTENCY_CONFLICT',
+  'WEBHOOK_URL_REFUSED',
   // Anything else, without detail (apiHandler, server/http-app.ts)
   'INTERNAL',
 ] as const

@@ -23,6 +23,14 @@ export function presentStatus(s: ConnectionStatusResult, addonEnd?: AddonEnd | n
 }
 
 /**
+ * A message as `GET /api/wa/messages/:id` answers it: the domain's one view, the same JSON the
+ * `whatsapp.message.updated` event carries (domain/messages/message-view.ts).
+ */
+export function presentMessage(m: MessageRecord): MessageView {
+  return messageView(m)
+}
+
+/**
  * A CRM event's `data` as its receivers get it: a connection event is the status route's JSON
  * (this module's presentStatus, so the two cannot drift); message events already carry the
  * message JSON. Injected into the event sink by the composition root (the domain cannot import app/).
@@ -62,12 +70,4 @@ export function presentWebhookDelivery(d: DeliveryView) {
       ...(a.response ? { response: a.response } : {}),
     })),
   }
-}
-
-/**
- * A message as `GET /api/wa/messages/:id` answers it: the domain's one view, the same JSON the
- * `whatsapp.message.updated` event carries (domain/messages/message-view.ts).
- */
-export function presentMessage(m: MessageRecord): MessageView {
-  return messageView(m)
 }

@@ -90,90 +90,6 @@ export const PairingCodeResponseSchema = z
 export const TestSendResponseSchema = z.object({ ok: z.literal(true), idMessage: z.string() }).openapi('TestSent')
 export const WebhookAckSchema = z.object({ ok: z.literal(true), applied: z.boolean() }).openapi('WebhookAck')
 
-// --- CRM webhook endpoints (docs/api.md#crm-events) ---
-
-const EXAMPLE_ENDPOINT_ID = '5b0f3f7e-3c7a-4d52-9a55-3f1f2f3b9c10'
-const EXAMPLE_DELIVERY_ID = '0d6e4a7b-8f21-4b8e-a3f6-2c1d9e0b7a55'
-const CrmEventTypeSchema = z.enum(CRM_EVENT_TYPES as [string, ...string[]]).openapi({ example: 'whatsapp.connection.updated' })
-
-export const WebhookEndpointCreateBodySchema = z
-  .object({
-    url: z
-      .string()
-      .max(2048)
-      .url()
-      .openapi({ example: 'https://crm.example.com/hooks/whatsapp', description: 'https in production; public addresses only' }),
-    events: z
-      .array(CrmEventTypeSchema)
-      .min(1)
-      .max(CRM_EVENT_TYPES.length)
-      .optional()
-      .openapi({ description: 'Event types to receive; absent = all of them' }),
-  })
-  .strict()
-  .openapi('WebhookEndpointCreateBody', {
-    example: { url: 'https://crm.example.com/hooks/whatsapp', events: ['whatsapp.connection.updated'] },
-  })
-
-// Examples per field (an object-level example with an `id` key reads as a schema id to draft-07 tools).
-export const WebhookEndpointSchema = z
-  .object({
-    id: z.string().uuid().openapi({ example: EXAMPLE_ENDPOINT_ID }),
-    url: z.string().openapi({ example: 'https://crm.example.com/hooks/whatsapp' }),
-    events: z.array(CrmEventTypeSchema),
-    allEvents: z.boolean().openapi({ example: true, description: 'No explicit list: every type, present and future' }),
-    enabled: z.boolean().openapi({ example: true }),
-    disabledAt: z.string().datetime().optional().openapi({ example: '2026-12-04T10:00:05.000Z' }),
-    disabledReason: z
-      .string()
-      .optional()
-      .openapi({ example: 'retries_exhausted', description: 'Why it was disabled (deliveries failed for 24 h)' }),
-    createdAt: z.string().datetime().openapi({ example: '2026-12-03T10:00:00.000Z' }),
-  })
-  .openapi('WebhookEndpoint')
-export const WebhookEndpointCreatedSchema = z
-  .object({
-    ok: z.literal(true),
-    endpoint: WebhookEndpointSchema,
-    secret: z.string().startsWith('whsec_').openapi({
-      example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0Kn8oC3fE4Y=',
-      description: 'The signing secret: shown this once, never again',
-    }),
-  })
-  .openapi('WebhookEndpointWithSecret')
-export const WebhookEndpointListSchema = z
-  .object({ ok: z.literal(true), endpoints: z.array(WebhookEndpointSchema) })
-  .openapi('WebhookEndpointList')
-export const OkSchema = z.object({ ok: z.literal(true) }).openapi('Ok', { example: { ok: true } })
-export const WebhookDeliveryListSchema = z
-  .object({
-    ok: z.literal(true),
-    deliveries: z.array(
-      z.object({
-        id: z.string().uuid().openapi({ example: EXAMPLE_DELIVERY_ID }),
-        eventId: z.string().openapi({ example: 'msg_2c1d9e0b7a554b8ea3f60d6e4a7b8f21', description: 'The webhook-id header' }),
-        eventType: CrmEventTypeSchema,
-        status: z.enum(['pending', 'succeeded', 'failed', 'exhausted']).openapi({ example: 'failed' }),
-        attempts: z.number().int().min(0).openapi({ example: 1 }),
-        nextAttemptAt: z.string().datetime().optional().openapi({ example: '2026-12-03T10:00:06.000Z' }),
-        createdAt: z.string().datetime().openapi({ example: '2026-12-03T10:00:00.000Z' }),
-        attemptLog: z.array(
-          z.object({
-            at: z.string().datetime().openapi({ example: '2026-12-03T10:00:01.000Z' }),
-            httpStatus: z.number().int().optional().openapi({ example: 500 }),
-            error: z.string().optional().openapi({ example: 'timeout', description: 'Why no answer came' }),
-            durationMs: z.number().int().min(0).openapi({ example: 84 }),
-            response: z
-              .string()
-              .max(1024)
-              .optional()
-              .openapi({ example: 'Internal error', description: 'At most 1 KiB of the answer' }),
-          }),
-        ),
-      }),
-    ),
-  })
-  .openapi('WebhookDeliveryList')
 // --- Messages (docs/api.md#messages) ---
 const MESSAGE_EXAMPLE_ID = '3f0c7b8e-2d4a-4b6e-9c1d-5a7e8f9b0c12'
 export const SendMessageBodySchema = z
@@ -260,6 +176,90 @@ export const MessageListQuerySchema = z
   })
   .strict()
 export const MessageIdParamsSchema = z.object({ id: z.string().uuid() })
+// --- CRM webhook endpoints (docs/api.md#crm-events) ---
+
+const EXAMPLE_ENDPOINT_ID = '5b0f3f7e-3c7a-4d52-9a55-3f1f2f3b9c10'
+const EXAMPLE_DELIVERY_ID = '0d6e4a7b-8f21-4b8e-a3f6-2c1d9e0b7a55'
+const CrmEventTypeSchema = z.enum(CRM_EVENT_TYPES as [string, ...string[]]).openapi({ example: 'whatsapp.connection.updated' })
+
+export const WebhookEndpointCreateBodySchema = z
+  .object({
+    url: z
+      .string()
+      .max(2048)
+      .url()
+      .openapi({ example: 'https://crm.example.com/hooks/whatsapp', description: 'https in production; public addresses only' }),
+    events: z
+      .array(CrmEventTypeSchema)
+      .min(1)
+      .max(CRM_EVENT_TYPES.length)
+      .optional()
+      .openapi({ description: 'Event types to receive; absent = all of them' }),
+  })
+  .strict()
+  .openapi('WebhookEndpointCreateBody', {
+    example: { url: 'https://crm.example.com/hooks/whatsapp', events: ['whatsapp.connection.updated'] },
+  })
+
+// Examples per field (an object-level example with an `id` key reads as a schema id to draft-07 tools).
+export const WebhookEndpointSchema = z
+  .object({
+    id: z.string().uuid().openapi({ example: EXAMPLE_ENDPOINT_ID }),
+    url: z.string().openapi({ example: 'https://crm.example.com/hooks/whatsapp' }),
+    events: z.array(CrmEventTypeSchema),
+    allEvents: z.boolean().openapi({ example: true, description: 'No explicit list: every type, present and future' }),
+    enabled: z.boolean().openapi({ example: true }),
+    disabledAt: z.string().datetime().optional().openapi({ example: '2026-12-04T10:00:05.000Z' }),
+    disabledReason: z
+      .string()
+      .optional()
+      .openapi({ example: 'retries_exhausted', description: 'Why it was disabled (deliveries failed for 24 h)' }),
+    createdAt: z.string().datetime().openapi({ example: '2026-12-03T10:00:00.000Z' }),
+  })
+  .openapi('WebhookEndpoint')
+export const WebhookEndpointCreatedSchema = z
+  .object({
+    ok: z.literal(true),
+    endpoint: WebhookEndpointSchema,
+    secret: z.string().startsWith('whsec_').openapi({
+      example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0Kn8oC3fE4Y=',
+      description: 'The signing secret: shown this once, never again',
+    }),
+  })
+  .openapi('WebhookEndpointWithSecret')
+export const WebhookEndpointListSchema = z
+  .object({ ok: z.literal(true), endpoints: z.array(WebhookEndpointSchema) })
+  .openapi('WebhookEndpointList')
+export const OkSchema = z.object({ ok: z.literal(true) }).openapi('Ok', { example: { ok: true } })
+export const WebhookDeliveryListSchema = z
+  .object({
+    ok: z.literal(true),
+    deliveries: z.array(
+      z.object({
+        id: z.string().uuid().openapi({ example: EXAMPLE_DELIVERY_ID }),
+        eventId: z.string().openapi({ example: 'msg_2c1d9e0b7a554b8ea3f60d6e4a7b8f21', description: 'The webhook-id header' }),
+        eventType: CrmEventTypeSchema,
+        status: z.enum(['pending', 'succeeded', 'failed', 'exhausted']).openapi({ example: 'failed' }),
+        attempts: z.number().int().min(0).openapi({ example: 1 }),
+        nextAttemptAt: z.string().datetime().optional().openapi({ example: '2026-12-03T10:00:06.000Z' }),
+        createdAt: z.string().datetime().openapi({ example: '2026-12-03T10:00:00.000Z' }),
+        attemptLog: z.array(
+          z.object({
+            at: z.string().datetime().openapi({ example: '2026-12-03T10:00:01.000Z' }),
+            httpStatus: z.number().int().optional().openapi({ example: 500 }),
+            error: z.string().optional().openapi({ example: 'timeout', description: 'Why no answer came' }),
+            durationMs: z.number().int().min(0).openapi({ example: 84 }),
+            response: z
+              .string()
+              .max(1024)
+              .optional()
+              .openapi({ example: 'Internal error', description: 'At most 1 KiB of the answer' }),
+          }),
+        ),
+      }),
+    ),
+  })
+  .openapi('WebhookDeliveryList')
 
 const OpenApiDocumentSchema = z
   .object({

@@ -88,10 +88,6 @@ const EnvSchema = z.object({
   WA_RATE_LIMIT_QR: RateRule.default({ limit: 10, windowSeconds: 60 }),
   WA_RATE_LIMIT_PAIRING: RateRule.default({ limit: 5, windowSeconds: 600 }),
   WA_RATE_LIMIT_TEST: RateRule.default({ limit: 5, windowSeconds: 3600 }),
-  // CRM webhook targets (docs/security.md#crm-webhook-targets). Unset: by NODE_ENV — production
-  // refuses private/loopback targets and plain http; development and test allow both.
-  WEBHOOK_ALLOW_PRIVATE: z.enum(['0', '1']).optional(),
-  WEBHOOK_HTTPS_ONLY: z.enum(['0', '1']).optional(),
   // --- Messages (docs/decisions/171–174) ---
   // POST /api/wa/messages per tenant, "<count>/<seconds>".
   WA_RATE_LIMIT_MESSAGES: RateRule.default({ limit: 60, windowSeconds: 60 }),
@@ -106,6 +102,10 @@ const EnvSchema = z.object({
   // How often workers look for jobs scheduled for later (new jobs arrive at once by NOTIFY).
   WA_JOB_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   // --- end messages ---
+  // CRM webhook targets (docs/security.md#crm-webhook-targets). Unset: by NODE_ENV — production
+  // refuses private/loopback targets and plain http; development and test allow both.
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['0', '1']).optional(),
+  WEBHOOK_HTTPS_ONLY: z.enum(['0', '1']).optional(),
   METRICS_TOKEN: z.string().optional(),
   // --- HTTP edge: event-stream caps and lifetime, request body limits in bytes ---
   SSE_MAX_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),

@@ -97,13 +97,13 @@ export const DOMAIN_ERRORS = {
   },
   VALIDATION_FAILED: { status: 400, apiCode: 'VALIDATION_FAILED', messageKey: 'api.validation' },
   WEBHOOK_UNAUTHORIZED: { status: 401, apiCode: 'WEBHOOK_UNAUTHORIZED', messageKey: 'api.webhookUnauthorized' },
+  IDEMPOTENCY_CONFLICT: { status: 409, apiCode: 'IDEMPOTENCY_CONFLICT', messageKey: 'api.idempotencyConflict' },
+  // Another tenant's message is answered exactly like a missing one.
+  MESSAGE_NOT_FOUND: { status: 404, apiCode: 'NOT_FOUND', messageKey: 'api.messageNotFound' },
   // Another tenant's endpoint or delivery answers exactly like a missing one.
   WEBHOOK_ENDPOINT_NOT_FOUND: { status: 404, apiCode: 'NOT_FOUND', messageKey: 'api.webhookEndpointNotFound' },
   // The CRM endpoint URL breaks the target policy; `issues` says which rule.
   WEBHOOK_URL_REFUSED: { status: 400, apiCode: 'WEBHOOK_URL_REFUSED', messageKey: 'api.webhookUrlRefused' },
-  IDEMPOTENCY_CONFLICT: { status: 409, apiCode: 'IDEMPOTENCY_CONFLICT', messageKey: 'api.idempotencyConflict' },
-  // Another tenant's message is answered exactly like a missing one.
-  MESSAGE_NOT_FOUND: { status: 404, apiCode: 'NOT_FOUND', messageKey: 'api.messageNotFound' },
 } as const satisfies Record<DomainErrorCode, DomainErrorEntry>
 
 /** A domain error as both surfaces answer it: status, code, text, wait. */

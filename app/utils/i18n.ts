@@ -25,6 +25,8 @@ const fr = {
   'page.unavailable.retry': 'Réessayer',
   'api.linkExpired': 'La tentative de connexion a expiré. Recommencez.',
   'api.webhookUnauthorized': 'Webhook non autorisé.',
+  'api.idempotencyConflict': 'Cette clé Idempotency-Key a déjà servi pour une autre requête.',
+  'api.messageNotFound': 'Message introuvable.',
   // --- CRM webhooks page (/settings/webhooks) ---
   'settings.nav.webhooks': 'Webhooks CRM',
   'hooks.title': 'Webhooks CRM',
@@ -72,8 +74,6 @@ const fr = {
   'api.webhookEndpointNotFound': 'Point de terminaison ou livraison introuvable.',
   'api.webhookUrlRefused':
     'Cette URL ne peut pas recevoir les événements : une URL https publique est exigée (adresses locales et privées refusées). Le détail est dans « issues ».',
-  'api.idempotencyConflict': 'Cette clé Idempotency-Key a déjà servi pour une autre requête.',
-  'api.messageNotFound': 'Message introuvable.',
   // --- settings layout ---
   'app.name': 'WhatsApp Pro',
   'settings.title': 'Paramètres',
@@ -297,6 +297,8 @@ const en: Dictionary = {
   'page.unavailable.retry': 'Try again',
   'api.linkExpired': 'The link attempt expired. Start again.',
   'api.webhookUnauthorized': 'Webhook not authorized.',
+  'api.idempotencyConflict': 'This Idempotency-Key was already used for another request.',
+  'api.messageNotFound': 'Message not found.',
   // --- CRM webhooks page (/settings/webhooks) ---
   'settings.nav.webhooks': 'CRM webhooks',
   'hooks.title': 'CRM webhooks',
@@ -344,8 +346,6 @@ const en: Dictionary = {
   'api.webhookEndpointNotFound': 'No such webhook endpoint or delivery.',
   'api.webhookUrlRefused':
     'This URL cannot receive events: a public https URL is required (local and private addresses are refused). See "issues" for the rule.',
-  'api.idempotencyConflict': 'This Idempotency-Key was already used for another request.',
-  'api.messageNotFound': 'Message not found.',
   'app.name': 'WhatsApp Pro',
   'settings.title': 'Settings',
   'settings.skip': 'Skip to content',

@@ -12,6 +12,12 @@ import type { CoreServices } from '../core-services.server'
  */
 export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
   return {
+    'wa.send-message': async (payload) => {
+      await drainSendQueue(core.messages, { instanceId: instanceIdOf(payload) })
+    },
+    'wa.purge-messages': async () => {
+      await purgeOldMessages(core.messages)
+    },
     // One try of one CRM delivery; the use case schedules its own retries (decision 181).
     'wa.deliver-event': async (payload) => {
       if (typeof payload.deliveryId !== 'string') {
@@ -19,12 +25,6 @@ export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
         return
       }
       await deliverEvent(core.webhooks, { deliveryId: payload.deliveryId })
-    },
-    'wa.send-message': async (payload) => {
-      await drainSendQueue(core.messages, { instanceId: instanceIdOf(payload) })
-    },
-    'wa.purge-messages': async () => {
-      await purgeOldMessages(core.messages)
     },
     'wa.unlink-after-addon-end': async () => {
       await unlinkAfterAddonEnd(core.whatsapp)

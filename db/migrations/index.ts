@@ -7,8 +7,8 @@ import * as m100100 from './2026_12_02_100100_login_throttle'
 import * as m110000 from './2026_12_02_110000_instance_logout_retries'
 import * as m111000 from './2026_12_02_111000_rate_limit_sliding_windows'
 import * as m200000 from './2026_12_02_200000_status_writes_only_on_change'
-import * as m031100webhooks from './2026_12_03_110000_webhook_endpoints'
 import * as m20261203100000 from './2026_12_03_100000_messages'
+import * as m031100webhooks from './2026_12_03_110000_webhook_endpoints'
 import * as m120000 from './2026_12_03_120000_addon_end'
 
 /**

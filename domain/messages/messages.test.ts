@@ -168,10 +168,10 @@ describe('drainSendQueue', () => {
     const { message } = await queue('événements')
     await drain()
     const mine = w.events.emitted.flatMap((e) =>
-      e.type !== 'whatsapp.connection.updated' && e.data.id === message.id ? [e.data] : [],
+      e.type === 'whatsapp.connection.updated' || e.data.id !== message.id ? [] : [e],
     )
-    expect(mine.map((d) => d.status)).toEqual(['queued', 'sending', 'sent'])
-    expect(mine[2]).toMatchObject({ id: message.id, direction: 'outbound', to: TO, text: 'événements' })
+    expect(mine.map((e) => e.data.status)).toEqual(['queued', 'sending', 'sent'])
+    expect(mine[2]?.data).toMatchObject({ id: message.id, direction: 'outbound', to: TO, text: 'événements' })
   })
 })
 

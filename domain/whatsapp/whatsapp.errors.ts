@@ -16,10 +16,10 @@ export type DomainErrorCode =
   | 'VALIDATION_FAILED'
   | 'LINK_EXPIRED'
   | 'WEBHOOK_UNAUTHORIZED'
-  | 'WEBHOOK_ENDPOINT_NOT_FOUND'
-  | 'WEBHOOK_URL_REFUSED'
   | 'IDEMPOTENCY_CONFLICT'
   | 'MESSAGE_NOT_FOUND'
+  | 'WEBHOOK_ENDPOINT_NOT_FOUND'
+  | 'WEBHOOK_URL_REFUSED'
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode

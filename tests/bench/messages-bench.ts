@@ -10,15 +10,21 @@
  *  2. a drain: M messages over N tenants at once; the drain rate against the sum of the
  *     per-instance paces (1000 / WA_SEND_INTERVAL_MS each), and the most sends any instance made
  *     in any 1-second window (must never exceed its pace nor Green-API's 50/s).
+ *  3. CRM events: a signed endpoint on a loopback receiver for one tenant; each message change
+ *     is a `whatsapp.message.updated` event; event creation → received by the CRM, p50 / p95
+ *     (every signature verified with the `standardwebhooks` library);
+ *  and the app's RSS before the phases and after them.
  * Prints figures and ratios; asserts nothing (a setup failure exits 1).
  */
 import { spawn } from 'node:child_process'
+import http from 'node:http'
 import { randomBytes, randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline'
 import { Kysely, PostgresDialect } from 'kysely'
+import { Webhook } from 'standardwebhooks'
 import { createPgPool } from '../../adapters/postgres/pg-pool'
 import { signAppToken } from '../../app/utils/jwt.server'
 import { migrateToLatest } from '../../db/migrate'
@@ -153,6 +159,9 @@ async function main() {
       await sleep(100)
     }
 
+    const rssMb = () => Number(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? NaN) / 1024
+    const rssBeforeMb = rssMb()
+
     const send = async (tenantId: string, text: string): Promise<string> => {
       const r = await call(tenantId, '/api/wa/messages', { to: '+33698765432', text })
       if (r.status !== 202) throw new Error(`send: ${r.status} ${await r.text()}`)
@@ -207,7 +216,47 @@ async function main() {
     const maxPerSecond = Math.max(
       ...[...sendTimes.values()].map((ts) => Math.max(...ts.map((t) => ts.filter((u) => u >= t && u < t + 1000).length))),
     )
-    const rssKb = Number(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1] ?? NaN)
+
+    // 3. CRM events to a loopback receiver (development mode allows a private target).
+    log(`events: ${LATENCY_SAMPLES} messages of one tenant to a signed CRM endpoint…`)
+    const eventLatencies: number[] = []
+    let badSignatures = 0
+    const receiver = http.createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        const receivedAt = Date.now()
+        const body = Buffer.concat(chunks).toString('utf8')
+        try {
+          const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]))
+          const event = signing.webhook!.verify(body, headers) as { timestamp: string }
+          eventLatencies.push(receivedAt - Date.parse(event.timestamp))
+        } catch {
+          badSignatures++
+        }
+        res.writeHead(204).end()
+      })
+    })
+    // The endpoint's secret, known once it is created (deliveries start after that).
+    const signing: { webhook?: Webhook } = {}
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise<void>((resolve) => receiver.close(() => resolve())))
+    const receiverPort = (receiver.address() as { port: number }).port
+    const created = await call(tenants[0]!, '/api/wa/webhook-endpoints', {
+      url: `http://127.0.0.1:${receiverPort}/crm`,
+      events: ['whatsapp.message.updated'],
+    })
+    if (created.status !== 201) throw new Error(`endpoint: ${created.status} ${await created.text()}`)
+    signing.webhook = new Webhook(((await created.json()) as { secret: string }).secret)
+    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+      await sleep(INTERVAL_MS + 50)
+      await waitAllSent([await send(tenants[0]!, `event ${i}`)], 30_000)
+    }
+    // Each message made three events (queued, sending, sent).
+    for (let waited = 0; eventLatencies.length + badSignatures < 3 * LATENCY_SAMPLES && waited < 30_000; waited += 100)
+      await sleep(100)
+
+    const rssKb = rssMb() * 1024
 
     const figures = {
       tenants: TENANTS,
@@ -222,6 +271,8 @@ async function main() {
       maxSendsPerInstancePerSecond: maxPerSecond,
       perInstancePace: 1000 / INTERVAL_MS,
       appRssMb: rssKb / 1024,
+      appRssBeforeMb: rssBeforeMb,
+      events: { received: eventLatencies.length, badSignatures, p50Ms: pct(eventLatencies, 50), p95Ms: pct(eventLatencies, 95) },
     }
     process.stdout.write(
       [
@@ -229,7 +280,8 @@ async function main() {
         `  enqueue → sent, idle queue   p50 ${figures.latencyMs.p50} ms   p95 ${figures.latencyMs.p95} ms`,
         `  drain                        ${drainSec.toFixed(1)} s, ${rate.toFixed(1)} msg/s = ${(figures.drainRatio * 100).toFixed(0)} % of the sum of paces (${paceSum}/s)`,
         `  busiest instance, any 1 s    ${maxPerSecond} sends (pace ${figures.perInstancePace}/s, Green-API limit 50/s)`,
-        `  app RSS after                ${figures.appRssMb.toFixed(0)} MB`,
+        `  event → received by the CRM  p50 ${figures.events.p50Ms} ms   p95 ${figures.events.p95Ms} ms (${eventLatencies.length} events, ${badSignatures} bad signatures)`,
+        `  app RSS before / after       ${rssBeforeMb.toFixed(0)} MB / ${figures.appRssMb.toFixed(0)} MB`,
         JSON.stringify(figures),
         '',
       ].join('\n'),
