@@ -14,10 +14,12 @@ import { KyselyAuditLog } from '../adapters/kysely/kysely-audit-log'
 import { KyselyConnectionRepository } from '../adapters/kysely/kysely-connection-repository'
 import { KyselyFeatureStore } from '../adapters/kysely/kysely-feature-store'
 import { KyselyInstanceAllocator } from '../adapters/kysely/kysely-instance-allocator'
+import { KyselyMessageStore } from '../adapters/kysely/kysely-message-store'
 import { KyselyRateLimiter } from '../adapters/kysely/kysely-rate-limiter'
 import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
 import type { Database } from '../db/schema'
+import type { MessageStore } from '../domain/ports/message-store'
 import { DEFAULT_WHATSAPP_CONFIG, type WhatsAppDeps } from '../domain/whatsapp'
 import { buildAuthServices, type AuthServices } from './utils/auth.server'
 import type { Env } from './utils/env.server'
@@ -50,6 +52,8 @@ export interface CoreServices {
   auth: AuthServices
   /** Background jobs (graphile-worker's queue in this database). */
   jobs: GraphileJobQueue
+  /** The CRM messages (`wa_messages`): encrypts peers and texts through `vault`. */
+  messageStore: MessageStore
 }
 
 export interface CoreOptions {
@@ -140,5 +144,6 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       : {},
   )
   const jobs = new GraphileJobQueue(db)
-  return { env, db, logger, metrics, secrets, vault, provider, whatsapp: wa, whatsappHotPath, auth, jobs }
+  const messageStore = new KyselyMessageStore(db, vault)
+  return { env, db, logger, metrics, secrets, vault, provider, whatsapp: wa, whatsappHotPath, auth, jobs, messageStore }
 }

@@ -165,6 +165,35 @@ export interface AuditLogTable {
   details: ColumnType<Record<string, unknown>, string | undefined, never>
 }
 
+export type MessageDirectionColumn = 'outbound' | 'inbound'
+export type MessageStatusColumn = 'queued' | 'sending' | 'sent' | 'delivered' | 'read' | 'failed' | 'unknown' | 'received'
+
+/** Messages of the CRM API (docs/data.md#wa_messages). Peer and text are vault envelopes. */
+export interface WaMessagesTable {
+  id: string
+  tenant_id: string
+  direction: MessageDirectionColumn
+  instance_id: string
+  /** SECRET-like (personal data): vault envelope of the E.164 number / chat id. */
+  peer_encrypted: string
+  /** Vault envelope of the text (or of a media placeholder's caption). */
+  text_encrypted: string
+  content_type: ColumnType<string, string | undefined, string>
+  reference: string | null
+  status: MessageStatusColumn
+  /** `[{status, at}]`, oldest first. */
+  status_history: ColumnType<Array<{ status: string; at: string }>, string, string>
+  error_code: string | null
+  error_message: string | null
+  upstream_message_id: string | null
+  idempotency_key: string | null
+  request_fingerprint: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+  send_started_at: NullableTimestamp
+  expires_at: NullableTimestamp
+}
+
 export interface Database {
   tenants: TenantsTable
   tenant_features: TenantFeaturesTable
@@ -181,4 +210,5 @@ export interface Database {
   login_known_addresses: LoginKnownAddressesTable
   rate_limit_windows: RateLimitWindowsTable
   audit_log: AuditLogTable
+  wa_messages: WaMessagesTable
 }

@@ -3,7 +3,13 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { KyselyConnectionRepository } from '../../adapters/kysely/kysely-connection-repository'
 import { KyselyFeatureStore } from '../../adapters/kysely/kysely-feature-store'
 import { KyselyInstanceAllocator } from '../../adapters/kysely/kysely-instance-allocator'
+import { KyselyMessageStore } from '../../adapters/kysely/kysely-message-store'
 import { KyselyRateLimiter } from '../../adapters/kysely/kysely-rate-limiter'
+import { AesGcmCredentialVault } from '../../adapters/crypto/aes-gcm-credential-vault'
+import { parseEncryptionKeys } from '../../adapters/crypto/encryption-keys'
+import type { MessageStore, NewOutboundMessage } from '../../domain/ports/message-store'
+import { InMemoryMessageStore } from '../../domain/testing/in-memory-message-store'
+import { randomUUID } from 'node:crypto'
 import type { ConnectionRepository } from '../../domain/ports/connection-repository'
 import type { FeatureStore } from '../../domain/ports/feature-store'
 import type { InstanceAllocator, InstanceMode } from '../../domain/ports/instance-allocator'
@@ -15,6 +21,7 @@ import { InMemoryRateLimiter, ManualClock } from '../../domain/testing/small-por
 import { InstanceBusyError, NoInstanceAvailableError, UpstreamUnavailableError } from '../../domain/whatsapp/whatsapp.errors'
 import { createTenant, uniqueDigits } from '../factories'
 import { testDb } from '../utils/db'
+import { TEST_ENCRYPTION_KEYS } from '../utils/app'
 
 /**
  * One suite per storage port, run against every implementation (as Kysely's own tests loop
@@ -27,6 +34,9 @@ interface World {
   instances: InstanceAllocator
   features: FeatureStore
   limiter: RateLimiter
+  messages: MessageStore
+  /** Jobs the message store added with its rows (task, payload, key), oldest first. */
+  jobs(): Promise<Array<{ task: string; payload: unknown; key: string | null }>>
   clock: ManualClock
   /** A tenant the storage accepts (a `tenants` row in PostgreSQL), its flags set. */
   newTenant(flags?: { whatsappEnabled?: boolean }): Promise<string>
@@ -41,11 +51,16 @@ const WORLDS: Array<{ name: string; create(): Promise<World> }> = [
       const clock = new ManualClock()
       const connections = new InMemoryConnectionRepository()
       const features = new InMemoryFeatureStore()
+      const messages = new InMemoryMessageStore()
       return {
         connections,
         instances: new InMemoryInstanceAllocator(clock),
         features,
         limiter: new InMemoryRateLimiter(clock),
+        messages,
+        async jobs() {
+          return messages.jobs.map((j) => ({ task: j.task, payload: j.payload, key: j.options?.key ?? null }))
+        },
         clock,
         async newTenant(flags = {}) {
           const id = `t-mem-${uniqueDigits()}`
@@ -64,13 +79,26 @@ const WORLDS: Array<{ name: string; create(): Promise<World> }> = [
       const db = testDb()
       // This file's own database: every test starts from an empty instance pool (claimFirstFree
       // looks at the whole table).
-      await sql`TRUNCATE wa_instances, tenant_provider_configs, wa_status_events, rate_limit_windows CASCADE`.execute(db)
+      await sql`TRUNCATE wa_instances, tenant_provider_configs, wa_status_events, rate_limit_windows, wa_messages CASCADE`.execute(
+        db,
+      )
+      await sql`delete from graphile_worker._private_jobs`.execute(db)
       const clock = new ManualClock()
       return {
         connections: new KyselyConnectionRepository(db),
         instances: new KyselyInstanceAllocator(db),
         features: new KyselyFeatureStore(db),
         limiter: new KyselyRateLimiter(db, { clock }),
+        messages: new KyselyMessageStore(
+          db,
+          new AesGcmCredentialVault(parseEncryptionKeys({ WA_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS })),
+        ),
+        async jobs() {
+          const { rows } = await sql<{ task: string; payload: unknown; key: string | null }>`
+            select t.identifier as task, j.payload, j.key from graphile_worker._private_jobs j
+            join graphile_worker._private_tasks t on t.id = j.task_id order by j.id`.execute(db)
+          return rows
+        },
         clock,
         async newTenant(flags = {}) {
           return (await createTenant({ whatsappEnabled: flags.whatsappEnabled ?? false })).id
@@ -475,6 +503,213 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       w.clock.advance(30_001)
       expect((await w.limiter.hit(key, 3, 60)).allowed).toBe(true)
       expect((await w.limiter.hit(key, 3, 60)).allowed).toBe(false)
+    })
+  })
+  describe('MessageStore', () => {
+    const IDEM_SINCE = at(-24 * 3600)
+    const JOB = (instanceId: string) => ({
+      task: 'wa.send-message' as const,
+      payload: { instanceId },
+      options: { key: `wa-send:${instanceId}`, queue: `wa-send:${instanceId}` },
+    })
+
+    async function outbound(over: Partial<NewOutboundMessage> & { tenantId: string; instanceId: string }) {
+      const input: NewOutboundMessage = {
+        id: randomUUID(),
+        to: '+33612345678',
+        text: 'Bonjour 👋',
+        reference: null,
+        idempotencyKey: null,
+        requestFingerprint: null,
+        createdAt: T0,
+        expiresAt: at(24 * 3600),
+        ...over,
+      }
+      const r = await w.messages.createOutbound(input, { idempotentSince: IDEM_SINCE, job: JOB(input.instanceId) })
+      return { input, r }
+    }
+
+    it('creates a queued outbound message with its send job; finds it for its tenant only', async () => {
+      const tenantId = await w.newTenant({ whatsappEnabled: true })
+      const other = await w.newTenant({ whatsappEnabled: true })
+      const instanceId = uniqueDigits()
+      const { input, r } = await outbound({ tenantId, instanceId, reference: 'crm-42' })
+      expect(r.kind).toBe('created')
+      expect(r.message).toEqual({
+        id: input.id,
+        tenantId,
+        direction: 'outbound',
+        instanceId,
+        peer: '+33612345678',
+        text: 'Bonjour 👋',
+        contentType: 'text',
+        reference: 'crm-42',
+        status: 'queued',
+        statusHistory: [{ status: 'queued', at: T0 }],
+        error: null,
+        upstreamMessageId: null,
+        idempotencyKey: null,
+        createdAt: T0,
+        updatedAt: T0,
+        sendStartedAt: null,
+        expiresAt: at(24 * 3600),
+      })
+      expect(await w.messages.findById(tenantId, input.id)).toEqual(r.message)
+      expect(await w.messages.findById(other, input.id)).toBeNull()
+      expect(await w.messages.findById(tenantId, randomUUID())).toBeNull()
+      expect(await w.messages.findById(tenantId, 'not-a-uuid')).toBeNull()
+      expect(await w.jobs()).toEqual([{ task: 'wa.send-message', payload: { instanceId }, key: `wa-send:${instanceId}` }])
+    })
+
+    it('an idempotency key within its window returns the existing message and its fingerprint; an older one is released', async () => {
+      const tenantId = await w.newTenant({ whatsappEnabled: true })
+      const instanceId = uniqueDigits()
+      const first = await outbound({ tenantId, instanceId, idempotencyKey: 'k-1', requestFingerprint: 'fp-a' })
+      const again = await outbound({ tenantId, instanceId, idempotencyKey: 'k-1', requestFingerprint: 'fp-b', text: 'other' })
+      expect(again.r).toEqual({ kind: 'existing', message: first.r.message, requestFingerprint: 'fp-a' })
+      // Same key, another tenant: independent.
+      const otherTenant = await w.newTenant({ whatsappEnabled: true })
+      expect((await outbound({ tenantId: otherTenant, instanceId, idempotencyKey: 'k-1' })).r.kind).toBe('created')
+      // The window is measured from the first message's creation: 24 h later the key is free.
+      const later = await w.messages.createOutbound(
+        { ...again.input, id: randomUUID(), createdAt: at(25 * 3600), expiresAt: at(49 * 3600) },
+        { idempotentSince: at(3600 + 1), job: JOB(instanceId) },
+      )
+      expect(later.kind).toBe('created')
+      expect((await w.messages.findById(tenantId, first.input.id))?.idempotencyKey).toBeNull()
+      // One pending send job per instance: the job key replaces, it does not pile up.
+      expect(await w.jobs()).toEqual([{ task: 'wa.send-message', payload: { instanceId }, key: `wa-send:${instanceId}` }])
+    })
+
+    it('lists newest first with a cursor, and filters by direction and status', async () => {
+      const tenantId = await w.newTenant({ whatsappEnabled: true })
+      const instanceId = uniqueDigits()
+      const ids: string[] = []
+      for (let i = 0; i < 5; i++) ids.push((await outbound({ tenantId, instanceId, createdAt: at(i) })).input.id)
+      await w.messages.insertInbound({
+        id: randomUUID(),
+        tenantId,
+        instanceId,
+        from: '+33611111111',
+        text: 'salut',
+        contentType: 'text',
+        upstreamMessageId: 'IN-1',
+        receivedAt: at(10),
+      })
+      const page1 = await w.messages.list(tenantId, { limit: 2, direction: 'outbound' })
+      expect(page1.messages.map((m) => m.id)).toEqual([ids[4], ids[3]])
+      expect(page1.hasMore).toBe(true)
+      const last = page1.messages[1]!
+      const page2 = await w.messages.list(tenantId, {
+        limit: 2,
+        direction: 'outbound',
+        after: { createdAt: last.createdAt, id: last.id },
+      })
+      expect(page2.messages.map((m) => m.id)).toEqual([ids[2], ids[1]])
+      const page3 = await w.messages.list(tenantId, {
+        limit: 2,
+        direction: 'outbound',
+        after: { createdAt: page2.messages[1]!.createdAt, id: page2.messages[1]!.id },
+      })
+      expect(page3).toMatchObject({ hasMore: false })
+      expect(page3.messages.map((m) => m.id)).toEqual([ids[0]])
+      expect((await w.messages.list(tenantId, { limit: 10 })).messages.map((m) => m.direction)[0]).toBe('inbound')
+      expect((await w.messages.list(tenantId, { limit: 10, status: 'received' })).messages).toHaveLength(1)
+      expect((await w.messages.list(await w.newTenant(), { limit: 10 })).messages).toEqual([])
+    })
+
+    it('applies statuses through advanceStatus: history appended, late receipts ignored, upstream id stored', async () => {
+      const tenantId = await w.newTenant({ whatsappEnabled: true })
+      const instanceId = uniqueDigits()
+      const { input } = await outbound({ tenantId, instanceId })
+      const sending = await w.messages.applyStatus(tenantId, input.id, { status: 'sending', at: at(1), sendStartedAt: at(1) })
+      expect(sending).toMatchObject({ changed: true, message: { status: 'sending', sendStartedAt: at(1) } })
+      expect(await w.messages.lastSendStartedAt(instanceId)).toEqual(at(1))
+      const sent = await w.messages.applyStatus(tenantId, input.id, { status: 'sent', at: at(2), upstreamMessageId: 'UP-1' })
+      expect(sent).toMatchObject({ changed: true, message: { status: 'sent', upstreamMessageId: 'UP-1' } })
+      expect(await w.messages.applyStatus(tenantId, input.id, { status: 'read', at: at(4) })).toMatchObject({ changed: true })
+      const late = await w.messages.applyStatus(tenantId, input.id, { status: 'delivered', at: at(3) })
+      expect(late?.changed).toBe(false)
+      const found = await w.messages.findByUpstreamId(instanceId, 'UP-1')
+      expect(found?.statusHistory).toEqual([
+        { status: 'queued', at: T0 },
+        { status: 'sending', at: at(1) },
+        { status: 'sent', at: at(2) },
+        { status: 'read', at: at(4) },
+      ])
+      expect(await w.messages.findByUpstreamId(uniqueDigits(), 'UP-1')).toBeNull()
+      expect(await w.messages.applyStatus(await w.newTenant(), input.id, { status: 'failed', at: at(5) })).toBeNull()
+    })
+
+    it('failed and unknown carry an error; later evidence wins over unknown and clears it', async () => {
+      const tenantId = await w.newTenant({ whatsappEnabled: true })
+      const instanceId = uniqueDigits()
+      const a = (await outbound({ tenantId, instanceId })).input
+      await w.messages.applyStatus(tenantId, a.id, { status: 'sending', at: at(1), sendStartedAt: at(1) })
+      const unknown = await w.messages.applyStatus(tenantId, a.id, {
+        status: 'unknown',
+        at: at(2),
+        error: { code: 'SEND_OUTCOME_UNKNOWN', message: 'no answer' },
+      })
+      expect(unknown?.message.error).toEqual({ code: 'SEND_OUTCOME_UNKNOWN', message: 'no answer' })
+      const delivered = await w.messages.applyStatus(tenantId, a.id, {
+        status: 'delivered',
+        at: at(3),
+        upstreamMessageId: 'UP-2',
+      })
+      expect(delivered?.message).toMatchObject({ status: 'delivered', error: null, upstreamMessageId: 'UP-2' })
+      const b = (await outbound({ tenantId, instanceId })).input
+      const failed = await w.messages.applyStatus(tenantId, b.id, {
+        status: 'failed',
+        at: at(4),
+        error: { code: 'EXPIRED', message: 'not sent within 24 h' },
+      })
+      expect(failed?.message).toMatchObject({ status: 'failed', error: { code: 'EXPIRED' } })
+      expect((await w.messages.applyStatus(tenantId, b.id, { status: 'sent', at: at(5) }))?.changed).toBe(false)
+    })
+
+    it('the send queue of an instance: an interrupted send first, then the oldest queued; back to the queue', async () => {
+      const tenantId = await w.newTenant({ whatsappEnabled: true })
+      const instanceId = uniqueDigits()
+      const older = (await outbound({ tenantId, instanceId, createdAt: at(0) })).input
+      const newer = (await outbound({ tenantId, instanceId, createdAt: at(1) })).input
+      await outbound({ tenantId, instanceId: uniqueDigits(), createdAt: at(-5) })
+      expect((await w.messages.nextToSend(instanceId))?.id).toBe(older.id)
+      await w.messages.applyStatus(tenantId, newer.id, { status: 'sending', at: at(2), sendStartedAt: at(2) })
+      expect((await w.messages.nextToSend(instanceId))?.id).toBe(newer.id)
+      const back = await w.messages.returnToQueue(tenantId, newer.id, at(3))
+      expect(back?.message).toMatchObject({ status: 'queued', sendStartedAt: null })
+      expect(back?.message.statusHistory.map((e) => e.status)).toEqual(['queued', 'sending', 'queued'])
+      expect((await w.messages.returnToQueue(tenantId, newer.id, at(4)))?.changed).toBe(false)
+      expect((await w.messages.nextToSend(instanceId))?.id).toBe(older.id)
+      // Sent (upstream id known) messages are not in the queue any more.
+      await w.messages.applyStatus(tenantId, older.id, { status: 'sending', at: at(5), sendStartedAt: at(5) })
+      await w.messages.applyStatus(tenantId, older.id, { status: 'sent', at: at(6), upstreamMessageId: 'UP-9' })
+      expect((await w.messages.nextToSend(instanceId))?.id).toBe(newer.id)
+      expect(await w.messages.nextToSend(uniqueDigits())).toBeNull()
+    })
+
+    it('inbound messages are idempotent on (instance, upstream id); purge deletes what is older than the cutoff', async () => {
+      const tenantId = await w.newTenant({ whatsappEnabled: true })
+      const instanceId = uniqueDigits()
+      const inbound = {
+        id: randomUUID(),
+        tenantId,
+        instanceId,
+        from: '+33622222222',
+        text: '[image]',
+        contentType: 'image' as const,
+        upstreamMessageId: 'IN-7',
+        receivedAt: at(1),
+      }
+      const first = await w.messages.insertInbound(inbound)
+      expect(first).toMatchObject({ inserted: true, message: { direction: 'inbound', status: 'received', peer: '+33622222222' } })
+      const dup = await w.messages.insertInbound({ ...inbound, id: randomUUID(), text: 'changed' })
+      expect(dup).toEqual({ inserted: false, message: first.message })
+      const old = (await outbound({ tenantId, instanceId, createdAt: at(-3600) })).input
+      expect(await w.messages.purgeOlderThan(at(0))).toBeGreaterThanOrEqual(1)
+      expect(await w.messages.findById(tenantId, old.id)).toBeNull()
+      expect(await w.messages.findById(tenantId, inbound.id)).not.toBeNull()
     })
   })
 })
