@@ -16,9 +16,11 @@ import { KyselyFeatureStore } from '../adapters/kysely/kysely-feature-store'
 import { KyselyInstanceAllocator } from '../adapters/kysely/kysely-instance-allocator'
 import { KyselyMessageStore } from '../adapters/kysely/kysely-message-store'
 import { KyselyRateLimiter } from '../adapters/kysely/kysely-rate-limiter'
+import { KyselyReceiptStore } from '../adapters/kysely/kysely-receipt-store'
 import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
 import type { Database } from '../db/schema'
+import type { MessageEventDeps } from '../domain/messages/provider-message-events'
 import type { MessageStore } from '../domain/ports/message-store'
 import { DEFAULT_WHATSAPP_CONFIG, type WhatsAppDeps } from '../domain/whatsapp'
 import { buildAuthServices, type AuthServices } from './utils/auth.server'
@@ -54,6 +56,8 @@ export interface CoreServices {
   jobs: GraphileJobQueue
   /** The CRM messages (`wa_messages`): encrypts peers and texts through `vault`. */
   messageStore: MessageStore
+  /** Receipts and inbound messages (Green-API notifications), with the CRM events they emit. */
+  messageEvents: MessageEventDeps
 }
 
 export interface CoreOptions {
@@ -145,5 +149,29 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
   )
   const jobs = new GraphileJobQueue(db)
   const messageStore = new KyselyMessageStore(db, vault)
-  return { env, db, logger, metrics, secrets, vault, provider, whatsapp: wa, whatsappHotPath, auth, jobs, messageStore }
+  const messageEvents: MessageEventDeps = {
+    messages: messageStore,
+    receipts: new KyselyReceiptStore(db),
+    jobs,
+    events: wa.events,
+    messagePublisher: new PgStatusPublisher(db),
+    ids: wa.ids,
+    clock: wa.clock,
+    logger,
+  }
+  return {
+    env,
+    db,
+    logger,
+    metrics,
+    secrets,
+    vault,
+    provider,
+    whatsapp: wa,
+    whatsappHotPath,
+    auth,
+    jobs,
+    messageStore,
+    messageEvents,
+  }
 }

@@ -194,6 +194,17 @@ export interface WaMessagesTable {
   expires_at: NullableTimestamp
 }
 
+/** Receipts that came before their message's idMessage was stored (docs/data.md#wa_message_receipts). */
+export interface WaMessageReceiptsTable {
+  id: Generated<string>
+  tenant_id: string
+  instance_id: string
+  upstream_message_id: string
+  status: string
+  event_at: Timestamp
+  received_at: ColumnType<Date, Date | string | undefined, never>
+}
+
 export interface Database {
   tenants: TenantsTable
   tenant_features: TenantFeaturesTable
@@ -211,4 +222,5 @@ export interface Database {
   rate_limit_windows: RateLimitWindowsTable
   audit_log: AuditLogTable
   wa_messages: WaMessagesTable
+  wa_message_receipts: WaMessageReceiptsTable
 }

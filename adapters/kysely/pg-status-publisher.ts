@@ -1,12 +1,17 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database } from '../../db/schema'
-import type { StatusPublisher, StatusSnapshot } from '../../domain/ports/status-publisher'
+import type {
+  MessageStatusPublisher,
+  MessageStatusSignal,
+  StatusPublisher,
+  StatusSnapshot,
+} from '../../domain/ports/status-publisher'
 
 /** PostgreSQL channel the app LISTENs on to fan status changes out to SSE streams. */
 export const WA_STATUS_CHANNEL = 'wa_status'
 
 /** Publishes with `pg_notify('wa_status', json)`; payload `{tenantId, status, connected, phoneNumber}`. */
-export class PgStatusPublisher implements StatusPublisher {
+export class PgStatusPublisher implements StatusPublisher, MessageStatusPublisher {
   constructor(private readonly db: Kysely<Database>) {}
 
   async publish(snapshot: StatusSnapshot): Promise<void> {
@@ -15,6 +20,20 @@ export class PgStatusPublisher implements StatusPublisher {
       status: snapshot.status,
       connected: snapshot.connected,
       phoneNumber: snapshot.phoneNumber,
+    })
+    await sql`SELECT pg_notify(${WA_STATUS_CHANNEL}, ${payload})`.execute(this.db)
+  }
+
+  /**
+   * `{kind: "message", tenantId, messageId, status}` on the same channel: ids and a status only,
+   * never a text or a phone number. Best effort: a failure is the caller's to log.
+   */
+  async publishMessage(signal: MessageStatusSignal): Promise<void> {
+    const payload = JSON.stringify({
+      kind: 'message',
+      tenantId: signal.tenantId,
+      messageId: signal.messageId,
+      status: signal.status,
     })
     await sql`SELECT pg_notify(${WA_STATUS_CHANNEL}, ${payload})`.execute(this.db)
   }

@@ -71,7 +71,17 @@ export const PairingCodeResponseSchema = z
     linkExpiresAt: z.string().datetime().optional(),
   })
   .openapi('PairingCode')
-export const TestSendResponseSchema = z.object({ ok: z.literal(true), idMessage: z.string() }).openapi('TestSent')
+export const TestSendResponseSchema = z
+  .object({
+    ok: z.literal(true),
+    /** Green-API's id of the sent message. */
+    idMessage: z.string(),
+    /** The message as recorded (GET /api/wa/messages/:id): its receipts move its status. */
+    messageId: z.string().uuid().optional(),
+  })
+  .openapi('TestSent', {
+    example: { ok: true, idMessage: 'BAE5F4886F6F2D05', messageId: '0b8f3c8e-5d7a-4d0e-9a51-2f0c6f1d2b7a' },
+  })
 export const WebhookAckSchema = z.object({ ok: z.literal(true), applied: z.boolean() }).openapi('WebhookAck')
 
 const OpenApiDocumentSchema = z

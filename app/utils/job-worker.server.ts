@@ -1,4 +1,5 @@
 import { startJobWorker, type JobWorker } from '../../adapters/queue/graphile-job-queue'
+import { applyParkedReceipts } from '../../domain/messages/provider-message-events'
 import type { JobHandler, JobName } from '../../domain/ports/job-queue'
 import type { CoreServices } from '../core-services.server'
 
@@ -17,6 +18,12 @@ export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
     'wa.send-message': notYet('wa.send-message'),
     'wa.deliver-event': notYet('wa.deliver-event'),
     'wa.purge-messages': notYet('wa.purge-messages'),
+    'wa.apply-receipts': async (payload) => {
+      const instanceId = payload['instanceId']
+      const upstreamMessageId = payload['upstreamMessageId']
+      if (typeof instanceId !== 'string' || typeof upstreamMessageId !== 'string') return
+      await applyParkedReceipts(core.messageEvents, { instanceId, upstreamMessageId })
+    },
   }
 }
 

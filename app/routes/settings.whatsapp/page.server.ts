@@ -175,14 +175,24 @@ async function sendTest({ ctx, form, lang, ip }: HandlerArgs): Promise<Response>
   if (to && !to.success) return invalidField(lang, INTENTS.sendTest, 'to')
   const message = TestMessageSchema.safeParse(form.get('message') ?? '')
   if (!message.success) return invalidField(lang, INTENTS.sendTest, 'message')
-  const sent = await sendTestMessage(getServices().whatsapp, {
-    tenantId: ctx.tenantId,
-    actor: userActor(ctx.userId),
-    ...(to?.data ? { to: to.data } : {}),
-    message: message.data,
-    ip,
+  const services = getServices()
+  const sent = await sendTestMessage(
+    services.whatsapp,
+    {
+      tenantId: ctx.tenantId,
+      actor: userActor(ctx.userId),
+      ...(to?.data ? { to: to.data } : {}),
+      message: message.data,
+      ip,
+    },
+    services.messageStore,
+  )
+  return result({
+    intent: INTENTS.sendTest,
+    ok: true,
+    messageId: sent.messageId,
+    ...(sent.recordedId ? { recordedId: sent.recordedId } : {}),
   })
-  return result({ intent: INTENTS.sendTest, ok: true, messageId: sent.messageId })
 }
 
 async function disconnectNow({ ctx, ip }: HandlerArgs): Promise<Response> {
