@@ -12,6 +12,8 @@ export const GREEN_API_RATE_LIMITS: Readonly<Record<string, number>> = {
   reboot: 1,
   sendMessage: 50,
   checkWhatsapp: 10,
+  getMessage: 10,
+  lastOutgoingMessages: 1,
   receiveNotification: 100,
   deleteNotification: 100,
 }

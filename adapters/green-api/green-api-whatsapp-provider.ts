@@ -2,8 +2,10 @@ import { z } from 'zod'
 import type {
   CreatedInstance,
   InstanceCredentials,
+  OutgoingMessageInfo,
   PairingCodeResult,
   QrResult,
+  SendAttempt,
   WebhookSettings,
   WhatsAppPartnerProvider,
   WhatsAppProvider,
@@ -16,7 +18,7 @@ import {
   type ConnectionState,
   type DomainError,
 } from '../../domain/whatsapp'
-import { GreenApiHttpClient, type CallSpec, type GreenApiClientOptions } from './http-client'
+import { GreenApiHttpClient, callFailureOf, type CallSpec, type GreenApiClientOptions } from './http-client'
 
 export type { GreenApiCallEvent, GreenApiClientOptions, GreenApiLogger, GreenApiOutcome } from './http-client'
 
@@ -45,6 +47,18 @@ const waSettingsSchema = z.object({
 })
 const authCodeSchema = z.object({ status: z.boolean(), code: z.string().optional() })
 const sendSchema = z.object({ idMessage: z.string().min(1) })
+const journalEntrySchema = z
+  .object({
+    type: z.string().optional(),
+    idMessage: z.string().min(1),
+    timestamp: z.number(),
+    statusMessage: z.string().optional(),
+    typeMessage: z.string().optional(),
+    chatId: z.string(),
+    textMessage: z.string().optional(),
+  })
+  .loose()
+const lastOutgoingSchema = z.array(journalEntrySchema)
 const logoutSchema = z.object({ isLogout: z.boolean() })
 const rebootSchema = z.object({ isReboot: z.boolean() })
 const saveSettingsSchema = z.object({ saveSettings: z.boolean() })
@@ -92,6 +106,16 @@ export interface PartnerInstanceSummary {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+function toOutgoingInfo(e: z.infer<typeof journalEntrySchema>): OutgoingMessageInfo {
+  return {
+    messageId: e.idMessage,
+    chatId: e.chatId,
+    text: e.textMessage ?? null,
+    at: new Date(e.timestamp * 1000),
+    status: e.statusMessage ?? null,
+  }
+}
 
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, '')
@@ -207,6 +231,62 @@ export class GreenApiWhatsAppProvider implements WhatsAppProvider {
       this.spec(creds, 'sendMessage', 'POST', sendSchema, { body: { chatId: `${digits}@c.us`, message: text } }),
     )
     return { messageId: res.idMessage }
+  }
+
+  async trySendText(creds: InstanceCredentials, toE164: string, text: string): Promise<SendAttempt> {
+    try {
+      return { kind: 'sent', messageId: (await this.sendText(creds, toE164, text)).messageId }
+    } catch (err) {
+      if (!(err instanceof UpstreamUnavailableError)) throw err
+      const failure = callFailureOf(err)
+      const detail = err.message
+      const retryAfterSeconds = err.retryAfterSeconds ?? 5
+      // Nothing we can tell about: treat as possibly sent (the safe side is a lookup, not a resend).
+      if (!failure) return { kind: 'maybeSent', detail }
+      if (failure.local) return { kind: 'notSent', retryAfterSeconds, detail }
+      switch (failure.outcome) {
+        case 'http_4xx':
+          if (failure.status === 466) return { kind: 'notSent', retryAfterSeconds, detail }
+          return {
+            kind: 'rejected',
+            reason: /noAccount|not.{0,20}(exist|whatsapp|registered)/i.test(detail) ? 'noAccount' : 'invalid',
+            detail,
+          }
+        case 'http_5xx':
+        case 'rate_limited':
+          return { kind: 'notSent', retryAfterSeconds, detail }
+        case 'network':
+          // Refused / unresolvable: the request never reached Green-API.
+          return failure.networkCode && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ENETUNREACH|EHOSTUNREACH)$/.test(failure.networkCode)
+            ? { kind: 'notSent', retryAfterSeconds, detail }
+            : { kind: 'maybeSent', detail }
+        default:
+          // timeout, garbage: the request left and its fate is unknown.
+          return { kind: 'maybeSent', detail }
+      }
+    }
+  }
+
+  async lastOutgoingMessages(creds: InstanceCredentials, options: { minutes: number }): Promise<OutgoingMessageInfo[]> {
+    const minutes = Math.max(1, Math.min(1440 * 7, Math.ceil(options.minutes)))
+    const spec = this.spec(creds, 'lastOutgoingMessages', 'GET', lastOutgoingSchema, { idempotent: true })
+    spec.url = `${spec.url}?minutes=${minutes}`
+    const entries = await this.http.call(spec)
+    return entries.map(toOutgoingInfo)
+  }
+
+  async getMessage(creds: InstanceCredentials, chatId: string, messageId: string): Promise<OutgoingMessageInfo | null> {
+    try {
+      const entry = await this.http.call(
+        this.spec(creds, 'getMessage', 'POST', journalEntrySchema, { body: { chatId, idMessage: messageId }, idempotent: true }),
+      )
+      return toOutgoingInfo(entry)
+    } catch (err) {
+      // An id Green-API does not know in that chat is a 4xx: "not found", not an outage.
+      const failure = callFailureOf(err)
+      if (failure?.outcome === 'http_4xx' && failure.status !== 466) return null
+      throw err
+    }
   }
 
   async logout(creds: InstanceCredentials): Promise<void> {

@@ -91,6 +91,22 @@ const DEFAULT_RETRY_AFTER_S = 5
 const PACING_WINDOW_MS = 1100
 const QUOTA_RETRY_AFTER_S = 3600
 
+/** How a call failed, for callers that must tell "not sent" from "maybe sent" (sendMessage). */
+export interface CallFailure {
+  outcome: GreenApiOutcome
+  status?: number
+  /** The network error code (`ECONNREFUSED`, …), when one was given. */
+  networkCode?: string
+  /** True when the request never left this process (breaker open, client-side pace). */
+  local?: boolean
+}
+const failures = new WeakMap<object, CallFailure>()
+
+/** The failure behind a DomainError thrown by `GreenApiHttpClient.call`, if it was one. */
+export function callFailureOf(err: unknown): CallFailure | undefined {
+  return typeof err === 'object' && err !== null ? failures.get(err) : undefined
+}
+
 /** Internal failure of one attempt. Never leaves this module: converted to a DomainError. */
 class AttemptFailure extends Error {
   constructor(
@@ -206,10 +222,12 @@ export class GreenApiHttpClient {
         this.emit(spec, 'breaker_open', undefined, this.now())
         const entry = this.breakerFor(spec.partitionKey)
         const remaining = Math.max(0, entry.openedAt + this.halfOpenAfterMs - this.now())
-        throw new UpstreamUnavailableError(
+        const open = new UpstreamUnavailableError(
           `Green-API ${spec.method} for instance ${spec.instanceId}: circuit open, failing fast`,
           { retryAfterSeconds: Math.max(1, Math.ceil(remaining / 1000)) },
         )
+        failures.set(open, { outcome: 'breaker_open', local: true })
+        throw open
       }
       if (err instanceof DomainError) throw err
       if (!(err instanceof AttemptFailure))
@@ -259,10 +277,12 @@ export class GreenApiHttpClient {
     if (wait === null) {
       this.emit(spec, 'rate_limited', undefined, this.now())
       // Not an AttemptFailure: a local refusal must not be retried nor count for the breaker.
-      throw new UpstreamUnavailableError(
+      const refused = new UpstreamUnavailableError(
         `Green-API ${spec.method} for instance ${spec.instanceId}: client-side rate limit (${limit}/s) reached`,
         { retryAfterSeconds: 1 },
       )
+      failures.set(refused, { outcome: 'rate_limited', local: true })
+      throw refused
     }
     await sleep(wait)
   }
@@ -323,7 +343,7 @@ export class GreenApiHttpClient {
     } catch (err) {
       // The fetch error may mention the URL: keep only a bare error code, never the error itself.
       if (signal.aborted) return fail('timeout', `no answer within ${spec.timeoutMs} ms`)
-      return fail('network', `network error${safeCode(err)}`)
+      return fail('network', `network error${safeCode(err)}`, undefined, undefined)
     }
 
     const status = res.status
@@ -373,6 +393,17 @@ export class GreenApiHttpClient {
   }
 
   private toDomainError(spec: CallSpec<unknown>, f: AttemptFailure): DomainError {
+    const err = this.domainErrorOf(spec, f)
+    const code = /\(([A-Z0-9_]{2,40})\)$/.exec(f.detail)?.[1]
+    failures.set(err, {
+      outcome: f.outcome,
+      ...(f.status === undefined ? {} : { status: f.status }),
+      ...(f.outcome === 'network' && code ? { networkCode: code } : {}),
+    })
+    return err
+  }
+
+  private domainErrorOf(spec: CallSpec<unknown>, f: AttemptFailure): DomainError {
     const what = `Green-API ${spec.method} for instance ${spec.instanceId}`
     if (f.outcome === 'auth') return new UpstreamAuthError(`${what}: ${f.detail}`)
     let retryAfterSeconds: number | undefined

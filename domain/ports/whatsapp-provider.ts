@@ -62,12 +62,54 @@ export interface WhatsAppProvider {
   requestPairingCode(creds: InstanceCredentials, phoneE164: string): Promise<PairingCodeResult>
   /** Sends a text (Green-API `sendMessage`); returns the upstream message id. Never retried. */
   sendText(creds: InstanceCredentials, toE164: string, text: string): Promise<{ messageId: string }>
+  /**
+   * Sends a text once (Green-API `sendMessage`) and says what happened instead of throwing for
+   * upstream answers (see `SendAttempt`); throws only `UpstreamAuthError` (credentials) and
+   * `InvalidInputError` (a recipient or text the adapter cannot send). Never retried.
+   */
+  trySendText(creds: InstanceCredentials, toE164: string, text: string): Promise<SendAttempt>
+  /**
+   * Messages sent through the instance within the last `minutes` (Green-API
+   * `lastOutgoingMessages`, 1 request/s; entries may appear up to ~2 min late), newest first.
+   */
+  lastOutgoingMessages(creds: InstanceCredentials, options: { minutes: number }): Promise<OutgoingMessageInfo[]>
+  /** One message of a chat by its id (Green-API `getMessage`, 10 requests/s), or null when unknown. */
+  getMessage(creds: InstanceCredentials, chatId: string, messageId: string): Promise<OutgoingMessageInfo | null>
   /** Unlinks the phone (Green-API `logout`). */
   logout(creds: InstanceCredentials): Promise<void>
   /** Restarts the instance (Green-API `reboot`). */
   reboot(creds: InstanceCredentials): Promise<void>
   /** Points the instance's notifications at us (Green-API `setSettings`: state changes, receipts, incoming messages). */
   configureWebhook(creds: InstanceCredentials, settings: WebhookSettings): Promise<void>
+}
+
+/**
+ * What became of one `sendMessage` call, as far as the caller can know (docs/decisions/172):
+ * - `sent`: Green-API took it and named it;
+ * - `rejected`: Green-API refused it (HTTP 4xx): it was not sent and resending will not help
+ *   (`noAccount`: the recipient has no WhatsApp);
+ * - `notSent`: Green-API answered without taking it (5xx, 429, 466) or the request never left
+ *   (breaker open, client-side pace, connection refused): send again later;
+ * - `maybeSent`: the request left but no usable answer came back (timeout, connection reset,
+ *   garbage): it may have been sent, so never resend blindly; look it up first.
+ */
+export type SendAttempt =
+  | { kind: 'sent'; messageId: string }
+  | { kind: 'rejected'; reason: 'noAccount' | 'invalid'; detail: string }
+  | { kind: 'notSent'; retryAfterSeconds: number; detail: string }
+  | { kind: 'maybeSent'; detail: string }
+
+/** An outgoing message as Green-API's journal knows it (`lastOutgoingMessages`, `getMessage`). */
+export interface OutgoingMessageInfo {
+  messageId: string
+  /** `<digits>@c.us` for a person. */
+  chatId: string
+  /** PERSONAL DATA. Null for a non-text message. */
+  text: string | null
+  /** Green-API's timestamp (whole seconds). */
+  at: Date
+  /** Green-API's `statusMessage` (`pending`, `sent`, `delivered`, `read`, `failed`, `noAccount`, …), or null. */
+  status: string | null
 }
 
 /** Partner API (one instance per tenant). Only the `partner` instance mode uses it. */

@@ -1,8 +1,10 @@
 import type {
   CreatedInstance,
   InstanceCredentials,
+  OutgoingMessageInfo,
   PairingCodeResult,
   QrResult,
+  SendAttempt,
   WebhookSettings,
   WhatsAppPartnerProvider,
   WhatsAppProvider,
@@ -18,6 +20,8 @@ interface FakeInstance {
   phone: string | null
   webhook: WebhookSettings | null
   qrError?: string
+  /** Messages that left (sendText / trySendText while authorized), oldest first. */
+  sent: OutgoingMessageInfo[]
 }
 
 /**
@@ -28,11 +32,14 @@ export class FakeWhatsAppProvider implements WhatsAppProvider {
   readonly instances = new Map<string, FakeInstance>()
   readonly calls: { method: Method; instanceId: string; args?: unknown }[] = []
   private readonly failures = new Map<Method, Error[]>()
+  private readonly attempts: SendAttempt[] = []
+  /** The clock the fake stamps sent messages with (the tests' ManualClock). */
+  now: () => Date = () => new Date()
   /** Artificial latency of getState (ms), to overlap concurrent polls. */
   stateDelayMs = 0
 
   addInstance(instanceId: string, token: string, state: ConnectionState | null = 'notAuthorized'): void {
-    this.instances.set(instanceId, { token, state, phone: null, webhook: null })
+    this.instances.set(instanceId, { token, state, phone: null, webhook: null, sent: [] })
   }
   /** Simulates the phone scanning / the account changing state. */
   setState(instanceId: string, state: ConnectionState | null, phone?: string | null): void {
@@ -47,6 +54,10 @@ export class FakeWhatsAppProvider implements WhatsAppProvider {
     const list = this.failures.get(method) ?? []
     list.push(error)
     this.failures.set(method, list)
+  }
+  /** The next `trySendText` answers this instead of sending (a `maybeSent` still sends). */
+  nextSendAttempt(attempt: SendAttempt): void {
+    this.attempts.push(attempt)
   }
   count(method?: Method): number {
     return method ? this.calls.filter((c) => c.method === method).length : this.calls.length
@@ -92,8 +103,39 @@ export class FakeWhatsAppProvider implements WhatsAppProvider {
     return { code: 'ABCD-EFGH' }
   }
   async sendText(creds: InstanceCredentials, toE164: string, text: string): Promise<{ messageId: string }> {
-    this.enter('sendText', creds, { toE164, text })
-    return { messageId: `BAE5${this.calls.length}` }
+    const i = this.enter('sendText', creds, { toE164, text })
+    return { messageId: this.record(i, toE164, text) }
+  }
+  private record(i: FakeInstance, toE164: string, text: string): string {
+    const messageId = `BAE5${this.calls.length}`
+    // Like Green-API: an unlinked instance queues (not in the journal), a yellowCard drops.
+    if (i.state === 'authorized')
+      i.sent.push({ messageId, chatId: `${toE164.replace(/^\+/, '')}@c.us`, text, at: this.now(), status: 'sent' })
+    return messageId
+  }
+  async trySendText(creds: InstanceCredentials, toE164: string, text: string): Promise<SendAttempt> {
+    const i = this.enter('trySendText', creds, { toE164, text })
+    const scripted = this.attempts.shift()
+    if (scripted?.kind === 'maybeSent') {
+      // The request left: the message went out, the answer was lost.
+      this.record(i, toE164, text)
+      return scripted
+    }
+    if (scripted) return scripted
+    return { kind: 'sent', messageId: this.record(i, toE164, text) }
+  }
+  async lastOutgoingMessages(creds: InstanceCredentials, options: { minutes: number }): Promise<OutgoingMessageInfo[]> {
+    const i = this.enter('lastOutgoingMessages', creds, options)
+    const since = this.now().getTime() - options.minutes * 60_000
+    return i.sent
+      .filter((m) => m.at.getTime() >= since)
+      .reverse()
+      .map((m) => ({ ...m }))
+  }
+  async getMessage(creds: InstanceCredentials, chatId: string, messageId: string): Promise<OutgoingMessageInfo | null> {
+    const i = this.enter('getMessage', creds, { chatId, messageId })
+    const m = i.sent.find((x) => x.messageId === messageId && x.chatId === chatId)
+    return m ? { ...m } : null
   }
   async logout(creds: InstanceCredentials): Promise<void> {
     const i = this.enter('logout', creds)

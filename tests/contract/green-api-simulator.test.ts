@@ -195,6 +195,34 @@ describe('Green-API simulator: methods, errors, limits', () => {
     expect(sim.instance(creds.instanceId)?.dropped).toHaveLength(1)
   })
 
+  it('lastOutgoingMessages lists what left within `minutes`, newest first; getMessage finds one by chat and id', async () => {
+    const { sim, clock, creds, call } = setup({ rateLimits: false })
+    sim.authorize(creds.instanceId)
+    const first = await call('sendMessage', { body: { chatId: '33612345678@c.us', message: 'un' } })
+    clock.t += 10 * 60_000
+    const second = await call('sendMessage', { body: { chatId: '33612345679@c.us', message: 'deux' } })
+    const journal = (minutes?: string) => call('lastOutgoingMessages', minutes ? { query: { minutes } } : {})
+    expect((await journal('5')).body).toEqual([
+      {
+        type: 'outgoing',
+        idMessage: (second.body as { idMessage: string }).idMessage,
+        timestamp: Math.floor(clock.t / 1000),
+        statusMessage: 'sent',
+        typeMessage: 'textMessage',
+        chatId: '33612345679@c.us',
+        textMessage: 'deux',
+        sendByApi: true,
+      },
+    ])
+    expect(((await journal()).body as unknown[]).length).toBe(2)
+    expect((await journal('zero')).status).toBe(400)
+    const id = (first.body as { idMessage: string }).idMessage
+    const found = await call('getMessage', { httpMethod: 'POST', body: { chatId: '33612345678@c.us', idMessage: id } })
+    expect(found.body).toMatchObject({ idMessage: id, textMessage: 'un' })
+    const wrongChat = await call('getMessage', { httpMethod: 'POST', body: { chatId: '33612345679@c.us', idMessage: id } })
+    expect(wrongChat.status).toBe(400)
+  })
+
   it('reboot passes through starting, then returns to the previous state after rebootMs', async () => {
     const { sim, clock, creds, call } = setup()
     sim.authorize(creds.instanceId)

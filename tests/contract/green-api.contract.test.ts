@@ -416,6 +416,59 @@ describe('Green-API provider contract: failures become domain errors', () => {
   })
 })
 
+describe('Green-API provider contract: trySendText tells "not sent" from "maybe sent"', () => {
+  const send = (creds: InstanceCredentials, p = provider()) => p.trySendText(creds, '+33698765432', 'Bonjour')
+
+  it('200 → sent with the idMessage, which the journal (lastOutgoingMessages, getMessage) knows', async () => {
+    const creds = newInstance()
+    sim.authorize(creds.instanceId, '+33611112222')
+    const attempt = await send(creds)
+    expect(attempt.kind).toBe('sent')
+    const id = attempt.kind === 'sent' ? attempt.messageId : ''
+    const journal = await provider().lastOutgoingMessages(creds, { minutes: 2 })
+    expect(journal).toEqual([
+      { messageId: id, chatId: '33698765432@c.us', text: 'Bonjour', at: expect.any(Date), status: 'sent' },
+    ])
+    expect(await provider().getMessage(creds, '33698765432@c.us', id)).toMatchObject({ messageId: id })
+    expect(await provider().getMessage(creds, '33698765432@c.us', 'UNKNOWN')).toBeNull()
+  })
+
+  it('400 → rejected (not sent, not worth resending); 5xx, 429 and 466 → notSent with a retry-after', async () => {
+    const creds = newInstance()
+    expect(await provider().trySendText(creds, '+33698765432', 'x'.repeat(20_000))).toMatchObject({ kind: 'sent' })
+    sim.fault({ instanceId: creds.instanceId, times: 1 }).down(503)
+    expect(await send(creds)).toMatchObject({ kind: 'notSent', retryAfterSeconds: 5 })
+    sim.fault({ instanceId: creds.instanceId, times: 1 }).rateLimited(7)
+    expect(await send(creds)).toMatchObject({ kind: 'notSent', retryAfterSeconds: 7 })
+    sim.fault({ instanceId: creds.instanceId, times: 1 }).quota466()
+    expect(await send(creds)).toMatchObject({ kind: 'notSent', retryAfterSeconds: 3600 })
+    mocks.server.use(
+      http.post(/\/sendMessage\//, () => HttpResponse.json({ message: 'Bad Request Validation failed' }, { status: 400 })),
+    )
+    expect(await send(creds)).toMatchObject({ kind: 'rejected', reason: 'invalid' })
+  })
+
+  it('a timeout, a connection reset or a garbage 200 → maybeSent (the request left: look it up, never resend blindly)', async () => {
+    const creds = newInstance()
+    sim.fault({ instanceId: creds.instanceId, times: 1 }).slow(1500)
+    expect(await send(creds, provider({ timeoutMs: 200 }))).toMatchObject({ kind: 'maybeSent' })
+    sim.fault({ instanceId: creds.instanceId, times: 1 }).reset()
+    expect(await send(creds)).toMatchObject({ kind: 'maybeSent' })
+    sim.fault({ instanceId: creds.instanceId, times: 1 }).garbage()
+    expect(await send(creds)).toMatchObject({ kind: 'maybeSent' })
+  })
+
+  it('an open breaker → notSent without any request', async () => {
+    const creds = newInstance()
+    const p = provider({ breakerThreshold: 1, breakerHalfOpenAfterMs: 60_000 })
+    sim.fault({ instanceId: creds.instanceId, times: 1 }).down(500)
+    expect((await send(creds, p)).kind).toBe('notSent')
+    const before = calls(creds.instanceId)
+    expect(await send(creds, p)).toMatchObject({ kind: 'notSent' })
+    expect(calls(creds.instanceId)).toBe(before)
+  })
+})
+
 describe('Green-API provider contract: circuit breaker and pacing', () => {
   it('opens after consecutive failures, fails fast, then half-opens and recovers', async () => {
     const creds = newInstance()

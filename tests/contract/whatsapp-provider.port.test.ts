@@ -99,4 +99,32 @@ describe.each(IMPLEMENTATIONS)('WhatsAppProvider port: $name', ({ upstream }) =>
     expect((await u.provider.requestQr(creds)).kind).toBe('qr')
     expect(await u.provider.getLinkedPhone(creds)).toBeNull()
   })
+
+  it('a text sent while authorized is in lastOutgoingMessages and getMessage by chat, text and time', async () => {
+    const creds = u.instanceIn('authorized', '+33612345680')
+    const before = Date.now() - 1000
+    const attempt = await u.provider.trySendText(creds, '+33698765432', 'Bonjour, votre commande est prête')
+    expect(attempt.kind).toBe('sent')
+    const messageId = attempt.kind === 'sent' ? attempt.messageId : ''
+    const journal = await u.provider.lastOutgoingMessages(creds, { minutes: 5 })
+    expect(journal).toHaveLength(1)
+    expect(journal[0]).toMatchObject({
+      messageId,
+      chatId: '33698765432@c.us',
+      text: 'Bonjour, votre commande est prête',
+      status: 'sent',
+    })
+    expect(journal[0]!.at.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000)
+    expect(await u.provider.getMessage(creds, '33698765432@c.us', messageId)).toMatchObject({
+      messageId,
+      text: 'Bonjour, votre commande est prête',
+    })
+    expect(await u.provider.getMessage(creds, '33698765432@c.us', 'NO-SUCH-ID')).toBeNull()
+  })
+
+  it('a text sent while not linked is queued upstream: not in the journal', async () => {
+    const creds = u.instanceIn('notAuthorized', '+33612345681')
+    expect((await u.provider.trySendText(creds, '+33698765433', 'plus tard')).kind).toBe('sent')
+    expect(await u.provider.lastOutgoingMessages(creds, { minutes: 5 })).toEqual([])
+  })
 })

@@ -183,6 +183,11 @@ export interface SimMessage {
   chatId: string
   message: string
   at: number
+  /**
+   * Green-API's `statusMessage` of a sent message, as `lastOutgoingMessages` / `getMessage`
+   * report it (`sent` when it leaves; receipts move it on). Absent = `sent`.
+   */
+  statusMessage?: string
 }
 
 export interface SimSettings {
@@ -308,6 +313,20 @@ interface Fault {
   retryAfterSeconds?: number
 }
 
+/** A sent message as Green-API's journals show it (`lastOutgoingMessages`, `getMessage`). */
+function outgoingJournalEntry(m: SimMessage) {
+  return {
+    type: 'outgoing',
+    idMessage: m.idMessage,
+    timestamp: Math.floor(m.at / 1000),
+    statusMessage: m.statusMessage ?? 'sent',
+    typeMessage: 'textMessage',
+    chatId: m.chatId,
+    textMessage: m.message,
+    sendByApi: true,
+  }
+}
+
 type MethodDef = { name: string; verb: 'GET' | 'POST' | 'DELETE' }
 
 const METHODS: MethodDef[] = [
@@ -324,6 +343,8 @@ const METHODS: MethodDef[] = [
   { name: 'getDeviceInfo', verb: 'GET' },
   { name: 'receiveNotification', verb: 'GET' },
   { name: 'deleteNotification', verb: 'DELETE' },
+  { name: 'lastOutgoingMessages', verb: 'GET' },
+  { name: 'getMessage', verb: 'POST' },
 ]
 const PARTNER_METHODS: MethodDef[] = [
   { name: 'createInstance', verb: 'POST' },
@@ -369,6 +390,8 @@ const sendMessageBody = z.object({
   quotedMessageId: z.string().optional(),
   linkPreview: z.boolean().optional(),
 })
+const lastOutgoingMinutes = z.coerce.number().int().min(1).max(1_000_000).default(1440)
+const getMessageBody = z.object({ chatId: z.string().min(1), idMessage: z.string().min(1) })
 const authCodeBody = z.object({ phoneNumber: z.number().int().min(1_000_000).max(999_999_999_999_999) })
 // Either the documented `phoneNumber` (an integer) or, on newer pages, a `chatId`.
 const checkWhatsappBody = z.union([
@@ -1139,6 +1162,26 @@ export class GreenApiSimulator {
           this.scheduleReceipts(r, m, [{ status: 'yellowCard', afterMs: this.receiptDelaysMs[0] }])
         } else r.queue.push(m)
         return json(200, { idMessage: m.idMessage })
+      }
+      case 'lastOutgoingMessages': {
+        // Messages that left through this instance within `minutes`, newest first (docs/green-api.md#lastoutgoingmessages).
+        const minutes = lastOutgoingMinutes.safeParse(req.query?.['minutes'])
+        if (!minutes.success) return badRequest('Bad Request Validation failed')
+        const since = this.now() - minutes.data * 60_000
+        return json(
+          200,
+          r.sent
+            .filter((m) => m.at >= since)
+            .sort((a, b) => b.at - a.at)
+            .map((m) => outgoingJournalEntry(m)),
+        )
+      }
+      case 'getMessage': {
+        const parsed = getMessageBody.safeParse(req.body)
+        if (!parsed.success) return badRequest('Bad Request Validation failed')
+        const m = r.sent.find((x) => x.idMessage === parsed.data.idMessage && x.chatId === parsed.data.chatId)
+        // Green-API answers 400 for an id it does not know in that chat.
+        return m ? json(200, outgoingJournalEntry(m)) : badRequest('Message not found')
       }
       case 'getAuthorizationCode': {
         const parsed = authCodeBody.safeParse(req.body)
