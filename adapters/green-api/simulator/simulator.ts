@@ -121,6 +121,8 @@ export interface GreenApiSimulatorOptions {
    * receiptPlan: (_m, [sent, delivered, read]) => [delivered!, sent!, read!, read!]
    */
   receiptPlan?: (message: SimMessage, plan: ReceiptStep[]) => ReceiptStep[]
+  /** The idMessage of the next accepted message (tests: a receipt sent before its send returns). Default random. */
+  newMessageId?: () => string
 }
 
 /** What Green-API's `outgoingMessageStatus` notification reports (green-api.com OutgoingMessageStatus). */
@@ -515,6 +517,7 @@ export class GreenApiSimulator {
   private scheduleSeq = 0
   private readonly receiptDelaysMs: readonly [number, number, number]
   private readonly receiptPlan: ((message: SimMessage, plan: ReceiptStep[]) => ReceiptStep[]) | undefined
+  private readonly newMessageId: (() => string) | undefined
   private readonly resolvePublicUrl: PublicUrlResolver
   private readonly deliver: DeliverWebhook
   private readonly now: () => number
@@ -563,6 +566,7 @@ export class GreenApiSimulator {
     this.idPrefix = opts.idPrefix ?? '1101'
     this.receiptDelaysMs = opts.receiptDelaysMs ?? [800, 1200, 2000]
     this.receiptPlan = opts.receiptPlan
+    this.newMessageId = opts.newMessageId
     this.partnerToken = opts.partnerToken ?? randomHex(25)
     if (this.persistPath) this.load(this.persistPath, opts.partnerToken)
   }
@@ -1147,7 +1151,7 @@ export class GreenApiSimulator {
           return badRequest(msg)
         }
         const m: SimMessage = {
-          idMessage: randomHex(10).toUpperCase(),
+          idMessage: this.newMessageId?.() ?? randomHex(10).toUpperCase(),
           chatId: parsed.data.chatId,
           message: parsed.data.message,
           at: this.now(),
