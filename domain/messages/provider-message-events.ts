@@ -208,7 +208,9 @@ export function inboundContent(data: IncomingEvent['messageData']): { contentTyp
       return { contentType: 'contact', text: withCaption('contact', data.contactMessageData?.displayName) }
     default: {
       const media = MEDIA[data.typeMessage]
-      if (media) return { contentType: media, text: withCaption(media, data.fileMessageData?.caption) }
+      // A document without a caption is known by its file name (WhatsApp shows it so).
+      const label = data.fileMessageData?.caption || (media === 'document' ? data.fileMessageData?.fileName : undefined)
+      if (media) return { contentType: media, text: withCaption(media, label) }
       return { contentType: 'other', text: `[${data.typeMessage.replace(/[^A-Za-z]/g, '').slice(0, 40) || 'other'}]` }
     }
   }
