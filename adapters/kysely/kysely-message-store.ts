@@ -264,7 +264,6 @@ export class KyselyMessageStore implements MessageStore {
         .set({
           status: 'queued',
           status_history: historyJson([...current.statusHistory, { status: 'queued', at }]),
-          send_started_at: null,
           updated_at: at,
         })
         .where('id', '=', id)

@@ -29,6 +29,7 @@ export const API_ERROR_CODES = [
   'UPSTREAM_UNAVAILABLE',
   'CREDENTIALS_UNREADABLE',
   'WEBHOOK_UNAUTHORIZED',
+  'IDEMPOTENCY_CONFLICT',
   // Anything else, without detail (apiHandler, server/http-app.ts)
   'INTERNAL',
 ] as const

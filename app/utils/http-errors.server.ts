@@ -97,6 +97,9 @@ export const DOMAIN_ERRORS = {
   },
   VALIDATION_FAILED: { status: 400, apiCode: 'VALIDATION_FAILED', messageKey: 'api.validation' },
   WEBHOOK_UNAUTHORIZED: { status: 401, apiCode: 'WEBHOOK_UNAUTHORIZED', messageKey: 'api.webhookUnauthorized' },
+  IDEMPOTENCY_CONFLICT: { status: 409, apiCode: 'IDEMPOTENCY_CONFLICT', messageKey: 'api.idempotencyConflict' },
+  // Another tenant's message is answered exactly like a missing one.
+  MESSAGE_NOT_FOUND: { status: 404, apiCode: 'NOT_FOUND', messageKey: 'api.messageNotFound' },
 } as const satisfies Record<DomainErrorCode, DomainErrorEntry>
 
 /** A domain error as both surfaces answer it: status, code, text, wait. */

@@ -25,6 +25,8 @@ const fr = {
   'page.unavailable.retry': 'Réessayer',
   'api.linkExpired': 'La tentative de connexion a expiré. Recommencez.',
   'api.webhookUnauthorized': 'Webhook non autorisé.',
+  'api.idempotencyConflict': 'Cette clé Idempotency-Key a déjà servi pour une autre requête.',
+  'api.messageNotFound': 'Message introuvable.',
   // --- settings layout ---
   'app.name': 'WhatsApp Pro',
   'settings.title': 'Paramètres',
@@ -257,6 +259,8 @@ const en: Dictionary = {
   'page.unavailable.retry': 'Try again',
   'api.linkExpired': 'The link attempt expired. Start again.',
   'api.webhookUnauthorized': 'Webhook not authorized.',
+  'api.idempotencyConflict': 'This Idempotency-Key was already used for another request.',
+  'api.messageNotFound': 'Message not found.',
   'app.name': 'WhatsApp Pro',
   'settings.title': 'Settings',
   'settings.skip': 'Skip to content',

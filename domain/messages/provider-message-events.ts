@@ -146,7 +146,7 @@ async function moveMessage(
     'message status changed by receipt',
   )
   await publishQuietly(deps, { tenantId: message.tenantId, messageId: message.id, status: outcome.message.status })
-  await deps.events.emit(message.tenantId, { type: 'whatsapp.message.updated', data: messageView(outcome.message) })
+  await deps.events.emit(message.tenantId, { type: 'whatsapp.message.updated', data: { ...messageView(outcome.message) } })
   return true
 }
 
@@ -248,6 +248,6 @@ export async function receiveInbound(
     'inbound message stored',
   )
   await publishQuietly(deps, { tenantId: input.tenantId, messageId: message.id, status: message.status })
-  await deps.events.emit(input.tenantId, { type: 'whatsapp.message.received', data: messageView(message) })
+  await deps.events.emit(input.tenantId, { type: 'whatsapp.message.received', data: { ...messageView(message) } })
   return 'received'
 }

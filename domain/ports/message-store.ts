@@ -116,7 +116,8 @@ export interface MessageStore {
 
   /**
    * `sending` → `queued` again (Green-API answered that it did not take the message: 5xx, 429,
-   * breaker open), appending `{queued, at}` and clearing `send_started_at`. False (nothing
+   * breaker open), appending `{queued, at}`; `send_started_at` stays (the instance's pace counts
+   * every request that left, taken or not). False (nothing
    * written) when the message is not `sending`, or already has an upstream id.
    */
   returnToQueue(tenantId: string, id: string, at: Date): Promise<ApplyStatusOutcome | null>

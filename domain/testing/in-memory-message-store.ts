@@ -159,7 +159,6 @@ export class InMemoryMessageStore implements MessageStore {
     if (r.status !== 'sending' || r.upstreamMessageId !== null) return { changed: false, message: this.copy(r) }
     r.status = 'queued'
     r.statusHistory.push({ status: 'queued', at })
-    r.sendStartedAt = null
     r.updatedAt = at
     return { changed: true, message: this.copy(r) }
   }

@@ -39,7 +39,7 @@ const StoredConfigSchema = z.object({
  * Decrypts the tenant's `encrypted_config`; any failure (missing key, tamper, wrong row, bad
  * JSON) → CredentialDecryptError, logged at error level with the envelope's key id.
  */
-export function credentialsOf(deps: WhatsAppDeps, record: ConnectionRecord): InstanceCredentials {
+export function credentialsOf(deps: Pick<WhatsAppDeps, 'vault' | 'logger'>, record: ConnectionRecord): InstanceCredentials {
   const where = { tenantId: record.tenantId, instanceId: record.instanceId, column: 'tenant_provider_configs.encrypted_config' }
   let plaintext: string
   try {
@@ -62,7 +62,11 @@ export function credentialsOf(deps: WhatsAppDeps, record: ConnectionRecord): Ins
  * The one log line of an unreadable credential: error level (an operator must act: restore the
  * key in WA_ENCRYPTION_KEYS or re-link), with where it is and the key id — never the envelope.
  */
-function unreadable(deps: WhatsAppDeps, where: Record<string, string | null>, err: unknown): CredentialDecryptError {
+function unreadable(
+  deps: Pick<WhatsAppDeps, 'logger'>,
+  where: Record<string, string | null>,
+  err: unknown,
+): CredentialDecryptError {
   const keyId = err instanceof CredentialDecryptError ? err.keyId : undefined
   deps.logger.error(
     { ...where, keyId: keyId ?? null },
@@ -86,7 +90,7 @@ export function credentialsOfInstance(deps: WhatsAppDeps, instance: InstanceReco
   }
 }
 
-export async function enforceRateLimit(deps: WhatsAppDeps, key: string, rule: RateLimitRule): Promise<void> {
+export async function enforceRateLimit(deps: Pick<WhatsAppDeps, 'rateLimiter'>, key: string, rule: RateLimitRule): Promise<void> {
   const decision = await deps.rateLimiter.hit(key, rule.limit, rule.windowSeconds)
   if (!decision.allowed) throw new RateLimitedError(Math.max(1, Math.ceil(decision.retryAfterSeconds)))
 }

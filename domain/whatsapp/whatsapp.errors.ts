@@ -16,6 +16,8 @@ export type DomainErrorCode =
   | 'VALIDATION_FAILED'
   | 'LINK_EXPIRED'
   | 'WEBHOOK_UNAUTHORIZED'
+  | 'IDEMPOTENCY_CONFLICT'
+  | 'MESSAGE_NOT_FOUND'
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode
@@ -83,6 +85,18 @@ export class CredentialDecryptError extends DomainError {
 }
 
 /** Input the domain refuses (the app validates first; this is the second line). */
+/** The Idempotency-Key was used (within 24 h) for a request with another body. */
+export class IdempotencyConflictError extends DomainError {
+  constructor() {
+    super('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was already used with another request body')
+  }
+}
+/** No such message for this tenant (another tenant's id included: it does not exist here). */
+export class MessageNotFoundError extends DomainError {
+  constructor() {
+    super('MESSAGE_NOT_FOUND', 'No such message')
+  }
+}
 export class InvalidInputError extends DomainError {
   readonly issues: { path: string; message: string }[]
   constructor(message: string, issues: { path: string; message: string }[] = []) {

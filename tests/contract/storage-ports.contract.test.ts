@@ -678,7 +678,9 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       await w.messages.applyStatus(tenantId, newer.id, { status: 'sending', at: at(2), sendStartedAt: at(2) })
       expect((await w.messages.nextToSend(instanceId))?.id).toBe(newer.id)
       const back = await w.messages.returnToQueue(tenantId, newer.id, at(3))
-      expect(back?.message).toMatchObject({ status: 'queued', sendStartedAt: null })
+      // The pace counts the attempt: send_started_at stays.
+      expect(back?.message).toMatchObject({ status: 'queued', sendStartedAt: at(2) })
+      expect(await w.messages.lastSendStartedAt(instanceId)).toEqual(at(2))
       expect(back?.message.statusHistory.map((e) => e.status)).toEqual(['queued', 'sending', 'queued'])
       expect((await w.messages.returnToQueue(tenantId, newer.id, at(4)))?.changed).toBe(false)
       expect((await w.messages.nextToSend(instanceId))?.id).toBe(older.id)
