@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { StatusSnapshot } from '../../domain/ports/status-publisher'
+import type { MessageStatusSignal, StatusSnapshot } from '../../domain/ports/status-publisher'
 import { CONNECTION_STATES } from '../../domain/whatsapp'
 import { PgNotificationListener } from './pg-notification-listener'
 
@@ -12,7 +12,16 @@ const SnapshotSchema = z.object({
   phoneNumber: z.string().nullable(),
 })
 
+// A message's new status (PgStatusPublisher.publishMessage): ids and a status only.
+const MessageSignalSchema = z.object({
+  kind: z.literal('message'),
+  tenantId: z.string(),
+  messageId: z.string(),
+  status: z.string().max(20),
+})
+
 type Listener = (snapshot: StatusSnapshot) => void
+type MessageListener = (signal: MessageStatusSignal) => void
 type Log = { warn(obj: Record<string, unknown>, msg: string): void; info(obj: Record<string, unknown>, msg: string): void }
 
 /**
@@ -23,6 +32,7 @@ type Log = { warn(obj: Record<string, unknown>, msg: string): void; info(obj: Re
 export class PgStatusHub {
   private readonly byTenant = new Map<string, Set<Listener>>()
   private readonly anyListeners = new Set<Listener>()
+  private readonly messagesByTenant = new Map<string, Set<MessageListener>>()
   private readonly listener: PgNotificationListener
 
   constructor(databaseUrl: string, log: Log) {
@@ -31,13 +41,20 @@ export class PgStatusHub {
       STATUS_CHANNEL,
       {
         onNotify: (payload) => {
-          let parsed: StatusSnapshot
+          let raw: unknown
           try {
-            parsed = SnapshotSchema.parse(JSON.parse(payload))
+            raw = JSON.parse(payload)
           } catch {
             return
           }
-          this.dispatch(parsed)
+          const message = MessageSignalSchema.safeParse(raw)
+          if (message.success) {
+            const { kind: _kind, ...signal } = message.data
+            this.dispatchMessage(signal)
+            return
+          }
+          const parsed = SnapshotSchema.safeParse(raw)
+          if (parsed.success) this.dispatch(parsed.data)
         },
       },
       log,
@@ -53,6 +70,22 @@ export class PgStatusHub {
   dispatch(snapshot: StatusSnapshot): void {
     for (const l of this.anyListeners) l(snapshot)
     for (const l of this.byTenant.get(snapshot.tenantId) ?? []) l(snapshot)
+  }
+
+  /** Delivers a message's status to this process's streams of its tenant. */
+  dispatchMessage(signal: MessageStatusSignal): void {
+    for (const l of this.messagesByTenant.get(signal.tenantId) ?? []) l(signal)
+  }
+
+  /** A tenant's message status changes (the settings page's live test message and list). */
+  subscribeMessages(tenantId: string, listener: MessageListener): () => void {
+    let set = this.messagesByTenant.get(tenantId)
+    if (!set) this.messagesByTenant.set(tenantId, (set = new Set()))
+    set.add(listener)
+    return () => {
+      set.delete(listener)
+      if (set.size === 0) this.messagesByTenant.delete(tenantId)
+    }
   }
 
   subscribe(tenantId: string, listener: Listener): () => void {

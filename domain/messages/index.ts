@@ -18,3 +18,4 @@ export {
   type MessageEventDeps,
   type ReceiptOutcome,
 } from './provider-message-events'
+export { recentMessages, type RecentMessage } from './recent-messages'
