@@ -1,5 +1,5 @@
 import { startJobWorker, type JobWorker } from '../../adapters/queue/graphile-job-queue'
-import { applyParkedReceipts } from '../../domain/messages/provider-message-events'
+import { applyParkedReceipts } from '../../domain/messages'
 import type { JobHandler, JobName } from '../../domain/ports/job-queue'
 import type { CoreServices } from '../core-services.server'
 
