@@ -202,7 +202,17 @@ export function buildOpenApiDocument() {
     ...api('get', '/api/wa/events', 'streamStatusEvents', 'Live status changes (server-sent events)'),
     request: { headers: tenantHeader },
     responses: {
-      200: { description: 'Server-sent events of status changes', content: { 'text/event-stream': { schema: z.string() } } },
+      200: {
+        description:
+          'Server-sent events: `event: status` (the status body; first the current one, then each change) and `event: message-status` (`{"id","status"}` when one of the tenant\'s messages changes status; no text, no phone).',
+        content: {
+          'text/event-stream': {
+            schema: z.string(),
+            example:
+              'event: status\ndata: {"connected":true,"status":"authorized","phoneNumber":"+33612345678"}\n\nevent: message-status\ndata: {"id":"0b8f3c8e-5d7a-4d0e-9a51-2f0c6f1d2b7a","status":"delivered"}\n\n',
+          },
+        },
+      },
       ...common,
     },
   })
@@ -211,6 +221,8 @@ export function buildOpenApiDocument() {
     path: '/api/wa/webhooks/green-api/{instanceId}',
     operationId: 'receiveGreenApiWebhook',
     summary: 'Green-API webhook (called by Green-API, not by clients)',
+    description:
+      'Handles `stateInstanceChanged` (connection state), `outgoingMessageStatus` (moves the message named by `idMessage`; an id not stored yet is kept 24 h) and `incomingMessageReceived` (an inbound message of the tenant holding the instance, once per idMessage). Anything else, a duplicate or a malformed body is acknowledged with `applied: false`, so Green-API does not resend it.',
     tags: ['Green-API'],
     security: [{ [webhook.name]: [] }],
     request: {
