@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely'
 import { AesGcmCredentialVault } from '../adapters/crypto/aes-gcm-credential-vault'
+import { HmacKeyedHasher } from '../adapters/crypto/hmac-keyed-hasher'
 import {
   CachingApiTokenStore,
   CachingConnectionRepository,
@@ -20,8 +21,7 @@ import { KyselyReceiptStore } from '../adapters/kysely/kysely-receipt-store'
 import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
 import type { Database } from '../db/schema'
-import type { MessageEventDeps } from '../domain/messages'
-import type { MessageStore } from '../domain/ports/message-store'
+import { DEFAULT_MESSAGES_CONFIG, type MessageEventDeps, type MessagesDeps } from '../domain/messages'
 import { DEFAULT_WHATSAPP_CONFIG, type WhatsAppDeps } from '../domain/whatsapp'
 import { buildAuthServices, type AuthServices } from './utils/auth.server'
 import type { Env } from './utils/env.server'
@@ -54,8 +54,8 @@ export interface CoreServices {
   auth: AuthServices
   /** Background jobs (graphile-worker's queue in this database). */
   jobs: GraphileJobQueue
-  /** The CRM messages (`wa_messages`): encrypts peers and texts through `vault`. */
-  messageStore: MessageStore
+  /** Everything the message use cases need (the store encrypts peers and texts through `vault`). */
+  messages: MessagesDeps
   /** Receipts and inbound messages (Green-API notifications), with the CRM events they emit. */
   messageEvents: MessageEventDeps
 }
@@ -131,6 +131,7 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       rateLimits: { generateQr: env.WA_RATE_LIMIT_QR, pairingCode: env.WA_RATE_LIMIT_PAIRING, testSend: env.WA_RATE_LIMIT_TEST },
       logoutRetry: { ...DEFAULT_WHATSAPP_CONFIG.logoutRetry, baseDelayMs: env.WA_LOGOUT_RETRY_BASE_MS },
       reconcileIntervalMs: env.WA_RECONCILE_INTERVAL_SECONDS * 1000,
+      addonGraceDays: env.WA_DISABLED_GRACE_DAYS,
     },
   }
   const whatsappHotPath: WhatsAppDeps = caches
@@ -148,9 +149,31 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       : {},
   )
   const jobs = new GraphileJobQueue(db)
-  const messageStore = new KyselyMessageStore(db, vault)
+  const messages: MessagesDeps = {
+    features: wa.features,
+    connections: wa.connections,
+    provider,
+    vault,
+    clock: systemClock,
+    rateLimiter: wa.rateLimiter,
+    events: wa.events,
+    ids: wa.ids,
+    logger,
+    store: new KyselyMessageStore(db, vault),
+    jobs,
+    hasher: new HmacKeyedHasher(env.encryptionKeys),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    config: {
+      ...DEFAULT_MESSAGES_CONFIG,
+      rateLimit: env.WA_RATE_LIMIT_MESSAGES,
+      sendIntervalMs: env.WA_SEND_INTERVAL_MS,
+      recheckMs: env.WA_SEND_RECHECK_MS,
+      recoveryGraceMs: env.WA_SEND_RECOVERY_GRACE_MS,
+      retentionDays: env.WA_MESSAGE_RETENTION_DAYS,
+    },
+  }
   const messageEvents: MessageEventDeps = {
-    messages: messageStore,
+    messages: messages.store,
     receipts: new KyselyReceiptStore(db),
     jobs,
     events: wa.events,
@@ -159,19 +182,5 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     clock: wa.clock,
     logger,
   }
-  return {
-    env,
-    db,
-    logger,
-    metrics,
-    secrets,
-    vault,
-    provider,
-    whatsapp: wa,
-    whatsappHotPath,
-    auth,
-    jobs,
-    messageStore,
-    messageEvents,
-  }
+  return { env, db, logger, metrics, secrets, vault, provider, whatsapp: wa, whatsappHotPath, auth, jobs, messages, messageEvents }
 }

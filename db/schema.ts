@@ -16,6 +16,8 @@ export interface TenantFeaturesTable {
   sms_enabled: ColumnType<boolean, boolean | undefined, boolean>
   email_enabled: ColumnType<boolean, boolean | undefined, boolean>
   updated_at: Timestamp
+  /** Set by a trigger when whatsapp_enabled goes off, cleared when it goes on (decision 169). */
+  whatsapp_ended_at: ColumnType<Date | null, never, never>
 }
 
 export interface UsersTable {

@@ -195,6 +195,15 @@ export class CachingFeatureStore implements FeatureStore {
   ): ReturnType<FeatureStore['handleUpgradeRequest']> {
     return this.inner.handleUpgradeRequest(...args)
   }
+
+  // Read through: the page and the hourly job read it, never the status hot path.
+  whatsappEndedAt(tenantId: string): Promise<Date | null> {
+    return this.inner.whatsappEndedAt(tenantId)
+  }
+
+  endedWhileHoldingInstance(cutoff: Date, limit: number): Promise<string[]> {
+    return this.inner.endedWhileHoldingInstance(cutoff, limit)
+  }
 }
 
 /**

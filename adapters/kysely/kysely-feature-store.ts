@@ -87,4 +87,34 @@ export class KyselyFeatureStore implements FeatureStore {
       return { kind: 'handled' as const, tenantId: row.tenant_id, feature: row.feature }
     })
   }
+
+  async whatsappEndedAt(tenantId: string): Promise<Date | null> {
+    const row = await this.db
+      .selectFrom('tenant_features')
+      .select('whatsapp_ended_at')
+      .where('tenant_id', '=', tenantId)
+      .where('whatsapp_enabled', '=', false)
+      .executeTakeFirst()
+    return row?.whatsapp_ended_at ? new Date(row.whatsapp_ended_at) : null
+  }
+
+  async endedWhileHoldingInstance(cutoff: Date, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('tenant_features as f')
+      .select('f.tenant_id')
+      .where('f.whatsapp_enabled', '=', false)
+      .where('f.whatsapp_ended_at', '<', cutoff)
+      .where((eb) =>
+        eb.or([
+          eb.exists(
+            eb.selectFrom('tenant_provider_configs as c').select('c.tenant_id').whereRef('c.tenant_id', '=', 'f.tenant_id'),
+          ),
+          eb.exists(eb.selectFrom('wa_instances as i').select('i.id').whereRef('i.tenant_id', '=', 'f.tenant_id')),
+        ]),
+      )
+      .orderBy('f.whatsapp_ended_at')
+      .limit(limit)
+      .execute()
+    return rows.map((r) => r.tenant_id)
+  }
 }

@@ -12,10 +12,18 @@ import type { Logger } from '../../domain/ports/logger'
  */
 type Executor = Kysely<any> | Transaction<any>
 
+/**
+ * A job's task identifier in graphile-worker's tables: our names with `:` for `.`, since its
+ * crontab accepts only `[_a-zA-Z][-_a-zA-Z0-9:]*` (`wa.send-message` → `wa:send-message`).
+ */
+export function taskIdentifier(name: JobName): string {
+  return name.replaceAll('.', ':')
+}
+
 /** Adds a job through `graphile_worker.add_job` on `executor` (the caller's transaction, if any). */
 export async function addJob(executor: Executor, task: JobName, payload: JobPayload, options: EnqueueOptions = {}) {
   await sql`select graphile_worker.add_job(
-      identifier => ${task}::text,
+      identifier => ${taskIdentifier(task)}::text,
       payload => ${JSON.stringify(payload)}::json,
       queue_name => ${options.queue ?? null}::text,
       run_at => ${options.runAt ?? null}::timestamptz,
@@ -58,8 +66,11 @@ export interface JobWorkerOptions {
   concurrency: number
   /** Polling for future jobs (retries, runAt) in ms; new jobs arrive by NOTIFY at once. */
   pollIntervalMs?: number
-  /** graphile-worker crontab lines, e.g. `0 3 * * * wa.purge-messages` (at most once per tick across processes). */
-  crontab?: string
+  /**
+   * Scheduled jobs: a cron pattern (graphile-worker's crontab syntax: minute hour day month
+   * weekday) and the task; each tick runs once across all processes.
+   */
+  schedule?: ReadonlyArray<{ cron: string; task: JobName }>
   logger: WorkerLogger
 }
 
@@ -78,7 +89,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
   for (const [name, handler] of Object.entries(options.handlers)) {
     if (!handler) continue
     const task: Task = async (payload) => handler((payload ?? {}) as JobPayload)
-    taskList[name] = task
+    taskList[taskIdentifier(name as JobName)] = task
   }
   const runner: Runner = await run({
     connectionString: options.connectionString,
@@ -86,7 +97,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     noHandleSignals: true,
     pollInterval: options.pollIntervalMs ?? 2_000,
     taskList,
-    crontab: options.crontab ?? '',
+    crontab: (options.schedule ?? []).map((s) => `${s.cron} ${taskIdentifier(s.task)}`).join('\n'),
     logger: graphileLogger(options.logger),
   })
   let stopping: Promise<void> | undefined

@@ -1,4 +1,5 @@
 import type { ConnectionStatusResult } from '../../domain/whatsapp'
+import { messageView, type MessageRecord, type MessageView } from '../../domain/messages'
 import type { StatusSnapshot } from '../../domain/ports/status-publisher'
 import type { StatusResponse } from './schemas'
 
@@ -30,4 +31,12 @@ export function presentPushedStatus(snapshot: StatusSnapshot, receivedAt: Date):
     ...(snapshot.connected && snapshot.phoneNumber ? { phoneNumber: snapshot.phoneNumber } : {}),
     checkedAt: receivedAt,
   })
+}
+
+/**
+ * A message as `GET /api/wa/messages/:id` answers it: the domain's one view, the same JSON the
+ * `whatsapp.message.updated` event carries (domain/messages/message-view.ts).
+ */
+export function presentMessage(m: MessageRecord): MessageView {
+  return messageView(m)
 }

@@ -3,6 +3,14 @@ import { isValidPhoneNumber } from 'libphonenumber-js'
 import { z } from 'zod'
 import { API_ERROR_CODES } from './error-codes'
 import { CONNECTION_STATES, PhoneNumberSchema, TestMessageSchema } from '../../domain/whatsapp'
+import {
+  MAX_PAGE_SIZE,
+  MAX_REFERENCE_LENGTH,
+  MAX_TEXT_LENGTH,
+  MESSAGE_CONTENT_TYPES,
+  MESSAGE_ERROR_CODES,
+  MESSAGE_STATUSES,
+} from '../../domain/messages'
 
 extendZodWithOpenApi(z)
 
@@ -84,6 +92,93 @@ export const TestSendResponseSchema = z
   })
 export const WebhookAckSchema = z.object({ ok: z.literal(true), applied: z.boolean() }).openapi('WebhookAck')
 
+// --- Messages (docs/api.md#messages) ---
+const MESSAGE_EXAMPLE_ID = '3f0c7b8e-2d4a-4b6e-9c1d-5a7e8f9b0c12'
+export const SendMessageBodySchema = z
+  .object({
+    to: z.string().min(3).max(40).openapi({
+      description: 'E.164 (`+33612345678`), or a national number of the tenant country (FR: `06 12 34 56 78`)',
+      example: '+33612345678',
+    }),
+    text: z.string().min(1).max(MAX_TEXT_LENGTH).openapi({ example: 'Bonjour, votre commande est prête.' }),
+    reference: z
+      .string()
+      .min(1)
+      .max(MAX_REFERENCE_LENGTH)
+      .optional()
+      .openapi({ description: 'Your own id (CRM contact, deal…), echoed back', example: 'crm-contact-42' }),
+  })
+  .strict()
+  .openapi('SendMessageBody')
+
+export const IdempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, '1 to 255 visible ASCII characters')
+  .openapi({
+    description: 'Same key + same body within 24 h: the same message (200); another body: 409 IDEMPOTENCY_CONFLICT',
+    example: 'order-1042-confirmation',
+  })
+
+const MessageSchema = z
+  .object({
+    id: z.string().uuid(),
+    direction: z.enum(['outbound', 'inbound']),
+    to: z.string().optional().openapi({ description: 'Outbound: the recipient (E.164)' }),
+    from: z.string().optional().openapi({ description: 'Inbound: the sender' }),
+    text: z.string(),
+    contentType: z.enum(MESSAGE_CONTENT_TYPES),
+    status: z.enum(MESSAGE_STATUSES),
+    statusHistory: z.array(z.object({ status: z.enum(MESSAGE_STATUSES), at: z.string().datetime() })),
+    error: z.object({ code: z.enum(MESSAGE_ERROR_CODES), message: z.string() }).optional(),
+    reference: z.string().nullable(),
+    createdAt: z.string().datetime(),
+    updatedAt: z.string().datetime(),
+  })
+  .openapi('Message')
+const MESSAGE_EXAMPLE = {
+  id: MESSAGE_EXAMPLE_ID,
+  direction: 'outbound',
+  to: '+33612345678',
+  text: 'Bonjour, votre commande est prête.',
+  contentType: 'text',
+  status: 'delivered',
+  statusHistory: [
+    { status: 'queued', at: '2026-12-03T10:00:00.000Z' },
+    { status: 'sending', at: '2026-12-03T10:00:00.120Z' },
+    { status: 'sent', at: '2026-12-03T10:00:00.480Z' },
+    { status: 'delivered', at: '2026-12-03T10:00:02.000Z' },
+  ],
+  reference: 'crm-contact-42',
+  createdAt: '2026-12-03T10:00:00.000Z',
+  updatedAt: '2026-12-03T10:00:02.000Z',
+}
+export const MessageResponseSchema = z.object({ ok: z.literal(true), message: MessageSchema }).openapi('MessageResponse')
+export const MessageListResponseSchema = z
+  .object({
+    ok: z.literal(true),
+    messages: z.array(MessageSchema),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Pass as `cursor` for the next (older) page; null on the last one' }),
+  })
+  .openapi('MessageList')
+export const MessageListQuerySchema = z
+  .object({
+    direction: z.enum(['outbound', 'inbound']).optional(),
+    status: z.enum(MESSAGE_STATUSES).optional(),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_PAGE_SIZE)
+      .optional()
+      .openapi({ description: `1–${MAX_PAGE_SIZE}, default 20` }),
+    cursor: z.string().min(1).max(200).optional(),
+  })
+  .strict()
+export const MessageIdParamsSchema = z.object({ id: z.string().uuid() })
+
 const OpenApiDocumentSchema = z
   .object({
     openapi: z.string(),
@@ -94,6 +189,7 @@ const OpenApiDocumentSchema = z
   .openapi('OpenApiDocument')
 
 const jsonContent = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } })
+const jsonExample = (schema: z.ZodType, example: unknown) => ({ content: { 'application/json': { schema, example } } })
 
 // 429, 502 and 503 answers say when to come back (app/utils/api.server.ts, api.wa.events.ts).
 const RETRY_AFTER_STATUSES = new Set([429, 502, 503])
@@ -196,6 +292,63 @@ export function buildOpenApiDocument() {
       ...common,
       ...body,
       ...upstream,
+    },
+  })
+  registry.registerPath({
+    ...api('post', '/api/wa/messages', 'sendMessage', 'Queue a text message to a WhatsApp number'),
+    tags: ['Messages'],
+    description:
+      'Queued, then sent by the instance at its pace while it is authorized (paused under yellowCard/blocked); not sent within 24 h: `failed` (`EXPIRED`). Members may send.',
+    request: {
+      headers: tenantHeader.extend({ 'idempotency-key': IdempotencyKeySchema.optional() }),
+      body: jsonContent(SendMessageBodySchema),
+    },
+    responses: {
+      202: {
+        description: 'Queued',
+        ...jsonExample(MessageResponseSchema, {
+          ok: true,
+          message: {
+            ...MESSAGE_EXAMPLE,
+            status: 'queued',
+            statusHistory: [{ status: 'queued', at: '2026-12-03T10:00:00.000Z' }],
+            updatedAt: '2026-12-03T10:00:00.000Z',
+          },
+        }),
+      },
+      200: {
+        description: 'The same Idempotency-Key and body within 24 h: the message created then',
+        ...jsonContent(MessageResponseSchema),
+      },
+      ...common,
+      ...body,
+      ...upstream,
+    },
+  })
+  registry.registerPath({
+    ...api('get', '/api/wa/messages', 'listMessages', 'Messages of the tenant, newest first'),
+    tags: ['Messages'],
+    request: { headers: tenantHeader, query: MessageListQuerySchema },
+    responses: {
+      200: {
+        description: 'A page of messages',
+        ...jsonExample(MessageListResponseSchema, {
+          ok: true,
+          messages: [MESSAGE_EXAMPLE],
+          nextCursor: 'MTc2NDc1NjAwMDAwMC4zZjBjN2I4ZQ',
+        }),
+      },
+      ...common,
+    },
+  })
+  registry.registerPath({
+    ...api('get', '/api/wa/messages/{id}', 'getMessage', 'One message and its status history'),
+    tags: ['Messages'],
+    request: { headers: tenantHeader, params: MessageIdParamsSchema },
+    responses: {
+      200: { description: 'The message', ...jsonExample(MessageResponseSchema, { ok: true, message: MESSAGE_EXAMPLE }) },
+      ...common,
+      ...errors(404),
     },
   })
   registry.registerPath({

@@ -25,7 +25,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
         message: body.message ?? t(await getLang(request), 'wa.test.defaultMessage'),
         ip: ctx.ip,
       },
-      services.messageStore,
+      services.messages.store,
     )
     return ok({ ok: true, idMessage: sent.messageId, ...(sent.recordedId ? { messageId: sent.recordedId } : {}) })
   })

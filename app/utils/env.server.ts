@@ -79,6 +79,8 @@ const EnvSchema = z.object({
   WA_LOGOUT_RETRY_BASE_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
   // A linked instance is reconciled with Green-API when its state is older than this (decision 120).
   WA_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  // Days a number stays linked after WhatsApp Pro is switched off, before it is unlinked (decision 169).
+  WA_DISABLED_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(7),
   // Background jobs (graphile-worker): run them in this process (off: only `npm run worker` does), and how many at once.
   WA_JOB_WORKER: z.enum(['on', 'off']).default('on'),
   WA_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
@@ -86,6 +88,20 @@ const EnvSchema = z.object({
   WA_RATE_LIMIT_QR: RateRule.default({ limit: 10, windowSeconds: 60 }),
   WA_RATE_LIMIT_PAIRING: RateRule.default({ limit: 5, windowSeconds: 600 }),
   WA_RATE_LIMIT_TEST: RateRule.default({ limit: 5, windowSeconds: 3600 }),
+  // --- Messages (docs/decisions/171–174) ---
+  // POST /api/wa/messages per tenant, "<count>/<seconds>".
+  WA_RATE_LIMIT_MESSAGES: RateRule.default({ limit: 60, windowSeconds: 60 }),
+  // Least time between two sends of one instance: ≥ 20 ms (Green-API's 50 sendMessage/s).
+  WA_SEND_INTERVAL_MS: z.coerce.number().int().min(20).max(600_000).default(1000),
+  // While an instance cannot send (asleep, starting, yellowCard, blocked), its queue is checked again after this.
+  WA_SEND_RECHECK_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
+  // An interrupted send becomes `unknown` only if Green-API's journal still lacks it this long after it started.
+  WA_SEND_RECOVERY_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(150_000),
+  // Messages older than this are purged every night (wa.purge-messages).
+  WA_MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  // How often workers look for jobs scheduled for later (new jobs arrive at once by NOTIFY).
+  WA_JOB_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
+  // --- end messages ---
   METRICS_TOKEN: z.string().optional(),
   // --- HTTP edge: event-stream caps and lifetime, request body limits in bytes ---
   SSE_MAX_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),

@@ -31,8 +31,8 @@ export interface MessagesConfig {
 export const DEFAULT_MESSAGES_CONFIG: MessagesConfig = {
   rateLimit: { limit: 60, windowSeconds: 60 },
   sendIntervalMs: 1000,
-  maxInlineWaitMs: 1000,
-  drainBudgetMs: 5000,
+  maxInlineWaitMs: 250,
+  drainBudgetMs: 2000,
   recheckMs: 30_000,
   recoveryGraceMs: 150_000,
   clockSkewMs: 5_000,

@@ -55,4 +55,22 @@ export interface FeatureStore {
    * const outcome = await features.handleUpgradeRequest('42', { enable: true })
    */
   handleUpgradeRequest(id: string, options: { enable: boolean }): Promise<HandleUpgradeOutcome>
+
+  /**
+   * When WhatsApp Pro was last switched off for the tenant, while it is off (null when it is on,
+   * was never on, or the tenant has no row).
+   *
+   * @example
+   * const endedAt = await features.whatsappEndedAt('macrea') // Date | null
+   */
+  whatsappEndedAt(tenantId: string): Promise<Date | null>
+
+  /**
+   * Tenants whose WhatsApp Pro ended before `cutoff` and that still hold a Green-API instance
+   * (a linked number, a link attempt or a leftover claim), oldest end first, at most `limit`.
+   *
+   * @example
+   * const due = await features.endedWhileHoldingInstance(new Date(Date.now() - 7 * 86_400_000), 100)
+   */
+  endedWhileHoldingInstance(cutoff: Date, limit: number): Promise<string[]>
 }

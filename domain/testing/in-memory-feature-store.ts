@@ -1,3 +1,4 @@
+import type { Clock } from '../ports/clock'
 import type { FeatureFlags, FeatureStore, HandleUpgradeOutcome, UpgradeRequestOutcome } from '../ports/feature-store'
 
 /** FeatureStore fake: flags per tenant, open upgrade requests deduplicated like the partial unique index. */
@@ -11,6 +12,12 @@ export class InMemoryFeatureStore implements FeatureStore {
     handledAt?: Date
   }[] = []
   getFlagsCalls = 0
+  /** When WhatsApp Pro went off, per tenant (the trigger of the real table). */
+  readonly endedAt = new Map<string, Date>()
+  /** Whether a tenant still holds an instance (the test world wires it to its other fakes). */
+  holdsInstance: (tenantId: string) => Promise<boolean> = async () => false
+
+  constructor(private readonly clock: Clock = { now: () => new Date() }) {}
 
   setFlags(tenantId: string, flags: Partial<FeatureFlags>): void {
     this.flags.set(tenantId, { whatsapp_enabled: false, sms_enabled: true, email_enabled: true, ...flags })
@@ -37,6 +44,8 @@ export class InMemoryFeatureStore implements FeatureStore {
     const before = this.flags.get(tenantId) ?? { whatsapp_enabled: false, sms_enabled: true, email_enabled: true }
     const after = { ...before, ...changes }
     this.flags.set(tenantId, after)
+    if (after.whatsapp_enabled) this.endedAt.delete(tenantId)
+    else if (before.whatsapp_enabled) this.endedAt.set(tenantId, this.clock.now())
     return { before: { ...before }, after: { ...after } }
   }
 
@@ -49,5 +58,20 @@ export class InMemoryFeatureStore implements FeatureStore {
     request.handledAt = new Date()
     if (options.enable) await this.changeFlags(request.tenantId, { whatsapp_enabled: true })
     return { kind: 'handled', tenantId: request.tenantId, feature: request.feature }
+  }
+
+  async whatsappEndedAt(tenantId: string): Promise<Date | null> {
+    return this.endedAt.get(tenantId) ?? null
+  }
+
+  async endedWhileHoldingInstance(cutoff: Date, limit: number): Promise<string[]> {
+    const due: Array<[string, Date]> = []
+    for (const [tenantId, at] of this.endedAt) {
+      if (at < cutoff && (await this.holdsInstance(tenantId))) due.push([tenantId, at])
+    }
+    return due
+      .sort((a, b) => a[1].getTime() - b[1].getTime())
+      .slice(0, limit)
+      .map(([tenantId]) => tenantId)
   }
 }

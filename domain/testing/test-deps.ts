@@ -41,7 +41,7 @@ export interface TestWorld {
 /** All ports as fakes, `simulator` mode by default, tenant `acme` enabled. */
 export function createTestWorld(config: Partial<WhatsAppConfig> = {}): TestWorld {
   const clock = new ManualClock()
-  const features = new InMemoryFeatureStore()
+  const features = new InMemoryFeatureStore(clock)
   const connections = new InMemoryConnectionRepository()
   const instances = new InMemoryInstanceAllocator(clock)
   const provider = new FakeWhatsAppProvider()
@@ -54,6 +54,8 @@ export function createTestWorld(config: Partial<WhatsAppConfig> = {}): TestWorld
   const events = new RecordingEventSink()
   const secrets = new FakeSecretGenerator()
   const logger = new RecordingLogger()
+  features.holdsInstance = async (tenantId) =>
+    Boolean(await connections.findByTenant(tenantId)) || Boolean(await instances.findClaimedBy(tenantId))
   const deps: WhatsAppDeps = {
     features,
     connections,

@@ -63,6 +63,11 @@ export interface WhatsAppConfig {
    * pooled connection briefly: kept well under DATABASE_POOL_MAX so requests still get one).
    */
   reconcileConcurrency: number
+  /**
+   * Days a linked number stays linked after WhatsApp Pro was switched off (disconnect stays
+   * allowed meanwhile); then a scheduled job unlinks it (decision 169).
+   */
+  addonGraceDays: number
 }
 
 export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
@@ -80,6 +85,7 @@ export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
   },
   logoutRetry: { baseDelayMs: 30_000, maxDelayMs: 30 * 60_000, maxFailures: 5, leaseMs: 60_000 },
   reconcileConcurrency: 4,
+  addonGraceDays: 7,
 }
 
 /** Everything the WhatsApp use cases talk to. Built once by `app/services.server.ts`. */

@@ -50,11 +50,14 @@ const WORLDS: Array<{ name: string; create(): Promise<World> }> = [
     async create() {
       const clock = new ManualClock()
       const connections = new InMemoryConnectionRepository()
-      const features = new InMemoryFeatureStore()
+      const features = new InMemoryFeatureStore(clock)
+      const instances = new InMemoryInstanceAllocator(clock)
+      features.holdsInstance = async (tenantId) =>
+        Boolean(await connections.findByTenant(tenantId)) || Boolean(await instances.findClaimedBy(tenantId))
       const messages = new InMemoryMessageStore()
       return {
         connections,
-        instances: new InMemoryInstanceAllocator(clock),
+        instances,
         features,
         limiter: new InMemoryRateLimiter(clock),
         messages,
@@ -97,7 +100,8 @@ const WORLDS: Array<{ name: string; create(): Promise<World> }> = [
           const { rows } = await sql<{ task: string; payload: unknown; key: string | null }>`
             select t.identifier as task, j.payload, j.key from graphile_worker._private_jobs j
             join graphile_worker._private_tasks t on t.id = j.task_id order by j.id`.execute(db)
-          return rows
+          // graphile-worker's identifiers spell our dots as colons (taskIdentifier).
+          return rows.map((r) => ({ ...r, task: r.task.replaceAll(':', '.') }))
         },
         clock,
         async newTenant(flags = {}) {
@@ -487,6 +491,26 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
         'already_pending',
       )
       expect(await w.features.recordUpgradeRequest({ tenantId: on, feature: 'whatsapp', requestedBy: null })).toBe('recorded')
+    })
+
+    it('records when WhatsApp Pro ended, forgets it when switched back on, and lists those still holding an instance', async () => {
+      const linked = await w.newTenant({ whatsappEnabled: true })
+      const idle = await w.newTenant({ whatsappEnabled: true })
+      const never = await w.newTenant()
+      await w.instances.claimById(await freeInstance(), linked, T0)
+      expect(await w.features.whatsappEndedAt(linked)).toBeNull()
+      await w.features.changeFlags(linked, { whatsapp_enabled: false })
+      await w.features.changeFlags(idle, { whatsapp_enabled: false })
+      await w.features.changeFlags(never, { sms_enabled: false })
+      expect(await w.features.whatsappEndedAt(linked)).toBeInstanceOf(Date)
+      expect(await w.features.whatsappEndedAt(never)).toBeNull()
+      const later = new Date(Date.now() + 3_600_000)
+      // Only the tenant that still holds an instance, and only once the cutoff is past its end.
+      expect(await w.features.endedWhileHoldingInstance(later, 10)).toEqual([linked])
+      expect(await w.features.endedWhileHoldingInstance(new Date(0), 10)).toEqual([])
+      await w.features.changeFlags(linked, { whatsapp_enabled: true })
+      expect(await w.features.whatsappEndedAt(linked)).toBeNull()
+      expect(await w.features.endedWhileHoldingInstance(later, 10)).toEqual([])
     })
   })
 

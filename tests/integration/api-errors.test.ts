@@ -188,17 +188,22 @@ describe('FORBIDDEN_ROLE and WHATSAPP_DISABLED', () => {
     expect((await get(h, '/api/wa/qr/status', member())).status).toBe(200)
   })
 
-  it('a tenant without the add-on: 403 WHATSAPP_DISABLED + upgrade_required on every /api/wa route, zero Green-API calls', async () => {
+  it('a tenant without the add-on: 403 WHATSAPP_DISABLED + upgrade_required on every /api/wa route but disconnect, zero Green-API calls', async () => {
     h.sim.resetCallCounts()
+    const gated = MUTATING.filter(({ path }) => path !== '/api/wa/disconnect')
     const responses = [
       await get(h, '/api/wa/qr/status', blocked()),
       await get(h, '/api/wa/events', blocked()),
-      ...(await Promise.all(MUTATING.map(({ path, body }) => post(h, path, blocked(), body)))),
+      ...(await Promise.all(gated.map(({ path, body }) => post(h, path, blocked(), body)))),
     ]
     for (const res of responses) {
       const body = await expectCode(res, 403, 'WHATSAPP_DISABLED')
       expect(body.upgrade_required).toBe(true)
     }
+    // Disconnect is never gated (a 403 would trap a number linked before the add-on ended,
+    // decision 169): with nothing linked it is the idempotent no-op.
+    const unlinked = await post(h, '/api/wa/disconnect', blocked(), {})
+    expect(unlinked.status).toBe(200)
     expect(h.sim.callCount()).toBe(0)
     // The features route is not gated: it tells the UI to show the upsell.
     const features = await get(h, '/api/settings/features', blocked())

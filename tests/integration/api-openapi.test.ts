@@ -331,6 +331,33 @@ describe('real responses validate against the document', () => {
     await capture('generate 409', '/api/wa/qr/generate', 'post', await post(h, '/api/wa/qr/generate', owned))
     await capture('test 200', '/api/wa/test', 'post', await post(h, '/api/wa/test', owned, { message: 'OpenAPI check' }))
 
+    // Messages: queued (202), idempotent replay (200), conflict (409), read, list, bad cursor, 404.
+    const msgBody = { to: '+33698765432', text: 'OpenAPI message', reference: 'crm-1' }
+    const queued = await capture(
+      'message 202',
+      '/api/wa/messages',
+      'post',
+      await post(h, '/api/wa/messages', owned, msgBody, { 'Idempotency-Key': 'openapi-1' }),
+    )
+    await capture(
+      'message 200 replay',
+      '/api/wa/messages',
+      'post',
+      await post(h, '/api/wa/messages', owned, msgBody, { 'Idempotency-Key': 'openapi-1' }),
+    )
+    await capture(
+      'message 409 conflict',
+      '/api/wa/messages',
+      'post',
+      await post(h, '/api/wa/messages', owned, { ...msgBody, text: 'other' }, { 'Idempotency-Key': 'openapi-1' }),
+    )
+    await capture('message 400', '/api/wa/messages', 'post', await post(h, '/api/wa/messages', owned, { to: '1', text: '' }))
+    const messageId = (queued.body as { message: { id: string } }).message.id
+    await capture('message get 200', '/api/wa/messages/{id}', 'get', await get(h, `/api/wa/messages/${messageId}`, owned))
+    await capture('message get 404', '/api/wa/messages/{id}', 'get', await get(h, `/api/wa/messages/${messageId}`, member))
+    await capture('messages list 200', '/api/wa/messages', 'get', await get(h, '/api/wa/messages?limit=1', owned))
+    await capture('messages list 400', '/api/wa/messages', 'get', await get(h, '/api/wa/messages?cursor=nope!', owned))
+
     const controller = new AbortController()
     const events = await fetch(`${h.app.url}/api/wa/events`, {
       headers: { authorization: `Bearer ${owner.token}` },

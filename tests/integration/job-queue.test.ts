@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
-import { GraphileJobQueue, addJob, startJobWorker, type JobWorker } from '../../adapters/queue/graphile-job-queue'
-import type { JobHandler, JobPayload } from '../../domain/ports/job-queue'
+import { GraphileJobQueue, addJob, startJobWorker, taskIdentifier, type JobWorker } from '../../adapters/queue/graphile-job-queue'
+import type { JobHandler, JobName, JobPayload } from '../../domain/ports/job-queue'
 import { testDb } from '../utils/db'
 import { eventually } from '../utils/wa-harness'
 
@@ -25,10 +25,10 @@ function recorder() {
   return { seen, handler }
 }
 
-async function pendingJobs(task: string): Promise<number> {
+async function pendingJobs(task: JobName): Promise<number> {
   const r = await sql<{
     n: string
-  }>`select count(*)::text as n from graphile_worker.jobs where task_identifier = ${task}`.execute(db)
+  }>`select count(*)::text as n from graphile_worker.jobs where task_identifier = ${taskIdentifier(task)}`.execute(db)
   return Number(r.rows[0]!.n)
 }
 
@@ -85,7 +85,7 @@ describe('graphile job queue', () => {
     await queue.enqueue('wa.deliver-event', { deliveryId: 'd1' }, { maxAttempts: 3 })
     await eventually(async () => {
       const r = await sql<{ attempts: number; last_error: string | null }>`
-        select attempts, last_error from graphile_worker.jobs where task_identifier = 'wa.deliver-event'`.execute(db)
+        select attempts, last_error from graphile_worker.jobs where task_identifier = 'wa:deliver-event'`.execute(db)
       expect(r.rows[0]).toMatchObject({ attempts: 1, last_error: expect.stringContaining('first attempt fails') })
     })
     // The retry is scheduled with backoff (about 2 s in): pull it forward rather than wait.

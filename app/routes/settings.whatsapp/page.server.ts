@@ -209,7 +209,7 @@ async function sendTest({ ctx, form, lang, ip }: HandlerArgs): Promise<Response>
       message: message.data,
       ip,
     },
-    services.messageStore,
+    services.messages.store,
   )
   return result({
     intent: INTENTS.sendTest,

@@ -1,0 +1,94 @@
+import { sql } from 'kysely'
+import { describe, expect, it } from 'vitest'
+import { GraphileJobQueue } from '../../adapters/queue/graphile-job-queue'
+import { testDb } from '../utils/db'
+import { eventually, useWaApp } from '../utils/wa-harness'
+import { expectError, instanceRow, linkByScan, newTenant, post, providerRow } from './api-support'
+
+// WhatsApp Pro switched off while a number is linked (issue #16, decision 169): links refused,
+// disconnect still allowed, and after the grace the scheduled job unlinks the number as
+// system:billing; switched back on within the grace, nothing is lost. Time is moved by dating
+// the add-on's end back in its row (the job compares it with now), never by waiting.
+const h = useWaApp({ instances: 4 })
+const db = testDb()
+
+async function switchWhatsApp(tenantId: string, on: boolean) {
+  await db.updateTable('tenant_features').set({ whatsapp_enabled: on }).where('tenant_id', '=', tenantId).execute()
+}
+
+async function endedAt(tenantId: string): Promise<Date | null> {
+  const row = await db
+    .selectFrom('tenant_features')
+    .select('whatsapp_ended_at')
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirstOrThrow()
+  return row.whatsapp_ended_at
+}
+
+/** Dates the add-on's end `days` ago. */
+async function endedDaysAgo(tenantId: string, days: number) {
+  await sql`update tenant_features set whatsapp_ended_at = now() - make_interval(days => ${days})
+            where tenant_id = ${tenantId}`.execute(db)
+}
+
+/** Runs the scheduled job now (as its crontab line would) and waits until graphile-worker finished it. */
+async function runUnlinkJob() {
+  await new GraphileJobQueue(db).enqueue('wa.unlink-after-addon-end', {}, { key: 'test-unlink-after-addon-end' })
+  await eventually(async () => {
+    const r = await sql<{ n: string }>`select count(*)::text as n from graphile_worker.jobs
+                                       where task_identifier = 'wa:unlink-after-addon-end'`.execute(db)
+    expect(r.rows[0]!.n).toBe('0')
+  })
+}
+
+describe('the add-on ends while a number is linked', () => {
+  it('refuses new links, allows disconnect, and the job unlinks the number only after the grace, as system:billing', async () => {
+    const t = await newTenant()
+    const instanceId = await linkByScan(h, t, '+33611112222')
+    await switchWhatsApp(t.tenantId, false)
+    expect(await endedAt(t.tenantId)).toBeInstanceOf(Date)
+    await expectError(await post(h, '/api/wa/qr/generate', t), 403, 'WHATSAPP_DISABLED')
+
+    // Within the grace (6 days): the job leaves it linked.
+    await endedDaysAgo(t.tenantId, 6)
+    await runUnlinkJob()
+    expect(await providerRow(t.tenantId)).toMatchObject({ connection_status: 'authorized' })
+    expect(h.sim.instance(instanceId)!.state).toBe('authorized')
+
+    // Past the grace (8 days): logged out upstream, row gone, instance released, audited.
+    await endedDaysAgo(t.tenantId, 8)
+    await runUnlinkJob()
+    expect(await providerRow(t.tenantId)).toBeUndefined()
+    expect((await instanceRow(instanceId)).tenant_id).toBeNull()
+    expect(h.sim.instance(instanceId)!.state).toBe('notAuthorized')
+    const audit = await db
+      .selectFrom('audit_log')
+      .select(['actor', 'action', 'outcome'])
+      .where('tenant_id', '=', t.tenantId)
+      .where('action', '=', 'whatsapp.disconnect')
+      .execute()
+    expect(audit).toEqual([{ actor: 'system:billing', action: 'whatsapp.disconnect', outcome: 'success' }])
+  })
+
+  it('disconnect stays allowed while the add-on is off', async () => {
+    const t = await newTenant()
+    const instanceId = await linkByScan(h, t, '+33633334444')
+    await switchWhatsApp(t.tenantId, false)
+    const res = await post(h, '/api/wa/disconnect', t)
+    expect(res.status).toBe(200)
+    expect(await providerRow(t.tenantId)).toBeUndefined()
+    expect((await instanceRow(instanceId)).tenant_id).toBeNull()
+  })
+
+  it('switched back on within the grace: the end is forgotten and the number stays linked', async () => {
+    const t = await newTenant()
+    const instanceId = await linkByScan(h, t, '+33655556666')
+    await switchWhatsApp(t.tenantId, false)
+    await endedDaysAgo(t.tenantId, 3)
+    await switchWhatsApp(t.tenantId, true)
+    expect(await endedAt(t.tenantId)).toBeNull()
+    await runUnlinkJob()
+    expect(await providerRow(t.tenantId)).toMatchObject({ connection_status: 'authorized' })
+    expect(h.sim.instance(instanceId)!.state).toBe('authorized')
+  })
+})
