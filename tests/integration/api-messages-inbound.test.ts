@@ -47,6 +47,22 @@ describe('inbound messages over HTTP (incomingMessageReceived)', () => {
     expect(await messagesOf(b.tenantId, 'inbound')).toEqual([
       expect.objectContaining({ peer: '+33687654321', text: 'Bonjour B' }),
     ])
+    // Through the API: A reads its message, B gets a 404 for it (as if it did not exist).
+    const [mine] = await messagesOf(a.tenantId, 'inbound')
+    const res = await h.api(`/api/wa/messages/${mine!.id}`, { token: a.token, tenant: a.tenantId })
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { message: unknown }).message).toMatchObject({
+      id: mine!.id,
+      direction: 'inbound',
+      from: '+33698765432',
+      text: 'Bonjour A',
+      status: 'received',
+      statusHistory: [{ status: 'received', at: expect.any(String) }],
+    })
+    expect((await h.api(`/api/wa/messages/${mine!.id}`, { token: b.token, tenant: b.tenantId })).status).toBe(404)
+    const listed = await h.api('/api/wa/messages?direction=inbound', { token: b.token, tenant: b.tenantId })
+    const ids = ((await listed.json()) as { messages: Array<{ id: string }> }).messages.map((m) => m.id)
+    expect(ids).not.toContain(mine!.id)
   })
 
   it('ignores a redelivered notification (same idMessage): one message, still a 200', async () => {

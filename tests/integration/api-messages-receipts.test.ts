@@ -139,6 +139,29 @@ describe('receipts over HTTP (outgoingMessageStatus)', () => {
     expect(await storedMessage(sent.messageId)).toMatchObject({ status: 'delivered' })
   })
 
+  it('a message queued through POST /api/wa/messages ends read, in any receipt order, as GET /api/wa/messages/:id shows', async () => {
+    const res = await h.api('/api/wa/messages', {
+      method: 'POST',
+      token: a.token,
+      tenant: a.tenantId,
+      json: { to: '+33698765432', text: 'Votre commande est prête', reference: 'crm-order-7' },
+    })
+    expect(res.status).toBe(202)
+    const { message } = (await res.json()) as { message: { id: string } }
+    const get = async () => {
+      const r = await h.api(`/api/wa/messages/${message.id}`, { token: a.token, tenant: a.tenantId })
+      expect(r.status).toBe(200)
+      return ((await r.json()) as { message: { status: string; statusHistory: Array<{ status: string }> } }).message
+    }
+    // The send job sends it; its id is stored.
+    await eventually(async () => expect((await get()).status).toBe('sent'), 15_000)
+    const { upstreamMessageId } = await storedMessage(message.id)
+    await receipts(upstreamMessageId!, ['read', 'sent', 'delivered', 'read'])
+    const done = await get()
+    expect(done.status).toBe('read')
+    expect(done.statusHistory.map((e) => e.status)).toEqual(['queued', 'sending', 'sent', 'read'])
+  })
+
   it('answers 200 for duplicates, unknown statuses and notification types it does not handle (Green-API resends otherwise)', async () => {
     const sent = await sendTest(h, a, { to: '+33698765432', message: 'accusés' })
     for (const body of [
