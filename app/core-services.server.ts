@@ -182,5 +182,19 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     clock: wa.clock,
     logger,
   }
-  return { env, db, logger, metrics, secrets, vault, provider, whatsapp: wa, whatsappHotPath, auth, jobs, messages, messageEvents }
+  return {
+    env,
+    db,
+    logger,
+    metrics,
+    secrets,
+    vault,
+    provider,
+    whatsapp: wa,
+    whatsappHotPath,
+    auth,
+    jobs,
+    messages,
+    messageEvents,
+  }
 }
