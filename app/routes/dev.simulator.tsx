@@ -36,7 +36,8 @@ export async function loader({ request }: LoaderFunctionArgs) {
         ]
       : []
   // After the incoming-message form (dev.simulator_.incoming.tsx) redirected here.
-  const incomingSent = new URL(request.url).searchParams.get('incoming') === 'sent'
+  const incoming = new URL(request.url).searchParams.get('incoming')
+  const incomingSent = incoming === 'sent' ? 'sent' : incoming === 'unnotified' ? 'unnotified' : null
   return json({ lang: await getLang(request), instances, incomingSent })
 }
 
@@ -112,9 +113,13 @@ export default function SimulatorControl() {
           {refusal ? t(lang, refusal) : refused.message}
         </p>
       ) : null}
-      {incomingSent ? (
+      {incomingSent === 'sent' ? (
         <p role="status" className="sim-done">
           {t(lang, 'sim.incoming.sent')}
+        </p>
+      ) : incomingSent === 'unnotified' ? (
+        <p role="status" className="sim-refused">
+          {t(lang, 'sim.incoming.unnotified')}
         </p>
       ) : null}
       {instances.length === 0 ? (

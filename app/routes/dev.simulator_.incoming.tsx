@@ -36,5 +36,6 @@ export async function action({ request }: ActionFunctionArgs) {
       : errorResponse(409, 'NOT_CONNECTED', 'The phone is not linked: nothing was received')
   }
   await sim.flushWebhooks()
-  return redirect('/dev/simulator?incoming=sent')
+  // An instance set up before incoming notifications were turned on: say so, rather than "sent".
+  return redirect(`/dev/simulator?incoming=${result.notified ? 'sent' : 'unnotified'}`)
 }

@@ -136,6 +136,8 @@ const fr = {
   'sim.incoming.submit': 'Recevoir',
   'sim.incoming.sent': 'Message reçu par le téléphone simulé et transmis à l’application.',
   'sim.incoming.notLinked': 'Le téléphone n’est pas lié : aucun message n’a été reçu.',
+  'sim.incoming.unnotified':
+    'Message reçu par le téléphone simulé, mais l’instance ne transmet pas les messages entrants (incomingWebhook désactivé) : reliez le numéro pour l’activer.',
   // --- WhatsApp page ---
   'wa.title': 'WhatsApp Pro',
   'wa.lead': 'Reliez le numéro WhatsApp de votre entreprise au CRM pour écrire à vos clients depuis leurs fiches.',
@@ -389,6 +391,8 @@ const en: Dictionary = {
   'sim.incoming.submit': 'Receive',
   'sim.incoming.sent': 'Message received by the simulated phone and passed on to the app.',
   'sim.incoming.notLinked': 'The phone is not linked: no message was received.',
+  'sim.incoming.unnotified':
+    'Message received by the simulated phone, but the instance does not forward incoming messages (incomingWebhook off): link the number again to turn it on.',
   'wa.title': 'WhatsApp Pro',
   'wa.lead': 'Link your company’s WhatsApp number to the CRM to message customers from their records.',
   'wa.state.disabled': 'WhatsApp Pro is not enabled for your account.',

@@ -195,6 +195,21 @@ describe('/dev/simulator control page', () => {
     ])
     const after = await fetch(`${h.app.url}${res.headers.get('location')}`, { headers: { cookie } })
     expect(await after.text()).toContain('transmis à l’application')
+
+    // An instance set up before incoming notifications existed: the page says nobody was told.
+    await h.sim.handle({
+      method: 'setSettings',
+      httpMethod: 'POST',
+      instanceId: mine,
+      token: h.sim.instance(mine)!.apiToken,
+      body: { incomingWebhook: 'no' },
+    })
+    h.sim.authorize(mine, '+33612345678')
+    await h.sim.flushWebhooks()
+    const quiet = await fetch(`${h.app.url}/dev/simulator/incoming`, form(cookie, { from: '+33698765432', text: 'Allô' }))
+    expect(quiet.headers.get('location')).toBe('/dev/simulator?incoming=unnotified')
+    const told = await fetch(`${h.app.url}/dev/simulator?incoming=unnotified`, { headers: { cookie } })
+    expect(await told.text()).toContain('incomingWebhook désactivé')
   })
 
   it('is refused to members and to anonymous visitors', async () => {

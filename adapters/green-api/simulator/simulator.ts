@@ -172,7 +172,8 @@ export interface IncomingInput {
 }
 
 export type IncomingResult =
-  | { ok: true; idMessage: string; body: unknown }
+  /** `notified`: false when the instance's `incomingWebhook` is off (the phone got it, nobody was told). */
+  | { ok: true; idMessage: string; body: unknown; notified: boolean }
   | { ok: false; reason: 'unknown_instance' | 'not_linked' | 'invalid_phone' | 'invalid_message' }
 
 export interface SimCredentials {
@@ -885,8 +886,9 @@ export class GreenApiSimulator {
       messageData,
     }
     const settings = r.settingsBeforeRestart ?? r.settings
-    if (settings.incomingWebhook === 'yes') this.notify(r, settings, body)
-    return { ok: true, idMessage, body }
+    const notified = settings.incomingWebhook === 'yes'
+    if (notified) this.notify(r, settings, body)
+    return { ok: true, idMessage, body, notified }
   }
 
   private orderedReceipts(filter: { instanceId?: string; idMessage?: string }): ScheduledReceipt[] {
