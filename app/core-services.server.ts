@@ -58,6 +58,8 @@ export interface CoreServices {
   messages: MessagesDeps
   /** Receipts and inbound messages (Green-API notifications), with the CRM events they emit. */
   messageEvents: MessageEventDeps
+  /** `messages.store`, under the name the first store commit gave it (for code built on that commit). */
+  messageStore: MessagesDeps['store']
 }
 
 export interface CoreOptions {
@@ -196,5 +198,6 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     jobs,
     messages,
     messageEvents,
+    messageStore: messages.store,
   }
 }

@@ -28,7 +28,8 @@ export async function addJob(executor: Executor, task: JobName, payload: JobPayl
       queue_name => ${options.queue ?? null}::text,
       run_at => ${options.runAt ?? null}::timestamptz,
       max_attempts => ${options.maxAttempts ?? null}::int,
-      job_key => ${options.key ?? null}::text
+      job_key => ${options.key ?? null}::text,
+      job_key_mode => ${options.keyMode === 'preserveRunAt' ? 'preserve_run_at' : 'replace'}::text
     )`.execute(executor)
 }
 

@@ -27,7 +27,7 @@ describe('queueMessage', () => {
       {
         task: 'wa.send-message',
         payload: { instanceId },
-        options: { key: `wa-send:${instanceId}`, queue: `wa-send:${instanceId}` },
+        options: { key: `wa-send:${instanceId}`, queue: `wa-send:${instanceId}`, keyMode: 'preserveRunAt' },
       },
     ])
     expect(sends()).toHaveLength(0)

@@ -11,12 +11,20 @@ export const MAX_REFERENCE_LENGTH = 200
 const E164 = /^\+[1-9]\d{6,14}$/
 const IDEMPOTENCY_PURPOSE = 'wa_messages.request'
 
-/** The send job of an instance: one pending per instance (job key), run one at a time (queue). */
+/**
+ * The send job of an instance: one pending per instance (job key), run one at a time (queue).
+ * Without `runAt` (a new message): a run already scheduled keeps its time (the pace, or a
+ * paused instance's recheck), so a burst of messages does not wake the drain once per message.
+ */
 export function sendJobFor(instanceId: string, runAt?: Date): JobRequest {
   return {
     task: 'wa.send-message',
     payload: { instanceId },
-    options: { key: `wa-send:${instanceId}`, queue: `wa-send:${instanceId}`, ...(runAt ? { runAt } : {}) },
+    options: {
+      key: `wa-send:${instanceId}`,
+      queue: `wa-send:${instanceId}`,
+      ...(runAt ? { runAt } : { keyMode: 'preserveRunAt' as const }),
+    },
   }
 }
 

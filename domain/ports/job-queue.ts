@@ -24,6 +24,11 @@ export type JobPayload = Record<string, string | number | boolean | null>
 export interface EnqueueOptions {
   runAt?: Date
   key?: string
+  /**
+   * With `key`, what a second enqueue does to a pending job: `replace` (default: its payload and
+   * run time) or `preserveRunAt` (its payload only: a job already scheduled for later stays so).
+   */
+  keyMode?: 'replace' | 'preserveRunAt'
   queue?: string
   maxAttempts?: number
 }

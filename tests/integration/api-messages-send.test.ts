@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { addMember, createUser } from '../factories'
-import { appToken } from '../utils/auth-fixtures'
+import { appToken, sessionCookie } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { useWaApp } from '../utils/wa-harness'
 import { expectError, get, linkByScan, newTenant, post } from './api-support'
 import { FAST_SEND_ENV, fetchMessage, send, waitForStatus } from './api-messages-support'
 
-const h = useWaApp({ env: { ...FAST_SEND_ENV, WA_RATE_LIMIT_MESSAGES: '3/60' }, instances: 6 })
+const h = useWaApp({ env: { ...FAST_SEND_ENV, WA_RATE_LIMIT_MESSAGES: '3/60' }, instances: 10 })
 
 describe('POST /api/wa/messages', () => {
   it('202 queued, then sent through the tenant instance; GET shows the full history', async () => {
@@ -82,6 +82,33 @@ describe('POST /api/wa/messages', () => {
     const limited = await post(h, '/api/wa/messages', actor, { to: '+33698765432', text: 'de trop' })
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
     await expectError(limited, 429, 'RATE_LIMITED')
+  })
+
+  it('two requests with one key at once: one message, both answers name it', async () => {
+    const actor = await newTenant()
+    const instanceId = await linkByScan(h, actor, '+33611110007')
+    const key = `race-${randomUUID()}`
+    const [a, b] = await Promise.all(
+      [0, 1].map(() => send(h, actor, { to: '+33698765432', text: 'course' }, { 'Idempotency-Key': key })),
+    )
+    expect([a!.res.status, b!.res.status].sort()).toEqual([200, 202])
+    expect(a!.message.id).toBe(b!.message.id)
+    await waitForStatus(h, actor, a!.message.id, 'sent')
+    expect(h.sim.instance(instanceId)?.sent).toHaveLength(1)
+  })
+
+  it('with the session cookie: same-origin POST accepted, cross-site refused (CSRF_REJECTED)', async () => {
+    const actor = await newTenant()
+    await linkByScan(h, actor, '+33611110008')
+    const cookie = await sessionCookie(testDb(), actor.userId)
+    const post = (origin: string) =>
+      fetch(`${h.app.url}/api/wa/messages`, {
+        method: 'POST',
+        headers: { cookie, origin, 'content-type': 'application/json' },
+        body: JSON.stringify({ to: '+33698765432', text: 'depuis la page' }),
+      })
+    await expectError(await post('https://evil.example'), 403, 'CSRF_REJECTED')
+    expect((await post(h.app.url)).status).toBe(202)
   })
 
   it('members may send and read; another tenant cannot see the message (404 as if absent)', async () => {
