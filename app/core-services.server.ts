@@ -19,11 +19,12 @@ import { KyselyFeatureStore } from '../adapters/kysely/kysely-feature-store'
 import { KyselyInstanceAllocator } from '../adapters/kysely/kysely-instance-allocator'
 import { KyselyMessageStore } from '../adapters/kysely/kysely-message-store'
 import { KyselyRateLimiter } from '../adapters/kysely/kysely-rate-limiter'
+import { KyselyReceiptStore } from '../adapters/kysely/kysely-receipt-store'
 import { KyselyWebhookStore } from '../adapters/kysely/kysely-webhook-store'
 import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
 import type { Database } from '../db/schema'
-import { DEFAULT_MESSAGES_CONFIG, type MessagesDeps } from '../domain/messages'
+import { DEFAULT_MESSAGES_CONFIG, type MessageEventDeps, type MessagesDeps } from '../domain/messages'
 import { DEFAULT_WEBHOOK_CONFIG, StoredEventSink, type WebhookDeps } from '../domain/webhooks'
 import { DEFAULT_WHATSAPP_CONFIG, type WhatsAppDeps } from '../domain/whatsapp'
 import { presentCrmEventData } from './api/presenters'
@@ -60,6 +61,8 @@ export interface CoreServices {
   jobs: GraphileJobQueue
   /** Everything the message use cases need (the store encrypts peers and texts through `vault`). */
   messages: MessagesDeps
+  /** Receipts and inbound messages (Green-API notifications), with the CRM events they emit. */
+  messageEvents: MessageEventDeps
   /** `messages.store`, under the name the first store commit gave it (for code built on that commit). */
   messageStore: MessagesDeps['store']
   /** The CRM endpoints, their signed deliveries and retries (the `wa.deliver-event` job). */
@@ -194,6 +197,16 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       retentionDays: env.WA_MESSAGE_RETENTION_DAYS,
     },
   }
+  const messageEvents: MessageEventDeps = {
+    messages: messages.store,
+    receipts: new KyselyReceiptStore(db),
+    jobs,
+    events: wa.events,
+    messagePublisher: new PgStatusPublisher(db),
+    ids: wa.ids,
+    clock: wa.clock,
+    logger,
+  }
   return {
     env,
     db,
@@ -207,6 +220,7 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     auth,
     jobs,
     messages,
+    messageEvents,
     messageStore: messages.store,
     webhooks,
     webhookTransport,

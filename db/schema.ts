@@ -248,6 +248,17 @@ export interface WaWebhookAttemptsTable {
   response_encrypted: string | null
 }
 
+/** Receipts that came before their message's idMessage was stored (docs/data.md#wa_message_receipts). */
+export interface WaMessageReceiptsTable {
+  id: Generated<string>
+  tenant_id: string
+  instance_id: string
+  upstream_message_id: string
+  status: string
+  event_at: Timestamp
+  received_at: ColumnType<Date, Date | string | undefined, never>
+}
+
 export interface Database {
   tenants: TenantsTable
   tenant_features: TenantFeaturesTable
@@ -269,4 +280,5 @@ export interface Database {
   wa_webhook_events: WaWebhookEventsTable
   wa_webhook_deliveries: WaWebhookDeliveriesTable
   wa_webhook_attempts: WaWebhookAttemptsTable
+  wa_message_receipts: WaMessageReceiptsTable
 }

@@ -64,6 +64,19 @@ const logoutSchema = z.object({ isLogout: z.boolean() })
 const rebootSchema = z.object({ isReboot: z.boolean() })
 const saveSettingsSchema = z.object({ saveSettings: z.boolean() })
 
+/**
+ * The notifications the app handles (docs/green-api.md#notifications-we-turn-on): state changes,
+ * receipts of the messages we send (`outgoingMessageStatus` needs `outgoingWebhook`; green-api.com
+ * also names `outgoingAPIMessageWebhook` for messages sent through the API) and incoming messages.
+ * Not `outgoingMessageWebhook`: copies of what the owner types on the phone are not ours to keep.
+ */
+export const NOTIFICATIONS_WE_HANDLE = {
+  stateWebhook: 'yes',
+  outgoingWebhook: 'yes',
+  outgoingAPIMessageWebhook: 'yes',
+  incomingWebhook: 'yes',
+} as const
+
 const createInstanceSchema = z.object({
   idInstance: z.union([z.number().int().positive(), z.string().regex(/^\d{1,20}$/)]),
   apiTokenInstance: z.string().min(1),
@@ -298,7 +311,7 @@ export class GreenApiWhatsAppProvider implements WhatsAppProvider {
   async configureWebhook(creds: InstanceCredentials, settings: WebhookSettings): Promise<void> {
     const res = await this.http.call(
       this.spec(creds, 'setSettings', 'POST', saveSettingsSchema, {
-        body: { webhookUrl: settings.webhookUrl, webhookUrlToken: settings.webhookToken, stateWebhook: 'yes' },
+        body: { webhookUrl: settings.webhookUrl, webhookUrlToken: settings.webhookToken, ...NOTIFICATIONS_WE_HANDLE },
       }),
     )
     if (!res.saveSettings) {
@@ -370,7 +383,7 @@ export class GreenApiPartnerProvider implements WhatsAppPartnerProvider {
           name: input.name,
           webhookUrl: input.webhookUrl,
           webhookUrlToken: input.webhookToken,
-          stateWebhook: 'yes',
+          ...NOTIFICATIONS_WE_HANDLE,
         },
       }),
     )

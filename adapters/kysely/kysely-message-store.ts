@@ -151,6 +151,32 @@ export class KyselyMessageStore implements MessageStore {
     }
   }
 
+  async insertSentOutbound(input: NewOutboundMessage & { upstreamMessageId: string; sentAt: Date }): Promise<MessageRecord> {
+    const row = await this.db
+      .insertInto('wa_messages')
+      .values({
+        id: input.id,
+        tenant_id: input.tenantId,
+        direction: 'outbound',
+        instance_id: input.instanceId,
+        ...this.seal(input.tenantId, input.id, input.to, input.text),
+        content_type: 'text',
+        reference: input.reference,
+        status: 'sent',
+        status_history: historyJson([{ status: 'sent', at: input.sentAt }]),
+        upstream_message_id: input.upstreamMessageId,
+        idempotency_key: input.idempotencyKey,
+        request_fingerprint: input.requestFingerprint,
+        created_at: input.createdAt,
+        updated_at: input.sentAt,
+        send_started_at: input.createdAt,
+        expires_at: input.expiresAt,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow()
+    return this.toRecord(row)
+  }
+
   async findById(tenantId: string, id: string): Promise<MessageRecord | null> {
     if (!isUuid(id)) return null
     const row = await this.db

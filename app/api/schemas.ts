@@ -87,7 +87,17 @@ export const PairingCodeResponseSchema = z
     linkExpiresAt: z.string().datetime().optional(),
   })
   .openapi('PairingCode')
-export const TestSendResponseSchema = z.object({ ok: z.literal(true), idMessage: z.string() }).openapi('TestSent')
+export const TestSendResponseSchema = z
+  .object({
+    ok: z.literal(true),
+    /** Green-API's id of the sent message. */
+    idMessage: z.string(),
+    /** The message as recorded (GET /api/wa/messages/:id): its receipts move its status. */
+    messageId: z.string().uuid().optional(),
+  })
+  .openapi('TestSent', {
+    example: { ok: true, idMessage: 'BAE5F4886F6F2D05', messageId: '0b8f3c8e-5d7a-4d0e-9a51-2f0c6f1d2b7a' },
+  })
 export const WebhookAckSchema = z.object({ ok: z.literal(true), applied: z.boolean() }).openapi('WebhookAck')
 
 // --- Messages (docs/api.md#messages) ---
@@ -437,7 +447,17 @@ export function buildOpenApiDocument() {
     ...api('get', '/api/wa/events', 'streamStatusEvents', 'Live status changes (server-sent events)'),
     request: { headers: tenantHeader },
     responses: {
-      200: { description: 'Server-sent events of status changes', content: { 'text/event-stream': { schema: z.string() } } },
+      200: {
+        description:
+          'Server-sent events: `event: status` (the status body; first the current one, then each change) and `event: message-status` (`{"id","status"}` when one of the tenant\'s messages changes status; no text, no phone).',
+        content: {
+          'text/event-stream': {
+            schema: z.string(),
+            example:
+              'event: status\ndata: {"connected":true,"status":"authorized","phoneNumber":"+33612345678"}\n\nevent: message-status\ndata: {"id":"0b8f3c8e-5d7a-4d0e-9a51-2f0c6f1d2b7a","status":"delivered"}\n\n',
+          },
+        },
+      },
       ...common,
     },
   })
@@ -446,6 +466,8 @@ export function buildOpenApiDocument() {
     path: '/api/wa/webhooks/green-api/{instanceId}',
     operationId: 'receiveGreenApiWebhook',
     summary: 'Green-API webhook (called by Green-API, not by clients)',
+    description:
+      'Handles `stateInstanceChanged` (connection state), `outgoingMessageStatus` (moves the message named by `idMessage`; an id not stored yet is kept 24 h) and `incomingMessageReceived` (an inbound message of the tenant holding the instance, once per idMessage). Anything else, a duplicate or a malformed body is acknowledged with `applied: false`, so Green-API does not resend it.',
     tags: ['Green-API'],
     security: [{ [webhook.name]: [] }],
     request: {

@@ -24,7 +24,8 @@ function closedSignal(request: Request, context: unknown): AbortSignal {
 }
 
 // GET /api/wa/events — text/event-stream of the caller's tenant status. The first event is the
-// current status; later ones arrive through PostgreSQL LISTEN/NOTIFY from any app process.
+// current status; later ones arrive through PostgreSQL LISTEN/NOTIFY from any app process, and
+// so do `message-status` events ({id, status} of a message whose status changed).
 // Streams are capped per user, tenant and IP (429) and end after SSE_MAX_LIFETIME_SECONDS; the
 // EventSource then reconnects, so a stream never outlives its client for long.
 export async function loader({ request, context }: LoaderFunctionArgs) {
@@ -60,9 +61,17 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
           }
         }
         send(`retry: ${RETRY_MS}\nevent: status\ndata: ${JSON.stringify(initial)}\n\n`)
-        const unsubscribe = services.statusHub.subscribe(ctx.tenantId, (_tenantId, status) => {
+        const unsubscribeStatus = services.statusHub.subscribe(ctx.tenantId, (_tenantId, status) => {
           send(`event: status\ndata: ${JSON.stringify(presentStatus(status))}\n\n`)
         })
+        // A message's new status: its id and status only (the page updates that row).
+        const unsubscribeMessages = services.statusHub.subscribeMessages(ctx.tenantId, (m) => {
+          send(`event: message-status\ndata: ${JSON.stringify({ id: m.messageId, status: m.status })}\n\n`)
+        })
+        const unsubscribe = () => {
+          unsubscribeStatus()
+          unsubscribeMessages()
+        }
         const heartbeat = setInterval(() => send(`: heartbeat\n\n`), HEARTBEAT_MS)
         const lifetime = setTimeout(() => cleanup(), services.env.SSE_MAX_LIFETIME_SECONDS * 1000)
         services.metrics.sseClients.inc()

@@ -16,13 +16,17 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const ctx = await requireApiContext(request, { mutating: true, context })
     await requireWhatsApp(ctx.tenantId)
     const body = await readJsonBody(request, TestSendBodySchema)
-    const sent = await sendTestMessage(services.whatsapp, {
-      tenantId: ctx.tenantId,
-      actor: ctx.actor,
-      ...(body.to ? { to: body.to } : {}),
-      message: body.message ?? t(await getLang(request), 'wa.test.defaultMessage'),
-      ip: ctx.ip,
-    })
-    return ok({ ok: true, idMessage: sent.messageId })
+    const sent = await sendTestMessage(
+      services.whatsapp,
+      {
+        tenantId: ctx.tenantId,
+        actor: ctx.actor,
+        ...(body.to ? { to: body.to } : {}),
+        message: body.message ?? t(await getLang(request), 'wa.test.defaultMessage'),
+        ip: ctx.ip,
+      },
+      services.messages.store,
+    )
+    return ok({ ok: true, idMessage: sent.messageId, ...(sent.recordedId ? { messageId: sent.recordedId } : {}) })
   })
 }

@@ -22,12 +22,12 @@ export async function action({ request, params }: ActionFunctionArgs) {
     } catch {
       event = null
     }
-    const result = await applyProviderEvent(services.whatsapp, {
-      instanceId,
-      authorizationHeader: request.headers.get('authorization'),
-      event,
-    })
-    // Acknowledge with 200 even when ignored, so Green-API does not resend it for 24 h.
+    const result = await applyProviderEvent(
+      services.whatsapp,
+      { instanceId, authorizationHeader: request.headers.get('authorization'), event },
+      services.messageEvents,
+    )
+    // Acknowledge with 200 even when ignored or a duplicate, so Green-API does not resend it for 24 h.
     return ok({ ok: true, applied: result.applied })
   })
 }

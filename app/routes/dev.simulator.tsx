@@ -2,10 +2,7 @@ import type { ActionFunctionArgs, LinksFunction, LoaderFunctionArgs, MetaFunctio
 import { json, redirect } from '@remix-run/node'
 import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
-import { tenantInstanceId } from '../../domain/whatsapp'
-import { bootedSimulator } from '../boot.server'
-import { getServices } from '../services.server'
-import { requirePageContext, type PageContext } from '../utils/guards.server'
+import { ownInstanceOf, requireSimulator } from '../utils/dev-simulator.server'
 import { errorResponse, validationFailed } from '../utils/http-errors.server'
 import { t, type MessageKey } from '../utils/i18n'
 import { getLang } from '../utils/lang.server'
@@ -18,24 +15,6 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: t(data?
 
 const STATES = ['authorized', 'notAuthorized', 'yellowCard', 'blocked', 'starting', 'sleepMode'] as const
 const FAULTS = ['slow', 'down', 'rateLimited', 'quota466', 'garbage', 'wrongShape', 'nullState', 'reset'] as const
-
-/** Simulator mode only; owners/admins only. Everything else is a 404 / the guard's answer. */
-async function requireSimulator(
-  request: Request,
-  context: unknown,
-): Promise<{ sim: NonNullable<ReturnType<typeof bootedSimulator>>; ctx: PageContext }> {
-  const simulator = bootedSimulator()
-  if (!simulator) throw new Response('Not Found', { status: 404 })
-  const ctx = await requirePageContext(request, { mutating: true, context })
-  return { sim: simulator, ctx }
-}
-
-/**
- * The page shows and drives the viewer's own instance only: the simulator holds every
- * tenant's instances, and an admin of one tenant must not break, link or unlink another's.
- * Operators see every instance with `npm run ops -- instances list` (decision 076).
- */
-const ownInstanceOf = (ctx: PageContext) => tenantInstanceId(getServices().whatsapp, { tenantId: ctx.tenantId })
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { sim, ctx } = await requireSimulator(request, context)
@@ -56,7 +35,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
           },
         ]
       : []
-  return json({ lang: await getLang(request), instances })
+  // After the incoming-message form (dev.simulator_.incoming.tsx) redirected here.
+  const incoming = new URL(request.url).searchParams.get('incoming')
+  const incomingSent = incoming === 'sent' ? 'sent' : incoming === 'unnotified' ? 'unnotified' : null
+  return json({ lang: await getLang(request), instances, incomingSent })
 }
 
 const ActionSchema = z.discriminatedUnion('intent', [
@@ -109,10 +91,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
 const REFUSALS: Record<string, MessageKey> = {
   TENANT_FORBIDDEN: 'sim.refused.forbidden',
   VALIDATION_FAILED: 'sim.refused.invalid',
+  NOT_CONNECTED: 'sim.incoming.notLinked',
 }
 
 export default function SimulatorControl() {
-  const { lang, instances } = useLoaderData<typeof loader>()
+  const { lang, instances, incomingSent } = useLoaderData<typeof loader>()
   // A refused POST without JavaScript re-renders this page with its 403/400 status and this line.
   const refused = useActionData<typeof action>()
   const refusal = refused ? REFUSALS[refused.error] : undefined
@@ -128,6 +111,15 @@ export default function SimulatorControl() {
       {refused ? (
         <p role="alert" className="sim-refused">
           {refusal ? t(lang, refusal) : refused.message}
+        </p>
+      ) : null}
+      {incomingSent === 'sent' ? (
+        <p role="status" className="sim-done">
+          {t(lang, 'sim.incoming.sent')}
+        </p>
+      ) : incomingSent === 'unnotified' ? (
+        <p role="status" className="sim-refused">
+          {t(lang, 'sim.incoming.unnotified')}
         </p>
       ) : null}
       {instances.length === 0 ? (
@@ -194,6 +186,28 @@ export default function SimulatorControl() {
               ))}
             </tbody>
           </table>
+          <section aria-labelledby="sim-incoming-title" className="sim-incoming">
+            <h2 id="sim-incoming-title">{t(lang, 'sim.incoming.title')}</h2>
+            <p>{t(lang, 'sim.incoming.lead')}</p>
+            <Form method="post" action="/dev/simulator/incoming" className="sim-incoming-form">
+              <label htmlFor="sim-incoming-from">{t(lang, 'sim.incoming.from')}</label>
+              <input
+                id="sim-incoming-from"
+                name="from"
+                type="tel"
+                required
+                autoComplete="off"
+                defaultValue="+33698765432"
+                aria-describedby="sim-incoming-from-hint"
+              />
+              <span id="sim-incoming-from-hint" className="hint">
+                {t(lang, 'sim.incoming.fromHint')}
+              </span>
+              <label htmlFor="sim-incoming-text">{t(lang, 'sim.incoming.text')}</label>
+              <textarea id="sim-incoming-text" name="text" required maxLength={4096} rows={3} />
+              <button type="submit">{t(lang, 'sim.incoming.submit')}</button>
+            </Form>
+          </section>
         </>
       )}
     </main>

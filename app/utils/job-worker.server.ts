@@ -1,6 +1,6 @@
 import { startJobWorker, type JobWorker } from '../../adapters/queue/graphile-job-queue'
 import type { JobHandler, JobName, JobPayload } from '../../domain/ports/job-queue'
-import { drainSendQueue, purgeOldMessages } from '../../domain/messages'
+import { applyParkedReceipts, drainSendQueue, purgeOldMessages } from '../../domain/messages'
 import { deliverEvent } from '../../domain/webhooks'
 import { unlinkAfterAddonEnd } from '../../domain/whatsapp'
 import type { CoreServices } from '../core-services.server'
@@ -28,6 +28,12 @@ export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
     },
     'wa.unlink-after-addon-end': async () => {
       await unlinkAfterAddonEnd(core.whatsapp)
+    },
+    'wa.apply-receipts': async (payload) => {
+      const instanceId = payload['instanceId']
+      const upstreamMessageId = payload['upstreamMessageId']
+      if (typeof instanceId !== 'string' || typeof upstreamMessageId !== 'string') return
+      await applyParkedReceipts(core.messageEvents, { instanceId, upstreamMessageId })
     },
   }
 }

@@ -9,6 +9,7 @@ import * as m111000 from './2026_12_02_111000_rate_limit_sliding_windows'
 import * as m200000 from './2026_12_02_200000_status_writes_only_on_change'
 import * as m20261203100000 from './2026_12_03_100000_messages'
 import * as m031100webhooks from './2026_12_03_110000_webhook_endpoints'
+import * as m20261203105000 from './2026_12_03_105000_message_receipts'
 import * as m120000 from './2026_12_03_120000_addon_end'
 
 /**
@@ -27,5 +28,6 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_200000_status_writes_only_on_change': m200000,
   '2026_12_03_100000_messages': m20261203100000,
   '2026_12_03_110000_webhook_endpoints': m031100webhooks,
+  '2026_12_03_105000_message_receipts': m20261203105000,
   '2026_12_03_120000_addon_end': m120000,
 }

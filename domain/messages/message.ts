@@ -41,6 +41,8 @@ export const MESSAGE_ERROR_CODES = [
   'UPSTREAM_REJECTED',
   'SEND_OUTCOME_UNKNOWN',
   'UPSTREAM_FAILED',
+  /** Green-API answered `yellowCard` for it: WhatsApp suspended the number's sending (spam). */
+  'YELLOW_CARD',
 ] as const
 export type MessageErrorCode = (typeof MESSAGE_ERROR_CODES)[number]
 

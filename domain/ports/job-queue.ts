@@ -37,7 +37,13 @@ export interface EnqueueOptions {
  * Every task the workers know, in one place: a job of a name missing here cannot be enqueued.
  * The handlers are wired in app/utils/job-worker.server.ts.
  */
-export const JOB_NAMES = ['wa.send-message', 'wa.deliver-event', 'wa.purge-messages', 'wa.unlink-after-addon-end'] as const
+export const JOB_NAMES = [
+  'wa.send-message',
+  'wa.deliver-event',
+  'wa.purge-messages',
+  'wa.unlink-after-addon-end',
+  'wa.apply-receipts',
+] as const
 export type JobName = (typeof JOB_NAMES)[number]
 
 /** A task's handler: throws to be retried later (backoff), returns to be done. */

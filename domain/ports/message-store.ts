@@ -91,6 +91,12 @@ export interface MessageStore {
    */
   createOutbound(input: NewOutboundMessage, options: { idempotentSince: Date; job: JobRequest }): Promise<CreateOutboundOutcome>
 
+  /**
+   * Stores an outbound message that already left (the settings page's test message, sent at
+   * once): `sent` with its upstream id, history `[{sent, sentAt}]`, no job.
+   */
+  insertSentOutbound(input: NewOutboundMessage & { upstreamMessageId: string; sentAt: Date }): Promise<MessageRecord>
+
   /** The tenant's message, or null (another tenant's id is "absent"). */
   findById(tenantId: string, id: string): Promise<MessageRecord | null>
 

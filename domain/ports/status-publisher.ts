@@ -16,3 +16,16 @@ export interface StatusPublisher {
    */
   publish(tenantId: string, status: ConnectionStatusResult): Promise<void>
 }
+
+/** A message's new status, for the tenant's open pages (ids and status only: no text, no phone). */
+export interface MessageStatusSignal {
+  tenantId: string
+  messageId: string
+  status: string
+}
+
+/** Fans a message's status change out to every app process (same channel as the status). Best effort. */
+export interface MessageStatusPublisher {
+  /** @example await publisher.publishMessage({ tenantId: 'macrea', messageId, status: 'delivered' }) */
+  publishMessage(signal: MessageStatusSignal): Promise<void>
+}

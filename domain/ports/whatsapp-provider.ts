@@ -80,7 +80,7 @@ export interface WhatsAppProvider {
   logout(creds: InstanceCredentials): Promise<void>
   /** Restarts the instance (Green-API `reboot`). */
   reboot(creds: InstanceCredentials): Promise<void>
-  /** Points the instance's notifications at us (Green-API `setSettings`, stateWebhook on). */
+  /** Points the instance's notifications at us (Green-API `setSettings`: state changes, receipts, incoming messages). */
   configureWebhook(creds: InstanceCredentials, settings: WebhookSettings): Promise<void>
 }
 

@@ -72,6 +72,30 @@ export class InMemoryMessageStore implements MessageStore {
     return { kind: 'created', message: this.copy(record) }
   }
 
+  async insertSentOutbound(input: NewOutboundMessage & { upstreamMessageId: string; sentAt: Date }): Promise<MessageRecord> {
+    const record: MessageRecord = {
+      id: input.id,
+      tenantId: input.tenantId,
+      direction: 'outbound',
+      instanceId: input.instanceId,
+      peer: input.to,
+      text: input.text,
+      contentType: 'text',
+      reference: input.reference,
+      status: 'sent',
+      statusHistory: [{ status: 'sent', at: input.sentAt }],
+      error: null,
+      upstreamMessageId: input.upstreamMessageId,
+      idempotencyKey: input.idempotencyKey,
+      createdAt: input.createdAt,
+      updatedAt: input.sentAt,
+      sendStartedAt: input.createdAt,
+      expiresAt: input.expiresAt,
+    }
+    this.rows.set(input.id, { record, fingerprint: input.requestFingerprint })
+    return this.copy(record)
+  }
+
   async findById(tenantId: string, id: string): Promise<MessageRecord | null> {
     const s = this.rows.get(id)
     return s && s.record.tenantId === tenantId ? this.copy(s.record) : null

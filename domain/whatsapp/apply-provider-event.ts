@@ -1,4 +1,11 @@
 import { z } from 'zod'
+import {
+  IncomingEventSchema,
+  ReceiptEventSchema,
+  applyReceipt,
+  receiveInbound,
+  type MessageEventDeps,
+} from '../messages/provider-message-events'
 import type { WhatsAppDeps } from './whatsapp-deps'
 import { isConnectionState } from './connection-state'
 import { WEBHOOK_TOKEN_LOCATION } from './use-case-helpers'
@@ -46,8 +53,11 @@ function eventTime(event: unknown, now: Date): Date {
 }
 
 export type ProviderEventResult =
-  | { applied: true; outcome: 'changed' | 'unchanged' }
-  | { applied: false; reason: 'ignored_type' | 'invalid_event' | 'instance_mismatch' | 'no_connection' | 'stale' }
+  | { applied: true; outcome: 'changed' | 'unchanged' | 'parked' | 'received' }
+  | {
+      applied: false
+      reason: 'ignored_type' | 'invalid_event' | 'instance_mismatch' | 'no_connection' | 'stale' | 'duplicate' | 'not_ours'
+    }
 
 /** `Bearer <t>` or a bare `<t>` → `<t>`; anything else → null. */
 export function tokenFromAuthorization(header: string | null | undefined): string | null {
@@ -63,12 +73,16 @@ export function tokenFromAuthorization(header: string | null | undefined): strin
  * (constant-time compare) before reading anything: unknown/unclaimed instance, missing or wrong
  * token → `WebhookUnauthorizedError` and no change. A timestamp outside [now − 24 h, now + 5 min]
  * → `InvalidInputError` (400), whatever the type. Then applies `stateInstanceChanged`
- * (events older than the last applied one are ignored; phone from `wid`). Other notification
- * types are acknowledged and ignored, so Green-API stops resending them.
+ * (events older than the last applied one are ignored; phone from `wid`), `outgoingMessageStatus`
+ * (the message's status, `applyReceipt`) and `incomingMessageReceived` (an inbound message of the
+ * tenant holding the instance, `receiveInbound`) — the last two only with `messages` (callers of
+ * the link flow alone leave it out). Other notification types are acknowledged and ignored, so
+ * Green-API stops resending them.
  */
 export async function applyProviderEvent(
   deps: WhatsAppDeps,
   input: { instanceId: string; authorizationHeader: string | null | undefined; event: unknown },
+  messages?: MessageEventDeps,
 ): Promise<ProviderEventResult> {
   const instance = await deps.instances.findById(input.instanceId)
   const presented = tokenFromAuthorization(input.authorizationHeader)
@@ -94,10 +108,33 @@ export async function applyProviderEvent(
   const parsed = ProviderEventSchema.safeParse(input.event)
   if (!parsed.success) return { applied: false, reason: 'invalid_event' }
   const event = parsed.data
-  if (event.typeWebhook !== 'stateInstanceChanged') return { applied: false, reason: 'ignored_type' }
   if (event.instanceData && event.instanceData.idInstance !== input.instanceId) {
     return { applied: false, reason: 'instance_mismatch' }
   }
+  if (messages && event.typeWebhook === 'outgoingMessageStatus') {
+    const receipt = ReceiptEventSchema.safeParse(input.event)
+    if (!receipt.success) return { applied: false, reason: 'invalid_event' }
+    const outcome = await applyReceipt(messages, {
+      tenantId,
+      instanceId: input.instanceId,
+      upstreamMessageId: receipt.data.idMessage,
+      status: receipt.data.status,
+      eventAt,
+    })
+    return outcome === 'ignored' ? { applied: false, reason: 'not_ours' } : { applied: true, outcome }
+  }
+  if (messages && event.typeWebhook === 'incomingMessageReceived') {
+    const incoming = IncomingEventSchema.safeParse(input.event)
+    if (!incoming.success) return { applied: false, reason: 'invalid_event' }
+    const outcome = await receiveInbound(messages, {
+      tenantId,
+      instanceId: input.instanceId,
+      event: incoming.data,
+      receivedAt: eventAt,
+    })
+    return outcome === 'duplicate' ? { applied: false, reason: 'duplicate' } : { applied: true, outcome }
+  }
+  if (event.typeWebhook !== 'stateInstanceChanged') return { applied: false, reason: 'ignored_type' }
   const state = event.stateInstance
   if (!isConnectionState(state)) return { applied: false, reason: 'invalid_event' }
 

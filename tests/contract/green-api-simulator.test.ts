@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { GreenApiWhatsAppProvider } from '../../adapters/green-api/green-api-whatsapp-provider'
+import { GreenApiWhatsAppProvider, NOTIFICATIONS_WE_HANDLE } from '../../adapters/green-api/green-api-whatsapp-provider'
 import {
   DEFAULT_SIMULATOR_MOUNT_PATH,
   GreenApiSimulator,
+  type GreenApiSimulatorOptions,
   createGreenApiSimulatorRouter,
   type SimRequest,
 } from '../../adapters/green-api/simulator'
@@ -21,7 +22,15 @@ interface Delivered {
   body: unknown
 }
 
-function setup(opts: { rateLimits?: boolean; persistPath?: string; now?: () => number } = {}) {
+function setup(
+  opts: {
+    rateLimits?: boolean
+    persistPath?: string
+    now?: () => number
+    receiptDelaysMs?: readonly [number, number, number]
+    receiptPlan?: GreenApiSimulatorOptions['receiptPlan']
+  } = {},
+) {
   const clock = { t: 1_705_902_314_000 }
   const delivered: Delivered[] = []
   const sim = new GreenApiSimulator({
@@ -33,6 +42,8 @@ function setup(opts: { rateLimits?: boolean; persistPath?: string; now?: () => n
     rateLimits: opts.rateLimits ?? true,
     rebootMs: 2000,
     ...(opts.persistPath ? { persistPath: opts.persistPath } : {}),
+    ...(opts.receiptDelaysMs ? { receiptDelaysMs: opts.receiptDelaysMs } : {}),
+    ...(opts.receiptPlan ? { receiptPlan: opts.receiptPlan } : {}),
   })
   const [creds] = sim.createInstances(1)
   const call = (method: string, extra: Partial<SimRequest> = {}) =>
@@ -287,6 +298,250 @@ describe('Green-API simulator: methods, errors, limits', () => {
       sim.handlePartner({ method: 'deleteInstanceAccount', httpMethod: 'POST', token: sim.partnerToken, body: { idInstance } })
     expect((await del()).body).toEqual({ deleteInstanceAccount: true })
     expect((await del()).body).toEqual({ code: 404, description: 'Not found' })
+  })
+})
+
+/** A linked instance with the notifications the app turns on, and what it has delivered so far. */
+async function linkedWithNotifications(opts: Parameters<typeof setup>[0] = {}) {
+  const t = setup(opts)
+  await t.call('setSettings', {
+    body: { webhookUrl: 'https://crm.example/wh', webhookUrlToken: 'tok', ...NOTIFICATIONS_WE_HANDLE },
+  })
+  t.sim.authorize(t.creds.instanceId, '+71231234567')
+  await t.sim.flushWebhooks()
+  t.delivered.length = 0
+  const send = async (chatId: string, message = 'hello') =>
+    ((await t.call('sendMessage', { body: { chatId, message } })).body as { idMessage: string }).idMessage
+  const bodies = () => t.delivered.map((d) => d.body as Record<string, unknown>)
+  return { ...t, send, bodies }
+}
+
+describe('Green-API simulator: receipts (outgoingMessageStatus)', () => {
+  it('an accepted message gets sent → delivered → read, in Green-API’s shape, with the Bearer token', async () => {
+    const { sim, creds, send, delivered } = await linkedWithNotifications()
+    const id = await send('33612345678@c.us')
+    expect(sim.pendingReceipts({ idMessage: id })).toEqual([
+      { idMessage: id, status: 'sent' },
+      { idMessage: id, status: 'delivered' },
+      { idMessage: id, status: 'read' },
+    ])
+    expect(await sim.releaseReceipts({ instanceId: creds.instanceId })).toBe(3)
+    const receipt = (status: string) => ({
+      url: 'https://crm.example/wh',
+      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer tok' },
+      body: {
+        typeWebhook: 'outgoingMessageStatus',
+        chatId: '33612345678@c.us',
+        instanceData: { idInstance: Number(creds.instanceId), wid: '71231234567@c.us', typeInstance: 'whatsapp' },
+        timestamp: 1705902314,
+        idMessage: id,
+        status,
+        sendByApi: true,
+      },
+    })
+    expect(delivered).toEqual([receipt('sent'), receipt('delivered'), receipt('read')])
+    expect(sim.pendingReceipts()).toEqual([])
+  })
+
+  it('emits them on their own after the configured delays', async () => {
+    const { sim, send, bodies } = await linkedWithNotifications({ receiptDelaysMs: [1, 1, 1] })
+    const id = await send('33612345678@c.us')
+    for (let i = 0; i < 200 && sim.pendingReceipts().length > 0; i++) await new Promise((r) => setTimeout(r, 5))
+    await sim.flushWebhooks()
+    expect(bodies().map((b) => [b['idMessage'], b['status']])).toEqual([
+      [id, 'sent'],
+      [id, 'delivered'],
+      [id, 'read'],
+    ])
+  })
+
+  it('a number ending in 0000 answers noAccount only; noAccount and failed go out even with outgoingWebhook off', async () => {
+    const { sim, clock, creds, call, send, bodies } = await linkedWithNotifications()
+    const none = await send('33600000000@c.us')
+    await sim.releaseReceipts()
+    expect(bodies().map((b) => [b['idMessage'], b['status']])).toEqual([[none, 'noAccount']])
+
+    clock.t += 1000 // setSettings: 1 request/s
+    expect((await call('setSettings', { body: { outgoingWebhook: 'no' } })).status).toBe(200)
+    sim.authorize(creds.instanceId, '+71231234567') // back from the settings restart
+    await sim.flushWebhooks()
+    const before = bodies().length
+    const quiet = await send('33612345678@c.us')
+    await sim.releaseReceipts()
+    sim.emitReceipt(creds.instanceId, quiet, 'failed', { description: 'error while sending' })
+    await sim.flushWebhooks()
+    const after = bodies()
+      .slice(before)
+      .filter((b) => b['typeWebhook'] === 'outgoingMessageStatus')
+    expect(after).toEqual([expect.objectContaining({ idMessage: quiet, status: 'failed', description: 'error while sending' })])
+  })
+
+  it('receiptPlan scripts out-of-order and duplicated receipts; emitReceipt sends any status at once', async () => {
+    const { sim, creds, send, bodies } = await linkedWithNotifications({
+      receiptPlan: (_m, [sent, delivered, read]) => [read!, delivered!, sent!, delivered!],
+    })
+    const id = await send('33612345678@c.us')
+    await sim.releaseReceipts()
+    expect(bodies().map((b) => b['status'])).toEqual(['read', 'delivered', 'sent', 'delivered'])
+    sim.emitReceipt(creds.instanceId, 'NEVER-STORED', 'delivered', { chatId: '33611111111@c.us' })
+    await sim.flushWebhooks()
+    expect(bodies().at(-1)).toMatchObject({ idMessage: 'NEVER-STORED', status: 'delivered', chatId: '33611111111@c.us' })
+    expect(() => sim.emitReceipt(creds.instanceId, 'NEVER-STORED', 'read')).toThrow(/chatId/)
+    expect(id).toMatch(/^[0-9A-F]{20}$/)
+  })
+
+  it('a message sent under a yellow card is dropped and its receipt says yellowCard; a queued one gets its receipts once linked', async () => {
+    const { sim, creds, send, bodies } = await linkedWithNotifications()
+    sim.yellowCard(creds.instanceId)
+    const dropped = await send('33612345678@c.us')
+    await sim.releaseReceipts()
+    expect(
+      bodies()
+        .filter((b) => b['idMessage'] === dropped)
+        .map((b) => b['status']),
+    ).toEqual(['yellowCard'])
+    expect(sim.instance(creds.instanceId)?.dropped.map((m) => m.idMessage)).toEqual([dropped])
+
+    sim.setState(creds.instanceId, 'notAuthorized')
+    const queued = await send('33612345678@c.us')
+    expect(sim.pendingReceipts({ idMessage: queued })).toEqual([])
+    sim.authorize(creds.instanceId, '+71231234567')
+    await sim.releaseReceipts()
+    expect(
+      bodies()
+        .filter((b) => b['idMessage'] === queued)
+        .map((b) => b['status']),
+    ).toEqual(['sent', 'delivered', 'read'])
+  })
+
+  it('with no webhook URL (HTTP API technology) receipts wait in the receiveNotification queue', async () => {
+    const { sim, creds, call } = setup()
+    await call('setSettings', { body: { webhookUrl: '', outgoingWebhook: 'yes' } })
+    sim.authorize(creds.instanceId)
+    const { idMessage } = (await call('sendMessage', { body: { chatId: '33612345678@c.us', message: 'hi' } })).body as {
+      idMessage: string
+    }
+    await sim.releaseReceipts()
+    const statuses: unknown[] = []
+    for (;;) {
+      const n = (await call('receiveNotification', { query: { receiveTimeout: '5' } })).body as {
+        receiptId: number
+        body: Record<string, unknown>
+      } | null
+      if (!n) break
+      if (n.body['typeWebhook'] === 'outgoingMessageStatus') statuses.push([n.body['idMessage'], n.body['status']])
+      await call('deleteNotification', { httpMethod: 'DELETE', pathTail: String(n.receiptId) })
+    }
+    expect(statuses).toEqual([
+      [idMessage, 'sent'],
+      [idMessage, 'delivered'],
+      [idMessage, 'read'],
+    ])
+  })
+})
+
+describe('Green-API simulator: incoming messages (incomingMessageReceived)', () => {
+  it('a text arrives as textMessage with senderData, in Green-API’s shape', async () => {
+    const { sim, creds, delivered } = await linkedWithNotifications()
+    const res = sim.injectIncoming(creds.instanceId, { from: '+33698765432', text: 'Bonjour', senderName: 'Alice' })
+    expect(res).toMatchObject({ ok: true })
+    await sim.flushWebhooks()
+    expect(delivered).toEqual([
+      {
+        url: 'https://crm.example/wh',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer tok' },
+        body: {
+          typeWebhook: 'incomingMessageReceived',
+          instanceData: { idInstance: Number(creds.instanceId), wid: '71231234567@c.us', typeInstance: 'whatsapp' },
+          timestamp: 1705902314,
+          idMessage: res.ok ? res.idMessage : '',
+          senderData: {
+            chatId: '33698765432@c.us',
+            chatName: 'Alice',
+            sender: '33698765432@c.us',
+            senderName: 'Alice',
+            senderContactName: 'Alice',
+          },
+          messageData: { typeMessage: 'textMessage', textMessageData: { textMessage: 'Bonjour' } },
+        },
+      },
+    ])
+  })
+
+  it('a link makes an extendedTextMessage; media, location and contact have their documented data objects', async () => {
+    const { sim, creds, bodies } = await linkedWithNotifications()
+    const id = creds.instanceId
+    sim.injectIncoming(id, { from: '+33698765432', text: 'voir https://example.org' })
+    sim.injectIncoming(id, { from: '+33698765432', type: 'imageMessage', text: 'ma photo' })
+    sim.injectIncoming(id, { from: '+33698765432', type: 'documentMessage', fileName: 'devis.pdf' })
+    sim.injectIncoming(id, { from: '+33698765432', type: 'videoMessage' })
+    sim.injectIncoming(id, { from: '+33698765432', type: 'audioMessage' })
+    sim.injectIncoming(id, {
+      from: '+33698765432',
+      type: 'locationMessage',
+      location: { latitude: 43.3, longitude: 5.4, name: 'Vieux-Port', address: 'Marseille' },
+    })
+    sim.injectIncoming(id, { from: '+33698765432', type: 'contactMessage', contact: { displayName: 'Bob' } })
+    await sim.flushWebhooks()
+    const data = bodies().map((b) => b['messageData'] as Record<string, Record<string, unknown>>)
+    expect(data.map((d) => d['typeMessage'])).toEqual([
+      'extendedTextMessage',
+      'imageMessage',
+      'documentMessage',
+      'videoMessage',
+      'audioMessage',
+      'locationMessage',
+      'contactMessage',
+    ])
+    expect(data[0]?.['extendedTextMessageData']).toMatchObject({ text: 'voir https://example.org' })
+    expect(data[1]?.['fileMessageData']).toMatchObject({
+      caption: 'ma photo',
+      mimeType: 'image/jpeg',
+      downloadUrl: expect.stringMatching(/^https:\/\//),
+      fileName: expect.stringMatching(/\.jpg$/),
+    })
+    expect(data[2]?.['fileMessageData']).toMatchObject({ fileName: 'devis.pdf', mimeType: 'application/pdf', caption: '' })
+    expect(data[3]?.['fileMessageData']).toMatchObject({ mimeType: 'video/mp4' })
+    expect(data[4]?.['fileMessageData']).toMatchObject({ mimeType: expect.stringMatching(/^audio\//) })
+    expect(data[5]?.['locationMessageData']).toMatchObject({
+      nameLocation: 'Vieux-Port',
+      address: 'Marseille',
+      latitude: 43.3,
+      longitude: 5.4,
+    })
+    expect(data[6]?.['contactMessageData']).toMatchObject({ displayName: 'Bob', vcard: expect.stringContaining('FN:Bob') })
+  })
+
+  it('refuses an unlinked phone, a bad number or an empty text; sends nothing with incomingWebhook off; can redeliver an id', async () => {
+    const { sim, clock, creds, call, bodies } = await linkedWithNotifications()
+    const id = creds.instanceId
+    expect(sim.injectIncoming('1109999999', { from: '+33698765432', text: 'x' })).toEqual({
+      ok: false,
+      reason: 'unknown_instance',
+    })
+    expect(sim.injectIncoming(id, { from: 'abc', text: 'x' })).toEqual({ ok: false, reason: 'invalid_phone' })
+    expect(sim.injectIncoming(id, { from: '+33698765432', text: '  ' })).toEqual({ ok: false, reason: 'invalid_message' })
+    const first = sim.injectIncoming(id, { from: '+33698765432', text: 'once' })
+    const again = sim.injectIncoming(id, { from: '+33698765432', text: 'once', idMessage: first.ok ? first.idMessage : '' })
+    await sim.flushWebhooks()
+    expect(bodies().map((b) => b['idMessage'])).toEqual([first.ok && first.idMessage, again.ok && again.idMessage])
+    expect(first.ok && again.ok && first.idMessage === again.idMessage).toBe(true)
+
+    clock.t += 1000 // setSettings: 1 request/s
+    expect((await call('setSettings', { body: { incomingWebhook: 'no' } })).status).toBe(200)
+    sim.authorize(id, '+71231234567')
+    await sim.flushWebhooks()
+    const before = bodies().length
+    expect(sim.injectIncoming(id, { from: '+33698765432', text: 'unheard' })).toMatchObject({ ok: true })
+    await sim.flushWebhooks()
+    expect(
+      bodies()
+        .slice(before)
+        .filter((b) => b['typeWebhook'] === 'incomingMessageReceived'),
+    ).toEqual([])
+
+    sim.setState(id, 'notAuthorized')
+    expect(sim.injectIncoming(id, { from: '+33698765432', text: 'x' })).toEqual({ ok: false, reason: 'not_linked' })
   })
 })
 

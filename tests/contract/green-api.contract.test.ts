@@ -206,11 +206,20 @@ describe('Green-API provider contract: QR, phone, pairing, send, logout', () => 
     expect(sim.instance(creds.instanceId)?.state).toBe('authorized')
   })
 
-  it('configureWebhook sets webhookUrl, webhookUrlToken and stateWebhook "yes"', async () => {
+  it('configureWebhook sets the URL, its token and the notifications we handle: state, receipts, incoming', async () => {
     const creds = newInstance()
     await provider().configureWebhook(creds, { webhookUrl: 'https://crm.example/hook', webhookToken: 'whsec-1' })
     const s = sim.instance(creds.instanceId)?.settings
-    expect(s).toMatchObject({ webhookUrl: 'https://crm.example/hook', webhookUrlToken: 'whsec-1', stateWebhook: 'yes' })
+    expect(s).toMatchObject({
+      webhookUrl: 'https://crm.example/hook',
+      webhookUrlToken: 'whsec-1',
+      stateWebhook: 'yes',
+      outgoingWebhook: 'yes',
+      outgoingAPIMessageWebhook: 'yes',
+      incomingWebhook: 'yes',
+    })
+    // Copies of what the owner types on the phone stay off: not ours to keep.
+    expect(s?.['outgoingMessageWebhook']).toBeUndefined()
   })
 })
 

@@ -119,9 +119,19 @@ describe('settings page with JavaScript', () => {
 
     // Test message: recipient defaults to the own number, message prefilled.
     await expect.poll(() => page.getByLabel('Destinataire').inputValue()).toBe('+33611223344')
-    expect(await page.getByLabel('Message').inputValue()).toContain('WhatsApp Pro')
+    expect(await page.getByLabel('Message', { exact: true }).inputValue()).toContain('WhatsApp Pro')
     await page.getByRole('button', { name: 'Envoyer un test' }).click()
     await page.getByText(/Message envoyé \(identifiant .+\)\./).waitFor()
+    // Its status moves live, without a reload: the simulator's receipts (sent → delivered →
+    // read) reach the app's webhook, and the page's event stream pushes each one.
+    const testStatus = page.locator('.wa-test-status strong')
+    await expect.poll(() => testStatus.getAttribute('data-status'), { timeout: 15_000 }).toBe('read')
+    expect(await testStatus.textContent()).toBe('Lu')
+    // The recent messages card lists it, the recipient masked.
+    const row = page.locator(`tr[data-message-id="${await testStatus.getAttribute('data-message-id')}"]`)
+    await expect.poll(() => row.locator('td[data-status]').getAttribute('data-status'), { timeout: 10_000 }).toBe('read')
+    expect(await row.textContent()).toContain('+33 6 •• •• 33 44')
+    await expectAccessible(page, 'connected, test sent')
     await shoot(page, 'connected-test-sent-fr')
 
     // Disconnect, with a confirmation step.

@@ -34,7 +34,7 @@ describe('full journey over HTTP (simulator behind MSW)', () => {
     const sent = await post(h, '/api/wa/test', macrea())
     expect(sent.status).toBe(200)
     const sentBody = (await sent.json()) as { ok: boolean; idMessage: string }
-    expect(sentBody).toEqual({ ok: true, idMessage: expect.any(String) })
+    expect(sentBody).toEqual({ ok: true, idMessage: expect.any(String), messageId: expect.any(String) })
     expect(sentBody.idMessage.length).toBeGreaterThan(0)
     // … reached the simulator, on the tenant's own instance, to the right chatId.
     expect(h.sim.callCount({ instanceId, method: 'sendMessage' })).toBe(1)

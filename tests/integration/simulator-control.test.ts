@@ -156,11 +156,73 @@ describe('/dev/simulator control page', () => {
     }
   })
 
+  it('receives a message from a contact on its own linked phone: incomingMessageReceived reaches the app', async () => {
+    const cookie = await sessionCookie(testDb(), h.users.owner)
+    const page = await fetch(`${h.app.url}/dev/simulator`, { headers: { cookie } })
+    const html = await page.text()
+    // The no-JavaScript form: a plain POST to /dev/simulator/incoming with from and text.
+    expect(html).toMatch(/<form[^>]*method="post"[^>]*action="\/dev\/simulator\/incoming"/)
+    expect(html).toMatch(/<input[^>]*name="from"/)
+    expect(html).toMatch(/<textarea[^>]*name="text"/)
+
+    // Not linked yet: the page again with a 409 and nothing sent.
+    h.sim.setState(mine, 'notAuthorized')
+    const before = h.sim.webhookLog.length
+    const refused = await fetch(`${h.app.url}/dev/simulator/incoming`, form(cookie, { from: '+33698765432', text: 'Allô ?' }))
+    expect(refused.status).toBe(409)
+    expect(await refused.text()).toContain('n’est pas lié')
+
+    h.sim.authorize(mine, '+33612345678')
+    await h.sim.flushWebhooks()
+    const bad = await fetch(`${h.app.url}/dev/simulator/incoming`, form(cookie, { from: '0698', text: 'x' }))
+    expect(bad.status).toBe(400)
+    expect(await bad.text()).toContain('Formulaire invalide')
+    const res = await fetch(`${h.app.url}/dev/simulator/incoming`, form(cookie, { from: '+33698765432', text: 'Bonjour !' }))
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toBe('/dev/simulator?incoming=sent')
+    const incoming = h.sim.webhookLog
+      .slice(before)
+      .filter((d) => (d.body as { typeWebhook: string }).typeWebhook === 'incomingMessageReceived')
+    expect(incoming).toEqual([
+      expect.objectContaining({
+        url: expect.stringMatching(new RegExp(`^http://[^/]+/api/wa/webhooks/green-api/${mine}$`)),
+        body: expect.objectContaining({
+          instanceData: expect.objectContaining({ idInstance: Number(mine) }),
+          senderData: expect.objectContaining({ chatId: '33698765432@c.us' }),
+          messageData: { typeMessage: 'textMessage', textMessageData: { textMessage: 'Bonjour !' } },
+        }),
+      }),
+    ])
+    const after = await fetch(`${h.app.url}${res.headers.get('location')}`, { headers: { cookie } })
+    expect(await after.text()).toContain('transmis à l’application')
+
+    // An instance set up before incoming notifications existed: the page says nobody was told.
+    await h.sim.handle({
+      method: 'setSettings',
+      httpMethod: 'POST',
+      instanceId: mine,
+      token: h.sim.instance(mine)!.apiToken,
+      body: { incomingWebhook: 'no' },
+    })
+    h.sim.authorize(mine, '+33612345678')
+    await h.sim.flushWebhooks()
+    const quiet = await fetch(`${h.app.url}/dev/simulator/incoming`, form(cookie, { from: '+33698765432', text: 'Allô' }))
+    expect(quiet.headers.get('location')).toBe('/dev/simulator?incoming=unnotified')
+    const told = await fetch(`${h.app.url}/dev/simulator?incoming=unnotified`, { headers: { cookie } })
+    expect(await told.text()).toContain('incomingWebhook désactivé')
+  })
+
   it('is refused to members and to anonymous visitors', async () => {
     const member = await sessionCookie(testDb(), h.users.member)
     expect((await fetch(`${h.app.url}/dev/simulator`, { headers: { cookie: member } })).status).toBe(403)
     const anon = await fetch(`${h.app.url}/dev/simulator`, { redirect: 'manual' })
     expect(anon.status).toBe(302)
     expect(anon.headers.get('location')).toContain('/login')
+    const before = h.sim.webhookLog.length
+    const memberPost = await fetch(`${h.app.url}/dev/simulator/incoming`, form(member, { from: '+33698765432', text: 'x' }))
+    expect(memberPost.status).toBe(403)
+    const anonPost = await fetch(`${h.app.url}/dev/simulator/incoming`, form('', { from: '+33698765432', text: 'x' }))
+    expect(anonPost.status).toBe(302)
+    expect(h.sim.webhookLog.length).toBe(before)
   })
 })

@@ -107,7 +107,74 @@ export interface GreenApiSimulatorOptions {
   maxReceiveWaitMs?: number
   /** First digits of generated instance ids (the per-instance host prefix). Default "1101". */
   idPrefix?: string
+  /**
+   * Gaps (ms) before the `sent`, then `delivered`, then `read` receipt (`outgoingMessageStatus`) of
+   * an accepted message. Default [800, 1200, 2000]: slow enough to watch on the settings page.
+   */
+  receiptDelaysMs?: readonly [number, number, number]
+  /**
+   * Rewrites the receipt plan of each accepted message (tests: out of order, duplicated, none).
+   * Receives the default plan and returns the one to schedule, emitted in its order.
+   *
+   * @example
+   * // delivered before sent, read twice
+   * receiptPlan: (_m, [sent, delivered, read]) => [delivered!, sent!, read!, read!]
+   */
+  receiptPlan?: (message: SimMessage, plan: ReceiptStep[]) => ReceiptStep[]
+  /** The idMessage of the next accepted message (tests: a receipt sent before its send returns). Default random. */
+  newMessageId?: () => string
 }
+
+/** What Green-API's `outgoingMessageStatus` notification reports (green-api.com OutgoingMessageStatus). */
+export const OUTGOING_MESSAGE_STATUSES = ['sent', 'delivered', 'read', 'failed', 'noAccount', 'notInGroup', 'yellowCard'] as const
+export type OutgoingMessageStatus = (typeof OUTGOING_MESSAGE_STATUSES)[number]
+
+/**
+ * One receipt of a plan. Steps go out in the plan's order, each `afterMs` after the previous one
+ * (the first after the send, or after the phone came back for a queued message).
+ */
+export interface ReceiptStep {
+  status: OutgoingMessageStatus
+  afterMs: number
+  /** Green-API's error text (failed statuses). */
+  description?: string
+}
+
+/** The `typeMessage` values of incoming messages the simulator can produce. */
+export const INCOMING_MESSAGE_TYPES = [
+  'textMessage',
+  'extendedTextMessage',
+  'imageMessage',
+  'videoMessage',
+  'documentMessage',
+  'audioMessage',
+  'locationMessage',
+  'contactMessage',
+] as const
+export type IncomingMessageType = (typeof INCOMING_MESSAGE_TYPES)[number]
+
+/** A message the simulated contact sends to the linked phone (`injectIncoming`). */
+export interface IncomingInput {
+  /** The contact's number, E.164 (`+33612345678`). */
+  from: string
+  /** The text (text types) or the caption (media). Required for text types. */
+  text?: string
+  /** Default: `textMessage`, or `extendedTextMessage` when the text holds a link (like WhatsApp). */
+  type?: IncomingMessageType
+  senderName?: string
+  /** Media: a document's file name and any media's MIME type (defaults per type). */
+  fileName?: string
+  mimeType?: string
+  location?: { latitude: number; longitude: number; name?: string; address?: string }
+  contact?: { displayName: string; vcard?: string }
+  /** Reuse an id (tests: a redelivered notification). Default: a new one. */
+  idMessage?: string
+}
+
+export type IncomingResult =
+  /** `notified`: false when the instance's `incomingWebhook` is off (the phone got it, nobody was told). */
+  | { ok: true; idMessage: string; body: unknown; notified: boolean }
+  | { ok: false; reason: 'unknown_instance' | 'not_linked' | 'invalid_phone' | 'invalid_message' }
 
 export interface SimCredentials {
   instanceId: string
@@ -222,6 +289,16 @@ interface InstanceRecord {
   dropped: SimMessage[]
   /** Notifications waiting for `receiveNotification` (HTTP API technology: webhookUrl empty). */
   notifications: QueuedNotification[]
+}
+
+interface ScheduledReceipt {
+  instanceId: string
+  idMessage: string
+  chatId: string
+  step: ReceiptStep
+  dueAt: number
+  seq: number
+  timer: ReturnType<typeof setTimeout>
 }
 
 interface QueuedNotification {
@@ -437,6 +514,11 @@ export class GreenApiSimulator {
   private readonly qrCache = new Map<string, string>()
   private readonly notificationWaiters = new Map<string, Set<() => void>>()
   private receiptSeq = 0
+  private readonly scheduledReceipts = new Set<ScheduledReceipt>()
+  private scheduleSeq = 0
+  private readonly receiptDelaysMs: readonly [number, number, number]
+  private readonly receiptPlan: ((message: SimMessage, plan: ReceiptStep[]) => ReceiptStep[]) | undefined
+  private readonly newMessageId: (() => string) | undefined
   private readonly resolvePublicUrl: PublicUrlResolver
   private readonly deliver: DeliverWebhook
   private readonly now: () => number
@@ -483,6 +565,9 @@ export class GreenApiSimulator {
     this.creatingMs = opts.creatingMs ?? 0
     this.maxReceiveWaitMs = opts.maxReceiveWaitMs ?? Number.POSITIVE_INFINITY
     this.idPrefix = opts.idPrefix ?? '1101'
+    this.receiptDelaysMs = opts.receiptDelaysMs ?? [800, 1200, 2000]
+    this.receiptPlan = opts.receiptPlan
+    this.newMessageId = opts.newMessageId
     this.partnerToken = opts.partnerToken ?? randomHex(25)
     if (this.persistPath) this.load(this.persistPath, opts.partnerToken)
   }
@@ -724,6 +809,165 @@ export class GreenApiSimulator {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending])
   }
 
+  // ------------------------------------------------------------------ receipts & incoming messages
+
+  /** Receipts scheduled and not emitted yet, optionally of one instance / one message. */
+  pendingReceipts(
+    filter: { instanceId?: string; idMessage?: string } = {},
+  ): Array<{ idMessage: string; status: OutgoingMessageStatus }> {
+    return this.orderedReceipts(filter).map((x) => ({ idMessage: x.idMessage, status: x.step.status }))
+  }
+
+  /**
+   * Emits the scheduled receipts now (in their planned order, without waiting for their delays)
+   * and waits for their delivery. Returns how many were emitted.
+   */
+  async releaseReceipts(filter: { instanceId?: string; idMessage?: string } = {}): Promise<number> {
+    const due = this.orderedReceipts(filter)
+    for (const x of due) {
+      clearTimeout(x.timer)
+      this.scheduledReceipts.delete(x)
+      this.fireReceipt(x)
+    }
+    await this.flushWebhooks()
+    return due.length
+  }
+
+  /**
+   * Emits one `outgoingMessageStatus` now, whatever was planned (tests: any order, duplicates,
+   * a receipt for a message we never stored). `chatId` defaults to the message's own.
+   */
+  emitReceipt(
+    instanceId: string,
+    idMessage: string,
+    status: OutgoingMessageStatus,
+    opts: { chatId?: string; description?: string } = {},
+  ): unknown {
+    const r = this.mustGet(instanceId)
+    const known = [...r.sent, ...r.dropped, ...r.queue].find((m) => m.idMessage === idMessage)
+    const chatId = opts.chatId ?? known?.chatId
+    if (chatId === undefined) throw new Error(`unknown simulator message ${idMessage}: pass a chatId`)
+    return this.emitReceiptNow(r, idMessage, chatId, {
+      status,
+      afterMs: 0,
+      ...(opts.description === undefined ? {} : { description: opts.description }),
+    })
+  }
+
+  /**
+   * A contact writes to the linked phone: `incomingMessageReceived` with Green-API's documented
+   * `senderData` / `messageData` (text, link preview, image, video, document, audio, location,
+   * contact). Only a phone that is online receives (authorized or under a yellow card); the
+   * notification goes out only with `incomingWebhook: "yes"`, like the real service.
+   */
+  injectIncoming(instanceId: string, input: IncomingInput): IncomingResult {
+    const r = this.instances.get(instanceId)
+    if (!r || r.deleted) return { ok: false, reason: 'unknown_instance' }
+    this.settle(r)
+    if (r.state !== 'authorized' && r.state !== 'yellowCard') return { ok: false, reason: 'not_linked' }
+    const digits = e164Digits(input.from)
+    if (!digits) return { ok: false, reason: 'invalid_phone' }
+    const messageData = incomingMessageData(input)
+    if (!messageData) return { ok: false, reason: 'invalid_message' }
+    const idMessage = input.idMessage ?? randomHex(16).toUpperCase()
+    const name = input.senderName ?? `Contact ${digits.slice(-4)}`
+    const body = {
+      typeWebhook: 'incomingMessageReceived',
+      instanceData: this.instanceData(r),
+      timestamp: Math.floor(this.now() / 1000),
+      idMessage,
+      senderData: {
+        chatId: `${digits}@c.us`,
+        chatName: name,
+        sender: `${digits}@c.us`,
+        senderName: name,
+        senderContactName: name,
+      },
+      messageData,
+    }
+    const settings = r.settingsBeforeRestart ?? r.settings
+    const notified = settings.incomingWebhook === 'yes'
+    if (notified) this.notify(r, settings, body)
+    return { ok: true, idMessage, body, notified }
+  }
+
+  private orderedReceipts(filter: { instanceId?: string; idMessage?: string }): ScheduledReceipt[] {
+    return [...this.scheduledReceipts]
+      .filter(
+        (x) =>
+          (filter.instanceId === undefined || x.instanceId === filter.instanceId) &&
+          (filter.idMessage === undefined || x.idMessage === filter.idMessage),
+      )
+      .sort((a, b) => a.dueAt - b.dueAt || a.seq - b.seq)
+  }
+
+  /** Plans the receipts of an accepted message: numbers ending in 0000 have no WhatsApp account. */
+  private scheduleReceipts(r: InstanceRecord, m: SimMessage, fixed?: ReceiptStep[]): void {
+    const [d0, d1, d2] = this.receiptDelaysMs
+    const digits = m.chatId.split('@')[0] ?? ''
+    const plan: ReceiptStep[] =
+      fixed ??
+      (m.chatId.endsWith('@c.us') && digits.endsWith('0000')
+        ? [{ status: 'noAccount', afterMs: d0 }]
+        : [
+            { status: 'sent', afterMs: d0 },
+            { status: 'delivered', afterMs: d1 },
+            { status: 'read', afterMs: d2 },
+          ])
+    const steps = this.receiptPlan
+      ? this.receiptPlan(
+          { ...m },
+          plan.map((s) => ({ ...s })),
+        )
+      : plan
+    let offset = 0
+    for (const step of steps) {
+      offset += Math.max(0, step.afterMs)
+      const delay = offset
+      const entry: ScheduledReceipt = {
+        instanceId: r.id,
+        idMessage: m.idMessage,
+        chatId: m.chatId,
+        step,
+        // Timers run on real time whatever the injected clock: order by when they fire.
+        dueAt: performance.now() + delay,
+        seq: ++this.scheduleSeq,
+        timer: setTimeout(() => {
+          if (!this.scheduledReceipts.delete(entry)) return
+          this.fireReceipt(entry)
+        }, delay),
+      }
+      entry.timer.unref?.()
+      this.scheduledReceipts.add(entry)
+    }
+  }
+
+  private fireReceipt(x: ScheduledReceipt): void {
+    const r = this.instances.get(x.instanceId)
+    if (r) this.emitReceiptNow(r, x.idMessage, x.chatId, x.step)
+  }
+
+  /**
+   * `outgoingMessageStatus` (green-api.com OutgoingMessageStatus): sent/delivered/read and a
+   * yellow card need `outgoingWebhook: "yes"`; `failed` and `noAccount` cannot be switched off.
+   */
+  private emitReceiptNow(r: InstanceRecord, idMessage: string, chatId: string, step: ReceiptStep): unknown {
+    const body = {
+      typeWebhook: 'outgoingMessageStatus',
+      chatId,
+      instanceData: this.instanceData(r),
+      timestamp: Math.floor(this.now() / 1000),
+      idMessage,
+      status: step.status,
+      ...(step.description === undefined ? {} : { description: step.description }),
+      sendByApi: true,
+    }
+    const settings = r.settingsBeforeRestart ?? r.settings
+    const alwaysSent = step.status === 'failed' || step.status === 'noAccount'
+    if (!r.deleted && (alwaysSent || settings.outgoingWebhook === 'yes')) this.notify(r, settings, body)
+    return body
+  }
+
   // ------------------------------------------------------------------ observation
 
   /** Requests received (after routing), optionally for one instance and/or method. */
@@ -909,15 +1153,20 @@ export class GreenApiSimulator {
           return badRequest(msg)
         }
         const m: SimMessage = {
-          idMessage: randomHex(10).toUpperCase(),
+          idMessage: this.newMessageId?.() ?? randomHex(10).toUpperCase(),
           chatId: parsed.data.chatId,
           message: parsed.data.message,
           at: this.now(),
         }
-        // Queued silently when not linked (kept 24 h); dropped silently under yellowCard (docs/green-api.md#sendmessage).
-        if (r.state === 'authorized') r.sent.push(m)
-        else if (r.state === 'yellowCard') r.dropped.push(m)
-        else r.queue.push(m)
+        // Queued silently when not linked (kept 24 h); dropped under yellowCard (docs/green-api.md#sendmessage),
+        // which its receipt says. Receipts of a queued message start once the phone is back.
+        if (r.state === 'authorized') {
+          r.sent.push(m)
+          this.scheduleReceipts(r, m)
+        } else if (r.state === 'yellowCard') {
+          r.dropped.push(m)
+          this.scheduleReceipts(r, m, [{ status: 'yellowCard', afterMs: this.receiptDelaysMs[0] }])
+        } else r.queue.push(m)
         return json(200, { idMessage: m.idMessage })
       }
       case 'lastOutgoingMessages': {
@@ -1105,6 +1354,7 @@ export class GreenApiSimulator {
     delete r.stateAfterStarting
     const flushed = r.queue.splice(0)
     r.sent.push(...flushed)
+    for (const m of flushed) this.scheduleReceipts(r, m)
     this.changeState(r, 'authorized', true)
   }
 
@@ -1151,19 +1401,27 @@ export class GreenApiSimulator {
     })
   }
 
+  private instanceData(r: InstanceRecord): { idInstance: number; wid: string; typeInstance: 'whatsapp' } {
+    return { idInstance: Number(r.id), wid: r.phone && isLinked(r.state) ? `${r.phone}@c.us` : '', typeInstance: 'whatsapp' }
+  }
+
   private fireStateWebhook(r: InstanceRecord): void {
     const settings = r.settingsBeforeRestart ?? r.settings
     if (r.deleted || settings.stateWebhook !== 'yes' || r.state === null) return
     const body = {
       typeWebhook: 'stateInstanceChanged',
-      instanceData: {
-        idInstance: Number(r.id),
-        wid: r.phone && isLinked(r.state) ? `${r.phone}@c.us` : '',
-        typeInstance: 'whatsapp',
-      },
+      instanceData: this.instanceData(r),
       timestamp: Math.floor(this.now() / 1000),
       stateInstance: r.state,
     }
+    this.notify(r, settings, body)
+  }
+
+  /**
+   * Sends one notification the way the instance is set up: to its webhook URL (with the
+   * `Authorization: Bearer` token), or into the `receiveNotification` queue when the URL is empty.
+   */
+  private notify(r: InstanceRecord, settings: SimSettings, body: unknown): void {
     if (!settings.webhookUrl) {
       // HTTP API technology: the notification waits in the queue for receiveNotification.
       r.notifications.push({ receiptId: ++this.receiptSeq, body, at: this.now() })
@@ -1250,4 +1508,77 @@ function stripUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v
   return out as Partial<T>
+}
+
+const URL_IN_TEXT = /\bhttps?:\/\/\S+/i
+const MEDIA_DEFAULTS: Record<
+  'imageMessage' | 'videoMessage' | 'documentMessage' | 'audioMessage',
+  { ext: string; mime: string }
+> = {
+  imageMessage: { ext: 'jpg', mime: 'image/jpeg' },
+  videoMessage: { ext: 'mp4', mime: 'video/mp4' },
+  documentMessage: { ext: 'pdf', mime: 'application/pdf' },
+  audioMessage: { ext: 'oga', mime: 'audio/ogg; codecs=opus' },
+}
+
+/** Green-API's `messageData` for an incoming message (green-api.com incoming-message formats), or null. */
+function incomingMessageData(input: IncomingInput): Record<string, unknown> | null {
+  const text = input.text ?? ''
+  if (text.length > 20_000) return null
+  const forwarding = { forwardingScore: 0, isForwarded: false }
+  const type = input.type ?? (URL_IN_TEXT.test(text) ? 'extendedTextMessage' : 'textMessage')
+  switch (type) {
+    case 'textMessage':
+      if (text.trim() === '') return null
+      return { typeMessage: type, textMessageData: { textMessage: text } }
+    case 'extendedTextMessage':
+      if (text.trim() === '') return null
+      return {
+        typeMessage: type,
+        extendedTextMessageData: {
+          text,
+          description: '',
+          title: '',
+          previewType: 'None',
+          jpegThumbnail: '',
+          ...forwarding,
+        },
+      }
+    case 'locationMessage': {
+      const loc = input.location ?? { latitude: 48.8584, longitude: 2.2945, name: 'Tour Eiffel', address: 'Paris' }
+      return {
+        typeMessage: type,
+        locationMessageData: {
+          nameLocation: loc.name ?? '',
+          address: loc.address ?? '',
+          jpegThumbnail: '',
+          latitude: loc.latitude,
+          longitude: loc.longitude,
+          ...forwarding,
+        },
+      }
+    }
+    case 'contactMessage': {
+      const c = input.contact ?? { displayName: 'Contact' }
+      const vcard = c.vcard ?? `BEGIN:VCARD\nVERSION:3.0\nFN:${c.displayName}\nEND:VCARD`
+      return { typeMessage: type, contactMessageData: { displayName: c.displayName, vcard, ...forwarding } }
+    }
+    default: {
+      const d = MEDIA_DEFAULTS[type]
+      const file = randomHex(16)
+      const fileName = type === 'documentMessage' && input.fileName ? input.fileName : `${file}.${d.ext}`
+      return {
+        typeMessage: type,
+        fileMessageData: {
+          // Never fetched: the app keeps a typed placeholder and downloads no media.
+          downloadUrl: `https://sw-media.simulator.invalid/${file}.${d.ext}`,
+          caption: text,
+          fileName,
+          jpegThumbnail: '',
+          mimeType: input.mimeType ?? d.mime,
+          ...forwarding,
+        },
+      }
+    }
+  }
 }

@@ -21,9 +21,11 @@ import {
   showNewPairingCode,
   showNewQr,
 } from '../../../domain/whatsapp'
+import { recentMessages, sendingState } from '../../../domain/messages'
+import { maskPhone } from '../../utils/mask-phone'
 import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH, isIntent, type Intent } from './intents'
 import { awaitsScan, panelViewOf } from './panel-view'
-import type { ActionResult, PanelView, WaitingDisplay } from './types'
+import type { ActionResult, PanelView, RecentMessagesView, WaitingDisplay } from './types'
 
 /**
  * Loader and action of `/settings/whatsapp` (route.tsx beside it). Kept in a `.server.ts`
@@ -42,12 +44,17 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
   const flags = await getFeatures(wa, { tenantId: ctx.tenantId })
   let view: PanelView
   let stale: string | null = null
+  let messages: RecentMessagesView | null = null
   if (!flags.whatsapp_enabled) {
     view = { state: 'disabled' }
   } else {
     const status = presentStatus(await getConnectionStatus(wa, { tenantId: ctx.tenantId }))
     if (status.stale) stale = status.checkedAt ?? null
     view = panelViewOf(status, awaitsScan(status) ? await waitingDisplay(status, ctx, lang, request, context) : undefined)
+    // Owners and admins: the latest messages (no texts) and whether the queue sends (decision 177).
+    if (ctx.canMutate && (view.state === 'connected' || view.state === 'degraded')) {
+      messages = await recentMessagesView(ctx.tenantId, status.status)
+    }
   }
   return json(
     {
@@ -56,10 +63,27 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
       confirm: url.searchParams.get(CONFIRM_PARAM) === CONFIRM_DISCONNECT,
       view,
       stale,
+      messages,
       now: new Date().toISOString(),
     },
     { headers: NO_STORE },
   )
+}
+
+const RECENT_MESSAGES = 10
+
+async function recentMessagesView(tenantId: string, status: StatusResponse['status']): Promise<RecentMessagesView> {
+  const recent = await recentMessages(getServices().messageEvents, { tenantId, limit: RECENT_MESSAGES })
+  return {
+    sending: sendingState(status),
+    items: recent.map((m) => ({
+      id: m.id,
+      direction: m.direction,
+      peer: maskPhone(m.peer),
+      status: m.status,
+      at: m.at.toISOString(),
+    })),
+  }
 }
 
 /**
@@ -175,14 +199,24 @@ async function sendTest({ ctx, form, lang, ip }: HandlerArgs): Promise<Response>
   if (to && !to.success) return invalidField(lang, INTENTS.sendTest, 'to')
   const message = TestMessageSchema.safeParse(form.get('message') ?? '')
   if (!message.success) return invalidField(lang, INTENTS.sendTest, 'message')
-  const sent = await sendTestMessage(getServices().whatsapp, {
-    tenantId: ctx.tenantId,
-    actor: userActor(ctx.userId),
-    ...(to?.data ? { to: to.data } : {}),
-    message: message.data,
-    ip,
+  const services = getServices()
+  const sent = await sendTestMessage(
+    services.whatsapp,
+    {
+      tenantId: ctx.tenantId,
+      actor: userActor(ctx.userId),
+      ...(to?.data ? { to: to.data } : {}),
+      message: message.data,
+      ip,
+    },
+    services.messages.store,
+  )
+  return result({
+    intent: INTENTS.sendTest,
+    ok: true,
+    messageId: sent.messageId,
+    ...(sent.recordedId ? { recordedId: sent.recordedId } : {}),
   })
-  return result({ intent: INTENTS.sendTest, ok: true, messageId: sent.messageId })
 }
 
 async function disconnectNow({ ctx, ip }: HandlerArgs): Promise<Response> {

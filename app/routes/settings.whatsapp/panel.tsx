@@ -4,8 +4,8 @@ import { t, type Lang, type MessageKey } from '../../utils/i18n'
 import { ActionError, IntentForm, SubmitButton, useIntent } from './intent-form'
 import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH } from './intents'
 import { durationText } from './messages'
-import type { ActionResult, DegradedStatus, PanelView, WaitingDisplay } from './types'
-import { useClock, useLiveStatus } from './use-live-status'
+import type { ActionResult, DegradedStatus, PanelView, RecentMessagesView, WaitingDisplay } from './types'
+import { useClock, useLiveStatus, useMessageStatuses } from './use-live-status'
 
 export interface PanelProps {
   lang: Lang
@@ -13,6 +13,8 @@ export interface PanelProps {
   confirm: boolean
   view: PanelView
   stale: string | null
+  /** Owners/admins of a linked number: the recent messages card (null otherwise). */
+  messages: RecentMessagesView | null
   now: string
   actionData: ActionResult | null
 }
@@ -78,6 +80,9 @@ export function WhatsAppPanel(loaded: PanelProps) {
           <StateBody {...props} />
         </div>
       </section>
+      {props.messages && (view.state === 'connected' || view.state === 'degraded') ? (
+        <RecentMessages lang={lang} messages={props.messages} />
+      ) : null}
     </main>
   )
 }
@@ -325,9 +330,10 @@ function Waiting({
 
 // ---------------------------------------------------------------------------------------------
 
-function Connected({ lang, canMutate, actionData, confirm, phoneNumber }: PanelProps & { phoneNumber: string | null }) {
+function Connected({ lang, canMutate, actionData, confirm, phoneNumber, messages }: PanelProps & { phoneNumber: string | null }) {
   const test = useIntent(INTENTS.sendTest, actionData)
   const fieldError = test.result && !test.result.ok ? test.result.field : undefined
+  const recordedId = test.result?.ok ? test.result.recordedId : undefined
   return (
     <div className="wa-connected">
       <dl className="wa-facts">
@@ -386,6 +392,13 @@ function Connected({ lang, canMutate, actionData, confirm, phoneNumber }: PanelP
             {test.result?.ok ? (
               <p className="alert alert-success" role="status">
                 {t(lang, 'wa.test.sent', { id: test.result.messageId ?? '' })}
+                {test.result.recordedId ? (
+                  <TestMessageStatus
+                    lang={lang}
+                    id={test.result.recordedId}
+                    initial={messages?.items.find((m) => m.id === recordedId)?.status ?? 'sent'}
+                  />
+                ) : null}
               </p>
             ) : null}
             <ActionError result={test.result} id="send-test-error" />
@@ -465,5 +478,102 @@ function Degraded({ lang, canMutate, confirm, actionData, status }: PanelProps &
         <DisconnectBlock lang={lang} confirm={confirm} actionData={actionData} phoneNumber={null} />
       ) : null}
     </div>
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const STATUS_KEYS: Record<string, MessageKey> = {
+  queued: 'wa.messages.status.queued',
+  sending: 'wa.messages.status.sending',
+  sent: 'wa.messages.status.sent',
+  delivered: 'wa.messages.status.delivered',
+  read: 'wa.messages.status.read',
+  failed: 'wa.messages.status.failed',
+  unknown: 'wa.messages.status.unknown',
+  received: 'wa.messages.status.received',
+}
+const statusText = (lang: Lang, status: string) => (STATUS_KEYS[status] ? t(lang, STATUS_KEYS[status]) : status)
+
+// Pushes may cross (two receipts handled at once): show the furthest status, as the server keeps.
+const RANK: Record<string, number> = {
+  queued: 0,
+  sending: 1,
+  unknown: 1.5,
+  sent: 2,
+  delivered: 3,
+  read: 4,
+  failed: 5,
+  received: 5,
+}
+const furthest = (a: string | undefined, b: string): string => (a !== undefined && (RANK[a] ?? 0) > (RANK[b] ?? 0) ? a : b)
+
+/** The test message's status, moving live (sent → delivered → read) while JavaScript runs. */
+function TestMessageStatus({ lang, id, initial }: { lang: Lang; id: string; initial: string }) {
+  const live = useMessageStatuses()
+  const status = furthest(live[id], initial)
+  return (
+    <>
+      {' '}
+      <span className="wa-test-status" aria-live="polite">
+        {t(lang, 'wa.test.status')}{' '}
+        <strong data-message-id={id} data-status={status}>
+          {statusText(lang, status)}
+        </strong>
+      </span>
+    </>
+  )
+}
+
+/** Owners/admins: the last messages (no texts, masked peers) and a banner when sending waits. */
+function RecentMessages({ lang, messages }: { lang: Lang; messages: RecentMessagesView }) {
+  const live = useMessageStatuses()
+  const locale = lang === 'en' ? 'en-GB' : 'fr-FR'
+  return (
+    <section className="wa-card wa-messages" aria-labelledby="wa-messages-title">
+      <h2 id="wa-messages-title">{t(lang, 'wa.messages.title')}</h2>
+      <p className="muted">{t(lang, 'wa.messages.lead')}</p>
+      {messages.sending === 'paused' ? (
+        <p className="alert alert-warn" role="status" data-sending="paused">
+          {t(lang, 'wa.messages.paused')}
+        </p>
+      ) : messages.sending === 'waiting' ? (
+        <p className="alert alert-info" role="status" data-sending="waiting">
+          {t(lang, 'wa.messages.waiting')}
+        </p>
+      ) : null}
+      {messages.items.length === 0 ? (
+        <p>{t(lang, 'wa.messages.empty')}</p>
+      ) : (
+        <table className="wa-messages-table">
+          <caption className="wa-sr-only">{t(lang, 'wa.messages.caption', { count: messages.items.length })}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t(lang, 'wa.messages.col.direction')}</th>
+              <th scope="col">{t(lang, 'wa.messages.col.peer')}</th>
+              <th scope="col">{t(lang, 'wa.messages.col.status')}</th>
+              <th scope="col">{t(lang, 'wa.messages.col.at')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {messages.items.map((m) => {
+              const status = furthest(live[m.id], m.status)
+              return (
+                <tr key={m.id} data-message-id={m.id}>
+                  <td>{t(lang, m.direction === 'outbound' ? 'wa.messages.dir.outbound' : 'wa.messages.dir.inbound')}</td>
+                  <td className="wa-phone">{m.peer ?? t(lang, 'wa.messages.group')}</td>
+                  <td data-status={status}>{statusText(lang, status)}</td>
+                  <td>
+                    <time dateTime={m.at}>
+                      {`${new Date(m.at).toLocaleString(locale, { timeZone: 'UTC', dateStyle: 'short', timeStyle: 'short' })} UTC`}
+                    </time>
+                  </td>
+                </tr>
+              )
+            })}
+          </tbody>
+        </table>
+      )}
+    </section>
   )
 }

@@ -29,8 +29,29 @@ export type PanelView =
  */
 export type ActionErrorCode = ApiErrorCode
 
+/** The "recent messages" card (owners/admins, linked): masked peers, no texts (decision 177). */
+export interface RecentMessagesView {
+  /** `sendingState` of the connection: `paused` (yellowCard/blocked) or `waiting` get a banner. */
+  sending: 'sending' | 'waiting' | 'paused'
+  items: Array<{
+    id: string
+    direction: 'outbound' | 'inbound'
+    /** Masked (`+33 6 •• •• 56 78`), or null for a group chat. */
+    peer: string | null
+    status: string
+    at: string
+  }>
+}
+
 export type ActionResult =
-  | { intent: Intent; ok: true; messageId?: string; upgrade?: 'recorded' | 'already_pending' | 'already_enabled' }
+  | {
+      intent: Intent
+      ok: true
+      messageId?: string
+      /** The test message as recorded: its status is shown live. */
+      recordedId?: string
+      upgrade?: 'recorded' | 'already_pending' | 'already_enabled'
+    }
   | {
       intent: Intent
       ok: false

@@ -8,6 +8,29 @@ const POLL_MS = 3_000
 const EVENTS_URL = '/api/wa/events'
 const STATUS_URL = '/api/wa/qr/status'
 
+/** A message's new status pushed on the stream (`event: message-status`). */
+interface MessageSignal {
+  id: string
+  status: string
+}
+const messageListeners = new Set<(m: MessageSignal) => void>()
+
+/**
+ * Live statuses of the page's messages (id → status), pushed on the one event stream that
+ * `useLiveStatus` holds. Empty without JavaScript: a reload shows the same from the loader.
+ */
+export function useMessageStatuses(): Record<string, string> {
+  const [statuses, setStatuses] = useState<Record<string, string>>({})
+  useEffect(() => {
+    const listener = (m: MessageSignal) => setStatuses((prev) => ({ ...prev, [m.id]: m.status }))
+    messageListeners.add(listener)
+    return () => {
+      messageListeners.delete(listener)
+    }
+  }, [])
+  return statuses
+}
+
 /** The part of the state a status push can change: connected, degraded(x), or not authorized. */
 function keyOfView(view: PanelView): string {
   if (view.state === 'connected') return 'connected'
@@ -67,6 +90,14 @@ export function useLiveStatus(view: PanelView): PanelView | null {
       stopPolling()
       try {
         check(JSON.parse((e as MessageEvent<string>).data) as StatusResponse)
+      } catch {
+        /* ignore a malformed event */
+      }
+    })
+    source.addEventListener('message-status', (e) => {
+      try {
+        const m = JSON.parse((e as MessageEvent<string>).data) as MessageSignal
+        if (typeof m.id === 'string' && typeof m.status === 'string') for (const l of messageListeners) l(m)
       } catch {
         /* ignore a malformed event */
       }
