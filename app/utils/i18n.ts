@@ -189,6 +189,8 @@ const fr = {
   'wa.title': 'WhatsApp Pro',
   'wa.lead': 'Reliez le numéro WhatsApp de votre entreprise au CRM pour écrire à vos clients depuis leurs fiches.',
   'wa.state.disabled': 'WhatsApp Pro n’est pas activé pour votre compte.',
+  'wa.ended.notice':
+    'WhatsApp Pro a pris fin le {ended}. Le numéro {phone} reste lié jusqu’au {unlink}, puis il sera déconnecté automatiquement. Vous pouvez le déconnecter dès maintenant, ou réactiver WhatsApp Pro pour le garder.',
   'wa.state.unlinked': 'WhatsApp n’est pas connecté.',
   'wa.state.linkExpired': 'La tentative de connexion a expiré sans scan.',
   'wa.state.waiting': 'En attente de connexion...',
@@ -490,6 +492,8 @@ const en: Dictionary = {
   'wa.title': 'WhatsApp Pro',
   'wa.lead': 'Link your company’s WhatsApp number to the CRM to message customers from their records.',
   'wa.state.disabled': 'WhatsApp Pro is not enabled for your account.',
+  'wa.ended.notice':
+    'WhatsApp Pro ended on {ended}. The number {phone} stays linked until {unlink}, then it is disconnected automatically. You can disconnect it now, or enable WhatsApp Pro again to keep it.',
   'wa.state.unlinked': 'WhatsApp is not connected.',
   'wa.state.linkExpired': 'The link attempt expired without a scan.',
   'wa.state.waiting': 'Waiting for connection...',

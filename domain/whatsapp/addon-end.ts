@@ -32,9 +32,21 @@ export async function requireWhatsAppOrGrace(
 ): Promise<AddonEnd | null> {
   const flags = await deps.features.getFlags(input.tenantId)
   if (flags?.whatsapp_enabled) return null
-  const end = await addonEndOf(deps, input)
-  if (end && (await deps.connections.findByTenant(input.tenantId))) return end
+  const end = await addonGraceOf(deps, input)
+  if (end) return end
   throw new WhatsAppDisabledError()
+}
+
+/**
+ * While WhatsApp Pro is off: how it ended, if the tenant still has a number (or a link attempt)
+ * that the grace keeps; null otherwise (on, never on, or nothing left to unlink).
+ */
+export async function addonGraceOf(
+  deps: Pick<WhatsAppDeps, 'features' | 'connections' | 'config'>,
+  input: { tenantId: string },
+): Promise<AddonEnd | null> {
+  const end = await addonEndOf(deps, input)
+  return end && (await deps.connections.findByTenant(input.tenantId)) ? end : null
 }
 
 /** Tenants handled per run; the next run (or the same run's job again) takes the rest. */

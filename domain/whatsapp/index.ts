@@ -1,7 +1,7 @@
 // Public surface of the WhatsApp context: the only domain/whatsapp module app/, adapters/, db/
 // and server/ may import (lint: domain-only-through-its-public-surface). Export here what they
 // need, nothing more.
-export { addonEndOf, requireWhatsAppOrGrace, unlinkAfterAddonEnd, type AddonEnd } from './addon-end'
+export { addonEndOf, addonGraceOf, requireWhatsAppOrGrace, unlinkAfterAddonEnd, type AddonEnd } from './addon-end'
 export { applyProviderEvent, type ProviderEventResult } from './apply-provider-event'
 export { CONNECTION_STATES, type ConnectionState } from './connection-state'
 export { DEFAULT_WHATSAPP_CONFIG, type Actor, type WhatsAppConfig, type WhatsAppDeps } from './whatsapp-deps'

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { GraphileJobQueue } from '../../adapters/queue/graphile-job-queue'
+import { sessionCookie } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { eventually, useWaApp } from '../utils/wa-harness'
 import { expectError, get, instanceRow, linkByScan, newTenant, post, providerRow } from './api-support'
@@ -101,5 +102,34 @@ describe('the add-on ends while a number is linked', () => {
     await runUnlinkJob()
     expect(await providerRow(t.tenantId)).toMatchObject({ connection_status: 'authorized' })
     expect(h.sim.instance(instanceId)!.state).toBe('authorized')
+  })
+})
+
+describe('the settings page during the grace (no JavaScript)', () => {
+  it('says when the add-on ended and when the number goes, and its disconnect button works', async () => {
+    const t = await newTenant()
+    await linkByScan(h, t, '+33677778888')
+    await switchWhatsApp(t.tenantId, false)
+    const cookie = await sessionCookie(db, t.userId)
+    const page = await fetch(`${h.app.url}/settings/whatsapp`, { headers: { cookie, 'accept-language': 'en' } })
+    expect(page.status).toBe(200)
+    const html = await page.text()
+    const unlink = new Date(Date.parse((await endedAt(t.tenantId))!.toISOString()) + 7 * 86_400_000)
+    const day = unlink.toLocaleDateString('en-GB', { timeZone: 'UTC', dateStyle: 'long' })
+    expect(html).toContain(`The number +33677778888 stays linked until ${day}`)
+    // The confirmation step, then the disconnect itself: plain form posts.
+    const confirm = await fetch(`${h.app.url}/settings/whatsapp?confirm=disconnect`, { headers: { cookie } })
+    expect(await confirm.text()).toContain('name="intent" value="disconnect"')
+    const off = await fetch(`${h.app.url}/settings/whatsapp`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, origin: new URL(h.app.url).origin, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ intent: 'disconnect' }),
+    })
+    expect(off.status).toBe(302)
+    expect(await providerRow(t.tenantId)).toBeUndefined()
+    // Nothing left to unlink: the page is the upsell alone.
+    const after = await (await fetch(`${h.app.url}/settings/whatsapp`, { headers: { cookie, 'accept-language': 'en' } })).text()
+    expect(after).not.toContain('stays linked until')
   })
 })

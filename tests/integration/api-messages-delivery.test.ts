@@ -18,6 +18,8 @@ const h = useWaApp({
     GREENAPI_TIMEOUT_MS: '400',
   },
   instances: 10,
+  // These tests are about sends: no receipts move a message past `sent` (receipts have their own file).
+  simulator: { receiptPlan: () => [] },
 })
 
 async function linked(phone: string): Promise<{ actor: TenantActor; instanceId: string }> {

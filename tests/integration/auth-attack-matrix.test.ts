@@ -47,7 +47,7 @@ const FOREIGN = 'test_tenant_blocked'
 interface Target {
   id: string
   path: string
-  method: 'GET' | 'POST'
+  method: 'GET' | 'POST' | 'DELETE'
 }
 
 interface Case {
@@ -146,8 +146,9 @@ beforeAll(async () => {
     // The catch-all (`api.$`) answers 404 NOT_FOUND for unknown paths: no data behind it.
     if (route.path?.includes('*')) continue
     const path = fullPath(app.build.routes, id)
-    const mod = route.module as { loader?: unknown; action?: unknown }
-    if (mod.action) targets.push({ id, path, method: 'POST' })
+    const mod = route.module as { loader?: unknown; action?: unknown; actionMethods?: Array<'POST' | 'DELETE'> }
+    // An action serves POST unless its module declares other verbs (server/api-methods.ts).
+    if (mod.action) for (const method of mod.actionMethods ?? ['POST' as const]) targets.push({ id, path, method })
     if (mod.loader) {
       // A loader that only answers 405 (POST-only route) is not a guarded GET endpoint.
       const probe = await send({ id, path, method: 'GET' }, { authorization: `Bearer ${ownerToken}` })
@@ -163,7 +164,10 @@ afterAll(async () => {
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 const now = () => Math.floor(Date.now() / 1000)
-const mutating = (t: Target) => t.method === 'POST'
+const mutating = (t: Target) => t.method !== 'GET'
+/** Mutating routes open to members (decision 173: members send messages); the role cases skip them. */
+const MEMBERS_MAY = new Set(['POST /api/wa/messages'])
+const ownersOnly = (t: Target) => mutating(t) && !MEMBERS_MAY.has(`${t.method} ${t.path}`)
 
 const unauth = { status: 401, error: 'UNAUTHENTICATED' }
 const cases: Case[] = [
@@ -330,13 +334,13 @@ const cases: Case[] = [
   },
   {
     name: 'member on a mutating route',
-    only: mutating,
+    only: ownersOnly,
     headers: async () => bearer(await appToken(db(), { sub: users.member, tenant_id: 'macrea' })),
     expect: { status: 403, error: 'FORBIDDEN_ROLE' },
   },
   {
     name: 'member on a mutating route via session',
-    only: mutating,
+    only: ownersOnly,
     headers: async () => ({ cookie: await sessionCookie(db(), users.member), origin: app.url }),
     expect: { status: 403, error: 'FORBIDDEN_ROLE' },
   },

@@ -9,6 +9,7 @@ import { t, type Lang, type MessageKey } from '../../utils/i18n'
 import { getLang } from '../../utils/lang.server'
 import { publicUrlOf, userActor } from '../../utils/whatsapp.server'
 import {
+  addonGraceOf,
   PhoneNumberSchema,
   TestMessageSchema,
   currentLinkDisplay,
@@ -46,7 +47,14 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
   let stale: string | null = null
   let messages: RecentMessagesView | null = null
   if (!flags.whatsapp_enabled) {
-    view = { state: 'disabled' }
+    const ended = await addonGraceOf(wa, { tenantId: ctx.tenantId })
+    const phone = ended ? (await getConnectionStatus(wa, { tenantId: ctx.tenantId })).account?.phone : undefined
+    view = ended
+      ? {
+          state: 'disabled',
+          ended: { endedAt: ended.endedAt.toISOString(), unlinkAt: ended.unlinkAt.toISOString(), phoneNumber: phone ?? null },
+        }
+      : { state: 'disabled' }
   } else {
     const status = presentStatus(await getConnectionStatus(wa, { tenantId: ctx.tenantId }))
     if (status.stale) stale = status.checkedAt ?? null

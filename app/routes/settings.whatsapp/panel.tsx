@@ -105,7 +105,31 @@ function StateBody(props: PanelProps) {
 
 // ---------------------------------------------------------------------------------------------
 
-function Disabled({ lang, canMutate, actionData }: PanelProps) {
+function Disabled(props: PanelProps) {
+  const { view } = props
+  if (view.state !== 'disabled' || !view.ended) return <Upsell {...props} />
+  const { lang, canMutate, confirm, actionData } = props
+  const { endedAt, unlinkAt, phoneNumber } = view.ended
+  const day = (iso: string) =>
+    new Date(iso).toLocaleDateString(lang === 'en' ? 'en-GB' : 'fr-FR', { timeZone: 'UTC', dateStyle: 'long' })
+  return (
+    <>
+      <div className="alert alert-warn" role="status">
+        <p>
+          {t(lang, 'wa.ended.notice', {
+            ended: day(endedAt),
+            phone: phoneNumber ?? t(lang, 'wa.connected.unknownNumber'),
+            unlink: day(unlinkAt),
+          })}
+        </p>
+      </div>
+      {canMutate ? <DisconnectBlock lang={lang} confirm={confirm} actionData={actionData} phoneNumber={phoneNumber} /> : null}
+      <Upsell {...props} />
+    </>
+  )
+}
+
+function Upsell({ lang, canMutate, actionData }: PanelProps) {
   const upgrade = useIntent(INTENTS.requestUpgrade, actionData)
   const done = upgrade.result?.ok ? upgrade.result.upgrade : undefined
   const benefits: MessageKey[] = ['wa.upsell.benefit1', 'wa.upsell.benefit2', 'wa.upsell.benefit3', 'wa.upsell.benefit4']

@@ -16,7 +16,11 @@ export type WaitingDisplay =
   | { kind: 'hidden' }
 
 export type PanelView =
-  | { state: 'disabled' }
+  /**
+   * WhatsApp Pro is off. `ended`: it was on, and a number is still linked until `unlinkAt`
+   * (decision 169): the page says so and keeps the disconnect button.
+   */
+  | { state: 'disabled'; ended?: { endedAt: string; unlinkAt: string; phoneNumber: string | null } }
   | { state: 'unlinked'; expired: boolean }
   | { state: 'waiting'; linkExpiresAt: string | null; display: WaitingDisplay }
   /** The connected card shows the linked account as the status answer describes it. */
