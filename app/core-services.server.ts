@@ -20,7 +20,7 @@ import { KyselyRateLimiter } from '../adapters/kysely/kysely-rate-limiter'
 import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
 import type { Database } from '../db/schema'
-import { DEFAULT_MESSAGES_CONFIG, type MessagesDeps } from '../domain/messages'
+import { DEFAULT_MESSAGES_CONFIG, sendQueueWaker, type MessagesDeps } from '../domain/messages'
 import { DEFAULT_WHATSAPP_CONFIG, type WhatsAppDeps } from '../domain/whatsapp'
 import { buildAuthServices, type AuthServices } from './utils/auth.server'
 import type { Env } from './utils/env.server'
@@ -103,6 +103,7 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
   const connections = new KyselyConnectionRepository(db)
   const instances = new KyselyInstanceAllocator(db)
   const features = new KyselyFeatureStore(db)
+  const jobs = new GraphileJobQueue(db)
   const wa: WhatsAppDeps = {
     features: caches ? new CachingFeatureStore(features, caches) : features,
     // Reads go to PostgreSQL (read-then-write use cases); writes drop the cached row at once.
@@ -119,6 +120,8 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     publisher: new PgStatusPublisher(db),
     // Placeholder until the CRM event outbox lands (#15): events are dropped, nothing is stored.
     events: { emit: async () => {} },
+    // Back to `authorized`: the instance's queued messages leave at once (decision 171).
+    sendQueue: sendQueueWaker(jobs),
     secrets,
     ids: new UuidGenerator(),
     logger,
@@ -147,7 +150,6 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       ? { resolver: (r) => new CachingMembershipResolver(r, caches), apiTokens: (t) => new CachingApiTokenStore(t, caches) }
       : {},
   )
-  const jobs = new GraphileJobQueue(db)
   const messages: MessagesDeps = {
     features: wa.features,
     connections: wa.connections,
@@ -161,7 +163,7 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     store: new KyselyMessageStore(db, vault),
     jobs,
     hasher: new HmacKeyedHasher(env.encryptionKeys),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    sleep: abortableSleep,
     config: {
       ...DEFAULT_MESSAGES_CONFIG,
       rateLimit: env.WA_RATE_LIMIT_MESSAGES,
@@ -186,4 +188,18 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     messages,
     messageStore: messages.store,
   }
+}
+
+/** Resolves after `ms`, or as soon as `signal` is aborted (a stopping worker's drain). */
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }
