@@ -56,7 +56,12 @@ export async function drainSendQueue(deps: MessagesDeps, input: DrainInput): Pro
 
   for (;;) {
     if (stopping?.aborted) return later(null, 'stopping')
-    const message = await deps.store.nextToSend(instanceId)
+    // Read together: the time between the end of a pace and the send is the pace's only loss.
+    const [message, connection, last] = await Promise.all([
+      deps.store.nextToSend(instanceId),
+      deps.connections.findByInstanceId(instanceId),
+      deps.store.lastSendStartedAt(instanceId),
+    ])
     if (!message) return { kind: 'empty', sent }
     const now = deps.clock.now()
 
@@ -69,7 +74,6 @@ export async function drainSendQueue(deps: MessagesDeps, input: DrainInput): Pro
       continue
     }
 
-    const connection = await deps.connections.findByInstanceId(instanceId)
     const usable = connection && connection.tenantId === message.tenantId ? connection : null
     if (message.status === 'sending') {
       // An interrupted send: find out whether it left before anything else.
@@ -84,7 +88,6 @@ export async function drainSendQueue(deps: MessagesDeps, input: DrainInput): Pro
       return later(nextCheck(deps, now, message), state === 'paused' ? 'paused' : 'waiting')
     }
 
-    const last = await deps.store.lastSendStartedAt(instanceId)
     const dueAt = last ? last.getTime() + deps.config.sendIntervalMs : now.getTime()
     if (dueAt > now.getTime()) {
       const wait = dueAt - now.getTime()
@@ -92,14 +95,27 @@ export async function drainSendQueue(deps: MessagesDeps, input: DrainInput): Pro
       if (wait > deps.config.maxInlineWaitMs) return later(new Date(dueAt), 'pace')
       // Budget spent: hand the slot on; the next run (behind the runs already due) sleeps the rest.
       if (dueAt > started + deps.config.drainBudgetMs) return later(null, 'budget')
-      await deps.sleep(wait, stopping)
-      continue
+      // Wake a little early to read the queue and the state again, so the reads do not delay the slot...
+      if (wait > deps.config.rereadBeforeSlotMs) {
+        await deps.sleep(wait - deps.config.rereadBeforeSlotMs, stopping)
+        continue
+      }
+      // ...then wait out the rest (never early: a timer may fire a millisecond before its time)
+      // and send on what was read just now.
+      await sleepUntil(deps, dueAt, stopping)
+      if (stopping?.aborted) return later(null, 'stopping')
     }
     if (now.getTime() >= started + deps.config.drainBudgetMs) return later(null, 'budget')
 
     const outcome = await sendOne(deps, usable, message)
     if (outcome === 'sent') sent++
     else if (outcome !== 'done') return later(outcome.at, outcome.reason)
+  }
+}
+
+async function sleepUntil(deps: MessagesDeps, at: number, stopping: AbortSignal | undefined): Promise<void> {
+  for (let left = at - deps.clock.now().getTime(); left > 0 && !stopping?.aborted; left = at - deps.clock.now().getTime()) {
+    await deps.sleep(left, stopping)
   }
 }
 

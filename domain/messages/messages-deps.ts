@@ -21,6 +21,12 @@ export interface MessagesConfig {
    * hands it on: re-adds itself to run at once, behind the other instances' runs already due.
    */
   drainBudgetMs: number
+  /**
+   * A drain sleeping out the pace wakes this much before the slot to read the queue and the
+   * state again, then waits out the rest exactly: the reads do not delay the slot, and the send
+   * goes on reads at most this old.
+   */
+  rereadBeforeSlotMs: number
   /** While the instance cannot send (asleep, starting, unlinked, yellowCard, blocked): check again after this. */
   recheckMs: number
   /**
@@ -39,6 +45,7 @@ export const DEFAULT_MESSAGES_CONFIG: MessagesConfig = {
   sendIntervalMs: 1000,
   maxInlineWaitMs: 2_000,
   drainBudgetMs: 5_000,
+  rereadBeforeSlotMs: 50,
   recheckMs: 30_000,
   recoveryGraceMs: 150_000,
   clockSkewMs: 5_000,
