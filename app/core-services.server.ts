@@ -24,7 +24,7 @@ import { KyselyWebhookStore } from '../adapters/kysely/kysely-webhook-store'
 import { PgStatusPublisher } from '../adapters/kysely/pg-status-publisher'
 import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/node/node-runtime'
 import type { Database } from '../db/schema'
-import { DEFAULT_MESSAGES_CONFIG, type MessageEventDeps, type MessagesDeps } from '../domain/messages'
+import { DEFAULT_MESSAGES_CONFIG, sendQueueWaker, type MessageEventDeps, type MessagesDeps } from '../domain/messages'
 import { DEFAULT_WEBHOOK_CONFIG, StoredEventSink, type WebhookDeps } from '../domain/webhooks'
 import { DEFAULT_WHATSAPP_CONFIG, type WhatsAppDeps } from '../domain/whatsapp'
 import { presentCrmEventData } from './api/presenters'
@@ -129,6 +129,7 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     logger,
     config: DEFAULT_WEBHOOK_CONFIG,
   }
+  const jobs = new GraphileJobQueue(db)
   const wa: WhatsAppDeps = {
     features: caches ? new CachingFeatureStore(features, caches) : features,
     // Reads go to PostgreSQL (read-then-write use cases); writes drop the cached row at once.
@@ -145,6 +146,8 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     publisher: new PgStatusPublisher(db),
     // Stored with their deliveries and jobs in one transaction; the workers POST them (decision 180).
     events: new StoredEventSink(webhooks, presentCrmEventData),
+    // Back to `authorized`: the instance's queued messages leave at once (decision 171).
+    sendQueue: sendQueueWaker(jobs),
     secrets,
     ids,
     logger,
@@ -173,7 +176,6 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       ? { resolver: (r) => new CachingMembershipResolver(r, caches), apiTokens: (t) => new CachingApiTokenStore(t, caches) }
       : {},
   )
-  const jobs = new GraphileJobQueue(db)
   const messages: MessagesDeps = {
     features: wa.features,
     connections: wa.connections,
@@ -187,7 +189,7 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     store: new KyselyMessageStore(db, vault),
     jobs,
     hasher: new HmacKeyedHasher(env.encryptionKeys),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    sleep: abortableSleep,
     config: {
       ...DEFAULT_MESSAGES_CONFIG,
       rateLimit: env.WA_RATE_LIMIT_MESSAGES,
@@ -225,4 +227,18 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     webhooks,
     webhookTransport,
   }
+}
+
+/** Resolves after `ms`, or as soon as `signal` is aborted (a stopping worker's drain). */
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }

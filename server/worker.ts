@@ -22,7 +22,7 @@ async function main(): Promise<number> {
     await migrateToLatest(db, database.directUrl)
     const core = buildCoreServices(parseEnv(env), { db })
     const worker = await startWorkers(core, database.directUrl)
-    note(`Worker started (concurrency ${core.env.WA_JOB_CONCURRENCY}); Ctrl-C stops it.`)
+    note(`Worker started (concurrency ${core.env.WA_JOB_CONCURRENCY}, sends ${core.env.WA_SEND_CONCURRENCY}); Ctrl-C stops it.`)
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'))
       process.once('SIGTERM', () => resolve('SIGTERM'))

@@ -46,7 +46,9 @@ type WorkerLogger = Logger & { debug?(obj: Record<string, unknown>, msg: string)
 
 function graphileLogger(logger: WorkerLogger): GraphileLogger {
   return new GraphileLogger(() => (level, message) => {
-    if (level === 'error' || level === 'warning') logger.warn({ component: 'job-worker' }, message)
+    // A pool smaller than the concurrency is our choice for the send pool (its jobs mostly sleep).
+    if (message.startsWith('WARNING: having maxPoolSize')) logger.debug?.({ component: 'job-worker' }, message)
+    else if (level === 'error' || level === 'warning') logger.warn({ component: 'job-worker' }, message)
     else logger.debug?.({ component: 'job-worker' }, message)
   })
 }
@@ -65,6 +67,11 @@ export interface JobWorkerOptions {
   handlers: Partial<Record<JobName, JobHandler>>
   /** Jobs run at once in this process. */
   concurrency: number
+  /**
+   * Connections of this pool's own pg pool (default 10). Workers hold one only to fetch or
+   * complete a job, so a pool of mostly sleeping jobs needs few.
+   */
+  maxPoolSize?: number
   /** Polling for future jobs (retries, runAt) in ms; new jobs arrive by NOTIFY at once. */
   pollIntervalMs?: number
   /**
@@ -76,7 +83,7 @@ export interface JobWorkerOptions {
 }
 
 export interface JobWorker {
-  /** Stops taking jobs, waits for the running ones, closes its pool. */
+  /** Stops taking jobs, tells the running ones (`JobContext.stopping`) and waits for them, closes its pool. */
   stop(): Promise<void>
 }
 
@@ -86,28 +93,31 @@ export interface JobWorker {
  * re-kill the process, which would replace our exit code with a signal's.
  */
 export async function startJobWorker(options: JobWorkerOptions): Promise<JobWorker> {
+  const stopping = new AbortController()
   const taskList: TaskList = {}
   for (const [name, handler] of Object.entries(options.handlers)) {
     if (!handler) continue
-    const task: Task = async (payload) => handler((payload ?? {}) as JobPayload)
+    const task: Task = async (payload) => handler((payload ?? {}) as JobPayload, { stopping: stopping.signal })
     taskList[taskIdentifier(name as JobName)] = task
   }
   const runner: Runner = await run({
     connectionString: options.connectionString,
     concurrency: options.concurrency,
     noHandleSignals: true,
+    ...(options.maxPoolSize ? { maxPoolSize: options.maxPoolSize } : {}),
     pollInterval: options.pollIntervalMs ?? 2_000,
     taskList,
     crontab: (options.schedule ?? []).map((s) => `${s.cron} ${taskIdentifier(s.task)}`).join('\n'),
     logger: graphileLogger(options.logger),
   })
-  let stopping: Promise<void> | undefined
+  let stopped: Promise<void> | undefined
   return {
     stop() {
-      stopping ??= runner.stop().catch((e: unknown) => {
+      stopping.abort()
+      stopped ??= runner.stop().catch((e: unknown) => {
         options.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'job worker stop failed')
       })
-      return stopping
+      return stopped
     },
   }
 }

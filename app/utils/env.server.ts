@@ -84,6 +84,8 @@ const EnvSchema = z.object({
   // Background jobs (graphile-worker): run them in this process (off: only `npm run worker` does), and how many at once.
   WA_JOB_WORKER: z.enum(['on', 'off']).default('on'),
   WA_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+  // Send drains one process runs at once, in their own worker pool (one per instance sending: decision 171).
+  WA_SEND_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(20),
   // Per-tenant limits as "<count>/<window seconds>" (defaults 10/min, 5/10 min, 5/hour: docs/api.md#rate-limits).
   WA_RATE_LIMIT_QR: RateRule.default({ limit: 10, windowSeconds: 60 }),
   WA_RATE_LIMIT_PAIRING: RateRule.default({ limit: 5, windowSeconds: 600 }),

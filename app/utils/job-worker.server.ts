@@ -12,8 +12,8 @@ import type { CoreServices } from '../core-services.server'
  */
 export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
   return {
-    'wa.send-message': async (payload) => {
-      await drainSendQueue(core.messages, { instanceId: instanceIdOf(payload) })
+    'wa.send-message': async (payload, { stopping }) => {
+      await drainSendQueue(core.messages, { instanceId: instanceIdOf(payload), stopping })
     },
     'wa.purge-messages': async () => {
       await purgeOldMessages(core.messages)
@@ -53,19 +53,45 @@ export const JOB_SCHEDULE: ReadonlyArray<{ cron: string; task: JobName }> = [
   { cron: '17 3 * * *', task: 'wa.purge-messages' },
 ]
 
+/** The tasks of the send pool (decision 171); every other task runs in the general pool. */
+const SEND_TASKS: ReadonlySet<JobName> = new Set<JobName>(['wa.send-message'])
+
 /**
  * Starts this process's workers (every app process, or `npm run worker` alone): on a session
- * connection (DATABASE_DIRECT_URL), since graphile-worker LISTENs for new jobs.
+ * connection (DATABASE_DIRECT_URL), since graphile-worker LISTENs for new jobs. Two pools: the
+ * send drains (`WA_SEND_CONCURRENCY` slots: a drain keeps its slot while it sleeps out its
+ * instance's pace) and everything else (`WA_JOB_CONCURRENCY`: CRM event deliveries, purges,
+ * scheduled tasks), so sends never hold the slots of the other jobs, nor the other way round.
  */
-export function startWorkers(core: CoreServices, connectionString: string): Promise<JobWorker> {
-  return startJobWorker({
-    connectionString,
-    handlers: jobHandlers(core),
+export async function startWorkers(core: CoreServices, connectionString: string): Promise<JobWorker> {
+  const all = jobHandlers(core)
+  const pick = (send: boolean) =>
+    Object.fromEntries(Object.entries(all).filter(([name]) => SEND_TASKS.has(name as JobName) === send))
+  const common = { connectionString, pollIntervalMs: core.env.WA_JOB_POLL_INTERVAL_MS, logger: core.logger }
+  const general = await startJobWorker({
+    ...common,
+    handlers: pick(false),
     concurrency: core.env.WA_JOB_CONCURRENCY,
-    pollIntervalMs: core.env.WA_JOB_POLL_INTERVAL_MS,
     schedule: JOB_SCHEDULE,
-    logger: core.logger,
   })
+  let sends: JobWorker
+  try {
+    sends = await startJobWorker({
+      ...common,
+      handlers: pick(true),
+      concurrency: core.env.WA_SEND_CONCURRENCY,
+      // Its jobs mostly sleep: a connection is held only to fetch or complete one.
+      maxPoolSize: Math.min(core.env.WA_SEND_CONCURRENCY, 4),
+    })
+  } catch (err) {
+    await general.stop()
+    throw err
+  }
+  return {
+    async stop() {
+      await Promise.all([sends.stop(), general.stop()])
+    },
+  }
 }
 
 export interface SupervisedWorkers {

@@ -5,39 +5,63 @@ import { isDomainError } from '../whatsapp/whatsapp.errors'
 import { emitMessageUpdated } from './emit'
 import { sendingState, type MessageRecord } from './message'
 import type { MessagesDeps } from './messages-deps'
-import { sendJobFor } from './queue-message'
+import { sendJobFor, sendJobNow } from './queue-message'
 import type { StatusChange } from '../ports/message-store'
 
 export type DrainOutcome =
   /** Nothing left to send on this instance. */
   | { kind: 'empty'; sent: number }
-  /** Run again at `at` (pace, waiting instance, retry later, journal grace). */
-  | { kind: 'later'; sent: number; at: Date; reason: 'pace' | 'budget' | 'waiting' | 'paused' | 'retry' | 'lookup' }
+  /**
+   * Run again at `at` (pace, waiting instance, retry later, journal grace), or at once (`at`
+   * null: the run handed its slot on after its budget, or because the workers stop).
+   */
+  | {
+      kind: 'later'
+      sent: number
+      at: Date | null
+      reason: 'pace' | 'budget' | 'stopping' | 'waiting' | 'paused' | 'retry' | 'lookup'
+    }
 
 const chatIdOf = (e164: string) => `${e164.replace(/^\+/, '')}@c.us`
+
+export interface DrainInput {
+  instanceId: string
+  /** Aborted when the workers stop: the run hands its queue on (re-adds itself) and returns. */
+  stopping?: AbortSignal
+}
 
 /**
  * The `wa.send-message` job of one instance (decision 171): sends its queued messages oldest
  * first, one at a time, never faster than `sendIntervalMs` measured from the last send that
  * started (so the pace holds across runs, processes and crashes), only while the stored state
- * is `authorized`, then schedules itself again when something is left. The job runs in the
- * instance's own graphile-worker queue, so two runs of one instance never overlap.
+ * is `authorized`. A run keeps its worker slot (the send pool's, not the other jobs') and sleeps
+ * the pace in between for up to `drainBudgetMs`, then re-adds itself to run at once, behind the
+ * other instances' runs already due; a pace longer than `maxInlineWaitMs` is a run scheduled for
+ * the slot. The job runs in the instance's own graphile-worker queue, so two runs of one
+ * instance never overlap.
  *
  * Never a double send (decision 172): a message is marked `sending` before the call; a run that
  * finds one still `sending` without an upstream id (the previous run died, or its answer was lost)
  * looks it up in Green-API's journal instead of sending again.
  */
-export async function drainSendQueue(deps: MessagesDeps, input: { instanceId: string }): Promise<DrainOutcome> {
-  const { instanceId } = input
+export async function drainSendQueue(deps: MessagesDeps, input: DrainInput): Promise<DrainOutcome> {
+  const { instanceId, stopping } = input
   const started = deps.clock.now().getTime()
   let sent = 0
-  const later = async (at: Date, reason: Extract<DrainOutcome, { kind: 'later' }>['reason']): Promise<DrainOutcome> => {
-    await deps.jobs.enqueue('wa.send-message', sendJobFor(instanceId).payload, { ...sendJobFor(instanceId, at).options })
+  const later = async (at: Date | null, reason: Extract<DrainOutcome, { kind: 'later' }>['reason']): Promise<DrainOutcome> => {
+    const job = at ? sendJobFor(instanceId, at) : sendJobNow(instanceId)
+    await deps.jobs.enqueue(job.task, job.payload, job.options)
     return { kind: 'later', sent, at, reason }
   }
 
   for (;;) {
-    const message = await deps.store.nextToSend(instanceId)
+    if (stopping?.aborted) return later(null, 'stopping')
+    // Read together: the time between the end of a pace and the send is the pace's only loss.
+    const [message, connection, last] = await Promise.all([
+      deps.store.nextToSend(instanceId),
+      deps.connections.findByInstanceId(instanceId),
+      deps.store.lastSendStartedAt(instanceId),
+    ])
     if (!message) return { kind: 'empty', sent }
     const now = deps.clock.now()
 
@@ -50,7 +74,6 @@ export async function drainSendQueue(deps: MessagesDeps, input: { instanceId: st
       continue
     }
 
-    const connection = await deps.connections.findByInstanceId(instanceId)
     const usable = connection && connection.tenantId === message.tenantId ? connection : null
     if (message.status === 'sending') {
       // An interrupted send: find out whether it left before anything else.
@@ -65,21 +88,34 @@ export async function drainSendQueue(deps: MessagesDeps, input: { instanceId: st
       return later(nextCheck(deps, now, message), state === 'paused' ? 'paused' : 'waiting')
     }
 
-    const last = await deps.store.lastSendStartedAt(instanceId)
     const dueAt = last ? last.getTime() + deps.config.sendIntervalMs : now.getTime()
     if (dueAt > now.getTime()) {
       const wait = dueAt - now.getTime()
-      if (wait > deps.config.maxInlineWaitMs || dueAt > started + deps.config.drainBudgetMs) {
-        return later(new Date(dueAt), 'pace')
+      // A long pace: no slot held while waiting for it.
+      if (wait > deps.config.maxInlineWaitMs) return later(new Date(dueAt), 'pace')
+      // Budget spent: hand the slot on; the next run (behind the runs already due) sleeps the rest.
+      if (dueAt > started + deps.config.drainBudgetMs) return later(null, 'budget')
+      // Wake a little early to read the queue and the state again, so the reads do not delay the slot...
+      if (wait > deps.config.rereadBeforeSlotMs) {
+        await deps.sleep(wait - deps.config.rereadBeforeSlotMs, stopping)
+        continue
       }
-      await deps.sleep(wait)
-      continue
+      // ...then wait out the rest (never early: a timer may fire a millisecond before its time)
+      // and send on what was read just now.
+      await sleepUntil(deps, dueAt, stopping)
+      if (stopping?.aborted) return later(null, 'stopping')
     }
-    if (now.getTime() >= started + deps.config.drainBudgetMs) return later(now, 'budget')
+    if (now.getTime() >= started + deps.config.drainBudgetMs) return later(null, 'budget')
 
     const outcome = await sendOne(deps, usable, message)
     if (outcome === 'sent') sent++
     else if (outcome !== 'done') return later(outcome.at, outcome.reason)
+  }
+}
+
+async function sleepUntil(deps: MessagesDeps, at: number, stopping: AbortSignal | undefined): Promise<void> {
+  for (let left = at - deps.clock.now().getTime(); left > 0 && !stopping?.aborted; left = at - deps.clock.now().getTime()) {
+    await deps.sleep(left, stopping)
   }
 }
 

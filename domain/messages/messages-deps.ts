@@ -11,10 +11,22 @@ export interface MessagesConfig {
    * (Green-API's 50 sendMessage/s) and meant to match the instance's `delaySendMessagesMilliseconds`.
    */
   sendIntervalMs: number
-  /** A drain run waits in-process for the next slot only when it is this close (else it reschedules). */
+  /**
+   * A drain run sleeps in-process until the next slot when it is at most this far (a pace up to
+   * it is kept exactly); a longer pace is a run scheduled for the slot, found by polling.
+   */
   maxInlineWaitMs: number
-  /** How long one drain run may keep sending before it yields its worker slot. */
+  /**
+   * How long one drain run keeps its send-pool slot (sending and sleeping the pace) before it
+   * hands it on: re-adds itself to run at once, behind the other instances' runs already due.
+   */
   drainBudgetMs: number
+  /**
+   * A drain sleeping out the pace wakes this much before the slot to read the queue and the
+   * state again, then waits out the rest exactly: the reads do not delay the slot, and the send
+   * goes on reads at most this old.
+   */
+  rereadBeforeSlotMs: number
   /** While the instance cannot send (asleep, starting, unlinked, yellowCard, blocked): check again after this. */
   recheckMs: number
   /**
@@ -31,8 +43,9 @@ export interface MessagesConfig {
 export const DEFAULT_MESSAGES_CONFIG: MessagesConfig = {
   rateLimit: { limit: 60, windowSeconds: 60 },
   sendIntervalMs: 1000,
-  maxInlineWaitMs: 250,
-  drainBudgetMs: 2000,
+  maxInlineWaitMs: 2_000,
+  drainBudgetMs: 5_000,
+  rereadBeforeSlotMs: 50,
   recheckMs: 30_000,
   recoveryGraceMs: 150_000,
   clockSkewMs: 5_000,
@@ -47,7 +60,10 @@ export interface MessagesDeps extends Pick<
   store: MessageStore
   jobs: JobQueue
   hasher: KeyedHasher
-  /** Waits (a drain run pacing its sends in-process). Tests pass one that moves a fake clock. */
-  sleep(ms: number): Promise<void>
+  /**
+   * Waits (a drain run pacing its sends in-process), returning early once `signal` is aborted.
+   * Tests pass one that moves a fake clock.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
   config: MessagesConfig
 }

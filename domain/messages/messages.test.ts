@@ -83,6 +83,75 @@ describe('drainSendQueue', () => {
     expect(w.jobs.enqueued.at(-1)?.options).toMatchObject({ key: `wa-send:${m.instanceId}`, runAt: new Date(t0 + 3000) })
   })
 
+  it('keeps its slot sleeping the pace for up to drainBudgetMs, then hands on: re-added to run at once, the next run keeps the pace', async () => {
+    const { w, instanceId, queue, drain } = await world({
+      sendIntervalMs: 500,
+      maxInlineWaitMs: 2000,
+      drainBudgetMs: 2000,
+      rereadBeforeSlotMs: 50,
+    })
+    const ids = []
+    for (let i = 0; i < 6; i++) ids.push((await queue(`m${i}`)).message.id)
+    const t0 = w.clock.now().getTime()
+    expect(await drain()).toEqual({ kind: 'later', reason: 'budget', at: null, sent: 5 })
+    // Each pace: wake 50 ms early and read again, then the last 50 ms exactly.
+    expect(w.sleeps).toEqual([450, 50, 450, 50, 450, 50, 450, 50])
+    // Re-added without a time (the database's now), replacing any pending run: no poll to wait for.
+    expect(w.jobs.enqueued.at(-1)?.options).toEqual({ key: `wa-send:${instanceId}`, queue: `wa-send:${instanceId}` })
+    expect(await drain()).toEqual({ kind: 'empty', sent: 1 })
+    const started = await Promise.all(ids.map(async (id) => (await w.store.findById('acme', id))!.sendStartedAt!.getTime() - t0))
+    expect(started).toEqual([0, 500, 1000, 1500, 2000, 2500])
+  })
+
+  it('a timer firing a millisecond early never makes a send early: it waits out the rest', async () => {
+    const { w, instanceId, queue } = await world({
+      sendIntervalMs: 500,
+      maxInlineWaitMs: 2000,
+      drainBudgetMs: 1000,
+      rereadBeforeSlotMs: 50,
+    })
+    const ids = [(await queue('a')).message.id, (await queue('b')).message.id]
+    const deps = {
+      ...w.messagesDeps,
+      sleep: async (ms: number) => {
+        w.sleeps.push(ms)
+        w.clock.advance(ms > 1 ? ms - 1 : ms) // a millisecond early, down to the last one
+      },
+    }
+    const t0 = w.clock.now().getTime()
+    await drainSendQueue(deps, { instanceId })
+    const started = await Promise.all(ids.map(async (id) => (await w.store.findById('acme', id))!.sendStartedAt!.getTime() - t0))
+    expect(started[1]! - started[0]!).toBeGreaterThanOrEqual(500)
+    expect(w.sleeps).toEqual([450, 1, 50, 1])
+  })
+
+  it('stops at once when the workers stop (the signal), handing the queue on without sending more', async () => {
+    const { w, instanceId, queue, sends } = await world({ sendIntervalMs: 500, maxInlineWaitMs: 2000, drainBudgetMs: 10_000 })
+    for (let i = 0; i < 3; i++) await queue(`m${i}`)
+    const stop = new AbortController()
+    const deps = {
+      ...w.messagesDeps,
+      sleep: async (ms: number) => {
+        w.clock.advance(ms / 2)
+        stop.abort() // the stop arrives during the first pace
+      },
+    }
+    expect(await drainSendQueue(deps, { instanceId, stopping: stop.signal })).toEqual({
+      kind: 'later',
+      reason: 'stopping',
+      at: null,
+      sent: 1,
+    })
+    expect(sends()).toHaveLength(1)
+    expect(w.jobs.enqueued.at(-1)?.options).toEqual({ key: `wa-send:${instanceId}`, queue: `wa-send:${instanceId}` })
+    // Already stopping: nothing sent at all.
+    expect(await drainSendQueue(w.messagesDeps, { instanceId, stopping: stop.signal })).toMatchObject({
+      reason: 'stopping',
+      sent: 0,
+    })
+    expect(sends()).toHaveLength(1)
+  })
+
   it('under yellowCard / blocked the queue pauses; asleep it waits; authorized again it resumes', async () => {
     const { w, queue, drain, sends, status } = await world({ recheckMs: 30_000 })
     const { message } = await queue('en attente')

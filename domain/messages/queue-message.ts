@@ -1,7 +1,9 @@
 import { requireWhatsAppEnabled } from '../whatsapp/features'
 import { enforceRateLimit } from '../whatsapp/use-case-helpers'
 import { IdempotencyConflictError, InvalidInputError, NotConnectedError } from '../whatsapp/whatsapp.errors'
+import type { JobQueue } from '../ports/job-queue'
 import type { JobRequest } from '../ports/message-store'
+import type { SendQueueWaker } from '../ports/send-queue'
 import { emitMessageUpdated } from './emit'
 import { IDEMPOTENCY_WINDOW_HOURS, MESSAGE_SEND_WINDOW_HOURS, type MessageRecord } from './message'
 import type { MessagesDeps } from './messages-deps'
@@ -24,6 +26,29 @@ export function sendJobFor(instanceId: string, runAt?: Date): JobRequest {
       key: `wa-send:${instanceId}`,
       queue: `wa-send:${instanceId}`,
       ...(runAt ? { runAt } : { keyMode: 'preserveRunAt' as const }),
+    },
+  }
+}
+
+/**
+ * The send job of an instance, to run now (the database's now): it replaces a run scheduled for
+ * later (a recheck, a pace, a retry). A drain handing its slot on, or an instance that can send
+ * again.
+ */
+export function sendJobNow(instanceId: string): JobRequest {
+  return {
+    task: 'wa.send-message',
+    payload: { instanceId },
+    options: { key: `wa-send:${instanceId}`, queue: `wa-send:${instanceId}` },
+  }
+}
+
+/** The `SendQueueWaker` port over the job queue: the instance's drain runs now. */
+export function sendQueueWaker(jobs: JobQueue): SendQueueWaker {
+  return {
+    async wake(instanceId) {
+      const job = sendJobNow(instanceId)
+      await jobs.enqueue(job.task, job.payload, job.options)
     },
   }
 }

@@ -47,4 +47,12 @@ export const JOB_NAMES = [
 export type JobName = (typeof JOB_NAMES)[number]
 
 /** A task's handler: throws to be retried later (backoff), returns to be done. */
-export type JobHandler = (payload: JobPayload) => Promise<void>
+export type JobHandler = (payload: JobPayload, context: JobContext) => Promise<void>
+
+export interface JobContext {
+  /**
+   * Aborted when this process's workers stop: a long-running handler (a send drain) should hand
+   * its work on (re-add itself) and return, so the stop does not wait for it.
+   */
+  stopping: AbortSignal
+}

@@ -1,4 +1,5 @@
 import type { CrmEvent, EventSink } from '../ports/event-sink'
+import type { SendQueueWaker } from '../ports/send-queue'
 import type { AuditEntry, AuditLog } from '../ports/audit-log'
 import type { Clock } from '../ports/clock'
 import type { SecretLocation } from '../ports/credential-vault'
@@ -57,6 +58,19 @@ export class RecordingEventSink implements EventSink {
   readonly emitted: Array<{ tenantId: string } & CrmEvent> = []
   async emit(tenantId: string, event: CrmEvent): Promise<void> {
     this.emitted.push({ tenantId, ...structuredClone(event) })
+  }
+}
+
+/** Records every instance whose send queue was woken. */
+export class RecordingSendQueueWaker implements SendQueueWaker {
+  readonly woken: string[] = []
+  failNext = false
+  async wake(instanceId: string): Promise<void> {
+    if (this.failNext) {
+      this.failNext = false
+      throw new Error('job queue unavailable')
+    }
+    this.woken.push(instanceId)
   }
 }
 

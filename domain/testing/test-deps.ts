@@ -15,6 +15,7 @@ import {
   ManualClock,
   RecordingEventSink,
   RecordingLogger,
+  RecordingSendQueueWaker,
   SequenceIdGenerator,
 } from './small-port-fakes'
 
@@ -32,6 +33,7 @@ export interface TestWorld {
   rateLimiter: InMemoryRateLimiter
   publisher: InMemoryStatusPublisher
   events: RecordingEventSink
+  sendQueue: RecordingSendQueueWaker
   secrets: FakeSecretGenerator
   logger: RecordingLogger
   /** Registers a free instance known to both the allocator and the provider fake. */
@@ -52,6 +54,7 @@ export function createTestWorld(config: Partial<WhatsAppConfig> = {}): TestWorld
   const rateLimiter = new InMemoryRateLimiter(clock)
   const publisher = new InMemoryStatusPublisher()
   const events = new RecordingEventSink()
+  const sendQueue = new RecordingSendQueueWaker()
   const secrets = new FakeSecretGenerator()
   const logger = new RecordingLogger()
   features.holdsInstance = async (tenantId) =>
@@ -69,6 +72,7 @@ export function createTestWorld(config: Partial<WhatsAppConfig> = {}): TestWorld
     rateLimiter,
     publisher,
     events,
+    sendQueue,
     secrets,
     ids: new SequenceIdGenerator(),
     logger,
@@ -89,6 +93,7 @@ export function createTestWorld(config: Partial<WhatsAppConfig> = {}): TestWorld
     rateLimiter,
     publisher,
     events,
+    sendQueue,
     secrets,
     logger,
     addInstance(id, mode = 'simulator') {

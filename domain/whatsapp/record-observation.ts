@@ -17,6 +17,7 @@ export async function recordObservation(
   const result = await deps.connections.applyStatus(tenantId, update)
   if (result.outcome === 'changed') await publish(deps, tenantId, result.record)
   countIfLinked(deps, update.source, result)
+  await resumeSendsIfAuthorized(deps, result)
   return result
 }
 
@@ -55,4 +56,19 @@ function countIfLinked(deps: WhatsAppDeps, source: StatusSource, written: Status
   if (source === 'link' || written.outcome !== 'changed') return
   const wasPending = written.previous.status === 'notAuthorized' || written.previous.status === 'starting'
   if (wasPending && written.record.status === 'authorized') deps.linkOutcomes.record('linked')
+}
+
+/**
+ * The instance can send again (its stored state became `authorized`): its queued messages leave
+ * now, not at the drain's next recheck. Best effort: the state is stored, and the recheck
+ * (`WA_SEND_RECHECK_MS`) still comes if the wake fails.
+ */
+async function resumeSendsIfAuthorized(deps: WhatsAppDeps, written: StatusUpdateOutcome): Promise<void> {
+  if (written.outcome !== 'changed') return
+  if (written.record.status !== 'authorized' || written.previous.status === 'authorized') return
+  try {
+    await deps.sendQueue.wake(written.record.instanceId)
+  } catch (err) {
+    deps.logger.warn({ instanceId: written.record.instanceId, err: errorSummary(err) }, 'send queue wake failed')
+  }
 }

@@ -11,6 +11,7 @@ import type { Logger } from '../ports/logger'
 import type { RateLimiter } from '../ports/rate-limiter'
 import type { SecretGenerator } from '../ports/secret-generator'
 import type { StatusPublisher } from '../ports/status-publisher'
+import type { SendQueueWaker } from '../ports/send-queue'
 import type { WhatsAppPartnerProvider, WhatsAppProvider } from '../ports/whatsapp-provider'
 
 export interface RateLimitRule {
@@ -105,6 +106,8 @@ export interface WhatsAppDeps {
   publisher: StatusPublisher
   /** Events for the tenant's CRM endpoints (signed webhooks), stored and delivered in the background. */
   events: EventSink
+  /** Wakes an instance's outbound send queue when its state becomes `authorized` (decision 171). */
+  sendQueue: SendQueueWaker
   secrets: SecretGenerator
   ids: IdGenerator
   logger: Logger
