@@ -358,4 +358,10 @@ export class KyselyWebhookStore implements WebhookStore {
       attemptLog: attempts.filter((a) => a.delivery_id === r.id).map(toAttempt),
     }))
   }
+
+  async purgeEventsBefore(cutoff: Date): Promise<number> {
+    // Deliveries and attempts go with their event (ON DELETE CASCADE).
+    const result = await this.db.deleteFrom('wa_webhook_events').where('created_at', '<', cutoff).executeTakeFirst()
+    return Number(result.numDeletedRows)
+  }
 }

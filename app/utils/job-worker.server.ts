@@ -17,6 +17,9 @@ export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
     },
     'wa.purge-messages': async () => {
       await purgeOldMessages(core.messages)
+      // CRM events copy message texts into their payloads: the same retention (decision 174).
+      const cutoff = new Date(Date.now() - core.messages.config.retentionDays * 86_400_000)
+      await core.webhooks.store.purgeEventsBefore(cutoff)
     },
     // One try of one CRM delivery; the use case schedules its own retries (decision 181).
     'wa.deliver-event': async (payload) => {

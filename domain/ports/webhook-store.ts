@@ -111,4 +111,10 @@ export interface WebhookStore {
     endpointId: string,
     limits: { deliveries: number; attemptsEach: number },
   ): Promise<DeliveryWithAttempts[]>
+
+  /**
+   * Deletes events created before `cutoff` with their deliveries and attempts (their payloads
+   * copy message texts: the messages' retention applies to them too). Returns how many events.
+   */
+  purgeEventsBefore(cutoff: Date): Promise<number>
 }

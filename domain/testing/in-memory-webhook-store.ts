@@ -117,4 +117,20 @@ export class InMemoryWebhookStore implements WebhookStore {
           .slice(0, limits.attemptsEach),
       }))
   }
+
+  async purgeEventsBefore(cutoff: Date): Promise<number> {
+    let n = 0
+    for (const [id, e] of this.events) {
+      if (e.createdAt >= cutoff) continue
+      this.events.delete(id)
+      n++
+      for (const [deliveryId, d] of this.deliveries) {
+        if (d.eventId !== id) continue
+        this.deliveries.delete(deliveryId)
+        for (let i = this.attempts.length - 1; i >= 0; i--)
+          if (this.attempts[i]!.deliveryId === deliveryId) this.attempts.splice(i, 1)
+      }
+    }
+    return n
+  }
 }

@@ -1,5 +1,8 @@
 import { Webhook } from 'standardwebhooks'
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { GraphileJobQueue } from '../../adapters/queue/graphile-job-queue'
+import { testDb } from '../utils/db'
 import { eventually, useWaApp } from '../utils/wa-harness'
 import { linkByScan, newTenant } from './api-support'
 import { FAST_SEND_ENV, send, waitForStatus } from './api-messages-support'
@@ -41,4 +44,22 @@ describe('message events to the CRM', () => {
     expect(last.data).toMatchObject({ id: sent.id, direction: 'outbound', to: sent.to, text: 'bonjour du CRM' })
     expect(rx.on('/connection-only').map((r) => JSON.parse(r.body).type)).not.toContain('whatsapp.message.updated')
   }, 60_000)
+
+  it('the nightly purge deletes events past the messages retention, with their deliveries and attempts', async () => {
+    const db = testDb()
+    const count = async (table: 'wa_webhook_events' | 'wa_webhook_deliveries' | 'wa_webhook_attempts') =>
+      Number((await sql<{ n: string }>`select count(*)::text as n from ${sql.table(table)}`.execute(db)).rows[0]!.n)
+    expect(await count('wa_webhook_events')).toBeGreaterThan(0)
+    expect(await count('wa_webhook_attempts')).toBeGreaterThan(0)
+    const total = await count('wa_webhook_events')
+    // One event stays recent; the others are dated past the 30-day retention.
+    await sql`update wa_webhook_events set created_at = now() - interval '31 days'
+              where id <> (select id from wa_webhook_events order by created_at desc limit 1)`.execute(db)
+    await new GraphileJobQueue(db).enqueue('wa.purge-messages', {}, { key: 'test-purge' })
+    await eventually(async () => expect(await count('wa_webhook_events')).toBe(1), 20_000)
+    const kept = await sql<{ n: string }>`select count(*)::text as n from wa_webhook_deliveries d
+                                          join wa_webhook_events e on e.id = d.event_id`.execute(db)
+    expect(await count('wa_webhook_deliveries')).toBe(Number(kept.rows[0]!.n))
+    expect(total).toBeGreaterThan(1)
+  })
 })
