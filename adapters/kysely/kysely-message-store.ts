@@ -89,6 +89,23 @@ export class KyselyMessageStore implements MessageStore {
     }
   }
 
+  /** The columns every outbound message starts with, whatever its first status. */
+  private outboundRow(input: NewOutboundMessage) {
+    return {
+      id: input.id,
+      tenant_id: input.tenantId,
+      direction: 'outbound' as const,
+      instance_id: input.instanceId,
+      ...this.seal(input.tenantId, input.id, input.to, input.text),
+      content_type: 'text',
+      reference: input.reference,
+      idempotency_key: input.idempotencyKey,
+      request_fingerprint: input.requestFingerprint,
+      created_at: input.createdAt,
+      expires_at: input.expiresAt,
+    }
+  }
+
   private seal(tenantId: string, id: string, peer: string, text: string) {
     return {
       peer_encrypted: this.vault.encrypt(peer, messageSecretLocation(tenantId, id, 'peer_encrypted')),
@@ -122,20 +139,10 @@ export class KyselyMessageStore implements MessageStore {
         const row = await trx
           .insertInto('wa_messages')
           .values({
-            id: input.id,
-            tenant_id: input.tenantId,
-            direction: 'outbound',
-            instance_id: input.instanceId,
-            ...this.seal(input.tenantId, input.id, input.to, input.text),
-            content_type: 'text',
-            reference: input.reference,
+            ...this.outboundRow(input),
             status: 'queued',
             status_history: historyJson(history),
-            idempotency_key: input.idempotencyKey,
-            request_fingerprint: input.requestFingerprint,
-            created_at: input.createdAt,
             updated_at: input.createdAt,
-            expires_at: input.expiresAt,
           })
           .returningAll()
           .executeTakeFirstOrThrow()
@@ -155,22 +162,12 @@ export class KyselyMessageStore implements MessageStore {
     const row = await this.db
       .insertInto('wa_messages')
       .values({
-        id: input.id,
-        tenant_id: input.tenantId,
-        direction: 'outbound',
-        instance_id: input.instanceId,
-        ...this.seal(input.tenantId, input.id, input.to, input.text),
-        content_type: 'text',
-        reference: input.reference,
+        ...this.outboundRow(input),
         status: 'sent',
         status_history: historyJson([{ status: 'sent', at: input.sentAt }]),
         upstream_message_id: input.upstreamMessageId,
-        idempotency_key: input.idempotencyKey,
-        request_fingerprint: input.requestFingerprint,
-        created_at: input.createdAt,
         updated_at: input.sentAt,
         send_started_at: input.createdAt,
-        expires_at: input.expiresAt,
       })
       .returningAll()
       .executeTakeFirstOrThrow()
