@@ -3,6 +3,7 @@ import type {
   ConnectionRecord,
   ConnectionRepository,
   SaveLinkAttemptInput,
+  StatusEvent,
   StatusUpdate,
   StatusUpdateOutcome,
 } from '../../domain/ports/connection-repository'
@@ -241,6 +242,18 @@ export class CachingConnectionRepository implements ConnectionRepository {
   /** The background refresher's scan: always PostgreSQL (it must see every process's writes). */
   listDueForRefresh(input: { checkedBefore: Date; limit: number }): Promise<ConnectionRecord[]> {
     return this.inner.listDueForRefresh(input)
+  }
+
+  /** History reads: always PostgreSQL (not on the hot path). */
+  listStatusEvents(
+    tenantId: string,
+    query: { limit: number; beforeId?: string },
+  ): Promise<{ events: StatusEvent[]; hasMore: boolean }> {
+    return this.inner.listStatusEvents(tenantId, query)
+  }
+
+  hasBeenAuthorized(tenantId: string): Promise<boolean> {
+    return this.inner.hasBeenAuthorized(tenantId)
   }
 
   saveLinkAttempt(input: SaveLinkAttemptInput): Promise<ConnectionRecord> {

@@ -5,6 +5,7 @@ import type {
   ConnectionRecord,
   ConnectionRepository,
   SaveLinkAttemptInput,
+  StatusEvent,
   StatusSource,
   StatusUpdate,
   StatusUpdateOutcome,
@@ -29,6 +30,19 @@ const ProviderRowSchema = z.object({
   status_checked_at: date.nullable(),
   last_event_at: date.nullable(),
 })
+
+const StatusEventRowSchema = z.object({
+  id: z.coerce.string(),
+  from_status: z.enum(CONNECTION_STATES).nullable(),
+  to_status: z.enum(CONNECTION_STATES),
+  source: z.enum(['link', 'poll', 'webhook', 'disconnect', 'reconcile', 'expire']),
+  occurred_at: date,
+})
+
+function rowToStatusEvent(raw: unknown): StatusEvent {
+  const r = StatusEventRowSchema.parse(raw)
+  return { id: r.id, from: r.from_status, to: r.to_status, source: r.source, at: r.occurred_at }
+}
 
 function rowToConnectionRecord(raw: unknown): ConnectionRecord {
   const r = ProviderRowSchema.parse(raw)
@@ -261,6 +275,39 @@ export class KyselyConnectionRepository implements ConnectionRepository {
       .orderBy('tenant_id')
       .execute()
     return rows.map(rowToConnectionRecord)
+  }
+
+  async listStatusEvents(
+    tenantId: string,
+    query: { limit: number; beforeId?: string },
+  ): Promise<{ events: StatusEvent[]; hasMore: boolean }> {
+    let q = this.db
+      .selectFrom('wa_status_events')
+      .select(['id', 'from_status', 'to_status', 'source', 'occurred_at'])
+      .where('tenant_id', '=', tenantId)
+    if (query.beforeId !== undefined) {
+      // Compared with the cursor's own row (same tenant), so the stored precision of the time is kept.
+      q = q.where(
+        sql<boolean>`(occurred_at, id) < (select c.occurred_at, c.id from wa_status_events c where c.id = ${query.beforeId}::bigint and c.tenant_id = ${tenantId})`,
+      )
+    }
+    const rows = await q
+      .orderBy('occurred_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(query.limit + 1)
+      .execute()
+    return { events: rows.slice(0, query.limit).map(rowToStatusEvent), hasMore: rows.length > query.limit }
+  }
+
+  async hasBeenAuthorized(tenantId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('wa_status_events')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('to_status', '=', 'authorized')
+      .limit(1)
+      .executeTakeFirst()
+    return row !== undefined
   }
 
   private async lockRow(trx: Db, tenantId: string): Promise<ConnectionRecord | null> {

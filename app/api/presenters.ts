@@ -1,6 +1,6 @@
 import type { DeliveryView, EndpointView } from '../../domain/webhooks'
 import type { CrmEvent } from '../../domain/ports/event-sink'
-import type { AddonEnd, ConnectionStatusResult } from '../../domain/whatsapp'
+import { adviceFor, type AddonEnd, type ConnectionStatusResult, type StatusHistoryEntry } from '../../domain/whatsapp'
 import { messageView, type MessageRecord, type MessageView } from '../../domain/messages'
 import type { StatusResponse } from './schemas'
 
@@ -18,6 +18,7 @@ export function presentStatus(s: ConnectionStatusResult, addonEnd?: AddonEnd | n
     ...(s.stale ? { stale: true } : {}),
     ...(s.linkExpired ? { linkExpired: true } : {}),
     ...(s.linkExpiresAt ? { linkExpiresAt: s.linkExpiresAt.toISOString() } : {}),
+    ...(adviceFor(s.status) ? { advice: adviceFor(s.status) } : {}),
     ...(addonEnd ? { addonEndedAt: addonEnd.endedAt.toISOString(), unlinkAt: addonEnd.unlinkAt.toISOString() } : {}),
   }
 }
@@ -69,5 +70,20 @@ export function presentWebhookDelivery(d: DeliveryView) {
       durationMs: a.durationMs,
       ...(a.response ? { response: a.response } : {}),
     })),
+  }
+}
+
+/**
+ * One entry of `GET /api/wa/timeline` (and the page's history): states, source and reason
+ * codes, never a phone or an instance id; `from` absent on a tenant's first entry.
+ */
+export function presentStatusEvent(e: StatusHistoryEntry) {
+  return {
+    id: e.id,
+    at: e.at.toISOString(),
+    ...(e.from ? { from: e.from } : {}),
+    to: e.to,
+    source: e.source,
+    reason: e.reason,
   }
 }

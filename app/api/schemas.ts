@@ -3,7 +3,15 @@ import { isValidPhoneNumber } from 'libphonenumber-js'
 import { z } from 'zod'
 import { API_ERROR_CODES } from './error-codes'
 import { CRM_EVENT_TYPES } from '../../domain/ports/event-sink'
-import { CONNECTION_STATES, PhoneNumberSchema, TestMessageSchema } from '../../domain/whatsapp'
+import {
+  CONNECTION_STATES,
+  MAX_HISTORY_PAGE,
+  PhoneNumberSchema,
+  STATUS_ADVICE,
+  STATUS_REASONS,
+  STATUS_SOURCES,
+  TestMessageSchema,
+} from '../../domain/whatsapp'
 import {
   MAX_PAGE_SIZE,
   MAX_REFERENCE_LENGTH,
@@ -66,6 +74,11 @@ export const StatusResponseSchema = z
     stale: z.boolean().optional(),
     linkExpired: z.boolean().optional(),
     linkExpiresAt: z.string().datetime().optional(),
+    advice: z.enum(STATUS_ADVICE).optional().openapi({
+      description:
+        'In a degraded state, what to do now: `wait_for_start` (starting: up to 5 min), `check_phone` (sleepMode), `pause_sending` (yellowCard), `appeal_ban` (blocked).',
+      example: 'pause_sending',
+    }),
     addonEndedAt: z.string().datetime().optional().openapi({
       description:
         'WhatsApp Pro was switched off at this time; the number stays linked until `unlinkAt` (disconnect stays allowed).',
@@ -186,6 +199,48 @@ export const MessageListQuerySchema = z
   })
   .strict()
 export const MessageIdParamsSchema = z.object({ id: z.string().uuid() })
+// --- Status history (docs/api.md#status-history) ---
+const STATUS_EVENT_EXAMPLES = [
+  { id: '42', at: '2026-12-03T10:05:00.000Z', from: 'notAuthorized', to: 'authorized', source: 'webhook', reason: 'linked' },
+  { id: '41', at: '2026-12-03T10:04:30.000Z', to: 'notAuthorized', source: 'link', reason: 'link_started' },
+]
+const StatusEventSchema = z
+  .object({
+    id: z.string().openapi({ example: '42' }),
+    at: z.string().datetime().openapi({ example: '2026-12-03T10:05:00.000Z' }),
+    from: StatusSchema.optional().openapi({ description: 'Absent on the first entry' }),
+    to: StatusSchema,
+    source: z.enum(STATUS_SOURCES).openapi({
+      description:
+        '`link` (a link attempt started), `poll` (a status check), `webhook` (Green-API notified), `disconnect`, `reconcile` (check at start-up), `expire` (an attempt passed its limit unscanned)',
+    }),
+    reason: z.enum(STATUS_REASONS).openapi({ description: 'Why, as a stable code (the page shows it in words)' }),
+  })
+  .openapi('StatusEvent')
+export const TimelineResponseSchema = z
+  .object({
+    ok: z.literal(true),
+    events: z.array(StatusEventSchema),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Pass as `cursor` for the next (older) page; null on the last one' }),
+  })
+  .openapi('Timeline')
+/** One history entry as clients (the settings page included) receive it. */
+export type StatusEventResponse = z.infer<typeof StatusEventSchema>
+export const TimelineQuerySchema = z
+  .object({
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_HISTORY_PAGE)
+      .optional()
+      .openapi({ description: `1–${MAX_HISTORY_PAGE}, default 20` }),
+    cursor: z.string().min(1).max(200).optional(),
+  })
+  .strict()
 // --- CRM webhook endpoints (docs/api.md#crm-events) ---
 
 const EXAMPLE_ENDPOINT_ID = '5b0f3f7e-3c7a-4d52-9a55-3f1f2f3b9c10'
@@ -441,6 +496,19 @@ export function buildOpenApiDocument() {
       200: { description: 'The message', ...jsonExample(MessageResponseSchema, { ok: true, message: MESSAGE_EXAMPLE }) },
       ...common,
       ...errors(404),
+    },
+  })
+  registry.registerPath({
+    ...api('get', '/api/wa/timeline', 'getStatusTimeline', 'History of the connection status, newest first'),
+    description:
+      'Every recorded change of state (link attempts, scans, webhooks, checks, disconnects), with its source and reason. No phone number, no instance id. Same access as the status.',
+    request: { headers: tenantHeader, query: TimelineQuerySchema },
+    responses: {
+      200: {
+        description: 'A page of the history',
+        ...jsonExample(TimelineResponseSchema, { ok: true, events: STATUS_EVENT_EXAMPLES, nextCursor: 'ZXYuNDE' }),
+      },
+      ...common,
     },
   })
   registry.registerPath({

@@ -292,15 +292,6 @@ const fr = {
   'wa.disconnect.confirm': 'Oui, déconnecter',
   'wa.disconnect.pending': 'Déconnexion…',
   'wa.disconnect.cancel': 'Annuler',
-  // degraded
-  'wa.degraded.starting.help':
-    'L’instance redémarre, cela prend en général moins d’une minute. Cette page se met à jour toute seule.',
-  'wa.degraded.yellowCard.help':
-    'WhatsApp a restreint ce numéro après une activité jugée inhabituelle. N’envoyez aucun message pendant 24 heures ; si la restriction persiste, déconnectez puis reconnectez le numéro.',
-  'wa.degraded.blocked.help':
-    'WhatsApp a banni ce numéro. Contactez le support WhatsApp depuis le téléphone, ou déconnectez-le et liez un autre numéro.',
-  'wa.degraded.sleepMode.help':
-    'Le téléphone ne répond plus. Vérifiez qu’il est allumé, connecté à Internet, et ouvrez WhatsApp dessus.',
   'wa.stale': 'Le service WhatsApp ne répond pas : état affiché vérifié le {time}.',
   // errors
   'wa.error.phone': 'Saisissez un numéro au format international, par exemple +33612345678.',
@@ -309,6 +300,47 @@ const fr = {
   'wa.error.qrUnavailable': 'Le QR code n’a pas pu être renouvelé.',
   'time.minutesSeconds': '{m} min {s} s',
   'time.seconds': '{s} s',
+  // --- link health: status history, degraded-state advice, first-link checklist (issue 16) ---
+  'wa.advice.wait_for_start':
+    'L’instance redémarre ou est en maintenance : cela peut prendre jusqu’à 5 minutes. Les messages attendent et partiront ensuite ; cette page se met à jour toute seule. Si l’état dure plus de 5 minutes, contactez le support.',
+  'wa.advice.check_phone':
+    'Vérifiez qu’il est allumé et connecté à Internet, puis ouvrez WhatsApp dessus : le numéro revient en quelques minutes. Les messages attendent jusqu’à 24 heures.',
+  'wa.advice.pause_sending':
+    'N’envoyez aucun message pendant 24 heures : les envois du CRM sont suspendus et ceux qui ne partent pas dans les 24 heures expirent. Ensuite, n’écrivez qu’à des contacts qui vous connaissent. Si la restriction persiste, déconnectez puis reconnectez le numéro.',
+  'wa.advice.appeal_ban':
+    'Contactez le support WhatsApp depuis le téléphone (WhatsApp propose de demander un réexamen), ou déconnectez ce numéro et liez-en un autre. Aucun message ne part d’ici là.',
+  'wa.banner.yellowCard':
+    'WhatsApp a repéré sur ce numéro une activité qui ressemble à du spam et a suspendu tout ou partie de ses envois (carton jaune).',
+  'wa.banner.blocked': 'WhatsApp a banni ce numéro : il ne peut plus envoyer de messages depuis le CRM.',
+  'wa.coach.title': 'Avant de connecter votre numéro',
+  'wa.coach.lead': 'Quelques précautions évitent que WhatsApp ne restreigne ou ne bannisse le numéro :',
+  'wa.coach.business': 'Utilisez l’application WhatsApp Business sur le téléphone qui porte le numéro.',
+  'wa.coach.established': 'Choisissez un numéro déjà utilisé sur WhatsApp depuis plusieurs semaines, pas un numéro tout neuf.',
+  'wa.coach.noBulkChecks': 'Ne vérifiez pas en masse quels numéros sont sur WhatsApp : WhatsApp y voit du spam.',
+  'wa.coach.warmUp':
+    'Montez en charge progressivement : quelques messages par jour au début, à des contacts qui vous connaissent et vous répondent.',
+  'wa.history.title': 'Historique',
+  'wa.history.empty': 'Aucun changement d’état enregistré pour l’instant.',
+  'wa.history.caption': 'Les {count} derniers changements d’état, du plus récent au plus ancien',
+  'wa.history.col.at': 'Heure',
+  'wa.history.col.reason': 'Événement',
+  'wa.history.col.source': 'Origine',
+  'wa.history.reason.link_started': 'Tentative de connexion lancée',
+  'wa.history.reason.linked': 'Numéro connecté',
+  'wa.history.reason.back_online': 'Connexion rétablie',
+  'wa.history.reason.link_expired': 'Tentative expirée sans scan',
+  'wa.history.reason.disconnected': 'Numéro déconnecté depuis le CRM',
+  'wa.history.reason.logged_out': 'Lien perdu (déconnecté depuis le téléphone ou par WhatsApp)',
+  'wa.history.reason.restarting': 'Instance en redémarrage',
+  'wa.history.reason.restricted': 'Numéro restreint par WhatsApp (carton jaune)',
+  'wa.history.reason.banned': 'Numéro banni par WhatsApp',
+  'wa.history.reason.phone_offline': 'Téléphone hors ligne',
+  'wa.history.source.link': 'Connexion depuis le CRM',
+  'wa.history.source.poll': 'Vérification automatique',
+  'wa.history.source.webhook': 'Notification de Green-API',
+  'wa.history.source.disconnect': 'Déconnexion depuis le CRM',
+  'wa.history.source.reconcile': 'Vérification au démarrage du service',
+  'wa.history.source.expire': 'Délai de connexion dépassé',
 } as const
 
 export type MessageKey = keyof typeof fr
@@ -590,12 +622,6 @@ const en: Dictionary = {
   'wa.disconnect.confirm': 'Yes, disconnect',
   'wa.disconnect.pending': 'Disconnecting…',
   'wa.disconnect.cancel': 'Cancel',
-  'wa.degraded.starting.help': 'The instance is restarting; this usually takes less than a minute. This page updates itself.',
-  'wa.degraded.yellowCard.help':
-    'WhatsApp restricted this number after activity it found unusual. Send no messages for 24 hours; if the restriction stays, disconnect and link the number again.',
-  'wa.degraded.blocked.help':
-    'WhatsApp banned this number. Contact WhatsApp support from the phone, or disconnect it and link another number.',
-  'wa.degraded.sleepMode.help': 'The phone is not answering. Check that it is on and online, and open WhatsApp on it.',
   'wa.stale': 'The WhatsApp service is not answering: status shown as last checked at {time}.',
   'wa.error.phone': 'Enter a number in international format, for example +33612345678.',
   'wa.error.message': 'The message must be 1 to 1000 characters long.',
@@ -603,6 +629,46 @@ const en: Dictionary = {
   'wa.error.qrUnavailable': 'The QR code could not be renewed.',
   'time.minutesSeconds': '{m} min {s} s',
   'time.seconds': '{s} s',
+  // --- link health: status history, degraded-state advice, first-link checklist (issue 16) ---
+  'wa.advice.wait_for_start':
+    'The instance is restarting or in maintenance: this can take up to 5 minutes. Messages wait and leave afterwards; this page updates itself. If it lasts more than 5 minutes, contact support.',
+  'wa.advice.check_phone':
+    'Check that it is on and online, then open WhatsApp on it: the number comes back within a few minutes. Messages wait for up to 24 hours.',
+  'wa.advice.pause_sending':
+    'Send no messages for 24 hours: the CRM’s sends are paused, and those not sent within 24 hours expire. Afterwards, write only to contacts who know you. If the restriction stays, disconnect and link the number again.',
+  'wa.advice.appeal_ban':
+    'Contact WhatsApp support from the phone (WhatsApp offers to request a review), or disconnect this number and link another one. No message leaves until then.',
+  'wa.banner.yellowCard':
+    'WhatsApp found activity that looks like spam on this number and suspended some or all of its sending (yellow card).',
+  'wa.banner.blocked': 'WhatsApp banned this number: it can no longer send messages from the CRM.',
+  'wa.coach.title': 'Before you link your number',
+  'wa.coach.lead': 'A few precautions keep WhatsApp from restricting or banning the number:',
+  'wa.coach.business': 'Use the WhatsApp Business app on the phone that holds the number.',
+  'wa.coach.established': 'Pick a number that has been on WhatsApp for several weeks, not a brand-new one.',
+  'wa.coach.noBulkChecks': 'Do not check in bulk which numbers are on WhatsApp: WhatsApp sees it as spam.',
+  'wa.coach.warmUp': 'Ramp up slowly: a few messages a day at first, to contacts who know you and reply.',
+  'wa.history.title': 'History',
+  'wa.history.empty': 'No change of state recorded yet.',
+  'wa.history.caption': 'The {count} latest changes of state, newest first',
+  'wa.history.col.at': 'Time',
+  'wa.history.col.reason': 'Event',
+  'wa.history.col.source': 'Source',
+  'wa.history.reason.link_started': 'Link attempt started',
+  'wa.history.reason.linked': 'Number linked',
+  'wa.history.reason.back_online': 'Connection restored',
+  'wa.history.reason.link_expired': 'Attempt expired without a scan',
+  'wa.history.reason.disconnected': 'Number disconnected from the CRM',
+  'wa.history.reason.logged_out': 'Link lost (logged out from the phone or by WhatsApp)',
+  'wa.history.reason.restarting': 'Instance restarting',
+  'wa.history.reason.restricted': 'Number restricted by WhatsApp (yellow card)',
+  'wa.history.reason.banned': 'Number banned by WhatsApp',
+  'wa.history.reason.phone_offline': 'Phone offline',
+  'wa.history.source.link': 'Link from the CRM',
+  'wa.history.source.poll': 'Automatic check',
+  'wa.history.source.webhook': 'Green-API notification',
+  'wa.history.source.disconnect': 'Disconnect from the CRM',
+  'wa.history.source.reconcile': 'Check at service start-up',
+  'wa.history.source.expire': 'Link time limit passed',
 }
 
 const dictionaries: Record<Lang, Dictionary> = { fr, en }

@@ -63,6 +63,16 @@ export type StatusUpdateOutcome =
   /** No row for this tenant (disconnected meanwhile). */
   | { outcome: 'missing' }
 
+/** One recorded transition of the timeline, as the history shows it (no phone, no instance id). */
+export interface StatusEvent {
+  /** The entry's id (increasing with insertion), for cursors. */
+  id: string
+  from: ConnectionState | null
+  to: ConnectionState
+  source: StatusSource
+  at: Date
+}
+
 /**
  * The tenant's provider row and its status timeline (`wa_status_events`). Every method is keyed
  * by tenant id except `findByInstanceId` (webhook routing). Multi-row changes run in one
@@ -151,4 +161,25 @@ export interface ConnectionRepository {
    * for (const row of await connections.listForReconcile(clock.now())) …
    */
   listForReconcile(now: Date): Promise<ConnectionRecord[]>
+
+  /**
+   * The tenant's timeline, newest first (`at`, then id), at most `limit` entries, older than the
+   * entry `beforeId` when given (an id of another tenant, or gone, gives an empty page).
+   * `hasMore`: older entries exist. Kept after a disconnect (the row goes, its history stays).
+   *
+   * @example
+   * const { events, hasMore } = await connections.listStatusEvents('macrea', { limit: 20 })
+   */
+  listStatusEvents(
+    tenantId: string,
+    query: { limit: number; beforeId?: string },
+  ): Promise<{ events: StatusEvent[]; hasMore: boolean }>
+
+  /**
+   * True when the tenant's timeline has an entry to `authorized`: a number was linked once.
+   *
+   * @example
+   * if (!(await connections.hasBeenAuthorized('macrea'))) showFirstLinkChecklist()
+   */
+  hasBeenAuthorized(tenantId: string): Promise<boolean>
 }

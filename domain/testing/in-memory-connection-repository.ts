@@ -2,10 +2,12 @@ import type {
   ConnectionRecord,
   ConnectionRepository,
   SaveLinkAttemptInput,
+  StatusEvent,
   StatusSource,
   StatusUpdate,
   StatusUpdateOutcome,
 } from '../ports/connection-repository'
+import type { ConnectionState } from '../whatsapp/connection-state'
 import { planStatusUpdate } from '../whatsapp/status-update'
 import { InstanceBusyError } from '../whatsapp/whatsapp.errors'
 
@@ -133,5 +135,33 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
     return [...this.rows.values()]
       .filter((r) => r.status !== 'notAuthorized' || (r.linkExpiresAt !== null && r.linkExpiresAt > now))
       .map((r) => ({ ...r }))
+  }
+
+  /** Entries' ids are their 1-based positions in `timeline` (append-only, like a bigserial). */
+  async listStatusEvents(
+    tenantId: string,
+    query: { limit: number; beforeId?: string },
+  ): Promise<{ events: StatusEvent[]; hasMore: boolean }> {
+    const all = this.timeline
+      .map((e, i) => ({ e, id: i + 1 }))
+      .filter(({ e }) => e.tenantId === tenantId)
+      .sort((a, b) => b.e.at.getTime() - a.e.at.getTime() || b.id - a.id)
+    let rest = all
+    if (query.beforeId !== undefined) {
+      const at = all.findIndex(({ id }) => String(id) === query.beforeId)
+      rest = at === -1 ? [] : all.slice(at + 1)
+    }
+    const events = rest.slice(0, query.limit).map(({ e, id }) => ({
+      id: String(id),
+      from: e.from as ConnectionState | null,
+      to: e.to as ConnectionState,
+      source: e.source,
+      at: e.at,
+    }))
+    return { events, hasMore: rest.length > query.limit }
+  }
+
+  async hasBeenAuthorized(tenantId: string): Promise<boolean> {
+    return this.timeline.some((e) => e.tenantId === tenantId && e.to === 'authorized')
   }
 }

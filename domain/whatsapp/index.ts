@@ -22,3 +22,15 @@ export { tenantInstanceId } from './tenant-instance'
 export { type LinkedAccount } from './linked-account'
 export * from './validation'
 export * from './whatsapp.errors'
+export {
+  adviceFor,
+  getStatusHistory,
+  hasEverLinked,
+  MAX_HISTORY_PAGE,
+  STATUS_ADVICE,
+  STATUS_REASONS,
+  STATUS_SOURCES,
+  type StatusAdvice,
+  type StatusHistoryEntry,
+  type StatusReason,
+} from './status-history'

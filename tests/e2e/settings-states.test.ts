@@ -143,7 +143,7 @@ describe('enabled tenant in English, members, degraded states', () => {
       ['yellowCard', 'Compte WhatsApp limité temporairement (carton jaune).', 'N’envoyez aucun message pendant 24 heures'],
       ['blocked', 'Numéro bloqué par WhatsApp.', 'Contactez le support WhatsApp'],
       ['sleepMode', 'Téléphone hors ligne.', 'Vérifiez qu’il est allumé'],
-      ['starting', 'WhatsApp démarre…', 'moins d’une minute'],
+      ['starting', 'WhatsApp démarre…', 'jusqu’à 5 minutes'],
     ]
     for (const [state, headline, help] of degraded) {
       await pushState(state)

@@ -16,6 +16,8 @@ import {
   disconnect,
   getConnectionStatus,
   getFeatures,
+  getStatusHistory,
+  hasEverLinked,
   isDomainError,
   requestUpgrade,
   sendTestMessage,
@@ -26,7 +28,7 @@ import { recentMessages, sendingState } from '../../../domain/messages'
 import { maskPhone } from '../../utils/mask-phone'
 import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH, isIntent, type Intent } from './intents'
 import { awaitsScan, panelViewOf } from './panel-view'
-import type { ActionResult, PanelView, RecentMessagesView, WaitingDisplay } from './types'
+import type { ActionResult, PanelView, RecentMessagesView, StatusHistoryView, WaitingDisplay } from './types'
 
 /**
  * Loader and action of `/settings/whatsapp` (route.tsx beside it). Kept in a `.server.ts`
@@ -64,10 +66,18 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
       messages = await recentMessagesView(ctx.tenantId, status.status)
     }
   }
+  // The status history (everyone who sees the status), and the first-link checklist (decision 207).
+  const history = view.state === 'disabled' && !view.ended ? null : await statusHistoryView(ctx.tenantId)
+  const coaching =
+    ctx.canMutate &&
+    (view.state === 'unlinked' || view.state === 'waiting') &&
+    !(await hasEverLinked(wa, { tenantId: ctx.tenantId }))
   return json(
     {
       lang,
       canMutate: ctx.canMutate,
+      history,
+      coaching,
       confirm: url.searchParams.get(CONFIRM_PARAM) === CONFIRM_DISCONNECT,
       view,
       stale,
@@ -79,6 +89,15 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
 }
 
 const RECENT_MESSAGES = 10
+
+const HISTORY_ENTRIES = 20
+
+async function statusHistoryView(tenantId: string): Promise<StatusHistoryView> {
+  const page = await getStatusHistory(getServices().whatsapp, { tenantId, limit: HISTORY_ENTRIES })
+  return {
+    items: page.entries.map((e) => ({ id: e.id, at: e.at.toISOString(), to: e.to, source: e.source, reason: e.reason })),
+  }
+}
 
 async function recentMessagesView(tenantId: string, status: StatusResponse['status']): Promise<RecentMessagesView> {
   const recent = await recentMessages(getServices().messageEvents, { tenantId, limit: RECENT_MESSAGES })

@@ -19,7 +19,9 @@ export function awaitsScan(status: StatusResponse): boolean {
  */
 export function panelViewOf(status: StatusResponse, display: WaitingDisplay = { kind: 'hidden' }): PanelView {
   if (status.connected) return { state: 'connected', status }
-  if (isDegraded(status.status)) return { state: 'degraded', status: status.status }
+  if (isDegraded(status.status)) {
+    return { state: 'degraded', status: status.status, ...(status.advice ? { advice: status.advice } : {}) }
+  }
   if (!awaitsScan(status)) return { state: 'unlinked', expired: status.linkExpired === true }
   return { state: 'waiting', linkExpiresAt: status.linkExpiresAt ?? null, display }
 }

@@ -4,7 +4,15 @@ import { t, type Lang, type MessageKey } from '../../utils/i18n'
 import { ActionError, IntentForm, SubmitButton, useIntent } from './intent-form'
 import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH } from './intents'
 import { durationText } from './messages'
-import type { ActionResult, DegradedStatus, PanelView, RecentMessagesView, WaitingDisplay } from './types'
+import type {
+  ActionResult,
+  DegradedStatus,
+  PanelView,
+  RecentMessagesView,
+  StatusAdvice,
+  StatusHistoryView,
+  WaitingDisplay,
+} from './types'
 import { useClock, useLiveStatus, useMessageStatuses } from './use-live-status'
 
 export interface PanelProps {
@@ -17,6 +25,10 @@ export interface PanelProps {
   messages: RecentMessagesView | null
   now: string
   actionData: ActionResult | null
+  /** The "Historique" card (null when WhatsApp Pro is off and nothing is linked). */
+  history?: StatusHistoryView | null
+  /** Owners/admins of a tenant that never linked a number: the first-link checklist. */
+  coaching?: boolean
 }
 
 type Tone = 'off' | 'wait' | 'ok' | 'warn'
@@ -80,9 +92,11 @@ export function WhatsAppPanel(loaded: PanelProps) {
           <StateBody {...props} />
         </div>
       </section>
+      {props.coaching && (view.state === 'unlinked' || view.state === 'waiting') ? <FirstLinkChecklist lang={lang} /> : null}
       {props.messages && (view.state === 'connected' || view.state === 'degraded') ? (
         <RecentMessages lang={lang} messages={props.messages} />
       ) : null}
+      {props.history ? <StatusHistory lang={lang} history={props.history} /> : null}
     </main>
   )
 }
@@ -99,7 +113,7 @@ function StateBody(props: PanelProps) {
     case 'connected':
       return <Connected {...props} phoneNumber={view.status.phoneNumber ?? null} />
     case 'degraded':
-      return <Degraded {...props} status={view.status} />
+      return <Degraded {...props} status={view.status} advice={view.advice} />
   }
 }
 
@@ -488,16 +502,28 @@ function DisconnectBlock({
 
 // ---------------------------------------------------------------------------------------------
 
-function Degraded({ lang, canMutate, confirm, actionData, status }: PanelProps & { status: DegradedStatus }) {
-  const help: Record<DegradedStatus, MessageKey> = {
-    starting: 'wa.degraded.starting.help',
-    yellowCard: 'wa.degraded.yellowCard.help',
-    blocked: 'wa.degraded.blocked.help',
-    sleepMode: 'wa.degraded.sleepMode.help',
-  }
+function Degraded({
+  lang,
+  canMutate,
+  confirm,
+  actionData,
+  status,
+  advice,
+}: PanelProps & { status: DegradedStatus; advice: StatusAdvice | undefined }) {
+  const todo = advice ? <p data-advice={advice}>{t(lang, `wa.advice.${advice}`)}</p> : null
   return (
     <div className="wa-degraded">
-      <p className={status === 'starting' ? 'alert alert-info' : 'alert alert-warn'}>{t(lang, help[status])}</p>
+      {status === 'yellowCard' || status === 'blocked' ? (
+        // WhatsApp restricts or bans the number: a blocking banner, what happened then what to do.
+        <div className="alert alert-error wa-banner" role="alert" data-banner={status}>
+          <p>
+            <strong>{t(lang, `wa.banner.${status}`)}</strong>
+          </p>
+          {todo}
+        </div>
+      ) : (
+        <div className={status === 'starting' ? 'alert alert-info' : 'alert alert-warn'}>{todo}</div>
+      )}
       {canMutate && status !== 'starting' ? (
         <DisconnectBlock lang={lang} confirm={confirm} actionData={actionData} phoneNumber={null} />
       ) : null}
@@ -595,6 +621,62 @@ function RecentMessages({ lang, messages }: { lang: Lang; messages: RecentMessag
                 </tr>
               )
             })}
+          </tbody>
+        </table>
+      )}
+    </section>
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Link health (issue 16): the first-link checklist and the status history.
+
+/** Before a tenant's first link: what keeps a number clear of WhatsApp's bans (decision 207). */
+function FirstLinkChecklist({ lang }: { lang: Lang }) {
+  const items: MessageKey[] = ['wa.coach.business', 'wa.coach.established', 'wa.coach.noBulkChecks', 'wa.coach.warmUp']
+  return (
+    <section className="wa-card wa-coach" aria-labelledby="wa-coach-title" data-coaching="first-link">
+      <h2 id="wa-coach-title">{t(lang, 'wa.coach.title')}</h2>
+      <p className="muted">{t(lang, 'wa.coach.lead')}</p>
+      <ul className="wa-benefits">
+        {items.map((k) => (
+          <li key={k}>{t(lang, k)}</li>
+        ))}
+      </ul>
+    </section>
+  )
+}
+
+/** "Historique": the last recorded changes of state, newest first, with their source and reason. */
+function StatusHistory({ lang, history }: { lang: Lang; history: StatusHistoryView }) {
+  const locale = lang === 'en' ? 'en-GB' : 'fr-FR'
+  return (
+    <section className="wa-card wa-history" aria-labelledby="wa-history-title">
+      <h2 id="wa-history-title">{t(lang, 'wa.history.title')}</h2>
+      {history.items.length === 0 ? (
+        <p>{t(lang, 'wa.history.empty')}</p>
+      ) : (
+        <table className="wa-messages-table wa-history-table">
+          <caption className="wa-sr-only">{t(lang, 'wa.history.caption', { count: history.items.length })}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t(lang, 'wa.history.col.at')}</th>
+              <th scope="col">{t(lang, 'wa.history.col.reason')}</th>
+              <th scope="col">{t(lang, 'wa.history.col.source')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {history.items.map((e) => (
+              <tr key={e.id} data-history-reason={e.reason} data-history-source={e.source}>
+                <td>
+                  <time dateTime={e.at}>
+                    {`${new Date(e.at).toLocaleString(locale, { timeZone: 'UTC', dateStyle: 'short', timeStyle: 'medium' })} UTC`}
+                  </time>
+                </td>
+                <td>{t(lang, `wa.history.reason.${e.reason}`)}</td>
+                <td>{t(lang, `wa.history.source.${e.source}`)}</td>
+              </tr>
+            ))}
           </tbody>
         </table>
       )}

@@ -1,6 +1,9 @@
 import type { ApiErrorCode } from '../../api/error-codes'
-import type { StatusResponse } from '../../api/schemas'
+import type { StatusEventResponse, StatusResponse } from '../../api/schemas'
 import type { Intent } from './intents'
+
+/** What to do now in a degraded state (the status answer's `advice`). */
+export type StatusAdvice = NonNullable<StatusResponse['advice']>
 
 /** What the loader tells the panel to show (dates as ISO strings). */
 export type DegradedStatus = 'starting' | 'yellowCard' | 'blocked' | 'sleepMode'
@@ -25,7 +28,8 @@ export type PanelView =
   | { state: 'waiting'; linkExpiresAt: string | null; display: WaitingDisplay }
   /** The connected card shows the linked account as the status answer describes it. */
   | { state: 'connected'; status: StatusResponse }
-  | { state: 'degraded'; status: DegradedStatus }
+  /** `advice`: the status answer's code of what to do now (its text: `wa.advice.<code>`). */
+  | { state: 'degraded'; status: DegradedStatus; advice?: StatusAdvice }
 
 /**
  * A refused action answers the API's code (the one table, app/utils/http-errors.server.ts; a bad
@@ -64,3 +68,8 @@ export type ActionResult =
       retryAfter?: number
       field?: 'phoneNumber' | 'to' | 'message'
     }
+
+/** The "Historique" card: the last recorded transitions, newest first (no phone, no instance). */
+export interface StatusHistoryView {
+  items: Array<Pick<StatusEventResponse, 'id' | 'at' | 'to' | 'source' | 'reason'>>
+}
