@@ -211,6 +211,36 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       expect(await w.connections.findByTenant(other)).toBeNull()
     })
 
+    it('listStatusEvents: newest first, paged before an entry, per tenant, kept after delete; hasBeenAuthorized once linked', async () => {
+      const { tenantId } = await linking()
+      const other = (await linking()).tenantId
+      expect(await w.connections.hasBeenAuthorized(tenantId)).toBe(false)
+      await w.connections.applyStatus(tenantId, { status: 'authorized', checkedAt: at(10), source: 'webhook' })
+      await w.connections.applyStatus(tenantId, { status: 'yellowCard', checkedAt: at(20), source: 'poll' })
+      await w.connections.delete(tenantId, at(30))
+      expect(await w.connections.hasBeenAuthorized(tenantId)).toBe(true)
+      expect(await w.connections.hasBeenAuthorized(other)).toBe(false)
+
+      const all = await w.connections.listStatusEvents(tenantId, { limit: 10 })
+      expect(all.hasMore).toBe(false)
+      expect(all.events.map(({ from, to, source, at: when }) => ({ from, to, source, at: when }))).toEqual([
+        { from: 'yellowCard', to: 'notAuthorized', source: 'disconnect', at: at(30) },
+        { from: 'authorized', to: 'yellowCard', source: 'poll', at: at(20) },
+        { from: 'notAuthorized', to: 'authorized', source: 'webhook', at: at(10) },
+        { from: null, to: 'notAuthorized', source: 'link', at: T0 },
+      ])
+      const first = await w.connections.listStatusEvents(tenantId, { limit: 3 })
+      expect(first).toEqual({ events: all.events.slice(0, 3), hasMore: true })
+      const rest = await w.connections.listStatusEvents(tenantId, { limit: 3, beforeId: first.events[2]!.id })
+      expect(rest).toEqual({ events: all.events.slice(3), hasMore: false })
+      // Another tenant's entry as the cursor: nothing of either tenant.
+      expect(await w.connections.listStatusEvents(other, { limit: 10, beforeId: all.events[0]!.id })).toEqual({
+        events: [],
+        hasMore: false,
+      })
+      expect((await w.connections.listStatusEvents(other, { limit: 10 })).events.map((e) => e.source)).toEqual(['link'])
+    })
+
     it('applyStatus: a change writes and appends; the same answer only moves the check time; an older event is stale; no row is missing', async () => {
       const { tenantId } = await linking()
       const linked = await w.connections.applyStatus(tenantId, {

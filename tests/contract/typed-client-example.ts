@@ -47,3 +47,20 @@ type RetryAfter = NonNullable<operations['generateQrCode']['responses'][429]['he
 export const retryAfterIsANumber: RetryAfter = 30
 type StatusOk = operations['getConnectionStatus']['responses'][200]['content']['application/json']
 export const statusFields: Array<keyof StatusOk> = ['connected', 'status']
+
+// The status history pages with its cursor; reasons and sources are closed lists (issue 16).
+export async function statusHistory(baseUrl: string, token: string, tenantId: string, cursor?: string) {
+  const api = createClient<paths>({ baseUrl, headers: { authorization: `Bearer ${token}` } })
+  const page = await api.GET('/api/wa/timeline', {
+    params: { header: { 'x-tenant': tenantId }, query: { limit: 20, ...(cursor ? { cursor } : {}) } },
+  })
+  if (!page.data) return null
+  const first = page.data.events[0]
+  // @ts-expect-error a reason is one of the documented codes
+  if (first?.reason === 'exploded') return null
+  const next: string | null = page.data.nextCursor
+  return { reasons: page.data.events.map((e) => e.reason), next }
+}
+
+type StatusAdvice = NonNullable<StatusOk['advice']>
+export const adviceOfYellowCard: StatusAdvice = 'pause_sending'

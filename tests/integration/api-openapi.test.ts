@@ -365,6 +365,10 @@ describe('real responses validate against the document', () => {
     await capture('message get 404', '/api/wa/messages/{id}', 'get', await get(h, `/api/wa/messages/${messageId}`, member))
     await capture('messages list 200', '/api/wa/messages', 'get', await get(h, '/api/wa/messages?limit=1', owned))
     await capture('messages list 400', '/api/wa/messages', 'get', await get(h, '/api/wa/messages?cursor=nope!', owned))
+    // The status history: a page with its cursor, a bad cursor, WhatsApp Pro off.
+    await capture('timeline 200', '/api/wa/timeline', 'get', await get(h, '/api/wa/timeline?limit=1', owned))
+    await capture('timeline 400', '/api/wa/timeline', 'get', await get(h, '/api/wa/timeline?cursor=nope!', owned))
+    await capture('timeline 403 disabled', '/api/wa/timeline', 'get', await get(h, '/api/wa/timeline', blocked))
 
     const controller = new AbortController()
     const events = await fetch(`${h.app.url}/api/wa/events`, {
