@@ -5,6 +5,7 @@ import type { HostResolver } from '../adapters/http/webhook-http-transport'
 import { missingSessionLimits } from '../adapters/postgres/pg-pool'
 import { INSTANCE_TOKEN_LOCATION, reconcileOnStart } from '../domain/whatsapp'
 import { closeServices, getServices } from './services.server'
+import type { EventStreamGrant } from './utils/event-stream-open.server'
 import { superviseWorkers } from './utils/job-worker.server'
 import { startLogoutRetries } from './utils/logout-retries.server'
 import { startStatusRefresher } from './utils/status-refresher.server'
@@ -48,6 +49,8 @@ export interface AppServerEntry {
   bootServices(opts: BootOptions): Promise<Booted>
   shutdownServices(): Promise<void>
   bootedSimulator(): GreenApiSimulator | undefined
+  /** GET /api/wa/events up to its first byte: a refusal, or a stream to write (server/http-app.ts). */
+  openEventStream(request: Request, context: unknown): Promise<Response | EventStreamGrant>
 }
 
 interface BootState {

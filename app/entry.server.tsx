@@ -19,6 +19,7 @@ import {
 
 // What the serving process calls (typed by AppServerEntry in app/boot.server.ts).
 export { bootServices, bootedSimulator, shutdownServices } from './boot.server'
+export { openEventStream } from './utils/event-stream-open.server'
 
 /**
  * Where Remix reports errors it caught (its default prints them, stack and all, to stderr).

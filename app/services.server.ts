@@ -7,9 +7,12 @@ import { PgStatusHub } from '../adapters/postgres/pg-status-hub'
 import { ProcessLinkDisplayStore } from '../adapters/memory/process-link-display-store'
 import type { Database } from '../db/schema'
 import type { LinkDisplayStore } from '../domain/ports/link-display-store'
+import type { MessageStatusSignal } from '../domain/ports/status-publisher'
+import type { ConnectionStatusResult } from '../domain/whatsapp'
+import { presentStatus } from './api/presenters'
 import { buildCoreServices, type CoreServices } from './core-services.server'
 import { parseEnv } from './utils/env.server'
-import { EventStreamSlots } from './utils/event-streams.server'
+import { EventStreamFanout, EventStreamSlots } from './utils/event-streams.server'
 import { createLogger } from './utils/logger.server'
 import { createMetrics } from './utils/metrics.server'
 
@@ -26,6 +29,8 @@ export interface Services extends CoreServices {
   statusHub: PgStatusHub
   /** Open SSE streams per user, tenant and IP (caps from env). */
   eventStreams: EventStreamSlots
+  /** The open SSE streams themselves: one hub subscription per tenant, each event encoded once. */
+  eventFanout: EventStreamFanout<ConnectionStatusResult, MessageStatusSignal>
   /** Per-process caches (membership, flags, connection row), invalidated by `wa_cache` NOTIFYs. */
   caches: HotPathCaches
   cacheListener: PgCacheListener
@@ -37,6 +42,11 @@ export interface Services extends CoreServices {
   databaseReady(): Promise<boolean>
   close(): Promise<void>
 }
+
+/** A comment line on every open SSE stream this often, so proxies keep idle streams open. */
+const SSE_HEARTBEAT_MS = 15_000
+/** A stream whose client reads nothing: ended past this many unsent bytes (a few hundred events). */
+const SSE_MAX_BUFFERED_BYTES = 256 * 1024
 
 function buildServices(): Services {
   const env = parseEnv()
@@ -69,6 +79,16 @@ function buildServices(): Services {
   // Caches in front of the hot-path reads (WA_CACHE_TTL_MS=0: off).
   const caches = new HotPathCaches({ ttlMs: env.WA_CACHE_TTL_MS, listener: cacheListener })
   const core = buildCoreServices(env, { db, logger, metrics, caches })
+  const eventFanout = new EventStreamFanout<ConnectionStatusResult, MessageStatusSignal>(statusHub, {
+    statusEvent: (status) => `event: status\ndata: ${JSON.stringify(presentStatus(status))}\n\n`,
+    // A message's new status: its id and status only (the page updates that row).
+    messageEvent: (m) => `event: message-status\ndata: ${JSON.stringify({ id: m.messageId, status: m.status })}\n\n`,
+    heartbeatMs: SSE_HEARTBEAT_MS,
+    lifetimeMs: env.SSE_MAX_LIFETIME_SECONDS * 1000,
+    maxBufferedBytes: SSE_MAX_BUFFERED_BYTES,
+    onOpen: () => metrics.sseClients.inc(),
+    onClose: () => metrics.sseClients.dec(),
+  })
   // Breaker states are read at scrape time (bounded labels: three states, no instance ids).
   metrics.setBreakerSource(() => core.provider.breakerStates())
   return {
@@ -80,6 +100,7 @@ function buildServices(): Services {
       perTenant: env.SSE_MAX_PER_TENANT,
       perIp: env.SSE_MAX_PER_IP,
     }),
+    eventFanout,
     caches,
     cacheListener,
     linkDisplays: new ProcessLinkDisplayStore(),
@@ -98,6 +119,7 @@ function buildServices(): Services {
       }
     },
     async close() {
+      eventFanout.closeAll()
       await statusHub.close()
       await cacheListener.close()
       await db.destroy()

@@ -10,10 +10,11 @@ export function appEntryOf(build: ServerBuild): AppServerEntry {
   if (
     typeof entry.bootServices !== 'function' ||
     typeof entry.shutdownServices !== 'function' ||
-    typeof entry.bootedSimulator !== 'function'
+    typeof entry.bootedSimulator !== 'function' ||
+    typeof entry.openEventStream !== 'function'
   ) {
     throw new Error(
-      'The app build does not export bootServices / shutdownServices / bootedSimulator (app/entry.server.tsx): rebuild it.',
+      'The app build does not export bootServices / shutdownServices / bootedSimulator / openEventStream (app/entry.server.tsx): rebuild it.',
     )
   }
   return entry as AppServerEntry

@@ -5,6 +5,7 @@ import express, { type Router } from 'express'
 import { requestSite } from '../app/utils/csrf.server'
 import { API_DOCS_ASSETS_PATH, apiDocsAssets } from './api-docs-assets'
 import { apiMethodsFromBuild } from './api-methods'
+import { appEntryOf } from './app-entry'
 import { DEFAULT_BODY_LIMITS, bufferedBody, limitRequestBody, type BodyLimits } from './body-limit'
 import { appObservability, markRemix, requestObservability } from './observability'
 import { parseServerEnv, projectRoot } from './runtime'
@@ -82,6 +83,50 @@ async function sendRemixResponse(res: express.Response, response: Response): Pro
   else res.end()
 }
 
+/** The request's URL as Remix sees it (as the express adapter builds it). */
+function requestUrl(req: express.Request): URL {
+  // As the express adapter does: req.hostname honours "trust proxy"; the port comes from the headers.
+  const port = [req.get('x-forwarded-host'), req.get('host')]
+    .map((h) => Number.parseInt(h?.split(':')[1] ?? '', 10))
+    .find(Number.isSafeInteger)
+  return new URL(`${req.protocol}://${req.hostname}${port ? `:${port}` : ''}${req.originalUrl}`)
+}
+
+/** The path the express shell streams itself (the Remix route `api.wa.events` is its fallback). */
+const EVENTS_PATH = '/api/wa/events'
+
+/**
+ * `GET /api/wa/events` on the express response itself (decision 225). The app build decides
+ * (auth, add-on, caps, first event: `openEventStream`, the same code as the Remix route), then
+ * the stream is this socket's response registered in the app's fan-out: no Request signal, no
+ * Response, no ReadableStream kept per stream. A refusal is the same envelope Remix would send.
+ */
+function eventStreamHandler(build: () => ServerBuild) {
+  return async (req: express.Request, res: express.Response, next: express.NextFunction): Promise<void> => {
+    try {
+      const request = new Request(requestUrl(req).href, { method: req.method, headers: remixHeaders(req.headers) })
+      // The load context the guards read (the stream's end is this response's 'close', below).
+      const context: Omit<AppLoadContext, 'closed'> = {
+        ip: req.ip ?? null,
+        cspNonce: res.locals.cspNonce as string,
+        localOrigin: localOriginOf(req),
+      }
+      const opened = await appEntryOf(build()).openEventStream(request, context)
+      if (opened instanceof Response) return await sendRemixResponse(res, opened)
+      if (req.method === 'HEAD' || res.destroyed || req.socket.destroyed) {
+        opened.cancel()
+        res.writeHead(200, opened.headers).end()
+        return
+      }
+      res.writeHead(200, opened.headers)
+      const stream = opened.attach(res)
+      res.once('close', () => stream.close())
+    } catch (error) {
+      next(error)
+    }
+  }
+}
+
 /**
  * Remix behind express, like `@remix-run/express`'s handler, except that the body is the one
  * `limitRequestBody` already read and bounded (the node stream is consumed by then) and the load
@@ -93,11 +138,7 @@ function remixHandler(build: () => ServerBuild, mode: string) {
     try {
       const closing = new AbortController()
       res.once('close', () => closing.abort())
-      // As the express adapter does: req.hostname honours "trust proxy"; the port comes from the headers.
-      const port = [req.get('x-forwarded-host'), req.get('host')]
-        .map((h) => Number.parseInt(h?.split(':')[1] ?? '', 10))
-        .find(Number.isSafeInteger)
-      const url = new URL(`${req.protocol}://${req.hostname}${port ? `:${port}` : ''}${req.originalUrl}`)
+      const url = requestUrl(req)
       const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : bufferedBody(req)
       const request = new Request(url.href, {
         method: req.method,
@@ -174,6 +215,8 @@ export function createHttpApp({ build, routers = [], bodyLimits }: HttpAppOption
   // Request id, one JSON log line and http_requests_total{route,status} per request, first, so requests refused by the shell are counted too.
   app.use(requestObservability(current()))
   app.use(cspNonce, securityHeaders({ development: current().mode === 'development' }))
+  // Before compression (an event stream is never compressed) and before the body limits (a GET).
+  app.get(EVENTS_PATH, markRemix, eventStreamHandler(current))
   // gzip/brotli for what compresses (HTML, JSON, JS, CSS); SSE is flushed per event by its route.
   app.use(compression())
   mountPublicAssets(app)

@@ -12,6 +12,9 @@
  * - Load: autocannon from this process against 127.0.0.1 only, bounded by time or count; the
  *   SSE clients in a process of their own (tests/bench/sse-clients.ts).
  *
+ * `--only sse`: the SSE phase alone (one tenant, its streams; no status phases, second
+ * process or soak), for work on the event streams.
+ *
  * `--quick`: small counts, under a minute (development and the smoke test). Prints one table
  * on stdout, progress on stderr, writes .bench/results.json (gitignored; no tracked file is
  * written) and exits 0; any failure exits 1.
@@ -35,6 +38,10 @@ import { runLoad, type LoadResult } from './load'
 
 const root = path.resolve(import.meta.dirname, '../..')
 const QUICK = process.argv.includes('--quick')
+const onlyAt = process.argv.indexOf('--only')
+const ONLY = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined
+if (ONLY !== undefined && ONLY !== 'sse') throw new Error(`--only ${ONLY}: only "sse" is known`)
+const ONLY_SSE = ONLY === 'sse'
 const P = QUICK
   ? {
       stateTenants: 5,
@@ -68,7 +75,7 @@ const STREAMS_PER_USER = 1000
 const STATUS_PATH = '/api/wa/qr/status'
 const STATIC_PATH = '/favicon.svg'
 // A quick run never overwrites the last full run's figures.
-const RESULTS_FILE = path.join(root, QUICK ? '.bench/results-quick.json' : '.bench/results.json')
+const RESULTS_FILE = path.join(root, `.bench/results${QUICK ? '-quick' : ''}${ONLY_SSE ? '-sse' : ''}.json`)
 
 const benchStart = Date.now()
 const log = (line: string) => process.stderr.write(`[bench +${Math.round((Date.now() - benchStart) / 1000)}s] ${line}\n`)
@@ -217,9 +224,10 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
     },
   )
   const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
-  const answer = async <T>(command?: string): Promise<T> => {
+  // Opening 10 000 streams on a busy machine takes minutes: the first answer gets longer.
+  const answer = async <T>(command?: string, ms = command ? 180_000 : 600_000): Promise<T> => {
     if (command) child.stdin!.write(`${command}\n`)
-    const next = await Promise.race([lines.next(), sleep(180_000).then(() => null)])
+    const next = await Promise.race([lines.next(), sleep(ms).then(() => null)])
     if (!next || next.done) throw new Error(`SSE clients did not answer ${command ?? 'open'}`)
     return JSON.parse(next.value) as T
   }
@@ -294,15 +302,16 @@ async function main() {
     await buildIfNeeded((line) => log(line))
 
     // ---------------------------------------------------------------- tenants
-    const connectedCount = Math.max(...P.rotation)
+    const connectedCount = ONLY_SSE ? 0 : Math.max(...P.rotation)
+    const stateTenants = ONLY_SSE ? 0 : P.stateTenants
     const sseUsers = Math.ceil(Math.max(...P.sse) / STREAMS_PER_USER)
     const run = randomBytes(3).toString('hex')
     const jwtSecret = `bench-${randomBytes(24).toString('base64url')}`
     const groups = {
       connected: Array.from({ length: connectedCount }, (_, i) => `bench-${run}-c${i}`),
-      live: Array.from({ length: P.stateTenants }, (_, i) => `bench-${run}-l${i}`),
-      expired: Array.from({ length: P.stateTenants }, (_, i) => `bench-${run}-e${i}`),
-      notLinked: Array.from({ length: P.stateTenants }, (_, i) => `bench-${run}-n${i}`),
+      live: Array.from({ length: stateTenants }, (_, i) => `bench-${run}-l${i}`),
+      expired: Array.from({ length: stateTenants }, (_, i) => `bench-${run}-e${i}`),
+      notLinked: Array.from({ length: stateTenants }, (_, i) => `bench-${run}-n${i}`),
       sse: [`bench-${run}-sse`],
     }
     const allTenants = Object.values(groups).flat()
@@ -418,13 +427,15 @@ async function main() {
         .executeTakeFirstOrThrow()
       return Number(n) === toConnect.length
     })
-    await db
-      .updateTable('tenant_provider_configs')
-      .set({ link_expires_at: sql<Date>`now() - interval '1 minute'` })
-      .where('tenant_id', 'in', groups.expired)
-      .execute()
+    if (!ONLY_SSE)
+      await db
+        .updateTable('tenant_provider_configs')
+        .set({ link_expires_at: sql<Date>`now() - interval '1 minute'` })
+        .where('tenant_id', 'in', groups.expired)
+        .execute()
     // Each state is what it claims to be, as the API answers it.
     const expect = async (group: string, tenantId: string, ok: (b: Record<string, unknown>) => boolean) => {
+      if (ONLY_SSE) return
       const body = (await (
         await fetch(`${app.base}${STATUS_PATH}`, { headers: { authorization: `Bearer ${tokens([tenantId])[0]}` } })
       ).json()) as Record<string, unknown>
@@ -482,6 +493,8 @@ async function main() {
           instances: instances(groups.connected.slice(0, n)),
         })),
     ]
+    // --only sse: no status phases (nor the second process and the soak that follow them).
+    if (ONLY_SSE) targets.splice(0)
     // The warm-up is a request count: the no-op route, unlike the status route, has not been
     // called during setup, and its CPU per request took about a thousand requests to settle.
     log(
@@ -495,7 +508,7 @@ async function main() {
         ...(t.tenants ? { tokens: tokens(t.tenants) } : {}),
       })
     const rounds: Array<Record<string, Measured>> = []
-    for (let r = 0; r < P.rounds; r++) {
+    for (let r = 0; r < (ONLY_SSE ? 0 : P.rounds); r++) {
       const round: Record<string, Measured> = {}
       for (const t of targets)
         round[t.key] = await measure(
@@ -512,24 +525,26 @@ async function main() {
       median(rounds.map((r) => f(r[key]!) / Math.max(1e-9, f(r[base]!))))
 
     // ---------------------------------------------------------------- 2. two processes
-    log('starting a second app process on the same database (no simulator of its own)…')
-    const app2 = await startAppProcess('secondary', appEnv)
-    cleanups.push(() => app2.stop())
     const two: Record<string, Measured> = {}
-    for (const key of ['live', 'connected'] as const) {
-      const t = targets.find((x) => x.key === key)!
-      const tk = tokens(t.tenants!)
-      two[key] = await measure(
-        [app, app2],
-        [
-          { url: `${app.base}${STATUS_PATH}`, tokens: tk },
-          { url: `${app2.base}${STATUS_PATH}`, tokens: tk },
-        ],
-        t.instances,
-        { durationSec: P.phaseSec * 2 },
-      )
+    if (!ONLY_SSE) {
+      log('starting a second app process on the same database (no simulator of its own)…')
+      const app2 = await startAppProcess('secondary', appEnv)
+      cleanups.push(() => app2.stop())
+      for (const key of ['live', 'connected'] as const) {
+        const t = targets.find((x) => x.key === key)!
+        const tk = tokens(t.tenants!)
+        two[key] = await measure(
+          [app, app2],
+          [
+            { url: `${app.base}${STATUS_PATH}`, tokens: tk },
+            { url: `${app2.base}${STATUS_PATH}`, tokens: tk },
+          ],
+          t.instances,
+          { durationSec: P.phaseSec * 2 },
+        )
+      }
+      await app2.stop()
     }
-    await app2.stop()
 
     // ---------------------------------------------------------------- 3. soak
     log(
@@ -539,7 +554,7 @@ async function main() {
     const soakRss: number[] = []
     let soakServed = 0
     const soakStart = performance.now()
-    for (let i = 0; i < P.soakChunks; i++) {
+    for (let i = 0; i < (ONLY_SSE ? 0 : P.soakChunks); i++) {
       const r = await runLoad({
         url: `${app.base}${STATUS_PATH}`,
         connections: CONNECTIONS,
@@ -562,6 +577,7 @@ async function main() {
         `${n} SSE streams on one process (spread over ${Math.ceil(n / STREAMS_PER_USER)} users), ${P.fanoutRounds * 2} status changes…`,
       )
       sse.push(await sseRun(app, sseTokens.slice(0, Math.ceil(n / STREAMS_PER_USER)), instanceOf.get(groups.sse[0]!)!, n))
+      log(`${n} SSE streams: ${JSON.stringify(sse.at(-1))}`)
     }
 
     // ---------------------------------------------------------------- 5. idle after load
@@ -599,26 +615,28 @@ async function main() {
         verdict(rps >= 0.9 && p99 <= 1.2),
       )
     }
-    const live = med('live', (m) => m.upstreamPerInstancePerSec)
-    row('upstream, live attempts, 1 process', `${f2(live)} calls/instance/s`, '<= 1.0/s', verdict(live <= 1))
-    for (const t of statusKeys.filter((x) => x.key === 'connected' || x.key.startsWith('rotation'))) {
-      const perMin = med(t.key, (m) => m.upstreamPerInstancePerSec) * 60
-      row(`upstream, ${t.label.replace('status, ', '')}`, `${f1(perMin)} calls/instance/min`, '<= 1/min', verdict(perMin <= 1))
+    if (!ONLY_SSE) {
+      const live = med('live', (m) => m.upstreamPerInstancePerSec)
+      row('upstream, live attempts, 1 process', `${f2(live)} calls/instance/s`, '<= 1.0/s', verdict(live <= 1))
+      for (const t of statusKeys.filter((x) => x.key === 'connected' || x.key.startsWith('rotation'))) {
+        const perMin = med(t.key, (m) => m.upstreamPerInstancePerSec) * 60
+        row(`upstream, ${t.label.replace('status, ', '')}`, `${f1(perMin)} calls/instance/min`, '<= 1/min', verdict(perMin <= 1))
+      }
+      const expiredUp = med('expired', (m) => m.upstreamPerInstancePerSec)
+      row('upstream, expired attempts, 1 process', `${f2(expiredUp)} calls/instance/s`, 'none', verdict(expiredUp === 0))
+      row(
+        'two processes, live attempts',
+        `${f0(two.live!.rps)} req/s, p99 ${f0(two.live!.p99)} ms, CPU ${f3(two.live!.cpuMsPerReq)} ms/req, upstream ${f2(two.live!.upstreamPerInstancePerSec)} calls/instance/s${failures(two.live!)}`,
+        '<= 1.0/s',
+        verdict(two.live!.upstreamPerInstancePerSec <= 1),
+      )
+      row(
+        'two processes, connected',
+        `${f0(two.connected!.rps)} req/s, p99 ${f0(two.connected!.p99)} ms, CPU ${f3(two.connected!.cpuMsPerReq)} ms/req, upstream ${f1(two.connected!.upstreamPerInstancePerSec * 60)} calls/instance/min${failures(two.connected!)}`,
+        '<= 1/min',
+        verdict(two.connected!.upstreamPerInstancePerSec * 60 <= 1),
+      )
     }
-    const expiredUp = med('expired', (m) => m.upstreamPerInstancePerSec)
-    row('upstream, expired attempts, 1 process', `${f2(expiredUp)} calls/instance/s`, 'none', verdict(expiredUp === 0))
-    row(
-      'two processes, live attempts',
-      `${f0(two.live!.rps)} req/s, p99 ${f0(two.live!.p99)} ms, CPU ${f3(two.live!.cpuMsPerReq)} ms/req, upstream ${f2(two.live!.upstreamPerInstancePerSec)} calls/instance/s${failures(two.live!)}`,
-      '<= 1.0/s',
-      verdict(two.live!.upstreamPerInstancePerSec <= 1),
-    )
-    row(
-      'two processes, connected',
-      `${f0(two.connected!.rps)} req/s, p99 ${f0(two.connected!.p99)} ms, CPU ${f3(two.connected!.cpuMsPerReq)} ms/req, upstream ${f1(two.connected!.upstreamPerInstancePerSec * 60)} calls/instance/min${failures(two.connected!)}`,
-      '<= 1/min',
-      verdict(two.connected!.upstreamPerInstancePerSec * 60 <= 1),
-    )
     for (const s of sse) {
       const failed = Object.entries(s.failed)
         .map(([k, v]) => `${v} x ${k}`)
@@ -648,14 +666,16 @@ async function main() {
         verdict(s.heapAfterCloseMb - s.heapBeforeMb < 2),
       )
     }
-    const growth = soakHeap[soakHeap.length - 1]! - soakHeap[1]!
-    row(
-      `heap after GC over a soak of ${soakServed} requests`,
-      `${soakHeap.map(f1).join(' -> ')} MB (${f0(soakRps)} req/s)`,
-      'flat (< 5 MB after the 1st chunk)',
-      verdict(growth < 5),
-    )
-    row('RSS over the soak', `${soakRss.map(f0).join(' -> ')} MB`, '(V8 sizing its heap)', '')
+    if (!ONLY_SSE) {
+      const growth = soakHeap[soakHeap.length - 1]! - soakHeap[1]!
+      row(
+        `heap after GC over a soak of ${soakServed} requests`,
+        `${soakHeap.map(f1).join(' -> ')} MB (${f0(soakRps)} req/s)`,
+        'flat (< 5 MB after the 1st chunk)',
+        verdict(growth < 5),
+      )
+      row('RSS over the soak', `${soakRss.map(f0).join(' -> ')} MB`, '(V8 sizing its heap)', '')
+    }
     row('app process at idle after load', `RSS ${f0(mb(idle.rss))} MB, heap after GC ${f1(mb(idleGc.heapUsed))} MB`, '', '')
 
     const cpu = os.cpus()

@@ -72,6 +72,7 @@ function openStream(actor: Actor, ip: string): Promise<OpenStream> {
 function services() {
   return (globalThis as Record<symbol, any>)[Symbol.for('whatsapp-pro.services')] as {
     statusHub: { subscriberCount(): number }
+    eventFanout: { size: number; tenants: number }
     metrics: { sseClients: { get(): Promise<{ values: Array<{ value: number }> }> } }
   }
 }
@@ -83,9 +84,10 @@ async function gauge(): Promise<number> {
 }
 
 describe('GET /api/wa/events releases streams whose client went away', () => {
-  it('12 streams from 4 tenants, sockets destroyed after a GC: gauge and hub subscribers are back where they were', async () => {
+  it('12 streams from 4 tenants, sockets destroyed after a GC: gauge, open streams and hub subscribers are back where they were', async () => {
     const baseGauge = await gauge()
     const baseSubscribers = services().statusHub.subscriberCount()
+    const baseStreams = services().eventFanout.size
     const actors = (await Promise.all([1, 2, 3, 4].map(() => tenantWithUsers(1)))).flat()
     const streams: OpenStream[] = []
     for (const [t, actor] of actors.entries()) {
@@ -96,7 +98,9 @@ describe('GET /api/wa/events releases streams whose client went away', () => {
       expect(s.first).toMatch(/^retry: \d+\nevent: status\n/)
     }
     expect(await gauge()).toBe(baseGauge + 12)
-    expect(services().statusHub.subscriberCount()).toBe(baseSubscribers + 12)
+    expect(services().eventFanout.size).toBe(baseStreams + 12)
+    // One hub subscription per tenant with open streams, not one per stream (decision 225).
+    expect(services().statusHub.subscriberCount()).toBe(baseSubscribers + 4)
 
     // What a busy server does between the stream's start and the tab closing.
     gc()
@@ -106,6 +110,7 @@ describe('GET /api/wa/events releases streams whose client went away', () => {
 
     await eventually(async () => {
       expect(await gauge()).toBe(baseGauge)
+      expect(services().eventFanout.size).toBe(baseStreams)
       expect(services().statusHub.subscriberCount()).toBe(baseSubscribers)
     })
     // The slots are free again: the same users open streams again.
