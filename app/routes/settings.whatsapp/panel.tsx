@@ -5,6 +5,8 @@ import { ActionError, IntentForm, SubmitButton, useIntent } from './intent-form'
 import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH } from './intents'
 import { durationText } from './messages'
 import type { ActionResult, DegradedStatus, PanelView, RecentMessagesView, WaitingDisplay } from './types'
+import type { LifecycleView } from './types'
+import { LifecycleBlock } from './lifecycle'
 import { useClock, useLiveStatus, useMessageStatuses } from './use-live-status'
 
 export interface PanelProps {
@@ -17,6 +19,8 @@ export interface PanelProps {
   messages: RecentMessagesView | null
   now: string
   actionData: ActionResult | null
+  /** Reboot and remove (decisions 210–211). */
+  lifecycle: LifecycleView
 }
 
 type Tone = 'off' | 'wait' | 'ok' | 'warn'
@@ -78,6 +82,14 @@ export function WhatsAppPanel(loaded: PanelProps) {
         ) : null}
         <div className="wa-body">
           <StateBody {...props} />
+          <LifecycleBlock
+            lang={lang}
+            canMutate={props.canMutate}
+            confirmDisconnect={props.confirm}
+            view={view}
+            lifecycle={props.lifecycle}
+            actionData={props.actionData}
+          />
         </div>
       </section>
       {props.messages && (view.state === 'connected' || view.state === 'degraded') ? (

@@ -62,5 +62,15 @@ export type ActionResult =
       code: ActionErrorCode
       message: string
       retryAfter?: number
-      field?: 'phoneNumber' | 'to' | 'message'
+      field?: 'phoneNumber' | 'to' | 'message' | 'understood'
     }
+
+/** Reboot and remove (decisions 210–211): what the page offers around the instance. */
+export interface LifecycleView {
+  /** Partner mode: "Déconnecter" keeps the instance; "Supprimer le numéro" exists. */
+  partnerMode: boolean
+  /** The tenant holds a partner instance: "Supprimer le numéro" is offered. */
+  deleteNumber: boolean
+  /** `?confirm=delete-number`: the confirmation step is shown. */
+  confirmDelete: boolean
+}
