@@ -37,14 +37,10 @@ export async function disconnect(
         return { result: { alreadyDisconnected: true }, details: { alreadyDisconnected: true } }
       }
 
-      let logout: 'ok' | 'failed' | 'skipped' = 'ok'
+      let logout: 'ok' | 'failed' = 'ok'
       let logoutError: unknown
-      const named = await deps.instances.findById(record.instanceId)
       try {
-        // The row may name an instance another tenant holds now (shared mode releases an expired
-        // attempt's instance, decision 212): its phone is not this tenant's to log out.
-        if (named?.tenantId != null && named.tenantId !== tenantId) logout = 'skipped'
-        else await deps.provider.logout(credentialsOf(deps, record))
+        await deps.provider.logout(credentialsOf(deps, record))
       } catch (err) {
         logout = 'failed'
         logoutError = err
@@ -65,7 +61,7 @@ export async function disconnect(
       }
 
       await recordUnlinked(deps, tenantId)
-      const instance = named
+      const instance = await deps.instances.findById(record.instanceId)
       // A failed logout leaves the phone linked upstream: quarantine the instance so the next
       // tenant cannot inherit this tenant's WhatsApp session (see prepareLinkAttempt).
       if (instance && instance.tenantId === tenantId) {

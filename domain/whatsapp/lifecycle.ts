@@ -117,34 +117,36 @@ export async function lifecycleActionsOf(deps: WhatsAppDeps, input: { tenantId: 
 
 /**
  * Shared mode has one instance for every tenant: an attempt that ran out without linking must
- * not keep it (issue #16). Called once the refresher recorded the expiry. The instance is
- * released when this tenant still holds it and its row is still the expired, never-linked
- * attempt; a last-second scan is caught by asking Green-API first (authorized → recorded as
- * linked, kept). It is released `needsLogout` whenever that answer is not a clean
- * `notAuthorized`, so the next claimer logs it out before linking and inherits no session.
+ * not keep it (issue #16, decision 212). Called once the refresher recorded the expiry. When this
+ * tenant still holds the instance and its row is still the expired, never-linked attempt, the
+ * row goes (a provider row names its instance uniquely, so it could not stay beside another
+ * tenant's) and the instance is released. A last-second scan is caught by asking Green-API
+ * first (authorized → recorded as linked, kept). The release is always `needsLogout`: should a
+ * phone link in the instant between the check and the release, the next claimer logs it out
+ * before linking and inherits no session (one cheap logout per release).
  */
 export async function releaseExpiredClaim(deps: WhatsAppDeps, row: ConnectionRecord): Promise<'released' | 'kept'> {
   if (deps.config.instanceMode !== 'shared') return 'kept'
   const instance = await deps.instances.findById(row.instanceId)
   if (!instance || instance.tenantId !== row.tenantId) return 'kept'
-  let upstream: Awaited<ReturnType<WhatsAppDeps['provider']['getState']>> | 'unknown'
   try {
-    upstream = await deps.provider.getState(credentialsOfInstance(deps, instance), { once: true })
+    const upstream = await deps.provider.getState(credentialsOfInstance(deps, instance), { once: true })
+    if (upstream === 'authorized') {
+      await recordObservation(deps, row.tenantId, { status: 'authorized', checkedAt: deps.clock.now(), source: 'poll' })
+      return 'kept'
+    }
   } catch (err) {
+    // Unknown upstream state: released all the same, the next claimer logs it out first.
     deps.logger.warn(
       { tenantId: row.tenantId, instanceId: instance.id, err: errorSummary(err) },
       'state check before release failed',
     )
-    upstream = 'unknown'
-  }
-  if (upstream === 'authorized') {
-    await recordObservation(deps, row.tenantId, { status: 'authorized', checkedAt: deps.clock.now(), source: 'poll' })
-    return 'kept'
   }
   // Re-read: the tenant may have started a new attempt meanwhile; that one keeps the instance.
   const current = await deps.connections.findByTenant(row.tenantId)
-  if (!current || derivePhase(current, deps.clock.now()) !== 'linkExpired') return 'kept'
-  await deps.instances.release(instance.id, row.tenantId, { needsLogout: upstream !== 'notAuthorized' })
+  if (!current || current.instanceId !== instance.id || derivePhase(current, deps.clock.now()) !== 'linkExpired') return 'kept'
+  await recordUnlinked(deps, row.tenantId)
+  await deps.instances.release(instance.id, row.tenantId, { needsLogout: true })
   deps.logger.info({ tenantId: row.tenantId, instanceId: instance.id }, 'shared instance released after an expired attempt')
   return 'released'
 }
