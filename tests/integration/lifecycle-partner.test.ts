@@ -1,7 +1,9 @@
+import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
+import { GraphileJobQueue } from '../../adapters/queue/graphile-job-queue'
 import { sessionCookie } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
-import { useWaApp } from '../utils/wa-harness'
+import { eventually, useWaApp } from '../utils/wa-harness'
 import { expectError, linkByScan, newTenant, post, providerRow, statusOf } from './api-support'
 
 // Partner mode (issue #16, decision 211): "Déconnecter" logs the phone out and keeps the tenant's
@@ -122,5 +124,26 @@ describe('the settings page in partner mode (no JavaScript)', () => {
     expect(await instancesOf(t.tenantId)).toEqual([])
     // Nothing left to delete: the page offers linking, not deleting.
     expect(await page()).not.toContain('value="delete-number"')
+  })
+})
+
+describe('the add-on ends in partner mode', () => {
+  it('after the grace the job deletes the instance (its billing stops), as system:billing', async () => {
+    const t = await newTenant()
+    const id = await linkByScan(h, t, '+33620000004')
+    await db.updateTable('tenant_features').set({ whatsapp_enabled: false }).where('tenant_id', '=', t.tenantId).execute()
+    await sql`update tenant_features set whatsapp_ended_at = now() - make_interval(days => 8)
+              where tenant_id = ${t.tenantId}`.execute(db)
+    await new GraphileJobQueue(db).enqueue('wa.unlink-after-addon-end', {}, { key: 'test-partner-unlink-after-addon-end' })
+    await eventually(async () => expect(h.sim.instance(id)?.deleted).toBe(true), 20_000)
+    await eventually(async () => expect(await instancesOf(t.tenantId)).toEqual([]))
+    expect(await providerRow(t.tenantId)).toBeUndefined()
+    const audit = await db
+      .selectFrom('audit_log')
+      .select(['actor', 'action', 'outcome'])
+      .where('tenant_id', '=', t.tenantId)
+      .where('action', '=', 'whatsapp.delete_instance')
+      .execute()
+    expect(audit).toEqual([{ actor: 'system:billing', action: 'whatsapp.delete_instance', outcome: 'success' }])
   })
 })
