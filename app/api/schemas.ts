@@ -99,11 +99,9 @@ export const TestSendResponseSchema = z
     example: { ok: true, idMessage: 'BAE5F4886F6F2D05', messageId: '0b8f3c8e-5d7a-4d0e-9a51-2f0c6f1d2b7a' },
   })
 // --- Reboot and remove (issue #16, decisions 210–211) ---
-export const RebootResponseSchema = z
-  .object({ ok: z.literal(true), message: z.string() })
-  .openapi('Rebooted', {
-    example: { ok: true, message: 'Redémarrage demandé : WhatsApp redémarre, l’état se met à jour tout seul.' },
-  })
+export const RebootResponseSchema = z.object({ ok: z.literal(true), message: z.string() }).openapi('Rebooted', {
+  example: { ok: true, message: 'Redémarrage demandé : WhatsApp redémarre, l’état se met à jour tout seul.' },
+})
 export const DeleteInstanceResponseSchema = z
   .object({
     ok: z.literal(true),
