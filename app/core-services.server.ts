@@ -156,7 +156,12 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       instanceMode: env.GREENAPI_MODE,
       ...(env.GREENAPI_INSTANCE_ID ? { sharedInstanceId: env.GREENAPI_INSTANCE_ID } : {}),
       linkAttemptMinutes: env.LINK_ATTEMPT_MINUTES,
-      rateLimits: { generateQr: env.WA_RATE_LIMIT_QR, pairingCode: env.WA_RATE_LIMIT_PAIRING, testSend: env.WA_RATE_LIMIT_TEST },
+      rateLimits: {
+        generateQr: env.WA_RATE_LIMIT_QR,
+        pairingCode: env.WA_RATE_LIMIT_PAIRING,
+        testSend: env.WA_RATE_LIMIT_TEST,
+        reboot: env.WA_RATE_LIMIT_REBOOT,
+      },
       logoutRetry: { ...DEFAULT_WHATSAPP_CONFIG.logoutRetry, baseDelayMs: env.WA_LOGOUT_RETRY_BASE_MS },
       reconcileIntervalMs: env.WA_RECONCILE_INTERVAL_SECONDS * 1000,
       addonGraceDays: env.WA_DISABLED_GRACE_DAYS,

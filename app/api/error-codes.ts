@@ -31,6 +31,9 @@ export const API_ERROR_CODES = [
   'WEBHOOK_UNAUTHORIZED',
   'IDEMPOTENCY_CONFLICT',
   'WEBHOOK_URL_REFUSED',
+  // Reboot and remove (decisions 210–211)
+  'REBOOT_NOT_NEEDED',
+  'PARTNER_MODE_ONLY',
   // Anything else, without detail (apiHandler, server/http-app.ts)
   'INTERNAL',
 ] as const

@@ -111,6 +111,21 @@ export const TestSendResponseSchema = z
   .openapi('TestSent', {
     example: { ok: true, idMessage: 'BAE5F4886F6F2D05', messageId: '0b8f3c8e-5d7a-4d0e-9a51-2f0c6f1d2b7a' },
   })
+// --- Reboot and remove (issue #16, decisions 210–211) ---
+export const RebootResponseSchema = z.object({ ok: z.literal(true), message: z.string() }).openapi('Rebooted', {
+  example: { ok: true, message: 'Redémarrage demandé : WhatsApp redémarre, l’état se met à jour tout seul.' },
+})
+export const DeleteInstanceResponseSchema = z
+  .object({
+    ok: z.literal(true),
+    /** True when the tenant had no instance left (idempotent second call). */
+    alreadyDeleted: z.boolean(),
+    message: z.string(),
+  })
+  .openapi('InstanceDeleted', {
+    example: { ok: true, alreadyDeleted: false, message: 'Numéro supprimé : l’instance est supprimée et n’est plus facturée.' },
+  })
+// --- end reboot and remove ---
 export const WebhookAckSchema = z.object({ ok: z.literal(true), applied: z.boolean() }).openapi('WebhookAck')
 
 // --- Messages (docs/api.md#messages) ---
@@ -421,6 +436,32 @@ export function buildOpenApiDocument() {
       ...body,
     },
   })
+  // --- Reboot and remove (issue #16, decisions 210–211) ---
+  registry.registerPath({
+    ...api('post', '/api/wa/reboot', 'rebootInstance', 'Restart a WhatsApp instance stuck in starting or sleepMode'),
+    description:
+      'Owners and admins. Only while the stored status is `starting` or `sleepMode` (else 409 `REBOOT_NOT_NEEDED`; no number: 409 `NOT_CONNECTED`). Rate-limited per tenant (`WA_RATE_LIMIT_REBOOT`, default 3 per 10 min: 429 + `Retry-After`). The instance passes through `starting` and comes back; the status follows.',
+    request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) },
+    responses: {
+      200: { description: 'Reboot requested', ...jsonContent(RebootResponseSchema) },
+      ...common,
+      ...body,
+      ...upstream,
+    },
+  })
+  registry.registerPath({
+    ...api('post', '/api/wa/delete-instance', 'deleteInstance', 'Delete the tenant WhatsApp instance (partner mode)'),
+    description:
+      'Owners and admins, partner mode only (else 409 `PARTNER_MODE_ONLY`). Logs the phone out, deletes the instance at Green-API (`deleteInstanceAccount`: its daily billing stops) and the stored credentials. Idempotent. Unlike `POST /api/wa/disconnect`, which keeps the instance for a new link.',
+    request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) },
+    responses: {
+      200: { description: 'Deleted (idempotent)', ...jsonContent(DeleteInstanceResponseSchema) },
+      ...common,
+      ...body,
+      ...upstream,
+    },
+  })
+  // --- end reboot and remove ---
   registry.registerPath({
     ...api('post', '/api/wa/pairing-code', 'requestPairingCode', 'Start linking with a pairing code instead of a QR code'),
     request: { headers: tenantHeader, body: jsonContent(PairingCodeBodySchema) },

@@ -90,6 +90,8 @@ const EnvSchema = z.object({
   WA_RATE_LIMIT_QR: RateRule.default({ limit: 10, windowSeconds: 60 }),
   WA_RATE_LIMIT_PAIRING: RateRule.default({ limit: 5, windowSeconds: 600 }),
   WA_RATE_LIMIT_TEST: RateRule.default({ limit: 5, windowSeconds: 3600 }),
+  // POST /api/wa/reboot per tenant, "<count>/<seconds>" (decision 210).
+  WA_RATE_LIMIT_REBOOT: RateRule.default({ limit: 3, windowSeconds: 600 }),
   // --- Messages (docs/decisions/171–174) ---
   // POST /api/wa/messages per tenant, "<count>/<seconds>".
   WA_RATE_LIMIT_MESSAGES: RateRule.default({ limit: 60, windowSeconds: 60 }),

@@ -104,6 +104,9 @@ export const DOMAIN_ERRORS = {
   WEBHOOK_ENDPOINT_NOT_FOUND: { status: 404, apiCode: 'NOT_FOUND', messageKey: 'api.webhookEndpointNotFound' },
   // The CRM endpoint URL breaks the target policy; `issues` says which rule.
   WEBHOOK_URL_REFUSED: { status: 400, apiCode: 'WEBHOOK_URL_REFUSED', messageKey: 'api.webhookUrlRefused' },
+  // Reboot and remove (decisions 210–211): the instance is not in a state or mode that allows it.
+  REBOOT_NOT_NEEDED: { status: 409, apiCode: 'REBOOT_NOT_NEEDED', messageKey: 'api.rebootNotNeeded' },
+  PARTNER_MODE_ONLY: { status: 409, apiCode: 'PARTNER_MODE_ONLY', messageKey: 'api.partnerModeOnly' },
 } as const satisfies Record<DomainErrorCode, DomainErrorEntry>
 
 /** A domain error as both surfaces answer it: status, code, text, wait. */

@@ -341,6 +341,31 @@ const fr = {
   'wa.history.source.disconnect': 'Déconnexion depuis le CRM',
   'wa.history.source.reconcile': 'Vérification au démarrage du service',
   'wa.history.source.expire': 'Délai de connexion dépassé',
+  // --- lifecycle (issue #16: reboot and remove; decisions 210–212) ---
+  'api.rebootNotNeeded':
+    'Le redémarrage n’est proposé que si WhatsApp reste bloqué au démarrage ou en veille ; ce n’est pas le cas.',
+  'api.partnerModeOnly':
+    'La suppression du numéro n’existe que si chaque compte a sa propre instance (mode partenaire) ; utilisez « Déconnecter ».',
+  'api.rebooted': 'Redémarrage demandé : WhatsApp redémarre, l’état se met à jour tout seul.',
+  'api.instanceDeleted': 'Numéro supprimé : l’instance est supprimée et n’est plus facturée.',
+  'wa.reboot.title': 'WhatsApp reste bloqué ?',
+  'wa.reboot.help':
+    'Si l’état ne change pas après quelques minutes, redémarrez l’instance. Le numéro reste lié ; cela prend en général moins d’une minute.',
+  'wa.reboot.cta': 'Redémarrer',
+  'wa.reboot.pending': 'Redémarrage…',
+  'wa.reboot.done': 'Redémarrage demandé. Cette page se met à jour toute seule.',
+  'wa.disconnect.partnerNote':
+    'L’instance WhatsApp reste réservée à votre compte (et facturée chaque jour) pour relier un numéro plus tard. Pour arrêter la facturation, utilisez « Supprimer le numéro ».',
+  'wa.delete.cta': 'Supprimer le numéro',
+  'wa.delete.title': 'Supprimer le numéro et son instance ?',
+  'wa.delete.help':
+    'Le téléphone est déconnecté, l’instance WhatsApp est supprimée chez Green-API (sa facturation quotidienne s’arrête) et les identifiants enregistrés sont effacés. C’est définitif : pour relier un numéro ensuite, une nouvelle instance sera créée.',
+  'wa.delete.understand': 'Je comprends que l’instance et ses identifiants seront supprimés définitivement.',
+  'wa.delete.confirm': 'Oui, supprimer le numéro',
+  'wa.delete.pending': 'Suppression…',
+  'wa.delete.cancel': 'Annuler',
+  'wa.delete.mustConfirm': 'Cochez la case pour confirmer la suppression.',
+  // --- end lifecycle ---
 } as const
 
 export type MessageKey = keyof typeof fr
@@ -669,6 +694,30 @@ const en: Dictionary = {
   'wa.history.source.disconnect': 'Disconnect from the CRM',
   'wa.history.source.reconcile': 'Check at service start-up',
   'wa.history.source.expire': 'Link time limit passed',
+  // --- lifecycle (issue #16: reboot and remove; decisions 210–212) ---
+  'api.rebootNotNeeded': 'A reboot is only offered when WhatsApp stays stuck starting or asleep; it is not.',
+  'api.partnerModeOnly':
+    'Deleting the number only exists when each account has its own instance (partner mode); use "Disconnect".',
+  'api.rebooted': 'Reboot requested: WhatsApp is restarting, the status updates itself.',
+  'api.instanceDeleted': 'Number deleted: the instance is deleted and no longer billed.',
+  'wa.reboot.title': 'Is WhatsApp stuck?',
+  'wa.reboot.help':
+    'If the status does not change after a few minutes, restart the instance. The number stays linked; it usually takes less than a minute.',
+  'wa.reboot.cta': 'Restart',
+  'wa.reboot.pending': 'Restarting…',
+  'wa.reboot.done': 'Restart requested. This page updates itself.',
+  'wa.disconnect.partnerNote':
+    'The WhatsApp instance stays reserved for your account (and billed daily) so you can link a number later. To stop the billing, use "Delete the number".',
+  'wa.delete.cta': 'Delete the number',
+  'wa.delete.title': 'Delete the number and its instance?',
+  'wa.delete.help':
+    'The phone is logged out, the WhatsApp instance is deleted at Green-API (its daily billing stops) and the stored credentials are erased. This is final: linking a number afterwards creates a new instance.',
+  'wa.delete.understand': 'I understand that the instance and its credentials will be deleted for good.',
+  'wa.delete.confirm': 'Yes, delete the number',
+  'wa.delete.pending': 'Deleting…',
+  'wa.delete.cancel': 'Cancel',
+  'wa.delete.mustConfirm': 'Tick the box to confirm the deletion.',
+  // --- end lifecycle ---
 }
 
 const dictionaries: Record<Lang, Dictionary> = { fr, en }

@@ -1,5 +1,6 @@
 import type { WhatsAppDeps } from './whatsapp-deps'
 import { disconnect } from './disconnect'
+import { deleteNumber } from './lifecycle'
 import { WhatsAppDisabledError } from './whatsapp.errors'
 
 const DAY_MS = 86_400_000
@@ -56,7 +57,7 @@ const BATCH = 100
  * The scheduled `wa.unlink-after-addon-end` job: a tenant whose WhatsApp Pro ended more than
  * `config.addonGraceDays` ago and that still holds an instance is disconnected as
  * `system:billing` — logged out upstream, its row and credentials deleted, the instance released
- * (partner mode: deleted upstream, which stops its billing). The same `disconnect` use case as
+ * (partner mode: `deleteNumber`, deleted upstream, which stops its billing). The same use cases as
  * the page's button, so a failed logout quarantines the instance as it would there. A tenant
  * switched back on since the list was read is left alone. Returns the tenants unlinked.
  */
@@ -67,7 +68,11 @@ export async function unlinkAfterAddonEnd(deps: WhatsAppDeps): Promise<{ unlinke
   for (const tenantId of due) {
     const flags = await deps.features.getFlags(tenantId)
     if (flags?.whatsapp_enabled) continue
-    await disconnect(deps, { tenantId, actor: { kind: 'system', name: 'billing' } })
+    const actor = { kind: 'system', name: 'billing' } as const
+    // Partner mode: "Déconnecter" keeps the tenant's instance (and its billing), so the grace
+    // ends with "Supprimer le numéro" instead (decision 211).
+    if (deps.config.instanceMode === 'partner') await deleteNumber(deps, { tenantId, actor })
+    else await disconnect(deps, { tenantId, actor })
     unlinked.push(tenantId)
   }
   if (unlinked.length > 0) deps.logger.info({ count: unlinked.length }, 'unlinked numbers after the add-on ended')

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createTestWorld, type TestWorld } from '../testing/test-deps'
 import { disconnect } from './disconnect'
+import { deleteNumber } from './lifecycle'
 import { generateQr } from './generate-qr'
 import { getConnectionStatus } from './get-connection-status'
 import { refreshDueStates } from './refresh-due-states'
@@ -128,23 +129,43 @@ describe('disconnect', () => {
     expect(w.instances.rows.get('1101000001')?.tenantId).toBe('beta')
   })
 
-  it('partner mode: deletes the instance upstream and locally', async () => {
+  it('partner mode: logs out and keeps the tenant its instance (deleteNumber removes it, decision 211)', async () => {
     const w = createTestWorld({ instanceMode: 'partner' })
     await connect(w)
     const id = w.partner.created[0] ?? ''
     await disconnect(w.deps, { tenantId: 'acme', actor })
-    expect(w.partner.deleted).toEqual([id])
-    expect(w.instances.rows.has(id)).toBe(false)
+    expect(w.provider.count('logout')).toBe(1)
+    expect(w.partner.deleted).toEqual([])
+    expect(w.connections.rows.has('acme')).toBe(false)
+    expect(w.instances.rows.get(id)).toMatchObject({ tenantId: 'acme' })
+    // A second disconnect leaves it too: the leftover claim is the tenant's own instance.
+    await disconnect(w.deps, { tenantId: 'acme', actor })
+    expect(w.instances.rows.get(id)).toMatchObject({ tenantId: 'acme' })
   })
 
-  it('partner mode: upstream delete failure keeps a released row for operators', async () => {
+  it('partner mode: deleteNumber deletes upstream then locally; an upstream failure removes nothing', async () => {
     const w = createTestWorld({ instanceMode: 'partner' })
     await connect(w)
     const id = w.partner.created[0] ?? ''
     w.partner.failDelete = new UpstreamUnavailableError('down')
-    await disconnect(w.deps, { tenantId: 'acme', actor })
-    expect(w.instances.rows.get(id)).toMatchObject({ tenantId: null })
-    expect(w.logger.lines.some((l) => l.level === 'error' && l.msg === 'partner instance delete failed')).toBe(true)
+    await expect(deleteNumber(w.deps, { tenantId: 'acme', actor })).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' })
+    expect(w.instances.rows.get(id)).toMatchObject({ tenantId: 'acme' })
+    expect(w.connections.rows.has('acme')).toBe(true)
+    w.partner.failDelete = null
+    expect(await deleteNumber(w.deps, { tenantId: 'acme', actor })).toEqual({ alreadyDeleted: false })
+    expect(w.partner.deleted).toEqual([id])
+    expect(w.instances.rows.has(id)).toBe(false)
+    expect(w.connections.rows.has('acme')).toBe(false)
+    expect(await deleteNumber(w.deps, { tenantId: 'acme', actor })).toEqual({ alreadyDeleted: true })
+  })
+
+  it('deleteNumber outside partner mode: PARTNER_MODE_ONLY, nothing touched', async () => {
+    const w = createTestWorld()
+    w.addInstance('1101000001')
+    await connect(w)
+    await expect(deleteNumber(w.deps, { tenantId: 'acme', actor })).rejects.toMatchObject({ code: 'PARTNER_MODE_ONLY' })
+    expect(w.connections.rows.has('acme')).toBe(true)
+    expect(w.provider.count('logout')).toBe(0)
   })
 
   it('undecryptable credentials: no logout possible, still disconnects', async () => {

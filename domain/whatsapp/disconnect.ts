@@ -15,7 +15,7 @@ export interface DisconnectResult {
  * `POST /api/wa/disconnect`, idempotent. Order chosen so a crash at any step leaves consistent
  * rows: logout upstream (best effort: a failure is logged and audited, not thrown) → delete the
  * provider row + timeline (one transaction) and publish → release the instance
- * (pool/shared/simulator) or delete it upstream and locally (partner). A leftover claim without a provider row
+ * (pool/shared/simulator) or keep it for the next link (partner: `deleteNumber` removes it). A leftover claim without a provider row
  * (crash between the last two steps) is released by the next call. Not feature-gated here: a
  * tenant whose add-on was switched off must still be able to unlink.
  */
@@ -77,23 +77,18 @@ export async function disconnect(
   )
 }
 
-/** Per mode: partner → delete upstream then the row (row only released if upstream fails); others → release. */
+/**
+ * Per mode: partner → kept (the tenant's own instance: "Déconnecter" only logs the phone out, the
+ * number can be linked again on it; "Supprimer le numéro" deletes it, decision 211); others →
+ * release.
+ */
 async function releaseInstance(
   deps: WhatsAppDeps,
   instance: InstanceRecord,
   tenantId: string,
   options: { needsLogout: boolean; failure?: unknown },
 ): Promise<void> {
-  if (instance.mode === 'partner' && deps.partner) {
-    try {
-      await deps.partner.deleteInstance(instance.id)
-      await deps.instances.remove(instance.id, tenantId)
-      return
-    } catch (err) {
-      // Keep the row (released, unclaimable by pool/simulator claims) so operators can retry.
-      deps.logger.error({ tenantId, instanceId: instance.id, err: errorSummary(err) }, 'partner instance delete failed')
-    }
-  }
+  if (instance.mode === 'partner') return
   await deps.instances.release(instance.id, tenantId, { needsLogout: options.needsLogout })
   // The failed logout is the quarantine's first failure: it schedules the background retry.
   if (options.failure !== undefined) await recordFailedLogout(deps, instance.id, options.failure)

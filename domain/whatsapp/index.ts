@@ -11,6 +11,14 @@ export { generateQr, type GenerateQrResult } from './generate-qr'
 export { decodeConnectionStatus, getConnectionStatus, type ConnectionStatusResult } from './get-connection-status'
 export { currentLinkDisplay, showNewPairingCode, showNewQr, type LinkDisplay } from './link-display'
 export { INSTANCE_TOKEN_LOCATION, configLocation, WEBHOOK_TOKEN_LOCATION } from './use-case-helpers'
+export {
+  deleteNumber,
+  lifecycleActionsOf,
+  rebootInstance,
+  REBOOTABLE_STATES,
+  type DeleteNumberResult,
+  type LifecycleActions,
+} from './lifecycle'
 export { addPoolInstance } from './pool-instances'
 export { retryQuarantinedLogouts, type LogoutRetryReport } from './quarantine'
 export { reconcileOnStart, type ReconcileReport } from './reconcile-on-start'

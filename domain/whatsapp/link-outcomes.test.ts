@@ -45,6 +45,7 @@ describe('link outcomes', () => {
         generateQr: { limit: 1, windowSeconds: 60 },
         pairingCode: { limit: 5, windowSeconds: 600 },
         testSend: { limit: 5, windowSeconds: 3600 },
+        reboot: { limit: 3, windowSeconds: 600 },
       },
     })
     w.addInstance('1101000001')

@@ -2,6 +2,7 @@ import { derivePhase } from './connection-machine'
 import type { WhatsAppDeps } from './whatsapp-deps'
 import { errorSummary, mapWithConcurrency } from './use-case-helpers'
 import { refreshFromUpstream } from './refresh-from-upstream'
+import { releaseExpiredClaim } from './lifecycle'
 
 export interface RefreshReport {
   /** Upstream state checks made (this process won the instance's lease). */
@@ -16,7 +17,7 @@ export interface RefreshReport {
  * with work due (`listDueForRefresh`) get, by phase,
  * - `linking`: a state check every `attemptPollIntervalMs`,
  * - `connected` / `degraded`: a reconcile once the state is older than `reconcileIntervalMs`,
- * - `linkExpired`: the expiry recorded once, then nothing,
+ * - `linkExpired`: the expiry recorded once (shared mode: the instance released), then nothing,
  * each upstream check single-flight per instance across processes (the poll lease), so
  * Green-API sees at most one call per interval however many processes and pollers there are.
  * A failed check is logged and not retried before the next interval: the answer the tenant
@@ -37,6 +38,8 @@ export async function refreshDueStates(deps: WhatsAppDeps): Promise<RefreshRepor
         if (await deps.connections.recordLinkExpired(row.tenantId, now)) {
           report.expired++
           deps.linkOutcomes.record('expired')
+          // Shared mode: the one instance goes back to whoever links next (decision 212).
+          await releaseExpiredClaim(deps, row)
         }
         return
       }

@@ -47,6 +47,8 @@ export interface WhatsAppConfig {
     generateQr: RateLimitRule
     pairingCode: RateLimitRule
     testSend: RateLimitRule
+    /** `POST /api/wa/reboot` per tenant (decision 210). */
+    reboot: RateLimitRule
   }
   /**
    * Quarantined instances (logout failed): backoff of the background logout retries, and after
@@ -83,6 +85,7 @@ export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
     generateQr: { limit: 10, windowSeconds: 60 },
     pairingCode: { limit: 5, windowSeconds: 600 },
     testSend: { limit: 5, windowSeconds: 3600 },
+    reboot: { limit: 3, windowSeconds: 600 },
   },
   logoutRetry: { baseDelayMs: 30_000, maxDelayMs: 30 * 60_000, maxFailures: 5, leaseMs: 60_000 },
   reconcileConcurrency: 4,

@@ -20,6 +20,9 @@ export type DomainErrorCode =
   | 'MESSAGE_NOT_FOUND'
   | 'WEBHOOK_ENDPOINT_NOT_FOUND'
   | 'WEBHOOK_URL_REFUSED'
+  // Reboot and remove (issue #16, decisions 210–211)
+  | 'REBOOT_NOT_NEEDED'
+  | 'PARTNER_MODE_ONLY'
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode
@@ -131,6 +134,20 @@ export class WebhookUrlRefusedError extends DomainError {
     super('WEBHOOK_URL_REFUSED', `Webhook URL refused: ${reason}`)
     this.reason = reason
     this.issues = [{ path: 'url', message: `${reason}: ${explanation}` }]
+  }
+}
+
+/** A reboot asked for an instance that is not stuck in `starting` or `sleepMode`. The edge answers 409. */
+export class RebootNotNeededError extends DomainError {
+  constructor(status: string) {
+    super('REBOOT_NOT_NEEDED', `A reboot is only offered in starting or sleepMode (the instance is ${status})`)
+  }
+}
+
+/** "Supprimer le numéro" outside partner mode: the instance is not the tenant's to delete. The edge answers 409. */
+export class PartnerModeOnlyError extends DomainError {
+  constructor() {
+    super('PARTNER_MODE_ONLY', 'Deleting the number is only possible when each tenant has its own instance (partner mode)')
   }
 }
 

@@ -394,6 +394,9 @@ describe('real responses validate against the document', () => {
     )
 
     await capture('docs 200', '/api/docs', 'get', await h.api('/api/docs'))
+    // Reboot and remove (decisions 210–211): connected → no reboot; simulator mode → no delete.
+    await capture('reboot 409', '/api/wa/reboot', 'post', await post(h, '/api/wa/reboot', owned))
+    await capture('delete-instance 409', '/api/wa/delete-instance', 'post', await post(h, '/api/wa/delete-instance', owned))
     await capture('disconnect 200', '/api/wa/disconnect', 'post', await post(h, '/api/wa/disconnect', owned))
     await capture(
       'disconnect 200 again',

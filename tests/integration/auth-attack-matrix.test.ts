@@ -439,7 +439,8 @@ describe('auth attack matrix over every /api route', () => {
       expect(bodies.get(`${t.method} ${t.path} unknown tenant`)).toBe(bodies.get(`${t.method} ${t.path} foreign X-Tenant`))
     }
     expect(await foreignSnapshot()).toEqual(before)
-  })
+    // Sequential requests, one per route × case: the matrix grows with every route.
+  }, 120_000)
 
   it('audits denied cross-tenant attempts with actor, tenant and outcome', async () => {
     const rows = await db()

@@ -10,14 +10,14 @@ import { SIM_API_URL, eventually, useWaApp } from '../utils/wa-harness'
 
 /**
  * GREENAPI_MODE=partner end to end over HTTP: the app creates one instance per tenant through
- * the (simulated) Partner API, configures its webhook, links, and deletes it on disconnect.
+ * the (simulated) Partner API, configures its webhook, links, and deletes it on "Supprimer le numéro".
  */
 describe('partner mode through the HTTP API', () => {
   const h = useWaApp({ partner: true })
   const vault = new AesGcmCredentialVault(parseEncryptionKeys({ WA_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS }))
   const live = () => h.sim.listInstances().filter((i) => !i.deleted)
 
-  it('generate creates an instance with its webhook; scan links; disconnect logs out and deletes it upstream and locally', async () => {
+  it('generate creates an instance with its webhook; scan links; disconnect logs out and keeps it; delete-instance deletes it upstream and locally', async () => {
     expect(live()).toHaveLength(0)
     const gen = await h.api('/api/wa/qr/generate', { method: 'POST', token: h.tokens.owner, tenant: 'macrea', json: {} })
     expect(gen.status, await gen.clone().text()).toBe(200)
@@ -54,9 +54,15 @@ describe('partner mode through the HTTP API', () => {
       expect(body).toMatchObject({ connected: true, status: 'authorized', phoneNumber: '+33612345678' })
     })
 
+    // "Déconnecter" logs the phone out and keeps the tenant's instance (decision 211)…
     const off = await h.api('/api/wa/disconnect', { method: 'POST', token: h.tokens.owner, tenant: 'macrea', json: {} })
     expect(off.status).toBe(200)
     expect(h.sim.callCount({ instanceId: created!.instanceId, method: 'logout' })).toBe(1)
+    expect(h.sim.callCount({ method: 'deleteInstanceAccount' })).toBe(0)
+    expect(h.sim.instance(created!.instanceId)?.deleted).toBe(false)
+    // …"Supprimer le numéro" deletes it upstream and locally.
+    const del = await h.api('/api/wa/delete-instance', { method: 'POST', token: h.tokens.owner, tenant: 'macrea', json: {} })
+    expect(del.status).toBe(200)
     expect(h.sim.callCount({ method: 'deleteInstanceAccount' })).toBe(1)
     expect(h.sim.instance(created!.instanceId)?.deleted).toBe(true)
     expect(await testDb().selectFrom('wa_instances').select('id').execute()).toEqual([])
@@ -67,7 +73,7 @@ describe('partner mode through the HTTP API', () => {
     expect(next.status).toBe(200)
     expect(live()).toHaveLength(1)
     expect(live()[0]!.instanceId).not.toBe(created!.instanceId)
-    await h.api('/api/wa/disconnect', { method: 'POST', token: h.tokens.owner, tenant: 'macrea', json: {} })
+    await h.api('/api/wa/delete-instance', { method: 'POST', token: h.tokens.owner, tenant: 'macrea', json: {} })
     expect(live()).toHaveLength(0)
   })
 

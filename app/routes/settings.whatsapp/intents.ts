@@ -6,6 +6,9 @@ export const INTENTS = {
   sendTest: 'send-test',
   disconnect: 'disconnect',
   requestUpgrade: 'request-upgrade',
+  // Reboot and remove (decisions 210–211)
+  reboot: 'reboot',
+  deleteNumber: 'delete-number',
 } as const
 
 export type Intent = (typeof INTENTS)[keyof typeof INTENTS]
@@ -19,5 +22,10 @@ export function isIntent(value: unknown): value is Intent {
 /** `?confirm=disconnect`: the confirmation step of "Déconnecter" (works without JavaScript). */
 export const CONFIRM_PARAM = 'confirm'
 export const CONFIRM_DISCONNECT = 'disconnect'
+
+/** `?confirm=delete-number`: the confirmation step of "Supprimer le numéro" (partner mode). */
+export const CONFIRM_DELETE_NUMBER = 'delete-number'
+/** The checkbox the delete confirmation requires (the server refuses the intent without it). */
+export const DELETE_UNDERSTOOD_FIELD = 'understood'
 
 export const PAGE_PATH = '/settings/whatsapp'

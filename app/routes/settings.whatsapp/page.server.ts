@@ -23,12 +23,17 @@ import {
   sendTestMessage,
   showNewPairingCode,
   showNewQr,
+  deleteNumber,
+  lifecycleActionsOf,
+  rebootInstance,
 } from '../../../domain/whatsapp'
 import { recentMessages, sendingState } from '../../../domain/messages'
 import { maskPhone } from '../../utils/mask-phone'
 import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH, isIntent, type Intent } from './intents'
+import { CONFIRM_DELETE_NUMBER, DELETE_UNDERSTOOD_FIELD } from './intents'
 import { awaitsScan, panelViewOf } from './panel-view'
 import type { ActionResult, PanelView, RecentMessagesView, StatusHistoryView, WaitingDisplay } from './types'
+import type { LifecycleView } from './types'
 
 /**
  * Loader and action of `/settings/whatsapp` (route.tsx beside it). Kept in a `.server.ts`
@@ -82,6 +87,7 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
       view,
       stale,
       messages,
+      lifecycle: await lifecycleView(ctx.tenantId, url),
       now: new Date().toISOString(),
     },
     { headers: NO_STORE },
@@ -96,6 +102,16 @@ async function statusHistoryView(tenantId: string): Promise<StatusHistoryView> {
   const page = await getStatusHistory(getServices().whatsapp, { tenantId, limit: HISTORY_ENTRIES })
   return {
     items: page.entries.map((e) => ({ id: e.id, at: e.at.toISOString(), to: e.to, source: e.source, reason: e.reason })),
+  }
+}
+
+/** Reboot and remove (decisions 210–211): partner mode and whether the tenant holds an instance. */
+async function lifecycleView(tenantId: string, url: URL): Promise<LifecycleView> {
+  const actions = await lifecycleActionsOf(getServices().whatsapp, { tenantId })
+  return {
+    partnerMode: actions.partnerMode,
+    deleteNumber: actions.deleteNumber,
+    confirmDelete: actions.deleteNumber && url.searchParams.get(CONFIRM_PARAM) === CONFIRM_DELETE_NUMBER,
   }
 }
 
@@ -185,6 +201,7 @@ const FIELD_MESSAGES = {
   phoneNumber: 'wa.error.phone',
   to: 'wa.error.phone',
   message: 'wa.error.message',
+  understood: 'wa.delete.mustConfirm',
 } as const satisfies Record<NonNullable<Extract<ActionResult, { ok: false }>['field']>, MessageKey>
 
 /** A form field the page refuses: the API's 400 VALIDATION_FAILED, with the field and its hint. */
@@ -261,6 +278,20 @@ async function upgrade({ ctx, ip }: HandlerArgs): Promise<Response> {
   return result({ intent: INTENTS.requestUpgrade, ok: true, upgrade: outcome.status })
 }
 
+// --- Reboot and remove (decisions 210–211) ---
+async function reboot({ ctx, ip }: HandlerArgs): Promise<Response> {
+  await rebootInstance(getServices().whatsapp, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), ip })
+  return result({ intent: INTENTS.reboot, ok: true })
+}
+
+/** "Supprimer le numéro": only with the confirmation checkbox ticked (no-JS safe: the server checks). */
+async function deleteNumberNow({ ctx, form, lang, ip }: HandlerArgs): Promise<Response> {
+  if (form.get(DELETE_UNDERSTOOD_FIELD) !== 'yes') return invalidField(lang, INTENTS.deleteNumber, 'understood')
+  await deleteNumber(getServices().whatsapp, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), ip })
+  return backToPage()
+}
+// --- end reboot and remove ---
+
 const HANDLERS: Record<Intent, Handler> = {
   [INTENTS.linkQr]: linkQr,
   [INTENTS.refreshQr]: refreshQr,
@@ -268,6 +299,8 @@ const HANDLERS: Record<Intent, Handler> = {
   [INTENTS.sendTest]: sendTest,
   [INTENTS.disconnect]: disconnectNow,
   [INTENTS.requestUpgrade]: upgrade,
+  [INTENTS.reboot]: reboot,
+  [INTENTS.deleteNumber]: deleteNumberNow,
 }
 
 export async function whatsappPageAction({ request, context }: ActionFunctionArgs) {

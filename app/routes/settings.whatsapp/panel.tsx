@@ -13,6 +13,8 @@ import type {
   StatusHistoryView,
   WaitingDisplay,
 } from './types'
+import type { LifecycleView } from './types'
+import { LifecycleBlock } from './lifecycle'
 import { useClock, useLiveStatus, useMessageStatuses } from './use-live-status'
 
 export interface PanelProps {
@@ -29,6 +31,8 @@ export interface PanelProps {
   history?: StatusHistoryView | null
   /** Owners/admins of a tenant that never linked a number: the first-link checklist. */
   coaching?: boolean
+  /** Reboot and remove (decisions 210–211). */
+  lifecycle: LifecycleView
 }
 
 type Tone = 'off' | 'wait' | 'ok' | 'warn'
@@ -90,6 +94,14 @@ export function WhatsAppPanel(loaded: PanelProps) {
         ) : null}
         <div className="wa-body">
           <StateBody {...props} />
+          <LifecycleBlock
+            lang={lang}
+            canMutate={props.canMutate}
+            confirmDisconnect={props.confirm}
+            view={view}
+            lifecycle={props.lifecycle}
+            actionData={props.actionData}
+          />
         </div>
       </section>
       {props.coaching && (view.state === 'unlinked' || view.state === 'waiting') ? <FirstLinkChecklist lang={lang} /> : null}

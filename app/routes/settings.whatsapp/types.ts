@@ -66,10 +66,20 @@ export type ActionResult =
       code: ActionErrorCode
       message: string
       retryAfter?: number
-      field?: 'phoneNumber' | 'to' | 'message'
+      field?: 'phoneNumber' | 'to' | 'message' | 'understood'
     }
 
 /** The "Historique" card: the last recorded transitions, newest first (no phone, no instance). */
 export interface StatusHistoryView {
   items: Array<Pick<StatusEventResponse, 'id' | 'at' | 'to' | 'source' | 'reason'>>
+}
+
+/** Reboot and remove (decisions 210–211): what the page offers around the instance. */
+export interface LifecycleView {
+  /** Partner mode: "Déconnecter" keeps the instance; "Supprimer le numéro" exists. */
+  partnerMode: boolean
+  /** The tenant holds a partner instance: "Supprimer le numéro" is offered. */
+  deleteNumber: boolean
+  /** `?confirm=delete-number`: the confirmation step is shown. */
+  confirmDelete: boolean
 }
