@@ -35,6 +35,11 @@ import { runLoad, type LoadResult } from './load'
 
 const root = path.resolve(import.meta.dirname, '../..')
 const QUICK = process.argv.includes('--quick')
+/**
+ * `--status-only`: the full counts of the status phases (four states, rotation, two processes)
+ * in one round, without the soak and the SSE runs (≈ 4 min instead of 20).
+ */
+const STATUS_ONLY = process.argv.includes('--status-only')
 const P = QUICK
   ? {
       stateTenants: 5,
@@ -62,13 +67,17 @@ const P = QUICK
       soakMaxSec: 600,
       idleSec: 5,
     }
+if (STATUS_ONLY) Object.assign(P, { rounds: 1, sse: [], soak: 0, soakChunks: 0 })
 const CONNECTIONS = 50
 /** The app's cap on streams per user (SSE_MAX_PER_USER cannot exceed it): streams are spread over users. */
 const STREAMS_PER_USER = 1000
 const STATUS_PATH = '/api/wa/qr/status'
 const STATIC_PATH = '/favicon.svg'
 // A quick run never overwrites the last full run's figures.
-const RESULTS_FILE = path.join(root, QUICK ? '.bench/results-quick.json' : '.bench/results.json')
+const RESULTS_FILE = path.join(
+  root,
+  QUICK ? '.bench/results-quick.json' : STATUS_ONLY ? '.bench/results-status.json' : '.bench/results.json',
+)
 
 const benchStart = Date.now()
 const log = (line: string) => process.stderr.write(`[bench +${Math.round((Date.now() - benchStart) / 1000)}s] ${line}\n`)
@@ -295,7 +304,7 @@ async function main() {
 
     // ---------------------------------------------------------------- tenants
     const connectedCount = Math.max(...P.rotation)
-    const sseUsers = Math.ceil(Math.max(...P.sse) / STREAMS_PER_USER)
+    const sseUsers = Math.max(1, Math.ceil(Math.max(...P.sse) / STREAMS_PER_USER))
     const run = randomBytes(3).toString('hex')
     const jwtSecret = `bench-${randomBytes(24).toString('base64url')}`
     const groups = {
@@ -649,13 +658,14 @@ async function main() {
       )
     }
     const growth = soakHeap[soakHeap.length - 1]! - soakHeap[1]!
-    row(
-      `heap after GC over a soak of ${soakServed} requests`,
-      `${soakHeap.map(f1).join(' -> ')} MB (${f0(soakRps)} req/s)`,
-      'flat (< 5 MB after the 1st chunk)',
-      verdict(growth < 5),
-    )
-    row('RSS over the soak', `${soakRss.map(f0).join(' -> ')} MB`, '(V8 sizing its heap)', '')
+    if (P.soakChunks > 0)
+      row(
+        `heap after GC over a soak of ${soakServed} requests`,
+        `${soakHeap.map(f1).join(' -> ')} MB (${f0(soakRps)} req/s)`,
+        'flat (< 5 MB after the 1st chunk)',
+        verdict(growth < 5),
+      )
+    if (P.soakChunks > 0) row('RSS over the soak', `${soakRss.map(f0).join(' -> ')} MB`, '(V8 sizing its heap)', '')
     row('app process at idle after load', `RSS ${f0(mb(idle.rss))} MB, heap after GC ${f1(mb(idleGc.heapUsed))} MB`, '', '')
 
     const cpu = os.cpus()
@@ -670,7 +680,11 @@ async function main() {
       `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
       ...table.map(line),
     ].join('\n')
-    const mode = QUICK ? 'quick (small counts: not the figures that count)' : 'full'
+    const mode = QUICK
+      ? 'quick (small counts: not the figures that count)'
+      : STATUS_ONLY
+        ? 'status phases only (full counts, one round, no soak or SSE)'
+        : 'full'
     process.stdout.write(`\nWhatsApp Pro bench (${mode}) — ${new Date().toISOString()}\nmachine: ${machine}\n`)
     process.stdout.write(
       `medians of ${P.rounds} interleaved round(s), ${CONNECTIONS} connections, ${P.phaseSec} s per phase; CPU = app process time (user + system) per request\n\n${text}\n\n`,
