@@ -164,6 +164,8 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       },
       logoutRetry: { ...DEFAULT_WHATSAPP_CONFIG.logoutRetry, baseDelayMs: env.WA_LOGOUT_RETRY_BASE_MS },
       reconcileIntervalMs: env.WA_RECONCILE_INTERVAL_SECONDS * 1000,
+      refreshBatchSize: env.WA_REFRESH_BATCH_SIZE,
+      refreshConcurrency: env.WA_REFRESH_CONCURRENCY,
       addonGraceDays: env.WA_DISABLED_GRACE_DAYS,
     },
   }

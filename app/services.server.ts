@@ -76,8 +76,14 @@ function buildServices(): Services {
     },
   })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-  // Caches in front of the hot-path reads (WA_CACHE_TTL_MS=0: off).
-  const caches = new HotPathCaches({ ttlMs: env.WA_CACHE_TTL_MS, listener: cacheListener })
+  // Caches in front of the hot-path reads (WA_CACHE_TTL_MS=0: off). A connected row's age may
+  // lag by half a reconcile interval in another process (docs/decisions/230).
+  const caches = new HotPathCaches({
+    ttlMs: env.WA_CACHE_TTL_MS,
+    notifiedTtlMs: env.WA_CACHE_NOTIFIED_TTL_MS,
+    linkedRowTtlMs: (env.WA_RECONCILE_INTERVAL_SECONDS * 1000) / 2,
+    listener: cacheListener,
+  })
   const core = buildCoreServices(env, { db, logger, metrics, caches })
   const eventFanout = new EventStreamFanout<ConnectionStatusResult, MessageStatusSignal>(statusHub, {
     statusEvent: (status) => `event: status\ndata: ${JSON.stringify(presentStatus(status))}\n\n`,

@@ -15,6 +15,7 @@ import type {
   RegisterInstanceInput,
 } from '../../domain/ports/instance-allocator'
 import type { MembershipResolver, PrincipalResolution } from '../../domain/ports/user-directory'
+import { derivePhase, type ConnectionState } from '../../domain/whatsapp'
 import type { CacheMessage, PgCacheListener } from './pg-cache-listener'
 import { TtlCache } from './ttl-cache'
 
@@ -32,16 +33,41 @@ export class HotPathCaches {
   private readonly leaseBusyUntil = new Map<string, number>()
   private readonly leaseInFlight = new Set<string>()
 
+  /**
+   * - `ttlMs`: the lifetime of what can change without a NOTIFY: a cached row's `checkedAt`
+   *   during a link attempt (bookkeeping writes do not fire the trigger). 0 switches every
+   *   cache off.
+   * - `notifiedTtlMs` (default `ttlMs`): the lifetime of what every change announces by NOTIFY
+   *   (principal facts, flags, a row without a live attempt): only a safety net, so it can be
+   *   long enough for a tenant polled every few seconds among thousands to stay cached
+   *   (docs/decisions/230).
+   * - `linkedRowTtlMs` (default `notifiedTtlMs`): a connected row's `checkedAt` moves on each
+   *   reconcile without a NOTIFY; this bounds how far behind another process shows it.
+   */
   constructor(opts: {
     ttlMs: number
+    notifiedTtlMs?: number
+    linkedRowTtlMs?: number
     listener?: Pick<PgCacheListener, 'connected' | 'onMessage' | 'onReset'>
     now?: () => number
   }) {
     const enabled = () => opts.listener?.connected ?? false
-    const base = { ttlMs: opts.ttlMs, enabled, ...(opts.now ? { now: opts.now } : {}) }
-    this.principals = new TtlCache<PrincipalResolution>({ ...base, maxEntries: 20_000 })
-    this.flags = new TtlCache<FeatureFlags | null>({ ...base, maxEntries: 20_000 })
-    this.connections = new TtlCache<ConnectionRecord | null>({ ...base, maxEntries: 20_000 })
+    const clock = opts.now ?? Date.now
+    const off = opts.ttlMs <= 0
+    const notified = off ? 0 : Math.max(opts.ttlMs, opts.notifiedTtlMs ?? opts.ttlMs)
+    const linked = Math.min(notified, opts.linkedRowTtlMs ?? notified)
+    const base = { ttlMs: notified, enabled, now: clock, maxEntries: 20_000 }
+    this.principals = new TtlCache<PrincipalResolution>(base)
+    this.flags = new TtlCache<FeatureFlags | null>(base)
+    this.connections = new TtlCache<ConnectionRecord | null>({
+      ...base,
+      ttlOf: (record) => {
+        const phase = derivePhase(record, new Date(clock()))
+        if (phase === 'linking') return opts.ttlMs
+        if (phase === 'connected' || phase === 'degraded') return linked
+        return notified
+      },
+    })
     opts.listener?.onMessage((m) => this.apply(m))
     opts.listener?.onReset(() => this.flush())
   }
@@ -256,6 +282,14 @@ export class CachingConnectionRepository implements ConnectionRepository {
     return this.inner.hasBeenAuthorized(tenantId)
   }
 
+  /**
+   * Bookkeeping only (`status_checked_at`): no cached row is dropped. A cached row shows the
+   * same status, its `checkedAt` at most its TTL behind, as in every other process (decision 230).
+   */
+  recordChecked(checks: ReadonlyArray<{ tenantId: string; status: ConnectionState }>, at: Date): Promise<number> {
+    return this.inner.recordChecked(checks, at)
+  }
+
   saveLinkAttempt(input: SaveLinkAttemptInput): Promise<ConnectionRecord> {
     return this.invalidating(input.tenantId, () => this.inner.saveLinkAttempt(input))
   }
@@ -308,6 +342,20 @@ export class MemoizedPollLeaseAllocator implements InstanceAllocator {
       return won
     } finally {
       this.caches.endLeaseAttempt(instanceId)
+    }
+  }
+
+  /** The batch form: ids known busy here are not asked for; the answer marks every asked id busy. */
+  async tryAcquirePollLeases(instanceIds: readonly string[], minIntervalMs: number): Promise<Set<string>> {
+    const askedAt = this.now()
+    const ask = [...new Set(instanceIds)].filter((id) => !this.caches.leaseBusy(id, askedAt) && this.caches.beginLeaseAttempt(id))
+    if (ask.length === 0) return new Set()
+    try {
+      const won = await this.inner.tryAcquirePollLeases(ask, minIntervalMs)
+      for (const id of ask) this.caches.markLeaseBusy(id, askedAt + minIntervalMs)
+      return won
+    } finally {
+      for (const id of ask) this.caches.endLeaseAttempt(id)
     }
   }
 

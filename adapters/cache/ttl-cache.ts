@@ -6,10 +6,14 @@
  *   is never stored after the change was announced;
  * - `enabled()` false (listener down, TTL 0) bypasses the cache entirely: no stale reads while
  *   invalidations cannot arrive;
- * - bounded: beyond `maxEntries` the oldest entry goes.
+ * - bounded: beyond `maxEntries` the least recently used entry goes (a hit moves its entry to
+ *   the young end, so a tenant polled in rotation stays while one that stopped polling ages out);
+ * - `ttlOf(value)` (optional) gives an entry its own lifetime (0: not stored), e.g. shorter for
+ *   a value whose age matters (docs/decisions/230).
  */
-export interface TtlCacheOptions {
+export interface TtlCacheOptions<V = unknown> {
   ttlMs: number
+  ttlOf?: (value: V) => number
   maxEntries?: number
   now?: () => number
   enabled?: () => boolean
@@ -29,14 +33,16 @@ export class TtlCache<V> {
   private readonly entries = new Map<string, Entry<V>>()
   private readonly flights = new Map<string, Flight<V>>()
   private readonly ttlMs: number
+  private readonly ttlOf: ((value: V) => number) | undefined
   private readonly maxEntries: number
   private readonly now: () => number
   private readonly isEnabled: () => boolean
   /** Hits and misses, for the bench and tests. */
   readonly stats = { hits: 0, misses: 0, invalidations: 0 }
 
-  constructor(opts: TtlCacheOptions) {
+  constructor(opts: TtlCacheOptions<V>) {
     this.ttlMs = opts.ttlMs
+    this.ttlOf = opts.ttlOf
     this.maxEntries = opts.maxEntries ?? 10_000
     this.now = opts.now ?? Date.now
     this.isEnabled = opts.enabled ?? (() => true)
@@ -52,6 +58,9 @@ export class TtlCache<V> {
     if (hit) {
       if (hit.expiresAt > this.now()) {
         this.stats.hits++
+        // Least recently used goes first: a hit makes the entry the youngest.
+        this.entries.delete(key)
+        this.entries.set(key, hit)
         return hit.value
       }
       this.entries.delete(key)
@@ -75,7 +84,9 @@ export class TtlCache<V> {
 
   private store(key: string, value: V): void {
     this.entries.delete(key)
-    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs })
+    const ttl = this.ttlOf ? Math.min(this.ttlMs, this.ttlOf(value)) : this.ttlMs
+    if (ttl <= 0) return
+    this.entries.set(key, { value, expiresAt: this.now() + ttl })
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value
       if (oldest === undefined) break

@@ -10,7 +10,7 @@ import type {
   StatusUpdate,
   StatusUpdateOutcome,
 } from '../../domain/ports/connection-repository'
-import { CONNECTION_STATES, InstanceBusyError, planStatusUpdate } from '../../domain/whatsapp'
+import { CONNECTION_STATES, InstanceBusyError, planStatusUpdate, type ConnectionState } from '../../domain/whatsapp'
 import { isUniqueViolation } from './pg-errors'
 
 const PROVIDER = 'green_api' as const
@@ -228,27 +228,38 @@ export class KyselyConnectionRepository implements ConnectionRepository {
   }
 
   async listDueForRefresh(input: { checkedBefore: Date; limit: number }): Promise<ConnectionRecord[]> {
-    const rows = await this.db
+    // Two kinds, each with its own limit (decision 231): link attempts, then linked rows due.
+    const attempts = await this.db
       .selectFrom('tenant_provider_configs')
       .select(COLUMNS)
       .where('provider', '=', PROVIDER)
-      .where((eb) =>
-        eb.or([
-          eb.and([
-            eb('connection_status', '=', 'notAuthorized'),
-            eb('link_expires_at', 'is not', null),
-            eb('link_expiry_recorded_at', 'is', null),
-          ]),
-          eb.and([
-            eb('connection_status', '<>', 'notAuthorized'),
-            eb.or([eb('status_checked_at', 'is', null), eb('status_checked_at', '<', input.checkedBefore)]),
-          ]),
-        ]),
-      )
+      .where('connection_status', '=', 'notAuthorized')
+      .where('link_expires_at', 'is not', null)
+      .where('link_expiry_recorded_at', 'is', null)
       .orderBy(sql`status_checked_at NULLS FIRST`)
       .limit(input.limit)
       .execute()
-    return rows.map(rowToConnectionRecord)
+    const linked = await this.db
+      .selectFrom('tenant_provider_configs')
+      .select(COLUMNS)
+      .where('provider', '=', PROVIDER)
+      .where('connection_status', '<>', 'notAuthorized')
+      .where((eb) => eb.or([eb('status_checked_at', 'is', null), eb('status_checked_at', '<', input.checkedBefore)]))
+      .orderBy(sql`status_checked_at NULLS FIRST`)
+      .limit(input.limit)
+      .execute()
+    return [...attempts, ...linked].map(rowToConnectionRecord)
+  }
+
+  async recordChecked(checks: ReadonlyArray<{ tenantId: string; status: ConnectionState }>, at: Date): Promise<number> {
+    if (checks.length === 0) return 0
+    // One UPDATE for the whole pass; only bookkeeping columns, so the cache trigger stays quiet.
+    const result = await sql`
+      UPDATE tenant_provider_configs AS t SET status_checked_at = ${at}
+      FROM unnest(${checks.map((c) => c.tenantId)}::text[], ${checks.map((c) => c.status)}::text[]) AS c(tenant_id, status)
+      WHERE t.tenant_id = c.tenant_id AND t.provider = ${PROVIDER} AND t.connection_status = c.status
+        AND (t.status_checked_at IS NULL OR t.status_checked_at < ${at})`.execute(this.db)
+    return Number(result.numAffectedRows ?? 0)
   }
 
   async delete(tenantId: string, at: Date): Promise<ConnectionRecord | null> {

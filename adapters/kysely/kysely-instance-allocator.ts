@@ -317,6 +317,16 @@ export class KyselyInstanceAllocator implements InstanceAllocator {
     await this.db.deleteFrom('wa_instances').where('id', '=', instanceId).where('tenant_id', '=', tenantId).execute()
   }
 
+  async tryAcquirePollLeases(instanceIds: readonly string[], minIntervalMs: number): Promise<Set<string>> {
+    if (instanceIds.length === 0) return new Set()
+    const result = await sql<{ id: string }>`
+      UPDATE wa_instances SET state_polled_at = now()
+      WHERE id = ANY(${[...new Set(instanceIds)]}::text[])
+        AND (state_polled_at IS NULL OR state_polled_at <= now() - ${minIntervalMs} * interval '1 millisecond')
+      RETURNING id`.execute(this.db)
+    return new Set(result.rows.map((r) => r.id))
+  }
+
   async tryAcquirePollLease(instanceId: string, minIntervalMs: number): Promise<boolean> {
     const result = await sql<{ id: string }>`
       UPDATE wa_instances SET state_polled_at = now()

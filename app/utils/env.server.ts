@@ -73,12 +73,17 @@ const EnvSchema = z.object({
   GREENAPI_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(100).default(5),
   GREENAPI_BREAKER_HALF_OPEN_MS: z.coerce.number().int().min(50).max(600_000).default(10_000),
   WA_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(3_000),
+  /** Lifetime of cached facts every change announces by NOTIFY (decision 230). */
+  WA_CACHE_NOTIFIED_TTL_MS: z.coerce.number().int().min(0).max(3_600_000).default(300_000),
   // --- end reliability ---
   LINK_ATTEMPT_MINUTES: z.coerce.number().min(1).max(60).default(5),
   // First backoff of the background logout retries of quarantined instances (decision 085).
   WA_LOGOUT_RETRY_BASE_MS: z.coerce.number().int().min(50).max(3_600_000).default(30_000),
   // A linked instance is reconciled with Green-API when its state is older than this (decision 120).
   WA_RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /** Background refresher (decision 231): rows per pass, upstream checks in flight. */
+  WA_REFRESH_BATCH_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
+  WA_REFRESH_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(32),
   // Days a number stays linked after WhatsApp Pro is switched off, before it is unlinked (decision 169).
   WA_DISABLED_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(7),
   // Background jobs (graphile-worker): run them in this process (off: only `npm run worker` does), and how many at once.

@@ -133,15 +133,29 @@ export interface ConnectionRepository {
   recordLinkExpired(tenantId: string, at: Date): Promise<boolean>
 
   /**
-   * Rows the background refresher has work for at `now`, oldest check first, at most `limit`:
-   * a running link attempt (`notAuthorized`, `linkExpiresAt` set, expiry not recorded yet:
-   * live ones to poll, expired ones to record), and linked rows (any other status) last checked
-   * before `checkedBefore` (or never).
+   * Rows the background refresher has work for at `now`: the running link attempts
+   * (`notAuthorized`, `linkExpiresAt` set, expiry not recorded yet: live ones to poll, expired
+   * ones to record), oldest check first, at most `limit`; then linked rows (any other status)
+   * last checked before `checkedBefore` (or never), oldest check first, at most `limit` too.
+   * Each kind has its own limit: a wave of due reconciles never holds a live attempt back, and
+   * many live attempts never starve the reconciles (docs/decisions/231).
    *
    * @example
    * const due = await connections.listDueForRefresh({ checkedBefore: oneMinuteAgo, limit: 500 })
    */
   listDueForRefresh(input: { checkedBefore: Date; limit: number }): Promise<ConnectionRecord[]>
+
+  /**
+   * The bookkeeping of many unchanged observations in one write: each row whose stored status
+   * is still `status` gets `status_checked_at = at` (unless it already holds a later check).
+   * Nothing a user sees changes, so nothing is published or timelined; a row that changed
+   * meanwhile is left alone (its change was recorded by whoever saw it). Returns how many rows
+   * were updated.
+   *
+   * @example
+   * await connections.recordChecked([{ tenantId: 'macrea', status: 'notAuthorized' }], now)
+   */
+  recordChecked(checks: ReadonlyArray<{ tenantId: string; status: ConnectionState }>, at: Date): Promise<number>
 
   /**
    * Deletes the tenant's row and appends the timeline entry `{from: status, to: notAuthorized,

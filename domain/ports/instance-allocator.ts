@@ -195,4 +195,13 @@ export interface InstanceAllocator {
    * if (await instances.tryAcquirePollLease('1101000001', 1000)) await provider.getState(creds)
    */
   tryAcquirePollLease(instanceId: string, minIntervalMs: number): Promise<boolean>
+
+  /**
+   * `tryAcquirePollLease` for many instances in one round trip: returns the ids whose lease
+   * this caller got (the others were polled less than `minIntervalMs` ago, by anyone).
+   *
+   * @example
+   * const won = await instances.tryAcquirePollLeases(['1101000001', '1101000002'], 1100)
+   */
+  tryAcquirePollLeases(instanceIds: readonly string[], minIntervalMs: number): Promise<Set<string>>
 }

@@ -112,15 +112,28 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
         (e) => e.tenantId === r.tenantId && e.source === 'expire' && r.linkStartedAt !== null && e.at >= r.linkStartedAt,
       )
     const checkedMs = (r: ConnectionRecord) => r.statusCheckedAt?.getTime() ?? -Infinity
-    return [...this.rows.values()]
-      .filter((r) =>
-        r.status === 'notAuthorized'
-          ? r.linkExpiresAt !== null && !expiryRecorded(r)
-          : r.statusCheckedAt === null || r.statusCheckedAt < input.checkedBefore,
-      )
-      .sort((a, b) => checkedMs(a) - checkedMs(b))
-      .slice(0, input.limit)
-      .map((r) => ({ ...r }))
+    const oldestFirst = (rows: ConnectionRecord[]) => rows.sort((a, b) => checkedMs(a) - checkedMs(b)).slice(0, input.limit)
+    const rows = [...this.rows.values()]
+    // Each kind with its own limit: link attempts, then linked rows due.
+    return [
+      ...oldestFirst(rows.filter((r) => r.status === 'notAuthorized' && r.linkExpiresAt !== null && !expiryRecorded(r))),
+      ...oldestFirst(
+        rows.filter(
+          (r) => r.status !== 'notAuthorized' && (r.statusCheckedAt === null || r.statusCheckedAt < input.checkedBefore),
+        ),
+      ),
+    ].map((r) => ({ ...r }))
+  }
+
+  async recordChecked(checks: ReadonlyArray<{ tenantId: string; status: ConnectionState }>, at: Date): Promise<number> {
+    let n = 0
+    for (const c of checks) {
+      const r = this.rows.get(c.tenantId)
+      if (!r || r.status !== c.status || (r.statusCheckedAt && r.statusCheckedAt >= at)) continue
+      this.rows.set(c.tenantId, { ...r, statusCheckedAt: at })
+      n++
+    }
+    return n
   }
 
   async delete(tenantId: string, at: Date): Promise<ConnectionRecord | null> {

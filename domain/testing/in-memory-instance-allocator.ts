@@ -188,6 +188,19 @@ export class InMemoryInstanceAllocator implements InstanceAllocator {
     if (r && r.tenantId === tenantId) this.rows.delete(instanceId)
   }
 
+  async tryAcquirePollLeases(instanceIds: readonly string[], minIntervalMs: number): Promise<Set<string>> {
+    this.leaseCalls++
+    const won = new Set<string>()
+    const now = this.clock.now().getTime()
+    for (const id of new Set(instanceIds)) {
+      const last = this.polledAt.get(id)
+      if (last !== undefined && last > now - minIntervalMs) continue
+      this.polledAt.set(id, now)
+      won.add(id)
+    }
+    return won
+  }
+
   async tryAcquirePollLease(instanceId: string, minIntervalMs: number): Promise<boolean> {
     this.leaseCalls++
     const now = this.clock.now().getTime()

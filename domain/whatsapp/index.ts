@@ -42,3 +42,4 @@ export {
   type StatusHistoryEntry,
   type StatusReason,
 } from './status-history'
+export { derivePhase, type LinkPhase } from './connection-machine'

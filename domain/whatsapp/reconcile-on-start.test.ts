@@ -47,4 +47,19 @@ describe('reconcileOnStart', () => {
     expect(await reconcileOnStart(w.deps)).toEqual({ checked: 0, failed: 0 })
     expect(w.provider.count()).toBe(0)
   })
+
+  it('two processes starting together: each row is checked once, by whichever took its lease', async () => {
+    const w = createTestWorld()
+    for (const [i, t] of ['t1', 't2', 't3'].entries()) {
+      w.features.setFlags(t, { whatsapp_enabled: true })
+      w.addInstance(`110100001${i}`)
+      await generateQr(w.deps, { tenantId: t, actor, publicUrl: 'https://x.test' })
+    }
+    const [a, b] = await Promise.all([reconcileOnStart(w.deps), reconcileOnStart(w.deps)])
+    expect(a.checked + b.checked).toBe(3)
+    expect(w.provider.count('getState')).toBe(3)
+    // A later start (past the lease's interval) checks again.
+    w.clock.advance(w.deps.config.attemptPollIntervalMs)
+    expect(await reconcileOnStart(w.deps)).toEqual({ checked: 3, failed: 0 })
+  })
 })

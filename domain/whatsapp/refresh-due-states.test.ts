@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createTestWorld, type TestWorld } from '../testing/test-deps'
 import { generateQr } from './generate-qr'
 import { getConnectionStatus } from './get-connection-status'
@@ -164,5 +164,52 @@ describe('refreshDueStates (background refresher pass)', () => {
     expect(await refreshDueStates(w.deps)).toMatchObject({ failed: 1 })
     expect(w.provider.count('getState')).toBe(1)
     expect(w.connections.rows.get('globex')?.status).toBe('authorized')
+  })
+
+  it('more live attempts than a batch keep their 1.1 s pace through a wave of due reconciles, which still get theirs', async () => {
+    const w = createTestWorld({ refreshBatchSize: 4 })
+    const ids = (n: number, base: number) => Array.from({ length: n }, (_, i) => String(base + i))
+    // 6 connected instances, all due for a reconcile at once (older than the interval).
+    for (const [i, id] of ids(6, 1101000100).entries()) {
+      await linking(w, `linked${i}`, id)
+      w.provider.setState(id, 'authorized', `+3361234560${i}`)
+    }
+    for (let p = 0; p < 3; p++) await refreshDueStates(w.deps)
+    expect([...w.connections.rows.values()].every((r) => r.status === 'authorized')).toBe(true)
+    w.clock.advance(w.deps.config.reconcileIntervalMs + 1)
+    // 6 live attempts: more than a batch.
+    for (const [i, id] of ids(6, 1101000200).entries()) await linking(w, `live${i}`, id)
+    const polls = (id: string) => w.provider.calls.filter((c) => c.method === 'getState' && c.instanceId === id).length
+    const before = new Map(ids(6, 1101000200).map((id) => [id, polls(id)]))
+    // Two passes (a quarter interval apart): every attempt checked once, 4 reconciles + 2.
+    await refreshDueStates(w.deps)
+    w.clock.advance(275)
+    await refreshDueStates(w.deps)
+    expect(ids(6, 1101000200).map((id) => polls(id) - before.get(id)!)).toEqual([1, 1, 1, 1, 1, 1])
+    expect(ids(6, 1101000100).map(polls)).toEqual([2, 2, 2, 2, 2, 2])
+    // 40 more passes every 275 ms (11 s): every attempt 10 more checks, 1.1 s apart, never more.
+    for (let t = 275; t <= 11_000; t += 275) {
+      w.clock.advance(275)
+      await refreshDueStates(w.deps)
+    }
+    for (const id of ids(6, 1101000200)) expect(polls(id) - before.get(id)!).toBe(11)
+    // The reconciles: one each, none again within their interval.
+    expect(ids(6, 1101000100).map(polls)).toEqual([2, 2, 2, 2, 2, 2])
+  })
+
+  it('a pass asks for its leases in one round trip and records its unchanged answers in one write', async () => {
+    const w = createTestWorld()
+    for (let i = 0; i < 5; i++) await linking(w, `t${i}`, String(1101000300 + i))
+    const leaseCalls = w.instances.leaseCalls
+    const recordChecked = vi.spyOn(w.connections, 'recordChecked')
+    const applyStatus = vi.spyOn(w.connections, 'applyStatus')
+    w.clock.advance(500)
+    expect(await refreshDueStates(w.deps)).toEqual({ checked: 5, failed: 0, expired: 0 })
+    expect(w.instances.leaseCalls - leaseCalls).toBe(1)
+    expect(applyStatus).not.toHaveBeenCalled()
+    expect(recordChecked).toHaveBeenCalledTimes(1)
+    expect(recordChecked.mock.calls[0]![0]).toHaveLength(5)
+    for (let i = 0; i < 5; i++) expect(w.connections.rows.get(`t${i}`)?.statusCheckedAt).toEqual(w.clock.now())
+    expect(w.publisher.published).toEqual([])
   })
 })

@@ -1,6 +1,8 @@
+import type { ConnectionRecord, StatusSource } from '../ports/connection-repository'
+import type { ConnectionState } from './connection-state'
 import { derivePhase } from './connection-machine'
 import type { WhatsAppDeps } from './whatsapp-deps'
-import { errorSummary, mapWithConcurrency } from './use-case-helpers'
+import { credentialsOf, errorSummary, mapWithConcurrency } from './use-case-helpers'
 import { refreshFromUpstream } from './refresh-from-upstream'
 import { releaseExpiredClaim } from './lifecycle'
 
@@ -12,16 +14,27 @@ export interface RefreshReport {
   expired: number
 }
 
+interface Check {
+  row: ConnectionRecord
+  source: StatusSource
+}
+
 /**
  * One pass of the background refresher (run by every app process on a short timer): the rows
- * with work due (`listDueForRefresh`) get, by phase,
+ * with work due (`listDueForRefresh`: link attempts first, then linked rows) get, by phase,
  * - `linking`: a state check every `attemptPollIntervalMs`,
  * - `connected` / `degraded`: a reconcile once the state is older than `reconcileIntervalMs`,
  * - `linkExpired`: the expiry recorded once (shared mode: the instance released), then nothing,
  * each upstream check single-flight per instance across processes (the poll lease), so
  * Green-API sees at most one call per interval however many processes and pollers there are.
- * A failed check is logged and not retried before the next interval: the answer the tenant
- * polls stays the stored state (marked stale once too old). Never throws for one row.
+ *
+ * The database work of a pass does not grow with its checks (decision 231): the leases of all
+ * its rows are taken in one round trip per interval, the upstream calls run with
+ * `refreshConcurrency` in flight and no pooled connection held, and the answers that changed
+ * nothing are recorded in one write. Only a change goes through `recordObservation` (row,
+ * timeline, publish). A failed check is logged and not retried before the next interval: the
+ * answer the tenant polls stays the stored state (marked stale once too old). Never throws for
+ * one row.
  */
 export async function refreshDueStates(deps: WhatsAppDeps): Promise<RefreshReport> {
   const { config } = deps
@@ -31,30 +44,74 @@ export async function refreshDueStates(deps: WhatsAppDeps): Promise<RefreshRepor
     limit: config.refreshBatchSize,
   })
   const report: RefreshReport = { checked: 0, failed: 0, expired: 0 }
-  await mapWithConcurrency(due, config.reconcileConcurrency, async (row) => {
+  const expired: ConnectionRecord[] = []
+  const attempts: ConnectionRecord[] = []
+  const linked: ConnectionRecord[] = []
+  for (const row of due) {
     const phase = derivePhase(row, now)
+    if (phase === 'linkExpired') expired.push(row)
+    else if (phase === 'linking') attempts.push(row)
+    else if (phase === 'connected' || phase === 'degraded') linked.push(row)
+  }
+
+  await mapWithConcurrency(expired, config.reconcileConcurrency, async (row) => {
     try {
-      if (phase === 'linkExpired') {
-        if (await deps.connections.recordLinkExpired(row.tenantId, now)) {
-          report.expired++
-          deps.linkOutcomes.record('expired')
-          // Shared mode: the one instance goes back to whoever links next (decision 212).
-          await releaseExpiredClaim(deps, row)
-        }
+      if (await deps.connections.recordLinkExpired(row.tenantId, now)) {
+        report.expired++
+        deps.linkOutcomes.record('expired')
+        // Shared mode: the one instance goes back to whoever links next (decision 212).
+        await releaseExpiredClaim(deps, row)
+      }
+    } catch (err) {
+      report.failed++
+      deps.logger.warn({ tenantId: row.tenantId, err: errorSummary(err) }, 'recording an expired link attempt failed')
+    }
+  })
+
+  const [polls, reconciles] = await Promise.all([
+    leased(deps, attempts, config.attemptPollIntervalMs),
+    leased(deps, linked, config.reconcileIntervalMs),
+  ])
+  const checks: Check[] = [
+    ...polls.map((row) => ({ row, source: 'poll' as const })),
+    ...reconciles.map((row) => ({ row, source: 'reconcile' as const })),
+  ]
+  const checkedAt = deps.clock.now()
+  const unchanged: Array<{ tenantId: string; status: ConnectionState }> = []
+  await mapWithConcurrency(checks, config.refreshConcurrency, async ({ row, source }) => {
+    report.checked++
+    try {
+      const state = await deps.provider.getState(credentialsOf(deps, row), { once: true })
+      if (state === null) return // instance still being created upstream: nothing to learn
+      // Same state, and no account to fetch: bookkeeping only, written with the others below.
+      if (state === row.status && (state !== 'authorized' || row.account)) {
+        unchanged.push({ tenantId: row.tenantId, status: state })
         return
       }
-      if (phase === 'unlinked') return
-      const interval = phase === 'linking' ? config.attemptPollIntervalMs : config.reconcileIntervalMs
-      if (!(await deps.instances.tryAcquirePollLease(row.instanceId, interval))) return
-      report.checked++
-      await refreshFromUpstream(deps, row, phase === 'linking' ? 'poll' : 'reconcile')
+      await refreshFromUpstream(deps, row, source, state)
     } catch (err) {
       report.failed++
       deps.logger.warn(
-        { tenantId: row.tenantId, instanceId: row.instanceId, phase, err: errorSummary(err) },
+        { tenantId: row.tenantId, instanceId: row.instanceId, source, err: errorSummary(err) },
         'background state check failed',
       )
     }
   })
+  try {
+    await deps.connections.recordChecked(unchanged, checkedAt)
+  } catch (err) {
+    // The states are what was stored; only their age is not recorded (stale sooner, checked again).
+    deps.logger.warn({ rows: unchanged.length, err: errorSummary(err) }, 'recording background state checks failed')
+  }
   return report
+}
+
+/** The rows whose instance's poll lease this call won, in one round trip. */
+async function leased(deps: WhatsAppDeps, rows: ConnectionRecord[], intervalMs: number): Promise<ConnectionRecord[]> {
+  if (rows.length === 0) return []
+  const won = await deps.instances.tryAcquirePollLeases(
+    rows.map((r) => r.instanceId),
+    intervalMs,
+  )
+  return rows.filter((r) => won.has(r.instanceId))
 }

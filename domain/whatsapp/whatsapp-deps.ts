@@ -41,8 +41,15 @@ export interface WhatsAppConfig {
    * reconciled with Green-API when its state was last confirmed longer ago than this.
    */
   reconcileIntervalMs: number
-  /** At most this many rows per refresher pass (oldest check first). */
+  /** At most this many rows per refresher pass (link attempts first, oldest check first). */
   refreshBatchSize: number
+  /**
+   * Upstream state checks in flight during a refresher pass (no pooled connection is held
+   * meanwhile: leases and bookkeeping are one write each per pass). With Green-API answering
+   * in `L` s, one process keeps about `refreshConcurrency × 1.1 / L` live attempts at their
+   * 1.1 s pace (decision 231).
+   */
+  refreshConcurrency: number
   rateLimits: {
     generateQr: RateLimitRule
     pairingCode: RateLimitRule
@@ -81,6 +88,7 @@ export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
   attemptPollIntervalMs: 1100,
   reconcileIntervalMs: 60_000,
   refreshBatchSize: 500,
+  refreshConcurrency: 32,
   rateLimits: {
     generateQr: { limit: 10, windowSeconds: 60 },
     pairingCode: { limit: 5, windowSeconds: 600 },

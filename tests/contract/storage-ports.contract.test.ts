@@ -332,6 +332,23 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       const later = (await w.connections.listForReconcile(at(301))).map((r) => r.tenantId)
       expect(later).toEqual([connected.tenantId])
     })
+
+    it('recordChecked: one write moves status_checked_at of the rows still in the observed status, never backwards', async () => {
+      const same = await linking()
+      const moved = await linking()
+      await w.connections.applyStatus(moved.tenantId, { status: 'authorized', checkedAt: at(5), source: 'webhook' })
+      const checks = [
+        { tenantId: same.tenantId, status: 'notAuthorized' as const },
+        { tenantId: moved.tenantId, status: 'notAuthorized' as const },
+        { tenantId: await w.newTenant(), status: 'notAuthorized' as const },
+      ]
+      expect(await w.connections.recordChecked(checks, at(10))).toBe(1)
+      expect(await w.connections.recordChecked(checks, at(9))).toBe(0)
+      expect(await w.connections.findByTenant(same.tenantId)).toEqual({ ...same.record, statusCheckedAt: at(10) })
+      expect((await w.connections.findByTenant(moved.tenantId))?.statusCheckedAt).toEqual(at(5))
+      expect(await w.connections.recordChecked([], at(11))).toBe(0)
+      expect((await w.timeline(same.tenantId)).map((e) => e.source)).toEqual(['link'])
+    })
   })
 
   describe('InstanceAllocator', () => {
@@ -456,6 +473,12 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
         needsLogout: false,
       })
       expect(await w.instances.tryAcquirePollLease(id, 60_000)).toBe(true)
+      // The batch form shares the lease: taken above, so not won here; a fresh one is.
+      const other = await freeInstance()
+      expect(await w.instances.tryAcquirePollLeases([id, other, other], 60_000)).toEqual(new Set([other]))
+      expect(await w.instances.tryAcquirePollLeases([id, other], 60_000)).toEqual(new Set())
+      expect(await w.instances.tryAcquirePollLease(other, 60_000)).toBe(false)
+      expect(await w.instances.tryAcquirePollLeases([], 60_000)).toEqual(new Set())
 
       await w.instances.claimById(id, owner, at(1))
       await w.instances.remove(id, owner)

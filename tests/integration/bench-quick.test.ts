@@ -43,7 +43,7 @@ describe('npm run bench -- --quick', () => {
       'status, live link attempt (5 tenants): vs no-op',
       'status, connected, 20 tenants in rotation: vs no-op',
       'upstream, live attempts, 1 process',
-      'upstream, connected, 20 tenants in rotation',
+      'upstream, connected, 20 tenants in rotation, within its phase',
       'two processes, live attempts',
       'two processes, connected',
       '500 SSE streams: opened',
@@ -54,6 +54,9 @@ describe('npm run bench -- --quick', () => {
     ]
     for (const figure of expected) expect(rows).toContain(figure)
     expect(rows.some((r) => r.startsWith('heap after GC over a soak of '))).toBe(true)
+    // The connected rate over a span (a whole reconcile interval in a full run).
+    expect(rows.some((r) => r.startsWith('upstream, 20 connected, 1 process, over '))).toBe(true)
+    expect(rows.some((r) => r.startsWith('upstream, 20 connected, 2 processes, over '))).toBe(true)
     // CPU per request beside requests/s, ratios to the no-op and the static file.
     expect(stdout).toMatch(/\| no-op Remix route +\| \d+ req\/s, p50 \d+ ms, p99 \d+ ms, CPU \d+\.\d{3} ms\/req/)
     expect(stdout).toMatch(/x req\/s, [\d.]+x p99, [\d.]+x CPU\/req; vs static [\d.]+x req\/s/)
