@@ -45,14 +45,17 @@ const P = QUICK
       stateTenants: 5,
       rotation: [1, 5, 20],
       phaseSec: 1,
-      warmup: { amount: 300, maxSec: 2 },
+      // A quick run proves every phase runs and every row prints (its figures are not the ones
+      // that count): short warm-ups, a short soak, one SSE count, so the smoke test
+      // (tests/integration/bench-quick.test.ts) costs the suite as little as it can.
+      warmup: { amount: 100, maxSec: 0.5 },
       rounds: 1,
-      sse: [100, 500],
+      sse: [500],
       fanoutRounds: 1,
-      soak: 1_000,
+      soak: 600,
       soakChunks: 2,
-      soakMaxSec: 10,
-      idleSec: 1,
+      soakMaxSec: 4,
+      idleSec: 0.2,
     }
   : {
       stateTenants: 100,
