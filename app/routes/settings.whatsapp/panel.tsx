@@ -3,7 +3,7 @@ import { useEffect, useRef } from 'react'
 import { t, type Lang, type MessageKey } from '../../utils/i18n'
 import { ActionError, IntentForm, SubmitButton, useIntent } from './intent-form'
 import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH } from './intents'
-import { durationText } from './messages'
+import { monthlyPrice, relativeWords } from '../../utils/words'
 import type { ActionResult, DegradedStatus, PanelView, RecentMessagesView, WaitingDisplay } from './types'
 import { useClock, useLiveStatus, useMessageStatuses } from './use-live-status'
 
@@ -145,7 +145,7 @@ function Upsell({ lang, canMutate, actionData }: PanelProps) {
       </div>
       <div className="wa-price-box">
         <p className="wa-price">
-          <strong>{t(lang, 'wa.upsell.price')}</strong>
+          <strong>{t(lang, 'wa.upsell.price', { price: monthlyPrice(lang) })}</strong>
           <span className="muted">{t(lang, 'wa.upsell.priceNote')}</span>
         </p>
         {canMutate ? (
@@ -293,12 +293,12 @@ function Waiting({
       <div className="wa-instructions">
         <h2>{t(lang, pairing ? 'wa.pairing.title' : 'wa.waiting.title')}</h2>
         {display.kind === 'qr' ? (
-          <p className="wa-timer">{t(lang, 'wa.waiting.qrExpiresIn', { time: durationText(lang, left(display.expiresAt)) })}</p>
+          <p className="wa-timer">{t(lang, 'wa.waiting.qrExpiresIn', { time: relativeWords(lang, left(display.expiresAt)) })}</p>
         ) : null}
         {display.kind === 'pairing' ? (
           <p className="wa-timer">
             {left(display.expiresAt) > 0
-              ? t(lang, 'wa.pairing.expiresIn', { time: durationText(lang, left(display.expiresAt)) })
+              ? t(lang, 'wa.pairing.expiresIn', { time: relativeWords(lang, left(display.expiresAt)) })
               : t(lang, 'wa.pairing.expired')}
           </p>
         ) : null}
@@ -326,7 +326,7 @@ function Waiting({
         </ol>
         {linkExpiresAt ? (
           <p className="muted wa-attempt">
-            {t(lang, 'wa.waiting.attemptEndsIn', { time: durationText(lang, left(linkExpiresAt)) })}
+            {t(lang, 'wa.waiting.attemptEndsIn', { time: relativeWords(lang, left(linkExpiresAt)) })}
           </p>
         ) : null}
         {canMutate ? (
