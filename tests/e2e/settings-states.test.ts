@@ -174,7 +174,7 @@ describe('enabled tenant in English, members, degraded states', () => {
       // where the QR would be; else the message sits under the button. Either way: readable.
       const alert = page
         .getByRole('alert')
-        .filter({ hasText: /Le service WhatsApp ne répond pas pour le moment\. Réessayez dans \d+ s\./ })
+        .filter({ hasText: /Le service WhatsApp ne répond pas pour le moment\. Réessayez dans \d+\ss\./ })
       await alert.first().waitFor({ timeout: 15_000 })
       expect(await page.locator('h1').first().textContent()).toBe('WhatsApp Pro')
       await expectAccessible(page, 'upstream down')
