@@ -69,9 +69,11 @@ export function ErrorBoundary() {
     return <UnavailableMessage {...(error.data as { title: string; body: string; retry: string })} />
   }
   const status = isRouteErrorResponse(error) ? error.status : 500
+  // Never the error's message or stack: a user reads what happened and where to go.
   return (
-    <main className="page">
+    <main className="page" lang={lang}>
       <h1>{t(lang, status === 404 ? 'error.notFound' : 'error.unexpected')}</h1>
+      <p>{t(lang, status === 404 ? 'error.notFound.lead' : 'error.unexpected.lead')}</p>
       <p>
         <a href="/">{t(lang, 'error.home')}</a>
       </p>

@@ -1,17 +1,16 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi'
-import { isValidPhoneNumber } from 'libphonenumber-js'
 import { z } from 'zod'
 import { API_ERROR_CODES } from './error-codes'
 import { CRM_EVENT_TYPES } from '../../domain/ports/event-sink'
 import {
   CONNECTION_STATES,
   MAX_HISTORY_PAGE,
-  PhoneNumberSchema,
   STATUS_ADVICE,
   STATUS_REASONS,
   STATUS_SOURCES,
   TestMessageSchema,
 } from '../../domain/whatsapp'
+import { toE164 } from '../utils/phone.server'
 import {
   MAX_PAGE_SIZE,
   MAX_REFERENCE_LENGTH,
@@ -28,10 +27,17 @@ extendZodWithOpenApi(z)
  * `/api/openapi.json` is generated from the same objects, so the document cannot drift.
  */
 
-// E.164 by regex (domain) plus a real numbering-plan check (libphonenumber-js).
-const ApiPhoneNumberSchema = PhoneNumberSchema.refine((v) => isValidPhoneNumber(v), 'not a valid phone number').openapi({
-  example: '+33612345678',
-})
+// E.164, or national in the tenant's country (France for now, decision 173), checked against real
+// numbering plans (libphonenumber-js); routes turn it into E.164 with `toE164`. One check, so a
+// bad number is one issue (`api.issue.phone`, in the caller's language), not two.
+const ApiPhoneNumberSchema = z
+  .string()
+  .max(40)
+  .refine((v) => toE164(v) !== null, { message: 'api.issue.phone', abort: true })
+  .openapi({
+    description: 'E.164 (`+33612345678`), or a national number of the tenant country (FR: `06 12 34 56 78`)',
+    example: '+33612345678',
+  })
 
 export const EmptyBodySchema = z.object({}).strict().openapi('EmptyBody')
 export const PairingCodeBodySchema = z.object({ phoneNumber: ApiPhoneNumberSchema }).strict().openapi('PairingCodeBody')
@@ -132,7 +138,7 @@ export const WebhookAckSchema = z.object({ ok: z.literal(true), applied: z.boole
 const MESSAGE_EXAMPLE_ID = '3f0c7b8e-2d4a-4b6e-9c1d-5a7e8f9b0c12'
 export const SendMessageBodySchema = z
   .object({
-    to: z.string().min(3).max(40).openapi({
+    to: ApiPhoneNumberSchema.openapi({
       description: 'E.164 (`+33612345678`), or a national number of the tenant country (FR: `06 12 34 56 78`)',
       example: '+33612345678',
     }),

@@ -1,6 +1,9 @@
-import { errorResponse } from '../utils/http-errors.server'
+import type { LoaderFunctionArgs } from '@remix-run/node'
+import { inLanguage, localizedError } from '../utils/http-errors.server'
+import { getLang } from '../utils/lang.server'
 
-// Unknown /api/* paths answer the JSON envelope, not the HTML 404 page.
-const notFound = () => errorResponse(404, 'NOT_FOUND', 'No such API route')
+// Unknown /api/* paths answer the JSON envelope (in the caller's language), not the HTML 404 page.
+const notFound = async ({ request }: Pick<LoaderFunctionArgs, 'request'>) =>
+  inLanguage(localizedError(404, 'NOT_FOUND', 'api.routeNotFound'), await getLang(request))
 export const loader = notFound
 export const action = notFound

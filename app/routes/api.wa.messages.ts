@@ -2,10 +2,9 @@ import type { ActionFunctionArgs, LoaderFunctionArgs } from '@remix-run/node'
 import { IdempotencyKeySchema, MessageListQuerySchema, SendMessageBodySchema } from '../api/schemas'
 import { presentMessage } from '../api/presenters'
 import { getServices } from '../services.server'
-import { apiHandler, ok } from '../utils/api.server'
-import { readJsonBody } from '../utils/api.server'
+import { apiHandler, ok, parseOrThrow, readJsonBody } from '../utils/api.server'
 import { requireApiContext } from '../utils/guards.server'
-import { validationFailed } from '../utils/http-errors.server'
+import { invalidRequest } from '../utils/http-errors.server'
 import { toE164 } from '../utils/phone.server'
 import { listMessages, queueMessage } from '../../domain/messages'
 
@@ -18,12 +17,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const rawKey = request.headers.get('idempotency-key')
     const key = rawKey === null ? null : IdempotencyKeySchema.safeParse(rawKey)
     if (key && !key.success)
-      throw validationFailed('Invalid Idempotency-Key header', [
-        { path: 'Idempotency-Key', message: '1 to 255 visible ASCII characters' },
-      ])
+      throw invalidRequest('api.header.idempotencyKey', [{ path: 'Idempotency-Key', key: 'api.issue.idempotencyKey' }])
     const body = await readJsonBody(request, SendMessageBodySchema)
     const to = toE164(body.to)
-    if (!to) throw validationFailed('Invalid request body', [{ path: 'to', message: 'not a valid phone number' }])
+    if (!to) throw invalidRequest('api.body.invalid', [{ path: 'to', key: 'api.issue.phone' }])
     const { message, replayed } = await queueMessage(services.messages, {
       tenantId: ctx.tenantId,
       to,
@@ -40,14 +37,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const services = getServices()
   return apiHandler(request, services.logger, async () => {
     const ctx = await requireApiContext(request, { mutating: false, context })
-    const query = MessageListQuerySchema.safeParse(Object.fromEntries(new URL(request.url).searchParams))
-    if (!query.success) {
-      throw validationFailed(
-        'Invalid query',
-        query.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-      )
-    }
-    const page = await listMessages(services.messages, { tenantId: ctx.tenantId, ...stripUndefined(query.data) })
+    const query = parseOrThrow(MessageListQuerySchema, Object.fromEntries(new URL(request.url).searchParams), 'api.query.invalid')
+    const page = await listMessages(services.messages, { tenantId: ctx.tenantId, ...stripUndefined(query) })
     return ok({ ok: true, messages: page.messages.map(presentMessage), nextCursor: page.nextCursor })
   })
 }

@@ -3,6 +3,7 @@ import { PairingCodeBodySchema } from '../api/schemas'
 import { getServices } from '../services.server'
 import { apiHandler, ok, readJsonBody } from '../utils/api.server'
 import { requireApiContext } from '../utils/guards.server'
+import { toE164 } from '../utils/phone.server'
 import { publicUrlOf, requireWhatsApp } from '../utils/whatsapp.server'
 import { requestPairingCode } from '../../domain/whatsapp'
 
@@ -16,7 +17,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
     const result = await requestPairingCode(services.whatsapp, {
       tenantId: ctx.tenantId,
       actor: ctx.actor,
-      phoneNumber: body.phoneNumber,
+      // The schema accepted it as E.164 or national: the domain gets E.164.
+      phoneNumber: toE164(body.phoneNumber) ?? body.phoneNumber,
       publicUrl: publicUrlOf(context),
       ip: ctx.ip,
     })

@@ -5,6 +5,7 @@ import { apiHandler, ok, readJsonBody } from '../utils/api.server'
 import { requireApiContext } from '../utils/guards.server'
 import { t } from '../utils/i18n'
 import { getLang } from '../utils/lang.server'
+import { toE164 } from '../utils/phone.server'
 import { requireWhatsApp } from '../utils/whatsapp.server'
 import { sendTestMessage } from '../../domain/whatsapp'
 
@@ -21,7 +22,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
       {
         tenantId: ctx.tenantId,
         actor: ctx.actor,
-        ...(body.to ? { to: body.to } : {}),
+        // The schema accepted it as E.164 or national: the domain gets E.164.
+        ...(body.to ? { to: toE164(body.to) ?? body.to } : {}),
         message: body.message ?? t(await getLang(request), 'wa.test.defaultMessage'),
         ip: ctx.ip,
       },

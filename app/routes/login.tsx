@@ -14,6 +14,7 @@ import { appOrigin, isSameOriginRequest } from '../utils/csrf.server'
 import { optionalUser } from '../utils/guards.server'
 import { csrfRejected } from '../utils/http-errors.server'
 import { t } from '../utils/i18n'
+import { inSecondsWords } from '../utils/words'
 import { getLang } from '../utils/lang.server'
 import { safeRedirect } from '../utils/safe-redirect'
 import { rotateSession } from '../utils/session.server'
@@ -77,7 +78,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (error instanceof LoginFailure) {
       const throttled = error.reason === 'throttled'
       return json(
-        { error: throttled ? t(lang, 'login.throttled', { seconds: error.retryAfterSeconds }) : t(lang, 'login.invalid') },
+        {
+          error: throttled
+            ? t(lang, 'login.throttled', { when: inSecondsWords(lang, error.retryAfterSeconds) })
+            : t(lang, 'login.invalid'),
+        },
         {
           status: throttled ? 429 : 401,
           headers: throttled

@@ -168,7 +168,7 @@ export default function ApiTokens() {
   const busy = navigation.state === 'submitting'
   return (
     // The settings layout (settings.tsx) provides navigation, language switch and sign-out.
-    <div lang={lang}>
+    <main lang={lang}>
       <div className="page-header">
         <h1>{tr('tokens.title')}</h1>
       </div>
@@ -273,6 +273,6 @@ export default function ApiTokens() {
           </table>
         )}
       </section>
-    </div>
+    </main>
   )
 }

@@ -71,15 +71,19 @@ export default function SettingsLayout() {
           </div>
         </div>
       </header>
+      {/* Every text sits in a landmark (screen readers list them): the banner is complementary
+          information about the whole app, the "signed in as" line a labelled region. */}
       {simulator ? (
-        <p className="sim-banner" role="note">
-          <strong>{t(lang, 'settings.simulatorLabel')}</strong> {t(lang, 'settings.simulator')}
-        </p>
+        <aside className="sim-banner" aria-label={t(lang, 'settings.simulatorLabel')}>
+          <p>
+            <strong>{t(lang, 'settings.simulatorLabel')}</strong> {t(lang, 'settings.simulator')}
+          </p>
+        </aside>
       ) : null}
       <div className="shell-content" id="main-content">
-        <p className="whoami">
-          {t(lang, 'settings.signedInAs', { email, role: t(lang, `settings.role.${role}`), tenant: tenantId })}
-        </p>
+        <section className="whoami" aria-label={t(lang, 'settings.account')}>
+          <p>{t(lang, 'settings.signedInAs', { email, role: t(lang, `settings.role.${role}`), tenant: tenantId })}</p>
+        </section>
         <Outlet />
       </div>
     </div>

@@ -7,15 +7,25 @@ import {
   DOMAIN_ERRORS,
   domainErrorResponse,
   errorResponse,
-  validationFailed,
+  inLanguage,
+  invalidRequest,
+  localizedError,
 } from './http-errors.server'
-import { t, type Lang } from './i18n'
+import { t, type Lang, type MessageKey } from './i18n'
 import { getLang } from './lang.server'
+import { inSecondsWords } from './words'
 
 const MAX_JSON_BODY_BYTES = 16 * 1024
 
-function issuesOf(error: z.ZodError): Array<{ path: string; message: string }> {
-  return error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))
+/**
+ * `schema.safeParse` whose failure is the 400 envelope `key` with one issue per field, in the
+ * request's language once `apiHandler` answers (zod's own texts through zod's locale).
+ */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, key: MessageKey): z.infer<S> {
+  // reportInput: zod's texts say what was received ("string received"); only texts leave here.
+  const parsed = schema.safeParse(value, { reportInput: true })
+  if (!parsed.success) throw invalidRequest(key, parsed.error.issues)
+  return parsed.data
 }
 
 /**
@@ -37,24 +47,22 @@ export async function readJsonBody<S extends z.ZodType>(request: Request, schema
   if (raw.trim().length > 0) {
     const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
     if (type !== 'application/json' && !type.endsWith('+json')) {
-      throw errorResponse(415, 'VALIDATION_FAILED', 'Content-Type must be application/json', { extra: { issues: [] } })
+      throw localizedError(415, 'VALIDATION_FAILED', 'api.body.contentType', { issues: [] })
     }
     try {
       value = JSON.parse(raw)
     } catch {
-      throw validationFailed('Body is not valid JSON')
+      throw invalidRequest('api.body.notJson')
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw validationFailed('Body must be a JSON object')
+      throw invalidRequest('api.body.notObject')
     }
   }
-  const parsed = schema.safeParse(value)
-  if (!parsed.success) throw validationFailed('Invalid request body', issuesOf(parsed.error))
-  return parsed.data
+  return parseOrThrow(schema, value, 'api.body.invalid')
 }
 
 function tooLarge(): Response {
-  return errorResponse(400, 'VALIDATION_FAILED', `Body larger than ${MAX_JSON_BODY_BYTES} bytes`, { extra: { issues: [] } })
+  return invalidRequest('api.body.tooLarge', [], { bytes: MAX_JSON_BODY_BYTES })
 }
 
 /** Past this many bytes an oversized upload is cut off (connection reset) instead of drained. */
@@ -117,7 +125,10 @@ export function databaseUnavailable(lang: Lang): Response {
   return errorResponse(
     503,
     'UPSTREAM_UNAVAILABLE',
-    t(lang, 'api.databaseUnavailable', { seconds: DATABASE_RETRY_AFTER_SECONDS }),
+    t(lang, 'api.databaseUnavailable', {
+      seconds: DATABASE_RETRY_AFTER_SECONDS,
+      when: inSecondsWords(lang, DATABASE_RETRY_AFTER_SECONDS),
+    }),
     {
       headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
     },
@@ -133,7 +144,8 @@ export async function apiHandler(request: Request, logger: Logger, fn: (lang: La
   try {
     return await fn(lang)
   } catch (e) {
-    if (e instanceof Response) return e
+    // Guards and body parsing throw French envelopes: answer in the request's language.
+    if (e instanceof Response) return inLanguage(e, lang)
     if (isDomainLike(e)) return domainErrorResponse(e, lang)
     if (isDatabaseUnavailable(e)) {
       // Stopped, frozen, failing over or out of connections: a retryable 503, not a bug.

@@ -5,7 +5,7 @@ import { TENANT_ID_PATTERN, type Actor } from '../../domain/whatsapp'
 import { getServices } from '../services.server'
 import { audit, clientIp, type AuthServices } from './auth.server'
 import { appOrigin, isSameOriginRequest } from './csrf.server'
-import { csrfRejected, forbiddenRole, tenantForbidden, unauthenticated, validationFailed } from './http-errors.server'
+import { csrfRejected, forbiddenRole, invalidRequest, tenantForbidden, unauthenticated } from './http-errors.server'
 import { getLiveSession } from './session.server'
 import { loginUrl } from './safe-redirect'
 
@@ -129,9 +129,7 @@ export async function identifyCaller(
   //    read no X-Tenant: their tenant is the user's first membership.
   const header = input.credentials === 'bearer-or-session' ? request.headers.get('x-tenant') : null
   if (header !== null && !TENANT_ID_PATTERN.test(header)) {
-    throw validationFailed('Invalid X-Tenant header', [
-      { path: 'X-Tenant', message: 'must match ^[a-z0-9][a-z0-9_-]{0,62}$ (one value)' },
-    ])
+    throw invalidRequest('api.header.tenant', [{ path: 'X-Tenant', key: 'api.issue.tenant' }])
   }
   const requested = header ?? claimTenant
   const tenantRefusal = (tenantId: string | null, reason: string) =>

@@ -1,7 +1,9 @@
 import { json } from '@remix-run/node'
+import { z } from 'zod'
 import { API_ERROR_CODES, type ApiErrorCode } from '../api/error-codes'
 import type { DomainError, DomainErrorCode } from '../../domain/whatsapp'
-import { t, type Lang, type MessageKey } from './i18n'
+import { hasMessage, t, type Lang, type MessageKey } from './i18n'
+import { inSecondsWords, monthlyPrice } from './words'
 
 /**
  * The one place that builds API error bodies: {"ok":false,"error":CODE,"message":text, ...extra}.
@@ -30,18 +32,20 @@ export function errorResponse(
 /** What a 503 for an unavailable database tells clients to wait (a restart or failover takes seconds). */
 export const DATABASE_RETRY_AFTER_SECONDS = 5
 
-export const unauthenticated = (message = 'Authentication required') =>
-  errorResponse(401, 'UNAUTHENTICATED', message, { headers: { 'WWW-Authenticate': 'Bearer' } })
+export const unauthenticated = (message?: string) =>
+  message === undefined
+    ? localizedError(401, 'UNAUTHENTICATED', 'api.auth.required', { headers: { 'WWW-Authenticate': 'Bearer' } })
+    : errorResponse(401, 'UNAUTHENTICATED', message, { headers: { 'WWW-Authenticate': 'Bearer' } })
 
-export const tenantForbidden = () => errorResponse(403, 'TENANT_FORBIDDEN', 'You are not a member of this tenant')
+export const tenantForbidden = () => localizedError(403, 'TENANT_FORBIDDEN', 'api.auth.tenantForbidden')
 
-export const forbiddenRole = () => errorResponse(403, 'FORBIDDEN_ROLE', 'Only owners and admins can do this')
+export const forbiddenRole = () => localizedError(403, 'FORBIDDEN_ROLE', 'api.auth.forbiddenRole')
 
 export const validationFailed = (message: string, issues: Array<{ path: string; message: string }> = []) =>
   errorResponse(400, 'VALIDATION_FAILED', message, { extra: { issues } })
 
 export const csrfRejected = () =>
-  errorResponse(403, 'CSRF_REJECTED', 'Cross-site request rejected', { headers: { Vary: 'Origin, Sec-Fetch-Site' } })
+  localizedError(403, 'CSRF_REJECTED', 'api.auth.csrf', { headers: { Vary: 'Origin, Sec-Fetch-Site' } })
 
 // ---------------------------------------------------------------------------------------------
 // Domain error → HTTP: the one table (docs/api.md#errors; docs/decisions/105-errors-one-table.md).
@@ -53,7 +57,10 @@ export interface DomainErrorEntry {
   status: number
   /** The envelope's `error` (the page's `code`): what clients match on. */
   apiCode: ApiErrorCode
-  /** The human message, in the caller's language (`{seconds}` is the Retry-After value). */
+  /**
+   * The human message, in the caller's language: `{when}` is the Retry-After value in words
+   * ("dans 59 min"), `{seconds}` the number, `{price}` the add-on's monthly price.
+   */
   messageKey: MessageKey
   /**
    * `Retry-After`: `'error'` = the error's own `retryAfterSeconds` (else the default), a number =
@@ -137,11 +144,16 @@ export function mapDomainError(
   return {
     status: entry.status,
     code: entry.apiCode,
-    message: t(lang, entry.messageKey, { seconds: retryAfter ?? DEFAULT_RETRY_AFTER_SECONDS }),
+    message: messageOf(lang, entry.messageKey, retryAfter ?? DEFAULT_RETRY_AFTER_SECONDS),
     ...(retryAfter === undefined ? {} : { retryAfter }),
     headers: retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) },
     extra,
   }
+}
+
+/** A table text with its variables: the wait in words and the price as the language writes them. */
+function messageOf(lang: Lang, key: MessageKey, seconds: number): string {
+  return t(lang, key, { seconds, when: inSecondsWords(lang, seconds), price: monthlyPrice(lang) })
 }
 
 /** The API envelope of a domain error. */
@@ -149,3 +161,76 @@ export function domainErrorResponse(err: Parameters<typeof mapDomainError>[0], l
   const mapped = mapDomainError(err, lang)
   return errorResponse(mapped.status, mapped.code, mapped.message, { headers: mapped.headers, extra: mapped.extra })
 }
+
+// ---------------------------------------------------------------------------------------------
+// One language per answer (docs/decisions/222-api-texts-one-language.md). The envelopes built
+// below are written in French (the default) and remember how they were made; `apiHandler`
+// rewrites a thrown one in the request's language (`inLanguage`), so guards and body parsing
+// need not know the language, and an answer never mixes French with zod's English.
+
+/** A field's problem: an i18n key, or a zod issue (translated by zod's own locale for codes we give no text). */
+export type IssueInput = KeyedIssue | z.core.$ZodIssue
+interface KeyedIssue {
+  path: string
+  key: MessageKey
+  vars?: Record<string, string | number>
+}
+const isKeyed = (issue: IssueInput): issue is KeyedIssue => typeof issue.path === 'string' && 'key' in issue
+
+const ZOD_LOCALES = { fr: z.locales.fr(), en: z.locales.en() } as const
+
+/** One issue per field (the first one zod or the route found), in `lang`. */
+export function issuesIn(lang: Lang, issues: readonly IssueInput[]): Array<{ path: string; message: string }> {
+  const seen = new Set<string>()
+  const out: Array<{ path: string; message: string }> = []
+  for (const issue of issues) {
+    const path = typeof issue.path === 'string' ? issue.path : issue.path.map(String).join('.')
+    if (seen.has(path)) continue
+    seen.add(path)
+    out.push({ path, message: issueText(lang, issue) })
+  }
+  return out
+}
+
+function issueText(lang: Lang, issue: IssueInput): string {
+  if (isKeyed(issue)) return t(lang, issue.key, issue.vars)
+  // Our schemas name their texts by key; zod's defaults come from zod's locale of `lang`.
+  if (hasMessage(lang, issue.message)) return t(lang, issue.message)
+  if (issue.code === 'custom') return t(lang, 'api.issue.invalid')
+  const text = ZOD_LOCALES[lang].localeError(issue as never)
+  return typeof text === 'string' ? text : (text?.message ?? t(lang, 'api.issue.invalid'))
+}
+
+const rewrites = new WeakMap<Response, (lang: Lang) => Response>()
+
+/** An envelope whose `message` (and `issues`) follow the language `apiHandler` finds. */
+export function localizedError(
+  status: number,
+  error: ApiErrorCode,
+  key: MessageKey,
+  init: {
+    vars?: Record<string, string | number>
+    headers?: Record<string, string>
+    extra?: Record<string, unknown>
+    issues?: readonly IssueInput[]
+  } = {},
+): Response {
+  const build = (lang: Lang) =>
+    errorResponse(status, error, t(lang, key, init.vars), {
+      ...(init.headers ? { headers: init.headers } : {}),
+      extra: { ...init.extra, ...(init.issues ? { issues: issuesIn(lang, init.issues) } : {}) },
+    })
+  const response = build('fr')
+  rewrites.set(response, build)
+  return response
+}
+
+/** The same envelope in `lang` (other Responses pass through unchanged). */
+export function inLanguage(response: Response, lang: Lang): Response {
+  const rebuild = rewrites.get(response)
+  return rebuild && lang !== 'fr' ? rebuild(lang) : response
+}
+
+/** 400 VALIDATION_FAILED with one issue per field. */
+export const invalidRequest = (key: MessageKey, issues: readonly IssueInput[] = [], vars?: Record<string, string | number>) =>
+  localizedError(400, 'VALIDATION_FAILED', key, { issues, ...(vars ? { vars } : {}) })

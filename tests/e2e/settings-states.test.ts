@@ -64,7 +64,7 @@ describe('disabled tenant', () => {
     const page = await context.newPage()
     await signIn(page, server.url, 'admin@blocked.test')
     await waitStatus(page, 'WhatsApp Pro n’est pas activé pour votre compte.')
-    await page.getByText('+15€/mois', { exact: true }).waitFor()
+    await page.getByText(/^\+15\s€\/mois$/).waitFor()
     expect(await page.getByRole('button', { name: 'Connecter mon WhatsApp' }).count()).toBe(0)
     await expectAccessible(page, 'disabled')
     await shoot(page, 'disabled-fr')
@@ -90,7 +90,7 @@ describe('disabled tenant', () => {
     const en = await newContext(browser, { locale: 'en-US' })
     const enPage = await en.newPage()
     await signIn(enPage, server.url, 'admin@blocked.test', true)
-    await enPage.getByText('+15€/month', { exact: true }).waitFor()
+    await enPage.getByText('+€15/month', { exact: true }).waitFor()
     await enPage.getByRole('button', { name: 'Enable WhatsApp Pro' }).waitFor()
     await shoot(enPage, 'disabled-en')
     await en.close()
@@ -174,7 +174,7 @@ describe('enabled tenant in English, members, degraded states', () => {
       // where the QR would be; else the message sits under the button. Either way: readable.
       const alert = page
         .getByRole('alert')
-        .filter({ hasText: /Le service WhatsApp ne répond pas pour le moment\. Réessayez dans \d+ s\./ })
+        .filter({ hasText: /Le service WhatsApp ne répond pas pour le moment\. Réessayez dans \d+\ss\./ })
       await alert.first().waitFor({ timeout: 15_000 })
       expect(await page.locator('h1').first().textContent()).toBe('WhatsApp Pro')
       await expectAccessible(page, 'upstream down')

@@ -29,8 +29,9 @@ function codesWritten(source: string): string[] {
   for (const m of source.matchAll(/\b(?:error|code|apiCode)\s*:\s*([^,\n}]*)/g)) {
     for (const lit of m[1]!.matchAll(/['"`]([A-Z][A-Z0-9_]+)['"`]/g)) found.push(lit[1]!)
   }
-  // errorResponse(401, 'X', …), possibly over several lines.
-  for (const m of source.matchAll(/errorResponse\(\s*\d{3}\s*,\s*['"`]([A-Z][A-Z0-9_]+)['"`]/g)) found.push(m[1]!)
+  // errorResponse(401, 'X', …) or localizedError(401, 'X', …), possibly over several lines.
+  for (const m of source.matchAll(/(?:errorResponse|localizedError)\(\s*\d{3}\s*,\s*['"`]([A-Z][A-Z0-9_]+)['"`]/g))
+    found.push(m[1]!)
   return found
 }
 
@@ -62,12 +63,14 @@ describe('API_ERROR_CODES', () => {
       "const body = { ok: false, error: big ? 'TEAPOT_TWO' : 'VALIDATION_FAILED', message }",
       "return errorResponse(\n  418,\n  'TEAPOT_THREE',\n  'short and stout')",
       "return result({ intent, ok: false, code: 'TEAPOT_FOUR', message })",
+      "throw localizedError(\n  418,\n  'TEAPOT_FIVE',\n  'api.teapot')",
     ].join('\n')
     expect(codesWritten(sample).filter((c) => !listed.has(c))).toEqual([
       'TEAPOT_ONE',
       'TEAPOT_TWO',
       'TEAPOT_FOUR',
       'TEAPOT_THREE',
+      'TEAPOT_FIVE',
     ])
   })
 

@@ -263,21 +263,14 @@ describe('VALIDATION_FAILED (400/415, body has issues)', () => {
 
   it('bad phone numbers and messages', async () => {
     h.sim.resetCallCounts()
-    for (const phoneNumber of [
-      '0612345678',
-      '33612345678',
-      '+33 6 12 34 56 78',
-      '+3361',
-      '+33012345678901234',
-      '+99912345678',
-      33612345678,
-      null,
-    ]) {
+    // National French numbers ("0612345678", "06 12 34 56 78"), spaced E.164 and "33612345678"
+    // (the country code without "+") are accepted (words-and-looks.test.ts); these fit no plan.
+    for (const phoneNumber of ['0612', '+3361', '+33012345678901234', '+99912345678', 33612345678, null]) {
       const body = await invalid(await post(h, '/api/wa/pairing-code', macrea(), { phoneNumber }))
       expect(JSON.stringify(body.issues)).toContain('phoneNumber')
     }
     await invalid(await post(h, '/api/wa/pairing-code', macrea(), {}))
-    for (const to of ['nope', '+1', '0698765432']) await invalid(await post(h, '/api/wa/test', macrea(), { to }))
+    for (const to of ['nope', '+1', '0698']) await invalid(await post(h, '/api/wa/test', macrea(), { to }))
     const long = await invalid(await post(h, '/api/wa/test', macrea(), { message: 'é'.repeat(1001) }))
     expect(JSON.stringify(long.issues)).toContain('message')
     await invalid(await post(h, '/api/wa/test', macrea(), { message: '' }))

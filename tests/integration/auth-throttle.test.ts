@@ -135,7 +135,7 @@ describe('login throttle per account and address', () => {
     expect(first.status).toBe(429)
     expect(first.retryAfter).toBeGreaterThan(0)
     expect(first.retryAfter).toBeLessThanOrEqual(60)
-    expect(first.body).toMatch(/Réessayez dans \d+ s/)
+    expect(first.body).toMatch(/Réessayez dans \d+\s(s|min)\./)
 
     // The wait doubles with each further failure: pretend the minute has passed.
     await db()

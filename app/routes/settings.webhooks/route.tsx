@@ -59,7 +59,7 @@ export default function WebhookSettings() {
   const result = useActionData<typeof action>()
   const tr = (key: MessageKey, vars?: Record<string, string | number>) => t(lang, key, vars)
   return (
-    <div lang={lang}>
+    <main lang={lang}>
       <div className="page-header">
         <h1>{tr('hooks.title')}</h1>
       </div>
@@ -210,6 +210,6 @@ export default function WebhookSettings() {
           </section>
         </>
       )}
-    </div>
+    </main>
   )
 }

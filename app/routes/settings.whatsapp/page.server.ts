@@ -7,10 +7,10 @@ import { requirePageContext, type PageContext } from '../../utils/guards.server'
 import { mapDomainError } from '../../utils/http-errors.server'
 import { t, type Lang, type MessageKey } from '../../utils/i18n'
 import { getLang } from '../../utils/lang.server'
+import { toE164 } from '../../utils/phone.server'
 import { publicUrlOf, userActor } from '../../utils/whatsapp.server'
 import {
   addonGraceOf,
-  PhoneNumberSchema,
   TestMessageSchema,
   currentLinkDisplay,
   disconnect,
@@ -224,13 +224,14 @@ async function linkQr({ ctx, context, ip }: HandlerArgs): Promise<Response> {
 const refreshQr: Handler = (args) => linkQr(args)
 
 async function linkPhone({ ctx, form, lang, context, ip }: HandlerArgs): Promise<Response> {
-  const phone = PhoneNumberSchema.safeParse(field(form, 'phoneNumber') ?? '')
-  if (!phone.success) return invalidField(lang, INTENTS.linkPhone, 'phoneNumber')
+  // E.164 or national in the tenant's country ("06 12 34 56 78"), as the API accepts.
+  const phone = toE164(field(form, 'phoneNumber') ?? '')
+  if (!phone) return invalidField(lang, INTENTS.linkPhone, 'phoneNumber')
   const { whatsapp: wa, linkDisplays } = getServices()
   await showNewPairingCode(wa, linkDisplays, {
     tenantId: ctx.tenantId,
     actor: userActor(ctx.userId),
-    phoneNumber: phone.data,
+    phoneNumber: phone,
     publicUrl: publicUrlOf(context),
     ip,
   })
@@ -239,8 +240,8 @@ async function linkPhone({ ctx, form, lang, context, ip }: HandlerArgs): Promise
 
 async function sendTest({ ctx, form, lang, ip }: HandlerArgs): Promise<Response> {
   const rawTo = field(form, 'to')
-  const to = rawTo === undefined ? undefined : PhoneNumberSchema.safeParse(rawTo)
-  if (to && !to.success) return invalidField(lang, INTENTS.sendTest, 'to')
+  const to = rawTo === undefined ? undefined : toE164(rawTo)
+  if (to === null) return invalidField(lang, INTENTS.sendTest, 'to')
   const message = TestMessageSchema.safeParse(form.get('message') ?? '')
   if (!message.success) return invalidField(lang, INTENTS.sendTest, 'message')
   const services = getServices()
@@ -249,7 +250,7 @@ async function sendTest({ ctx, form, lang, ip }: HandlerArgs): Promise<Response>
     {
       tenantId: ctx.tenantId,
       actor: userActor(ctx.userId),
-      ...(to?.data ? { to: to.data } : {}),
+      ...(to ? { to } : {}),
       message: message.data,
       ip,
     },

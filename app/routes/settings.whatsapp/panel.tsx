@@ -3,7 +3,6 @@ import { useEffect, useRef } from 'react'
 import { t, type Lang, type MessageKey } from '../../utils/i18n'
 import { ActionError, IntentForm, SubmitButton, useIntent } from './intent-form'
 import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH } from './intents'
-import { durationText } from './messages'
 import type {
   ActionResult,
   DegradedStatus,
@@ -15,6 +14,7 @@ import type {
 } from './types'
 import type { LifecycleView } from './types'
 import { LifecycleBlock } from './lifecycle'
+import { monthlyPrice, relativeWords } from '../../utils/words'
 import { useClock, useLiveStatus, useMessageStatuses } from './use-live-status'
 
 export interface PanelProps {
@@ -171,7 +171,7 @@ function Upsell({ lang, canMutate, actionData }: PanelProps) {
       </div>
       <div className="wa-price-box">
         <p className="wa-price">
-          <strong>{t(lang, 'wa.upsell.price')}</strong>
+          <strong>{t(lang, 'wa.upsell.price', { price: monthlyPrice(lang) })}</strong>
           <span className="muted">{t(lang, 'wa.upsell.priceNote')}</span>
         </p>
         {canMutate ? (
@@ -319,12 +319,12 @@ function Waiting({
       <div className="wa-instructions">
         <h2>{t(lang, pairing ? 'wa.pairing.title' : 'wa.waiting.title')}</h2>
         {display.kind === 'qr' ? (
-          <p className="wa-timer">{t(lang, 'wa.waiting.qrExpiresIn', { time: durationText(lang, left(display.expiresAt)) })}</p>
+          <p className="wa-timer">{t(lang, 'wa.waiting.qrExpiresIn', { time: relativeWords(lang, left(display.expiresAt)) })}</p>
         ) : null}
         {display.kind === 'pairing' ? (
           <p className="wa-timer">
             {left(display.expiresAt) > 0
-              ? t(lang, 'wa.pairing.expiresIn', { time: durationText(lang, left(display.expiresAt)) })
+              ? t(lang, 'wa.pairing.expiresIn', { time: relativeWords(lang, left(display.expiresAt)) })
               : t(lang, 'wa.pairing.expired')}
           </p>
         ) : null}
@@ -352,7 +352,7 @@ function Waiting({
         </ol>
         {linkExpiresAt ? (
           <p className="muted wa-attempt">
-            {t(lang, 'wa.waiting.attemptEndsIn', { time: durationText(lang, left(linkExpiresAt)) })}
+            {t(lang, 'wa.waiting.attemptEndsIn', { time: relativeWords(lang, left(linkExpiresAt)) })}
           </p>
         ) : null}
         {canMutate ? (

@@ -1,0 +1,180 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { langCookie } from '../../app/utils/lang.server'
+import { sessionCookie } from '../utils/auth-fixtures'
+import { testDb } from '../utils/db'
+import { useWaApp } from '../utils/wa-harness'
+import { STACK_LINE, expectError, get, linkByScan, newTenant, post, type TenantActor } from './api-support'
+
+// Issue 16, "words and looks a French or English admin trusts": error pages in the reader's
+// language, waits in words ("dans 59 min", not "3525 s"), "15 €/mois" as French sets it, national
+// numbers ("06 12 34 56 78") wherever a phone is typed, one issue per field, and API texts in one
+// language per answer (Accept-Language, French by default). Decisions 220–222.
+const h = useWaApp({ instances: 4, env: { WA_RATE_LIMIT_QR: '1/3600', WA_RATE_LIMIT_TEST: '100/3600' } })
+const EN = { 'accept-language': 'en-GB,en;q=0.9' }
+const NBSP = '\u00a0'
+
+let linked: TenantActor
+let instanceId: string
+beforeAll(async () => {
+  linked = await newTenant()
+  instanceId = await linkByScan(h, linked, '+33611112222')
+})
+
+/** The visible part of a page: what <body> holds before Remix's scripts. */
+const bodyOf = (html: string) => /<body>([\s\S]*?)<(?:link rel="modulepreload"|script)/.exec(html)?.[1] ?? ''
+
+describe('error pages', () => {
+  it('an unknown URL: the language of the lang cookie (over Accept-Language), inside <main>, no stack', async () => {
+    const cookie = await langCookie.serialize('en')
+    const res = await fetch(`${h.app.url}/settings/no-such-page`, { headers: { cookie, 'accept-language': 'fr' } })
+    expect(res.status).toBe(404)
+    const html = await res.text()
+    expect(html).toContain('<html lang="en"')
+    expect(html).toContain('Page not found')
+    expect(html).toContain('The address you asked for does not exist, or no longer does.')
+    expect(html).not.toContain('Page introuvable')
+    // Everything the body shows is in the one <main> landmark.
+    expect(bodyOf(html)).toMatch(/^<main class="page" lang="en">[\s\S]*<\/main>$/)
+    expect(html).not.toMatch(STACK_LINE)
+  })
+
+  it('another error (a POST where no form exists): "Une erreur est survenue" in French, English by Accept-Language', async () => {
+    const fr = await fetch(`${h.app.url}/`, { method: 'POST', headers: { origin: h.app.url } })
+    expect(fr.status).toBe(405)
+    const frHtml = await fr.text()
+    expect(bodyOf(frHtml)).toMatch(/^<main class="page" lang="fr"><h1>Une erreur est survenue<\/h1>/)
+    expect(frHtml).toContain('Nous n’avons pas pu afficher cette page. Réessayez dans un instant.')
+    expect(frHtml).toContain('Retour à l’accueil')
+    expect(frHtml).not.toMatch(STACK_LINE)
+    // Remix's own English ("did not provide an `action`") stays out of what the page shows.
+    expect(bodyOf(frHtml)).not.toMatch(/Method Not Allowed|action/i)
+
+    const en = await fetch(`${h.app.url}/`, { method: 'POST', headers: { origin: h.app.url, ...EN } })
+    expect(en.status).toBe(405)
+    const enHtml = await en.text()
+    expect(bodyOf(enHtml)).toMatch(/^<main class="page" lang="en"><h1>Something went wrong<\/h1>/)
+    expect(enHtml).not.toContain('Une erreur est survenue')
+  })
+})
+
+describe('prices and waits in words', () => {
+  it('"+15 €/mois" with a no-break space on the page and in the API (English: "€15/month")', async () => {
+    const blocked = await newTenant({ whatsappEnabled: false })
+    const cookie = await sessionCookie(testDb(), blocked.userId)
+    const frPage = await (await fetch(`${h.app.url}/settings/whatsapp`, { headers: { cookie } })).text()
+    expect(frPage).toContain(`<strong>+15${NBSP}€/mois</strong>`)
+    expect(frPage).not.toMatch(/15€/)
+    const enPage = await (await fetch(`${h.app.url}/settings/whatsapp`, { headers: { cookie, ...EN } })).text()
+    expect(enPage).toContain('<strong>+€15/month</strong>')
+
+    const fr = await expectError(await post(h, '/api/wa/qr/generate', blocked), 403, 'WHATSAPP_DISABLED')
+    expect(fr.message).toBe(
+      `WhatsApp n'est pas activé pour votre compte. Passez à WhatsApp Pro (+15${NBSP}€/mois) pour l'activer.`,
+    )
+    const en = await expectError(await post(h, '/api/wa/qr/generate', blocked, {}, EN), 403, 'WHATSAPP_DISABLED')
+    expect(en.message).toBe('WhatsApp is not enabled for your account. Upgrade to WhatsApp Pro (+€15/month) to enable it.')
+  })
+
+  it('a rate limit of an hour says "Réessayez dans N min" / "Try again in N min", never thousands of seconds', async () => {
+    const actor = await newTenant()
+    expect((await post(h, '/api/wa/qr/generate', actor)).status).toBe(200)
+    const refused = await post(h, '/api/wa/qr/generate', actor)
+    const retry = Number(refused.headers.get('retry-after'))
+    const fr = await expectError(refused, 429, 'RATE_LIMITED')
+    const en = await expectError(await post(h, '/api/wa/qr/generate', actor, {}, EN), 429, 'RATE_LIMITED')
+    // The hour's window ends in `retry` s (1…3600): said in the largest unit that fits, rounded up.
+    const minutes = Math.ceil(retry / 60)
+    if (retry < 60) {
+      expect(fr.message).toBe(`Trop de demandes. Réessayez dans ${retry}${NBSP}s.`)
+    } else if (minutes < 60) {
+      expect(fr.message).toBe(`Trop de demandes. Réessayez dans ${minutes}${NBSP}min.`)
+      expect(en.message).toMatch(new RegExp(`^Too many requests\\. Try again in (${minutes}|${minutes - 1}) min\\.$`))
+    } else {
+      expect(fr.message).toBe(`Trop de demandes. Réessayez dans 1${NBSP}h.`)
+    }
+    expect(fr.message).not.toMatch(/\d{3,}\s?s\b/)
+    expect(en.message).not.toMatch(/\d{3,}\s?s(ec)?\b/)
+  })
+})
+
+describe('national numbers and one issue per field', () => {
+  it('POST /api/wa/test and /api/wa/messages take "06 12 34 56 78" as a French number', async () => {
+    const test = await post(h, '/api/wa/test', linked, { to: '06 12 34 56 78', message: 'Bonjour' })
+    expect(test.status, await test.clone().text()).toBe(200)
+    const { idMessage } = (await test.json()) as { idMessage: string }
+    expect(h.sim.instance(instanceId)!.sent.find((m) => m.idMessage === idMessage)?.chatId).toBe('33612345678@c.us')
+
+    const queued = await post(h, '/api/wa/messages', linked, { to: '06 98 76 54 32', text: 'Bonjour' })
+    expect(queued.status).toBe(202)
+    expect(((await queued.json()) as { message: { to: string } }).message.to).toBe('+33698765432')
+  })
+
+  it('the settings page sends its test message to a national number', async () => {
+    const cookie = await sessionCookie(testDb(), linked.userId)
+    const res = await fetch(`${h.app.url}/settings/whatsapp`, {
+      method: 'POST',
+      headers: { cookie, origin: h.app.url, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ intent: 'send-test', to: '06 55 44 33 22', message: 'Test national' }),
+    })
+    expect(res.status).toBe(200)
+    expect(await res.text()).toContain('Message envoyé')
+    expect(h.sim.instance(instanceId)!.sent.some((m) => m.chatId === '33655443322@c.us')).toBe(true)
+  })
+
+  it('a wrong number is one issue for its field, in the caller’s language', async () => {
+    const fr = await expectError(await post(h, '/api/wa/test', linked, { to: '0612' }), 400, 'VALIDATION_FAILED')
+    expect(fr.message).toBe('Corps de la requête invalide : le détail est dans « issues ».')
+    expect(fr.issues).toEqual([
+      {
+        path: 'to',
+        message: 'numéro invalide : format international (+33612345678) ou national du pays du compte (06 12 34 56 78)',
+      },
+    ])
+    const en = await expectError(await post(h, '/api/wa/messages', linked, { to: '12', text: '' }, EN), 400, 'VALIDATION_FAILED')
+    expect(en.message).toBe('Invalid request body: see "issues".')
+    const issues = en.issues as Array<{ path: string; message: string }>
+    expect(issues.map((i) => i.path)).toEqual(['to', 'text'])
+    expect(issues[0]!.message).toMatch(/^not a valid phone number/)
+  })
+})
+
+describe('API texts in one language per answer', () => {
+  /** Words only English has: none may appear in a French answer. */
+  const ENGLISH = /\b(invalid|expected|received|must|required|body|unrecognized|too (big|small))\b/i
+
+  it('French by default for guards, body parsing and zod’s issues; English by Accept-Language', async () => {
+    const anon = await fetch(`${h.app.url}/api/wa/qr/status`)
+    expect(await expectError(anon, 401, 'UNAUTHENTICATED')).toMatchObject({ message: 'Authentification requise.' })
+    const anonEn = await fetch(`${h.app.url}/api/wa/qr/status`, { headers: EN })
+    expect(await expectError(anonEn, 401, 'UNAUTHENTICATED')).toMatchObject({ message: 'Authentication required.' })
+
+    // Wrong types and an unknown key: zod's own texts, through zod's French locale.
+    const bad = { to: 33612345678, message: 42, extra: true }
+    const fr = await expectError(await post(h, '/api/wa/test', linked, bad), 400, 'VALIDATION_FAILED')
+    const frTexts = [fr.message as string, ...(fr.issues as Array<{ message: string }>).map((i) => i.message)]
+    expect(frTexts.length).toBe(4)
+    for (const text of frTexts) expect(text).not.toMatch(ENGLISH)
+    expect(frTexts.join(' ')).toContain('Clé non reconnue')
+    const en = await expectError(await post(h, '/api/wa/test', linked, bad, EN), 400, 'VALIDATION_FAILED')
+    expect((en.issues as Array<{ message: string }>).map((i) => i.message).join(' ')).toMatch(/Unrecognized key/)
+
+    const notJson = await h.api('/api/wa/test', {
+      method: 'POST',
+      token: linked.token,
+      headers: { 'content-type': 'application/json' },
+      body: '{',
+    })
+    expect(await expectError(notJson, 400, 'VALIDATION_FAILED')).toMatchObject({
+      message: 'Le corps de la requête n’est pas du JSON valide.',
+    })
+
+    const query = await expectError(await get(h, '/api/wa/messages?limit=abc', linked), 400, 'VALIDATION_FAILED')
+    expect(query.message).toBe('Paramètres de requête invalides : le détail est dans « issues ».')
+    for (const i of query.issues as Array<{ message: string }>) expect(i.message).not.toMatch(ENGLISH)
+
+    const route = await expectError(await fetch(`${h.app.url}/api/no-such-route`), 404, 'NOT_FOUND')
+    expect(route.message).toBe('Cette route de l’API n’existe pas.')
+    const routeEn = await expectError(await fetch(`${h.app.url}/api/no-such-route`, { headers: EN }), 404, 'NOT_FOUND')
+    expect(routeEn.message).toBe('No such API route.')
+  })
+})
