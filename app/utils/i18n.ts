@@ -298,8 +298,6 @@ const fr = {
   'wa.error.message': 'Le message doit faire de 1 à 1000 caractères.',
   'wa.error.noRecipient': 'Indiquez un destinataire.',
   'wa.error.qrUnavailable': 'Le QR code n’a pas pu être renouvelé.',
-  'time.minutesSeconds': '{m} min {s} s',
-  'time.seconds': '{s} s',
   // --- link health: status history, degraded-state advice, first-link checklist (issue 16) ---
   'wa.advice.wait_for_start':
     'L’instance redémarre ou est en maintenance : cela peut prendre jusqu’à 5 minutes. Les messages attendent et partiront ensuite ; cette page se met à jour toute seule. Si l’état dure plus de 5 minutes, contactez le support.',
@@ -673,8 +671,6 @@ const en: Dictionary = {
   'wa.error.message': 'The message must be 1 to 1000 characters long.',
   'wa.error.noRecipient': 'Give a recipient.',
   'wa.error.qrUnavailable': 'The QR code could not be renewed.',
-  'time.minutesSeconds': '{m} min {s} s',
-  'time.seconds': '{s} s',
   // --- link health: status history, degraded-state advice, first-link checklist (issue 16) ---
   'wa.advice.wait_for_start':
     'The instance is restarting or in maintenance: this can take up to 5 minutes. Messages wait and leave afterwards; this page updates itself. If it lasts more than 5 minutes, contact support.',
