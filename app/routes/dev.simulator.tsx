@@ -19,7 +19,8 @@ const FAULTS = ['slow', 'down', 'rateLimited', 'quota466', 'garbage', 'wrongShap
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { sim, ctx } = await requireSimulator(request, context)
   const mine = await ownInstanceOf(ctx)
-  const view = mine ? sim.instance(mine) : null
+  // On the state every app process shares (decision 215).
+  const view = mine ? await sim.shared(() => sim.instance(mine)) : null
   // Never the tokens: only what a person needs to drive the UI states by hand.
   const instances =
     view && !view.deleted
@@ -65,7 +66,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     return redirect('/dev/simulator')
   }
   // Same answer for another tenant's, a free and an unknown id: nothing to learn by probing.
-  if (input.instanceId !== mine || !sim.instance(input.instanceId)) {
+  if (input.instanceId !== mine || !(await sim.shared(() => sim.instance(input.instanceId)))) {
     return errorResponse(
       403,
       'TENANT_FORBIDDEN',
@@ -73,9 +74,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
     )
   }
   if (input.intent === 'state') {
-    if (input.state === 'authorized') sim.authorize(input.instanceId)
-    else if (input.state === 'starting') sim.starting(input.instanceId, 60_000)
-    else sim.setState(input.instanceId, input.state)
+    const { instanceId, state } = input
+    await sim.shared(() => {
+      if (state === 'authorized') sim.authorize(instanceId)
+      else if (state === 'starting') sim.starting(instanceId, 60_000)
+      else sim.setState(instanceId, state)
+    })
     await sim.flushWebhooks()
   } else {
     const f = sim.fault({ instanceId: input.instanceId })
