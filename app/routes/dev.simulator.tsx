@@ -1,11 +1,12 @@
 import type { ActionFunctionArgs, LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { json, redirect } from '@remix-run/node'
-import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
+import { Form, Link, isRouteErrorResponse, useActionData, useLoaderData, useRouteError } from '@remix-run/react'
 import { z } from 'zod'
 import { ownInstanceOf, requireSimulator } from '../utils/dev-simulator.server'
 import { errorResponse, validationFailed } from '../utils/http-errors.server'
 import { t, type MessageKey } from '../utils/i18n'
 import { getLang } from '../utils/lang.server'
+import { useDocumentLang } from '../utils/nonce-provider'
 
 import simulatorStyles from '../styles/simulator.css'
 
@@ -214,6 +215,35 @@ export default function SimulatorControl() {
           </section>
         </>
       )}
+    </main>
+  )
+}
+
+/**
+ * A member (the page is for owners and admins) is told so in the page's language, not "an error
+ * occurred" (decision 217); any other refusal keeps the generic words.
+ */
+export function ErrorBoundary() {
+  const error = useRouteError()
+  const lang = useDocumentLang()
+  const status = isRouteErrorResponse(error) ? error.status : 500
+  if (status === 403) {
+    return (
+      <main className="page">
+        <h1>{t(lang, 'sim.forbidden.title')}</h1>
+        <p>{t(lang, 'sim.forbidden.body')}</p>
+        <p>
+          <Link to="/settings/whatsapp">{t(lang, 'sim.forbidden.back')}</Link>
+        </p>
+      </main>
+    )
+  }
+  return (
+    <main className="page">
+      <h1>{t(lang, status === 404 ? 'error.notFound' : 'error.unexpected')}</h1>
+      <p>
+        <a href="/">{t(lang, 'error.home')}</a>
+      </p>
     </main>
   )
 }

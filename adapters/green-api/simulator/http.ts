@@ -286,8 +286,10 @@ function createSimulatedPhoneRouter(sim: GreenApiSimulator): Router {
     }
   })
 
-  router.get('/pair', (_req, res) => {
-    res.type('html').send(pairFormPage())
+  // `?code=`: the app's "open the pairing screen" link fills in the code it shows (decision 216).
+  router.get('/pair', (req, res) => {
+    const code = typeof req.query.code === 'string' ? req.query.code.slice(0, 16) : ''
+    res.type('html').send(pairFormPage(code))
   })
 
   router.post('/pair', (req, res, next) => {

@@ -695,6 +695,25 @@ export class GreenApiSimulator {
     return `${this.publicBase(req)}/dev/simulator/scan/${encodeURIComponent(instanceId)}/${nonce}`
   }
 
+  /**
+   * What the simulated phone's links point at, as the QR does (decision 216): `scan`, the URL the
+   * current QR encodes; `pair`, the phone's pairing screen with the code filled in. Null for an
+   * unknown or deleted instance, or `scan` when the instance is not waiting for one.
+   */
+  phoneUrls(instanceId: string): { scan: string | null; pair: string } | null {
+    const r = this.instances.get(instanceId)
+    if (!r || r.deleted) return null
+    this.settle(r)
+    const base = this.publicBase({ webhookUrl: r.settings.webhookUrl || undefined })
+    const code = r.pairing && r.pairing.expiresAt > this.now() ? `?code=${encodeURIComponent(r.pairing.code)}` : ''
+    return { scan: r.state === 'notAuthorized' ? this.phoneScanUrl(r, {}) : null, pair: `${base}/dev/simulator/pair${code}` }
+  }
+
+  private phoneScanUrl(r: InstanceRecord, req: { host?: string; origin?: string }): string {
+    const base = this.publicBase({ ...req, webhookUrl: r.settings.webhookUrl || undefined })
+    return `${base}/dev/simulator/scan/${encodeURIComponent(r.id)}/${r.qrNonce}`
+  }
+
   private publicBase(req: { host?: string | undefined; origin?: string | undefined; webhookUrl?: string | undefined }): string {
     return this.resolvePublicUrl(req).replace(/\/+$/, '')
   }
@@ -1347,7 +1366,7 @@ export class GreenApiSimulator {
     if (r.state === null) return json(200, { type: 'error', message: 'Instance is being created, try later' })
     if (r.state === 'starting') return json(200, { type: 'error', message: 'instance in starting process try later' })
     if (isLinked(r.state)) return json(200, { type: 'alreadyLogged', message: 'instance account already authorized' })
-    const url = `${this.publicBase({ ...req, webhookUrl: r.settings.webhookUrl || undefined })}/dev/simulator/scan/${encodeURIComponent(r.id)}/${r.qrNonce}`
+    const url = this.phoneScanUrl(r, req)
     let png = this.qrCache.get(url)
     if (!png) {
       png = (await QRCode.toBuffer(url, { type: 'png', width: 264, margin: 2, errorCorrectionLevel: 'M' })).toString('base64')

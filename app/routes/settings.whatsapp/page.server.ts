@@ -7,6 +7,7 @@ import { requirePageContext, type PageContext } from '../../utils/guards.server'
 import { mapDomainError } from '../../utils/http-errors.server'
 import { t, type Lang, type MessageKey } from '../../utils/i18n'
 import { getLang } from '../../utils/lang.server'
+import { simulatedPhoneLink } from '../../utils/dev-simulator.server'
 import { publicUrlOf, userActor } from '../../utils/whatsapp.server'
 import {
   addonGraceOf,
@@ -64,10 +65,14 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
       messages = await recentMessagesView(ctx.tenantId, status.status)
     }
   }
+  // Simulator mode: a link to the simulated phone beside the QR or the code (decision 216).
+  const shown = view.state === 'waiting' ? view.display.kind : null
+  const simulatorPhone = shown === 'qr' || shown === 'pairing' ? await simulatedPhoneLink(ctx.tenantId, shown) : null
   return json(
     {
       lang,
       canMutate: ctx.canMutate,
+      simulatorPhone,
       confirm: url.searchParams.get(CONFIRM_PARAM) === CONFIRM_DISCONNECT,
       view,
       stale,

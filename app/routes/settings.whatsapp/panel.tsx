@@ -4,7 +4,7 @@ import { t, type Lang, type MessageKey } from '../../utils/i18n'
 import { ActionError, IntentForm, SubmitButton, useIntent } from './intent-form'
 import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH } from './intents'
 import { durationText } from './messages'
-import type { ActionResult, DegradedStatus, PanelView, RecentMessagesView, WaitingDisplay } from './types'
+import type { ActionResult, DegradedStatus, PanelView, RecentMessagesView, SimulatedPhoneLink, WaitingDisplay } from './types'
 import { useClock, useLiveStatus, useMessageStatuses } from './use-live-status'
 
 export interface PanelProps {
@@ -17,6 +17,8 @@ export interface PanelProps {
   messages: RecentMessagesView | null
   now: string
   actionData: ActionResult | null
+  /** Simulator mode: the simulated phone's page for the QR or code shown (decision 216). */
+  simulatorPhone?: SimulatedPhoneLink | null
 }
 
 type Tone = 'off' | 'wait' | 'ok' | 'warn'
@@ -249,6 +251,7 @@ function Waiting({
   now,
   linkExpiresAt,
   display,
+  simulatorPhone,
 }: PanelProps & { linkExpiresAt: string | null; display: WaitingDisplay }) {
   const refresh = useIntent(INTENTS.refreshQr, actionData)
   const cancel = useIntent(INTENTS.disconnect, actionData)
@@ -324,6 +327,7 @@ function Waiting({
             </>
           )}
         </ol>
+        {simulatorPhone ? <SimulatedPhone lang={lang} link={simulatorPhone} /> : null}
         {linkExpiresAt ? (
           <p className="muted wa-attempt">
             {t(lang, 'wa.waiting.attemptEndsIn', { time: durationText(lang, left(linkExpiresAt)) })}
@@ -599,5 +603,19 @@ function RecentMessages({ lang, messages }: { lang: Lang; messages: RecentMessag
         </table>
       )}
     </section>
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Simulator mode (decision 216): where a newcomer "scans" without a phone.
+
+function SimulatedPhone({ lang, link }: { lang: Lang; link: SimulatedPhoneLink }) {
+  return (
+    <p className="wa-sim-phone">
+      <a href={link.href} target="_blank" rel="noopener noreferrer" className="btn btn-secondary">
+        {t(lang, link.kind === 'scan' ? 'wa.sim.openPhone' : 'wa.sim.openPairing')}
+      </a>{' '}
+      <span className="muted">{t(lang, 'wa.sim.openHint')}</span>
+    </p>
   )
 }

@@ -64,3 +64,12 @@ export type ActionResult =
       retryAfter?: number
       field?: 'phoneNumber' | 'to' | 'message'
     }
+
+/**
+ * Simulator mode (decision 216): the simulated phone's page for the link shown, `scan` the URL
+ * the QR encodes, `pair` the phone's pairing screen with the code filled in.
+ */
+export interface SimulatedPhoneLink {
+  kind: 'scan' | 'pair'
+  href: string
+}
