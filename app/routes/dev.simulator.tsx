@@ -153,11 +153,11 @@ export default function SimulatorControl() {
             <tbody>
               {instances.map((i) => (
                 <tr key={i.instanceId}>
-                  <td>{i.instanceId}</td>
-                  <td>{i.state ?? t(lang, 'sim.creating')}</td>
-                  <td>{i.phone || '—'}</td>
-                  <td>{t(lang, 'sim.messages', { sent: i.sent, queued: i.queued })}</td>
-                  <td>
+                  <td data-label={t(lang, 'sim.col.instance')}>{i.instanceId}</td>
+                  <td data-label={t(lang, 'sim.col.state')}>{i.state ?? t(lang, 'sim.creating')}</td>
+                  <td data-label={t(lang, 'sim.col.phone')}>{i.phone || '—'}</td>
+                  <td data-label={t(lang, 'sim.col.messages')}>{t(lang, 'sim.messages', { sent: i.sent, queued: i.queued })}</td>
+                  <td data-label={t(lang, 'sim.col.setState')}>
                     <Form method="post" className="inline-form">
                       <input type="hidden" name="intent" value="state" />
                       <input type="hidden" name="instanceId" value={i.instanceId} />
@@ -172,7 +172,7 @@ export default function SimulatorControl() {
                       <button type="submit">{t(lang, 'sim.apply')}</button>
                     </Form>
                   </td>
-                  <td>
+                  <td data-label={t(lang, 'sim.col.fault')}>
                     <Form method="post" className="inline-form">
                       <input type="hidden" name="intent" value="fault" />
                       <input type="hidden" name="instanceId" value={i.instanceId} />
