@@ -1,6 +1,12 @@
-import path from 'node:path'
 import type { Router } from 'express'
-import { DEFAULT_SIMULATOR_MOUNT_PATH, GreenApiSimulator, createGreenApiSimulatorRouter } from '../adapters/green-api/simulator'
+import {
+  GreenApiSimulator,
+  SHARED_SIMULATOR_API_URL,
+  createGreenApiSimulatorRouter,
+  setLocalSimulatorOrigin,
+} from '../adapters/green-api/simulator'
+import { DEFAULT_SIMULATOR_MOUNT_PATH } from '../adapters/green-api/simulator/http'
+import { KyselySimulatorStore } from '../adapters/kysely/kysely-simulator-store'
 import type { HostResolver } from '../adapters/http/webhook-http-transport'
 import { missingSessionLimits } from '../adapters/postgres/pg-pool'
 import { INSTANCE_TOKEN_LOCATION, reconcileOnStart } from '../domain/whatsapp'
@@ -18,7 +24,7 @@ import { startStatusRefresher } from './utils/status-refresher.server'
  */
 export interface BootOptions {
   port: number
-  /** Where the simulator keeps its state across restarts (npm start: .data/). */
+  /** The data directory (npm start: .data/). The simulator's state is in PostgreSQL (decision 215). */
   dataDir?: string
   /** Tests: a simulator already served by MSW at `simulatorApiUrl` (no router is mounted). */
   simulator?: GreenApiSimulator
@@ -104,16 +110,21 @@ async function boot(opts: BootOptions, state: BootState): Promise<Booted> {
   const routers: Array<{ path: string; router: Router }> = []
 
   if (env.GREENAPI_MODE === 'simulator') {
+    // npm start: the simulator's instances in PostgreSQL, shared by every app process in
+    // simulator mode and emptied by db:reset (decision 215). Tests: an in-process one behind MSW.
     const simulator =
       opts.simulator ??
       new GreenApiSimulator({
-        ...(opts.dataDir ? { persistPath: path.join(opts.dataDir, 'simulator.json') } : {}),
+        store: new KyselySimulatorStore(services.db),
         // PUBLIC_URL, else the origin the admin browses (carried by the instance's webhook URL).
         publicUrl: ({ webhookUrl }) =>
           env.PUBLIC_URL ?? (webhookUrl ? new URL(webhookUrl).origin : `http://localhost:${opts.port}`),
       })
-    const apiUrl = opts.simulatorApiUrl ?? `http://127.0.0.1:${opts.port}${DEFAULT_SIMULATOR_MOUNT_PATH}`
-    for (const creds of simulator.ensureInstances(opts.simulatorInstances ?? 20)) {
+    if (!opts.simulator) setLocalSimulatorOrigin(`http://127.0.0.1:${opts.port}`)
+    const apiUrl =
+      opts.simulatorApiUrl ??
+      (opts.simulator ? `http://127.0.0.1:${opts.port}${DEFAULT_SIMULATOR_MOUNT_PATH}` : SHARED_SIMULATOR_API_URL)
+    for (const creds of await simulator.ensureSharedInstances(opts.simulatorInstances ?? 20)) {
       await wa.instances.register({
         id: creds.instanceId,
         mode: 'simulator',
@@ -160,6 +171,7 @@ export async function shutdownServices(): Promise<void> {
   const holder = globalThis as Holder
   const state = holder[KEY]
   delete holder[KEY]
+  setLocalSimulatorOrigin(undefined)
   state?.stopLogoutRetries?.()
   state?.stopStatusRefresher?.()
   // Running jobs finish (graphile-worker's graceful stop) before the pool closes.

@@ -1,3 +1,4 @@
+import { simulatorAwareFetch } from '../adapters/green-api/simulator/shared-api-url'
 import type { Kysely } from 'kysely'
 import { AesGcmCredentialVault } from '../adapters/crypto/aes-gcm-credential-vault'
 import { HmacKeyedHasher } from '../adapters/crypto/hmac-keyed-hasher'
@@ -98,7 +99,12 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     breakerThreshold: env.GREENAPI_BREAKER_THRESHOLD,
     breakerHalfOpenAfterMs: env.GREENAPI_BREAKER_HALF_OPEN_MS,
   }
-  const provider = new GreenApiWhatsAppProvider({ logger, onCall, ...resilience })
+  // Simulator mode: the shared simulator apiUrl is served by this process (decision 215).
+  const simulatorFetch =
+    env.GREENAPI_MODE === 'simulator'
+      ? { fetch: simulatorAwareFetch(() => `http://127.0.0.1:${process.env.PORT ?? '3000'}`) }
+      : {}
+  const provider = new GreenApiWhatsAppProvider({ logger, onCall, ...resilience, ...simulatorFetch })
   const partner =
     env.GREENAPI_MODE === 'partner' && env.GREENAPI_PARTNER_TOKEN
       ? new GreenApiPartnerProvider({

@@ -281,4 +281,13 @@ export interface Database {
   wa_webhook_deliveries: WaWebhookDeliveriesTable
   wa_webhook_attempts: WaWebhookAttemptsTable
   wa_message_receipts: WaMessageReceiptsTable
+  wa_simulator_instances: WaSimulatorInstancesTable
+}
+
+/** The Green-API simulator's instances (simulator mode only; decision 215). Not tenant-keyed. */
+export interface WaSimulatorInstancesTable {
+  id: string
+  record: ColumnType<unknown, string, string>
+  version: ColumnType<string, number | undefined, never>
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
 }

@@ -1,11 +1,12 @@
 import type { ActionFunctionArgs, LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { json, redirect } from '@remix-run/node'
-import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
+import { Form, Link, isRouteErrorResponse, useActionData, useLoaderData, useRouteError } from '@remix-run/react'
 import { z } from 'zod'
 import { ownInstanceOf, requireSimulator } from '../utils/dev-simulator.server'
 import { errorResponse, validationFailed } from '../utils/http-errors.server'
 import { t, type MessageKey } from '../utils/i18n'
 import { getLang } from '../utils/lang.server'
+import { useDocumentLang } from '../utils/nonce-provider'
 
 import simulatorStyles from '../styles/simulator.css'
 
@@ -19,7 +20,8 @@ const FAULTS = ['slow', 'down', 'rateLimited', 'quota466', 'garbage', 'wrongShap
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { sim, ctx } = await requireSimulator(request, context)
   const mine = await ownInstanceOf(ctx)
-  const view = mine ? sim.instance(mine) : null
+  // On the state every app process shares (decision 215).
+  const view = mine ? await sim.shared(() => sim.instance(mine)) : null
   // Never the tokens: only what a person needs to drive the UI states by hand.
   const instances =
     view && !view.deleted
@@ -65,7 +67,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     return redirect('/dev/simulator')
   }
   // Same answer for another tenant's, a free and an unknown id: nothing to learn by probing.
-  if (input.instanceId !== mine || !sim.instance(input.instanceId)) {
+  if (input.instanceId !== mine || !(await sim.shared(() => sim.instance(input.instanceId)))) {
     return errorResponse(
       403,
       'TENANT_FORBIDDEN',
@@ -73,9 +75,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
     )
   }
   if (input.intent === 'state') {
-    if (input.state === 'authorized') sim.authorize(input.instanceId)
-    else if (input.state === 'starting') sim.starting(input.instanceId, 60_000)
-    else sim.setState(input.instanceId, input.state)
+    const { instanceId, state } = input
+    await sim.shared(() => {
+      if (state === 'authorized') sim.authorize(instanceId)
+      else if (state === 'starting') sim.starting(instanceId, 60_000)
+      else sim.setState(instanceId, state)
+    })
     await sim.flushWebhooks()
   } else {
     const f = sim.fault({ instanceId: input.instanceId })
@@ -148,11 +153,11 @@ export default function SimulatorControl() {
             <tbody>
               {instances.map((i) => (
                 <tr key={i.instanceId}>
-                  <td>{i.instanceId}</td>
-                  <td>{i.state ?? t(lang, 'sim.creating')}</td>
-                  <td>{i.phone || '—'}</td>
-                  <td>{t(lang, 'sim.messages', { sent: i.sent, queued: i.queued })}</td>
-                  <td>
+                  <td data-label={t(lang, 'sim.col.instance')}>{i.instanceId}</td>
+                  <td data-label={t(lang, 'sim.col.state')}>{i.state ?? t(lang, 'sim.creating')}</td>
+                  <td data-label={t(lang, 'sim.col.phone')}>{i.phone || '—'}</td>
+                  <td data-label={t(lang, 'sim.col.messages')}>{t(lang, 'sim.messages', { sent: i.sent, queued: i.queued })}</td>
+                  <td data-label={t(lang, 'sim.col.setState')}>
                     <Form method="post" className="inline-form">
                       <input type="hidden" name="intent" value="state" />
                       <input type="hidden" name="instanceId" value={i.instanceId} />
@@ -167,7 +172,7 @@ export default function SimulatorControl() {
                       <button type="submit">{t(lang, 'sim.apply')}</button>
                     </Form>
                   </td>
-                  <td>
+                  <td data-label={t(lang, 'sim.col.fault')}>
                     <Form method="post" className="inline-form">
                       <input type="hidden" name="intent" value="fault" />
                       <input type="hidden" name="instanceId" value={i.instanceId} />
@@ -210,6 +215,35 @@ export default function SimulatorControl() {
           </section>
         </>
       )}
+    </main>
+  )
+}
+
+/**
+ * A member (the page is for owners and admins) is told so in the page's language, not "an error
+ * occurred" (decision 217); any other refusal keeps the generic words.
+ */
+export function ErrorBoundary() {
+  const error = useRouteError()
+  const lang = useDocumentLang()
+  const status = isRouteErrorResponse(error) ? error.status : 500
+  if (status === 403) {
+    return (
+      <main className="page">
+        <h1>{t(lang, 'sim.forbidden.title')}</h1>
+        <p>{t(lang, 'sim.forbidden.body')}</p>
+        <p>
+          <Link to="/settings/whatsapp">{t(lang, 'sim.forbidden.back')}</Link>
+        </p>
+      </main>
+    )
+  }
+  return (
+    <main className="page">
+      <h1>{t(lang, status === 404 ? 'error.notFound' : 'error.unexpected')}</h1>
+      <p>
+        <a href="/">{t(lang, 'error.home')}</a>
+      </p>
     </main>
   )
 }

@@ -29,7 +29,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
   const mine = await ownInstanceOf(ctx)
   if (!mine) return errorResponse(409, 'NOT_CONNECTED', 'Your tenant holds no linked instance')
-  const result = sim.injectIncoming(mine, { from: parsed.data.from, text: parsed.data.text })
+  const result = await sim.shared(() => sim.injectIncoming(mine, { from: parsed.data.from, text: parsed.data.text }))
   if (!result.ok) {
     return result.reason === 'invalid_phone' || result.reason === 'invalid_message'
       ? validationFailed('Invalid incoming message form', [{ path: 'from', message: result.reason }])

@@ -17,6 +17,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       tenantId: ctx.tenantId,
       role: ctx.role,
       simulator: getServices().env.GREENAPI_MODE === 'simulator',
+      // The simulator's control page in the navigation: not in production mode (decision 216).
+      simulatorPage: getServices().env.GREENAPI_MODE === 'simulator' && getServices().env.NODE_ENV !== 'production',
     },
     { headers: { 'Cache-Control': 'no-store' } },
   )
@@ -28,7 +30,8 @@ export const shouldRevalidate: ShouldRevalidateFunction = ({ formMethod, current
   formMethod !== undefined || currentUrl.href !== nextUrl.href ? defaultShouldRevalidate : false
 
 export default function SettingsLayout() {
-  const { lang, email, tenantId, role, simulator } = useLoaderData<typeof loader>()
+  const { lang, email, tenantId, role, simulator, simulatorPage } = useLoaderData<typeof loader>()
+  const simulatorNav = simulatorPage && (role === 'owner' || role === 'admin')
   const location = useLocation()
   return (
     <div className="shell" lang={lang}>
@@ -52,6 +55,12 @@ export default function SettingsLayout() {
               <NavLink to="/settings/webhooks" className="tab" prefetch="intent">
                 {t(lang, 'settings.nav.webhooks')}
               </NavLink>
+            ) : null}
+            {simulatorNav ? (
+              // Simulator mode, owners and admins (the page's own guard): decision 216.
+              <a href="/dev/simulator" className="tab">
+                {t(lang, 'settings.nav.simulator')}
+              </a>
             ) : null}
           </nav>
           <div className="topbar-tools">

@@ -20,3 +20,21 @@ export async function requireSimulator(request: Request, context: unknown): Prom
  */
 export const ownInstanceOf = (ctx: PageContext): Promise<string | null> =>
   tenantInstanceId(getServices().whatsapp, { tenantId: ctx.tenantId })
+
+/**
+ * Simulator mode: where the waiting page's "open the simulated phone" link points (decision 216),
+ * for the tenant's own instance only; null outside simulator mode or without an instance.
+ */
+export async function simulatedPhoneLink(
+  tenantId: string,
+  shown: 'qr' | 'pairing',
+): Promise<{ kind: 'scan' | 'pair'; href: string } | null> {
+  const simulator = bootedSimulator()
+  if (!simulator) return null
+  const mine = await tenantInstanceId(getServices().whatsapp, { tenantId })
+  if (!mine) return null
+  const urls = await simulator.shared(() => simulator.phoneUrls(mine))
+  if (!urls) return null
+  if (shown === 'pairing') return { kind: 'pair', href: urls.pair }
+  return urls.scan ? { kind: 'scan', href: urls.scan } : null
+}

@@ -154,7 +154,7 @@ function page(title: string, body: string): string {
   label { display: block; font-weight: 600; margin: .75rem 0 .25rem; }
   input { width: 100%; box-sizing: border-box; font-size: 1rem; padding: .6rem; border: 1px solid #888; border-radius: .4rem; }
   button { margin-top: 1rem; width: 100%; font-size: 1rem; padding: .7rem; border: 0; border-radius: .4rem;
-           background: #128c7e; color: #fff; font-weight: 700; cursor: pointer; }
+           background: #075e54; color: #fff; font-weight: 700; cursor: pointer; }
   button:focus-visible, input:focus-visible { outline: 3px solid #0b5ed7; outline-offset: 2px; }
   .ok { color: #0f5132; } .err { color: #842029; }
   code { background: #f1f1f1; padding: .1rem .3rem; border-radius: .25rem; }
@@ -245,45 +245,54 @@ function createSimulatedPhoneRouter(sim: GreenApiSimulator): Router {
     next()
   })
 
-  router.get('/scan/:instanceId/:nonce', (req, res) => {
+  router.get('/scan/:instanceId/:nonce', (req, res, next) => {
     const instanceId = req.params.instanceId ?? ''
-    const inst = sim.instance(instanceId)
-    if (!inst || inst.deleted) {
-      res.status(404).type('html').send(page('Instance inconnue', `<h1 class="err">Instance inconnue</h1>`))
-      return
+    // On the state every process shares (decision 215): the QR may come from another one.
+    sim
+      .shared(() => ({ inst: sim.instance(instanceId), valid: sim.isQrNonceValid(instanceId, req.params.nonce ?? '') }))
+      .then(({ inst, valid }) => scanPage(inst, valid), next)
+    const scanPage = (inst: ReturnType<GreenApiSimulator['instance']>, valid: boolean): void => {
+      if (!inst || inst.deleted) {
+        res.status(404).type('html').send(page('Instance inconnue', `<h1 class="err">Instance inconnue</h1>`))
+        return
+      }
+      if (inst.state === 'notAuthorized' && !valid) {
+        const err = SCAN_ERRORS.stale_qr
+        res
+          .status(err.status)
+          .type('html')
+          .send(page('QR expiré', `<h1 class="err">QR expiré</h1><p class="err" role="alert">${esc(err.text)}</p>`))
+        return
+      }
+      res.type('html').send(scanFormPage(instanceId, req.originalUrl.split('?')[0] ?? '', DEFAULT_PHONE))
     }
-    if (inst.state === 'notAuthorized' && !sim.isQrNonceValid(instanceId, req.params.nonce ?? '')) {
-      const err = SCAN_ERRORS.stale_qr
+  })
+
+  router.post('/scan/:instanceId/:nonce', (req, res, next) => {
+    const instanceId = req.params.instanceId ?? ''
+    const phone = formField(req, 'phoneNumber')?.trim() || DEFAULT_PHONE
+    sim.shared(() => sim.scan(instanceId, req.params.nonce ?? '', phone)).then((result) => scanned(result), next)
+    const scanned = (result: ScanResult): void => {
+      if (result.ok) {
+        res.type('html').send(linkedPage(result.instanceId, result.phoneE164))
+        return
+      }
+      const err = SCAN_ERRORS[result.reason]
+      const title = result.reason === 'stale_qr' ? 'QR expiré' : 'Échec du scan'
       res
         .status(err.status)
         .type('html')
-        .send(page('QR expiré', `<h1 class="err">QR expiré</h1><p class="err" role="alert">${esc(err.text)}</p>`))
-      return
+        .send(page(title, `<h1 class="err">${esc(title)}</h1><p class="err" role="alert">${esc(err.text)}</p>`))
     }
-    res.type('html').send(scanFormPage(instanceId, req.originalUrl.split('?')[0] ?? '', DEFAULT_PHONE))
   })
 
-  router.post('/scan/:instanceId/:nonce', (req, res) => {
-    const instanceId = req.params.instanceId ?? ''
-    const phone = formField(req, 'phoneNumber')?.trim() || DEFAULT_PHONE
-    const result = sim.scan(instanceId, req.params.nonce ?? '', phone)
-    if (result.ok) {
-      res.type('html').send(linkedPage(result.instanceId, result.phoneE164))
-      return
-    }
-    const err = SCAN_ERRORS[result.reason]
-    const title = result.reason === 'stale_qr' ? 'QR expiré' : 'Échec du scan'
-    res
-      .status(err.status)
-      .type('html')
-      .send(page(title, `<h1 class="err">${esc(title)}</h1><p class="err" role="alert">${esc(err.text)}</p>`))
+  // `?code=`: the app's "open the pairing screen" link fills in the code it shows (decision 216).
+  router.get('/pair', (req, res) => {
+    const code = typeof req.query.code === 'string' ? req.query.code.slice(0, 16) : ''
+    res.type('html').send(pairFormPage(code))
   })
 
-  router.get('/pair', (_req, res) => {
-    res.type('html').send(pairFormPage())
-  })
-
-  router.post('/pair', (req, res) => {
+  router.post('/pair', (req, res, next) => {
     const code = formField(req, 'code')?.trim() ?? ''
     const phone = formField(req, 'phoneNumber')?.trim() ?? ''
     if (code === '') {
@@ -293,16 +302,18 @@ function createSimulatedPhoneRouter(sim: GreenApiSimulator): Router {
         .send(pairFormPage(code, phone, "Saisissez le code d'association."))
       return
     }
-    const result = sim.pair(code, phone === '' ? undefined : phone)
-    if (result.ok) {
-      res.type('html').send(linkedPage(result.instanceId, result.phoneE164))
-      return
+    sim.shared(() => sim.pair(code, phone === '' ? undefined : phone)).then((result) => paired(result), next)
+    const paired = (result: PairResult): void => {
+      if (result.ok) {
+        res.type('html').send(linkedPage(result.instanceId, result.phoneE164))
+        return
+      }
+      const err = PAIR_ERRORS[result.reason]
+      res
+        .status(err.status)
+        .type('html')
+        .send(pairFormPage(code, phone, err.text))
     }
-    const err = PAIR_ERRORS[result.reason]
-    res
-      .status(err.status)
-      .type('html')
-      .send(pairFormPage(code, phone, err.text))
   })
   return router
 }

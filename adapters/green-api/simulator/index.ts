@@ -1,2 +1,3 @@
 export * from './simulator'
 export * from './http'
+export * from './shared-api-url'

@@ -56,6 +56,22 @@ export interface SimResponse {
   reset?: true
 }
 
+/** One stored instance: the simulator's record (JSON) and a version bumped on every write. */
+export interface SimulatorStoredRow {
+  id: string
+  record: unknown
+  version: number
+}
+
+/** Shared storage of the simulator's instances (adapters/kysely/kysely-simulator-store.ts). */
+export interface SimulatorStore {
+  list(): Promise<SimulatorStoredRow[]>
+  /** Adds an instance; null when the id is taken (another process created it first). */
+  insert(id: string, record: Record<string, unknown>): Promise<number | null>
+  /** Overwrites an instance (last writer wins); null when it is gone. Returns the new version. */
+  save(id: string, record: Record<string, unknown>): Promise<number | null>
+}
+
 export type DeliverWebhook = (url: string, headers: Record<string, string>, body: unknown) => Promise<void>
 
 /**
@@ -81,6 +97,13 @@ export interface GreenApiSimulatorOptions {
   rateLimits?: boolean
   /** JSON file keeping instances (tokens, linked state, settings) across restarts. */
   persistPath?: string
+  /**
+   * Where the instances live when several processes share one simulator (`npm start`: the app's
+   * PostgreSQL, decision 215). Each entry point (`handle`, `handlePartner`, `shared`) reads the
+   * rows other processes changed first and writes back what it changed. Default: none, the
+   * state stays in this process (tests behind MSW).
+   */
+  store?: SimulatorStore
   /** Partner token; generated (and persisted) when absent. */
   partnerToken?: string
   /** QR rotation period. Default 20 000 ms. */
@@ -422,6 +445,20 @@ const persistedSchema = z.object({
   ),
 })
 
+/** A stored instance (decision 215): what `snapshot` wrote; unknown fields are kept. */
+const storedRecordSchema = z.looseObject({
+  id: z.string().regex(/^\d{1,20}$/),
+  token: z.string().min(1),
+  name: z.string(),
+  state: z.enum(CONNECTION_STATES).nullable(),
+  phone: z.string(),
+  settings: z.looseObject({ webhookUrl: z.string(), webhookUrlToken: z.string(), stateWebhook: z.enum(['yes', 'no']) }),
+  deleted: z.boolean(),
+  createdAt: z.number(),
+  qrNonce: z.string(),
+  qrIssuedAt: z.number(),
+})
+
 const PAIRING_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'
 
 function json(status: number, body: unknown, headers?: Record<string, string>): SimResponse {
@@ -524,6 +561,9 @@ export class GreenApiSimulator {
   private readonly now: () => number
   private readonly sleep: (ms: number) => Promise<void>
   private readonly persistPath: string | undefined
+  private readonly store: SimulatorStore | undefined
+  /** Per stored instance: the version last read or written here and the record it held. */
+  private readonly synced = new Map<string, { version: number; snapshot: string }>()
   private readonly qrRotationMs: number
   private readonly qrGraceMs: number
   private readonly pairingValidityMs: number
@@ -556,6 +596,7 @@ export class GreenApiSimulator {
           setTimeout(r, ms).unref?.()
         }))
     this.persistPath = opts.persistPath
+    this.store = opts.store
     this.rateLimitsOn = opts.rateLimits ?? true
     this.qrRotationMs = opts.qrRotationMs ?? 20_000
     this.qrGraceMs = opts.qrGraceMs ?? 5_000
@@ -652,6 +693,25 @@ export class GreenApiSimulator {
     const nonce = this.currentQrNonce(instanceId)
     if (nonce === null) return null
     return `${this.publicBase(req)}/dev/simulator/scan/${encodeURIComponent(instanceId)}/${nonce}`
+  }
+
+  /**
+   * What the simulated phone's links point at, as the QR does (decision 216): `scan`, the URL the
+   * current QR encodes; `pair`, the phone's pairing screen with the code filled in. Null for an
+   * unknown or deleted instance, or `scan` when the instance is not waiting for one.
+   */
+  phoneUrls(instanceId: string): { scan: string | null; pair: string } | null {
+    const r = this.instances.get(instanceId)
+    if (!r || r.deleted) return null
+    this.settle(r)
+    const base = this.publicBase({ webhookUrl: r.settings.webhookUrl || undefined })
+    const code = r.pairing && r.pairing.expiresAt > this.now() ? `?code=${encodeURIComponent(r.pairing.code)}` : ''
+    return { scan: r.state === 'notAuthorized' ? this.phoneScanUrl(r, {}) : null, pair: `${base}/dev/simulator/pair${code}` }
+  }
+
+  private phoneScanUrl(r: InstanceRecord, req: { host?: string; origin?: string }): string {
+    const base = this.publicBase({ ...req, webhookUrl: r.settings.webhookUrl || undefined })
+    return `${base}/dev/simulator/scan/${encodeURIComponent(r.id)}/${r.qrNonce}`
   }
 
   private publicBase(req: { host?: string | undefined; origin?: string | undefined; webhookUrl?: string | undefined }): string {
@@ -988,6 +1048,105 @@ export class GreenApiSimulator {
   // ------------------------------------------------------------------ request handling
 
   async handle(req: SimRequest): Promise<SimResponse> {
+    return this.shared(() => this.handleHere(req))
+  }
+
+  async handlePartner(req: SimPartnerRequest): Promise<SimResponse> {
+    return this.shared(() => this.handlePartnerHere(req))
+  }
+
+  /**
+   * Runs `fn` on the shared state: reads what other processes changed (the store), runs, writes
+   * back what changed. Without a store, just runs. The simulated phone and the control page go
+   * through it too (`await sim.shared(() => sim.scan(…))`).
+   */
+  async shared<T>(fn: () => T | Promise<T>): Promise<T> {
+    if (!this.store) return fn()
+    await this.sync()
+    try {
+      return await fn()
+    } finally {
+      await this.flush()
+    }
+  }
+
+  /**
+   * Like `ensureInstances`, on the shared state: the first process creates them, the others find
+   * them (an id two processes created at once goes to the first writer).
+   */
+  async ensureSharedInstances(n: number): Promise<SimCredentials[]> {
+    if (!this.store) return this.ensureInstances(n)
+    await this.sync()
+    this.ensureInstances(n)
+    await this.flush()
+    await this.sync()
+    return this.ensureInstances(n)
+  }
+
+  /** The durable part of an instance (what other processes must see), as JSON. */
+  private snapshot(r: InstanceRecord): string {
+    const { queue: _q, sent: _s, dropped: _d, notifications: _n, ...durable } = r
+    return JSON.stringify(durable)
+  }
+
+  private async sync(): Promise<void> {
+    if (!this.store) return
+    const rows = await this.store.list()
+    const present = new Set<string>()
+    for (const row of rows) {
+      present.add(row.id)
+      const known = this.synced.get(row.id)
+      if (known && known.version >= row.version) continue
+      const parsed = storedRecordSchema.safeParse(row.record)
+      if (!parsed.success || parsed.data.id !== row.id) continue
+      const local = this.instances.get(row.id)
+      if (local) {
+        // Same object (its reboot timer holds it): fields replaced, messages kept.
+        for (const k of Object.keys(local) as Array<keyof InstanceRecord>) {
+          if (k !== 'queue' && k !== 'sent' && k !== 'dropped' && k !== 'notifications') delete local[k]
+        }
+        Object.assign(local, parsed.data)
+      } else {
+        this.instances.set(row.id, {
+          ...(parsed.data as unknown as InstanceRecord),
+          queue: [],
+          sent: [],
+          dropped: [],
+          notifications: [],
+        })
+      }
+      const rec = this.instances.get(row.id)!
+      this.synced.set(row.id, { version: row.version, snapshot: this.snapshot(rec) })
+      const n = Number(row.id.startsWith(this.idPrefix) ? row.id.slice(this.idPrefix.length) : NaN)
+      if (Number.isSafeInteger(n) && n > this.seq) this.seq = n
+    }
+    // Gone from the store (db:reset): gone here too, whatever this process remembered.
+    for (const id of [...this.synced.keys()]) {
+      if (present.has(id)) continue
+      this.synced.delete(id)
+      this.instances.delete(id)
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.store) return
+    for (const r of [...this.instances.values()]) {
+      const snapshot = this.snapshot(r)
+      const known = this.synced.get(r.id)
+      if (known?.snapshot === snapshot) continue
+      const record = JSON.parse(snapshot) as Record<string, unknown>
+      const version = known ? await this.store.save(r.id, record) : await this.store.insert(r.id, record)
+      if (version === null) {
+        // Created elsewhere first, or removed from the store: the store's word wins.
+        this.synced.delete(r.id)
+        this.instances.delete(r.id)
+        continue
+      }
+      this.synced.set(r.id, { version, snapshot })
+    }
+  }
+
+  private async handleHere(req: SimRequest): Promise<SimResponse> {
     const def = METHODS.find((m) => m.name.toLowerCase() === req.method.toLowerCase())
     const method = def?.name ?? req.method
     this.count(req.instanceId, method)
@@ -1011,7 +1170,7 @@ export class GreenApiSimulator {
     return this.applyPostFaults(req.instanceId, method, res)
   }
 
-  async handlePartner(req: SimPartnerRequest): Promise<SimResponse> {
+  private async handlePartnerHere(req: SimPartnerRequest): Promise<SimResponse> {
     const def = PARTNER_METHODS.find((m) => m.name.toLowerCase() === req.method.toLowerCase())
     const method = def?.name ?? req.method
     this.count('partner', method)
@@ -1207,7 +1366,7 @@ export class GreenApiSimulator {
     if (r.state === null) return json(200, { type: 'error', message: 'Instance is being created, try later' })
     if (r.state === 'starting') return json(200, { type: 'error', message: 'instance in starting process try later' })
     if (isLinked(r.state)) return json(200, { type: 'alreadyLogged', message: 'instance account already authorized' })
-    const url = `${this.publicBase({ ...req, webhookUrl: r.settings.webhookUrl || undefined })}/dev/simulator/scan/${encodeURIComponent(r.id)}/${r.qrNonce}`
+    const url = this.phoneScanUrl(r, req)
     let png = this.qrCache.get(url)
     if (!png) {
       png = (await QRCode.toBuffer(url, { type: 'png', width: 264, margin: 2, errorCorrectionLevel: 'M' })).toString('base64')

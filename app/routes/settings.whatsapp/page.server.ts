@@ -8,6 +8,7 @@ import { mapDomainError } from '../../utils/http-errors.server'
 import { t, type Lang, type MessageKey } from '../../utils/i18n'
 import { getLang } from '../../utils/lang.server'
 import { toE164 } from '../../utils/phone.server'
+import { simulatedPhoneLink } from '../../utils/dev-simulator.server'
 import { publicUrlOf, userActor } from '../../utils/whatsapp.server'
 import {
   addonGraceOf,
@@ -77,12 +78,16 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
     ctx.canMutate &&
     (view.state === 'unlinked' || view.state === 'waiting') &&
     !(await hasEverLinked(wa, { tenantId: ctx.tenantId }))
+  // Simulator mode: a link to the simulated phone beside the QR or the code (decision 216).
+  const shown = view.state === 'waiting' ? view.display.kind : null
+  const simulatorPhone = shown === 'qr' || shown === 'pairing' ? await simulatedPhoneLink(ctx.tenantId, shown) : null
   return json(
     {
       lang,
       canMutate: ctx.canMutate,
       history,
       coaching,
+      simulatorPhone,
       confirm: url.searchParams.get(CONFIRM_PARAM) === CONFIRM_DISCONNECT,
       view,
       stale,

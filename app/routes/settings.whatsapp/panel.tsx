@@ -8,6 +8,7 @@ import type {
   DegradedStatus,
   PanelView,
   RecentMessagesView,
+  SimulatedPhoneLink,
   StatusAdvice,
   StatusHistoryView,
   WaitingDisplay,
@@ -33,6 +34,8 @@ export interface PanelProps {
   coaching?: boolean
   /** Reboot and remove (decisions 210–211). */
   lifecycle: LifecycleView
+  /** Simulator mode: the simulated phone's page for the QR or code shown (decision 216). */
+  simulatorPhone?: SimulatedPhoneLink | null
 }
 
 type Tone = 'off' | 'wait' | 'ok' | 'warn'
@@ -275,6 +278,7 @@ function Waiting({
   now,
   linkExpiresAt,
   display,
+  simulatorPhone,
 }: PanelProps & { linkExpiresAt: string | null; display: WaitingDisplay }) {
   const refresh = useIntent(INTENTS.refreshQr, actionData)
   const cancel = useIntent(INTENTS.disconnect, actionData)
@@ -350,6 +354,7 @@ function Waiting({
             </>
           )}
         </ol>
+        {simulatorPhone ? <SimulatedPhone lang={lang} link={simulatorPhone} /> : null}
         {linkExpiresAt ? (
           <p className="muted wa-attempt">
             {t(lang, 'wa.waiting.attemptEndsIn', { time: relativeWords(lang, left(linkExpiresAt)) })}
@@ -693,5 +698,18 @@ function StatusHistory({ lang, history }: { lang: Lang; history: StatusHistoryVi
         </table>
       )}
     </section>
+  )
+}
+
+// Simulator mode (decision 216): where a newcomer "scans" without a phone.
+
+function SimulatedPhone({ lang, link }: { lang: Lang; link: SimulatedPhoneLink }) {
+  return (
+    <p className="wa-sim-phone">
+      <a href={link.href} target="_blank" rel="noopener noreferrer" className="btn btn-secondary">
+        {t(lang, link.kind === 'scan' ? 'wa.sim.openPhone' : 'wa.sim.openPairing')}
+      </a>{' '}
+      <span className="muted">{t(lang, 'wa.sim.openHint')}</span>
+    </p>
   )
 }

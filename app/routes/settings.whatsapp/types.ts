@@ -83,3 +83,12 @@ export interface LifecycleView {
   /** `?confirm=delete-number`: the confirmation step is shown. */
   confirmDelete: boolean
 }
+
+/**
+ * Simulator mode (decision 216): the simulated phone's page for the link shown, `scan` the URL
+ * the QR encodes, `pair` the phone's pairing screen with the code filled in.
+ */
+export interface SimulatedPhoneLink {
+  kind: 'scan' | 'pair'
+  href: string
+}
