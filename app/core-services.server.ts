@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely'
+import { maskPhone } from './utils/mask-phone'
+import { maskE164 } from '../domain/whatsapp/validation'
 import { AesGcmCredentialVault } from '../adapters/crypto/aes-gcm-credential-vault'
 import { HmacKeyedHasher } from '../adapters/crypto/hmac-keyed-hasher'
 import {
@@ -161,6 +163,8 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       reconcileIntervalMs: env.WA_RECONCILE_INTERVAL_SECONDS * 1000,
       addonGraceDays: env.WA_DISABLED_GRACE_DAYS,
     },
+    // A phone that was not the expected one is kept masked as the page shows peers (decision 200).
+    maskPhone: (e164) => maskPhone(e164) ?? maskE164(e164),
   }
   const whatsappHotPath: WhatsAppDeps = caches
     ? {

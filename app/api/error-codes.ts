@@ -31,6 +31,7 @@ export const API_ERROR_CODES = [
   'WEBHOOK_UNAUTHORIZED',
   'IDEMPOTENCY_CONFLICT',
   'WEBHOOK_URL_REFUSED',
+  'WRONG_NUMBER',
   // Anything else, without detail (apiHandler, server/http-app.ts)
   'INTERNAL',
 ] as const

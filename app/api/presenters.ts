@@ -19,6 +19,7 @@ export function presentStatus(s: ConnectionStatusResult, addonEnd?: AddonEnd | n
     ...(s.linkExpired ? { linkExpired: true } : {}),
     ...(s.linkExpiresAt ? { linkExpiresAt: s.linkExpiresAt.toISOString() } : {}),
     ...(addonEnd ? { addonEndedAt: addonEnd.endedAt.toISOString(), unlinkAt: addonEnd.unlinkAt.toISOString() } : {}),
+    ...(s.wrongNumber ? { wrongNumber: s.wrongNumber } : {}),
   }
 }
 

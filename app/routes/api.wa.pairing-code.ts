@@ -2,6 +2,7 @@ import type { ActionFunctionArgs } from '@remix-run/node'
 import { PairingCodeBodySchema } from '../api/schemas'
 import { getServices } from '../services.server'
 import { apiHandler, ok, readJsonBody } from '../utils/api.server'
+import { toE164 } from '../utils/phone.server'
 import { requireApiContext } from '../utils/guards.server'
 import { publicUrlOf, requireWhatsApp } from '../utils/whatsapp.server'
 import { requestPairingCode } from '../../domain/whatsapp'
@@ -19,6 +20,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       phoneNumber: body.phoneNumber,
       publicUrl: publicUrlOf(context),
       ip: ctx.ip,
+      expectedPhone: body.expectedPhone ? toE164(body.expectedPhone) : null,
     })
     return ok({
       ok: true,

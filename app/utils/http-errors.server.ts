@@ -104,6 +104,9 @@ export const DOMAIN_ERRORS = {
   WEBHOOK_ENDPOINT_NOT_FOUND: { status: 404, apiCode: 'NOT_FOUND', messageKey: 'api.webhookEndpointNotFound' },
   // The CRM endpoint URL breaks the target policy; `issues` says which rule.
   WEBHOOK_URL_REFUSED: { status: 400, apiCode: 'WEBHOOK_URL_REFUSED', messageKey: 'api.webhookUrlRefused' },
+  // The right phone (decision 200): another phone than the expected one was already linked; it
+  // was logged out. A conflict, like ALREADY_CONNECTED, with its own code.
+  WRONG_NUMBER: { status: 409, apiCode: 'WRONG_NUMBER', messageKey: 'api.wrongNumber' },
 } as const satisfies Record<DomainErrorCode, DomainErrorEntry>
 
 /** A domain error as both surfaces answer it: status, code, text, wait. */

@@ -11,6 +11,7 @@ import * as m20261203100000 from './2026_12_03_100000_messages'
 import * as m031100webhooks from './2026_12_03_110000_webhook_endpoints'
 import * as m20261203105000 from './2026_12_03_105000_message_receipts'
 import * as m120000 from './2026_12_03_120000_addon_end'
+import * as m20261204100000 from './2026_12_04_100000_expected_phone'
 
 /**
  * Every migration, by name, imported statically so that the compiled server (esbuild, plain
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_03_110000_webhook_endpoints': m031100webhooks,
   '2026_12_03_105000_message_receipts': m20261203105000,
   '2026_12_03_120000_addon_end': m120000,
+  '2026_12_04_100000_expected_phone': m20261204100000,
 }

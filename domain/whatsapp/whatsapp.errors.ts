@@ -20,6 +20,7 @@ export type DomainErrorCode =
   | 'MESSAGE_NOT_FOUND'
   | 'WEBHOOK_ENDPOINT_NOT_FOUND'
   | 'WEBHOOK_URL_REFUSED'
+  | 'WRONG_NUMBER'
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode
@@ -45,6 +46,15 @@ export class NotConnectedError extends DomainError {
 export class AlreadyConnectedError extends DomainError {
   constructor() {
     super('ALREADY_CONNECTED', 'WhatsApp is already connected')
+  }
+}
+/** The phone that scanned is not the number the link attempt expected (decision 200); it was logged out. */
+export class WrongNumberError extends DomainError {
+  constructor(
+    readonly expectedPhone: string,
+    readonly actualPhoneMasked: string,
+  ) {
+    super('WRONG_NUMBER', 'Another phone than the expected number was linked; it was logged out')
   }
 }
 export class InstanceBusyError extends DomainError {
