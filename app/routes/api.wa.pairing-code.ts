@@ -20,7 +20,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       phoneNumber: body.phoneNumber,
       publicUrl: publicUrlOf(context),
       ip: ctx.ip,
-      expectedPhone: body.expectedPhone ? toE164(body.expectedPhone) : null,
+      ...(body.expectedPhone ? { expectedPhone: toE164(body.expectedPhone) } : {}),
     })
     return ok({
       ok: true,

@@ -21,7 +21,7 @@ export interface GenerateQrResult {
  */
 export async function generateQr(
   deps: WhatsAppDeps,
-  input: { tenantId: string; actor: Actor; publicUrl: string; ip?: string; expectedPhone?: string | null },
+  input: { tenantId: string; actor: Actor; publicUrl: string; ip?: string; expectedPhone?: string | null | undefined },
 ): Promise<GenerateQrResult> {
   const { tenantId } = input
   return auditedLinkRequest(deps, { actor: input.actor, tenantId, action: 'whatsapp.link.qr', ip: input.ip }, async () => {

@@ -39,7 +39,14 @@ export async function prepareLinkAttempt(
   const creds = credentialsOfInstance(deps, instance)
   if (instance.needsLogout) await resetQuarantinedInstance(deps, instance.id, creds, input.tenantId)
   await ensureWebhook(deps, instance, creds, input.tenantId, input.publicUrl)
-  return { tenantId: input.tenantId, creds, instanceId: instance.id, startedAt: now, expectedPhone: input.expectedPhone ?? null }
+  // Not given while an attempt runs (a QR renewal): the attempt keeps the number it expects.
+  const expectedPhone =
+    input.expectedPhone !== undefined
+      ? input.expectedPhone
+      : derivePhase(existing, now) === 'linking'
+        ? (existing?.expectedPhone ?? null)
+        : null
+  return { tenantId: input.tenantId, creds, instanceId: instance.id, startedAt: now, expectedPhone }
 }
 
 /** Stores the credentials encrypted and (re)starts the link attempt's clock. */
