@@ -282,6 +282,8 @@ export class KyselyConnectionRepository implements ConnectionRepository {
     return this.db.transaction().execute(async (trx): Promise<StatusUpdateOutcome> => {
       const current = await this.lockRow(trx, tenantId)
       if (!current) return { outcome: 'missing' }
+      // Already refused (a webhook and a poll saw the same scan): one refusal, one logout.
+      if (current.wrongNumber && current.linkExpiresAt === null) return { outcome: 'unchanged', record: current }
       const changed = current.status !== 'notAuthorized'
       const row = await trx
         .updateTable('tenant_provider_configs')

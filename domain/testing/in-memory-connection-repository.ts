@@ -150,6 +150,7 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
   ): Promise<StatusUpdateOutcome> {
     const current = this.rows.get(tenantId)
     if (!current) return { outcome: 'missing' }
+    if (current.wrongNumber && current.linkExpiresAt === null) return { outcome: 'unchanged', record: { ...current } }
     const next: ConnectionRecord = {
       ...current,
       status: 'notAuthorized',

@@ -102,7 +102,7 @@ export async function recordAlreadyLinked(deps: WhatsAppDeps, tenantId: string, 
     checkedAt: deps.clock.now(),
     source: 'link',
   })
-  const refused = result.outcome === 'changed' ? result.record.wrongNumber : null
+  const refused = result.outcome === 'missing' ? null : result.record.wrongNumber
   if (refused) throw new WrongNumberError(refused.expectedPhone, refused.actualPhoneMasked)
   throw new AlreadyConnectedError()
 }

@@ -108,19 +108,22 @@ async function checkExpectedPhone(deps: WhatsAppDeps, tenantId: string, update: 
   if (!phone) return { kind: 'unverified', result: { outcome: 'unchanged', record } }
   if (phone === expected) return { kind: 'accepted', update: { ...update, account: { ...update.account, phone } } }
 
+  const actualPhoneMasked = (deps.maskPhone ?? maskE164)(phone)
+  // Recorded first, under the row lock: of a webhook and a poll that saw the same scan, one
+  // refuses it and logs the phone out, the other finds it refused.
+  const result = await deps.connections.recordWrongNumber(tenantId, {
+    actualPhoneMasked,
+    at: deps.clock.now(),
+    source: update.source,
+  })
+  if (result.outcome !== 'changed') return { kind: 'refused', result }
   try {
     await deps.provider.logout(creds)
   } catch (err) {
     // The next link attempt meets `alreadyLogged` and checks the phone again (decision 200).
     deps.logger.warn({ tenantId, instanceId: record.instanceId, err: errorSummary(err) }, 'wrong phone logout failed')
   }
-  const actualPhoneMasked = (deps.maskPhone ?? maskE164)(phone)
-  const result = await deps.connections.recordWrongNumber(tenantId, {
-    actualPhoneMasked,
-    at: deps.clock.now(),
-    source: update.source,
-  })
-  if (result.outcome === 'changed') await publish(deps, tenantId, result.record)
+  await publish(deps, tenantId, result.record)
   deps.logger.info({ tenantId, instanceId: record.instanceId, source: update.source }, 'link refused: wrong phone')
   try {
     await deps.audit.append({
