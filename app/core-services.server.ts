@@ -1,5 +1,7 @@
 import { simulatorAwareFetch } from '../adapters/green-api/simulator/shared-api-url'
 import type { Kysely } from 'kysely'
+import { maskPhone } from './utils/mask-phone'
+import { maskE164 } from '../domain/whatsapp/validation'
 import { AesGcmCredentialVault } from '../adapters/crypto/aes-gcm-credential-vault'
 import { HmacKeyedHasher } from '../adapters/crypto/hmac-keyed-hasher'
 import {
@@ -174,6 +176,8 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       refreshConcurrency: env.WA_REFRESH_CONCURRENCY,
       addonGraceDays: env.WA_DISABLED_GRACE_DAYS,
     },
+    // A phone that was not the expected one is kept masked as the page shows peers (decision 200).
+    maskPhone: (e164) => maskPhone(e164) ?? maskE164(e164),
   }
   const whatsappHotPath: WhatsAppDeps = caches
     ? {

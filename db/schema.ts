@@ -79,7 +79,18 @@ export interface TenantProviderConfigsTable {
   last_event_at: NullableTimestamp
   /** Set when the current link attempt's expiry is on the timeline (recorded once). */
   link_expiry_recorded_at: NullableTimestamp
+  /** The number the current link attempt expects (E.164), or null (any phone). Decision 200. */
+  expected_phone: ColumnType<string | null, string | null | undefined, string | null>
+  /** The masked number that scanned instead of `expected_phone` (the attempt was refused). */
+  wrong_phone_masked: ColumnType<string | null, string | null | undefined, string | null>
   created_at: Timestamp
+  updated_at: Timestamp
+}
+
+/** The last number each tenant linked, kept past a disconnect (prefills the link form). */
+export interface WaLastLinkedPhonesTable {
+  tenant_id: string
+  phone: string
   updated_at: Timestamp
 }
 
@@ -267,6 +278,7 @@ export interface Database {
   wa_instances: WaInstancesTable
   tenant_provider_configs: TenantProviderConfigsTable
   wa_status_events: WaStatusEventsTable
+  wa_last_linked_phones: WaLastLinkedPhonesTable
   upgrade_requests: UpgradeRequestsTable
   sessions: SessionsTable
   api_tokens: ApiTokensTable

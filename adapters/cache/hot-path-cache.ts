@@ -306,6 +306,18 @@ export class CachingConnectionRepository implements ConnectionRepository {
     return this.invalidating(tenantId, () => this.inner.delete(tenantId, at))
   }
 
+  recordWrongNumber(
+    tenantId: string,
+    input: Parameters<ConnectionRepository['recordWrongNumber']>[1],
+  ): Promise<StatusUpdateOutcome> {
+    return this.invalidating(tenantId, () => this.inner.recordWrongNumber(tenantId, input))
+  }
+
+  /** Read through: the page reads it, never the status hot path. */
+  lastLinkedPhone(tenantId: string): Promise<string | null> {
+    return this.inner.lastLinkedPhone(tenantId)
+  }
+
   /** Also on failure: a write that failed half-way (or timed out after committing) may have changed the row. */
   private async invalidating<T>(tenantId: string, write: () => Promise<T>): Promise<T> {
     try {

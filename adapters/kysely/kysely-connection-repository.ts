@@ -29,6 +29,8 @@ const ProviderRowSchema = z.object({
   status_changed_at: date,
   status_checked_at: date.nullable(),
   last_event_at: date.nullable(),
+  expected_phone: z.string().nullable(),
+  wrong_phone_masked: z.string().nullable(),
 })
 
 const StatusEventRowSchema = z.object({
@@ -58,6 +60,9 @@ function rowToConnectionRecord(raw: unknown): ConnectionRecord {
     statusChangedAt: r.status_changed_at,
     statusCheckedAt: r.status_checked_at,
     lastEventAt: r.last_event_at,
+    expectedPhone: r.expected_phone,
+    wrongNumber:
+      r.wrong_phone_masked === null ? null : { expectedPhone: r.expected_phone ?? '', actualPhoneMasked: r.wrong_phone_masked },
   }
 }
 
@@ -73,6 +78,8 @@ const COLUMNS = [
   'status_changed_at',
   'status_checked_at',
   'last_event_at',
+  'expected_phone',
+  'wrong_phone_masked',
 ] as const
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -121,6 +128,8 @@ export class KyselyConnectionRepository implements ConnectionRepository {
               link_started_at: input.linkStartedAt,
               link_expires_at: input.linkExpiresAt,
               link_expiry_recorded_at: null,
+              expected_phone: input.expectedPhone ?? null,
+              wrong_phone_masked: null,
               updated_at: sql`now()`,
             })
             .where('tenant_id', '=', input.tenantId)
@@ -141,6 +150,7 @@ export class KyselyConnectionRepository implements ConnectionRepository {
             link_started_at: input.linkStartedAt,
             link_expires_at: input.linkExpiresAt,
             status_changed_at: input.linkStartedAt,
+            expected_phone: input.expectedPhone ?? null,
           })
           .returning(COLUMNS)
           .executeTakeFirstOrThrow()
@@ -180,12 +190,14 @@ export class KyselyConnectionRepository implements ConnectionRepository {
           status_checked_at: p.statusCheckedAt,
           last_event_at: p.lastEventAt,
           link_expires_at: p.linkExpiresAt,
+          ...(p.status === 'authorized' ? { wrong_phone_masked: null } : {}),
           updated_at: sql`now()`,
         })
         .where('tenant_id', '=', tenantId)
         .where('provider', '=', PROVIDER)
         .returning(COLUMNS)
         .executeTakeFirstOrThrow()
+      if (p.status === 'authorized' && p.account) await this.rememberLinkedPhone(trx, tenantId, p.account.phone, update.checkedAt)
       if (plan.timeline) {
         await this.appendTimeline(
           trx,
@@ -319,6 +331,56 @@ export class KyselyConnectionRepository implements ConnectionRepository {
       .limit(1)
       .executeTakeFirst()
     return row !== undefined
+  }
+
+  async recordWrongNumber(
+    tenantId: string,
+    input: { actualPhoneMasked: string; at: Date; source: StatusSource },
+  ): Promise<StatusUpdateOutcome> {
+    return this.db.transaction().execute(async (trx): Promise<StatusUpdateOutcome> => {
+      const current = await this.lockRow(trx, tenantId)
+      if (!current) return { outcome: 'missing' }
+      // Already refused (a webhook and a poll saw the same scan): one refusal, one logout.
+      if (current.wrongNumber && current.linkExpiresAt === null) return { outcome: 'unchanged', record: current }
+      const changed = current.status !== 'notAuthorized'
+      const row = await trx
+        .updateTable('tenant_provider_configs')
+        .set({
+          connection_status: 'notAuthorized',
+          is_active: false,
+          phone_number: null,
+          link_expires_at: null,
+          wrong_phone_masked: input.actualPhoneMasked,
+          status_checked_at: input.at,
+          ...(changed ? { status_changed_at: input.at } : {}),
+          updated_at: sql`now()`,
+        })
+        .where('tenant_id', '=', tenantId)
+        .where('provider', '=', PROVIDER)
+        .returning(COLUMNS)
+        .executeTakeFirstOrThrow()
+      if (changed) {
+        await this.appendTimeline(trx, tenantId, current.instanceId, current.status, 'notAuthorized', input.source, input.at)
+      }
+      return { outcome: 'changed', previous: current, record: rowToConnectionRecord(row) }
+    })
+  }
+
+  async lastLinkedPhone(tenantId: string): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('wa_last_linked_phones')
+      .select('phone')
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst()
+    return row?.phone ?? null
+  }
+
+  private async rememberLinkedPhone(trx: Db, tenantId: string, phone: string, at: Date): Promise<void> {
+    await trx
+      .insertInto('wa_last_linked_phones')
+      .values({ tenant_id: tenantId, phone, updated_at: at })
+      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ phone, updated_at: at }))
+      .execute()
   }
 
   private async lockRow(trx: Db, tenantId: string): Promise<ConnectionRecord | null> {

@@ -34,6 +34,7 @@ export const API_ERROR_CODES = [
   // Reboot and remove (decisions 210–211)
   'REBOOT_NOT_NEEDED',
   'PARTNER_MODE_ONLY',
+  'WRONG_NUMBER',
   // Anything else, without detail (apiHandler, server/http-app.ts)
   'INTERNAL',
 ] as const

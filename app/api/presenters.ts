@@ -20,6 +20,7 @@ export function presentStatus(s: ConnectionStatusResult, addonEnd?: AddonEnd | n
     ...(s.linkExpiresAt ? { linkExpiresAt: s.linkExpiresAt.toISOString() } : {}),
     ...(adviceFor(s.status) ? { advice: adviceFor(s.status) } : {}),
     ...(addonEnd ? { addonEndedAt: addonEnd.endedAt.toISOString(), unlinkAt: addonEnd.unlinkAt.toISOString() } : {}),
+    ...(s.wrongNumber ? { wrongNumber: s.wrongNumber } : {}),
   }
 }
 

@@ -1,6 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi'
 import { z } from 'zod'
 import { API_ERROR_CODES } from './error-codes'
+import { toE164 } from '../utils/phone.server'
 import { CRM_EVENT_TYPES } from '../../domain/ports/event-sink'
 import {
   CONNECTION_STATES,
@@ -10,7 +11,6 @@ import {
   STATUS_SOURCES,
   TestMessageSchema,
 } from '../../domain/whatsapp'
-import { toE164 } from '../utils/phone.server'
 import {
   MAX_PAGE_SIZE,
   MAX_REFERENCE_LENGTH,
@@ -40,7 +40,22 @@ const ApiPhoneNumberSchema = z
   })
 
 export const EmptyBodySchema = z.object({}).strict().openapi('EmptyBody')
-export const PairingCodeBodySchema = z.object({ phoneNumber: ApiPhoneNumberSchema }).strict().openapi('PairingCodeBody')
+
+// The right phone (decision 200): E.164, or a national number read with the tenant's country
+// (default FR); the route normalises it with `toE164`.
+const ExpectedPhoneSchema = ApiPhoneNumberSchema.openapi({
+  example: '+33612345678',
+  description:
+    'Optional. The number that must be linked (E.164, or national with the tenant country, FR by default). Another phone that scans is logged out and the status says `wrongNumber`.',
+})
+export const QrGenerateBodySchema = z
+  .object({ expectedPhone: ExpectedPhoneSchema.optional() })
+  .strict()
+  .openapi('QrGenerateBody', { example: { expectedPhone: '+33612345678' } })
+export const PairingCodeBodySchema = z
+  .object({ phoneNumber: ApiPhoneNumberSchema, expectedPhone: ExpectedPhoneSchema.optional() })
+  .strict()
+  .openapi('PairingCodeBody')
 export const TestSendBodySchema = z
   .object({ to: ApiPhoneNumberSchema.optional(), message: TestMessageSchema.optional() })
   .strict()
@@ -92,6 +107,17 @@ export const StatusResponseSchema = z
     unlinkAt: z.string().datetime().optional().openapi({
       description: 'When the number is unlinked because WhatsApp Pro ended (`WA_DISABLED_GRACE_DAYS` after `addonEndedAt`).',
     }),
+    wrongNumber: z
+      .object({
+        code: z.literal('WRONG_NUMBER'),
+        expectedPhone: z.string().openapi({ example: '+33612345678' }),
+        actualPhoneMasked: z.string().openapi({ example: '+33 6 •• •• 99 99' }),
+      })
+      .optional()
+      .openapi({
+        description:
+          'The last link attempt was refused: another phone than `expectedPhone` scanned; it was logged out and nothing is linked. Only its masked number is kept.',
+      }),
   })
   .openapi('Status')
 /** The status JSON as clients (the settings page's script included) receive it. */
@@ -425,7 +451,7 @@ export function buildOpenApiDocument() {
   })
   registry.registerPath({
     ...api('post', '/api/wa/qr/generate', 'generateQrCode', 'Start (or renew) linking with a QR code'),
-    request: { headers: tenantHeader, body: jsonContent(EmptyBodySchema) },
+    request: { headers: tenantHeader, body: jsonContent(QrGenerateBodySchema) },
     responses: { 200: { description: 'A QR code to scan', ...jsonContent(QrResponseSchema) }, ...common, ...body, ...upstream },
   })
   registry.registerPath({

@@ -2,8 +2,8 @@ import type { ActionFunctionArgs } from '@remix-run/node'
 import { PairingCodeBodySchema } from '../api/schemas'
 import { getServices } from '../services.server'
 import { apiHandler, ok, readJsonBody } from '../utils/api.server'
-import { requireApiContext } from '../utils/guards.server'
 import { toE164 } from '../utils/phone.server'
+import { requireApiContext } from '../utils/guards.server'
 import { publicUrlOf, requireWhatsApp } from '../utils/whatsapp.server'
 import { requestPairingCode } from '../../domain/whatsapp'
 
@@ -21,6 +21,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       phoneNumber: toE164(body.phoneNumber) ?? body.phoneNumber,
       publicUrl: publicUrlOf(context),
       ip: ctx.ip,
+      ...(body.expectedPhone ? { expectedPhone: toE164(body.expectedPhone) } : {}),
     })
     return ok({
       ok: true,

@@ -114,6 +114,9 @@ export const DOMAIN_ERRORS = {
   // Reboot and remove (decisions 210–211): the instance is not in a state or mode that allows it.
   REBOOT_NOT_NEEDED: { status: 409, apiCode: 'REBOOT_NOT_NEEDED', messageKey: 'api.rebootNotNeeded' },
   PARTNER_MODE_ONLY: { status: 409, apiCode: 'PARTNER_MODE_ONLY', messageKey: 'api.partnerModeOnly' },
+  // The right phone (decision 200): another phone than the expected one was already linked; it
+  // was logged out. A conflict, like ALREADY_CONNECTED, with its own code.
+  WRONG_NUMBER: { status: 409, apiCode: 'WRONG_NUMBER', messageKey: 'api.wrongNumber' },
 } as const satisfies Record<DomainErrorCode, DomainErrorEntry>
 
 /** A domain error as both surfaces answer it: status, code, text, wait. */

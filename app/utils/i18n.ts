@@ -396,6 +396,14 @@ const fr = {
   'sim.forbidden.body':
     'Le simulateur est réservé aux propriétaires et administrateurs du compte : vous n’êtes pas autorisé à l’utiliser. Demandez-leur de le faire pour vous.',
   'sim.forbidden.back': 'Retour à Paramètres › WhatsApp',
+  // The right phone (issue 16, decision 200)
+  'api.wrongNumber': "Ce n'est pas le numéro attendu : le téléphone lié a été déconnecté. Scannez avec le bon téléphone.",
+  'wa.expectedPhone.label': 'Numéro attendu (facultatif)',
+  'wa.expectedPhone.help': "Si un autre téléphone scanne le code, il est déconnecté aussitôt et rien n'est lié.",
+  'wa.error.expectedPhone': 'Saisissez un numéro valide, par exemple +33612345678 ou 06 12 34 56 78.',
+  'wa.wrongNumber.title': 'Ce n’est pas le bon numéro',
+  'wa.wrongNumber.body':
+    'Le téléphone {actual} a scanné le code alors que {expected} était attendu. Il a été déconnecté : rien n’est lié. Recommencez avec le bon téléphone.',
 } as const
 
 export type MessageKey = keyof typeof fr
@@ -779,6 +787,14 @@ const en: Dictionary = {
   'sim.forbidden.body':
     'The simulator is for the account’s owners and admins: you are not allowed to use it. Ask one of them to do it for you.',
   'sim.forbidden.back': 'Back to Settings › WhatsApp',
+  // The right phone (issue 16, decision 200)
+  'api.wrongNumber': 'This is not the expected number: the linked phone was logged out. Scan with the right phone.',
+  'wa.expectedPhone.label': 'Expected number (optional)',
+  'wa.expectedPhone.help': 'If another phone scans the code, it is logged out at once and nothing is linked.',
+  'wa.error.expectedPhone': 'Enter a valid number, for example +33612345678 or 06 12 34 56 78.',
+  'wa.wrongNumber.title': 'Not the right number',
+  'wa.wrongNumber.body':
+    'The phone {actual} scanned the code while {expected} was expected. It was logged out: nothing is linked. Start again with the right phone.',
 }
 
 const dictionaries: Record<Lang, Dictionary> = { fr, en }

@@ -12,6 +12,7 @@ import * as m031100webhooks from './2026_12_03_110000_webhook_endpoints'
 import * as m20261203105000 from './2026_12_03_105000_message_receipts'
 import * as m120000 from './2026_12_03_120000_addon_end'
 import * as m041300simulator from './2026_12_04_130000_simulator_state'
+import * as m20261204100000 from './2026_12_04_100000_expected_phone'
 
 /**
  * Every migration, by name, imported statically so that the compiled server (esbuild, plain
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_03_105000_message_receipts': m20261203105000,
   '2026_12_03_120000_addon_end': m120000,
   '2026_12_04_130000_simulator_state': m041300simulator,
+  '2026_12_04_100000_expected_phone': m20261204100000,
 }

@@ -25,6 +25,18 @@ export interface ConnectionRecord {
   statusCheckedAt: Date | null
   /** Provider timestamp of the last applied webhook event. */
   lastEventAt: Date | null
+  /** The number the current link attempt expects (E.164), or null/absent: any phone (decision 200). */
+  expectedPhone?: string | null
+  /** The attempt was refused: another phone scanned (only its masked form is kept). */
+  wrongNumber?: WrongNumber | null
+}
+
+/** A link attempt refused because the phone that scanned was not the expected one (decision 200). */
+export interface WrongNumber {
+  /** E.164, as the tenant typed it (normalised). */
+  expectedPhone: string
+  /** The number that scanned, masked (`+33 6 •• •• 56 78`): the full number is never stored. */
+  actualPhoneMasked: string
 }
 
 export interface SaveLinkAttemptInput {
@@ -34,6 +46,8 @@ export interface SaveLinkAttemptInput {
   encryptedConfig: string
   linkStartedAt: Date
   linkExpiresAt: Date
+  /** The number this attempt expects (E.164), or null/absent: any phone. Clears a past wrong number. */
+  expectedPhone?: string | null
 }
 
 export interface StatusUpdate {
@@ -196,4 +210,26 @@ export interface ConnectionRepository {
    * if (!(await connections.hasBeenAuthorized('macrea'))) showFirstLinkChecklist()
    */
   hasBeenAuthorized(tenantId: string): Promise<boolean>
+
+  /**
+   * The link attempt's phone was not the expected one (decision 200): in one transaction, under
+   * the row lock, ends the attempt (`notAuthorized`, no account, `linkExpiresAt` = null) and
+   * keeps `wrongNumber.actualPhoneMasked`; appends a timeline entry when the status changed.
+   * `'missing'` when there is no row.
+   *
+   * @example
+   * await connections.recordWrongNumber('macrea', { actualPhoneMasked: '+33 6 •• •• 56 78', at: now, source: 'webhook' })
+   */
+  recordWrongNumber(
+    tenantId: string,
+    input: { actualPhoneMasked: string; at: Date; source: StatusSource },
+  ): Promise<StatusUpdateOutcome>
+
+  /**
+   * The last number this tenant linked (E.164), kept after a disconnect; null when never linked.
+   *
+   * @example
+   * const prefill = await connections.lastLinkedPhone('macrea')
+   */
+  lastLinkedPhone(tenantId: string): Promise<string | null>
 }

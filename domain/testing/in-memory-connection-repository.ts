@@ -24,6 +24,7 @@ export interface TimelineEntry {
 export class InMemoryConnectionRepository implements ConnectionRepository {
   readonly rows = new Map<string, ConnectionRecord>()
   readonly timeline: TimelineEntry[] = []
+  readonly lastLinked = new Map<string, string>()
 
   async findByTenant(tenantId: string): Promise<ConnectionRecord | null> {
     const r = this.rows.get(tenantId)
@@ -47,6 +48,8 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
         encryptedConfig: input.encryptedConfig,
         linkStartedAt: input.linkStartedAt,
         linkExpiresAt: input.linkExpiresAt,
+        expectedPhone: input.expectedPhone ?? null,
+        wrongNumber: null,
       }
       this.rows.set(input.tenantId, updated)
       return { ...updated }
@@ -63,6 +66,8 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
       statusChangedAt: input.linkStartedAt,
       statusCheckedAt: null,
       lastEventAt: null,
+      expectedPhone: input.expectedPhone ?? null,
+      wrongNumber: null,
     }
     this.rows.set(input.tenantId, created)
     this.timeline.push({
@@ -82,6 +87,10 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
     const plan = planStatusUpdate(current, update)
     if (plan.kind === 'stale') return { outcome: 'stale', record: { ...current } }
     const next: ConnectionRecord = { ...current, ...plan.patch }
+    if (next.status === 'authorized') {
+      next.wrongNumber = null
+      if (next.account) this.lastLinked.set(tenantId, next.account.phone)
+    }
     this.rows.set(tenantId, next)
     if (plan.kind === 'unchanged') return { outcome: 'unchanged', record: { ...next } }
     if (plan.timeline) {
@@ -176,5 +185,40 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
 
   async hasBeenAuthorized(tenantId: string): Promise<boolean> {
     return this.timeline.some((e) => e.tenantId === tenantId && e.to === 'authorized')
+  }
+
+  async recordWrongNumber(
+    tenantId: string,
+    input: { actualPhoneMasked: string; at: Date; source: StatusSource },
+  ): Promise<StatusUpdateOutcome> {
+    const current = this.rows.get(tenantId)
+    if (!current) return { outcome: 'missing' }
+    if (current.wrongNumber && current.linkExpiresAt === null) return { outcome: 'unchanged', record: { ...current } }
+    const next: ConnectionRecord = {
+      ...current,
+      status: 'notAuthorized',
+      isActive: false,
+      account: null,
+      linkExpiresAt: null,
+      statusCheckedAt: input.at,
+      statusChangedAt: current.status === 'notAuthorized' ? current.statusChangedAt : input.at,
+      wrongNumber: { expectedPhone: current.expectedPhone ?? '', actualPhoneMasked: input.actualPhoneMasked },
+    }
+    this.rows.set(tenantId, next)
+    if (current.status !== 'notAuthorized') {
+      this.timeline.push({
+        tenantId,
+        instanceId: current.instanceId,
+        from: current.status,
+        to: 'notAuthorized',
+        source: input.source,
+        at: input.at,
+      })
+    }
+    return { outcome: 'changed', previous: { ...current }, record: { ...next } }
+  }
+
+  async lastLinkedPhone(tenantId: string): Promise<string | null> {
+    return this.lastLinked.get(tenantId) ?? null
   }
 }

@@ -21,13 +21,17 @@ export interface GenerateQrResult {
  */
 export async function generateQr(
   deps: WhatsAppDeps,
-  input: { tenantId: string; actor: Actor; publicUrl: string; ip?: string },
+  input: { tenantId: string; actor: Actor; publicUrl: string; ip?: string; expectedPhone?: string | null | undefined },
 ): Promise<GenerateQrResult> {
   const { tenantId } = input
   return auditedLinkRequest(deps, { actor: input.actor, tenantId, action: 'whatsapp.link.qr', ip: input.ip }, async () => {
     await requireWhatsAppEnabled(deps, { tenantId })
     await enforceRateLimit(deps, `wa:qr:${tenantId}`, deps.config.rateLimits.generateQr)
-    const prepared = await prepareLinkAttempt(deps, { tenantId, publicUrl: input.publicUrl })
+    const prepared = await prepareLinkAttempt(deps, {
+      tenantId,
+      publicUrl: input.publicUrl,
+      expectedPhone: input.expectedPhone,
+    })
     const { creds } = prepared
     const qr = await deps.provider.requestQr(creds)
     if (qr.kind === 'error') {

@@ -33,6 +33,11 @@ export const ConnectionStatusSchema = z.object({
   linkExpired: z.literal(true).optional(),
   /** Hard limit of the running link attempt (for the countdown). */
   linkExpiresAt: isoDate.optional(),
+  /**
+   * The last link attempt was refused (decision 200): another phone than the expected number
+   * scanned, and was logged out. Only the masked number that scanned is kept.
+   */
+  wrongNumber: z.object({ code: z.literal('WRONG_NUMBER'), expectedPhone: z.string(), actualPhoneMasked: z.string() }).optional(),
 })
 
 export type ConnectionStatusResult = z.output<typeof ConnectionStatusSchema>
@@ -87,5 +92,8 @@ export function statusOf(record: ConnectionRecord | null, now: Date, config: Wha
   if (isStale(record, now, config)) result.stale = true
   if (derivePhase(record, now) === 'linkExpired') result.linkExpired = true
   else if (record.status === 'notAuthorized' && record.linkExpiresAt) result.linkExpiresAt = record.linkExpiresAt
+  if (record.status === 'notAuthorized' && !record.linkExpiresAt && record.wrongNumber) {
+    result.wrongNumber = { code: 'WRONG_NUMBER', ...record.wrongNumber }
+  }
   return result
 }

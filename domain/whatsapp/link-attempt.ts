@@ -9,13 +9,15 @@ import { actorLabel } from './whatsapp-deps'
 import { addSeconds, credentialsOfInstance, encryptConfig, errorSummary } from './use-case-helpers'
 import { recordFailedLogout } from './quarantine'
 import { recordObservation } from './record-observation'
-import { AlreadyConnectedError, UpstreamUnavailableError, isDomainError } from './whatsapp.errors'
+import { AlreadyConnectedError, UpstreamUnavailableError, WrongNumberError, isDomainError } from './whatsapp.errors'
 
 export interface PreparedLinkAttempt {
   tenantId: string
   creds: InstanceCredentials
   instanceId: string
   startedAt: Date
+  /** The number this attempt expects (E.164), or null: any phone (decision 200). */
+  expectedPhone: string | null
 }
 
 /**
@@ -26,7 +28,7 @@ export interface PreparedLinkAttempt {
  */
 export async function prepareLinkAttempt(
   deps: WhatsAppDeps,
-  input: { tenantId: string; publicUrl: string },
+  input: { tenantId: string; publicUrl: string; expectedPhone?: string | null | undefined },
 ): Promise<PreparedLinkAttempt> {
   const now = deps.clock.now()
   const existing = await deps.connections.findByTenant(input.tenantId)
@@ -37,7 +39,14 @@ export async function prepareLinkAttempt(
   const creds = credentialsOfInstance(deps, instance)
   if (instance.needsLogout) await resetQuarantinedInstance(deps, instance.id, creds, input.tenantId)
   await ensureWebhook(deps, instance, creds, input.tenantId, input.publicUrl)
-  return { tenantId: input.tenantId, creds, instanceId: instance.id, startedAt: now }
+  // Not given while an attempt runs (a QR renewal): the attempt keeps the number it expects.
+  const expectedPhone =
+    input.expectedPhone !== undefined
+      ? input.expectedPhone
+      : derivePhase(existing, now) === 'linking'
+        ? (existing?.expectedPhone ?? null)
+        : null
+  return { tenantId: input.tenantId, creds, instanceId: instance.id, startedAt: now, expectedPhone }
 }
 
 /** Stores the credentials encrypted and (re)starts the link attempt's clock. */
@@ -48,6 +57,7 @@ export async function startLinkAttempt(deps: WhatsAppDeps, prepared: PreparedLin
     encryptedConfig: encryptConfig(deps, prepared.tenantId, prepared.creds),
     linkStartedAt: prepared.startedAt,
     linkExpiresAt: addSeconds(prepared.startedAt, deps.config.linkAttemptMinutes * 60),
+    expectedPhone: prepared.expectedPhone,
   })
 }
 
@@ -86,12 +96,14 @@ export async function recordAlreadyLinked(deps: WhatsAppDeps, tenantId: string, 
   } catch (err) {
     deps.logger.warn({ tenantId, err: errorSummary(err) }, 'linked account lookup failed')
   }
-  await recordObservation(deps, tenantId, {
+  const result = await recordObservation(deps, tenantId, {
     status: 'authorized',
     ...(account ? { account } : {}),
     checkedAt: deps.clock.now(),
     source: 'link',
   })
+  const refused = result.outcome === 'missing' ? null : result.record.wrongNumber
+  if (refused) throw new WrongNumberError(refused.expectedPhone, refused.actualPhoneMasked)
   throw new AlreadyConnectedError()
 }
 

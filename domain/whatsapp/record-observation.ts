@@ -1,7 +1,8 @@
 import type { ConnectionRecord, StatusSource, StatusUpdate, StatusUpdateOutcome } from '../ports/connection-repository'
 import { statusOf } from './get-connection-status'
 import type { WhatsAppDeps } from './whatsapp-deps'
-import { errorSummary } from './use-case-helpers'
+import { credentialsOf, errorSummary } from './use-case-helpers'
+import { maskE164 } from './validation'
 
 /**
  * The one place a tenant's connection state is stored and announced: whoever learnt something
@@ -14,6 +15,12 @@ export async function recordObservation(
   tenantId: string,
   update: StatusUpdate,
 ): Promise<StatusUpdateOutcome> {
+  if (update.status === 'authorized') {
+    const checked = await checkExpectedPhone(deps, tenantId, update)
+    if (checked.kind === 'refused') return checked.result
+    if (checked.kind === 'unverified') return checked.result
+    update = checked.update
+  }
   const result = await deps.connections.applyStatus(tenantId, update)
   if (result.outcome === 'changed') await publish(deps, tenantId, result.record)
   countIfLinked(deps, update.source, result)
@@ -71,4 +78,64 @@ async function resumeSendsIfAuthorized(deps: WhatsAppDeps, written: StatusUpdate
   } catch (err) {
     deps.logger.warn({ instanceId: written.record.instanceId, err: errorSummary(err) }, 'send queue wake failed')
   }
+}
+
+type ExpectedPhoneCheck =
+  | { kind: 'accepted'; update: StatusUpdate }
+  | { kind: 'refused'; result: StatusUpdateOutcome }
+  | { kind: 'unverified'; result: StatusUpdateOutcome }
+
+/**
+ * The right phone (decision 200): a pending link attempt that names an expected number becomes
+ * `authorized` only when the account's phone (the observation's, or Green-API's `getWaSettings`)
+ * is that number. Another phone: the instance is logged out, no account is kept (only the masked
+ * number that scanned), the outcome is audited and published. When the account cannot be read,
+ * nothing is written: the attempt stays pending and the next poll looks again.
+ */
+async function checkExpectedPhone(deps: WhatsAppDeps, tenantId: string, update: StatusUpdate): Promise<ExpectedPhoneCheck> {
+  const record = await deps.connections.findByTenant(tenantId)
+  const expected = record?.expectedPhone
+  if (!record || !expected || record.status === 'authorized') return { kind: 'accepted', update }
+  const creds = credentialsOf(deps, record)
+  let phone = update.account?.phone
+  if (!phone) {
+    try {
+      phone = (await deps.provider.getLinkedAccount(creds))?.phone
+    } catch (err) {
+      deps.logger.warn({ tenantId, err: errorSummary(err) }, 'linked account lookup failed; expected phone unverified')
+    }
+  }
+  if (!phone) return { kind: 'unverified', result: { outcome: 'unchanged', record } }
+  if (phone === expected) return { kind: 'accepted', update: { ...update, account: { ...update.account, phone } } }
+
+  const actualPhoneMasked = (deps.maskPhone ?? maskE164)(phone)
+  // Recorded first, under the row lock: of a webhook and a poll that saw the same scan, one
+  // refuses it and logs the phone out, the other finds it refused.
+  const result = await deps.connections.recordWrongNumber(tenantId, {
+    actualPhoneMasked,
+    at: deps.clock.now(),
+    source: update.source,
+  })
+  if (result.outcome !== 'changed') return { kind: 'refused', result }
+  try {
+    await deps.provider.logout(creds)
+  } catch (err) {
+    // The next link attempt meets `alreadyLogged` and checks the phone again (decision 200).
+    deps.logger.warn({ tenantId, instanceId: record.instanceId, err: errorSummary(err) }, 'wrong phone logout failed')
+  }
+  await publish(deps, tenantId, result.record)
+  deps.logger.info({ tenantId, instanceId: record.instanceId, source: update.source }, 'link refused: wrong phone')
+  try {
+    await deps.audit.append({
+      actor: 'system:link',
+      tenantId,
+      action: 'whatsapp.link.wrong_number',
+      outcome: 'denied',
+      ip: null,
+      details: { instanceId: record.instanceId, actualPhoneMasked },
+    })
+  } catch (err) {
+    deps.logger.error({ tenantId, err: errorSummary(err) }, 'audit append failed')
+  }
+  return { kind: 'refused', result }
 }

@@ -18,7 +18,14 @@ export interface PairingCodeResult {
  */
 export async function requestPairingCode(
   deps: WhatsAppDeps,
-  input: { tenantId: string; actor: Actor; phoneNumber: string; publicUrl: string; ip?: string },
+  input: {
+    tenantId: string
+    actor: Actor
+    phoneNumber: string
+    publicUrl: string
+    ip?: string
+    expectedPhone?: string | null
+  },
 ): Promise<PairingCodeResult> {
   const { tenantId } = input
   return auditedLinkRequest(
@@ -29,7 +36,11 @@ export async function requestPairingCode(
       const phone = PhoneNumberSchema.safeParse(input.phoneNumber)
       if (!phone.success) throw new InvalidInputError('invalid phone number', [{ path: 'phoneNumber', message: 'must be E.164' }])
       await enforceRateLimit(deps, `wa:pairing:${tenantId}`, deps.config.rateLimits.pairingCode)
-      const prepared = await prepareLinkAttempt(deps, { tenantId, publicUrl: input.publicUrl })
+      const prepared = await prepareLinkAttempt(deps, {
+        tenantId,
+        publicUrl: input.publicUrl,
+        expectedPhone: input.expectedPhone,
+      })
       const { creds } = prepared
       const { code } = await deps.provider.requestPairingCode(creds, phone.data)
       // After Green-API produced the code: a failed request keeps the attempt's clock.

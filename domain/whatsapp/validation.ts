@@ -28,3 +28,12 @@ export function widToE164(wid: string | null | undefined): string | null {
   const phone = `+${m[1]}`
   return E164_PATTERN.test(phone) ? phone : null
 }
+
+/**
+ * An E.164 number with all but its last four digits hidden (`+33612345678` → `+•••••••5678`):
+ * the domain's fallback when no richer masking is given (decision 200).
+ */
+export function maskE164(e164: string): string {
+  const digits = e164.replace(/\D/g, '')
+  return `+${'•'.repeat(Math.max(0, digits.length - 4))}${digits.slice(-4)}`
+}

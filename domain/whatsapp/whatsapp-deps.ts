@@ -123,6 +123,12 @@ export interface WhatsAppDeps {
   ids: IdGenerator
   logger: Logger
   config: WhatsAppConfig
+  /**
+   * How a phone that is not the expected one is kept (decision 200): masked, never in full.
+   * The composition root passes the page's masking (libphonenumber-js); absent, the domain's
+   * own (`maskE164`: the last four digits only).
+   */
+  maskPhone?: (e164: string) => string
 }
 
 /**

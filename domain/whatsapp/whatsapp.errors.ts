@@ -23,6 +23,7 @@ export type DomainErrorCode =
   // Reboot and remove (issue #16, decisions 210–211)
   | 'REBOOT_NOT_NEEDED'
   | 'PARTNER_MODE_ONLY'
+  | 'WRONG_NUMBER'
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode
@@ -48,6 +49,15 @@ export class NotConnectedError extends DomainError {
 export class AlreadyConnectedError extends DomainError {
   constructor() {
     super('ALREADY_CONNECTED', 'WhatsApp is already connected')
+  }
+}
+/** The phone that scanned is not the number the link attempt expected (decision 200); it was logged out. */
+export class WrongNumberError extends DomainError {
+  constructor(
+    readonly expectedPhone: string,
+    readonly actualPhoneMasked: string,
+  ) {
+    super('WRONG_NUMBER', 'Another phone than the expected number was linked; it was logged out')
   }
 }
 export class InstanceBusyError extends DomainError {
