@@ -1,7 +1,6 @@
 import { simulatorAwareFetch } from '../adapters/green-api/simulator/shared-api-url'
 import type { Kysely } from 'kysely'
 import { maskPhone } from './utils/mask-phone'
-import { maskE164 } from '../domain/whatsapp/validation'
 import { AesGcmCredentialVault } from '../adapters/crypto/aes-gcm-credential-vault'
 import { HmacKeyedHasher } from '../adapters/crypto/hmac-keyed-hasher'
 import {
@@ -29,7 +28,7 @@ import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/nod
 import type { Database } from '../db/schema'
 import { DEFAULT_MESSAGES_CONFIG, sendQueueWaker, type MessageEventDeps, type MessagesDeps } from '../domain/messages'
 import { DEFAULT_WEBHOOK_CONFIG, StoredEventSink, type WebhookDeps } from '../domain/webhooks'
-import { DEFAULT_WHATSAPP_CONFIG, type WhatsAppDeps } from '../domain/whatsapp'
+import { DEFAULT_WHATSAPP_CONFIG, maskE164, type WhatsAppDeps } from '../domain/whatsapp'
 import { presentCrmEventData } from './api/presenters'
 import { buildAuthServices, type AuthServices } from './utils/auth.server'
 import type { Env } from './utils/env.server'
