@@ -43,6 +43,13 @@ export async function startTestApp(
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s))
   })
+  // The app shares this process's event loop with the test. A test that computes for seconds
+  // (ajv compiling the OpenAPI schemas, say) delays undici's idle-socket timer (4 s) and the
+  // server's keep-alive timer (5 s) alike; when both are due, the server may close the socket
+  // undici has just reused, and the next fetch fails with ECONNRESET (seen in api-openapi under
+  // load). The server keeps idle sockets longer than any such pause; the client closes first.
+  server.keepAliveTimeout = 60_000
+  server.headersTimeout = 61_000
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}`,
