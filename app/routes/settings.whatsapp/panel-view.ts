@@ -22,13 +22,6 @@ export function panelViewOf(status: StatusResponse, display: WaitingDisplay = { 
   if (isDegraded(status.status)) {
     return { state: 'degraded', status: status.status, ...(status.advice ? { advice: status.advice } : {}) }
   }
-  if (!awaitsScan(status)) {
-    const refused = status.wrongNumber
-    return {
-      state: 'unlinked',
-      expired: status.linkExpired === true,
-      ...(refused ? { wrongNumber: { expectedPhone: refused.expectedPhone, actualPhoneMasked: refused.actualPhoneMasked } } : {}),
-    }
-  }
+  if (!awaitsScan(status)) return { state: 'unlinked', expired: status.linkExpired === true }
   return { state: 'waiting', linkExpiresAt: status.linkExpiresAt ?? null, display }
 }
