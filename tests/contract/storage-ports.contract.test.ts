@@ -180,6 +180,9 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
         statusChangedAt: T0,
         statusCheckedAt: null,
         lastEventAt: null,
+        // The right phone (decision 200): no number expected, none refused.
+        expectedPhone: null,
+        wrongNumber: null,
       })
       const again = await w.connections.saveLinkAttempt({
         tenantId,
