@@ -83,6 +83,9 @@ describe('every page inside landmarks', () => {
     }
 
     await signIn(page, server.url, 'admin@macrea.test', en)
+    // The URL changes as the client-side navigation commits; the audit waits for the settings
+    // page itself (it once read the login page's tree in a full run).
+    await page.getByRole('region', { name: en ? 'Your session' : 'Votre session' }).waitFor()
     const regions = await expectAllInLandmarks(page, `${locale} /settings/whatsapp`)
     // The simulator banner and the "signed in as" line are landmarks of their own.
     expect(regions).toContain(en ? 'complementary:Simulator' : 'complementary:Simulateur')
