@@ -25,9 +25,12 @@ async function killBackends(): Promise<number> {
   return r.rows[0].n as number
 }
 
+// The app's own LISTEN sessions (wa_status, wa_cache): graphile-worker's `LISTEN "jobs:insert"`
+// sessions come back on their own schedule and must not stand in for them (they did once in CI,
+// and the NOTIFY below was sent before the status hub listened again).
 async function listenerBackends(): Promise<number> {
   const r = await admin.query(
-    "select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and query ilike 'LISTEN%'",
+    "select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and query ilike 'LISTEN wa\\_%'",
   )
   return r.rows[0].n as number
 }
