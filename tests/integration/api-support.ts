@@ -1,7 +1,7 @@
 import { expect } from 'vitest'
 import type { Role } from '../../db/schema'
 import { addMember, createTenant, createUser } from '../factories'
-import { appToken } from '../utils/auth-fixtures'
+import { appToken, sessionCookie } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { decodeQr, eventually, type WaHarness } from '../utils/wa-harness'
 
@@ -95,4 +95,19 @@ export async function expectError(res: Response, status: number | number[], code
   expect(typeof body.message).toBe('string')
   expect((body.message as string).length).toBeGreaterThan(0)
   return body
+}
+
+/** The settings page's "link by phone number" form, posted without JavaScript (the code it shows belongs to this attempt). */
+export async function askPairingCodeOnPage(h: WaHarness, t: TenantActor): Promise<void> {
+  const res = await fetch(`${h.app.url}/settings/whatsapp`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: {
+      cookie: await sessionCookie(testDb(), t.userId),
+      origin: new URL(h.app.url).origin,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ intent: 'link-phone', phoneNumber: '+33612345678' }),
+  })
+  expect(res.status).toBe(302)
 }

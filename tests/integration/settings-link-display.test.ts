@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { sessionCookie } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { useWaApp } from '../utils/wa-harness'
-import { newTenant, post, type TenantActor } from './api-support'
+import { askPairingCodeOnPage, newTenant, post, type TenantActor } from './api-support'
 
 // The QR or pairing code the settings page shows belongs to one link attempt (decision 125):
 // once another attempt replaced it (through the API here, or another app process), the page
@@ -33,24 +33,10 @@ async function qrAudits(tenantId: string): Promise<number> {
   return rows.length
 }
 
-async function askPairingCode(t: TenantActor): Promise<void> {
-  const res = await fetch(`${h.app.url}/settings/whatsapp`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: {
-      cookie: await sessionCookie(testDb(), t.userId),
-      origin: new URL(h.app.url).origin,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ intent: 'link-phone', phoneNumber: '+33612345678' }),
-  })
-  expect(res.status).toBe(302)
-}
-
 describe('the settings page shows the display of the running attempt only', () => {
   it('a pairing code asked on the page is not shown once an API generate started another attempt', async () => {
     const t = await newTenant()
-    await askPairingCode(t)
+    await askPairingCodeOnPage(h, t)
     const withCode = await page(t)
     expect(withCode).toContain('wa-code')
     expect(withCode).not.toContain('data:image/png;base64,')

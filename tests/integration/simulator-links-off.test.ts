@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { sessionCookie } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { SIM_API_URL, useWaApp } from '../utils/wa-harness'
-import { newTenant, post, type TenantActor } from './api-support'
+import { askPairingCodeOnPage, newTenant, post, type TenantActor } from './api-support'
 
 // Outside simulator mode (here: shared mode against the same fake Green-API) the waiting page has
 // no simulated-phone link and the navigation no /dev/simulator (decision 216). The same journey in
@@ -30,21 +30,6 @@ async function html(t: TenantActor, lang = 'fr'): Promise<string> {
   return res.text()
 }
 
-/** The page's "link by phone number" form (the code it shows belongs to this attempt). */
-async function askPairingCode(t: TenantActor): Promise<void> {
-  const res = await fetch(`${h.app.url}/settings/whatsapp`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: {
-      cookie: await sessionCookie(testDb(), t.userId),
-      origin: new URL(h.app.url).origin,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ intent: 'link-phone', phoneNumber: '+33612345678' }),
-  })
-  expect(res.status).toBe(302)
-}
-
 describe('not in simulator mode', () => {
   it('the waiting page shows the QR without a simulated-phone link, the navigation no simulator', async () => {
     const t = await newTenant()
@@ -69,7 +54,7 @@ describe('not in simulator mode', () => {
     expect(first.tenant_id).not.toBeNull()
     await testDb().updateTable('wa_instances').set({ tenant_id: null, claimed_at: null }).where('id', '=', SHARED_ID).execute()
     await testDb().deleteFrom('tenant_provider_configs').where('instance_id', '=', SHARED_ID).execute()
-    await askPairingCode(t)
+    await askPairingCodeOnPage(h, t)
     const body = await html(t)
     expect(body).toContain('wa-code')
     expect(body).not.toContain('/dev/simulator')

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { sessionCookie } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { decodeQr, useWaApp } from '../utils/wa-harness'
-import { newTenant, post, type TenantActor } from './api-support'
+import { askPairingCodeOnPage, newTenant, post, type TenantActor } from './api-support'
 
 // Simulator mode (decision 216): the waiting page links the simulated phone (the URL the QR
 // encodes, or the pairing screen with the code), owners and admins find /dev/simulator in the
@@ -33,21 +33,6 @@ const unescape = (s: string) => s.replace(/&amp;/g, '&')
 const linkTo = (body: string, text: string): string | undefined =>
   [...body.matchAll(/<a\b[^>]*href="([^"]*)"[^>]*>([^<]*)<\/a>/g)].find((m) => m[2] === text)?.[1]
 
-/** The page's "link by phone number" form (the code it shows belongs to this attempt). */
-async function askPairingCode(t: TenantActor): Promise<void> {
-  const res = await fetch(`${h.app.url}/settings/whatsapp`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: {
-      cookie: await sessionCookie(testDb(), t.userId),
-      origin: new URL(h.app.url).origin,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ intent: 'link-phone', phoneNumber: '+33612345678' }),
-  })
-  expect(res.status).toBe(302)
-}
-
 describe('the waiting page links the simulated phone', () => {
   it('"Ouvrir le téléphone simulé" is the URL the QR on the page encodes', async () => {
     const t = await newTenant()
@@ -66,7 +51,7 @@ describe('the waiting page links the simulated phone', () => {
 
   it('the pairing page links the phone’s pairing screen with the code it shows', async () => {
     const t = await newTenant()
-    await askPairingCode(t)
+    await askPairingCodeOnPage(h, t)
     const body = await html(t)
     const code = /<output class="wa-code"[^>]*>([^<]+)<\/output>/.exec(body)?.[1]
     expect(code).toBeDefined()
