@@ -1,6 +1,6 @@
-import { useFetcher } from '@remix-run/react'
-import type { ReactNode } from 'react'
-import { PAGE_PATH, type Intent } from './intents'
+import { Form, useFetcher } from '@remix-run/react'
+import { useEffect, useRef, type ReactNode } from 'react'
+import { CONFIRM_PARAM, PAGE_PATH, type Intent } from './intents'
 import type { ActionResult } from './types'
 
 /**
@@ -79,4 +79,28 @@ export function ActionError({ result, id }: { result: ActionResult | undefined; 
       {result.message}
     </p>
   )
+}
+
+/**
+ * The first step of a destructive action without JavaScript: a GET to `?confirm=<value>`, whose
+ * page shows the confirmation (disconnect, delete the number).
+ */
+export function AskConfirmation({ value, label }: { value: string; label: string }) {
+  return (
+    <Form method="get" action={PAGE_PATH} className="wa-disconnect">
+      <input type="hidden" name={CONFIRM_PARAM} value={value} />
+      <button type="submit" className="btn btn-danger">
+        {label}
+      </button>
+    </Form>
+  )
+}
+
+/** The confirmation's heading takes the focus when the step is shown. */
+export function useFocusOnConfirm(confirm: boolean) {
+  const heading = useRef<HTMLHeadingElement>(null)
+  useEffect(() => {
+    if (confirm) heading.current?.focus()
+  }, [confirm])
+  return heading
 }

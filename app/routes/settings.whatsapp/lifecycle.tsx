@@ -1,8 +1,7 @@
-import { Form, Link } from '@remix-run/react'
-import { useEffect, useRef } from 'react'
+import { Link } from '@remix-run/react'
 import { t, type Lang } from '../../utils/i18n'
-import { ActionError, IntentForm, SubmitButton, useIntent } from './intent-form'
-import { CONFIRM_DELETE_NUMBER, CONFIRM_PARAM, DELETE_UNDERSTOOD_FIELD, INTENTS, PAGE_PATH } from './intents'
+import { ActionError, AskConfirmation, IntentForm, SubmitButton, useFocusOnConfirm, useIntent } from './intent-form'
+import { CONFIRM_DELETE_NUMBER, DELETE_UNDERSTOOD_FIELD, INTENTS, PAGE_PATH } from './intents'
 import type { ActionResult, LifecycleView, PanelView } from './types'
 
 /**
@@ -69,20 +68,10 @@ function RebootBlock({ lang, actionData }: { lang: Lang; actionData: ActionResul
 
 function DeleteNumberBlock({ lang, confirm, actionData }: { lang: Lang; confirm: boolean; actionData: ActionResult | null }) {
   const del = useIntent(INTENTS.deleteNumber, actionData)
-  const heading = useRef<HTMLHeadingElement>(null)
-  useEffect(() => {
-    if (confirm) heading.current?.focus()
-  }, [confirm])
+  const heading = useFocusOnConfirm(confirm)
   const unticked = del.result && !del.result.ok && del.result.field === 'understood'
   if (!confirm) {
-    return (
-      <Form method="get" action={PAGE_PATH} className="wa-disconnect">
-        <input type="hidden" name={CONFIRM_PARAM} value={CONFIRM_DELETE_NUMBER} />
-        <button type="submit" className="btn btn-danger">
-          {t(lang, 'wa.delete.cta')}
-        </button>
-      </Form>
-    )
+    return <AskConfirmation value={CONFIRM_DELETE_NUMBER} label={t(lang, 'wa.delete.cta')} />
   }
   return (
     <section className="wa-confirm" aria-labelledby="delete-title">

@@ -1,8 +1,8 @@
-import { Form, Link } from '@remix-run/react'
+import { Link } from '@remix-run/react'
 import { useEffect, useRef } from 'react'
 import { t, type Lang, type MessageKey } from '../../utils/i18n'
-import { ActionError, IntentForm, SubmitButton, useIntent } from './intent-form'
-import { CONFIRM_DISCONNECT, CONFIRM_PARAM, INTENTS, PAGE_PATH } from './intents'
+import { ActionError, AskConfirmation, IntentForm, SubmitButton, useFocusOnConfirm, useIntent } from './intent-form'
+import { CONFIRM_DISCONNECT, INTENTS, PAGE_PATH } from './intents'
 import type {
   ActionResult,
   DegradedStatus,
@@ -479,19 +479,9 @@ function DisconnectBlock({
   phoneNumber: string | null
 }) {
   const off = useIntent(INTENTS.disconnect, actionData)
-  const heading = useRef<HTMLHeadingElement>(null)
-  useEffect(() => {
-    if (confirm) heading.current?.focus()
-  }, [confirm])
+  const heading = useFocusOnConfirm(confirm)
   if (!confirm) {
-    return (
-      <Form method="get" action={PAGE_PATH} className="wa-disconnect">
-        <input type="hidden" name={CONFIRM_PARAM} value={CONFIRM_DISCONNECT} />
-        <button type="submit" className="btn btn-danger">
-          {t(lang, 'wa.disconnect.cta')}
-        </button>
-      </Form>
-    )
+    return <AskConfirmation value={CONFIRM_DISCONNECT} label={t(lang, 'wa.disconnect.cta')} />
   }
   return (
     <section className="wa-confirm" aria-labelledby="confirm-title">
