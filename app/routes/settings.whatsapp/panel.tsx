@@ -36,6 +36,8 @@ export interface PanelProps {
   lifecycle: LifecycleView
   /** Simulator mode: the simulated phone's page for the QR or code shown (decision 216). */
   simulatorPhone?: SimulatedPhoneLink | null
+  /** The link form's expected number: the refused one, else the last linked one (decision 200). */
+  expectedPhonePrefill?: string | null
 }
 
 type Tone = 'off' | 'wait' | 'ok' | 'warn'
@@ -204,7 +206,8 @@ function Upsell({ lang, canMutate, actionData }: PanelProps) {
 
 // ---------------------------------------------------------------------------------------------
 
-function Unlinked({ lang, canMutate, actionData, expired }: PanelProps & { expired: boolean }) {
+function Unlinked(props: PanelProps & { expired: boolean }) {
+  const { lang, canMutate, actionData, expired, view } = props
   const qr = useIntent(INTENTS.linkQr, actionData)
   const phone = useIntent(INTENTS.linkPhone, actionData)
   const phoneInvalid = phone.result && !phone.result.ok && phone.result.field === 'phoneNumber'
@@ -215,12 +218,14 @@ function Unlinked({ lang, canMutate, actionData, expired }: PanelProps & { expir
           <strong>{t(lang, 'wa.expired.title')}</strong> {t(lang, 'wa.expired.help')}
         </div>
       ) : null}
+      {view.state === 'unlinked' && view.wrongNumber ? <WrongNumberNotice lang={lang} refused={view.wrongNumber} /> : null}
       {canMutate ? (
         <div className="wa-options">
           <section className="wa-option" aria-labelledby="opt-qr">
             <h2 id="opt-qr">{t(lang, 'wa.connect.title')}</h2>
             <p className="muted">{t(lang, 'wa.connect.help')}</p>
             <IntentForm intent={INTENTS.linkQr} state={qr}>
+              <ExpectedPhoneField lang={lang} prefill={props.expectedPhonePrefill ?? null} result={qr.result ?? null} />
               <SubmitButton busy={qr.busy} label={t(lang, 'wa.connect.cta')} pendingLabel={t(lang, 'wa.connect.pending')} />
             </IntentForm>
             <ActionError result={qr.result} id="link-qr-error" />
@@ -701,5 +706,47 @@ function SimulatedPhone({ lang, link }: { lang: Lang; link: SimulatedPhoneLink }
       </a>{' '}
       <span className="muted">{t(lang, 'wa.sim.openHint')}</span>
     </p>
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The right phone (issue 16, decision 200): the expected number on the QR form, and the notice
+// of a refused attempt.
+
+function ExpectedPhoneField({ lang, prefill, result }: { lang: Lang; prefill: string | null; result: ActionResult | null }) {
+  const invalid = Boolean(result && !result.ok && result.field === 'expectedPhone')
+  return (
+    <div className="field">
+      <label htmlFor="expectedPhone">{t(lang, 'wa.expectedPhone.label')}</label>
+      <input
+        id="expectedPhone"
+        name="expectedPhone"
+        type="tel"
+        inputMode="tel"
+        autoComplete="tel"
+        maxLength={32}
+        placeholder="+33612345678"
+        defaultValue={prefill ?? ''}
+        aria-describedby={invalid ? 'expectedPhone-hint expectedPhone-error' : 'expectedPhone-hint'}
+        aria-invalid={invalid || undefined}
+      />
+      <span id="expectedPhone-hint" className="hint">
+        {t(lang, 'wa.expectedPhone.help')}
+      </span>
+      {invalid && result && !result.ok ? (
+        <span id="expectedPhone-error" className="field-error" role="alert">
+          {result.message}
+        </span>
+      ) : null}
+    </div>
+  )
+}
+
+function WrongNumberNotice({ lang, refused }: { lang: Lang; refused: { expectedPhone: string; actualPhoneMasked: string } }) {
+  return (
+    <div className="alert alert-warn" role="alert" data-code="WRONG_NUMBER">
+      <strong>{t(lang, 'wa.wrongNumber.title')}</strong>{' '}
+      {t(lang, 'wa.wrongNumber.body', { actual: refused.actualPhoneMasked, expected: refused.expectedPhone })}
+    </div>
   )
 }
