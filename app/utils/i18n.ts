@@ -399,7 +399,8 @@ const fr = {
   // The right phone (issue 16, decision 200)
   'api.wrongNumber': "Ce n'est pas le numéro attendu : le téléphone lié a été déconnecté. Scannez avec le bon téléphone.",
   'wa.expectedPhone.label': 'Numéro attendu (facultatif)',
-  'wa.expectedPhone.help': "Si un autre téléphone scanne le code, il est déconnecté aussitôt et rien n'est lié.",
+  'wa.expectedPhone.help': 'Si un autre téléphone scanne le code, il est déconnecté aussitôt et rien n’est lié.',
+  'wa.expectedPhone.prefilled': 'Prérempli avec votre dernier numéro : videz le champ pour lier un autre numéro.',
   'wa.error.expectedPhone': 'Saisissez un numéro valide, par exemple +33612345678 ou 06 12 34 56 78.',
   'wa.wrongNumber.title': 'Ce n’est pas le bon numéro',
   'wa.wrongNumber.body':
@@ -791,6 +792,7 @@ const en: Dictionary = {
   'api.wrongNumber': 'This is not the expected number: the linked phone was logged out. Scan with the right phone.',
   'wa.expectedPhone.label': 'Expected number (optional)',
   'wa.expectedPhone.help': 'If another phone scans the code, it is logged out at once and nothing is linked.',
+  'wa.expectedPhone.prefilled': 'Filled in with your last number: clear the field to link another one.',
   'wa.error.expectedPhone': 'Enter a valid number, for example +33612345678 or 06 12 34 56 78.',
   'wa.wrongNumber.title': 'Not the right number',
   'wa.wrongNumber.body':

@@ -10,6 +10,7 @@ import {
   expectAccessible,
   newContext,
   scanWithPhone,
+  connectByQr,
   shoot,
   signIn,
   sql,
@@ -109,7 +110,7 @@ describe('enabled tenant in English, members, degraded states', () => {
     await expectAccessible(page, 'not connected (en)')
     await shoot(page, 'not-connected-en')
 
-    await page.getByRole('button', { name: 'Connect my WhatsApp' }).click()
+    await connectByQr(page, { en: true })
     await waitStatus(page, 'Waiting for connection...')
     await page.getByRole('button', { name: 'Generate a new QR code' }).waitFor()
     await shoot(page, 'waiting-qr-en')

@@ -137,6 +137,9 @@ describe('expected phone on the settings page (no JavaScript)', () => {
     const before = await page()
     expect(before).toContain('name="expectedPhone"')
     expect(before).toContain('Numéro attendu (facultatif)')
+    // Never linked: nothing to prefill, so no "clear the field" hint.
+    expect(before).toContain('value=""')
+    expect(before).not.toContain('videz le champ')
 
     // A bad number: refused on its field, no attempt started.
     const bad = await submit({ intent: 'link-qr', expectedPhone: '12' })
@@ -159,5 +162,21 @@ describe('expected phone on the settings page (no JavaScript)', () => {
     expect(fr).toContain('value="+33612345678"')
     expect(fr).not.toContain('699998877')
     expect(await page('en')).toContain('Not the right number')
+  })
+
+  it('after a link and a disconnect the field holds the last linked number and says how to link another', async () => {
+    const t = await newTenant()
+    const cookie = await sessionCookie(testDb(), t.userId)
+    const page = (lang = 'fr') =>
+      fetch(`${h.app.url}/settings/whatsapp`, { headers: { cookie, 'accept-language': lang } }).then((r) => r.text())
+    const { instanceId, nonce } = await generate(t)
+    expect(h.sim.scan(instanceId, nonce, '+33655443322')).toMatchObject({ ok: true })
+    await eventually(async () => expect((await statusOf(h, t)).connected).toBe(true))
+    expect((await post(h, '/api/wa/disconnect', t)).status).toBe(200)
+
+    const fr = await page()
+    expect(fr).toContain('value="+33655443322"')
+    expect(fr).toContain('videz le champ pour lier un autre numéro.')
+    expect(await page('en')).toContain('clear the field to link another one.')
   })
 })

@@ -100,9 +100,14 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
   )
 }
 
-/** The link form's expected number (decision 200): the one just refused, else the last linked one. */
+/**
+ * The link form's expected number (decision 200): the one just refused, else the last linked one
+ * — only a number the form itself accepts, so submitting the prefilled form never fails on it (a
+ * number WhatsApp linked may fall in a range the phone metadata calls invalid, e.g. a reserved one).
+ */
 async function expectedPhonePrefill(tenantId: string, view: Extract<PanelView, { state: 'unlinked' }>): Promise<string | null> {
-  return view.wrongNumber?.expectedPhone ?? (await getServices().whatsapp.connections.lastLinkedPhone(tenantId))
+  const phone = view.wrongNumber?.expectedPhone ?? (await getServices().whatsapp.connections.lastLinkedPhone(tenantId))
+  return phone !== null && toE164(phone) !== null ? phone : null
 }
 
 const RECENT_MESSAGES = 10

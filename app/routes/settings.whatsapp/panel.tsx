@@ -732,6 +732,7 @@ function ExpectedPhoneField({ lang, prefill, result }: { lang: Lang; prefill: st
       />
       <span id="expectedPhone-hint" className="hint">
         {t(lang, 'wa.expectedPhone.help')}
+        {prefill ? ` ${t(lang, 'wa.expectedPhone.prefilled')}` : null}
       </span>
       {invalid && result && !result.ok ? (
         <span id="expectedPhone-error" className="field-error" role="alert">
