@@ -94,7 +94,7 @@ export interface WaLastLinkedPhonesTable {
   updated_at: Timestamp
 }
 
-export type StatusEventSource = 'link' | 'poll' | 'webhook' | 'disconnect' | 'reconcile' | 'expire'
+export type StatusEventSource = 'link' | 'poll' | 'webhook' | 'disconnect' | 'reconcile' | 'expire' | 'wrong_number'
 
 export interface WaStatusEventsTable {
   id: Generated<string>

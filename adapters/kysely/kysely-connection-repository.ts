@@ -37,7 +37,7 @@ const StatusEventRowSchema = z.object({
   id: z.coerce.string(),
   from_status: z.enum(CONNECTION_STATES).nullable(),
   to_status: z.enum(CONNECTION_STATES),
-  source: z.enum(['link', 'poll', 'webhook', 'disconnect', 'reconcile', 'expire']),
+  source: z.enum(['link', 'poll', 'webhook', 'disconnect', 'reconcile', 'expire', 'wrong_number']),
   occurred_at: date,
 })
 
@@ -359,9 +359,9 @@ export class KyselyConnectionRepository implements ConnectionRepository {
         .where('provider', '=', PROVIDER)
         .returning(COLUMNS)
         .executeTakeFirstOrThrow()
-      if (changed) {
-        await this.appendTimeline(trx, tenantId, current.instanceId, current.status, 'notAuthorized', input.source, input.at)
-      }
+      // Always an entry, even when the state stays notAuthorized: the history says the attempt
+      // ended in a refusal, not that it went quiet (decision 200).
+      await this.appendTimeline(trx, tenantId, current.instanceId, current.status, 'notAuthorized', 'wrong_number', input.at)
       return { outcome: 'changed', previous: current, record: rowToConnectionRecord(row) }
     })
   }

@@ -2,7 +2,7 @@ import type { ConnectionState } from '../whatsapp/connection-state'
 import type { LinkedAccount } from '../whatsapp/linked-account'
 
 /** Why a status changed; stored on each timeline entry. */
-export type StatusSource = 'link' | 'poll' | 'webhook' | 'disconnect' | 'reconcile' | 'expire'
+export type StatusSource = 'link' | 'poll' | 'webhook' | 'disconnect' | 'reconcile' | 'expire' | 'wrong_number'
 
 /**
  * A tenant's WhatsApp provider row (`tenant_provider_configs`) as the domain sees it.

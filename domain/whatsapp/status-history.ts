@@ -35,6 +35,7 @@ export const STATUS_SOURCES = [
   'disconnect',
   'reconcile',
   'expire',
+  'wrong_number',
 ] as const satisfies readonly StatusSource[]
 
 /** Why an entry of the history happened, in words a user reads (`wa.history.reason.<code>`). */
@@ -49,6 +50,7 @@ export const STATUS_REASONS = [
   'restricted',
   'banned',
   'phone_offline',
+  'wrong_number',
 ] as const
 export type StatusReason = (typeof STATUS_REASONS)[number]
 
@@ -56,6 +58,7 @@ export type StatusReason = (typeof STATUS_REASONS)[number]
 export function reasonOf(e: { from: ConnectionState | null; to: ConnectionState; source: StatusSource }): StatusReason {
   if (e.source === 'disconnect') return 'disconnected'
   if (e.source === 'expire') return 'link_expired'
+  if (e.source === 'wrong_number') return 'wrong_number'
   switch (e.to) {
     case 'authorized':
       return e.from === null || e.from === 'notAuthorized' ? 'linked' : 'back_online'

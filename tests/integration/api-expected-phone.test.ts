@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { sessionCookie } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { eventually, useWaApp } from '../utils/wa-harness'
-import { expectError, newTenant, post, providerRow, scanTarget, statusOf } from './api-support'
+import { expectError, get, newTenant, post, providerRow, scanTarget, statusOf } from './api-support'
 
 // The right phone (issue 16, decision 200): a link attempt may name the number it expects; a
 // scan by another phone is logged out upstream, nothing is linked, and the status says so.
@@ -57,6 +57,11 @@ describe('expected phone over HTTP (simulator behind MSW)', () => {
       .execute()
     expect(audit).toHaveLength(1)
     expect(JSON.stringify(audit)).not.toContain('699998877')
+    // The history says the attempt ended in a refusal (one entry, newest first), no number in it.
+    const timeline = (await (await get(h, '/api/wa/timeline', t)).json()) as { events: Array<Record<string, unknown>> }
+    expect(timeline.events.map((e) => e.reason)).toEqual(['wrong_number', 'link_started'])
+    expect(timeline.events[0]).toMatchObject({ source: 'wrong_number', to: 'notAuthorized' })
+    expect(JSON.stringify(timeline)).not.toContain('699998877')
 
     // A new attempt clears the refusal; the right phone links.
     const again = await generate(t, { expectedPhone: '+33612345678' })

@@ -669,7 +669,11 @@ function StatusHistory({ lang, history }: { lang: Lang; history: StatusHistoryVi
         <p>{t(lang, 'wa.history.empty')}</p>
       ) : (
         <table className="wa-messages-table wa-history-table">
-          <caption className="wa-sr-only">{t(lang, 'wa.history.caption', { count: history.items.length })}</caption>
+          <caption className="wa-sr-only">
+            {history.items.length === 1
+              ? t(lang, 'wa.history.captionOne')
+              : t(lang, 'wa.history.caption', { count: history.items.length })}
+          </caption>
           <thead>
             <tr>
               <th scope="col">{t(lang, 'wa.history.col.at')}</th>
