@@ -132,6 +132,10 @@ describe('settings page with JavaScript', () => {
     const row = page.locator(`tr[data-message-id="${await testStatus.getAttribute('data-message-id')}"]`)
     await expect.poll(() => row.locator('td[data-status]').getAttribute('data-status'), { timeout: 10_000 }).toBe('read')
     expect(await row.textContent()).toContain('+33 6 •• •• 33 44')
+    // Its text keeps off the card's border, with the same inner padding as the history card's.
+    const padding = (selector: string) => page.locator(selector).evaluate((el) => getComputedStyle(el).padding)
+    expect(await padding('.wa-messages')).toBe(await padding('.wa-history'))
+    expect(await padding('.wa-messages')).not.toBe('0px')
     await expectAccessible(page, 'connected, test sent')
     await shoot(page, 'connected-test-sent-fr')
 
