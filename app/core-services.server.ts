@@ -174,6 +174,7 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       refreshBatchSize: env.WA_REFRESH_BATCH_SIZE,
       refreshConcurrency: env.WA_REFRESH_CONCURRENCY,
       addonGraceDays: env.WA_DISABLED_GRACE_DAYS,
+      statusEventsRetentionDays: env.WA_STATUS_EVENTS_RETENTION_DAYS,
     },
     // A phone that was not the expected one is kept masked as the page shows peers (decision 200).
     maskPhone: (e164) => maskPhone(e164) ?? maskE164(e164),

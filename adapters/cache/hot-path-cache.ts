@@ -282,6 +282,11 @@ export class CachingConnectionRepository implements ConnectionRepository {
     return this.inner.hasBeenAuthorized(tenantId)
   }
 
+  /** The history is never cached: nothing to drop. */
+  purgeStatusEventsBefore(cutoff: Date): Promise<number> {
+    return this.inner.purgeStatusEventsBefore(cutoff)
+  }
+
   /**
    * Bookkeeping only (`status_checked_at`): no cached row is dropped. A cached row shows the
    * same status, its `checkedAt` at most its TTL behind, as in every other process (decision 230).

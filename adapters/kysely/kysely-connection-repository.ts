@@ -333,6 +333,27 @@ export class KyselyConnectionRepository implements ConnectionRepository {
     return row !== undefined
   }
 
+  async purgeStatusEventsBefore(cutoff: Date): Promise<number> {
+    const result = await this.db
+      .deleteFrom('wa_status_events')
+      .where('occurred_at', '<', cutoff)
+      // Each tenant's newest entry to `authorized` stays: hasBeenAuthorized reads it (decision 259).
+      .where(
+        'id',
+        'not in',
+        this.db
+          .selectFrom('wa_status_events')
+          .select('id')
+          .distinctOn('tenant_id')
+          .where('to_status', '=', 'authorized')
+          .orderBy('tenant_id')
+          .orderBy('occurred_at', 'desc')
+          .orderBy('id', 'desc'),
+      )
+      .executeTakeFirst()
+    return Number(result.numDeletedRows)
+  }
+
   async recordWrongNumber(
     tenantId: string,
     input: { actualPhoneMasked: string; at: Date; source: StatusSource },

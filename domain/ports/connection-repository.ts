@@ -212,6 +212,16 @@ export interface ConnectionRepository {
   hasBeenAuthorized(tenantId: string): Promise<boolean>
 
   /**
+   * The history's retention (decision 259): deletes every tenant's entries older than `cutoff`,
+   * except each tenant's newest entry to `authorized`, so `hasBeenAuthorized` still knows a number
+   * was linked once (no first-link checklist for a tenant linked long ago). Returns how many went.
+   *
+   * @example
+   * const deleted = await connections.purgeStatusEventsBefore(new Date(Date.now() - 90 * 86_400_000))
+   */
+  purgeStatusEventsBefore(cutoff: Date): Promise<number>
+
+  /**
    * The link attempt's phone was not the expected one (decision 200): in one transaction, under
    * the row lock, ends the attempt (`notAuthorized`, no account, `linkExpiresAt` = null) and
    * keeps `wrongNumber.actualPhoneMasked`; appends a timeline entry when the status changed.

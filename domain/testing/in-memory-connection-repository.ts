@@ -24,6 +24,8 @@ export interface TimelineEntry {
 export class InMemoryConnectionRepository implements ConnectionRepository {
   readonly rows = new Map<string, ConnectionRecord>()
   readonly timeline: TimelineEntry[] = []
+  /** Entries the retention purge removed: kept in `timeline` so the others' ids (positions) stay. */
+  private readonly purged = new Set<TimelineEntry>()
   readonly lastLinked = new Map<string, string>()
 
   async findByTenant(tenantId: string): Promise<ConnectionRecord | null> {
@@ -166,7 +168,7 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
   ): Promise<{ events: StatusEvent[]; hasMore: boolean }> {
     const all = this.timeline
       .map((e, i) => ({ e, id: i + 1 }))
-      .filter(({ e }) => e.tenantId === tenantId)
+      .filter(({ e }) => e.tenantId === tenantId && !this.purged.has(e))
       .sort((a, b) => b.e.at.getTime() - a.e.at.getTime() || b.id - a.id)
     let rest = all
     if (query.beforeId !== undefined) {
@@ -184,7 +186,26 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
   }
 
   async hasBeenAuthorized(tenantId: string): Promise<boolean> {
-    return this.timeline.some((e) => e.tenantId === tenantId && e.to === 'authorized')
+    return this.timeline.some((e) => e.tenantId === tenantId && e.to === 'authorized' && !this.purged.has(e))
+  }
+
+  async purgeStatusEventsBefore(cutoff: Date): Promise<number> {
+    const live = this.timeline.map((e, i) => ({ e, id: i + 1 })).filter(({ e }) => !this.purged.has(e))
+    // Each tenant's newest entry to `authorized` stays (same order as listStatusEvents).
+    const keep = new Map<string, { e: TimelineEntry; id: number }>()
+    for (const entry of live) {
+      if (entry.e.to !== 'authorized') continue
+      const kept = keep.get(entry.e.tenantId)
+      if (!kept || entry.e.at > kept.e.at || (entry.e.at.getTime() === kept.e.at.getTime() && entry.id > kept.id))
+        keep.set(entry.e.tenantId, entry)
+    }
+    let deleted = 0
+    for (const entry of live) {
+      if (entry.e.at >= cutoff || keep.get(entry.e.tenantId) === entry) continue
+      this.purged.add(entry.e)
+      deleted++
+    }
+    return deleted
   }
 
   async recordWrongNumber(

@@ -35,6 +35,7 @@ export {
   getStatusHistory,
   hasEverLinked,
   MAX_HISTORY_PAGE,
+  purgeOldStatusEvents,
   STATUS_ADVICE,
   STATUS_REASONS,
   STATUS_SOURCES,

@@ -130,6 +130,20 @@ export async function getStatusHistory(
 }
 
 /**
+ * The scheduled retention purge of the history (nightly, with the messages' purge): entries older
+ * than `statusEventsRetentionDays` go, but each tenant keeps its newest `authorized` entry
+ * (decision 259).
+ */
+export async function purgeOldStatusEvents(
+  deps: Pick<WhatsAppDeps, 'connections' | 'clock' | 'config' | 'logger'>,
+): Promise<{ deleted: number }> {
+  const days = deps.config.statusEventsRetentionDays
+  const deleted = await deps.connections.purgeStatusEventsBefore(new Date(deps.clock.now().getTime() - days * 86_400_000))
+  deps.logger.info({ deleted, retentionDays: days }, 'status events purged')
+  return { deleted }
+}
+
+/**
  * True once a number was ever linked for the tenant (an `authorized` entry in its history):
  * before that, the page coaches the first link (decision 207).
  */

@@ -78,6 +78,8 @@ export interface WhatsAppConfig {
    * allowed meanwhile); then a scheduled job unlinks it (decision 169).
    */
   addonGraceDays: number
+  /** `WA_STATUS_EVENTS_RETENTION_DAYS`: status history entries older than this are purged nightly (decision 259). */
+  statusEventsRetentionDays: number
 }
 
 export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
@@ -98,6 +100,7 @@ export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
   logoutRetry: { baseDelayMs: 30_000, maxDelayMs: 30 * 60_000, maxFailures: 5, leaseMs: 60_000 },
   reconcileConcurrency: 4,
   addonGraceDays: 7,
+  statusEventsRetentionDays: 90,
 }
 
 /** Everything the WhatsApp use cases talk to. Built once by `app/services.server.ts`. */

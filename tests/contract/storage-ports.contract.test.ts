@@ -244,6 +244,28 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       expect((await w.connections.listStatusEvents(other, { limit: 10 })).events.map((e) => e.source)).toEqual(['link'])
     })
 
+    it('purgeStatusEventsBefore: entries before the cutoff go, across tenants, except each tenant’s newest `authorized`', async () => {
+      const { tenantId } = await linking()
+      await w.connections.applyStatus(tenantId, { status: 'authorized', checkedAt: at(10), source: 'webhook' })
+      await w.connections.applyStatus(tenantId, { status: 'yellowCard', checkedAt: at(15), source: 'poll' })
+      await w.connections.applyStatus(tenantId, { status: 'authorized', checkedAt: at(20), source: 'poll' })
+      await w.connections.applyStatus(tenantId, { status: 'sleepMode', checkedAt: at(30), source: 'poll' })
+      const never = (await linking()).tenantId
+      const shape = async (id: string) =>
+        (await w.connections.listStatusEvents(id, { limit: 10 })).events.map((e) => `${e.to}@${e.at.getTime() - T0.getTime()}`)
+
+      // T0 (link), +10 s (authorized), +15 s go; +20 s (the newest `authorized`) and +30 s stay.
+      expect(await w.connections.purgeStatusEventsBefore(at(25))).toBe(4)
+      expect(await shape(tenantId)).toEqual(['sleepMode@30000', 'authorized@20000'])
+      expect(await w.connections.hasBeenAuthorized(tenantId)).toBe(true)
+      expect(await shape(never)).toEqual([])
+      expect(await w.connections.hasBeenAuthorized(never)).toBe(false)
+      // Later cutoffs keep the one `authorized` entry; nothing newer than the cutoff goes.
+      expect(await w.connections.purgeStatusEventsBefore(at(3600))).toBe(1)
+      expect(await shape(tenantId)).toEqual(['authorized@20000'])
+      expect(await w.connections.purgeStatusEventsBefore(at(3600))).toBe(0)
+    })
+
     it('applyStatus: a change writes and appends; the same answer only moves the check time; an older event is stale; no row is missing', async () => {
       const { tenantId } = await linking()
       const linked = await w.connections.applyStatus(tenantId, {
