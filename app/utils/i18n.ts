@@ -388,6 +388,8 @@ const fr = {
   'settings.account': 'Votre session',
   'error.notFound.lead': 'L’adresse demandée n’existe pas, ou plus.',
   'error.unexpected.lead': 'Nous n’avons pas pu afficher cette page. Réessayez dans un instant.',
+  'error.forbidden': 'Accès non autorisé',
+  'error.forbidden.lead': 'Votre compte ne vous permet pas d’ouvrir cette page ou de faire cette action.',
   'time.minutesSeconds': '{m} min {s} s',
   'time.seconds': '{s} s',
   // simulator links (issue 16, decision 216)
@@ -395,7 +397,6 @@ const fr = {
   'wa.sim.openPairing': 'Ouvrir l’écran d’association du téléphone simulé',
   'wa.sim.openHint': '(simulateur : il remplace le scan par un vrai téléphone)',
   'settings.nav.simulator': 'Simulateur',
-  'sim.forbidden.title': 'Accès non autorisé',
   'sim.forbidden.body':
     'Le simulateur est réservé aux propriétaires et administrateurs du compte : vous n’êtes pas autorisé à l’utiliser. Demandez-leur de le faire pour vous.',
   'sim.forbidden.back': 'Retour à Paramètres › WhatsApp',
@@ -783,6 +784,8 @@ const en: Dictionary = {
   'settings.account': 'Your session',
   'error.notFound.lead': 'The address you asked for does not exist, or no longer does.',
   'error.unexpected.lead': 'We could not show this page. Try again in a moment.',
+  'error.forbidden': 'Not allowed',
+  'error.forbidden.lead': 'Your account does not allow you to open this page or to do this.',
   'time.minutesSeconds': '{m} min {s} s',
   'time.seconds': '{s} s',
   // simulator links (issue 16, decision 216)
@@ -790,7 +793,6 @@ const en: Dictionary = {
   'wa.sim.openPairing': 'Open the simulated phone’s pairing screen',
   'wa.sim.openHint': '(simulator: it stands in for scanning with a real phone)',
   'settings.nav.simulator': 'Simulator',
-  'sim.forbidden.title': 'Not allowed',
   'sim.forbidden.body':
     'The simulator is for the account’s owners and admins: you are not allowed to use it. Ask one of them to do it for you.',
   'sim.forbidden.back': 'Back to Settings › WhatsApp',

@@ -9,7 +9,16 @@ import { STACK_LINE, expectError, get, linkByScan, newTenant, post, type TenantA
 // language, waits in words ("dans 59 min", not "3525 s"), "15 €/mois" as French sets it, national
 // numbers ("06 12 34 56 78") wherever a phone is typed, one issue per field, and API texts in one
 // language per answer (Accept-Language, French by default). Decisions 220–222.
-const h = useWaApp({ instances: 4, env: { WA_RATE_LIMIT_QR: '1/3600', WA_RATE_LIMIT_TEST: '100/3600' } })
+const h = useWaApp({
+  instances: 4,
+  env: {
+    WA_RATE_LIMIT_QR: '1/3600',
+    WA_RATE_LIMIT_TEST: '100/3600',
+    // The OAuth pages (start, failed callback) have titles too; no provider is called here.
+    OAUTH_GITHUB_CLIENT_ID: 'github-client-id',
+    OAUTH_GITHUB_CLIENT_SECRET: 'github-client-secret',
+  },
+})
 const EN = { 'accept-language': 'en-GB,en;q=0.9' }
 const NBSP = '\u00a0'
 
@@ -54,6 +63,68 @@ describe('error pages', () => {
     const enHtml = await en.text()
     expect(bodyOf(enHtml)).toMatch(/^<main class="page" lang="en"><h1>Something went wrong<\/h1>/)
     expect(enHtml).not.toContain('Une erreur est survenue')
+  })
+})
+
+describe('page titles', () => {
+  /** The document's one <title> (none, or two, fail). */
+  async function titleOf(res: Response, status: number): Promise<string> {
+    expect(res.status).toBe(status)
+    const titles = [...(await res.text()).matchAll(/<title>([^<]*)<\/title>/g)].map((m) => m[1])
+    expect(titles).toHaveLength(1)
+    return titles[0]!
+  }
+  const page = async (path: string, headers: Record<string, string> = {}, init: RequestInit = {}) =>
+    fetch(`${h.app.url}${path}`, { redirect: 'manual', ...init, headers: { ...headers, ...(init.headers as object) } })
+
+  it('error pages: "Page introuvable", "Une erreur est survenue", "Accès non autorisé" in the page’s language', async () => {
+    expect(await titleOf(await page('/no-such-page'), 404)).toBe('Page introuvable · WhatsApp Pro')
+    expect(await titleOf(await page('/settings/no-such-page', EN), 404)).toBe('Page not found · WhatsApp Pro')
+    const post = { method: 'POST', headers: { origin: h.app.url } }
+    expect(await titleOf(await page('/', {}, post), 405)).toBe('Une erreur est survenue · WhatsApp Pro')
+    expect(await titleOf(await page('/', EN, post), 405)).toBe('Something went wrong · WhatsApp Pro')
+
+    // A member on the owners' simulator page, and posting its incoming-message form.
+    const member = await newTenant({ role: 'member' })
+    const cookie = await sessionCookie(testDb(), member.userId)
+    const fr = await page('/dev/simulator', { cookie })
+    expect(await titleOf(fr.clone(), 403)).toBe('Accès non autorisé · WhatsApp Pro')
+    expect(await fr.text()).toContain('Le simulateur est réservé aux propriétaires et administrateurs')
+    expect(await titleOf(await page('/dev/simulator', { cookie, ...EN }), 403)).toBe('Not allowed · WhatsApp Pro')
+    const incoming = await page(
+      '/dev/simulator/incoming',
+      { cookie, ...EN },
+      {
+        method: 'POST',
+        headers: { origin: h.app.url, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ from: '+33698765432', text: 'Bonjour' }),
+      },
+    )
+    expect(incoming.status).toBe(403)
+    const incomingHtml = await incoming.text()
+    expect(incomingHtml).toContain('<title>Not allowed · WhatsApp Pro</title>')
+    expect(incomingHtml).toContain('you are not allowed to use it')
+    expect(incomingHtml).not.toMatch(STACK_LINE)
+  })
+
+  it('every page has its own title, in French and in English', async () => {
+    const cookie = await sessionCookie(testDb(), linked.userId)
+    const pages: Array<[path: string, status: number, fr: string, en: string, signedIn: boolean]> = [
+      ['/', 200, 'WhatsApp Pro', 'WhatsApp Pro', false],
+      ['/login', 200, 'Connexion · WhatsApp Pro', 'Sign in · WhatsApp Pro', false],
+      ['/auth/github', 200, 'Connexion · WhatsApp Pro', 'Sign in · WhatsApp Pro', false],
+      ['/auth/github/callback', 400, 'Connexion impossible · WhatsApp Pro', 'Sign-in failed · WhatsApp Pro', false],
+      ['/logout', 200, 'Déconnexion · WhatsApp Pro', 'Sign out · WhatsApp Pro', true],
+      ['/settings/whatsapp', 200, 'WhatsApp Pro · Paramètres', 'WhatsApp Pro · Settings', true],
+      ['/settings/webhooks', 200, 'Webhooks CRM · Paramètres', 'CRM webhooks · Settings', true],
+      ['/settings/api-tokens', 200, 'Jetons API · WhatsApp Pro', 'API tokens · WhatsApp Pro', true],
+      ['/dev/simulator', 200, 'Simulateur Green-API', 'Green-API simulator', true],
+    ]
+    for (const [path, status, fr, en, signedIn] of pages) {
+      const auth: Record<string, string> = signedIn ? { cookie } : {}
+      expect(await titleOf(await page(path, { ...auth, 'accept-language': 'fr' }), status), path).toBe(fr)
+      expect(await titleOf(await page(path, { ...auth, ...EN }), status), path).toBe(en)
+    }
   })
 })
 
