@@ -120,10 +120,12 @@ export async function getStatusHistory(
   await requireWhatsAppOrGrace(deps, { tenantId: input.tenantId })
   const limit = input.limit ?? DEFAULT_HISTORY_PAGE
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_PAGE)
-    throw new InvalidInputError('invalid limit', [{ path: 'limit', message: `1 to ${MAX_HISTORY_PAGE}` }])
+    throw new InvalidInputError('invalid limit', [
+      { path: 'limit', message: `1 to ${MAX_HISTORY_PAGE}`, code: 'range', vars: { max: MAX_HISTORY_PAGE } },
+    ])
   const beforeId = input.cursor === undefined ? undefined : decodeHistoryCursor(input.cursor)
   if (beforeId === null)
-    throw new InvalidInputError('invalid cursor', [{ path: 'cursor', message: 'not a cursor from this API' }])
+    throw new InvalidInputError('invalid cursor', [{ path: 'cursor', message: 'not a cursor from this API', code: 'cursor' }])
   const page = await deps.connections.listStatusEvents(input.tenantId, { limit, ...(beforeId ? { beforeId } : {}) })
   const last = page.events[page.events.length - 1]
   return { entries: page.events.map(entryOf), nextCursor: page.hasMore && last ? encodeHistoryCursor(last.id) : null }

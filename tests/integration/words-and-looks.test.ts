@@ -17,6 +17,9 @@ const h = useWaApp({
     // The OAuth pages (start, failed callback) have titles too; no provider is called here.
     OAUTH_GITHUB_CLIENT_ID: 'github-client-id',
     OAUTH_GITHUB_CLIENT_SECRET: 'github-client-secret',
+    // /metrics behind a token, and one event stream per user: their refusals have words too.
+    METRICS_TOKEN: 'metrics-token-for-words-and-looks',
+    SSE_MAX_PER_USER: '1',
   },
 })
 const EN = { 'accept-language': 'en-GB,en;q=0.9' }
@@ -247,5 +250,61 @@ describe('API texts in one language per answer', () => {
     expect(route.message).toBe('Cette route de l’API n’existe pas.')
     const routeEn = await expectError(await fetch(`${h.app.url}/api/no-such-route`, { headers: EN }), 404, 'NOT_FOUND')
     expect(routeEn.message).toBe('No such API route.')
+  })
+
+  it('the metrics token, the event-stream cap, and the domain’s own issues: French by default, English by Accept-Language', async () => {
+    const metrics = await expectError(await fetch(`${h.app.url}/metrics`), 401, 'UNAUTHENTICATED')
+    expect(metrics.message).toBe('Jeton des métriques requis.')
+    const metricsEn = await expectError(await fetch(`${h.app.url}/metrics`, { headers: EN }), 401, 'UNAUTHENTICATED')
+    expect(metricsEn.message).toBe('Metrics token required.')
+
+    // One stream per user (SSE_MAX_PER_USER=1): the second is refused in words.
+    const viewer = await newTenant()
+    const held = new AbortController()
+    const first = await h.api('/api/wa/events', {
+      token: viewer.token,
+      headers: { accept: 'text/event-stream' },
+      signal: held.signal,
+    })
+    try {
+      expect(first.status).toBe(200)
+      const fr = await expectError(await get(h, '/api/wa/events', viewer), 429, 'RATE_LIMITED')
+      expect(fr.message).toBe('Trop de flux d’événements ouverts : fermez un autre onglet ou réessayez plus tard.')
+      const en = await expectError(await get(h, '/api/wa/events', viewer, EN), 429, 'RATE_LIMITED')
+      expect(en.message).toBe('Too many open event streams: close another tab or try again later.')
+    } finally {
+      held.abort()
+    }
+
+    // Issues the domain finds itself (a cursor only the use case can read), in the caller's language.
+    for (const path of ['/api/wa/timeline?cursor=nope', '/api/wa/messages?cursor=nope']) {
+      const fr = await expectError(await get(h, path, linked), 400, 'VALIDATION_FAILED')
+      expect(fr.message, path).toBe('Requête invalide.')
+      expect(fr.issues, path).toEqual([{ path: 'cursor', message: 'ce n’est pas un curseur donné par cette API' }])
+      const en = await expectError(await get(h, path, linked, EN), 400, 'VALIDATION_FAILED')
+      expect(en.issues, path).toEqual([{ path: 'cursor', message: 'not a cursor from this API' }])
+    }
+    // The timeline's query goes through zod's locale like the other routes'.
+    const limit = await expectError(await get(h, '/api/wa/timeline?limit=abc', linked), 400, 'VALIDATION_FAILED')
+    expect(limit.message).toBe('Paramètres de requête invalides : le détail est dans « issues ».')
+    for (const i of limit.issues as Array<{ message: string }>) expect(i.message).not.toMatch(ENGLISH)
+
+    // A CRM webhook URL the policy refuses: the reason code first, then its words.
+    const refused = await expectError(
+      await post(h, '/api/wa/webhook-endpoints', linked, { url: 'ftp://crm.example.com/hook' }),
+      400,
+      'WEBHOOK_URL_REFUSED',
+    )
+    expect(refused.issues).toEqual([
+      { path: 'url', message: 'invalid_url: une URL http(s) absolue, sans utilisateur:mot de passe, est exigée' },
+    ])
+    const refusedEn = await expectError(
+      await post(h, '/api/wa/webhook-endpoints', linked, { url: 'ftp://crm.example.com/hook' }, EN),
+      400,
+      'WEBHOOK_URL_REFUSED',
+    )
+    expect(refusedEn.issues).toEqual([
+      { path: 'url', message: 'invalid_url: an absolute http(s) URL without user:password is required' },
+    ])
   })
 })
