@@ -381,6 +381,7 @@ const fr = {
   'api.header.tenant': 'En-tête X-Tenant invalide.',
   'api.header.idempotencyKey': 'En-tête Idempotency-Key invalide.',
   'api.routeNotFound': 'Cette route de l’API n’existe pas.',
+  'api.methodNotAllowed': 'Utilisez {allow} pour cette route.',
   'api.issue.invalid': 'valeur invalide',
   'api.issue.phone': 'numéro invalide : format international (+33612345678) ou national du pays du compte (06 12 34 56 78)',
   'api.issue.tenant': 'une seule valeur, de la forme ^[a-z0-9][a-z0-9_-]{0,62}$',
@@ -789,6 +790,7 @@ const en: Dictionary = {
   'api.header.tenant': 'Invalid X-Tenant header.',
   'api.header.idempotencyKey': 'Invalid Idempotency-Key header.',
   'api.routeNotFound': 'No such API route.',
+  'api.methodNotAllowed': 'Use {allow} for this route.',
   'api.issue.invalid': 'invalid value',
   'api.issue.phone':
     'not a valid phone number: international (+33612345678) or national in the account’s country (06 12 34 56 78)',

@@ -307,4 +307,28 @@ describe('API texts in one language per answer', () => {
       { path: 'url', message: 'invalid_url: an absolute http(s) URL without user:password is required' },
     ])
   })
+
+  it('the express edge (wrong verb, oversized body, cross-site POST) answers in the caller’s language too', async () => {
+    const verb = await expectError(await post(h, '/api/wa/qr/status', linked), 405, 'METHOD_NOT_ALLOWED')
+    expect(verb.message).toBe('Utilisez GET, HEAD pour cette route.')
+    const verbEn = await expectError(await post(h, '/api/wa/qr/status', linked, {}, EN), 405, 'METHOD_NOT_ALLOWED')
+    expect(verbEn.message).toBe('Use GET, HEAD for this route.')
+
+    const big = { to: '+33612345678', message: 'x'.repeat(20_000) }
+    const large = await expectError(await post(h, '/api/wa/test', linked, big), 413, 'PAYLOAD_TOO_LARGE')
+    expect(large.message).toBe('Corps de la requête trop volumineux (plus de 16384 octets).')
+    // The lang cookie wins over Accept-Language here as on the pages.
+    const cookie = await langCookie.serialize('en')
+    const largeEn = await expectError(
+      await post(h, '/api/wa/test', linked, big, { cookie, 'accept-language': 'fr' }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    )
+    expect(largeEn.message).toBe('Request body too large (over 16384 bytes).')
+
+    const cross = (headers: Record<string, string>) =>
+      fetch(`${h.app.url}/api/wa/disconnect`, { method: 'POST', headers: { origin: 'https://evil.example', ...headers } })
+    expect(await expectError(await cross({}), 403, 'CSRF_REJECTED')).toMatchObject({ message: 'Requête intersite refusée.' })
+    expect(await expectError(await cross(EN), 403, 'CSRF_REJECTED')).toMatchObject({ message: 'Cross-site request rejected.' })
+  })
 })
