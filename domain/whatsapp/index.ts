@@ -43,3 +43,15 @@ export {
   type StatusReason,
 } from './status-history'
 export { derivePhase, type LinkPhase } from './connection-machine'
+export {
+  PROFILE_IMAGE_TYPES,
+  PROFILE_REFRESH_MS,
+  getProfilePicture,
+  imageTypeOf,
+  profileDue,
+  profileRefreshQueue,
+  refreshLinkedProfile,
+  type ProfileImageType,
+  type ProfilePicture,
+  type ProfileRefreshResult,
+} from './linked-profile'
