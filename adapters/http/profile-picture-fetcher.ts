@@ -41,6 +41,19 @@ export class HttpProfilePictureFetcher implements ProfilePictureFetcher {
   async fetch(raw: string, opts: { instanceApiUrl?: string } = {}): Promise<ProfilePicture | null> {
     const url = this.trusted(raw, opts.instanceApiUrl)
     if (!url) return null
+    // The deadline covers the body too, whatever the stream does once given up.
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const deadline = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), this.timeoutMs)
+    })
+    try {
+      return await Promise.race([this.download(url), deadline])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private async download(url: URL): Promise<ProfilePicture | null> {
     try {
       const doFetch = this.options.fetch ?? fetch
       const res = await doFetch(url.href, {
@@ -51,7 +64,7 @@ export class HttpProfilePictureFetcher implements ProfilePictureFetcher {
       const declared = (res.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
       const length = Number(res.headers.get('content-length') ?? '0')
       if (res.status !== 200 || !ACCEPTED_TYPES.has(declared) || length > this.maxBytes || !res.body) {
-        await res.body?.cancel().catch(() => undefined)
+        res.body?.cancel().catch(() => undefined)
         return null
       }
       const bytes = await this.readCapped(res.body)
@@ -98,7 +111,7 @@ export class HttpProfilePictureFetcher implements ProfilePictureFetcher {
       if (done) break
       total += value.byteLength
       if (total > this.maxBytes) {
-        await reader.cancel().catch(() => undefined)
+        reader.cancel().catch(() => undefined)
         return null
       }
       chunks.push(value)

@@ -16,11 +16,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     const etag = `"${picture.version}"`
     // The versioned URL names these very bytes: the browser may keep them; any other URL revalidates.
     const current = new URL(request.url).searchParams.get('v') === picture.version
+    // X-Content-Type-Options: nosniff, like every answer (server/security-headers.ts).
     const headers = {
       'Content-Type': picture.contentType,
       'Cache-Control': current ? 'private, max-age=31536000, immutable' : 'private, no-cache',
       ETag: etag,
-      'X-Content-Type-Options': 'nosniff',
       'Content-Disposition': 'inline',
       Vary: 'Cookie, Authorization, X-Tenant',
     }

@@ -41,13 +41,16 @@ export function profileDue(row: Pick<ConnectionRecord, 'status' | 'account' | 'p
 
 /**
  * The `ProfileRefreshQueue` port over the job queue: one pending `wa.refresh-profile` job per
- * tenant (a second request leaves the pending one as it is), one try (decision 242: a failed
+ * tenant (a second request leaves the pending one as it is), run one at a time, one try (decision 242: a failed
  * refresh is asked again by the next reconcile, at the reconcile's pace, not by a backoff of its own).
  */
 export function profileRefreshQueue(jobs: JobQueue): ProfileRefreshQueue {
   return {
     async request(tenantId) {
-      await jobs.enqueue('wa.refresh-profile', { tenantId }, { key: `wa-profile:${tenantId}`, keyMode: 'preserveRunAt', maxAttempts: 1 })
+      // One queue per tenant: a refresh asked while one runs (the link's, then a reconcile's)
+      // runs after it and finds the profile fresh, instead of asking Green-API a second time.
+      const key = `wa-profile:${tenantId}`
+      await jobs.enqueue('wa.refresh-profile', { tenantId }, { key, queue: key, keyMode: 'preserveRunAt', maxAttempts: 1 })
     },
   }
 }
