@@ -7,7 +7,7 @@ import type {
   StatusUpdate,
   StatusUpdateOutcome,
 } from '../../domain/ports/connection-repository'
-import type { ProfilePicture } from '../../domain/whatsapp/linked-profile'
+import type { ProfilePicture } from '../../domain/whatsapp'
 import type { FeatureFlags, FeatureStore } from '../../domain/ports/feature-store'
 import type {
   InstanceAllocator,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { ProfilePictureFetcher } from '../../domain/ports/profile-picture-fetcher'
-import { PROFILE_IMAGE_TYPES, imageTypeOf, type ProfilePicture } from '../../domain/whatsapp/linked-profile'
+import { PROFILE_IMAGE_TYPES, imageTypeOf, type ProfilePicture } from '../../domain/whatsapp'
 
 export interface HttpProfilePictureFetcherOptions {
   /**
@@ -86,7 +86,11 @@ export class HttpProfilePictureFetcher implements ProfilePictureFetcher {
     }
     if (url.username || url.password) return null
     const host = url.hostname.toLowerCase()
-    if (url.protocol === 'https:' && url.port === '' && (host === TRUSTED_HOST_SUFFIX || host.endsWith(`.${TRUSTED_HOST_SUFFIX}`))) {
+    if (
+      url.protocol === 'https:' &&
+      url.port === '' &&
+      (host === TRUSTED_HOST_SUFFIX || host.endsWith(`.${TRUSTED_HOST_SUFFIX}`))
+    ) {
       return url
     }
     if (!this.options.simulator || (url.protocol !== 'https:' && url.protocol !== 'http:')) return null

@@ -13,8 +13,7 @@ import type {
 import { CONNECTION_STATES, InstanceBusyError, planStatusUpdate, type ConnectionState } from '../../domain/whatsapp'
 import { isUniqueViolation } from './pg-errors'
 import type { CredentialVault, SecretLocation } from '../../domain/ports/credential-vault'
-import { PROFILE_IMAGE_TYPES, profileKept, withProfile, type ProfilePicture } from '../../domain/whatsapp/linked-profile'
-import type { LinkedAccount } from '../../domain/whatsapp/linked-account'
+import { PROFILE_IMAGE_TYPES, profileKept, withProfile, type LinkedAccount, type ProfilePicture } from '../../domain/whatsapp'
 
 const PROVIDER = 'green_api' as const
 const INSTANCE_KEY = 'tenant_provider_configs_instance_id_key'
@@ -51,7 +50,11 @@ const nameLocation = (tenantId: string): SecretLocation => ({
   table: 'tenant_provider_configs',
   column: 'profile_name_encrypted',
 })
-const pictureLocation = (tenantId: string): SecretLocation => ({ tenantId, table: 'wa_profile_pictures', column: 'picture_encrypted' })
+const pictureLocation = (tenantId: string): SecretLocation => ({
+  tenantId,
+  table: 'wa_profile_pictures',
+  column: 'picture_encrypted',
+})
 
 const StatusEventRowSchema = z.object({
   id: z.coerce.string(),
@@ -441,7 +444,8 @@ export class KyselyConnectionRepository implements ConnectionRepository {
       const current = await this.lockRow(trx, tenantId)
       if (!current) return { outcome: 'missing' }
       // Fetched for an account since unlinked or replaced: dropped.
-      if (current.status !== 'authorized' || current.account?.phone !== input.phone) return { outcome: 'unchanged', record: current }
+      if (current.status !== 'authorized' || current.account?.phone !== input.phone)
+        return { outcome: 'unchanged', record: current }
       const account = withProfile(current.account, input)
       const nameChanged = account.name !== current.account.name
       const row = await trx

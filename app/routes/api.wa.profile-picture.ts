@@ -18,13 +18,21 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     const current = new URL(request.url).searchParams.get('v') === picture.version
     // X-Content-Type-Options: nosniff, like every answer (server/security-headers.ts).
     const headers = {
-      'Content-Type': picture.contentType,
       'Cache-Control': current ? 'private, max-age=31536000, immutable' : 'private, no-cache',
       ETag: etag,
       'Content-Disposition': 'inline',
       Vary: 'Cookie, Authorization, X-Tenant',
     }
-    if (request.headers.get('if-none-match')?.split(/\s*,\s*/).includes(etag)) return new Response(null, { status: 304, headers })
-    return new Response(Buffer.from(picture.bytes), { status: 200, headers: { ...headers, 'Content-Length': String(picture.bytes.byteLength) } })
+    if (
+      request.headers
+        .get('if-none-match')
+        ?.split(/\s*,\s*/)
+        .includes(etag)
+    )
+      return new Response(null, { status: 304, headers })
+    return new Response(Buffer.from(picture.bytes), {
+      status: 200,
+      headers: { ...headers, 'Content-Type': picture.contentType, 'Content-Length': String(picture.bytes.byteLength) },
+    })
   })
 }

@@ -65,6 +65,7 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
       status: 'notAuthorized',
       isActive: false,
       account: null,
+      profileFetchedAt: null,
       linkStartedAt: input.linkStartedAt,
       linkExpiresAt: input.linkExpiresAt,
       statusChangedAt: input.linkStartedAt,
@@ -239,7 +240,8 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
   ): Promise<StatusUpdateOutcome> {
     const current = this.rows.get(tenantId)
     if (!current) return { outcome: 'missing' }
-    if (current.status !== 'authorized' || current.account?.phone !== input.phone) return { outcome: 'unchanged', record: { ...current } }
+    if (current.status !== 'authorized' || current.account?.phone !== input.phone)
+      return { outcome: 'unchanged', record: { ...current } }
     const account = withProfile(current.account, input)
     const next: ConnectionRecord = { ...current, account, profileFetchedAt: input.at }
     this.rows.set(tenantId, next)
