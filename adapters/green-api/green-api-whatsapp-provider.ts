@@ -216,7 +216,10 @@ export class GreenApiWhatsAppProvider implements WhatsAppProvider {
    * `getContactInfo` on the account's own chat (`<digits>@c.us`): its profile name and picture
    * URL (decision 240; `getWaSettings` has the picture but no name). 1 request/s per instance.
    */
-  async getLinkedProfile(creds: InstanceCredentials, phoneE164: string): Promise<{ name: string | null; avatarUrl: string | null }> {
+  async getLinkedProfile(
+    creds: InstanceCredentials,
+    phoneE164: string,
+  ): Promise<{ name: string | null; avatarUrl: string | null }> {
     const digits = e164Digits(phoneE164)
     if (digits === null) throw validationError('phone must be an E.164 number', 'phone')
     const res = await this.http.call(

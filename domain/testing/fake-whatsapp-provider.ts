@@ -106,7 +106,10 @@ export class FakeWhatsAppProvider implements WhatsAppProvider {
     const shown = i.state === 'authorized' || i.state === 'yellowCard' || i.state === 'sleepMode'
     return shown && i.account ? { ...i.account } : null
   }
-  async getLinkedProfile(creds: InstanceCredentials, phoneE164: string): Promise<{ name: string | null; avatarUrl: string | null }> {
+  async getLinkedProfile(
+    creds: InstanceCredentials,
+    phoneE164: string,
+  ): Promise<{ name: string | null; avatarUrl: string | null }> {
     const i = this.enter('getLinkedProfile', creds, { phoneE164 })
     const own = i.account?.phone === phoneE164 && i.state !== null && i.state !== 'notAuthorized' && i.state !== 'starting'
     return own && i.profile ? { ...i.profile } : { name: null, avatarUrl: null }

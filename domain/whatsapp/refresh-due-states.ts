@@ -87,7 +87,8 @@ export async function refreshDueStates(deps: WhatsAppDeps): Promise<RefreshRepor
       const state = await deps.provider.getState(credentialsOf(deps, row), { once: true })
       if (state === null) return // instance still being created upstream: nothing to learn
       // Still linked, with no profile yet or one a day old: fetched again in the background (decision 242).
-      if (source === 'reconcile' && state === 'authorized' && profileDue(row, now)) await requestProfileRefresh(deps, row.tenantId)
+      if (source === 'reconcile' && state === 'authorized' && profileDue(row, now))
+        await requestProfileRefresh(deps, row.tenantId)
       // Same state, and no account to fetch: bookkeeping only, written with the others below.
       if (state === row.status && (state !== 'authorized' || row.account)) {
         unchanged.push({ tenantId: row.tenantId, status: state })

@@ -735,7 +735,8 @@ export class GreenApiSimulator {
       const r = this.instances.get(instanceId)
       if (!r || r.phone === '') return text(404, 'Not Found')
       const kind = r.profile?.avatar ?? 'image'
-      if (kind === 'notImage') return { status: 200, body: null, rawBody: '<html>not a picture</html>', headers: { 'content-type': 'image/png' } }
+      if (kind === 'notImage')
+        return { status: 200, body: null, rawBody: '<html>not a picture</html>', headers: { 'content-type': 'image/png' } }
       const png = simulatedAvatarPng(r.phone)
       const bytes = kind === 'oversized' ? Buffer.concat([png, Buffer.alloc(2 * 1024 * 1024)]) : png
       return { status: 200, body: null, rawBytes: bytes, headers: { 'content-type': 'image/png' } }

@@ -415,11 +415,7 @@ function Connected({
             src={pictureUrl}
             width={64}
             height={64}
-            alt={
-              profileName
-                ? t(lang, 'wa.connected.pictureOf', { name: profileName })
-                : t(lang, 'wa.connected.picture')
-            }
+            alt={profileName ? t(lang, 'wa.connected.pictureOf', { name: profileName }) : t(lang, 'wa.connected.picture')}
           />
         ) : null}
         <dl className="wa-facts">
