@@ -77,7 +77,8 @@ export async function refreshLinkedProfile(deps: WhatsAppDeps, input: { tenantId
   try {
     profile = await deps.provider.getLinkedProfile(creds, phone)
   } catch (err) {
-    deps.logger.warn({ tenantId, instanceId: record.instanceId, err: errorSummary(err) }, 'linked profile lookup failed')
+    // The code only: an upstream 4xx text may echo the chat id (the phone).
+    deps.logger.warn({ tenantId, instanceId: record.instanceId, code: errorSummary(err).code }, 'linked profile lookup failed')
     return 'failed'
   }
   let picture: ProfilePicture | null = null
