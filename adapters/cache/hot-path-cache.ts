@@ -7,6 +7,7 @@ import type {
   StatusUpdate,
   StatusUpdateOutcome,
 } from '../../domain/ports/connection-repository'
+import type { ProfilePicture } from '../../domain/whatsapp'
 import type { FeatureFlags, FeatureStore } from '../../domain/ports/feature-store'
 import type {
   InstanceAllocator,
@@ -309,6 +310,18 @@ export class CachingConnectionRepository implements ConnectionRepository {
 
   delete(tenantId: string, at: Date): Promise<ConnectionRecord | null> {
     return this.invalidating(tenantId, () => this.inner.delete(tenantId, at))
+  }
+
+  recordProfile(
+    tenantId: string,
+    input: { phone: string; name: string | null; picture: ProfilePicture | null; at: Date },
+  ): Promise<StatusUpdateOutcome> {
+    return this.invalidating(tenantId, () => this.inner.recordProfile(tenantId, input))
+  }
+
+  /** Not cached: the picture's own route, with its ETag (decision 240). */
+  findProfilePicture(tenantId: string): Promise<ProfilePicture | null> {
+    return this.inner.findProfilePicture(tenantId)
   }
 
   recordWrongNumber(

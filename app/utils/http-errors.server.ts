@@ -117,6 +117,8 @@ export const DOMAIN_ERRORS = {
   // The right phone (decision 200): another phone than the expected one was already linked; it
   // was logged out. A conflict, like ALREADY_CONNECTED, with its own code.
   WRONG_NUMBER: { status: 409, apiCode: 'WRONG_NUMBER', messageKey: 'api.wrongNumber' },
+  // No picture, or another tenant's: the same 404 (decision 240).
+  PROFILE_PICTURE_NOT_FOUND: { status: 404, apiCode: 'NOT_FOUND', messageKey: 'api.profilePictureNotFound' },
 } as const satisfies Record<DomainErrorCode, DomainErrorEntry>
 
 /** A domain error as both surfaces answer it: status, code, text, wait. */

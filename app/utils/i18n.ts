@@ -27,6 +27,7 @@ const fr = {
   'api.webhookUnauthorized': 'Webhook non autorisé.',
   'api.idempotencyConflict': 'Cette clé Idempotency-Key a déjà servi pour une autre requête.',
   'api.messageNotFound': 'Message introuvable.',
+  'api.profilePictureNotFound': 'Aucune photo de profil.',
   // --- CRM webhooks page (/settings/webhooks) ---
   'settings.nav.webhooks': 'Webhooks CRM',
   'hooks.title': 'Webhooks CRM',
@@ -252,6 +253,9 @@ const fr = {
   'wa.pairing.useQr': 'Utiliser un QR code à la place',
   // connected
   'wa.connected.number': 'Numéro connecté',
+  'wa.connected.profileName': 'Profil WhatsApp',
+  'wa.connected.picture': 'Photo de profil WhatsApp du compte connecté',
+  'wa.connected.pictureOf': 'Photo de profil WhatsApp de {name}',
   'wa.connected.unknownNumber': 'numéro inconnu',
   'wa.test.title': 'Envoyer un test',
   'wa.test.to': 'Destinataire',
@@ -450,6 +454,7 @@ const en: Dictionary = {
   'api.webhookUnauthorized': 'Webhook not authorized.',
   'api.idempotencyConflict': 'This Idempotency-Key was already used for another request.',
   'api.messageNotFound': 'Message not found.',
+  'api.profilePictureNotFound': 'No profile picture.',
   // --- CRM webhooks page (/settings/webhooks) ---
   'settings.nav.webhooks': 'CRM webhooks',
   'hooks.title': 'CRM webhooks',
@@ -665,6 +670,9 @@ const en: Dictionary = {
   'wa.pairing.step3': 'Type the code above.',
   'wa.pairing.useQr': 'Use a QR code instead',
   'wa.connected.number': 'Connected number',
+  'wa.connected.profileName': 'WhatsApp profile',
+  'wa.connected.picture': 'WhatsApp profile picture of the connected account',
+  'wa.connected.pictureOf': 'WhatsApp profile picture of {name}',
   'wa.connected.unknownNumber': 'unknown number',
   'wa.test.title': 'Send a test',
   'wa.test.to': 'Recipient',

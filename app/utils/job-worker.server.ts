@@ -2,7 +2,7 @@ import { startJobWorker, type JobWorker } from '../../adapters/queue/graphile-jo
 import type { JobHandler, JobName, JobPayload } from '../../domain/ports/job-queue'
 import { applyParkedReceipts, drainSendQueue, purgeOldMessages } from '../../domain/messages'
 import { deliverEvent } from '../../domain/webhooks'
-import { purgeOldStatusEvents, unlinkAfterAddonEnd } from '../../domain/whatsapp'
+import { purgeOldStatusEvents, refreshLinkedProfile, unlinkAfterAddonEnd } from '../../domain/whatsapp'
 import type { CoreServices } from '../core-services.server'
 
 /**
@@ -33,6 +33,14 @@ export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
     },
     'wa.unlink-after-addon-end': async () => {
       await unlinkAfterAddonEnd(core.whatsapp)
+    },
+    // The linked account's name and picture, on link and at most daily (decision 242).
+    'wa.refresh-profile': async (payload) => {
+      if (typeof payload.tenantId !== 'string') {
+        core.logger.warn({ job: 'wa.refresh-profile' }, 'job without a tenantId: dropped')
+        return
+      }
+      await refreshLinkedProfile(core.whatsapp, { tenantId: payload.tenantId })
     },
     'wa.apply-receipts': async (payload) => {
       const instanceId = payload['instanceId']

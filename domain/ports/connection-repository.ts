@@ -1,5 +1,6 @@
 import type { ConnectionState } from '../whatsapp/connection-state'
 import type { LinkedAccount } from '../whatsapp/linked-account'
+import type { ProfilePicture } from '../whatsapp/linked-profile'
 
 /** Why a status changed; stored on each timeline entry. */
 export type StatusSource = 'link' | 'poll' | 'webhook' | 'disconnect' | 'reconcile' | 'expire' | 'wrong_number'
@@ -25,6 +26,11 @@ export interface ConnectionRecord {
   statusCheckedAt: Date | null
   /** Provider timestamp of the last applied webhook event. */
   lastEventAt: Date | null
+  /**
+   * When the linked account's profile (name, picture: `account.name`, `account.picture`) was
+   * last fetched; null/absent: never for this account (decision 242).
+   */
+  profileFetchedAt?: Date | null
   /** The number the current link attempt expects (E.164), or null/absent: any phone (decision 200). */
   expectedPhone?: string | null
   /** The attempt was refused: another phone scanned (only its masked form is kept). */
@@ -242,4 +248,25 @@ export interface ConnectionRepository {
    * const prefill = await connections.lastLinkedPhone('macrea')
    */
   lastLinkedPhone(tenantId: string): Promise<string | null>
+
+  /**
+   * Stores the linked account's fetched profile (decisions 240–242), in one transaction under
+   * the row lock: the name (encrypted) and the picture (encrypted, with its type and version)
+   * become `account.name` / `account.picture`, `profileFetchedAt` = `at`. Only while the row is
+   * `authorized` with that `phone` (a profile fetched for an account since unlinked or replaced
+   * is dropped: `'unchanged'`, nothing written). `'changed'` when the name or the picture
+   * changed (the caller publishes), `'missing'` when there is no row. A new account (another
+   * phone) or none drops the stored profile in `applyStatus` / `recordWrongNumber`, and the
+   * row's deletion deletes it.
+   *
+   * @example
+   * await connections.recordProfile('macrea', { phone: '+33612345678', name: 'Camille', picture, at: now })
+   */
+  recordProfile(
+    tenantId: string,
+    input: { phone: string; name: string | null; picture: ProfilePicture | null; at: Date },
+  ): Promise<StatusUpdateOutcome>
+
+  /** The stored picture of the tenant's linked account (the version `account.picture` names), or null. */
+  findProfilePicture(tenantId: string): Promise<ProfilePicture | null>
 }

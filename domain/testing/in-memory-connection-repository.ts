@@ -9,6 +9,8 @@ import type {
 } from '../ports/connection-repository'
 import type { ConnectionState } from '../whatsapp/connection-state'
 import { planStatusUpdate } from '../whatsapp/status-update'
+import { profileKept, withProfile, type ProfilePicture } from '../whatsapp/linked-profile'
+import { sameAccount } from '../whatsapp/linked-account'
 import { InstanceBusyError } from '../whatsapp/whatsapp.errors'
 
 export interface TimelineEntry {
@@ -27,6 +29,8 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
   /** Entries the retention purge removed: kept in `timeline` so the others' ids (positions) stay. */
   private readonly purged = new Set<TimelineEntry>()
   readonly lastLinked = new Map<string, string>()
+  /** Stored profile pictures by tenant (the row's `account.picture` names the version served). */
+  readonly pictures = new Map<string, ProfilePicture>()
 
   async findByTenant(tenantId: string): Promise<ConnectionRecord | null> {
     const r = this.rows.get(tenantId)
@@ -63,6 +67,7 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
       status: 'notAuthorized',
       isActive: false,
       account: null,
+      profileFetchedAt: null,
       linkStartedAt: input.linkStartedAt,
       linkExpiresAt: input.linkExpiresAt,
       statusChangedAt: input.linkStartedAt,
@@ -89,6 +94,10 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
     const plan = planStatusUpdate(current, update)
     if (plan.kind === 'stale') return { outcome: 'stale', record: { ...current } }
     const next: ConnectionRecord = { ...current, ...plan.patch }
+    if (!profileKept(current.account, next.account)) {
+      next.profileFetchedAt = null
+      this.pictures.delete(tenantId)
+    }
     if (next.status === 'authorized') {
       next.wrongNumber = null
       if (next.account) this.lastLinked.set(tenantId, next.account.phone)
@@ -151,6 +160,7 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
     const r = this.rows.get(tenantId)
     if (!r) return null
     this.rows.delete(tenantId)
+    this.pictures.delete(tenantId)
     this.timeline.push({ tenantId, instanceId: r.instanceId, from: r.status, to: 'notAuthorized', source: 'disconnect', at })
     return { ...r }
   }
@@ -220,12 +230,14 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
       status: 'notAuthorized',
       isActive: false,
       account: null,
+      profileFetchedAt: null,
       linkExpiresAt: null,
       statusCheckedAt: input.at,
       statusChangedAt: current.status === 'notAuthorized' ? current.statusChangedAt : input.at,
       wrongNumber: { expectedPhone: current.expectedPhone ?? '', actualPhoneMasked: input.actualPhoneMasked },
     }
     this.rows.set(tenantId, next)
+    this.pictures.delete(tenantId)
     if (current.status !== 'notAuthorized') {
       this.timeline.push({
         tenantId,
@@ -241,5 +253,29 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
 
   async lastLinkedPhone(tenantId: string): Promise<string | null> {
     return this.lastLinked.get(tenantId) ?? null
+  }
+
+  async recordProfile(
+    tenantId: string,
+    input: { phone: string; name: string | null; picture: ProfilePicture | null; at: Date },
+  ): Promise<StatusUpdateOutcome> {
+    const current = this.rows.get(tenantId)
+    if (!current) return { outcome: 'missing' }
+    if (current.status !== 'authorized' || current.account?.phone !== input.phone)
+      return { outcome: 'unchanged', record: { ...current } }
+    const account = withProfile(current.account, input)
+    const next: ConnectionRecord = { ...current, account, profileFetchedAt: input.at }
+    this.rows.set(tenantId, next)
+    if (input.picture) this.pictures.set(tenantId, { ...input.picture, bytes: new Uint8Array(input.picture.bytes) })
+    else this.pictures.delete(tenantId)
+    if (sameAccount(account, current.account)) return { outcome: 'unchanged', record: { ...next } }
+    return { outcome: 'changed', previous: { ...current }, record: { ...next } }
+  }
+
+  async findProfilePicture(tenantId: string): Promise<ProfilePicture | null> {
+    const row = this.rows.get(tenantId)
+    const picture = this.pictures.get(tenantId)
+    if (!row?.account?.picture || !picture || picture.version !== row.account.picture) return null
+    return { ...picture, bytes: new Uint8Array(picture.bytes) }
   }
 }

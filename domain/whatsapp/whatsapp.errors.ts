@@ -24,6 +24,8 @@ export type DomainErrorCode =
   | 'REBOOT_NOT_NEEDED'
   | 'PARTNER_MODE_ONLY'
   | 'WRONG_NUMBER'
+  // The linked account's profile (decision 240)
+  | 'PROFILE_PICTURE_NOT_FOUND'
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode
@@ -129,6 +131,12 @@ export class InvalidInputError extends DomainError {
   constructor(message: string, issues: DomainIssue[] = []) {
     super('VALIDATION_FAILED', message)
     this.issues = issues
+  }
+}
+/** No stored profile picture for this tenant's linked account (another tenant's included). */
+export class ProfilePictureNotFoundError extends DomainError {
+  constructor() {
+    super('PROFILE_PICTURE_NOT_FOUND', 'No profile picture')
   }
 }
 /** Webhook for an unknown instance or with a missing/wrong token. The edge answers 401. */

@@ -128,7 +128,14 @@ function StateBody(props: PanelProps) {
     case 'waiting':
       return <Waiting {...props} linkExpiresAt={view.linkExpiresAt} display={view.display} />
     case 'connected':
-      return <Connected {...props} phoneNumber={view.status.phoneNumber ?? null} />
+      return (
+        <Connected
+          {...props}
+          phoneNumber={view.status.phoneNumber ?? null}
+          profileName={view.status.profileName ?? null}
+          pictureUrl={view.status.pictureUrl ?? null}
+        />
+      )
     case 'degraded':
       return <Degraded {...props} status={view.status} advice={view.advice} />
   }
@@ -390,18 +397,45 @@ function Waiting({
 
 // ---------------------------------------------------------------------------------------------
 
-function Connected({ lang, canMutate, actionData, confirm, phoneNumber, messages }: PanelProps & { phoneNumber: string | null }) {
+function Connected({
+  lang,
+  canMutate,
+  actionData,
+  confirm,
+  phoneNumber,
+  profileName,
+  pictureUrl,
+  messages,
+}: PanelProps & { phoneNumber: string | null; profileName: string | null; pictureUrl: string | null }) {
   const test = useIntent(INTENTS.sendTest, actionData)
   const fieldError = test.result && !test.result.ok ? test.result.field : undefined
   const recordedId = test.result?.ok ? test.result.recordedId : undefined
   return (
     <div className="wa-connected">
-      <dl className="wa-facts">
-        <div>
-          <dt>{t(lang, 'wa.connected.number')}</dt>
-          <dd className="wa-phone">{phoneNumber ?? t(lang, 'wa.connected.unknownNumber')}</dd>
-        </div>
-      </dl>
+      <div className="wa-account">
+        {pictureUrl ? (
+          // Our own origin (decision 240): the picture was fetched server-side, never hot-linked.
+          <img
+            className="wa-avatar"
+            src={pictureUrl}
+            width={64}
+            height={64}
+            alt={profileName ? t(lang, 'wa.connected.pictureOf', { name: profileName }) : t(lang, 'wa.connected.picture')}
+          />
+        ) : null}
+        <dl className="wa-facts">
+          {profileName ? (
+            <div>
+              <dt>{t(lang, 'wa.connected.profileName')}</dt>
+              <dd className="wa-profile-name">{profileName}</dd>
+            </div>
+          ) : null}
+          <div>
+            <dt>{t(lang, 'wa.connected.number')}</dt>
+            <dd className="wa-phone">{phoneNumber ?? t(lang, 'wa.connected.unknownNumber')}</dd>
+          </div>
+        </dl>
+      </div>
       {canMutate ? (
         <>
           <section className="wa-subcard" aria-labelledby="test-title">
