@@ -2,6 +2,7 @@ import type { ApiTokenInfo, ApiTokenStore } from '../../domain/ports/api-token-s
 import type {
   ConnectionRecord,
   ConnectionRepository,
+  DeleteOptions,
   SaveLinkAttemptInput,
   StatusEvent,
   StatusUpdate,
@@ -308,8 +309,8 @@ export class CachingConnectionRepository implements ConnectionRepository {
     return this.invalidating(tenantId, () => this.inner.recordLinkExpired(tenantId, at))
   }
 
-  delete(tenantId: string, at: Date): Promise<ConnectionRecord | null> {
-    return this.invalidating(tenantId, () => this.inner.delete(tenantId, at))
+  delete(tenantId: string, at: Date, options?: DeleteOptions): Promise<ConnectionRecord | null> {
+    return this.invalidating(tenantId, () => this.inner.delete(tenantId, at, options))
   }
 
   recordProfile(

@@ -4,6 +4,7 @@ import type { Database } from '../../db/schema'
 import type {
   ConnectionRecord,
   ConnectionRepository,
+  DeleteOptions,
   SaveLinkAttemptInput,
   StatusEvent,
   StatusSource,
@@ -329,7 +330,7 @@ export class KyselyConnectionRepository implements ConnectionRepository {
     return Number(result.numAffectedRows ?? 0)
   }
 
-  async delete(tenantId: string, at: Date): Promise<ConnectionRecord | null> {
+  async delete(tenantId: string, at: Date, options: DeleteOptions = {}): Promise<ConnectionRecord | null> {
     return this.db.transaction().execute(async (trx) => {
       const row = await trx
         .deleteFrom('tenant_provider_configs')
@@ -338,8 +339,26 @@ export class KyselyConnectionRepository implements ConnectionRepository {
         .returning(COLUMNS)
         .executeTakeFirst()
       if (!row) return null
+      const since = options.ourLogoutSince
+      const echoes = since
+        ? await trx
+            .deleteFrom('wa_status_events')
+            .where('tenant_id', '=', tenantId)
+            .where('instance_id', '=', row.instance_id)
+            .where('to_status', '=', 'notAuthorized')
+            .where('source', 'in', ['webhook', 'poll', 'reconcile'])
+            .where('occurred_at', '>=', since)
+            .returning(['id', 'from_status'])
+            .execute()
+        : []
       const record = this.toRecord(row)
-      await this.appendTimeline(trx, tenantId, record.instanceId, record.status, 'notAuthorized', 'disconnect', at)
+      // The first echo's `from` is the state the disconnect ended.
+      const first = echoes.reduce<(typeof echoes)[number] | undefined>(
+        (a, e) => (a && BigInt(a.id) < BigInt(e.id) ? a : e),
+        undefined,
+      )
+      const from = first ? ((first.from_status as ConnectionState | null) ?? record.status) : record.status
+      await this.appendTimeline(trx, tenantId, record.instanceId, from, 'notAuthorized', 'disconnect', at)
       return record
     })
   }

@@ -2,6 +2,17 @@ import type { ConnectionState } from '../whatsapp/connection-state'
 import type { LinkedAccount } from '../whatsapp/linked-account'
 import type { ProfilePicture } from '../whatsapp/linked-profile'
 
+/**
+ * `delete` after our own logout: Green-API notifies the logout it was asked for
+ * (`stateInstanceChanged` → notAuthorized), and that echo may be stored before the row goes, as
+ * a "link lost" entry. Entries to `notAuthorized` observed (webhook, poll, reconcile) since
+ * `ourLogoutSince` are that echo: they are replaced by the one `disconnect` entry, which starts
+ * from the state before them, so the history says who unlinked.
+ */
+export interface DeleteOptions {
+  ourLogoutSince?: Date
+}
+
 /** Why a status changed; stored on each timeline entry. */
 export type StatusSource = 'link' | 'poll' | 'webhook' | 'disconnect' | 'reconcile' | 'expire' | 'wrong_number'
 
@@ -185,7 +196,7 @@ export interface ConnectionRepository {
    * @example
    * const deleted = await connections.delete('macrea', new Date())
    */
-  delete(tenantId: string, at: Date): Promise<ConnectionRecord | null>
+  delete(tenantId: string, at: Date, options?: DeleteOptions): Promise<ConnectionRecord | null>
 
   /**
    * Rows worth checking upstream after a restart: not `notAuthorized`, or with a link attempt

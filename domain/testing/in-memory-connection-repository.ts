@@ -1,6 +1,7 @@
 import type {
   ConnectionRecord,
   ConnectionRepository,
+  DeleteOptions,
   SaveLinkAttemptInput,
   StatusEvent,
   StatusSource,
@@ -156,12 +157,27 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
     return n
   }
 
-  async delete(tenantId: string, at: Date): Promise<ConnectionRecord | null> {
+  async delete(tenantId: string, at: Date, options: DeleteOptions = {}): Promise<ConnectionRecord | null> {
     const r = this.rows.get(tenantId)
     if (!r) return null
     this.rows.delete(tenantId)
     this.pictures.delete(tenantId)
-    this.timeline.push({ tenantId, instanceId: r.instanceId, from: r.status, to: 'notAuthorized', source: 'disconnect', at })
+    let from: string = r.status
+    const since = options.ourLogoutSince
+    if (since) {
+      // Entries keep their positions (ids): an echo leaves the listing like a purged one.
+      const echoes = this.timeline.filter(
+        (e) =>
+          e.tenantId === tenantId &&
+          e.instanceId === r.instanceId &&
+          e.to === 'notAuthorized' &&
+          (e.source === 'webhook' || e.source === 'poll' || e.source === 'reconcile') &&
+          e.at >= since,
+      )
+      if (echoes[0]) from = echoes[0].from ?? r.status
+      for (const e of echoes) this.purged.add(e)
+    }
+    this.timeline.push({ tenantId, instanceId: r.instanceId, from, to: 'notAuthorized', source: 'disconnect', at })
     return { ...r }
   }
 

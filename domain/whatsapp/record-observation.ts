@@ -1,4 +1,10 @@
-import type { ConnectionRecord, StatusSource, StatusUpdate, StatusUpdateOutcome } from '../ports/connection-repository'
+import type {
+  ConnectionRecord,
+  DeleteOptions,
+  StatusSource,
+  StatusUpdate,
+  StatusUpdateOutcome,
+} from '../ports/connection-repository'
 import { statusOf } from './get-connection-status'
 import type { WhatsAppDeps } from './whatsapp-deps'
 import { credentialsOf, errorSummary } from './use-case-helpers'
@@ -72,8 +78,12 @@ async function refreshProfileIfNewlyLinked(deps: WhatsAppDeps, tenantId: string,
  * The tenant unlinked (disconnect): deletes the row with its timeline entry, then announces
  * `notAuthorized`. Returns the deleted row, or null when there was none (nothing announced).
  */
-export async function recordUnlinked(deps: WhatsAppDeps, tenantId: string): Promise<ConnectionRecord | null> {
-  const deleted = await deps.connections.delete(tenantId, deps.clock.now())
+export async function recordUnlinked(
+  deps: WhatsAppDeps,
+  tenantId: string,
+  options: DeleteOptions = {},
+): Promise<ConnectionRecord | null> {
+  const deleted = await deps.connections.delete(tenantId, deps.clock.now(), options)
   if (deleted) await publish(deps, tenantId, null)
   return deleted
 }

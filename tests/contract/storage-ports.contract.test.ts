@@ -249,6 +249,34 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       expect((await w.connections.listStatusEvents(other, { limit: 10 })).events.map((e) => e.source)).toEqual(['link'])
     })
 
+    it('delete after our own logout: its echo (to notAuthorized, observed since the logout) becomes the one disconnect entry', async () => {
+      const { tenantId } = await linking()
+      await w.connections.applyStatus(tenantId, { status: 'authorized', checkedAt: at(10), source: 'webhook' })
+      // Our logout starts at +20 s; Green-API's notification of it is stored at +21 s.
+      await w.connections.applyStatus(tenantId, { status: 'notAuthorized', checkedAt: at(21), source: 'webhook' })
+      await w.connections.delete(tenantId, at(22), { ourLogoutSince: at(20) })
+      const events = (await w.connections.listStatusEvents(tenantId, { limit: 10 })).events
+      expect(events.map(({ from, to, source }) => ({ from, to, source }))).toEqual([
+        { from: 'authorized', to: 'notAuthorized', source: 'disconnect' },
+        { from: 'notAuthorized', to: 'authorized', source: 'webhook' },
+        { from: null, to: 'notAuthorized', source: 'link' },
+      ])
+
+      // A loss observed before the logout started is the phone's own, and stays.
+      const other = (await linking()).tenantId
+      await w.connections.applyStatus(other, { status: 'authorized', checkedAt: at(10), source: 'webhook' })
+      await w.connections.applyStatus(other, { status: 'notAuthorized', checkedAt: at(15), source: 'poll' })
+      await w.connections.delete(other, at(22), { ourLogoutSince: at(20) })
+      expect(
+        (await w.connections.listStatusEvents(other, { limit: 10 })).events.map((e) => `${e.from}>${e.to}:${e.source}`),
+      ).toEqual([
+        'notAuthorized>notAuthorized:disconnect',
+        'authorized>notAuthorized:poll',
+        'notAuthorized>authorized:webhook',
+        'null>notAuthorized:link',
+      ])
+    })
+
     it('purgeStatusEventsBefore: entries before the cutoff go, across tenants, except each tenant’s newest `authorized`', async () => {
       const { tenantId } = await linking()
       await w.connections.applyStatus(tenantId, { status: 'authorized', checkedAt: at(10), source: 'webhook' })
