@@ -1,4 +1,4 @@
-import type { ApiTokenInfo, ApiTokenStore } from '../../domain/ports/api-token-store'
+import { API_TOKEN_TOUCH_INTERVAL_SECONDS, type ApiTokenInfo, type ApiTokenStore } from '../../domain/ports/api-token-store'
 import type {
   ConnectionRecord,
   ConnectionRepository,
@@ -34,6 +34,12 @@ export class HotPathCaches {
   /** instanceId → time until which the poll lease is known to be taken (this process or another). */
   private readonly leaseBusyUntil = new Map<string, number>()
   private readonly leaseInFlight = new Set<string>()
+  /**
+   * jti → when this process last bumped its `last_used_at`. The cached facts are marked too, but
+   * requests of a burst may hold facts the cache no longer has (an invalidation, another write's
+   * NOTIFY, dropped or poisoned them mid-burst): each would see the token stale and touch it.
+   */
+  private readonly jtiTouchedAt = new Map<string, Date>()
 
   /**
    * - `ttlMs`: the lifetime of what can change without a NOTIFY: a cached row's `checkedAt`
@@ -116,12 +122,24 @@ export class HotPathCaches {
    * burst of cached requests would fire one UPDATE each before the NOTIFY comes back.
    */
   markJtiUsed(jti: string, at: Date): void {
+    this.jtiTouchedAt.delete(jti)
+    this.jtiTouchedAt.set(jti, at)
+    if (this.jtiTouchedAt.size > 20_000) {
+      const oldest = this.jtiTouchedAt.keys().next().value
+      if (oldest !== undefined) this.jtiTouchedAt.delete(oldest)
+    }
     this.principals.forEachWhere(
       (key) => key.endsWith(`|${jti}`),
       (facts) => {
         facts.tokenLastUsedAt = at
       },
     )
+  }
+
+  /** This process bumped the token's `last_used_at` less than `withinMs` before `at`. */
+  touchedRecently(jti: string, at: Date, withinMs: number): boolean {
+    const touched = this.jtiTouchedAt.get(jti)
+    return touched !== undefined && at.getTime() - touched.getTime() < withinMs
   }
 
   /** Remembers that an instance's poll lease is taken until `until` (ms epoch). */
@@ -195,9 +213,12 @@ export class CachingApiTokenStore implements ApiTokenStore {
     }
   }
 
-  touch(jti: string): Promise<void> {
+  async touch(jti: string): Promise<void> {
+    const now = this.now()
+    // At most one UPDATE per token per interval from this process, whatever facts its callers held.
+    if (this.caches.touchedRecently(jti, now, API_TOKEN_TOUCH_INTERVAL_SECONDS * 1000)) return
     // Before the UPDATE: callers arriving while it runs must not fire their own.
-    this.caches.markJtiUsed(jti, this.now())
+    this.caches.markJtiUsed(jti, now)
     return this.inner.touch(jti)
   }
 }

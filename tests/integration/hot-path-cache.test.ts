@@ -132,4 +132,33 @@ describe('hot-path caches: this process sees its own writes at once', () => {
     expect(await tokens.revoke(tenant.id, jti)).toBe(true)
     expect(await resolver.resolve(who)).toMatchObject({ revoked: true })
   })
+
+  it('requests holding facts the cache dropped mid-burst (an invalidation) do not touch again: one UPDATE', async () => {
+    const caches = silentCaches()
+    const db = testDb()
+    const resolver = new CachingMembershipResolver(new KyselyMembershipResolver(db), caches)
+    const inner = new KyselyApiTokenStore(db)
+    let updates = 0
+    const counting = Object.assign(Object.create(inner) as KyselyApiTokenStore, {
+      touch: async (jti: string) => {
+        updates++
+        await inner.touch(jti)
+      },
+    })
+    const tokens = new CachingApiTokenStore(counting, caches)
+    const tenant = await createTenant({ whatsappEnabled: true })
+    const user = await createUser()
+    await addMember(tenant, user, 'owner')
+    const { jti } = await recordedToken(db, user.id, tenant.id)
+    const who = { userId: user.id, tenantId: tenant.id, jti }
+
+    // Two requests hold the same stale facts; another write's NOTIFY drops them from the cache.
+    const [a, b] = await Promise.all([resolver.resolve(who), resolver.resolve(who)])
+    caches.invalidateJti(jti)
+    expect(a.tokenLastUsedAt).toBeNull()
+    await tokens.touch(jti)
+    expect(b.tokenLastUsedAt).toBeNull() // not in the cache any more: nobody marked it
+    await tokens.touch(jti)
+    expect(updates).toBe(1)
+  })
 })
