@@ -12,6 +12,10 @@
  * - Load: autocannon from this process against 127.0.0.1 only, bounded by time or count; the
  *   SSE clients in a process of their own (tests/bench/sse-clients.ts).
  *
+ * `--only sse`: the SSE phase alone (one tenant and its streams, beside a bare node:http SSE
+ * server as the baseline; no status phases, second process or soak), for work on the event
+ * streams; `--streams 2000,10000` sets its counts (default: the mode's).
+ *
  * `--quick`: small counts, under a minute (development and the smoke test). Prints one table
  * on stdout, progress on stderr, writes .bench/results.json (gitignored; no tracked file is
  * written) and exits 0; any failure exits 1.
@@ -40,6 +44,15 @@ const QUICK = process.argv.includes('--quick')
  * in one round, without the soak and the SSE runs (≈ 4 min instead of 20).
  */
 const STATUS_ONLY = process.argv.includes('--status-only')
+const argAfter = (flag: string) => {
+  const at = process.argv.indexOf(flag)
+  return at >= 0 ? (process.argv[at + 1] ?? '') : undefined
+}
+const ONLY = argAfter('--only')
+if (ONLY !== undefined && ONLY !== 'sse') throw new Error(`--only ${ONLY}: only "sse" is known`)
+const ONLY_SSE = ONLY === 'sse'
+if (ONLY_SSE && STATUS_ONLY) throw new Error('--only sse and --status-only exclude each other')
+const STREAMS = argAfter('--streams')
 const P = QUICK
   ? {
       stateTenants: 5,
@@ -71,6 +84,13 @@ const P = QUICK
       idleSec: 5,
     }
 if (STATUS_ONLY) Object.assign(P, { rounds: 1, sse: [], soak: 0, soakChunks: 0 })
+if (ONLY_SSE) Object.assign(P, { stateTenants: 0, rotation: [0], rounds: 0, soak: 0, soakChunks: 0 })
+if (STREAMS !== undefined) {
+  const counts = STREAMS.split(',').map(Number)
+  if (!ONLY_SSE || counts.some((n) => !Number.isSafeInteger(n) || n < 1))
+    throw new Error(`--streams ${STREAMS}: positive counts, comma-separated, with --only sse`)
+  P.sse = counts
+}
 const CONNECTIONS = 50
 /** The app's cap on streams per user (SSE_MAX_PER_USER cannot exceed it): streams are spread over users. */
 const STREAMS_PER_USER = 1000
@@ -79,7 +99,7 @@ const STATIC_PATH = '/favicon.svg'
 // A quick run never overwrites the last full run's figures.
 const RESULTS_FILE = path.join(
   root,
-  QUICK ? '.bench/results-quick.json' : STATUS_ONLY ? '.bench/results-status.json' : '.bench/results.json',
+  `.bench/results${QUICK ? '-quick' : ''}${STATUS_ONLY ? '-status' : ''}${ONLY_SSE ? '-sse' : ''}.json`,
 )
 
 const benchStart = Date.now()
@@ -126,9 +146,14 @@ interface AppProcess {
   stop(): Promise<void>
 }
 
-async function startAppProcess(role: 'primary' | 'secondary', env: Record<string, string>): Promise<AppProcess> {
+/**
+ * An app process (tests/bench/bench-server.ts), or with `baseline` the bare node:http SSE server
+ * (tests/bench/sse-baseline-server.ts) that answers the same probe, stream and state-change calls.
+ */
+async function startAppProcess(role: 'primary' | 'secondary' | 'baseline', env: Record<string, string>): Promise<AppProcess> {
   const port = await freePort()
-  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'tests/bench/bench-server.ts'], {
+  const script = role === 'baseline' ? 'tests/bench/sse-baseline-server.ts' : 'tests/bench/bench-server.ts'
+  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script], {
     cwd: root,
     env: { ...process.env, ...env, BENCH_PORT: String(port), BENCH_ROLE: role },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -254,9 +279,10 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
     },
   )
   const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
+  // Opening 10 000 streams on a busy machine takes minutes: the first answer may be longer coming.
   const answer = async <T>(command?: string): Promise<T> => {
     if (command) child.stdin!.write(`${command}\n`)
-    const next = await Promise.race([lines.next(), sleep(180_000).then(() => null)])
+    const next = await Promise.race([lines.next(), sleep(command ? 180_000 : 600_000).then(() => null)])
     if (!next || next.done) throw new Error(`SSE clients did not answer ${command ?? 'open'}`)
     return JSON.parse(next.value) as T
   }
@@ -300,6 +326,107 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL')
   }
+}
+
+/** The SSE runs at each count of the mode, on one app process (one tenant, streams spread over its users). */
+async function ssePhase(app: AppProcess, tokens: string[], instanceId: string) {
+  const runs = []
+  for (const n of P.sse) {
+    log(
+      `${n} SSE streams on one process (spread over ${Math.ceil(n / STREAMS_PER_USER)} users), ${P.fanoutRounds * 2} status changes…`,
+    )
+    runs.push(await sseRun(app, tokens.slice(0, Math.ceil(n / STREAMS_PER_USER)), instanceId, n))
+  }
+  return runs
+}
+
+type SseRun = Awaited<ReturnType<typeof sseRun>>
+
+// ------------------------------------------------------------------ report
+
+type Row = [figure: string, value: string, target: string, met: string]
+const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-')
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-')
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-')
+const f3 = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : '-')
+const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED')
+
+/** The SSE rows; with `baseline` (same counts on the bare node:http server), ours as ratios to it. */
+function sseRows(table: Row[], sse: SseRun[], baseline: SseRun[] = []): void {
+  const row = (figure: string, value: string, target = '', met = '') => table.push([figure, value, target, met])
+  for (const s of sse) {
+    const bare = baseline.find((b) => b.streams === s.streams)
+    const failed = Object.entries(s.failed)
+      .map(([k, v]) => `${v} x ${k}`)
+      .join(', ')
+    row(
+      `${s.streams} SSE streams: opened`,
+      `${s.opened} / ${s.streams}${failed ? ` (refused: ${failed})` : ''}`,
+      `${s.streams}`,
+      verdict(s.opened === s.streams),
+    )
+    row(
+      `${s.streams} SSE streams: heap per stream after GC`,
+      `${f1(s.kbPerStream)} KB (heap ${f1(s.heapBeforeMb)} -> ${f1(s.heapOpenMb)} MB, RSS open ${f0(s.rssOpenMb)} MB)`,
+      '<= 10 KB',
+      verdict(s.kbPerStream <= 10),
+    )
+    if (bare)
+      row(
+        `${s.streams} SSE streams: bare node:http, heap per stream`,
+        `${f1(bare.kbPerStream)} KB (${bare.opened} opened); ours ${f2(s.kbPerStream / bare.kbPerStream)}x`,
+        '(what Node costs)',
+        '',
+      )
+    row(
+      `${s.streams} SSE streams: fan-out of a status change`,
+      `p50 ${f0(s.fanout.p50)} ms, p99 ${f0(s.fanout.p99)} ms (${s.fanout.received} / ${s.fanout.expected} received)`,
+      'p99 < 100 ms',
+      verdict(s.fanout.p99 < 100 && s.fanout.received === s.fanout.expected),
+    )
+    if (bare)
+      row(
+        `${s.streams} SSE streams: bare node:http, fan-out`,
+        `p50 ${f0(bare.fanout.p50)} ms, p99 ${f0(bare.fanout.p99)} ms (${bare.fanout.received} / ${bare.fanout.expected} received)`,
+        '(the clients and the machine)',
+        '',
+      )
+    const delta = s.heapAfterCloseMb - s.heapBeforeMb
+    row(
+      `${s.streams} SSE streams: heap after close and GC`,
+      `${f1(s.heapAfterCloseMb)} MB (before: ${f1(s.heapBeforeMb)} MB, ${delta >= 0 ? '+' : ''}${f2(delta)} MB)`,
+      'back to before',
+      verdict(delta < 2),
+    )
+  }
+}
+
+/** Prints the table on stdout and writes it, with `figures`, to RESULTS_FILE (gitignored). */
+function report(table: Row[], mode: string, started: number, figures: Record<string, unknown>): void {
+  const cpu = os.cpus()
+  const machine = `${cpu.length} x ${cpu[0]?.model.trim() ?? 'cpu'}, ${Math.round(mb(os.totalmem()))} MB RAM, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}, Node ${process.version}, ${os.platform()} ${os.release()}`
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...[['figure', 'value', 'target', ''], ...table].map((r) => r[c]!.length)))
+  const line = (r: string[]) => `| ${r.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`
+  const text = [
+    line(['figure', 'value', 'target', '']),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...table.map(line),
+  ].join('\n')
+  process.stdout.write(`\nWhatsApp Pro bench (${mode}) — ${new Date().toISOString()}\nmachine: ${machine}\n`)
+  process.stdout.write(
+    ONLY_SSE
+      ? `${P.fanoutRounds * 2} status changes per count; heap = the process's heapUsed after a full GC\n\n${text}\n\n`
+      : `medians of ${P.rounds} interleaved round(s), ${CONNECTIONS} connections, ${P.phaseSec} s per phase; CPU = app process time (user + system) per request\n\n${text}\n\n`,
+  )
+  process.stdout.write(`whole bench ${f0((Date.now() - started) / 1000)} s; figures in ${path.relative(root, RESULTS_FILE)}\n`)
+  fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true })
+  fs.writeFileSync(
+    RESULTS_FILE,
+    `${JSON.stringify({ at: new Date().toISOString(), machine, mode, params: P, connections: CONNECTIONS, ...figures, table }, null, 2)}\n`,
+  )
 }
 
 // ------------------------------------------------------------------ main
@@ -455,11 +582,12 @@ async function main() {
         .executeTakeFirstOrThrow()
       return Number(n) === toConnect.length
     })
-    await db
-      .updateTable('tenant_provider_configs')
-      .set({ link_expires_at: sql<Date>`now() - interval '1 minute'` })
-      .where('tenant_id', 'in', groups.expired)
-      .execute()
+    if (groups.expired.length > 0)
+      await db
+        .updateTable('tenant_provider_configs')
+        .set({ link_expires_at: sql<Date>`now() - interval '1 minute'` })
+        .where('tenant_id', 'in', groups.expired)
+        .execute()
     // Each state is what it claims to be, as the API answers it.
     const expect = async (group: string, tenantId: string, ok: (b: Record<string, unknown>) => boolean) => {
       const body = (await (
@@ -467,7 +595,22 @@ async function main() {
       ).json()) as Record<string, unknown>
       if (!ok(body)) throw new Error(`${group} tenant answers ${JSON.stringify(body)}`)
     }
-    await expect('connected', groups.connected[0]!, (b) => b.connected === true)
+    await expect('connected', (groups.connected[0] ?? groups.sse[0])!, (b) => b.connected === true)
+
+    // ---------------------------------------------------------------- --only sse
+    if (ONLY_SSE) {
+      const sse = await ssePhase(app, tokenOf.get(groups.sse[0]!)!, instanceOf.get(groups.sse[0]!)!)
+      log('the same streams on a bare node:http SSE server (the baseline: what Node itself costs per stream)…')
+      const bare = await startAppProcess('baseline', {})
+      cleanups.push(() => bare.stop())
+      const baseline = []
+      for (const n of P.sse) baseline.push(await sseRun(bare, ['bare'], 'bare', n))
+      await bare.stop()
+      const table: Row[] = []
+      sseRows(table, sse, baseline)
+      report(table, 'SSE phase only (--only sse)', started, { sse, baseline })
+      return
+    }
     await expect('live attempt', groups.live[0]!, (b) => b.status === 'notAuthorized' && typeof b.linkExpiresAt === 'string')
     await expect('expired', groups.expired[0]!, (b) => b.linkExpired === true)
     await expect(
@@ -600,14 +743,7 @@ async function main() {
     const soakRps = soakServed / ((performance.now() - soakStart) / 1000)
 
     // ---------------------------------------------------------------- 4. SSE
-    const sseTokens = tokenOf.get(groups.sse[0]!)!
-    const sse = []
-    for (const n of P.sse) {
-      log(
-        `${n} SSE streams on one process (spread over ${Math.ceil(n / STREAMS_PER_USER)} users), ${P.fanoutRounds * 2} status changes…`,
-      )
-      sse.push(await sseRun(app, sseTokens.slice(0, Math.ceil(n / STREAMS_PER_USER)), instanceOf.get(groups.sse[0]!)!, n))
-    }
+    const sse = await ssePhase(app, tokenOf.get(groups.sse[0]!)!, instanceOf.get(groups.sse[0]!)!)
 
     // ---------------------------------------------------------------- 5. idle after load
     await sleep(P.idleSec * 1000)
@@ -615,12 +751,7 @@ async function main() {
     const idleGc = await app.probe(true)
 
     // ---------------------------------------------------------------- report
-    const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-')
-    const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-')
-    const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-')
-    const f3 = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : '-')
-    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED')
-    const table: Array<[string, string, string, string]> = []
+    const table: Row[] = []
     const row = (figure: string, value: string, target = '', met = '') => table.push([figure, value, target, met])
     const failures = (m: Measured) => (m.errors + m.non2xx ? `, ${m.errors + m.non2xx} failed ${JSON.stringify(m.codes)}` : '')
     for (const t of targets) {
@@ -681,35 +812,7 @@ async function main() {
       '',
       '',
     )
-    for (const s of sse) {
-      const failed = Object.entries(s.failed)
-        .map(([k, v]) => `${v} x ${k}`)
-        .join(', ')
-      row(
-        `${s.streams} SSE streams: opened`,
-        `${s.opened} / ${s.streams}${failed ? ` (refused: ${failed})` : ''}`,
-        `${s.streams}`,
-        verdict(s.opened === s.streams),
-      )
-      row(
-        `${s.streams} SSE streams: heap per stream after GC`,
-        `${f1(s.kbPerStream)} KB (heap ${f1(s.heapBeforeMb)} -> ${f1(s.heapOpenMb)} MB, RSS open ${f0(s.rssOpenMb)} MB)`,
-        '<= 10 KB',
-        verdict(s.kbPerStream <= 10),
-      )
-      row(
-        `${s.streams} SSE streams: fan-out of a status change`,
-        `p50 ${f0(s.fanout.p50)} ms, p99 ${f0(s.fanout.p99)} ms (${s.fanout.received} / ${s.fanout.expected} received)`,
-        'p99 < 100 ms',
-        verdict(s.fanout.p99 < 100 && s.fanout.received === s.fanout.expected),
-      )
-      row(
-        `${s.streams} SSE streams: heap after close and GC`,
-        `${f1(s.heapAfterCloseMb)} MB (before: ${f1(s.heapBeforeMb)} MB)`,
-        'back to before',
-        verdict(s.heapAfterCloseMb - s.heapBeforeMb < 2),
-      )
-    }
+    sseRows(table, sse)
     const growth = soakHeap[soakHeap.length - 1]! - soakHeap[1]!
     if (P.soakChunks > 0)
       row(
@@ -721,33 +824,19 @@ async function main() {
     if (P.soakChunks > 0) row('RSS over the soak', `${soakRss.map(f0).join(' -> ')} MB`, '(V8 sizing its heap)', '')
     row('app process at idle after load', `RSS ${f0(mb(idle.rss))} MB, heap after GC ${f1(mb(idleGc.heapUsed))} MB`, '', '')
 
-    const cpu = os.cpus()
-    const machine = `${cpu.length} x ${cpu[0]?.model.trim() ?? 'cpu'}, ${Math.round(mb(os.totalmem()))} MB RAM, load ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}, Node ${process.version}, ${os.platform()} ${os.release()}`
-    const widths = [0, 1, 2, 3].map((c) => Math.max(...[['figure', 'value', 'target', ''], ...table].map((r) => r[c]!.length)))
-    const line = (r: string[]) => `| ${r.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`
-    const text = [
-      line(['figure', 'value', 'target', '']),
-      `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-      ...table.map(line),
-    ].join('\n')
     const mode = QUICK
       ? 'quick (small counts: not the figures that count)'
       : STATUS_ONLY
         ? 'status phases only (full counts, one round, no soak or SSE)'
         : 'full'
-    process.stdout.write(`\nWhatsApp Pro bench (${mode}) — ${new Date().toISOString()}\nmachine: ${machine}\n`)
-    process.stdout.write(
-      `medians of ${P.rounds} interleaved round(s), ${CONNECTIONS} connections, ${P.phaseSec} s per phase; CPU = app process time (user + system) per request\n\n${text}\n\n`,
-    )
-    process.stdout.write(`whole bench ${f0((Date.now() - started) / 1000)} s; figures in ${path.relative(root, RESULTS_FILE)}\n`)
-    fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true })
-    fs.writeFileSync(
-      RESULTS_FILE,
-      `${JSON.stringify({ at: new Date().toISOString(), machine, mode, params: P, connections: CONNECTIONS, rounds, twoProcesses: two, connectedPerMin: { one: onePerMin, two: twoPerMin }, soak: { heapAfterGcMb: soakHeap, rssMb: soakRss, rps: soakRps }, sse, idle: { rssMb: mb(idle.rss), heapAfterGcMb: mb(idleGc.heapUsed) }, table }, null, 2)}\n`,
-    )
+    report(table, mode, started, {
+      rounds,
+      twoProcesses: two,
+      connectedPerMin: { one: onePerMin, two: twoPerMin },
+      soak: { heapAfterGcMb: soakHeap, rssMb: soakRss, rps: soakRps },
+      sse,
+      idle: { rssMb: mb(idle.rss), heapAfterGcMb: mb(idleGc.heapUsed) },
+    })
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => {})
     fs.rmSync(tmp, { recursive: true, force: true })
