@@ -53,6 +53,12 @@ if (ONLY !== undefined && ONLY !== 'sse') throw new Error(`--only ${ONLY}: only 
 const ONLY_SSE = ONLY === 'sse'
 if (ONLY_SSE && STATUS_ONLY) throw new Error('--only sse and --status-only exclude each other')
 const STREAMS = argAfter('--streams')
+/**
+ * `--heap-snapshots`: each SSE run's app process writes V8 heap snapshots (before the streams
+ * open, while open, after close; each after a full GC) to .bench/snapshots/ (gitignored), to
+ * compare by constructor (what a stream holds, what survives its close).
+ */
+const SNAPSHOTS = process.argv.includes('--heap-snapshots') ? path.join(root, '.bench/snapshots') : undefined
 const P = QUICK
   ? {
       stateTenants: 5,
@@ -142,7 +148,8 @@ async function until(what: string, ms: number, check: () => Promise<boolean> | b
 interface AppProcess {
   base: string
   pid: number
-  probe(gc?: boolean): Promise<ProbeReading>
+  /** With `snapshot` (after `--heap-snapshots`), the process also writes a heap snapshot of that name. */
+  probe(gc?: boolean, snapshot?: string): Promise<ProbeReading>
   stop(): Promise<void>
 }
 
@@ -155,7 +162,13 @@ async function startAppProcess(role: 'primary' | 'secondary' | 'baseline', env: 
   const script = role === 'baseline' ? 'tests/bench/sse-baseline-server.ts' : 'tests/bench/bench-server.ts'
   const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script], {
     cwd: root,
-    env: { ...process.env, ...env, BENCH_PORT: String(port), BENCH_ROLE: role },
+    env: {
+      ...process.env,
+      ...env,
+      BENCH_PORT: String(port),
+      BENCH_ROLE: role,
+      ...(SNAPSHOTS ? { BENCH_SNAPSHOT_DIR: path.join(SNAPSHOTS, role) } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stderr = ''
@@ -174,8 +187,9 @@ async function startAppProcess(role: 'primary' | 'secondary' | 'baseline', env: 
   return {
     base,
     pid: child.pid!,
-    async probe(gc = false) {
-      const res = await fetch(`${base}${PROBE_PATH}${gc ? '?gc=1' : ''}`)
+    async probe(gc = false, snapshot?: string) {
+      const query = new URLSearchParams({ ...(gc ? { gc: '1' } : {}), ...(snapshot && SNAPSHOTS ? { snapshot } : {}) })
+      const res = await fetch(`${base}${PROBE_PATH}${query.size ? `?${query}` : ''}`)
       if (!res.ok) throw new Error(`probe: HTTP ${res.status}`)
       return (await res.json()) as ProbeReading
     },
@@ -264,7 +278,7 @@ async function callsPerInstancePerMin(app: AppProcess, instanceIds: string[], st
 
 /** Opens `streams` SSE streams from a client process; fan-out rounds; closes them. */
 async function sseRun(app: AppProcess, tokens: string[], instanceId: string, streams: number) {
-  const base = await app.probe(true)
+  const base = await app.probe(true, `${streams}-before`)
   const child = spawn(
     process.execPath,
     [
@@ -288,7 +302,7 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
   }
   try {
     const opened = await answer<{ opened: number; failed: Record<string, number> }>()
-    const open = await app.probe(true)
+    const open = await app.probe(true, `${streams}-open`)
     const fanouts: Array<{ received: number; of: number; p50: number; p99: number; max: number }> = []
     for (let round = 0; round < P.fanoutRounds * 2; round++) {
       // Back and forth between two visible states, each change a webhook from the simulator.
@@ -305,7 +319,7 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
     }
     await answer('close')
     await until('streams released after close', 30_000, async () => (await app.probe()).sseOpen === 0)
-    const closed = await app.probe(true)
+    const closed = await app.probe(true, `${streams}-closed`)
     return {
       streams,
       opened: opened.opened,
