@@ -277,8 +277,8 @@ async function callsPerInstancePerMin(app: AppProcess, instanceIds: string[], st
 }
 
 /** Opens `streams` SSE streams from a client process; fan-out rounds; closes them. */
-async function sseRun(app: AppProcess, tokens: string[], instanceId: string, streams: number) {
-  const base = await app.probe(true, `${streams}-before`)
+/** A client process (tests/bench/sse-clients.ts) opening `streams` streams, and its command line. */
+function sseClients(app: AppProcess, tokens: string[], streams: number) {
   const child = spawn(
     process.execPath,
     [
@@ -287,10 +287,7 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
       'tests/bench/sse-clients.ts',
       JSON.stringify({ port: Number(new URL(app.base).port), path: '/api/wa/events', tokens, streams, concurrency: 200 }),
     ],
-    {
-      cwd: root,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
+    { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
   )
   const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
   // Opening 10 000 streams on a busy machine takes minutes: the first answer may be longer coming.
@@ -300,6 +297,18 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
     if (!next || next.done) throw new Error(`SSE clients did not answer ${command ?? 'open'}`)
     return JSON.parse(next.value) as T
   }
+  return { answer, kill: () => child.exitCode === null && child.kill('SIGKILL') }
+}
+
+/**
+ * Opens `streams` SSE streams from a client process; fan-out rounds; closes them; then opens
+ * and closes as many again, so that what the first cycle leaves for good (JIT code, Node's
+ * parser pool) is told apart from what each cycle would leave (a leak).
+ */
+async function sseRun(app: AppProcess, tokens: string[], instanceId: string, streams: number) {
+  const base = await app.probe(true, `${streams}-before`)
+  const clients = sseClients(app, tokens, streams)
+  const { answer } = clients
   try {
     const opened = await answer<{ opened: number; failed: Record<string, number> }>()
     const open = await app.probe(true, `${streams}-open`)
@@ -320,6 +329,15 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
     await answer('close')
     await until('streams released after close', 30_000, async () => (await app.probe()).sseOpen === 0)
     const closed = await app.probe(true, `${streams}-closed`)
+    const again = sseClients(app, tokens, streams)
+    try {
+      await again.answer()
+      await again.answer('close')
+    } finally {
+      again.kill()
+    }
+    await until('streams released after the second close', 30_000, async () => (await app.probe()).sseOpen === 0)
+    const closedAgain = await app.probe(true, `${streams}-closed-again`)
     return {
       streams,
       opened: opened.opened,
@@ -327,6 +345,7 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
       heapBeforeMb: mb(base.heapUsed),
       heapOpenMb: mb(open.heapUsed),
       heapAfterCloseMb: mb(closed.heapUsed),
+      heapAfterSecondCloseMb: mb(closedAgain.heapUsed),
       rssOpenMb: mb(open.rss),
       kbPerStream: opened.opened ? (open.heapUsed - base.heapUsed) / 1024 / opened.opened : NaN,
       fanout: {
@@ -338,7 +357,7 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
       },
     }
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL')
+    clients.kill()
   }
 }
 
@@ -405,12 +424,21 @@ function sseRows(table: Row[], sse: SseRun[], baseline: SseRun[] = []): void {
         '(the clients and the machine)',
         '',
       )
+    const signed = (mbs: number) => `${mbs >= 0 ? '+' : ''}${f2(mbs)} MB`
     const delta = s.heapAfterCloseMb - s.heapBeforeMb
     row(
       `${s.streams} SSE streams: heap after close and GC`,
-      `${f1(s.heapAfterCloseMb)} MB (before: ${f1(s.heapBeforeMb)} MB, ${delta >= 0 ? '+' : ''}${f2(delta)} MB)`,
+      `${f1(s.heapAfterCloseMb)} MB (before: ${f1(s.heapBeforeMb)} MB, ${signed(delta)}${bare ? `; bare node:http ${signed(bare.heapAfterCloseMb - bare.heapBeforeMb)}` : ''})`,
       'back to before',
       verdict(delta < 2),
+    )
+    // What a second open/close cycle of as many streams leaves: zero but for noise, or a leak.
+    const cycle = s.heapAfterSecondCloseMb - s.heapAfterCloseMb
+    row(
+      `${s.streams} SSE streams: heap left by a second open/close cycle`,
+      `${signed(cycle)} (${f1(s.heapAfterCloseMb)} -> ${f1(s.heapAfterSecondCloseMb)} MB)`,
+      `< 1 KB per stream`,
+      verdict(cycle * 1024 < s.streams),
     )
   }
 }
