@@ -313,10 +313,14 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
     const opened = await answer<{ opened: number; failed: Record<string, number> }>()
     const open = await app.probe(true, `${streams}-open`)
     const fanouts: Array<{ received: number; of: number; min: number; p50: number; p99: number; max: number }> = []
+    // The app's CPU time per status change, from the request to the last receipt: what the
+    // fan-out costs the process, whatever share of the cores it got meanwhile.
+    const cpuMicros: number[] = []
     for (let round = 0; round < P.fanoutRounds * 2; round++) {
       // Back and forth between two visible states, each change a webhook from the simulator.
       const state = round % 2 === 0 ? 'sleepMode' : 'authorized'
       await answer(`arm ${state}`)
+      const cpuBefore = (await app.probe()).cpuMicros
       const res = await fetch(`${app.base}/bench/sim`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -325,6 +329,7 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
       if (!res.ok) throw new Error(`state change: HTTP ${res.status} ${await res.text()}`)
       const { at } = (await res.json()) as { at: number }
       fanouts.push(await answer(`collect ${at} 15000`))
+      cpuMicros.push((await app.probe()).cpuMicros - cpuBefore)
     }
     await answer('close')
     await until('streams released after close', 30_000, async () => (await app.probe()).sseOpen === 0)
@@ -355,6 +360,7 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
         first: median(fanouts.map((f) => f.min)),
         p50: median(fanouts.map((f) => f.p50)),
         p99: Math.max(...fanouts.map((f) => f.p99)),
+        cpuMs: median(cpuMicros) / 1000,
       },
     }
   } finally {
@@ -414,14 +420,14 @@ function sseRows(table: Row[], sse: SseRun[], baseline: SseRun[] = []): void {
       )
     row(
       `${s.streams} SSE streams: fan-out of a status change`,
-      `first ${f0(s.fanout.first)} ms, p50 ${f0(s.fanout.p50)} ms, p99 ${f0(s.fanout.p99)} ms (${s.fanout.received} / ${s.fanout.expected} received)`,
+      `first ${f0(s.fanout.first)} ms, p50 ${f0(s.fanout.p50)} ms, p99 ${f0(s.fanout.p99)} ms (${s.fanout.received} / ${s.fanout.expected} received); app CPU ${f1(s.fanout.cpuMs)} ms per change`,
       'p99 < 100 ms',
       verdict(s.fanout.p99 < 100 && s.fanout.received === s.fanout.expected),
     )
     if (bare)
       row(
         `${s.streams} SSE streams: bare node:http, fan-out`,
-        `first ${f0(bare.fanout.first)} ms, p50 ${f0(bare.fanout.p50)} ms, p99 ${f0(bare.fanout.p99)} ms (${bare.fanout.received} / ${bare.fanout.expected} received)`,
+        `first ${f0(bare.fanout.first)} ms, p50 ${f0(bare.fanout.p50)} ms, p99 ${f0(bare.fanout.p99)} ms (${bare.fanout.received} / ${bare.fanout.expected} received); CPU ${f1(bare.fanout.cpuMs)} ms per change, ours ${f2(s.fanout.cpuMs / bare.fanout.cpuMs)}x`,
         '(the clients and the machine)',
         '',
       )
