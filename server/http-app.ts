@@ -4,6 +4,7 @@ import { createRequestHandler, writeReadableStreamToWritable, type AppLoadContex
 import compression from 'compression'
 import express, { type Router } from 'express'
 import { requestSite } from '../app/utils/csrf.server'
+import type { StreamSink } from '../app/utils/event-streams.server'
 import { API_DOCS_ASSETS_PATH, apiDocsAssets } from './api-docs-assets'
 import { apiMethodsFromBuild } from './api-methods'
 import { appEntryOf } from './app-entry'
@@ -120,6 +121,43 @@ function flattenHead(res: http.ServerResponse): void {
   if (typeof head === 'string') _lastHeadByte = head.charCodeAt(0)
 }
 
+const CRLF = Buffer.from('\r\n')
+/** The last event's bytes and their chunked framing: the fan-out writes the same bytes to every stream. */
+let framedOf: Uint8Array | undefined
+let framed = Buffer.alloc(0)
+
+function chunkOf(bytes: Uint8Array): Buffer {
+  if (bytes !== framedOf) {
+    framed = Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF])
+    framedOf = bytes
+  }
+  return framed
+}
+
+/**
+ * The stream's bytes straight to its socket (decision 254), its head already sent: one
+ * `socket.write` of one buffer framed once per event for every stream, instead of
+ * `res.write`'s four writes, cork and next-tick uncork per stream. `end()` is the response's
+ * own (the last chunk, keep-alive or close). A class: its methods are shared, not closures per stream.
+ */
+class SocketSink implements StreamSink {
+  constructor(private readonly res: http.ServerResponse) {}
+
+  write(chunk: Uint8Array): boolean {
+    const socket = this.res.socket
+    if (!socket) throw new Error('socket gone')
+    return socket.write(this.res.chunkedEncoding ? chunkOf(chunk) : chunk)
+  }
+
+  end(): void {
+    this.res.end()
+  }
+
+  get writableLength(): number {
+    return this.res.socket?.writableLength ?? 0
+  }
+}
+
 /**
  * `GET /api/wa/events` on the node response itself (decisions 225, 250), before express sees
  * the request: a stream lives for minutes, and whatever express and the shell's middleware
@@ -167,8 +205,9 @@ function eventStreamHandler(app: express.Express, build: () => ServerBuild, secu
         return
       }
       res.writeHead(200, headers)
+      res.flushHeaders()
       flattenHead(res)
-      res.on('close', opened.attach(res).close)
+      res.on('close', opened.attach(new SocketSink(res)).close)
     } catch (err) {
       // As answerUnexpectedError does, without express.
       const e = err instanceof Error ? { name: err.name, message: err.message } : { name: typeof err }
