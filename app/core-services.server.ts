@@ -14,6 +14,7 @@ import {
 import { GreenApiPartnerProvider, GreenApiWhatsAppProvider } from '../adapters/green-api'
 import { StandardWebhooksSigner } from '../adapters/crypto/standard-webhooks-signer'
 import { WebhookHttpTransport } from '../adapters/http/webhook-http-transport'
+import { HttpProfilePictureFetcher } from '../adapters/http/profile-picture-fetcher'
 import { GraphileJobQueue } from '../adapters/queue/graphile-job-queue'
 import { KyselyAuditLog } from '../adapters/kysely/kysely-audit-log'
 import { KyselyConnectionRepository } from '../adapters/kysely/kysely-connection-repository'
@@ -28,7 +29,7 @@ import { NodeSecretGenerator, UuidGenerator, systemClock } from '../adapters/nod
 import type { Database } from '../db/schema'
 import { DEFAULT_MESSAGES_CONFIG, sendQueueWaker, type MessageEventDeps, type MessagesDeps } from '../domain/messages'
 import { DEFAULT_WEBHOOK_CONFIG, StoredEventSink, type WebhookDeps } from '../domain/webhooks'
-import { DEFAULT_WHATSAPP_CONFIG, maskE164, type WhatsAppDeps } from '../domain/whatsapp'
+import { DEFAULT_WHATSAPP_CONFIG, maskE164, profileRefreshQueue, type WhatsAppDeps } from '../domain/whatsapp'
 import { presentCrmEventData } from './api/presenters'
 import { buildAuthServices, type AuthServices } from './utils/auth.server'
 import type { Env } from './utils/env.server'
@@ -119,7 +120,7 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
           ...resilience,
         })
       : undefined
-  const connections = new KyselyConnectionRepository(db)
+  const connections = new KyselyConnectionRepository(db, vault)
   const instances = new KyselyInstanceAllocator(db)
   const features = new KyselyFeatureStore(db)
   const ids = new UuidGenerator()
@@ -155,6 +156,9 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
     events: new StoredEventSink(webhooks, presentCrmEventData),
     // Back to `authorized`: the instance's queued messages leave at once (decision 171).
     sendQueue: sendQueueWaker(jobs),
+    // The linked account's name and picture: fetched in the background, served from our origin (decisions 240–242).
+    profileRefresh: profileRefreshQueue(jobs),
+    pictures: new HttpProfilePictureFetcher({ simulator: env.GREENAPI_MODE === 'simulator', ...simulatorFetch }),
     secrets,
     ids,
     logger,
@@ -174,6 +178,7 @@ export function buildCoreServices(env: Env, options: CoreOptions): CoreServices 
       refreshBatchSize: env.WA_REFRESH_BATCH_SIZE,
       refreshConcurrency: env.WA_REFRESH_CONCURRENCY,
       addonGraceDays: env.WA_DISABLED_GRACE_DAYS,
+      statusEventsRetentionDays: env.WA_STATUS_EVENTS_RETENTION_DAYS,
     },
     // A phone that was not the expected one is kept masked as the page shows peers (decision 200).
     maskPhone: (e164) => maskPhone(e164) ?? maskE164(e164),

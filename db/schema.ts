@@ -83,8 +83,25 @@ export interface TenantProviderConfigsTable {
   expected_phone: ColumnType<string | null, string | null | undefined, string | null>
   /** The masked number that scanned instead of `expected_phone` (the attempt was refused). */
   wrong_phone_masked: ColumnType<string | null, string | null | undefined, string | null>
+  /** Vault envelope of the linked account's profile name (decision 240). PERSONAL DATA. */
+  profile_name_encrypted: ColumnType<string | null, string | null | undefined, string | null>
+  /** Version (digest) of the stored profile picture, or null: none. */
+  profile_picture_version: ColumnType<string | null, string | null | undefined, string | null>
+  /** When the profile was last fetched (refreshed at most daily, decision 242). */
+  profile_fetched_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   created_at: Timestamp
   updated_at: Timestamp
+}
+
+/** The linked account's profile picture, one per provider row (deleted with it). PERSONAL DATA. */
+export interface WaProfilePicturesTable {
+  provider_config_id: string
+  tenant_id: string
+  version: string
+  content_type: 'image/jpeg' | 'image/png' | 'image/webp'
+  /** Vault envelope of the picture's bytes (base64). */
+  picture_encrypted: string
+  fetched_at: ColumnType<Date, Date | string, Date | string>
 }
 
 /** The last number each tenant linked, kept past a disconnect (prefills the link form). */
@@ -94,7 +111,7 @@ export interface WaLastLinkedPhonesTable {
   updated_at: Timestamp
 }
 
-export type StatusEventSource = 'link' | 'poll' | 'webhook' | 'disconnect' | 'reconcile' | 'expire'
+export type StatusEventSource = 'link' | 'poll' | 'webhook' | 'disconnect' | 'reconcile' | 'expire' | 'wrong_number'
 
 export interface WaStatusEventsTable {
   id: Generated<string>
@@ -279,6 +296,7 @@ export interface Database {
   tenant_provider_configs: TenantProviderConfigsTable
   wa_status_events: WaStatusEventsTable
   wa_last_linked_phones: WaLastLinkedPhonesTable
+  wa_profile_pictures: WaProfilePicturesTable
   upgrade_requests: UpgradeRequestsTable
   sessions: SessionsTable
   api_tokens: ApiTokensTable

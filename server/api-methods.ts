@@ -1,5 +1,6 @@
 import type { ServerBuild } from '@remix-run/node'
 import type { NextFunction, Request, Response } from 'express'
+import { edgeText } from './edge-texts'
 import { remixRouteMatcher } from './observability'
 
 /**
@@ -22,7 +23,11 @@ export function apiMethodsFromBuild(build: () => Pick<ServerBuild, 'routes'>) {
     if (!module) return next()
     const allow = [...(module.loader ? ['GET', 'HEAD'] : []), ...(module.action ? actionMethodsOf(module) : [])]
     if (allow.includes(req.method)) return next()
-    const body = { ok: false, error: 'METHOD_NOT_ALLOWED', message: `Use ${allow.join(', ')} for this route` }
+    const body = {
+      ok: false,
+      error: 'METHOD_NOT_ALLOWED',
+      message: edgeText(req.headers, 'api.methodNotAllowed', { allow: allow.join(', ') }),
+    }
     res
       .status(405)
       .set({ Allow: allow.join(', '), 'Cache-Control': 'no-store' })

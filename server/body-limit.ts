@@ -1,3 +1,4 @@
+import { edgeText } from './edge-texts'
 import type { NextFunction, Request, Response } from 'express'
 
 /**
@@ -99,7 +100,11 @@ export function limitRequestBody(limits: () => BodyLimits = () => DEFAULT_BODY_L
  * then ends the response, which closes the socket (`Connection: close`).
  */
 function refuse(req: Request, res: Response, limit: number): void {
-  const body = JSON.stringify({ ok: false, error: 'PAYLOAD_TOO_LARGE', message: `Request body larger than ${limit} bytes` })
+  const body = JSON.stringify({
+    ok: false,
+    error: 'PAYLOAD_TOO_LARGE',
+    message: edgeText(req.headers, 'api.body.tooLarge', { bytes: limit }),
+  })
   res.writeHead(413, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),

@@ -9,6 +9,7 @@ import { API_DOCS_ASSETS_PATH, apiDocsAssets } from './api-docs-assets'
 import { apiMethodsFromBuild } from './api-methods'
 import { appEntryOf } from './app-entry'
 import { DEFAULT_BODY_LIMITS, bufferedBody, limitRequestBody, type BodyLimits } from './body-limit'
+import { edgeText } from './edge-texts'
 import { appObservability, markRemix, observeRequest, requestObservability } from './observability'
 import { parseServerEnv, projectRoot } from './runtime'
 import { cspNonce, securityHeaders, staticSecurityHeaders } from './security-headers'
@@ -36,10 +37,11 @@ function rejectCrossSite(req: express.Request, res: express.Response, next: expr
   const expected = typeof publicUrl === 'string' ? new URL(publicUrl).origin : `${req.protocol}://${req.get('host')}`
   const site = requestSite({ origin: req.get('origin') ?? null, secFetchSite: req.get('sec-fetch-site') ?? null }, expected)
   if (site !== 'cross-site') return next()
-  const body = { ok: false, error: 'CSRF_REJECTED', message: 'Cross-site request refused' }
+  const message = edgeText(req.headers, 'api.auth.csrf')
+  const body = { ok: false, error: 'CSRF_REJECTED', message }
   const wantsJson = req.path.startsWith('/api/') || req.query._data !== undefined || !req.accepts('html')
   if (wantsJson) res.status(403).set('Cache-Control', 'no-store').json(body)
-  else res.status(403).type('text/plain').send('Cross-site request refused (403)')
+  else res.status(403).type('text/plain').send(`${message} (403)`)
 }
 
 function localOriginOf(req: express.Request): string {
@@ -220,7 +222,7 @@ function eventStreamHandler(app: express.Express, build: () => ServerBuild, secu
           'Cache-Control': 'no-store',
           'X-Request-Id': requestId,
         })
-        .end(JSON.stringify({ ok: false, error: 'INTERNAL', message: 'Internal error' }))
+        .end(JSON.stringify({ ok: false, error: 'INTERNAL', message: edgeText(req.headers, 'api.internal') }))
     }
   }
 }
@@ -273,8 +275,12 @@ function answerUnexpectedError(err: unknown, req: express.Request, res: express.
   // Too late for an answer; express's own handler would print the stack to stderr.
   if (res.headersSent) return void res.destroy()
   const body = clientError
-    ? { ok: false, error: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED', message: 'Invalid request' }
-    : { ok: false, error: 'INTERNAL', message: 'Internal error' }
+    ? {
+        ok: false,
+        error: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED',
+        message: edgeText(req.headers, 'api.validation'),
+      }
+    : { ok: false, error: 'INTERNAL', message: edgeText(req.headers, 'api.internal') }
   res
     .status(clientError ? status : 500)
     .set('Cache-Control', 'no-store')

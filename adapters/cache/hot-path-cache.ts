@@ -2,11 +2,13 @@ import type { ApiTokenInfo, ApiTokenStore } from '../../domain/ports/api-token-s
 import type {
   ConnectionRecord,
   ConnectionRepository,
+  DeleteOptions,
   SaveLinkAttemptInput,
   StatusEvent,
   StatusUpdate,
   StatusUpdateOutcome,
 } from '../../domain/ports/connection-repository'
+import type { ProfilePicture } from '../../domain/whatsapp'
 import type { FeatureFlags, FeatureStore } from '../../domain/ports/feature-store'
 import type {
   InstanceAllocator,
@@ -282,6 +284,11 @@ export class CachingConnectionRepository implements ConnectionRepository {
     return this.inner.hasBeenAuthorized(tenantId)
   }
 
+  /** The history is never cached: nothing to drop. */
+  purgeStatusEventsBefore(cutoff: Date): Promise<number> {
+    return this.inner.purgeStatusEventsBefore(cutoff)
+  }
+
   /**
    * Bookkeeping only (`status_checked_at`): no cached row is dropped. A cached row shows the
    * same status, its `checkedAt` at most its TTL behind, as in every other process (decision 230).
@@ -302,8 +309,20 @@ export class CachingConnectionRepository implements ConnectionRepository {
     return this.invalidating(tenantId, () => this.inner.recordLinkExpired(tenantId, at))
   }
 
-  delete(tenantId: string, at: Date): Promise<ConnectionRecord | null> {
-    return this.invalidating(tenantId, () => this.inner.delete(tenantId, at))
+  delete(tenantId: string, at: Date, options?: DeleteOptions): Promise<ConnectionRecord | null> {
+    return this.invalidating(tenantId, () => this.inner.delete(tenantId, at, options))
+  }
+
+  recordProfile(
+    tenantId: string,
+    input: { phone: string; name: string | null; picture: ProfilePicture | null; at: Date },
+  ): Promise<StatusUpdateOutcome> {
+    return this.invalidating(tenantId, () => this.inner.recordProfile(tenantId, input))
+  }
+
+  /** Not cached: the picture's own route, with its ETag (decision 240). */
+  findProfilePicture(tenantId: string): Promise<ProfilePicture | null> {
+    return this.inner.findProfilePicture(tenantId)
   }
 
   recordWrongNumber(

@@ -14,6 +14,7 @@ export const GREEN_API_RATE_LIMITS: Readonly<Record<string, number>> = {
   checkWhatsapp: 10,
   getMessage: 10,
   lastOutgoingMessages: 1,
+  getContactInfo: 1,
   receiveNotification: 100,
   deleteNotification: 100,
 }

@@ -46,6 +46,8 @@ const waSettingsSchema = z.object({
   avatar: z.string().optional(),
   deviceId: z.string().optional(),
 })
+// getContactInfo: only the fields we use; a chat with no name or picture has empty strings.
+const contactInfoSchema = z.object({ name: z.string().nullish(), avatar: z.string().nullish() })
 const authCodeSchema = z.object({ status: z.boolean(), code: z.string().optional() })
 const sendSchema = z.object({ idMessage: z.string().min(1) })
 const journalEntrySchema = z
@@ -208,6 +210,22 @@ export class GreenApiWhatsAppProvider implements WhatsAppProvider {
   async getLinkedAccount(creds: InstanceCredentials): Promise<LinkedAccount | null> {
     const res = await this.http.call(this.spec(creds, 'getWaSettings', 'GET', waSettingsSchema, { idempotent: true }))
     return res.phone === '' ? null : { phone: `+${res.phone}` }
+  }
+
+  /**
+   * `getContactInfo` on the account's own chat (`<digits>@c.us`): its profile name and picture
+   * URL (decision 240; `getWaSettings` has the picture but no name). 1 request/s per instance.
+   */
+  async getLinkedProfile(
+    creds: InstanceCredentials,
+    phoneE164: string,
+  ): Promise<{ name: string | null; avatarUrl: string | null }> {
+    const digits = e164Digits(phoneE164)
+    if (digits === null) throw validationError('phone must be an E.164 number', 'phone')
+    const res = await this.http.call(
+      this.spec(creds, 'getContactInfo', 'POST', contactInfoSchema, { body: { chatId: `${digits}@c.us` }, idempotent: true }),
+    )
+    return { name: res.name?.trim() || null, avatarUrl: res.avatar?.trim() || null }
   }
 
   async requestPairingCode(creds: InstanceCredentials, phoneE164: string): Promise<PairingCodeResult> {

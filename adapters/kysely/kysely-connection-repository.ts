@@ -4,6 +4,7 @@ import type { Database } from '../../db/schema'
 import type {
   ConnectionRecord,
   ConnectionRepository,
+  DeleteOptions,
   SaveLinkAttemptInput,
   StatusEvent,
   StatusSource,
@@ -12,6 +13,8 @@ import type {
 } from '../../domain/ports/connection-repository'
 import { CONNECTION_STATES, InstanceBusyError, planStatusUpdate, type ConnectionState } from '../../domain/whatsapp'
 import { isUniqueViolation } from './pg-errors'
+import type { CredentialVault, SecretLocation } from '../../domain/ports/credential-vault'
+import { PROFILE_IMAGE_TYPES, profileKept, withProfile, type LinkedAccount, type ProfilePicture } from '../../domain/whatsapp'
 
 const PROVIDER = 'green_api' as const
 const INSTANCE_KEY = 'tenant_provider_configs_instance_id_key'
@@ -31,13 +34,34 @@ const ProviderRowSchema = z.object({
   last_event_at: date.nullable(),
   expected_phone: z.string().nullable(),
   wrong_phone_masked: z.string().nullable(),
+  profile_name_encrypted: z.string().nullable(),
+  profile_picture_version: z.string().nullable(),
+  profile_fetched_at: date.nullable(),
+})
+
+const PictureRowSchema = z.object({
+  version: z.string(),
+  content_type: z.enum(PROFILE_IMAGE_TYPES),
+  picture_encrypted: z.string(),
+})
+
+/** Where the profile's envelopes live (bound into their AEAD data: a copied envelope does not decrypt). */
+const nameLocation = (tenantId: string): SecretLocation => ({
+  tenantId,
+  table: 'tenant_provider_configs',
+  column: 'profile_name_encrypted',
+})
+const pictureLocation = (tenantId: string): SecretLocation => ({
+  tenantId,
+  table: 'wa_profile_pictures',
+  column: 'picture_encrypted',
 })
 
 const StatusEventRowSchema = z.object({
   id: z.coerce.string(),
   from_status: z.enum(CONNECTION_STATES).nullable(),
   to_status: z.enum(CONNECTION_STATES),
-  source: z.enum(['link', 'poll', 'webhook', 'disconnect', 'reconcile', 'expire']),
+  source: z.enum(['link', 'poll', 'webhook', 'disconnect', 'reconcile', 'expire', 'wrong_number']),
   occurred_at: date,
 })
 
@@ -46,7 +70,7 @@ function rowToStatusEvent(raw: unknown): StatusEvent {
   return { id: r.id, from: r.from_status, to: r.to_status, source: r.source, at: r.occurred_at }
 }
 
-function rowToConnectionRecord(raw: unknown): ConnectionRecord {
+function rowToConnectionRecord(raw: unknown, vault?: CredentialVault): ConnectionRecord {
   const r = ProviderRowSchema.parse(raw)
   return {
     tenantId: r.tenant_id,
@@ -54,7 +78,8 @@ function rowToConnectionRecord(raw: unknown): ConnectionRecord {
     encryptedConfig: r.encrypted_config,
     status: r.connection_status,
     isActive: r.is_active,
-    account: r.phone_number === null ? null : { phone: r.phone_number },
+    account: r.phone_number === null ? null : accountOf(r, vault),
+    profileFetchedAt: r.profile_fetched_at,
     linkStartedAt: r.link_started_at,
     linkExpiresAt: r.link_expires_at,
     statusChangedAt: r.status_changed_at,
@@ -64,6 +89,20 @@ function rowToConnectionRecord(raw: unknown): ConnectionRecord {
     wrongNumber:
       r.wrong_phone_masked === null ? null : { expectedPhone: r.expected_phone ?? '', actualPhoneMasked: r.wrong_phone_masked },
   }
+}
+
+/** The row's account: the phone, and the profile's name (decrypted) and picture version when stored. */
+function accountOf(r: z.output<typeof ProviderRowSchema>, vault?: CredentialVault): LinkedAccount {
+  const account: LinkedAccount = { phone: r.phone_number ?? '' }
+  if (r.profile_name_encrypted !== null && vault) {
+    try {
+      account.name = vault.decrypt(r.profile_name_encrypted, nameLocation(r.tenant_id))
+    } catch {
+      // A name that does not decrypt (a key missing from this ring) is not worth failing the status for.
+    }
+  }
+  if (r.profile_picture_version !== null) account.picture = r.profile_picture_version
+  return account
 }
 
 const COLUMNS = [
@@ -80,13 +119,26 @@ const COLUMNS = [
   'last_event_at',
   'expected_phone',
   'wrong_phone_masked',
+  'profile_name_encrypted',
+  'profile_picture_version',
+  'profile_fetched_at',
 ] as const
 
 type Db = Kysely<Database> | Transaction<Database>
 
-/** `tenant_provider_configs` (one Green-API row per tenant) and its timeline `wa_status_events`. */
+/**
+ * `tenant_provider_configs` (one Green-API row per tenant), its timeline `wa_status_events` and
+ * the linked account's profile picture `wa_profile_pictures`. The profile name and picture are
+ * encrypted through `vault` (decision 240); without one (tests of other columns) a stored name
+ * is not read and `recordProfile` refuses to write.
+ */
 export class KyselyConnectionRepository implements ConnectionRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly vault?: CredentialVault,
+  ) {}
+
+  private toRecord = (raw: unknown): ConnectionRecord => rowToConnectionRecord(raw, this.vault)
 
   async findByTenant(tenantId: string): Promise<ConnectionRecord | null> {
     const row = await this.db
@@ -95,7 +147,7 @@ export class KyselyConnectionRepository implements ConnectionRepository {
       .where('tenant_id', '=', tenantId)
       .where('provider', '=', PROVIDER)
       .executeTakeFirst()
-    return row ? rowToConnectionRecord(row) : null
+    return row ? this.toRecord(row) : null
   }
 
   async findByInstanceId(instanceId: string): Promise<ConnectionRecord | null> {
@@ -104,7 +156,7 @@ export class KyselyConnectionRepository implements ConnectionRepository {
       .select(COLUMNS)
       .where('instance_id', '=', instanceId)
       .executeTakeFirst()
-    return row ? rowToConnectionRecord(row) : null
+    return row ? this.toRecord(row) : null
   }
 
   /**
@@ -136,7 +188,7 @@ export class KyselyConnectionRepository implements ConnectionRepository {
             .where('provider', '=', PROVIDER)
             .returning(COLUMNS)
             .executeTakeFirstOrThrow()
-          return rowToConnectionRecord(row)
+          return this.toRecord(row)
         }
         const row = await trx
           .insertInto('tenant_provider_configs')
@@ -155,7 +207,7 @@ export class KyselyConnectionRepository implements ConnectionRepository {
           .returning(COLUMNS)
           .executeTakeFirstOrThrow()
         await this.appendTimeline(trx, input.tenantId, input.instanceId, null, 'notAuthorized', 'link', input.linkStartedAt)
-        return rowToConnectionRecord(row)
+        return this.toRecord(row)
       })
     } catch (err) {
       if (isUniqueViolation(err, INSTANCE_KEY)) throw new InstanceBusyError()
@@ -177,15 +229,19 @@ export class KyselyConnectionRepository implements ConnectionRepository {
           .where('provider', '=', PROVIDER)
           .returning(COLUMNS)
           .executeTakeFirstOrThrow()
-        return { outcome: 'unchanged', record: rowToConnectionRecord(row) }
+        return { outcome: 'unchanged', record: this.toRecord(row) }
       }
       const p = plan.patch
+      const kept = profileKept(current.account, p.account)
+      if (!kept) await trx.deleteFrom('wa_profile_pictures').where('tenant_id', '=', tenantId).execute()
       const row = await trx
         .updateTable('tenant_provider_configs')
         .set({
           connection_status: p.status,
           is_active: p.isActive,
           phone_number: p.account?.phone ?? null,
+          // The profile belongs to the account: another phone, or none, drops it (decision 242).
+          ...(kept ? {} : { profile_name_encrypted: null, profile_picture_version: null, profile_fetched_at: null }),
           status_changed_at: p.statusChangedAt,
           status_checked_at: p.statusCheckedAt,
           last_event_at: p.lastEventAt,
@@ -209,7 +265,7 @@ export class KyselyConnectionRepository implements ConnectionRepository {
           update.checkedAt,
         )
       }
-      return { outcome: 'changed', previous: current, record: rowToConnectionRecord(row) }
+      return { outcome: 'changed', previous: current, record: this.toRecord(row) }
     })
   }
 
@@ -260,7 +316,7 @@ export class KyselyConnectionRepository implements ConnectionRepository {
       .orderBy(sql`status_checked_at NULLS FIRST`)
       .limit(input.limit)
       .execute()
-    return [...attempts, ...linked].map(rowToConnectionRecord)
+    return [...attempts, ...linked].map(this.toRecord)
   }
 
   async recordChecked(checks: ReadonlyArray<{ tenantId: string; status: ConnectionState }>, at: Date): Promise<number> {
@@ -274,7 +330,7 @@ export class KyselyConnectionRepository implements ConnectionRepository {
     return Number(result.numAffectedRows ?? 0)
   }
 
-  async delete(tenantId: string, at: Date): Promise<ConnectionRecord | null> {
+  async delete(tenantId: string, at: Date, options: DeleteOptions = {}): Promise<ConnectionRecord | null> {
     return this.db.transaction().execute(async (trx) => {
       const row = await trx
         .deleteFrom('tenant_provider_configs')
@@ -283,8 +339,26 @@ export class KyselyConnectionRepository implements ConnectionRepository {
         .returning(COLUMNS)
         .executeTakeFirst()
       if (!row) return null
-      const record = rowToConnectionRecord(row)
-      await this.appendTimeline(trx, tenantId, record.instanceId, record.status, 'notAuthorized', 'disconnect', at)
+      const since = options.ourLogoutSince
+      const echoes = since
+        ? await trx
+            .deleteFrom('wa_status_events')
+            .where('tenant_id', '=', tenantId)
+            .where('instance_id', '=', row.instance_id)
+            .where('to_status', '=', 'notAuthorized')
+            .where('source', 'in', ['webhook', 'poll', 'reconcile'])
+            .where('occurred_at', '>=', since)
+            .returning(['id', 'from_status'])
+            .execute()
+        : []
+      const record = this.toRecord(row)
+      // The first echo's `from` is the state the disconnect ended.
+      const first = echoes.reduce<(typeof echoes)[number] | undefined>(
+        (a, e) => (a && BigInt(a.id) < BigInt(e.id) ? a : e),
+        undefined,
+      )
+      const from = first ? ((first.from_status as ConnectionState | null) ?? record.status) : record.status
+      await this.appendTimeline(trx, tenantId, record.instanceId, from, 'notAuthorized', 'disconnect', at)
       return record
     })
   }
@@ -297,7 +371,7 @@ export class KyselyConnectionRepository implements ConnectionRepository {
       .where((eb) => eb.or([eb('connection_status', '<>', 'notAuthorized'), eb('link_expires_at', '>', now)]))
       .orderBy('tenant_id')
       .execute()
-    return rows.map(rowToConnectionRecord)
+    return rows.map(this.toRecord)
   }
 
   async listStatusEvents(
@@ -333,6 +407,27 @@ export class KyselyConnectionRepository implements ConnectionRepository {
     return row !== undefined
   }
 
+  async purgeStatusEventsBefore(cutoff: Date): Promise<number> {
+    const result = await this.db
+      .deleteFrom('wa_status_events')
+      .where('occurred_at', '<', cutoff)
+      // Each tenant's newest entry to `authorized` stays: hasBeenAuthorized reads it (decision 259).
+      .where(
+        'id',
+        'not in',
+        this.db
+          .selectFrom('wa_status_events')
+          .select('id')
+          .distinctOn('tenant_id')
+          .where('to_status', '=', 'authorized')
+          .orderBy('tenant_id')
+          .orderBy('occurred_at', 'desc')
+          .orderBy('id', 'desc'),
+      )
+      .executeTakeFirst()
+    return Number(result.numDeletedRows)
+  }
+
   async recordWrongNumber(
     tenantId: string,
     input: { actualPhoneMasked: string; at: Date; source: StatusSource },
@@ -349,6 +444,9 @@ export class KyselyConnectionRepository implements ConnectionRepository {
           connection_status: 'notAuthorized',
           is_active: false,
           phone_number: null,
+          profile_name_encrypted: null,
+          profile_picture_version: null,
+          profile_fetched_at: null,
           link_expires_at: null,
           wrong_phone_masked: input.actualPhoneMasked,
           status_checked_at: input.at,
@@ -359,10 +457,11 @@ export class KyselyConnectionRepository implements ConnectionRepository {
         .where('provider', '=', PROVIDER)
         .returning(COLUMNS)
         .executeTakeFirstOrThrow()
-      if (changed) {
-        await this.appendTimeline(trx, tenantId, current.instanceId, current.status, 'notAuthorized', input.source, input.at)
-      }
-      return { outcome: 'changed', previous: current, record: rowToConnectionRecord(row) }
+      await trx.deleteFrom('wa_profile_pictures').where('tenant_id', '=', tenantId).execute()
+      // Always an entry, even when the state stays notAuthorized: the history says the attempt
+      // ended in a refusal, not that it went quiet (decision 200).
+      await this.appendTimeline(trx, tenantId, current.instanceId, current.status, 'notAuthorized', 'wrong_number', input.at)
+      return { outcome: 'changed', previous: current, record: this.toRecord(row) }
     })
   }
 
@@ -373,6 +472,70 @@ export class KyselyConnectionRepository implements ConnectionRepository {
       .where('tenant_id', '=', tenantId)
       .executeTakeFirst()
     return row?.phone ?? null
+  }
+
+  async recordProfile(
+    tenantId: string,
+    input: { phone: string; name: string | null; picture: ProfilePicture | null; at: Date },
+  ): Promise<StatusUpdateOutcome> {
+    const vault = this.vault
+    if (!vault) throw new Error('KyselyConnectionRepository: a vault is needed to store a profile')
+    return this.db.transaction().execute(async (trx): Promise<StatusUpdateOutcome> => {
+      const current = await this.lockRow(trx, tenantId)
+      if (!current) return { outcome: 'missing' }
+      // Fetched for an account since unlinked or replaced: dropped.
+      if (current.status !== 'authorized' || current.account?.phone !== input.phone)
+        return { outcome: 'unchanged', record: current }
+      const account = withProfile(current.account, input)
+      const nameChanged = account.name !== current.account.name
+      const row = await trx
+        .updateTable('tenant_provider_configs')
+        .set({
+          ...(nameChanged
+            ? { profile_name_encrypted: account.name === undefined ? null : vault.encrypt(account.name, nameLocation(tenantId)) }
+            : {}),
+          profile_picture_version: account.picture ?? null,
+          profile_fetched_at: input.at,
+          updated_at: sql`now()`,
+        })
+        .where('tenant_id', '=', tenantId)
+        .where('provider', '=', PROVIDER)
+        .returning([...COLUMNS, 'id'])
+        .executeTakeFirstOrThrow()
+      if (!input.picture) {
+        await trx.deleteFrom('wa_profile_pictures').where('tenant_id', '=', tenantId).execute()
+      } else if (input.picture.version !== current.account.picture) {
+        const values = {
+          version: input.picture.version,
+          content_type: input.picture.contentType,
+          picture_encrypted: vault.encrypt(Buffer.from(input.picture.bytes).toString('base64'), pictureLocation(tenantId)),
+          fetched_at: input.at,
+        }
+        await trx
+          .insertInto('wa_profile_pictures')
+          .values({ provider_config_id: String(row.id), tenant_id: tenantId, ...values })
+          .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ provider_config_id: String(row.id), ...values }))
+          .execute()
+      }
+      const record = this.toRecord(row)
+      const changed = nameChanged || account.picture !== current.account.picture
+      return changed ? { outcome: 'changed', previous: current, record } : { outcome: 'unchanged', record }
+    })
+  }
+
+  async findProfilePicture(tenantId: string): Promise<ProfilePicture | null> {
+    const row = await this.db
+      .selectFrom('wa_profile_pictures as p')
+      .innerJoin('tenant_provider_configs as t', 't.id', 'p.provider_config_id')
+      .select(['p.version', 'p.content_type', 'p.picture_encrypted'])
+      .where('p.tenant_id', '=', tenantId)
+      .where('t.tenant_id', '=', tenantId)
+      .whereRef('t.profile_picture_version', '=', 'p.version')
+      .executeTakeFirst()
+    if (!row || !this.vault) return null
+    const r = PictureRowSchema.parse(row)
+    const bytes = Buffer.from(this.vault.decrypt(r.picture_encrypted, pictureLocation(tenantId)), 'base64')
+    return { bytes: new Uint8Array(bytes), contentType: r.content_type, version: r.version }
   }
 
   private async rememberLinkedPhone(trx: Db, tenantId: string, phone: string, at: Date): Promise<void> {
@@ -391,7 +554,7 @@ export class KyselyConnectionRepository implements ConnectionRepository {
       .where('provider', '=', PROVIDER)
       .forUpdate()
       .executeTakeFirst()
-    return row ? rowToConnectionRecord(row) : null
+    return row ? this.toRecord(row) : null
   }
 
   private async appendTimeline(

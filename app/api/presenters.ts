@@ -14,6 +14,8 @@ export function presentStatus(s: ConnectionStatusResult, addonEnd?: AddonEnd | n
     connected: s.connected,
     status: s.status,
     ...(s.account ? { phoneNumber: s.account.phone } : {}),
+    ...(s.account?.name ? { profileName: s.account.name } : {}),
+    ...(s.account?.picture ? { pictureUrl: profilePictureUrl(s.account.picture) } : {}),
     checkedAt: s.checkedAt.toISOString(),
     ...(s.stale ? { stale: true } : {}),
     ...(s.linkExpired ? { linkExpired: true } : {}),
@@ -22,6 +24,14 @@ export function presentStatus(s: ConnectionStatusResult, addonEnd?: AddonEnd | n
     ...(addonEnd ? { addonEndedAt: addonEnd.endedAt.toISOString(), unlinkAt: addonEnd.unlinkAt.toISOString() } : {}),
     ...(s.wrongNumber ? { wrongNumber: s.wrongNumber } : {}),
   }
+}
+
+/**
+ * Where the linked account's picture is served: our own origin, versioned by its digest so a
+ * browser may keep it (decision 240). Never the upstream (WhatsApp CDN) URL.
+ */
+export function profilePictureUrl(version: string): string {
+  return `/api/wa/profile-picture?v=${encodeURIComponent(version)}`
 }
 
 /**

@@ -91,6 +91,15 @@ export const StatusResponseSchema = z
     connected: z.boolean(),
     status: StatusSchema,
     phoneNumber: z.string().optional(),
+    profileName: z.string().optional().openapi({
+      description: "The linked account's WhatsApp profile name, once fetched (in the background, on link and at most daily).",
+      example: 'Camille Martin',
+    }),
+    pictureUrl: z.string().optional().openapi({
+      description:
+        "The linked account's profile picture, served by this app (a path on its own origin, versioned): `GET /api/wa/profile-picture`. Absent: no picture.",
+      example: '/api/wa/profile-picture?v=3f1c9a0d2b7e4c5a6f81',
+    }),
     checkedAt: z.string().datetime().optional(),
     stale: z.boolean().optional(),
     linkExpired: z.boolean().optional(),
@@ -458,6 +467,32 @@ export function buildOpenApiDocument() {
     ...api('get', '/api/wa/qr/status', 'getConnectionStatus', 'Connection status of the tenant WhatsApp'),
     request: { headers: tenantHeader },
     responses: { 200: { description: 'Connection status', ...jsonContent(StatusResponseSchema) }, ...common },
+  })
+  registry.registerPath({
+    ...api('get', '/api/wa/profile-picture', 'getProfilePicture', 'Profile picture of the linked WhatsApp account'),
+    description:
+      "The picture the status answer's `pictureUrl` points at, fetched server-side from WhatsApp and served from this origin (never hot-linked). `Cache-Control: private`; an `ETag` (the version), `If-None-Match` answers 304. With the current `v` the answer may be kept (immutable). No linked account or no picture: 404 `NOT_FOUND`.",
+    request: {
+      headers: tenantHeader,
+      query: z.object({ v: z.string().max(64).optional().openapi({ description: 'Version from `pictureUrl`' }) }),
+    },
+    responses: {
+      200: {
+        description: 'The picture (JPEG, PNG or WebP)',
+        headers: {
+          ETag: { description: "The picture's version", schema: { type: 'string' as const } },
+          'Cache-Control': { description: '`private`', schema: { type: 'string' as const } },
+        },
+        content: {
+          'image/jpeg': { schema: { type: 'string', format: 'binary' } },
+          'image/png': { schema: { type: 'string', format: 'binary' } },
+          'image/webp': { schema: { type: 'string', format: 'binary' } },
+        },
+      },
+      304: { description: 'Not modified (`If-None-Match` named the current version)' },
+      ...errors(404),
+      ...common,
+    },
   })
   registry.registerPath({
     ...api('post', '/api/wa/disconnect', 'disconnect', 'Unlink the WhatsApp number'),

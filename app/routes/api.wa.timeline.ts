@@ -2,9 +2,8 @@ import type { LoaderFunctionArgs } from '@remix-run/node'
 import { TimelineQuerySchema } from '../api/schemas'
 import { presentStatusEvent } from '../api/presenters'
 import { getServices } from '../services.server'
-import { apiHandler, ok } from '../utils/api.server'
+import { apiHandler, ok, parseOrThrow } from '../utils/api.server'
 import { requireApiContext } from '../utils/guards.server'
-import { validationFailed } from '../utils/http-errors.server'
 import { getStatusHistory } from '../../domain/whatsapp'
 
 // GET /api/wa/timeline?limit=&cursor= → the status history, newest first, `nextCursor` while
@@ -13,17 +12,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const services = getServices()
   return apiHandler(request, services.logger, async () => {
     const ctx = await requireApiContext(request, { mutating: false, context })
-    const query = TimelineQuerySchema.safeParse(Object.fromEntries(new URL(request.url).searchParams))
-    if (!query.success) {
-      throw validationFailed(
-        'Invalid query',
-        query.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-      )
-    }
+    const query = parseOrThrow(TimelineQuerySchema, Object.fromEntries(new URL(request.url).searchParams), 'api.query.invalid')
     const page = await getStatusHistory(services.whatsapp, {
       tenantId: ctx.tenantId,
-      ...(query.data.limit === undefined ? {} : { limit: query.data.limit }),
-      ...(query.data.cursor === undefined ? {} : { cursor: query.data.cursor }),
+      ...(query.limit === undefined ? {} : { limit: query.limit }),
+      ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
     })
     return ok({ ok: true, events: page.entries.map(presentStatusEvent), nextCursor: page.nextCursor })
   })

@@ -1,7 +1,7 @@
 import type { ActionFunctionArgs } from '@remix-run/node'
 import { getServices } from '../services.server'
 import { apiHandler, ok } from '../utils/api.server'
-import { validationFailed } from '../utils/http-errors.server'
+import { invalidRequest } from '../utils/http-errors.server'
 import { WebhookUnauthorizedError, applyProviderEvent } from '../../domain/whatsapp'
 
 const MAX_WEBHOOK_BYTES = 64 * 1024
@@ -15,7 +15,7 @@ export async function action({ request, params }: ActionFunctionArgs) {
     // Not an instance id at all: the same answer as an unknown one (the table's 401).
     if (!/^\d{1,20}$/.test(instanceId)) throw new WebhookUnauthorizedError()
     const raw = await request.text()
-    if (raw.length > MAX_WEBHOOK_BYTES) throw validationFailed('Webhook body too large')
+    if (raw.length > MAX_WEBHOOK_BYTES) throw invalidRequest('api.body.tooLarge', [], { bytes: MAX_WEBHOOK_BYTES })
     let event: unknown = null
     try {
       event = JSON.parse(raw)

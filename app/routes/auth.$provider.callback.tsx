@@ -1,4 +1,4 @@
-import { json, redirect, type HeadersFunction, type LoaderFunctionArgs } from '@remix-run/node'
+import { json, redirect, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node'
 import { Link, useLoaderData } from '@remix-run/react'
 import { getServices } from '../services.server'
 import {
@@ -18,6 +18,10 @@ import { safeRedirect } from '../utils/safe-redirect'
 import { cookieNames, rawHostCookie, rotateSession } from '../utils/session.server'
 
 /** The 400 page must still clear the OAuth cookies (document responses use this function). */
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: `${t(data?.lang ?? 'fr', 'login.failedTitle')} · WhatsApp Pro` },
+]
+
 export const headers: HeadersFunction = ({ loaderHeaders }) => {
   const out = new Headers({ 'Cache-Control': 'no-store' })
   for (const cookie of loaderHeaders.getSetCookie()) out.append('Set-Cookie', cookie)

@@ -1,4 +1,11 @@
-import { json, redirect, type ActionFunctionArgs, type LinksFunction, type LoaderFunctionArgs } from '@remix-run/node'
+import {
+  json,
+  redirect,
+  type ActionFunctionArgs,
+  type LinksFunction,
+  type LoaderFunctionArgs,
+  type MetaFunction,
+} from '@remix-run/node'
 import { Form, useLoaderData, useOutlet } from '@remix-run/react'
 import { getServices } from '../services.server'
 import { authenticatorFor, clientIp, isOAuthProvider, oauthNextCookie, sha256Hex } from '../utils/auth.server'
@@ -10,6 +17,10 @@ import { safeRedirect } from '../utils/safe-redirect'
 import authStyles from '../styles/auth.css'
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: String(authStyles) }]
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: `${t(data?.lang ?? 'fr', 'login.title')} · WhatsApp Pro` },
+]
 
 /**
  * POST /auth/:provider starts an OAuth sign-in (remix-auth-oauth2 / arctic: state + PKCE S256

@@ -1,18 +1,26 @@
 import type { ActionFunctionArgs, LinksFunction, LoaderFunctionArgs, MetaFunction } from '@remix-run/node'
 import { json, redirect } from '@remix-run/node'
-import { Form, Link, isRouteErrorResponse, useActionData, useLoaderData, useRouteError } from '@remix-run/react'
+import { Form, Link, useActionData, useLoaderData } from '@remix-run/react'
 import { z } from 'zod'
 import { ownInstanceOf, requireSimulator } from '../utils/dev-simulator.server'
 import { errorResponse, validationFailed } from '../utils/http-errors.server'
 import { t, type MessageKey } from '../utils/i18n'
 import { getLang } from '../utils/lang.server'
-import { useDocumentLang } from '../utils/nonce-provider'
+import type { ErrorPageHandle } from '../root'
 
 import simulatorStyles from '../styles/simulator.css'
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: simulatorStyles }]
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: t(data?.lang ?? 'fr', 'sim.title') }]
+
+/**
+ * A member (the page is for owners and admins) is told so by the root error page in the page's
+ * language, not "an error occurred" (decisions 217, 255).
+ */
+export const handle: ErrorPageHandle = {
+  forbidden: { lead: 'sim.forbidden.body', back: { to: '/settings/whatsapp', label: 'sim.forbidden.back' } },
+}
 
 const STATES = ['authorized', 'notAuthorized', 'yellowCard', 'blocked', 'starting', 'sleepMode'] as const
 const FAULTS = ['slow', 'down', 'rateLimited', 'quota466', 'garbage', 'wrongShape', 'nullState', 'reset'] as const
@@ -215,35 +223,6 @@ export default function SimulatorControl() {
           </section>
         </>
       )}
-    </main>
-  )
-}
-
-/**
- * A member (the page is for owners and admins) is told so in the page's language, not "an error
- * occurred" (decision 217); any other refusal keeps the generic words.
- */
-export function ErrorBoundary() {
-  const error = useRouteError()
-  const lang = useDocumentLang()
-  const status = isRouteErrorResponse(error) ? error.status : 500
-  if (status === 403) {
-    return (
-      <main className="page">
-        <h1>{t(lang, 'sim.forbidden.title')}</h1>
-        <p>{t(lang, 'sim.forbidden.body')}</p>
-        <p>
-          <Link to="/settings/whatsapp">{t(lang, 'sim.forbidden.back')}</Link>
-        </p>
-      </main>
-    )
-  }
-  return (
-    <main className="page">
-      <h1>{t(lang, status === 404 ? 'error.notFound' : 'error.unexpected')}</h1>
-      <p>
-        <a href="/">{t(lang, 'error.home')}</a>
-      </p>
     </main>
   )
 }

@@ -6,7 +6,7 @@ import { ownInstanceOf, requireSimulator } from '../utils/dev-simulator.server'
 import { errorResponse, validationFailed } from '../utils/http-errors.server'
 
 // The control page renders here too: a refused form shows the page with its alert (no JavaScript).
-export { default, links, loader, meta } from './dev.simulator'
+export { default, handle, links, loader, meta } from './dev.simulator'
 
 const IncomingSchema = z.object({
   from: PhoneNumberSchema,

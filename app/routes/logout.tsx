@@ -1,4 +1,11 @@
-import { json, redirect, type ActionFunctionArgs, type LinksFunction, type LoaderFunctionArgs } from '@remix-run/node'
+import {
+  json,
+  redirect,
+  type ActionFunctionArgs,
+  type LinksFunction,
+  type LoaderFunctionArgs,
+  type MetaFunction,
+} from '@remix-run/node'
 import { Form, useLoaderData } from '@remix-run/react'
 import { getServices } from '../services.server'
 import { audit, clientIp } from '../utils/auth.server'
@@ -10,6 +17,10 @@ import { endSession } from '../utils/session.server'
 import authStyles from '../styles/auth.css'
 
 export const links: LinksFunction = () => [{ rel: 'stylesheet', href: String(authStyles) }]
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: `${t(data?.lang ?? 'fr', 'logout.title')} · WhatsApp Pro` },
+]
 
 // GET shows a confirmation (GET never changes state); POST revokes the session server-side.
 export async function loader({ request }: LoaderFunctionArgs) {

@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs } from '@remix-run/node'
 import { getServices } from '../services.server'
-import { errorResponse } from '../utils/http-errors.server'
+import { inLanguage, localizedError } from '../utils/http-errors.server'
+import { getLang } from '../utils/lang.server'
 
 // GET /metrics — Prometheus text. When METRICS_TOKEN is set, a matching Bearer token is required.
 export async function loader({ request }: LoaderFunctionArgs) {
@@ -8,7 +9,11 @@ export async function loader({ request }: LoaderFunctionArgs) {
   if (env.METRICS_TOKEN) {
     const presented = (request.headers.get('authorization') ?? '').replace(/^Bearer\s+/i, '')
     if (!secrets.safeEqual(presented, env.METRICS_TOKEN)) {
-      return errorResponse(401, 'UNAUTHENTICATED', 'Metrics token required', { headers: { 'WWW-Authenticate': 'Bearer' } })
+      // In the caller's language, like the API's envelopes (decision 256).
+      const refused = localizedError(401, 'UNAUTHENTICATED', 'api.metrics.tokenRequired', {
+        headers: { 'WWW-Authenticate': 'Bearer' },
+      })
+      return inLanguage(refused, await getLang(request))
     }
   }
   return new Response(await metrics.registry.metrics(), {

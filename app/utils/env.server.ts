@@ -108,6 +108,8 @@ const EnvSchema = z.object({
   WA_SEND_RECOVERY_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(150_000),
   // Messages older than this are purged every night (wa.purge-messages).
   WA_MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  // Status history entries (wa_status_events) older than this are purged every night too (decision 259).
+  WA_STATUS_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   // How often workers look for jobs scheduled for later (new jobs arrive at once by NOTIFY).
   WA_JOB_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   // --- end messages ---

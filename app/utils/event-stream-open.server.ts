@@ -5,7 +5,7 @@ import { apiHandler } from './api.server'
 import { clientIp } from './auth.server'
 import type { StreamSink } from './event-streams.server'
 import { requireApiContext } from './guards.server'
-import { errorResponse } from './http-errors.server'
+import { localizedError } from './http-errors.server'
 import { requireWhatsApp } from './whatsapp.server'
 
 /** How long the browser's EventSource waits before it reconnects (after a lifetime end, too). */
@@ -43,9 +43,8 @@ export async function openEventStream(request: Request, context: unknown): Promi
     await requireWhatsApp(ctx.tenantId)
     const release = services.eventStreams.tryAcquire({ userId: ctx.userId, tenantId: ctx.tenantId, ip: clientIp(context) })
     if (!release) {
-      return errorResponse(429, 'RATE_LIMITED', 'Too many open event streams; close another tab or retry later', {
-        headers: { 'Retry-After': '30' },
-      })
+      // Thrown: apiHandler answers it in the caller's language (decision 256).
+      throw localizedError(429, 'RATE_LIMITED', 'api.eventStreams.tooMany', { headers: { 'Retry-After': '30' } })
     }
     let first: string
     try {

@@ -1,7 +1,7 @@
 import { json } from '@remix-run/node'
 import { z } from 'zod'
 import { API_ERROR_CODES, type ApiErrorCode } from '../api/error-codes'
-import type { DomainError, DomainErrorCode } from '../../domain/whatsapp'
+import type { DomainError, DomainErrorCode, DomainIssue } from '../../domain/whatsapp'
 import { hasMessage, t, type Lang, type MessageKey } from './i18n'
 import { inSecondsWords, monthlyPrice } from './words'
 
@@ -117,6 +117,8 @@ export const DOMAIN_ERRORS = {
   // The right phone (decision 200): another phone than the expected one was already linked; it
   // was logged out. A conflict, like ALREADY_CONNECTED, with its own code.
   WRONG_NUMBER: { status: 409, apiCode: 'WRONG_NUMBER', messageKey: 'api.wrongNumber' },
+  // No picture, or another tenant's: the same 404 (decision 240).
+  PROFILE_PICTURE_NOT_FOUND: { status: 404, apiCode: 'NOT_FOUND', messageKey: 'api.profilePictureNotFound' },
 } as const satisfies Record<DomainErrorCode, DomainErrorEntry>
 
 /** A domain error as both surfaces answer it: status, code, text, wait. */
@@ -143,7 +145,7 @@ export function mapDomainError(
         : entry.retryAfter
   const extra: Record<string, unknown> = { ...entry.extra }
   if (err.code === 'VALIDATION_FAILED' || err.code === 'WEBHOOK_URL_REFUSED')
-    extra.issues = Array.isArray(err.issues) ? err.issues : []
+    extra.issues = domainIssuesIn(lang, Array.isArray(err.issues) ? (err.issues as DomainIssue[]) : [])
   return {
     status: entry.status,
     code: entry.apiCode,
@@ -152,6 +154,14 @@ export function mapDomainError(
     headers: retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) },
     extra,
   }
+}
+
+/** The domain's issues in `lang`: each `code` is the text `api.issue.<code>` (decision 256), else its English `message`. */
+function domainIssuesIn(lang: Lang, issues: readonly DomainIssue[]): Array<{ path: string; message: string }> {
+  return issues.map((issue) => {
+    const key = `api.issue.${issue.code ?? ''}`
+    return { path: issue.path, message: issue.code && hasMessage(lang, key) ? t(lang, key, issue.vars) : issue.message }
+  })
 }
 
 /** A table text with its variables: the wait in words and the price as the language writes them. */

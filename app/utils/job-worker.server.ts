@@ -2,7 +2,7 @@ import { startJobWorker, type JobWorker } from '../../adapters/queue/graphile-jo
 import type { JobHandler, JobName, JobPayload } from '../../domain/ports/job-queue'
 import { applyParkedReceipts, drainSendQueue, purgeOldMessages } from '../../domain/messages'
 import { deliverEvent } from '../../domain/webhooks'
-import { unlinkAfterAddonEnd } from '../../domain/whatsapp'
+import { purgeOldStatusEvents, refreshLinkedProfile, unlinkAfterAddonEnd } from '../../domain/whatsapp'
 import type { CoreServices } from '../core-services.server'
 
 /**
@@ -20,6 +20,8 @@ export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
       // CRM events copy message texts into their payloads: the same retention (decision 174).
       const cutoff = new Date(Date.now() - core.messages.config.retentionDays * 86_400_000)
       await core.webhooks.store.purgeEventsBefore(cutoff)
+      // The status history, on its own retention (WA_STATUS_EVENTS_RETENTION_DAYS, decision 259).
+      await purgeOldStatusEvents(core.whatsapp)
     },
     // One try of one CRM delivery; the use case schedules its own retries (decision 181).
     'wa.deliver-event': async (payload) => {
@@ -31,6 +33,14 @@ export function jobHandlers(core: CoreServices): Record<JobName, JobHandler> {
     },
     'wa.unlink-after-addon-end': async () => {
       await unlinkAfterAddonEnd(core.whatsapp)
+    },
+    // The linked account's name and picture, on link and at most daily (decision 242).
+    'wa.refresh-profile': async (payload) => {
+      if (typeof payload.tenantId !== 'string') {
+        core.logger.warn({ job: 'wa.refresh-profile' }, 'job without a tenantId: dropped')
+        return
+      }
+      await refreshLinkedProfile(core.whatsapp, { tenantId: payload.tenantId })
     },
     'wa.apply-receipts': async (payload) => {
       const instanceId = payload['instanceId']
@@ -52,7 +62,7 @@ function instanceIdOf(payload: JobPayload): string {
 export const JOB_SCHEDULE: ReadonlyArray<{ cron: string; task: JobName }> = [
   // Numbers still linked after the add-on's grace (decision 169): checked every quarter hour.
   { cron: '*/15 * * * *', task: 'wa.unlink-after-addon-end' },
-  // Retention (WA_MESSAGE_RETENTION_DAYS, decision 174): every night at 03:17 UTC.
+  // Retention (WA_MESSAGE_RETENTION_DAYS, decision 174; WA_STATUS_EVENTS_RETENTION_DAYS, decision 259): every night at 03:17 UTC.
   { cron: '17 3 * * *', task: 'wa.purge-messages' },
 ]
 

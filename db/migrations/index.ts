@@ -13,6 +13,9 @@ import * as m20261203105000 from './2026_12_03_105000_message_receipts'
 import * as m120000 from './2026_12_03_120000_addon_end'
 import * as m041300simulator from './2026_12_04_130000_simulator_state'
 import * as m20261204100000 from './2026_12_04_100000_expected_phone'
+import * as m20261205100000 from './2026_12_05_100000_linked_profile'
+import * as m051200wrongNumber from './2026_12_05_120000_status_event_wrong_number'
+import * as m051300retention from './2026_12_05_130000_status_events_retention'
 
 /**
  * Every migration, by name, imported statically so that the compiled server (esbuild, plain
@@ -34,4 +37,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_03_120000_addon_end': m120000,
   '2026_12_04_130000_simulator_state': m041300simulator,
   '2026_12_04_100000_expected_phone': m20261204100000,
+  '2026_12_05_100000_linked_profile': m20261205100000,
+  '2026_12_05_120000_status_event_wrong_number': m051200wrongNumber,
+  '2026_12_05_130000_status_events_retention': m051300retention,
 }

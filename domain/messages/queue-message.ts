@@ -1,6 +1,6 @@
 import { requireWhatsAppEnabled } from '../whatsapp/features'
 import { enforceRateLimit } from '../whatsapp/use-case-helpers'
-import { IdempotencyConflictError, InvalidInputError, NotConnectedError } from '../whatsapp/whatsapp.errors'
+import { IdempotencyConflictError, InvalidInputError, NotConnectedError, type DomainIssue } from '../whatsapp/whatsapp.errors'
 import type { JobQueue } from '../ports/job-queue'
 import type { JobRequest } from '../ports/message-store'
 import type { SendQueueWaker } from '../ports/send-queue'
@@ -76,13 +76,18 @@ export async function queueMessage(
 ): Promise<{ message: MessageRecord; replayed: boolean }> {
   const { tenantId } = input
   await requireWhatsAppEnabled(deps, { tenantId })
-  const issues: Array<{ path: string; message: string }> = []
-  if (!E164.test(input.to)) issues.push({ path: 'to', message: 'must be a phone number (E.164)' })
+  const issues: DomainIssue[] = []
+  if (!E164.test(input.to)) issues.push({ path: 'to', message: 'must be a phone number (E.164)', code: 'phone' })
   if (input.text.length < 1 || input.text.length > MAX_TEXT_LENGTH)
-    issues.push({ path: 'text', message: `1 to ${MAX_TEXT_LENGTH} characters` })
+    issues.push({ path: 'text', message: `1 to ${MAX_TEXT_LENGTH} characters`, code: 'length', vars: { max: MAX_TEXT_LENGTH } })
   const reference = input.reference ?? null
   if (reference !== null && (reference.length < 1 || reference.length > MAX_REFERENCE_LENGTH))
-    issues.push({ path: 'reference', message: `1 to ${MAX_REFERENCE_LENGTH} characters` })
+    issues.push({
+      path: 'reference',
+      message: `1 to ${MAX_REFERENCE_LENGTH} characters`,
+      code: 'length',
+      vars: { max: MAX_REFERENCE_LENGTH },
+    })
   if (issues.length > 0) throw new InvalidInputError('invalid message', issues)
 
   const key = input.idempotencyKey ?? null

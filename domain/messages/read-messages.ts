@@ -23,9 +23,12 @@ export async function listMessages(
   await requireWhatsAppEnabled(deps, { tenantId: input.tenantId })
   const limit = input.limit ?? DEFAULT_PAGE_SIZE
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)
-    throw new InvalidInputError('invalid limit', [{ path: 'limit', message: `1 to ${MAX_PAGE_SIZE}` }])
+    throw new InvalidInputError('invalid limit', [
+      { path: 'limit', message: `1 to ${MAX_PAGE_SIZE}`, code: 'range', vars: { max: MAX_PAGE_SIZE } },
+    ])
   const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor)
-  if (after === null) throw new InvalidInputError('invalid cursor', [{ path: 'cursor', message: 'not a cursor from this API' }])
+  if (after === null)
+    throw new InvalidInputError('invalid cursor', [{ path: 'cursor', message: 'not a cursor from this API', code: 'cursor' }])
   const page = await deps.store.list(input.tenantId, {
     limit,
     ...(input.direction ? { direction: input.direction } : {}),

@@ -1,8 +1,20 @@
 import type { ConnectionState } from '../whatsapp/connection-state'
 import type { LinkedAccount } from '../whatsapp/linked-account'
+import type { ProfilePicture } from '../whatsapp/linked-profile'
+
+/**
+ * `delete` after our own logout: Green-API notifies the logout it was asked for
+ * (`stateInstanceChanged` → notAuthorized), and that echo may be stored before the row goes, as
+ * a "link lost" entry. Entries to `notAuthorized` observed (webhook, poll, reconcile) since
+ * `ourLogoutSince` are that echo: they are replaced by the one `disconnect` entry, which starts
+ * from the state before them, so the history says who unlinked.
+ */
+export interface DeleteOptions {
+  ourLogoutSince?: Date
+}
 
 /** Why a status changed; stored on each timeline entry. */
-export type StatusSource = 'link' | 'poll' | 'webhook' | 'disconnect' | 'reconcile' | 'expire'
+export type StatusSource = 'link' | 'poll' | 'webhook' | 'disconnect' | 'reconcile' | 'expire' | 'wrong_number'
 
 /**
  * A tenant's WhatsApp provider row (`tenant_provider_configs`) as the domain sees it.
@@ -25,6 +37,11 @@ export interface ConnectionRecord {
   statusCheckedAt: Date | null
   /** Provider timestamp of the last applied webhook event. */
   lastEventAt: Date | null
+  /**
+   * When the linked account's profile (name, picture: `account.name`, `account.picture`) was
+   * last fetched; null/absent: never for this account (decision 242).
+   */
+  profileFetchedAt?: Date | null
   /** The number the current link attempt expects (E.164), or null/absent: any phone (decision 200). */
   expectedPhone?: string | null
   /** The attempt was refused: another phone scanned (only its masked form is kept). */
@@ -179,7 +196,7 @@ export interface ConnectionRepository {
    * @example
    * const deleted = await connections.delete('macrea', new Date())
    */
-  delete(tenantId: string, at: Date): Promise<ConnectionRecord | null>
+  delete(tenantId: string, at: Date, options?: DeleteOptions): Promise<ConnectionRecord | null>
 
   /**
    * Rows worth checking upstream after a restart: not `notAuthorized`, or with a link attempt
@@ -212,6 +229,16 @@ export interface ConnectionRepository {
   hasBeenAuthorized(tenantId: string): Promise<boolean>
 
   /**
+   * The history's retention (decision 259): deletes every tenant's entries older than `cutoff`,
+   * except each tenant's newest entry to `authorized`, so `hasBeenAuthorized` still knows a number
+   * was linked once (no first-link checklist for a tenant linked long ago). Returns how many went.
+   *
+   * @example
+   * const deleted = await connections.purgeStatusEventsBefore(new Date(Date.now() - 90 * 86_400_000))
+   */
+  purgeStatusEventsBefore(cutoff: Date): Promise<number>
+
+  /**
    * The link attempt's phone was not the expected one (decision 200): in one transaction, under
    * the row lock, ends the attempt (`notAuthorized`, no account, `linkExpiresAt` = null) and
    * keeps `wrongNumber.actualPhoneMasked`; appends a timeline entry when the status changed.
@@ -232,4 +259,25 @@ export interface ConnectionRepository {
    * const prefill = await connections.lastLinkedPhone('macrea')
    */
   lastLinkedPhone(tenantId: string): Promise<string | null>
+
+  /**
+   * Stores the linked account's fetched profile (decisions 240–242), in one transaction under
+   * the row lock: the name (encrypted) and the picture (encrypted, with its type and version)
+   * become `account.name` / `account.picture`, `profileFetchedAt` = `at`. Only while the row is
+   * `authorized` with that `phone` (a profile fetched for an account since unlinked or replaced
+   * is dropped: `'unchanged'`, nothing written). `'changed'` when the name or the picture
+   * changed (the caller publishes), `'missing'` when there is no row. A new account (another
+   * phone) or none drops the stored profile in `applyStatus` / `recordWrongNumber`, and the
+   * row's deletion deletes it.
+   *
+   * @example
+   * await connections.recordProfile('macrea', { phone: '+33612345678', name: 'Camille', picture, at: now })
+   */
+  recordProfile(
+    tenantId: string,
+    input: { phone: string; name: string | null; picture: ProfilePicture | null; at: Date },
+  ): Promise<StatusUpdateOutcome>
+
+  /** The stored picture of the tenant's linked account (the version `account.picture` names), or null. */
+  findProfilePicture(tenantId: string): Promise<ProfilePicture | null>
 }

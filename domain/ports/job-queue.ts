@@ -43,6 +43,7 @@ export const JOB_NAMES = [
   'wa.purge-messages',
   'wa.unlink-after-addon-end',
   'wa.apply-receipts',
+  'wa.refresh-profile',
 ] as const
 export type JobName = (typeof JOB_NAMES)[number]
 

@@ -59,6 +59,12 @@ export interface WhatsAppProvider {
   getState(creds: InstanceCredentials, options?: { once?: boolean }): Promise<ConnectionState | null>
   /** The linked account (Green-API `getWaSettings`: its phone), or null when not linked. */
   getLinkedAccount(creds: InstanceCredentials): Promise<LinkedAccount | null>
+  /**
+   * The linked account's own profile (Green-API `getContactInfo` on `<phone digits>@c.us`):
+   * its name and the upstream URL of its picture, each null when it has none. Both are PERSONAL
+   * DATA: never log them; the URL is fetched server-side only (decision 241), never shown.
+   */
+  getLinkedProfile(creds: InstanceCredentials, phoneE164: string): Promise<{ name: string | null; avatarUrl: string | null }>
   /** Pairing code for linking by phone number (Green-API `getAuthorizationCode`). */
   requestPairingCode(creds: InstanceCredentials, phoneE164: string): Promise<PairingCodeResult>
   /** Sends a text (Green-API `sendMessage`); returns the upstream message id. Never retried. */

@@ -21,6 +21,8 @@ interface FakeInstance {
   account: LinkedAccount | null
   webhook: WebhookSettings | null
   qrError?: string
+  /** The account's own profile as `getContactInfo` shows it (name, upstream picture URL). */
+  profile?: { name: string | null; avatarUrl: string | null }
   /** Messages that left (sendText / trySendText while authorized), oldest first. */
   sent: OutgoingMessageInfo[]
 }
@@ -47,6 +49,10 @@ export class FakeWhatsAppProvider implements WhatsAppProvider {
     const i = this.must(instanceId)
     i.state = state
     if (account !== undefined) i.account = typeof account === 'string' ? { phone: account } : account
+  }
+  /** The linked account's profile as Green-API's `getContactInfo` answers it. */
+  setProfile(instanceId: string, profile: { name: string | null; avatarUrl: string | null }): void {
+    this.must(instanceId).profile = profile
   }
   setQrError(instanceId: string, message: string): void {
     this.must(instanceId).qrError = message
@@ -99,6 +105,14 @@ export class FakeWhatsAppProvider implements WhatsAppProvider {
     // getWaSettings shows the phone while the account is usable or merely restricted/asleep.
     const shown = i.state === 'authorized' || i.state === 'yellowCard' || i.state === 'sleepMode'
     return shown && i.account ? { ...i.account } : null
+  }
+  async getLinkedProfile(
+    creds: InstanceCredentials,
+    phoneE164: string,
+  ): Promise<{ name: string | null; avatarUrl: string | null }> {
+    const i = this.enter('getLinkedProfile', creds, { phoneE164 })
+    const own = i.account?.phone === phoneE164 && i.state !== null && i.state !== 'notAuthorized' && i.state !== 'starting'
+    return own && i.profile ? { ...i.profile } : { name: null, avatarUrl: null }
   }
   async requestPairingCode(creds: InstanceCredentials, phoneE164: string): Promise<PairingCodeResult> {
     this.enter('requestPairingCode', creds, { phoneE164 })

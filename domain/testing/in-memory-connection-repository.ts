@@ -1,6 +1,7 @@
 import type {
   ConnectionRecord,
   ConnectionRepository,
+  DeleteOptions,
   SaveLinkAttemptInput,
   StatusEvent,
   StatusSource,
@@ -9,6 +10,8 @@ import type {
 } from '../ports/connection-repository'
 import type { ConnectionState } from '../whatsapp/connection-state'
 import { planStatusUpdate } from '../whatsapp/status-update'
+import { profileKept, withProfile, type ProfilePicture } from '../whatsapp/linked-profile'
+import { sameAccount } from '../whatsapp/linked-account'
 import { InstanceBusyError } from '../whatsapp/whatsapp.errors'
 
 export interface TimelineEntry {
@@ -24,7 +27,11 @@ export interface TimelineEntry {
 export class InMemoryConnectionRepository implements ConnectionRepository {
   readonly rows = new Map<string, ConnectionRecord>()
   readonly timeline: TimelineEntry[] = []
+  /** Entries the retention purge removed: kept in `timeline` so the others' ids (positions) stay. */
+  private readonly purged = new Set<TimelineEntry>()
   readonly lastLinked = new Map<string, string>()
+  /** Stored profile pictures by tenant (the row's `account.picture` names the version served). */
+  readonly pictures = new Map<string, ProfilePicture>()
 
   async findByTenant(tenantId: string): Promise<ConnectionRecord | null> {
     const r = this.rows.get(tenantId)
@@ -61,6 +68,7 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
       status: 'notAuthorized',
       isActive: false,
       account: null,
+      profileFetchedAt: null,
       linkStartedAt: input.linkStartedAt,
       linkExpiresAt: input.linkExpiresAt,
       statusChangedAt: input.linkStartedAt,
@@ -87,6 +95,10 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
     const plan = planStatusUpdate(current, update)
     if (plan.kind === 'stale') return { outcome: 'stale', record: { ...current } }
     const next: ConnectionRecord = { ...current, ...plan.patch }
+    if (!profileKept(current.account, next.account)) {
+      next.profileFetchedAt = null
+      this.pictures.delete(tenantId)
+    }
     if (next.status === 'authorized') {
       next.wrongNumber = null
       if (next.account) this.lastLinked.set(tenantId, next.account.phone)
@@ -145,11 +157,27 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
     return n
   }
 
-  async delete(tenantId: string, at: Date): Promise<ConnectionRecord | null> {
+  async delete(tenantId: string, at: Date, options: DeleteOptions = {}): Promise<ConnectionRecord | null> {
     const r = this.rows.get(tenantId)
     if (!r) return null
     this.rows.delete(tenantId)
-    this.timeline.push({ tenantId, instanceId: r.instanceId, from: r.status, to: 'notAuthorized', source: 'disconnect', at })
+    this.pictures.delete(tenantId)
+    let from: string = r.status
+    const since = options.ourLogoutSince
+    if (since) {
+      // Entries keep their positions (ids): an echo leaves the listing like a purged one.
+      const echoes = this.timeline.filter(
+        (e) =>
+          e.tenantId === tenantId &&
+          e.instanceId === r.instanceId &&
+          e.to === 'notAuthorized' &&
+          (e.source === 'webhook' || e.source === 'poll' || e.source === 'reconcile') &&
+          e.at >= since,
+      )
+      if (echoes[0]) from = echoes[0].from ?? r.status
+      for (const e of echoes) this.purged.add(e)
+    }
+    this.timeline.push({ tenantId, instanceId: r.instanceId, from, to: 'notAuthorized', source: 'disconnect', at })
     return { ...r }
   }
 
@@ -166,7 +194,7 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
   ): Promise<{ events: StatusEvent[]; hasMore: boolean }> {
     const all = this.timeline
       .map((e, i) => ({ e, id: i + 1 }))
-      .filter(({ e }) => e.tenantId === tenantId)
+      .filter(({ e }) => e.tenantId === tenantId && !this.purged.has(e))
       .sort((a, b) => b.e.at.getTime() - a.e.at.getTime() || b.id - a.id)
     let rest = all
     if (query.beforeId !== undefined) {
@@ -184,7 +212,26 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
   }
 
   async hasBeenAuthorized(tenantId: string): Promise<boolean> {
-    return this.timeline.some((e) => e.tenantId === tenantId && e.to === 'authorized')
+    return this.timeline.some((e) => e.tenantId === tenantId && e.to === 'authorized' && !this.purged.has(e))
+  }
+
+  async purgeStatusEventsBefore(cutoff: Date): Promise<number> {
+    const live = this.timeline.map((e, i) => ({ e, id: i + 1 })).filter(({ e }) => !this.purged.has(e))
+    // Each tenant's newest entry to `authorized` stays (same order as listStatusEvents).
+    const keep = new Map<string, { e: TimelineEntry; id: number }>()
+    for (const entry of live) {
+      if (entry.e.to !== 'authorized') continue
+      const kept = keep.get(entry.e.tenantId)
+      if (!kept || entry.e.at > kept.e.at || (entry.e.at.getTime() === kept.e.at.getTime() && entry.id > kept.id))
+        keep.set(entry.e.tenantId, entry)
+    }
+    let deleted = 0
+    for (const entry of live) {
+      if (entry.e.at >= cutoff || keep.get(entry.e.tenantId) === entry) continue
+      this.purged.add(entry.e)
+      deleted++
+    }
+    return deleted
   }
 
   async recordWrongNumber(
@@ -199,12 +246,14 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
       status: 'notAuthorized',
       isActive: false,
       account: null,
+      profileFetchedAt: null,
       linkExpiresAt: null,
       statusCheckedAt: input.at,
       statusChangedAt: current.status === 'notAuthorized' ? current.statusChangedAt : input.at,
       wrongNumber: { expectedPhone: current.expectedPhone ?? '', actualPhoneMasked: input.actualPhoneMasked },
     }
     this.rows.set(tenantId, next)
+    this.pictures.delete(tenantId)
     if (current.status !== 'notAuthorized') {
       this.timeline.push({
         tenantId,
@@ -220,5 +269,29 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
 
   async lastLinkedPhone(tenantId: string): Promise<string | null> {
     return this.lastLinked.get(tenantId) ?? null
+  }
+
+  async recordProfile(
+    tenantId: string,
+    input: { phone: string; name: string | null; picture: ProfilePicture | null; at: Date },
+  ): Promise<StatusUpdateOutcome> {
+    const current = this.rows.get(tenantId)
+    if (!current) return { outcome: 'missing' }
+    if (current.status !== 'authorized' || current.account?.phone !== input.phone)
+      return { outcome: 'unchanged', record: { ...current } }
+    const account = withProfile(current.account, input)
+    const next: ConnectionRecord = { ...current, account, profileFetchedAt: input.at }
+    this.rows.set(tenantId, next)
+    if (input.picture) this.pictures.set(tenantId, { ...input.picture, bytes: new Uint8Array(input.picture.bytes) })
+    else this.pictures.delete(tenantId)
+    if (sameAccount(account, current.account)) return { outcome: 'unchanged', record: { ...next } }
+    return { outcome: 'changed', previous: { ...current }, record: { ...next } }
+  }
+
+  async findProfilePicture(tenantId: string): Promise<ProfilePicture | null> {
+    const row = this.rows.get(tenantId)
+    const picture = this.pictures.get(tenantId)
+    if (!row?.account?.picture || !picture || picture.version !== row.account.picture) return null
+    return { ...picture, bytes: new Uint8Array(picture.bytes) }
   }
 }

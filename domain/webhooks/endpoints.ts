@@ -87,7 +87,12 @@ export async function createWebhookEndpoint(
   const existing = await deps.store.listEndpoints(input.tenantId)
   if (existing.length >= deps.config.maxEndpoints) {
     throw new InvalidInputError(`At most ${deps.config.maxEndpoints} webhook endpoints per tenant`, [
-      { path: 'url', message: `limit of ${deps.config.maxEndpoints} endpoints reached: delete one first` },
+      {
+        path: 'url',
+        message: `limit of ${deps.config.maxEndpoints} endpoints reached: delete one first`,
+        code: 'endpointLimit',
+        vars: { max: deps.config.maxEndpoints },
+      },
     ])
   }
   const check = await deps.transport.checkTarget(input.url)

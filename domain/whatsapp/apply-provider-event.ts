@@ -46,7 +46,11 @@ function eventTime(event: unknown, now: Date): Date {
     raw <= nowSeconds + EVENT_MAX_AHEAD_SECONDS
   if (!inRange) {
     throw new InvalidInputError('Webhook timestamp out of range', [
-      { path: 'timestamp', message: 'must be integer Unix seconds within the last 24 hours (at most 5 minutes ahead)' },
+      {
+        path: 'timestamp',
+        message: 'must be integer Unix seconds within the last 24 hours (at most 5 minutes ahead)',
+        code: 'timestamp',
+      },
     ])
   }
   return new Date(raw * 1000)

@@ -37,6 +37,8 @@ export async function disconnect(
         return { result: { alreadyDisconnected: true }, details: { alreadyDisconnected: true } }
       }
 
+      // Green-API echoes the logout we ask for; entries it leaves are ours (DeleteOptions).
+      const ourLogoutSince = deps.clock.now()
       let logout: 'ok' | 'failed' = 'ok'
       let logoutError: unknown
       try {
@@ -60,7 +62,7 @@ export async function disconnect(
         }
       }
 
-      await recordUnlinked(deps, tenantId)
+      await recordUnlinked(deps, tenantId, { ourLogoutSince })
       const instance = await deps.instances.findById(record.instanceId)
       // A failed logout leaves the phone linked upstream: quarantine the instance so the next
       // tenant cannot inherit this tenant's WhatsApp session (see prepareLinkAttempt).

@@ -35,6 +35,7 @@ export {
   getStatusHistory,
   hasEverLinked,
   MAX_HISTORY_PAGE,
+  purgeOldStatusEvents,
   STATUS_ADVICE,
   STATUS_REASONS,
   STATUS_SOURCES,
@@ -43,3 +44,17 @@ export {
   type StatusReason,
 } from './status-history'
 export { derivePhase, type LinkPhase } from './connection-machine'
+export {
+  PROFILE_IMAGE_TYPES,
+  PROFILE_REFRESH_MS,
+  getProfilePicture,
+  imageTypeOf,
+  profileDue,
+  profileKept,
+  profileRefreshQueue,
+  refreshLinkedProfile,
+  withProfile,
+  type ProfileImageType,
+  type ProfilePicture,
+  type ProfileRefreshResult,
+} from './linked-profile'

@@ -74,9 +74,10 @@ export async function deleteNumber(
         if (record) await recordUnlinked(deps, tenantId)
         return { result: { alreadyDeleted: true }, details: { alreadyDeleted: true } }
       }
+      const ourLogoutSince = deps.clock.now()
       const logout = await logoutBestEffort(deps, tenantId, instance, record)
       await partner.deleteInstance(instance.id)
-      await recordUnlinked(deps, tenantId)
+      await recordUnlinked(deps, tenantId, { ourLogoutSince })
       await deps.instances.remove(instance.id, tenantId)
       return { result: { alreadyDeleted: false }, details: { instanceId: instance.id, logout } }
     },

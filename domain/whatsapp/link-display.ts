@@ -24,6 +24,8 @@ export interface LinkDisplayInput {
   actor: Actor
   publicUrl: string
   ip?: string
+  /** The number the attempt expects (decision 200); absent on a renewal: the attempt keeps its own. */
+  expectedPhone?: string
 }
 
 /** The admin clicked "link with a QR code" (or "new QR code"): show it, re-arm the renewals. */

@@ -10,6 +10,17 @@ import { z } from 'zod'
 export const LinkedAccountSchema = z.object({
   /** E.164 with `+`. Personal data: never logged at info level. */
   phone: z.string(),
+  /**
+   * The account's WhatsApp profile name (Green-API `getContactInfo` on its own chat), when known.
+   * PERSONAL DATA: stored encrypted, never logged.
+   */
+  name: z.string().optional(),
+  /**
+   * Version of the account's profile picture as we store and serve it from our own origin
+   * (`GET /api/wa/profile-picture?v=…`, decision 240): a digest of the bytes, never the
+   * upstream URL. Absent: no picture.
+   */
+  picture: z.string().optional(),
 })
 
 export type LinkedAccount = z.output<typeof LinkedAccountSchema>

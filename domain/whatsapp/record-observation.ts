@@ -1,4 +1,10 @@
-import type { ConnectionRecord, StatusSource, StatusUpdate, StatusUpdateOutcome } from '../ports/connection-repository'
+import type {
+  ConnectionRecord,
+  DeleteOptions,
+  StatusSource,
+  StatusUpdate,
+  StatusUpdateOutcome,
+} from '../ports/connection-repository'
 import { statusOf } from './get-connection-status'
 import type { WhatsAppDeps } from './whatsapp-deps'
 import { credentialsOf, errorSummary } from './use-case-helpers'
@@ -25,15 +31,59 @@ export async function recordObservation(
   if (result.outcome === 'changed') await publish(deps, tenantId, result.record)
   countIfLinked(deps, update.source, result)
   await resumeSendsIfAuthorized(deps, result)
+  await refreshProfileIfNewlyLinked(deps, tenantId, result)
   return result
+}
+
+/**
+ * Stores the linked account's fetched profile (the `wa.refresh-profile` job, decision 242) and,
+ * when the name or picture changed, announces the status like any other change (the connected
+ * card shows them at once).
+ */
+export async function recordProfile(
+  deps: WhatsAppDeps,
+  tenantId: string,
+  input: Parameters<WhatsAppDeps['connections']['recordProfile']>[1],
+): Promise<StatusUpdateOutcome> {
+  const result = await deps.connections.recordProfile(tenantId, input)
+  if (result.outcome === 'changed') await publish(deps, tenantId, result.record)
+  return result
+}
+
+/**
+ * Asks for the linked account's profile in the background (decision 242), best effort: the
+ * reconcile asks again while the row has none or it is a day old.
+ */
+export async function requestProfileRefresh(deps: WhatsAppDeps, tenantId: string): Promise<void> {
+  if (!deps.profileRefresh) return
+  try {
+    await deps.profileRefresh.request(tenantId)
+  } catch (err) {
+    deps.logger.warn({ tenantId, err: errorSummary(err) }, 'profile refresh request failed')
+  }
+}
+
+/**
+ * On link (the stored state became `authorized`, or another account is now linked), the
+ * account's profile is fetched in the background: never inside the request that saw the link.
+ */
+async function refreshProfileIfNewlyLinked(deps: WhatsAppDeps, tenantId: string, written: StatusUpdateOutcome): Promise<void> {
+  if (written.outcome !== 'changed' || written.record.status !== 'authorized' || !written.record.account) return
+  const samePhone = written.previous.account?.phone === written.record.account.phone
+  if (written.previous.status === 'authorized' && samePhone) return
+  await requestProfileRefresh(deps, tenantId)
 }
 
 /**
  * The tenant unlinked (disconnect): deletes the row with its timeline entry, then announces
  * `notAuthorized`. Returns the deleted row, or null when there was none (nothing announced).
  */
-export async function recordUnlinked(deps: WhatsAppDeps, tenantId: string): Promise<ConnectionRecord | null> {
-  const deleted = await deps.connections.delete(tenantId, deps.clock.now())
+export async function recordUnlinked(
+  deps: WhatsAppDeps,
+  tenantId: string,
+  options: DeleteOptions = {},
+): Promise<ConnectionRecord | null> {
+  const deleted = await deps.connections.delete(tenantId, deps.clock.now(), options)
   if (deleted) await publish(deps, tenantId, null)
   return deleted
 }

@@ -5,6 +5,8 @@ import type { WhatsAppDeps } from './whatsapp-deps'
 import { credentialsOf, errorSummary, mapWithConcurrency } from './use-case-helpers'
 import { refreshFromUpstream } from './refresh-from-upstream'
 import { releaseExpiredClaim } from './lifecycle'
+import { profileDue } from './linked-profile'
+import { requestProfileRefresh } from './record-observation'
 
 export interface RefreshReport {
   /** Upstream state checks made (this process won the instance's lease). */
@@ -23,7 +25,8 @@ interface Check {
  * One pass of the background refresher (run by every app process on a short timer): the rows
  * with work due (`listDueForRefresh`: link attempts first, then linked rows) get, by phase,
  * - `linking`: a state check every `attemptPollIntervalMs`,
- * - `connected` / `degraded`: a reconcile once the state is older than `reconcileIntervalMs`,
+ * - `connected` / `degraded`: a reconcile once the state is older than `reconcileIntervalMs`
+ *   (and, still `authorized` with a profile never fetched or a day old, a profile refresh job),
  * - `linkExpired`: the expiry recorded once (shared mode: the instance released), then nothing,
  * each upstream check single-flight per instance across processes (the poll lease), so
  * Green-API sees at most one call per interval however many processes and pollers there are.
@@ -83,6 +86,9 @@ export async function refreshDueStates(deps: WhatsAppDeps): Promise<RefreshRepor
     try {
       const state = await deps.provider.getState(credentialsOf(deps, row), { once: true })
       if (state === null) return // instance still being created upstream: nothing to learn
+      // Still linked, with no profile yet or one a day old: fetched again in the background (decision 242).
+      if (source === 'reconcile' && state === 'authorized' && profileDue(row, now))
+        await requestProfileRefresh(deps, row.tenantId)
       // Same state, and no account to fetch: bookkeeping only, written with the others below.
       if (state === row.status && (state !== 'authorized' || row.account)) {
         unchanged.push({ tenantId: row.tenantId, status: state })

@@ -34,7 +34,8 @@ export async function requestPairingCode(
     async () => {
       await requireWhatsAppEnabled(deps, { tenantId })
       const phone = PhoneNumberSchema.safeParse(input.phoneNumber)
-      if (!phone.success) throw new InvalidInputError('invalid phone number', [{ path: 'phoneNumber', message: 'must be E.164' }])
+      if (!phone.success)
+        throw new InvalidInputError('invalid phone number', [{ path: 'phoneNumber', message: 'must be E.164', code: 'phone' }])
       await enforceRateLimit(deps, `wa:pairing:${tenantId}`, deps.config.rateLimits.pairingCode)
       const prepared = await prepareLinkAttempt(deps, {
         tenantId,

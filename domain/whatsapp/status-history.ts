@@ -35,6 +35,7 @@ export const STATUS_SOURCES = [
   'disconnect',
   'reconcile',
   'expire',
+  'wrong_number',
 ] as const satisfies readonly StatusSource[]
 
 /** Why an entry of the history happened, in words a user reads (`wa.history.reason.<code>`). */
@@ -49,6 +50,7 @@ export const STATUS_REASONS = [
   'restricted',
   'banned',
   'phone_offline',
+  'wrong_number',
 ] as const
 export type StatusReason = (typeof STATUS_REASONS)[number]
 
@@ -56,6 +58,7 @@ export type StatusReason = (typeof STATUS_REASONS)[number]
 export function reasonOf(e: { from: ConnectionState | null; to: ConnectionState; source: StatusSource }): StatusReason {
   if (e.source === 'disconnect') return 'disconnected'
   if (e.source === 'expire') return 'link_expired'
+  if (e.source === 'wrong_number') return 'wrong_number'
   switch (e.to) {
     case 'authorized':
       return e.from === null || e.from === 'notAuthorized' ? 'linked' : 'back_online'
@@ -117,13 +120,29 @@ export async function getStatusHistory(
   await requireWhatsAppOrGrace(deps, { tenantId: input.tenantId })
   const limit = input.limit ?? DEFAULT_HISTORY_PAGE
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_PAGE)
-    throw new InvalidInputError('invalid limit', [{ path: 'limit', message: `1 to ${MAX_HISTORY_PAGE}` }])
+    throw new InvalidInputError('invalid limit', [
+      { path: 'limit', message: `1 to ${MAX_HISTORY_PAGE}`, code: 'range', vars: { max: MAX_HISTORY_PAGE } },
+    ])
   const beforeId = input.cursor === undefined ? undefined : decodeHistoryCursor(input.cursor)
   if (beforeId === null)
-    throw new InvalidInputError('invalid cursor', [{ path: 'cursor', message: 'not a cursor from this API' }])
+    throw new InvalidInputError('invalid cursor', [{ path: 'cursor', message: 'not a cursor from this API', code: 'cursor' }])
   const page = await deps.connections.listStatusEvents(input.tenantId, { limit, ...(beforeId ? { beforeId } : {}) })
   const last = page.events[page.events.length - 1]
   return { entries: page.events.map(entryOf), nextCursor: page.hasMore && last ? encodeHistoryCursor(last.id) : null }
+}
+
+/**
+ * The scheduled retention purge of the history (nightly, with the messages' purge): entries older
+ * than `statusEventsRetentionDays` go, but each tenant keeps its newest `authorized` entry
+ * (decision 259).
+ */
+export async function purgeOldStatusEvents(
+  deps: Pick<WhatsAppDeps, 'connections' | 'clock' | 'config' | 'logger'>,
+): Promise<{ deleted: number }> {
+  const days = deps.config.statusEventsRetentionDays
+  const deleted = await deps.connections.purgeStatusEventsBefore(new Date(deps.clock.now().getTime() - days * 86_400_000))
+  deps.logger.info({ deleted, retentionDays: days }, 'status events purged')
+  return { deleted }
 }
 
 /**

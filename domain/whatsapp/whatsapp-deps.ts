@@ -11,6 +11,8 @@ import type { Logger } from '../ports/logger'
 import type { RateLimiter } from '../ports/rate-limiter'
 import type { SecretGenerator } from '../ports/secret-generator'
 import type { StatusPublisher } from '../ports/status-publisher'
+import type { ProfilePictureFetcher } from '../ports/profile-picture-fetcher'
+import type { ProfileRefreshQueue } from '../ports/profile-refresh'
 import type { SendQueueWaker } from '../ports/send-queue'
 import type { WhatsAppPartnerProvider, WhatsAppProvider } from '../ports/whatsapp-provider'
 
@@ -78,6 +80,8 @@ export interface WhatsAppConfig {
    * allowed meanwhile); then a scheduled job unlinks it (decision 169).
    */
   addonGraceDays: number
+  /** `WA_STATUS_EVENTS_RETENTION_DAYS`: status history entries older than this are purged nightly (decision 259). */
+  statusEventsRetentionDays: number
 }
 
 export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
@@ -98,6 +102,7 @@ export const DEFAULT_WHATSAPP_CONFIG: WhatsAppConfig = {
   logoutRetry: { baseDelayMs: 30_000, maxDelayMs: 30 * 60_000, maxFailures: 5, leaseMs: 60_000 },
   reconcileConcurrency: 4,
   addonGraceDays: 7,
+  statusEventsRetentionDays: 90,
 }
 
 /** Everything the WhatsApp use cases talk to. Built once by `app/services.server.ts`. */
@@ -119,6 +124,13 @@ export interface WhatsAppDeps {
   events: EventSink
   /** Wakes an instance's outbound send queue when its state becomes `authorized` (decision 171). */
   sendQueue: SendQueueWaker
+  /**
+   * Asks for the linked account's profile to be fetched in the background (on link, and daily
+   * by the reconcile; decision 242). Absent: profiles are never fetched.
+   */
+  profileRefresh?: ProfileRefreshQueue
+  /** Downloads profile pictures server-side (decision 241). Absent: names only, no pictures. */
+  pictures?: ProfilePictureFetcher
   secrets: SecretGenerator
   ids: IdGenerator
   logger: Logger

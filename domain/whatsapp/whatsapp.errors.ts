@@ -24,6 +24,8 @@ export type DomainErrorCode =
   | 'REBOOT_NOT_NEEDED'
   | 'PARTNER_MODE_ONLY'
   | 'WRONG_NUMBER'
+  // The linked account's profile (decision 240)
+  | 'PROFILE_PICTURE_NOT_FOUND'
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode
@@ -112,11 +114,29 @@ export class MessageNotFoundError extends DomainError {
     super('MESSAGE_NOT_FOUND', 'No such message')
   }
 }
+/**
+ * One field's problem. `code` names the text the app shows (`api.issue.<code>` in the caller's
+ * language, with `vars`); `message` is the English fallback for logs and callers without texts
+ * (decision 256: the domain holds no user-facing text).
+ */
+export interface DomainIssue {
+  path: string
+  message: string
+  code?: string
+  vars?: Record<string, string | number>
+}
+
 export class InvalidInputError extends DomainError {
-  readonly issues: { path: string; message: string }[]
-  constructor(message: string, issues: { path: string; message: string }[] = []) {
+  readonly issues: DomainIssue[]
+  constructor(message: string, issues: DomainIssue[] = []) {
     super('VALIDATION_FAILED', message)
     this.issues = issues
+  }
+}
+/** No stored profile picture for this tenant's linked account (another tenant's included). */
+export class ProfilePictureNotFoundError extends DomainError {
+  constructor() {
+    super('PROFILE_PICTURE_NOT_FOUND', 'No profile picture')
   }
 }
 /** Webhook for an unknown instance or with a missing/wrong token. The edge answers 401. */
@@ -138,12 +158,12 @@ export class WebhookEndpointNotFoundError extends DomainError {
  * says why, as `invalid_url` | `https_required` | `private_address` | `unresolvable`.
  */
 export class WebhookUrlRefusedError extends DomainError {
-  readonly issues: { path: string; message: string }[]
+  readonly issues: DomainIssue[]
   readonly reason: string
   constructor(reason: string, explanation: string) {
     super('WEBHOOK_URL_REFUSED', `Webhook URL refused: ${reason}`)
     this.reason = reason
-    this.issues = [{ path: 'url', message: `${reason}: ${explanation}` }]
+    this.issues = [{ path: 'url', message: `${reason}: ${explanation}`, code: `url.${reason}` }]
   }
 }
 

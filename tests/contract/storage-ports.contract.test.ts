@@ -88,7 +88,10 @@ const WORLDS: Array<{ name: string; create(): Promise<World> }> = [
       await sql`delete from graphile_worker._private_jobs`.execute(db)
       const clock = new ManualClock()
       return {
-        connections: new KyselyConnectionRepository(db),
+        connections: new KyselyConnectionRepository(
+          db,
+          new AesGcmCredentialVault(parseEncryptionKeys({ WA_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS })),
+        ),
         instances: new KyselyInstanceAllocator(db),
         features: new KyselyFeatureStore(db),
         limiter: new KyselyRateLimiter(db, { clock }),
@@ -175,6 +178,8 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
         status: 'notAuthorized',
         isActive: false,
         account: null,
+        // The linked account's profile (decision 242): never fetched.
+        profileFetchedAt: null,
         linkStartedAt: T0,
         linkExpiresAt: at(300),
         statusChangedAt: T0,
@@ -244,6 +249,56 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       expect((await w.connections.listStatusEvents(other, { limit: 10 })).events.map((e) => e.source)).toEqual(['link'])
     })
 
+    it('delete after our own logout: its echo (to notAuthorized, observed since the logout) becomes the one disconnect entry', async () => {
+      const { tenantId } = await linking()
+      await w.connections.applyStatus(tenantId, { status: 'authorized', checkedAt: at(10), source: 'webhook' })
+      // Our logout starts at +20 s; Green-API's notification of it is stored at +21 s.
+      await w.connections.applyStatus(tenantId, { status: 'notAuthorized', checkedAt: at(21), source: 'webhook' })
+      await w.connections.delete(tenantId, at(22), { ourLogoutSince: at(20) })
+      const events = (await w.connections.listStatusEvents(tenantId, { limit: 10 })).events
+      expect(events.map(({ from, to, source }) => ({ from, to, source }))).toEqual([
+        { from: 'authorized', to: 'notAuthorized', source: 'disconnect' },
+        { from: 'notAuthorized', to: 'authorized', source: 'webhook' },
+        { from: null, to: 'notAuthorized', source: 'link' },
+      ])
+
+      // A loss observed before the logout started is the phone's own, and stays.
+      const other = (await linking()).tenantId
+      await w.connections.applyStatus(other, { status: 'authorized', checkedAt: at(10), source: 'webhook' })
+      await w.connections.applyStatus(other, { status: 'notAuthorized', checkedAt: at(15), source: 'poll' })
+      await w.connections.delete(other, at(22), { ourLogoutSince: at(20) })
+      expect(
+        (await w.connections.listStatusEvents(other, { limit: 10 })).events.map((e) => `${e.from}>${e.to}:${e.source}`),
+      ).toEqual([
+        'notAuthorized>notAuthorized:disconnect',
+        'authorized>notAuthorized:poll',
+        'notAuthorized>authorized:webhook',
+        'null>notAuthorized:link',
+      ])
+    })
+
+    it('purgeStatusEventsBefore: entries before the cutoff go, across tenants, except each tenant’s newest `authorized`', async () => {
+      const { tenantId } = await linking()
+      await w.connections.applyStatus(tenantId, { status: 'authorized', checkedAt: at(10), source: 'webhook' })
+      await w.connections.applyStatus(tenantId, { status: 'yellowCard', checkedAt: at(15), source: 'poll' })
+      await w.connections.applyStatus(tenantId, { status: 'authorized', checkedAt: at(20), source: 'poll' })
+      await w.connections.applyStatus(tenantId, { status: 'sleepMode', checkedAt: at(30), source: 'poll' })
+      const never = (await linking()).tenantId
+      const shape = async (id: string) =>
+        (await w.connections.listStatusEvents(id, { limit: 10 })).events.map((e) => `${e.to}@${e.at.getTime() - T0.getTime()}`)
+
+      // T0 (link), +10 s (authorized), +15 s go; +20 s (the newest `authorized`) and +30 s stay.
+      expect(await w.connections.purgeStatusEventsBefore(at(25))).toBe(4)
+      expect(await shape(tenantId)).toEqual(['sleepMode@30000', 'authorized@20000'])
+      expect(await w.connections.hasBeenAuthorized(tenantId)).toBe(true)
+      expect(await shape(never)).toEqual([])
+      expect(await w.connections.hasBeenAuthorized(never)).toBe(false)
+      // Later cutoffs keep the one `authorized` entry; nothing newer than the cutoff goes.
+      expect(await w.connections.purgeStatusEventsBefore(at(3600))).toBe(1)
+      expect(await shape(tenantId)).toEqual(['authorized@20000'])
+      expect(await w.connections.purgeStatusEventsBefore(at(3600))).toBe(0)
+    })
+
     it('applyStatus: a change writes and appends; the same answer only moves the check time; an older event is stale; no row is missing', async () => {
       const { tenantId } = await linking()
       const linked = await w.connections.applyStatus(tenantId, {
@@ -291,6 +346,79 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       expect(
         await w.connections.applyStatus(await w.newTenant(), { status: 'authorized', checkedAt: at(1), source: 'poll' }),
       ).toEqual({ outcome: 'missing' })
+    })
+
+    it('recordProfile: name and picture join the account while it is linked; another phone or a disconnect drops them', async () => {
+      const { tenantId } = await linking()
+      const phone = '+33612345678'
+      const picture = {
+        bytes: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]),
+        contentType: 'image/png' as const,
+        version: 'v1abc',
+      }
+      // Not linked yet: a profile fetched meanwhile is dropped.
+      expect((await w.connections.recordProfile(tenantId, { phone, name: 'Camille', picture, at: at(1) })).outcome).toBe(
+        'unchanged',
+      )
+      expect(await w.connections.findProfilePicture(tenantId)).toBeNull()
+      await w.connections.applyStatus(tenantId, {
+        status: 'authorized',
+        account: { phone },
+        checkedAt: at(10),
+        source: 'webhook',
+      })
+
+      const stored = await w.connections.recordProfile(tenantId, { phone, name: 'Camille', picture, at: at(20) })
+      expect(stored.outcome).toBe('changed')
+      const record = (await w.connections.findByTenant(tenantId))!
+      expect(record.account).toEqual({ phone, name: 'Camille', picture: 'v1abc' })
+      expect(record.profileFetchedAt).toEqual(at(20))
+      expect(await w.connections.findProfilePicture(tenantId)).toEqual(picture)
+      // Same profile a day later: only the fetch time moves.
+      const again = await w.connections.recordProfile(tenantId, { phone, name: 'Camille', picture, at: at(90_000) })
+      expect(again).toEqual({ outcome: 'unchanged', record: { ...record, profileFetchedAt: at(90_000) } })
+      // Another account's profile (a phone since replaced) is dropped.
+      expect(
+        (await w.connections.recordProfile(tenantId, { phone: '+33600000000', name: 'X', picture: null, at: at(90_001) }))
+          .outcome,
+      ).toBe('unchanged')
+      expect((await w.connections.findByTenant(tenantId))!.account).toEqual({ phone, name: 'Camille', picture: 'v1abc' })
+      // A webhook knows the phone only: the profile stays.
+      await w.connections.applyStatus(tenantId, {
+        status: 'yellowCard',
+        account: { phone },
+        checkedAt: at(90_010),
+        source: 'webhook',
+      })
+      expect((await w.connections.findByTenant(tenantId))!.account).toEqual({ phone, name: 'Camille', picture: 'v1abc' })
+      await w.connections.applyStatus(tenantId, { status: 'authorized', checkedAt: at(90_011), source: 'poll' })
+      // No picture any more: gone from the account and from storage.
+      expect(
+        (await w.connections.recordProfile(tenantId, { phone, name: 'Camille', picture: null, at: at(90_020) })).outcome,
+      ).toBe('changed')
+      expect((await w.connections.findByTenant(tenantId))!.account).toEqual({ phone, name: 'Camille' })
+      expect(await w.connections.findProfilePicture(tenantId)).toBeNull()
+      await w.connections.recordProfile(tenantId, { phone, name: 'Camille', picture, at: at(90_030) })
+
+      // Another phone: the profile belonged to the old account.
+      await w.connections.applyStatus(tenantId, {
+        status: 'authorized',
+        account: { phone: '+33698765432' },
+        checkedAt: at(90_040),
+        source: 'poll',
+      })
+      const replaced = (await w.connections.findByTenant(tenantId))!
+      expect(replaced.account).toEqual({ phone: '+33698765432' })
+      expect(replaced.profileFetchedAt).toBeNull()
+      expect(await w.connections.findProfilePicture(tenantId)).toBeNull()
+
+      await w.connections.recordProfile(tenantId, { phone: '+33698765432', name: 'Dominique', picture, at: at(90_050) })
+      expect(await w.connections.findProfilePicture(tenantId)).toEqual(picture)
+      await w.connections.delete(tenantId, at(90_060))
+      expect(await w.connections.findProfilePicture(tenantId)).toBeNull()
+      expect(await w.connections.recordProfile(tenantId, { phone, name: 'Camille', picture, at: at(90_070) })).toEqual({
+        outcome: 'missing',
+      })
     })
 
     it('an expired attempt is recorded once per attempt; a new attempt may expire again', async () => {

@@ -16,6 +16,8 @@ interface Upstream {
   provider: WhatsAppProvider
   /** An instance whose account is linked to `phone`, then put in `state` upstream. */
   instanceIn(state: ConnectionState | null, phone: string): InstanceCredentials
+  /** The linked account's profile name upstream (its picture: one the upstream serves). */
+  setProfileName(creds: InstanceCredentials, name: string): void
 }
 
 const sim = new GreenApiSimulator({ publicUrl: 'http://app.example.test', deliverWebhook: async () => {}, rateLimits: false })
@@ -38,6 +40,9 @@ const IMPLEMENTATIONS: Array<{ name: string; upstream: () => Upstream }> = [
           fake.setState(instanceId, state)
           return { instanceId, apiToken: 'token', apiUrl: greenApiTestApiUrl(instanceId) }
         },
+        setProfileName(creds, name) {
+          fake.setProfile(creds.instanceId, { name, avatarUrl: 'https://pps.whatsapp.net/v/t61/simulated.jpg' })
+        },
       }
     },
   },
@@ -55,6 +60,9 @@ const IMPLEMENTATIONS: Array<{ name: string; upstream: () => Upstream }> = [
         sim.authorize(c.instanceId, phone)
         sim.setState(c.instanceId, state)
         return { instanceId: c.instanceId, apiToken: c.apiToken, apiUrl: greenApiTestApiUrl(c.instanceId) }
+      },
+      setProfileName(creds, name) {
+        sim.setProfile(creds.instanceId, { name, avatar: 'image' })
       },
     }),
   },
@@ -91,6 +99,15 @@ describe.each(IMPLEMENTATIONS)('WhatsAppProvider port: $name', ({ upstream }) =>
       expect(await u.provider.getLinkedAccount(creds)).toEqual(phoneShown ? { phone } : null)
     },
   )
+
+  it("getLinkedProfile: the account's own chat has its name and an https picture URL; another chat has neither", async () => {
+    const creds = u.instanceIn('authorized', '+33612345681')
+    u.setProfileName(creds, 'Camille Martin')
+    const own = await u.provider.getLinkedProfile(creds, '+33612345681')
+    expect(own.name).toBe('Camille Martin')
+    expect(own.avatarUrl).toMatch(/^https:\/\/[^/]+\//)
+    expect(await u.provider.getLinkedProfile(creds, '+33698765432')).toEqual({ name: null, avatarUrl: null })
+  })
 
   it('logout unlinks: the state becomes notAuthorized and a QR can be requested', async () => {
     const creds = u.instanceIn('authorized', '+33612345679')

@@ -8,6 +8,7 @@ import {
   expectAccessible,
   newContext,
   scanWithPhone,
+  connectByQr,
   shoot,
   signIn,
   sql,
@@ -91,7 +92,7 @@ describe('settings page with JavaScript', () => {
     page.removeAllListeners('response')
 
     // Connect: the QR appears with its countdown, the steps and the "new QR" button.
-    await page.getByRole('button', { name: 'Connecter mon WhatsApp' }).click()
+    await connectByQr(page)
     await expect.poll(() => statusLine(page).textContent(), { timeout: 10_000 }).toContain('En attente de connexion...')
     const scanUrl = await decodeQr(page)
     expect(scanUrl).toMatch(new RegExp(`^${server.url}/dev/simulator/scan/\\d+/`))
@@ -131,6 +132,10 @@ describe('settings page with JavaScript', () => {
     const row = page.locator(`tr[data-message-id="${await testStatus.getAttribute('data-message-id')}"]`)
     await expect.poll(() => row.locator('td[data-status]').getAttribute('data-status'), { timeout: 10_000 }).toBe('read')
     expect(await row.textContent()).toContain('+33 6 •• •• 33 44')
+    // Its text keeps off the card's border, with the same inner padding as the history card's.
+    const padding = (selector: string) => page.locator(selector).evaluate((el) => getComputedStyle(el).padding)
+    expect(await padding('.wa-messages')).toBe(await padding('.wa-history'))
+    expect(await padding('.wa-messages')).not.toBe('0px')
     await expectAccessible(page, 'connected, test sent')
     await shoot(page, 'connected-test-sent-fr')
 
@@ -213,7 +218,30 @@ describe('settings page without JavaScript', () => {
     await signIn(page, server.url, ADMIN)
     await expectNotConnected(page)
 
-    await page.getByRole('button', { name: 'Connecter mon WhatsApp' }).click()
+    // The right phone (decision 200): another phone than the expected one scans; the page (its
+    // meta refresh) says so with the masked number, nothing is linked, the field keeps the number.
+    await connectByQr(page, { expected: '06 12 34 56 78' })
+    await page.waitForURL((u) => u.pathname === '/settings/whatsapp')
+    await scanWithPhone(await decodeQr(page), '+33699887766')
+    await page.getByText('Ce n’est pas le bon numéro').waitFor({ timeout: 8_000 })
+    await page
+      .getByText('Le téléphone +33 6 •• •• 77 66 a scanné le code alors que +33612345678 était attendu.', { exact: false })
+      .waitFor()
+    expect(await page.getByLabel('Numéro attendu (facultatif)').inputValue()).toBe('+33612345678')
+    await expectNotConnected(page)
+    // The notice is the stored outcome, not a flash: another browser, with JavaScript, shows it
+    // too. (The picture is taken there: a full-page screenshot of the no-JS document brought in
+    // by the meta refresh hung in headless Chromium, now and then.)
+    const other = await newContext(browser)
+    const otherPage = await other.newPage()
+    await signIn(otherPage, server.url, ADMIN)
+    await otherPage.getByText('Ce n’est pas le bon numéro').waitFor()
+    expect(await otherPage.getByLabel('Numéro attendu (facultatif)').inputValue()).toBe('+33612345678')
+    await shoot(otherPage, 'wrong-number-fr')
+    await other.close()
+
+    // Cleared, as the hint says: any phone may link.
+    await connectByQr(page)
     await page.waitForURL((u) => u.pathname === '/settings/whatsapp')
     await expect.poll(() => statusLine(page).textContent(), { timeout: 10_000 }).toContain('En attente de connexion...')
     expect(await page.locator('noscript').first().innerHTML()).toContain('http-equiv="refresh"')
@@ -252,7 +280,7 @@ describe('settings page on a phone (375 px)', () => {
     const noHorizontalScroll = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)
     expect(await noHorizontalScroll()).toBe(true)
     await shoot(page, 'not-connected-fr-mobile')
-    await page.getByRole('button', { name: 'Connecter mon WhatsApp' }).click()
+    await connectByQr(page)
     const scanUrl = await decodeQr(page)
     expect(await noHorizontalScroll()).toBe(true)
     await shoot(page, 'waiting-qr-fr-mobile')

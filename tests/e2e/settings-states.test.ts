@@ -4,12 +4,14 @@ import { AesGcmCredentialVault } from '../../adapters/crypto/aes-gcm-credential-
 import { parseEncryptionKeys } from '../../adapters/crypto/encryption-keys'
 import { langCookie } from '../../app/utils/lang.server'
 import { WEBHOOK_TOKEN_LOCATION } from '../../domain/whatsapp'
+import { SIM_PROFILE_NAME } from '../../adapters/green-api/simulator'
 import {
   MOBILE,
   decodeQr,
   expectAccessible,
   newContext,
   scanWithPhone,
+  connectByQr,
   shoot,
   signIn,
   sql,
@@ -109,7 +111,7 @@ describe('enabled tenant in English, members, degraded states', () => {
     await expectAccessible(page, 'not connected (en)')
     await shoot(page, 'not-connected-en')
 
-    await page.getByRole('button', { name: 'Connect my WhatsApp' }).click()
+    await connectByQr(page, { en: true })
     await waitStatus(page, 'Waiting for connection...')
     await page.getByRole('button', { name: 'Generate a new QR code' }).waitFor()
     await shoot(page, 'waiting-qr-en')
@@ -118,6 +120,20 @@ describe('enabled tenant in English, members, degraded states', () => {
     await page.getByRole('button', { name: 'Send a test' }).waitFor()
     await expectAccessible(page, 'connected (en)')
     await shoot(page, 'connected-en')
+
+    // The linked account's profile (decision 240): fetched in the background, pushed to the page,
+    // the picture loaded from our own origin (the CSP's img-src 'self' would block any other).
+    await page.locator('.wa-profile-name').getByText(SIM_PROFILE_NAME, { exact: true }).waitFor({ timeout: 10_000 })
+    const avatar = page.getByRole('img', { name: `WhatsApp profile picture of ${SIM_PROFILE_NAME}` })
+    await avatar.waitFor()
+    await expect
+      .poll(() => avatar.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: 5_000 })
+      .toBeGreaterThan(0)
+    const src = await avatar.evaluate((img: HTMLImageElement) => ({ src: img.currentSrc, origin: window.location.origin }))
+    expect(new URL(src.src).origin).toBe(src.origin)
+    expect(new URL(src.src).pathname).toBe('/api/wa/profile-picture')
+    await expectAccessible(page, 'connected with profile (en)')
+    await shoot(page, 'connected-profile-en')
 
     // The language switch (a POST form setting the `lang` cookie) wins over Accept-Language.
     await page.getByRole('button', { name: 'Français' }).click()

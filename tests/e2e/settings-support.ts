@@ -62,6 +62,19 @@ export async function decodeQr(page: Page): Promise<string> {
   return decoded!.data
 }
 
+/**
+ * Starts a QR link attempt with the expected-number field set to `expected` (decision 200). The
+ * page prefills the last linked number; a journey that links another phone clears it, as the
+ * field's hint tells a user to.
+ */
+export async function connectByQr(
+  page: Page,
+  { en = false, expected = '' }: { en?: boolean; expected?: string } = {},
+): Promise<void> {
+  await page.getByLabel(en ? 'Expected number (optional)' : 'Numéro attendu (facultatif)').fill(expected, { timeout: 10_000 })
+  await page.getByRole('button', { name: en ? 'Connect my WhatsApp' : 'Connecter mon WhatsApp' }).click({ timeout: 10_000 })
+}
+
 /** The simulated phone scans: POST the QR's URL with our phone number (no login: it is a phone). */
 export async function scanWithPhone(scanUrl: string, phoneNumber: string): Promise<void> {
   const res = await fetch(scanUrl, { method: 'POST', body: new URLSearchParams({ phoneNumber }) })

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { sessionCookie } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { eventually, useWaApp } from '../utils/wa-harness'
-import { expectError, newTenant, post, providerRow, scanTarget, statusOf } from './api-support'
+import { expectError, get, newTenant, post, providerRow, scanTarget, statusOf } from './api-support'
 
 // The right phone (issue 16, decision 200): a link attempt may name the number it expects; a
 // scan by another phone is logged out upstream, nothing is linked, and the status says so.
@@ -56,6 +57,11 @@ describe('expected phone over HTTP (simulator behind MSW)', () => {
       .execute()
     expect(audit).toHaveLength(1)
     expect(JSON.stringify(audit)).not.toContain('699998877')
+    // The history says the attempt ended in a refusal (one entry, newest first), no number in it.
+    const timeline = (await (await get(h, '/api/wa/timeline', t)).json()) as { events: Array<Record<string, unknown>> }
+    expect(timeline.events.map((e) => e.reason)).toEqual(['wrong_number', 'link_started'])
+    expect(timeline.events[0]).toMatchObject({ source: 'wrong_number', to: 'notAuthorized' })
+    expect(JSON.stringify(timeline)).not.toContain('699998877')
 
     // A new attempt clears the refusal; the right phone links.
     const again = await generate(t, { expectedPhone: '+33612345678' })
@@ -117,5 +123,65 @@ describe('expected phone over HTTP (simulator behind MSW)', () => {
       'VALIDATION_FAILED',
     )
     expect(await providerRow(t.tenantId)).toBeUndefined()
+  })
+})
+
+describe('expected phone on the settings page (no JavaScript)', () => {
+  it('the QR form takes the expected number, refuses a bad one on its field, and after a wrong scan says so and prefills it', async () => {
+    const t = await newTenant()
+    const cookie = await sessionCookie(testDb(), t.userId)
+    const page = (lang = 'fr') =>
+      fetch(`${h.app.url}/settings/whatsapp`, { headers: { cookie, 'accept-language': lang } }).then((r) => r.text())
+    const submit = (fields: Record<string, string>) =>
+      fetch(`${h.app.url}/settings/whatsapp`, {
+        method: 'POST',
+        headers: { cookie, origin: new URL(h.app.url).origin, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields),
+        redirect: 'manual',
+      })
+    const before = await page()
+    expect(before).toContain('name="expectedPhone"')
+    expect(before).toContain('Numéro attendu (facultatif)')
+    // Never linked: nothing to prefill, so no "clear the field" hint.
+    expect(before).toContain('value=""')
+    expect(before).not.toContain('videz le champ')
+
+    // A bad number: refused on its field, no attempt started.
+    const bad = await submit({ intent: 'link-qr', expectedPhone: '12' })
+    expect(bad.status).toBe(400)
+    expect(await bad.text()).toContain('"field":"expectedPhone"')
+    expect(await providerRow(t.tenantId)).toBeUndefined()
+
+    // A national number, read as French, starts the attempt expecting it.
+    const ok = await submit({ intent: 'link-qr', expectedPhone: '06 12 34 56 78' })
+    expect(ok.status).toBeLessThan(400)
+    expect((await providerRow(t.tenantId))?.expected_phone).toBe('+33612345678')
+
+    // Another phone scans: the page names the refusal with the masked number and keeps the expected one.
+    const { instanceId, nonce } = await generate(t)
+    expect(h.sim.scan(instanceId, nonce, '+33699998877')).toMatchObject({ ok: true })
+    await eventually(async () => expect((await statusOf(h, t)).wrongNumber).toBeDefined())
+    const fr = await page()
+    expect(fr).toContain('data-code="WRONG_NUMBER"')
+    expect(fr).toContain('+33 6 •• •• 88 77')
+    expect(fr).toContain('value="+33612345678"')
+    expect(fr).not.toContain('699998877')
+    expect(await page('en')).toContain('Not the right number')
+  })
+
+  it('after a link and a disconnect the field holds the last linked number and says how to link another', async () => {
+    const t = await newTenant()
+    const cookie = await sessionCookie(testDb(), t.userId)
+    const page = (lang = 'fr') =>
+      fetch(`${h.app.url}/settings/whatsapp`, { headers: { cookie, 'accept-language': lang } }).then((r) => r.text())
+    const { instanceId, nonce } = await generate(t)
+    expect(h.sim.scan(instanceId, nonce, '+33655443322')).toMatchObject({ ok: true })
+    await eventually(async () => expect((await statusOf(h, t)).connected).toBe(true))
+    expect((await post(h, '/api/wa/disconnect', t)).status).toBe(200)
+
+    const fr = await page()
+    expect(fr).toContain('value="+33655443322"')
+    expect(fr).toContain('videz le champ pour lier un autre numéro.')
+    expect(await page('en')).toContain('clear the field to link another one.')
   })
 })

@@ -233,6 +233,12 @@ describe('GET /api/wa/events (SSE)', () => {
       let ev = await stream.next()
       while ((ev.data as { status?: string }).status !== 'authorized') ev = await stream.next()
       expect(ev).toMatchObject({ event: 'status', data: { connected: true, status: 'authorized', phoneNumber: '+33612345678' } })
+      // The account's profile follows in its own push, once the background job stored it (decision 242).
+      while (!('pictureUrl' in (ev.data as object))) ev = await stream.next()
+      expect(ev.data).toMatchObject({
+        profileName: expect.any(String),
+        pictureUrl: expect.stringMatching(/^\/api\/wa\/profile-picture\?v=/),
+      })
       // One status shape: a pushed event is the REST answer's JSON, key for key (one presenter).
       const rest = await statusOf(h, s)
       expect(Object.keys(ev.data as object)).toEqual(Object.keys(rest))

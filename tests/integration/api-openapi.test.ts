@@ -161,6 +161,8 @@ function validateAgainstDocument(c: Captured): string[] {
   const response = op.responses?.[String(c.res.status)] ?? op.responses?.[`${String(c.res.status)[0]}XX`] ?? op.responses?.default
   if (!response) return [`${c.label}: status ${c.res.status} is not documented for ${c.method.toUpperCase()} ${c.path}`]
   const type = (c.res.headers.get('content-type') ?? '').split(';')[0]!.trim()
+  // A bodiless answer (304) documented without content.
+  if (type === '' && c.res.status === 304 && !response.content) return []
   const media = response.content?.[type]
   if (!media) return [`${c.label}: content type ${type} is not documented for ${c.res.status}`]
   if (type !== 'application/json') return []
@@ -295,6 +297,7 @@ describe('real responses validate against the document', () => {
     )
     await capture('status 200 (none)', '/api/wa/qr/status', 'get', await get(h, '/api/wa/qr/status', owned))
     await capture('status 403 disabled', '/api/wa/qr/status', 'get', await get(h, '/api/wa/qr/status', blocked))
+    await capture('picture 404', '/api/wa/profile-picture', 'get', await get(h, '/api/wa/profile-picture', owned))
 
     await capture(
       'generate 400',
@@ -336,6 +339,26 @@ describe('real responses validate against the document', () => {
     expect(h.sim.scan(instanceId, nonce)).toMatchObject({ ok: true })
     await eventually(async () => expect(await statusOf(h, owned)).toMatchObject({ connected: true }))
     await capture('status 200 (authorized)', '/api/wa/qr/status', 'get', await get(h, '/api/wa/qr/status', owned))
+    // The linked account's picture, once the background refresh stored it (decision 240).
+    const withPicture = await eventually(async () => {
+      const s = await statusOf(h, owned)
+      expect(s.pictureUrl).toEqual(expect.any(String))
+      return s
+    })
+    await capture('status 200 (profile)', '/api/wa/qr/status', 'get', await get(h, '/api/wa/qr/status', owned))
+    const picture = await capture(
+      'picture 200',
+      '/api/wa/profile-picture',
+      'get',
+      await get(h, withPicture.pictureUrl as string, owned),
+    )
+    expect(picture.res.headers.get('content-type')).toBe('image/png')
+    await capture(
+      'picture 304',
+      '/api/wa/profile-picture',
+      'get',
+      await get(h, withPicture.pictureUrl as string, owned, { 'if-none-match': picture.res.headers.get('etag') ?? '' }),
+    )
     await capture('generate 409', '/api/wa/qr/generate', 'post', await post(h, '/api/wa/qr/generate', owned))
     await capture('test 200', '/api/wa/test', 'post', await post(h, '/api/wa/test', owned, { message: 'OpenAPI check' }))
 

@@ -321,7 +321,7 @@ const OPERATIONS: Array<{ title: string; linked: boolean; check: (fault: FaultNa
 ]
 
 // Operations × faults, each case on its own tenant and instance; the cases of one operation run
-// concurrently (vitest's maxConcurrency, 5).
+// concurrently (all eleven: maxConcurrency in vitest.config.ts).
 describe.each(OPERATIONS)('chaos matrix: $title', ({ linked, check }) => {
   it.concurrent.each(FAULT_NAMES)('under %s', async (fault) => {
     const t = await prepareTenant(linked)

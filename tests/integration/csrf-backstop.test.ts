@@ -24,7 +24,9 @@ describe('cross-site POST backstop', () => {
   it('refuses a cross-site document POST with 403, not 500', async () => {
     const res = await post('/login', { origin: 'https://evil.example' })
     expect(res.status).toBe(403)
-    expect(await res.text()).toContain('Cross-site request refused')
+    expect(await res.text()).toBe('Requête intersite refusée. (403)')
+    const en = await post('/login', { origin: 'https://evil.example', 'accept-language': 'en' })
+    expect(await en.text()).toBe('Cross-site request rejected. (403)')
   })
 
   it('refuses Sec-Fetch-Site: cross-site and Origin: null', async () => {
@@ -35,7 +37,12 @@ describe('cross-site POST backstop', () => {
   it('answers the JSON envelope on /api and data requests', async () => {
     const res = await fetch(`${app.url}/api/wa/disconnect`, { method: 'POST', headers: { origin: 'https://evil.example' } })
     expect(res.status).toBe(403)
-    expect(await res.json()).toEqual({ ok: false, error: 'CSRF_REJECTED', message: 'Cross-site request refused' })
+    expect(await res.json()).toEqual({ ok: false, error: 'CSRF_REJECTED', message: 'Requête intersite refusée.' })
+    const en = await fetch(`${app.url}/api/wa/disconnect`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'accept-language': 'en-GB,en;q=0.9' },
+    })
+    expect(await en.json()).toEqual({ ok: false, error: 'CSRF_REJECTED', message: 'Cross-site request rejected.' })
   })
 
   it('lets same-origin posts and Bearer API calls through to the app', async () => {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
 const run = promisify(execFile)
 const root = path.resolve(__dirname, '../..')
@@ -10,22 +10,51 @@ const root = path.resolve(__dirname, '../..')
 // What `npm run lint` cruises (package.json).
 const LINT_TREE = ['app', 'domain', 'adapters', 'db', 'server']
 
-async function cruise(files: string[]): Promise<{ code: number; out: string }> {
+interface Cruise {
+  code: number
+  out: string
+  /** The `error <rule>: <from>[ → <to>]` lines of the text report, as `npm run lint` prints them. */
+  violations: Array<{ rule: string; from: string; to?: string }>
+}
+
+/** `depcruise` as `npm run lint` runs it: the same command line, exit code and report. */
+async function cruise(files: string[]): Promise<Cruise> {
+  let code = 0
+  let out: string
   try {
-    const { stdout } = await run(
+    ;({ stdout: out } = await run(
       process.execPath,
       [path.join(root, 'node_modules/.bin/depcruise'), '--config', '.dependency-cruiser.cjs', ...files],
       { cwd: root },
-    )
-    return { code: 0, out: stdout }
+    ))
   } catch (e) {
     const err = e as { code: number; stdout: string }
-    return { code: err.code, out: err.stdout }
+    code = err.code
+    out = err.stdout
   }
+  const violations = [...out.matchAll(/^\s+error ([\w-]+): (\S+)(?: → (\S+))?$/gm)].map(([, rule, from, to]) => ({
+    rule: rule!,
+    from: from!,
+    to,
+  }))
+  return { code, out, violations }
 }
 
-// The dependency rule of `npm run lint` is proven to fail on forbidden imports: fixtures are
-// written into the layer for the duration of one check, then removed.
+/**
+ * Writes a fixture into the source tree dated 1970: an app process another test starts checks
+ * whether build/ is older than the sources and rebuilds if so, which, with test files running
+ * side by side, would rebuild under the other files' feet (and fail on the fixture removed
+ * mid-build). Dated in the past, the fixture never makes the build look stale.
+ */
+function plant(full: string, source: string): void {
+  fs.writeFileSync(full, source)
+  fs.utimesSync(full, 0, 0)
+}
+
+// The dependency rule of `npm run lint` is proven to fail on forbidden imports: every fixture
+// below is written into its layer, the tree is cruised once as `npm run lint` cruises it (one
+// depcruise process, not one per fixture: each start costs about a second, more under load),
+// and each case finds its own violation, attributed to its own file, in that one report.
 describe('layering rule (dependency-cruiser)', () => {
   const cases = [
     {
@@ -89,64 +118,66 @@ describe('layering rule (dependency-cruiser)', () => {
       rule: 'domain-only-through-its-public-surface',
     },
   ]
+
+  // The public surface itself is allowed: a context's index.ts and a port.
+  const publicSurface = {
+    file: 'adapters/__layering_fixture_public.ts',
+    source:
+      "import { planStatusUpdate } from '../domain/whatsapp'\nimport type { Clock } from '../domain/ports/clock'\nexport const x: [typeof planStatusUpdate, Clock | null] = [planStatusUpdate, null]\n",
+  }
+  // no-orphans: a module that no entry point (route, root/entry files, server/ entry) reaches is
+  // dead code. The tree is cruised as `npm run lint` does, so the real entry points are in the graph.
+  const dead = {
+    file: 'adapters/kysely/__layering_fixture_dead.ts',
+    source: "import { createPgPool } from '../postgres/pg-pool'\nexport const x = createPgPool\n",
+  }
+
+  let clean: Cruise
+  let planted: Cruise
+  beforeAll(async () => {
+    // The real tree first, with nothing planted: the same command must pass on it.
+    clean = await cruise(LINT_TREE)
+    const fixtures = [...cases, publicSurface, dead]
+    try {
+      for (const f of fixtures) plant(path.join(root, f.file), f.source)
+      planted = await cruise(LINT_TREE)
+    } finally {
+      for (const f of fixtures) fs.rmSync(path.join(root, f.file), { force: true })
+    }
+  }, 60_000)
+
+  it('fails (exit code = number of errors) with the fixtures planted', () => {
+    expect(planted.violations.length).toBeGreaterThan(0)
+    expect(planted.code).toBe(planted.violations.length)
+    expect(planted.out).toMatch(
+      new RegExp(`x ${planted.violations.length} dependency violations \\(${planted.violations.length} errors`),
+    )
+  })
+
   for (const c of cases) {
-    it(`rejects ${c.file.split('__layering_fixture_')[1]} in ${c.file.slice(0, c.file.lastIndexOf('/'))}/`, async () => {
-      const full = path.join(root, c.file)
-      plant(full, c.source)
-      try {
-        const { code, out } = await cruise([c.file])
-        expect(code).not.toBe(0)
-        expect(out).toContain(c.rule)
-      } finally {
-        fs.rmSync(full, { force: true })
-      }
+    it(`rejects ${c.file.split('__layering_fixture_')[1]} in ${c.file.slice(0, c.file.lastIndexOf('/'))}/`, () => {
+      expect(planted.violations).toContainEqual(expect.objectContaining({ rule: c.rule, from: c.file }))
     })
   }
 
-  // The public surface itself is allowed: a context's index.ts and a port.
-  it('accepts domain/whatsapp/index.ts and domain/ports/* from outside domain/', async () => {
-    const file = 'adapters/__layering_fixture_public.ts'
-    plant(
-      path.join(root, file),
-      "import { planStatusUpdate } from '../domain/whatsapp'\nimport type { Clock } from '../domain/ports/clock'\nexport const x: [typeof planStatusUpdate, Clock | null] = [planStatusUpdate, null]\n",
+  it('accepts domain/whatsapp/index.ts and domain/ports/* from outside domain/', () => {
+    // Cruised in the same report: only the surface rule could object to these imports.
+    expect(planted.violations.filter((v) => v.from === publicSurface.file).map((v) => v.rule)).not.toContain(
+      'domain-only-through-its-public-surface',
     )
-    try {
-      // Cruised with its importer's tree, so only the surface rule can object.
-      const { out } = await cruise([file])
-      expect(out).not.toContain('domain-only-through-its-public-surface')
-    } finally {
-      fs.rmSync(path.join(root, file), { force: true })
-    }
+    // It is in the report at all (an unparsed or missing file would pass the line above).
+    expect(planted.violations).toContainEqual({ rule: 'no-orphans', from: publicSurface.file, to: undefined })
   })
 
-  // no-orphans: a module that no entry point (route, root/entry files, server/ entry) reaches is
-  // dead code. Cruised as `npm run lint` does, so the real entry points are in the graph.
-  it('rejects a module no entry point reaches (no-orphans)', async () => {
-    const file = 'adapters/kysely/__layering_fixture_dead.ts'
-    plant(path.join(root, file), "import { createPgPool } from '../postgres/pg-pool'\nexport const x = createPgPool\n")
-    try {
-      const { code, out } = await cruise(LINT_TREE)
-      expect(code).not.toBe(0)
-      expect(out).toMatch(/no-orphans[^\n]*__layering_fixture_dead\.ts/)
-    } finally {
-      fs.rmSync(path.join(root, file), { force: true })
-    }
+  it('rejects a module no entry point reaches (no-orphans)', () => {
+    expect(planted.violations).toContainEqual({ rule: 'no-orphans', from: dead.file, to: undefined })
   })
 
-  /**
-   * Writes a fixture into the source tree dated 1970: an app process another test starts checks
-   * whether build/ is older than the sources and rebuilds if so, which, with test files running
-   * side by side, would rebuild under the other files' feet (and fail on the fixture removed
-   * mid-build). Dated in the past, the fixture never makes the build look stale.
-   */
-  function plant(full: string, source: string): void {
-    fs.writeFileSync(full, source)
-    fs.utimesSync(full, 0, 0)
-  }
-
-  it('accepts the real tree', async () => {
-    const { code, out } = await cruise(LINT_TREE)
-    expect(out).toContain('no dependency violations found')
-    expect(code).toBe(0)
+  it('accepts the real tree', () => {
+    expect(clean.out).toContain('no dependency violations found')
+    expect(clean.violations).toEqual([])
+    expect(clean.code).toBe(0)
+    // Nothing in the planted run comes from a real module either: every violation is a fixture's.
+    expect(planted.violations.filter((v) => !v.from.includes('__layering_fixture_'))).toEqual([])
   })
 })

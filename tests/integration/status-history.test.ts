@@ -1,4 +1,6 @@
+import { sql } from 'kysely'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { addJob } from '../../adapters/queue/graphile-job-queue'
 import { addMember, createUser } from '../factories'
 import { appToken, sessionCookie } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
@@ -187,5 +189,59 @@ describe('the settings page: history, first-link checklist, degraded states', ()
     const html = await page(t.userId)
     expect(html).not.toContain('data-banner=')
     expect(historyRows(html)[0]).toMatch(/^back_online\//)
+  })
+})
+
+describe('retention (WA_STATUS_EVENTS_RETENTION_DAYS, 90 by default; decision 259)', () => {
+  /** Moves the tenant's entries back in time: `daysFor(i)` for the i-th oldest, undefined = leave it. */
+  async function age(tenantId: string, daysFor: (i: number) => number | undefined): Promise<void> {
+    const rows = await testDb()
+      .selectFrom('wa_status_events')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .orderBy('id')
+      .execute()
+    for (const [i, row] of rows.entries()) {
+      const days = daysFor(i)
+      if (days === undefined) continue
+      await testDb()
+        .updateTable('wa_status_events')
+        .set({ occurred_at: sql`now() - make_interval(days => ${days})` })
+        .where('id', '=', row.id)
+        .execute()
+    }
+  }
+  const reasons = async (actor: TenantActor, query = '') => (await timeline(actor, query)).events.map((e) => e.reason)
+
+  it('the nightly purge deletes entries older than 90 days, keeps the rest and the last "linked"; the API still pages', async () => {
+    // a: linked and disconnected (its entries made 200, 91… and 89 days old), then linked again today.
+    const a = await newTenant()
+    await linkByScan(h, a, '+33655509001')
+    expect((await post(h, '/api/wa/disconnect', a)).status).toBe(200)
+    // A disconnect may also record the phone's own logout first (its webhook can win the race).
+    const before = (await timeline(a)).events.length
+    await age(a.tenantId, (i) => (i === 0 ? 200 : i < before - 1 ? 91 : i === before - 1 ? 89 : undefined))
+    await linkByScan(h, a, '+33655509001')
+    const lastOld = (await reasons(a))[2]!
+    // b: linked once and disconnected, all of it long ago: only its "linked" entry may stay.
+    const b = await newTenant()
+    await linkByScan(h, b, '+33655509002')
+    expect((await post(h, '/api/wa/disconnect', b)).status).toBe(200)
+    await age(b.tenantId, (i) => 120 - i)
+    expect(await reasons(b)).toContain('linked')
+
+    await addJob(testDb(), 'wa.purge-messages', {})
+    await eventually(async () => expect(await reasons(b)).toEqual(['linked']))
+    expect(await reasons(a)).toEqual(['linked', 'link_started', lastOld])
+    expect(lastOld).toMatch(/^(disconnected|logged_out)$/)
+    // Paging over what is left.
+    const first = await timeline(a, '?limit=2')
+    expect(first.events.map((e) => e.reason)).toEqual(['linked', 'link_started'])
+    const rest = await timeline(a, `?limit=2&cursor=${encodeURIComponent(first.nextCursor!)}`)
+    expect(rest).toMatchObject({ events: [{ reason: lastOld }], nextCursor: null })
+    // b linked its number once: the page does not coach a first link again.
+    const html = await page(b.userId)
+    expect(historyRows(html)).toEqual([expect.stringMatching(/^linked\/(webhook|poll)$/)])
+    expect(html).not.toContain('data-coaching')
   })
 })

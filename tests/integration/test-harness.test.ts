@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 /** The test harness itself, through the vitest command line a developer runs. */
 const root = path.resolve(__dirname, '../..')
@@ -44,27 +44,66 @@ describe('the unit tier stands alone', () => {
 })
 
 describe('a test that logs console.error fails', () => {
-  const fixture = (name: string) => vitest(['--config', 'tests/fixtures/console-guard/vitest.config.ts'], { GUARD_FIXTURE: name })
+  // One nested run carries the four cases (one file each, isolated as in the real suite); its
+  // JSON report says how each file and test ended, and with which message.
+  interface FileResult {
+    name: string
+    status: string
+    message: string
+    assertionResults: Array<{ status: string; failureMessages: string[] }>
+  }
+  let run: { code: number; output: string }
+  let files: Map<string, FileResult>
+  const reportDir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-guard-'))
+  beforeAll(async () => {
+    const report = path.join(reportDir, 'report.json')
+    run = await vitest([
+      '--config',
+      'tests/fixtures/console-guard/vitest.config.ts',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile=${report}`,
+    ])
+    const results = (JSON.parse(fs.readFileSync(report, 'utf8')) as { testResults: FileResult[] }).testResults
+    files = new Map(results.map((f) => [path.basename(f.name, '.check.ts'), f]))
+  }, 120_000)
+  afterAll(() => fs.rmSync(reportDir, { recursive: true, force: true }))
+  const file = (name: string) => {
+    const f = files.get(name)
+    if (!f) throw new Error(`no result for ${name}.check.ts in the nested run:\n${run.output}`)
+    return f
+  }
 
-  it('an undeclared console.error fails the test, naming the line', async () => {
-    const run = await fixture('logs')
-    expect(run.output).toContain('console.error was called 1 time(s) without expectConsoleError(): "something broke quietly"')
+  it('the run with failing cases exits non-zero, every case reported', () => {
+    expect([...files.keys()].sort()).toEqual(['expected', 'in-hook', 'logs', 'missing'])
+    expect(run.output).toMatch(/Test Files\s+3 failed \| 1 passed \(4\)/)
     expect(run.code).not.toBe(0)
   })
 
-  it('one logged while the file tears down fails the file', async () => {
-    const run = await fixture('in-hook')
-    expect(run.output).toContain('"logged while closing"')
-    expect(run.code).not.toBe(0)
+  it('an undeclared console.error fails the test, naming the line', () => {
+    const logs = file('logs')
+    expect(logs.status).toBe('failed')
+    expect(logs.assertionResults.map((t) => t.status)).toEqual(['failed'])
+    expect(logs.assertionResults[0]!.failureMessages.join('\n')).toContain(
+      'console.error was called 1 time(s) without expectConsoleError(): "something broke quietly"',
+    )
   })
 
-  it('a declared one passes, and a declared one that never comes fails', async () => {
-    const declared = await fixture('expected')
-    expect(declared.output).toMatch(/1 passed/)
-    expect(declared.code).toBe(0)
-    const missing = await fixture('missing')
-    expect(missing.output).toContain('expected a console.error matching /never logged/, none was logged')
-    expect(missing.code).not.toBe(0)
+  it('one logged while the file tears down fails the file', () => {
+    const inHook = file('in-hook')
+    expect(inHook.status).toBe('failed')
+    expect(inHook.message).toContain('"logged while closing"')
+  })
+
+  it('a declared one passes, and a declared one that never comes fails', () => {
+    const declared = file('expected')
+    expect(declared.status).toBe('passed')
+    expect(declared.assertionResults.map((t) => t.status)).toEqual(['passed'])
+    const missing = file('missing')
+    expect(missing.status).toBe('failed')
+    expect(missing.assertionResults[0]!.failureMessages.join('\n')).toContain(
+      'expected a console.error matching /never logged/, none was logged',
+    )
   })
 })
 

@@ -9,7 +9,19 @@ import { STACK_LINE, expectError, get, linkByScan, newTenant, post, type TenantA
 // language, waits in words ("dans 59 min", not "3525 s"), "15 €/mois" as French sets it, national
 // numbers ("06 12 34 56 78") wherever a phone is typed, one issue per field, and API texts in one
 // language per answer (Accept-Language, French by default). Decisions 220–222.
-const h = useWaApp({ instances: 4, env: { WA_RATE_LIMIT_QR: '1/3600', WA_RATE_LIMIT_TEST: '100/3600' } })
+const h = useWaApp({
+  instances: 4,
+  env: {
+    WA_RATE_LIMIT_QR: '1/3600',
+    WA_RATE_LIMIT_TEST: '100/3600',
+    // The OAuth pages (start, failed callback) have titles too; no provider is called here.
+    OAUTH_GITHUB_CLIENT_ID: 'github-client-id',
+    OAUTH_GITHUB_CLIENT_SECRET: 'github-client-secret',
+    // /metrics behind a token, and one event stream per user: their refusals have words too.
+    METRICS_TOKEN: 'metrics-token-for-words-and-looks',
+    SSE_MAX_PER_USER: '1',
+  },
+})
 const EN = { 'accept-language': 'en-GB,en;q=0.9' }
 const NBSP = '\u00a0'
 
@@ -54,6 +66,68 @@ describe('error pages', () => {
     const enHtml = await en.text()
     expect(bodyOf(enHtml)).toMatch(/^<main class="page" lang="en"><h1>Something went wrong<\/h1>/)
     expect(enHtml).not.toContain('Une erreur est survenue')
+  })
+})
+
+describe('page titles', () => {
+  /** The document's one <title> (none, or two, fail). */
+  async function titleOf(res: Response, status: number): Promise<string> {
+    expect(res.status).toBe(status)
+    const titles = [...(await res.text()).matchAll(/<title>([^<]*)<\/title>/g)].map((m) => m[1])
+    expect(titles).toHaveLength(1)
+    return titles[0]!
+  }
+  const page = async (path: string, headers: Record<string, string> = {}, init: RequestInit = {}) =>
+    fetch(`${h.app.url}${path}`, { redirect: 'manual', ...init, headers: { ...headers, ...(init.headers as object) } })
+
+  it('error pages: "Page introuvable", "Une erreur est survenue", "Accès non autorisé" in the page’s language', async () => {
+    expect(await titleOf(await page('/no-such-page'), 404)).toBe('Page introuvable · WhatsApp Pro')
+    expect(await titleOf(await page('/settings/no-such-page', EN), 404)).toBe('Page not found · WhatsApp Pro')
+    const post = { method: 'POST', headers: { origin: h.app.url } }
+    expect(await titleOf(await page('/', {}, post), 405)).toBe('Une erreur est survenue · WhatsApp Pro')
+    expect(await titleOf(await page('/', EN, post), 405)).toBe('Something went wrong · WhatsApp Pro')
+
+    // A member on the owners' simulator page, and posting its incoming-message form.
+    const member = await newTenant({ role: 'member' })
+    const cookie = await sessionCookie(testDb(), member.userId)
+    const fr = await page('/dev/simulator', { cookie })
+    expect(await titleOf(fr.clone(), 403)).toBe('Accès non autorisé · WhatsApp Pro')
+    expect(await fr.text()).toContain('Le simulateur est réservé aux propriétaires et administrateurs')
+    expect(await titleOf(await page('/dev/simulator', { cookie, ...EN }), 403)).toBe('Not allowed · WhatsApp Pro')
+    const incoming = await page(
+      '/dev/simulator/incoming',
+      { cookie, ...EN },
+      {
+        method: 'POST',
+        headers: { origin: h.app.url, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ from: '+33698765432', text: 'Bonjour' }),
+      },
+    )
+    expect(incoming.status).toBe(403)
+    const incomingHtml = await incoming.text()
+    expect(incomingHtml).toContain('<title>Not allowed · WhatsApp Pro</title>')
+    expect(incomingHtml).toContain('you are not allowed to use it')
+    expect(incomingHtml).not.toMatch(STACK_LINE)
+  })
+
+  it('every page has its own title, in French and in English', async () => {
+    const cookie = await sessionCookie(testDb(), linked.userId)
+    const pages: Array<[path: string, status: number, fr: string, en: string, signedIn: boolean]> = [
+      ['/', 200, 'WhatsApp Pro', 'WhatsApp Pro', false],
+      ['/login', 200, 'Connexion · WhatsApp Pro', 'Sign in · WhatsApp Pro', false],
+      ['/auth/github', 200, 'Connexion · WhatsApp Pro', 'Sign in · WhatsApp Pro', false],
+      ['/auth/github/callback', 400, 'Connexion impossible · WhatsApp Pro', 'Sign-in failed · WhatsApp Pro', false],
+      ['/logout', 200, 'Déconnexion · WhatsApp Pro', 'Sign out · WhatsApp Pro', true],
+      ['/settings/whatsapp', 200, 'WhatsApp Pro · Paramètres', 'WhatsApp Pro · Settings', true],
+      ['/settings/webhooks', 200, 'Webhooks CRM · Paramètres', 'CRM webhooks · Settings', true],
+      ['/settings/api-tokens', 200, 'Jetons API · WhatsApp Pro', 'API tokens · WhatsApp Pro', true],
+      ['/dev/simulator', 200, 'Simulateur Green-API', 'Green-API simulator', true],
+    ]
+    for (const [path, status, fr, en, signedIn] of pages) {
+      const auth: Record<string, string> = signedIn ? { cookie } : {}
+      expect(await titleOf(await page(path, { ...auth, 'accept-language': 'fr' }), status), path).toBe(fr)
+      expect(await titleOf(await page(path, { ...auth, ...EN }), status), path).toBe(en)
+    }
   })
 })
 
@@ -176,5 +250,85 @@ describe('API texts in one language per answer', () => {
     expect(route.message).toBe('Cette route de l’API n’existe pas.')
     const routeEn = await expectError(await fetch(`${h.app.url}/api/no-such-route`, { headers: EN }), 404, 'NOT_FOUND')
     expect(routeEn.message).toBe('No such API route.')
+  })
+
+  it('the metrics token, the event-stream cap, and the domain’s own issues: French by default, English by Accept-Language', async () => {
+    const metrics = await expectError(await fetch(`${h.app.url}/metrics`), 401, 'UNAUTHENTICATED')
+    expect(metrics.message).toBe('Jeton des métriques requis.')
+    const metricsEn = await expectError(await fetch(`${h.app.url}/metrics`, { headers: EN }), 401, 'UNAUTHENTICATED')
+    expect(metricsEn.message).toBe('Metrics token required.')
+
+    // One stream per user (SSE_MAX_PER_USER=1): the second is refused in words.
+    const viewer = await newTenant()
+    const held = new AbortController()
+    const first = await h.api('/api/wa/events', {
+      token: viewer.token,
+      headers: { accept: 'text/event-stream' },
+      signal: held.signal,
+    })
+    try {
+      expect(first.status).toBe(200)
+      const fr = await expectError(await get(h, '/api/wa/events', viewer), 429, 'RATE_LIMITED')
+      expect(fr.message).toBe('Trop de flux d’événements ouverts : fermez un autre onglet ou réessayez plus tard.')
+      const en = await expectError(await get(h, '/api/wa/events', viewer, EN), 429, 'RATE_LIMITED')
+      expect(en.message).toBe('Too many open event streams: close another tab or try again later.')
+    } finally {
+      held.abort()
+    }
+
+    // Issues the domain finds itself (a cursor only the use case can read), in the caller's language.
+    for (const path of ['/api/wa/timeline?cursor=nope', '/api/wa/messages?cursor=nope']) {
+      const fr = await expectError(await get(h, path, linked), 400, 'VALIDATION_FAILED')
+      expect(fr.message, path).toBe('Requête invalide.')
+      expect(fr.issues, path).toEqual([{ path: 'cursor', message: 'ce n’est pas un curseur donné par cette API' }])
+      const en = await expectError(await get(h, path, linked, EN), 400, 'VALIDATION_FAILED')
+      expect(en.issues, path).toEqual([{ path: 'cursor', message: 'not a cursor from this API' }])
+    }
+    // The timeline's query goes through zod's locale like the other routes'.
+    const limit = await expectError(await get(h, '/api/wa/timeline?limit=abc', linked), 400, 'VALIDATION_FAILED')
+    expect(limit.message).toBe('Paramètres de requête invalides : le détail est dans « issues ».')
+    for (const i of limit.issues as Array<{ message: string }>) expect(i.message).not.toMatch(ENGLISH)
+
+    // A CRM webhook URL the policy refuses: the reason code first, then its words.
+    const refused = await expectError(
+      await post(h, '/api/wa/webhook-endpoints', linked, { url: 'ftp://crm.example.com/hook' }),
+      400,
+      'WEBHOOK_URL_REFUSED',
+    )
+    expect(refused.issues).toEqual([
+      { path: 'url', message: 'invalid_url: une URL http(s) absolue, sans utilisateur:mot de passe, est exigée' },
+    ])
+    const refusedEn = await expectError(
+      await post(h, '/api/wa/webhook-endpoints', linked, { url: 'ftp://crm.example.com/hook' }, EN),
+      400,
+      'WEBHOOK_URL_REFUSED',
+    )
+    expect(refusedEn.issues).toEqual([
+      { path: 'url', message: 'invalid_url: an absolute http(s) URL without user:password is required' },
+    ])
+  })
+
+  it('the express edge (wrong verb, oversized body, cross-site POST) answers in the caller’s language too', async () => {
+    const verb = await expectError(await post(h, '/api/wa/qr/status', linked), 405, 'METHOD_NOT_ALLOWED')
+    expect(verb.message).toBe('Utilisez GET, HEAD pour cette route.')
+    const verbEn = await expectError(await post(h, '/api/wa/qr/status', linked, {}, EN), 405, 'METHOD_NOT_ALLOWED')
+    expect(verbEn.message).toBe('Use GET, HEAD for this route.')
+
+    const big = { to: '+33612345678', message: 'x'.repeat(20_000) }
+    const large = await expectError(await post(h, '/api/wa/test', linked, big), 413, 'PAYLOAD_TOO_LARGE')
+    expect(large.message).toBe('Corps de la requête trop volumineux (plus de 16384 octets).')
+    // The lang cookie wins over Accept-Language here as on the pages.
+    const cookie = await langCookie.serialize('en')
+    const largeEn = await expectError(
+      await post(h, '/api/wa/test', linked, big, { cookie, 'accept-language': 'fr' }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    )
+    expect(largeEn.message).toBe('Request body too large (over 16384 bytes).')
+
+    const cross = (headers: Record<string, string>) =>
+      fetch(`${h.app.url}/api/wa/disconnect`, { method: 'POST', headers: { origin: 'https://evil.example', ...headers } })
+    expect(await expectError(await cross({}), 403, 'CSRF_REJECTED')).toMatchObject({ message: 'Requête intersite refusée.' })
+    expect(await expectError(await cross(EN), 403, 'CSRF_REJECTED')).toMatchObject({ message: 'Cross-site request rejected.' })
   })
 })

@@ -18,11 +18,13 @@ export function greenApiTestApiUrl(instanceId: string): string {
 
 const INSTANCE_URL =
   /^https?:\/\/[a-z0-9-]+(?:\.[a-z0-9-]+)*\.api\.greenapi\.test\/waInstance(\d+)\/([A-Za-z]+)\/([^/?#]+)(?:\/([^/?#]+))?\/?$/
+const AVATAR_URL = /^https?:\/\/[a-z0-9-]+(?:\.[a-z0-9-]+)*\.api\.greenapi\.test\/simAvatar\/(\d{1,20})\.png$/
 const PARTNER_URL = /^https:\/\/partner\.greenapi\.test\/partner\/([A-Za-z]+)\/([^/?#]+)\/?$/
 
 export function toHttpResponse(out: SimResponse): Response {
   if (out.reset) return HttpResponse.error()
   const headers = new Headers(out.headers ?? {})
+  if (out.rawBytes !== undefined) return new HttpResponse(new Uint8Array(out.rawBytes), { status: out.status, headers })
   if (out.rawBody !== undefined) {
     if (!headers.has('content-type')) headers.set('content-type', 'text/plain; charset=utf-8')
     return new HttpResponse(out.rawBody, { status: out.status, headers })
@@ -65,8 +67,14 @@ export function createGreenApiMock(sim: GreenApiSimulator): HttpHandler[] {
           httpMethod: request.method,
           body: body.body,
           host,
+          apiBase: `${url.protocol}//${host}`,
         }),
       )
+    }),
+    // The simulated account's profile picture (getContactInfo's `avatar`), on the instance's host.
+    http.get(AVATAR_URL, async ({ request }) => {
+      const m = AVATAR_URL.exec(pathOf(request.url))
+      return toHttpResponse(await sim.avatarImage(m?.[1] ?? ''))
     }),
     http.all(PARTNER_URL, async ({ request }) => {
       const m = PARTNER_URL.exec(pathOf(request.url))

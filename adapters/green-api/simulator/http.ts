@@ -33,6 +33,12 @@ function originOf(req: Request): { host?: string; origin?: string } {
   return host ? { host, origin: `${req.protocol}://${host}` } : {}
 }
 
+/** Origin + the path this router is mounted at: where the simulator serves its pictures. */
+function apiBaseOf(req: Request): { apiBase?: string } {
+  const host = req.get('host')
+  return host ? { apiBase: `${req.protocol}://${host}${req.baseUrl}` } : {}
+}
+
 function queryOf(req: Request): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(req.query)) if (typeof v === 'string') out[k] = v
@@ -66,6 +72,10 @@ function send(req: Request, res: Response, out: SimResponse): void {
   res.status(out.status)
   for (const [k, v] of Object.entries(out.headers ?? {})) res.setHeader(k, v)
   res.setHeader('cache-control', 'no-store')
+  if (out.rawBytes !== undefined) {
+    res.send(Buffer.from(out.rawBytes))
+    return
+  }
   if (out.rawBody !== undefined) {
     if (!res.getHeader('content-type')) res.setHeader('content-type', 'text/plain; charset=utf-8')
     res.send(out.rawBody)
@@ -96,6 +106,15 @@ function createGreenApiApiRouter(sim: GreenApiSimulator): Router {
         .catch(next)
     }
 
+  // The simulated account's profile picture, served by the simulator itself (decision 241).
+  router.get(/^\/simAvatar\/(\d{1,20})\.png$/, (req, res, next) => {
+    const params = req.params as unknown as Record<string, string>
+    sim
+      .avatarImage(params['0'] ?? '')
+      .then((out) => send(req, res, out))
+      .catch(next)
+  })
+
   router.all(
     // The optional segment after the token: deleteNotification's receiptId.
     /^\/waInstance(\d+)\/([A-Za-z]+)\/([^/]+)(?:\/([^/]+))?\/?$/,
@@ -109,6 +128,7 @@ function createGreenApiApiRouter(sim: GreenApiSimulator): Router {
         httpMethod: req.method,
         body,
         ...originOf(req),
+        ...apiBaseOf(req),
       }),
     ),
   )

@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto'
+import { simulatedAvatarPng } from './avatar-png'
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs'
 import { dirname } from 'node:path'
 import QRCode from 'qrcode'
@@ -34,7 +35,24 @@ export interface SimRequest {
   query?: Record<string, string>
   /** A path segment after the token (`deleteNotification/{token}/{receiptId}`). */
   pathTail?: string
+  /**
+   * Base URL of the Green-API surface as this request reached it (origin + mount path): where
+   * the simulator serves its own profile pictures (`${apiBase}/simAvatar/{id}.png`).
+   */
+  apiBase?: string
 }
+
+/** What the simulated account's profile picture is (decision 241; the odd ones for tests). */
+export type SimAvatarKind = 'image' | 'none' | 'notImage' | 'oversized' | 'http'
+
+/** The simulated account's own profile (`getContactInfo` on its chat). */
+export interface SimProfile {
+  name: string
+  avatar: SimAvatarKind
+}
+
+/** The default simulated profile name. */
+export const SIM_PROFILE_NAME = 'Camille (simulé)'
 
 export interface SimPartnerRequest {
   method: string
@@ -52,6 +70,8 @@ export interface SimResponse {
   headers?: Record<string, string>
   /** Sent verbatim instead of JSON (plain-text errors, garbage). */
   rawBody?: string
+  /** Binary body (the simulated profile picture), sent with its own content-type header. */
+  rawBytes?: Uint8Array
   /** Connection reset: transports destroy the socket / answer `HttpResponse.error()`. */
   reset?: true
 }
@@ -312,6 +332,8 @@ interface InstanceRecord {
   dropped: SimMessage[]
   /** Notifications waiting for `receiveNotification` (HTTP API technology: webhookUrl empty). */
   notifications: QueuedNotification[]
+  /** The linked account's profile (`getContactInfo`); default: `SIM_PROFILE_NAME` and a generated picture. */
+  profile?: SimProfile
 }
 
 interface ScheduledReceipt {
@@ -371,6 +393,7 @@ const METHODS: MethodDef[] = [
   { name: 'deleteNotification', verb: 'DELETE' },
   { name: 'lastOutgoingMessages', verb: 'GET' },
   { name: 'getMessage', verb: 'POST' },
+  { name: 'getContactInfo', verb: 'POST' },
 ]
 const PARTNER_METHODS: MethodDef[] = [
   { name: 'createInstance', verb: 'POST' },
@@ -458,6 +481,8 @@ const storedRecordSchema = z.looseObject({
   qrNonce: z.string(),
   qrIssuedAt: z.number(),
 })
+
+const contactInfoBody = z.object({ chatId: z.string().regex(/^\d{1,20}@(c\.us|g\.us|lid)$/) }).strict()
 
 const PAIRING_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'
 
@@ -686,6 +711,43 @@ export class GreenApiSimulator {
     this.settle(r)
     if (nonce === r.qrNonce) return true
     return nonce === r.prevQrNonce && r.prevQrValidUntil !== undefined && this.now() < r.prevQrValidUntil
+  }
+
+  /**
+   * The simulated account's profile (`getContactInfo` on its own chat): its name and what its
+   * picture is (`'image'`: a generated PNG the simulator serves itself; the others for tests:
+   * no picture, a text served as a PNG, an image over 1 MiB, a plain-http URL).
+   */
+  setProfile(instanceId: string, profile: Partial<SimProfile>): void {
+    const r = this.instances.get(instanceId)
+    if (!r) throw new Error(`simulator: unknown instance ${instanceId}`)
+    r.profile = { name: SIM_PROFILE_NAME, avatar: 'image', ...r.profile, ...profile }
+    this.persist()
+  }
+
+  /**
+   * The profile picture the simulator serves at `${apiBase}/simAvatar/{id}.png` (counted as the
+   * method `simAvatar`): the generated PNG, or the odd answer `setProfile` asked for.
+   */
+  async avatarImage(instanceId: string): Promise<SimResponse> {
+    return this.shared(() => {
+      this.count(instanceId, 'simAvatar')
+      const r = this.instances.get(instanceId)
+      if (!r || r.phone === '') return text(404, 'Not Found')
+      const kind = r.profile?.avatar ?? 'image'
+      if (kind === 'notImage')
+        return { status: 200, body: null, rawBody: '<html>not a picture</html>', headers: { 'content-type': 'image/png' } }
+      const png = simulatedAvatarPng(r.phone)
+      const bytes = kind === 'oversized' ? Buffer.concat([png, Buffer.alloc(2 * 1024 * 1024)]) : png
+      return { status: 200, body: null, rawBytes: bytes, headers: { 'content-type': 'image/png' } }
+    })
+  }
+
+  private avatarUrl(r: InstanceRecord, kind: SimAvatarKind, req: SimRequest): string {
+    if (kind === 'none') return ''
+    const base = (req.apiBase ?? req.origin ?? (req.host ? `http://${req.host}` : 'http://localhost')).replace(/\/+$/, '')
+    const url = `${base}/simAvatar/${r.id}.png`
+    return kind === 'http' ? url.replace(/^https:/, 'http:') : url
   }
 
   /** Absolute URL of the simulated phone page for the current QR. */
@@ -1247,6 +1309,33 @@ export class GreenApiSimulator {
           phone: showPhone ? r.phone : '',
           stateInstance: r.state ?? 'starting',
           deviceId: showPhone ? `${r.phone}:8@s.whatsapp.net` : '',
+        })
+      }
+      case 'getContactInfo': {
+        const parsed = contactInfoBody.safeParse(req.body)
+        if (!parsed.success) return badRequest('Bad Request Validation failed')
+        if (r.state !== 'authorized' && r.state !== 'yellowCard' && r.state !== 'sleepMode') {
+          return badRequest('instance is starting or not authorized')
+        }
+        // Only the account's own chat has a profile here; any other chat: empty name and picture.
+        const own = r.phone !== '' && parsed.data.chatId === `${r.phone}@c.us`
+        const profile = r.profile ?? { name: SIM_PROFILE_NAME, avatar: 'image' }
+        return json(200, {
+          avatar: own ? this.avatarUrl(r, profile.avatar, req) : '',
+          name: own ? profile.name : '',
+          contactName: '',
+          email: '',
+          category: '',
+          description: '',
+          products: [],
+          chatId: parsed.data.chatId,
+          lastSeen: null,
+          isArchive: false,
+          isDisappearing: false,
+          isMute: false,
+          messageExpiration: 0,
+          muteExpiration: null,
+          isBusiness: false,
         })
       }
       case 'getSettings':

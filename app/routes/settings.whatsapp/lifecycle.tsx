@@ -81,7 +81,7 @@ function DeleteNumberBlock({ lang, confirm, actionData }: { lang: Lang; confirm:
       <p id="delete-help">{t(lang, 'wa.delete.help')}</p>
       <IntentForm intent={INTENTS.deleteNumber} state={del} describedBy="delete-help">
         <div className="field">
-          <label>
+          <label className="field-check">
             <input
               type="checkbox"
               name={DELETE_UNDERSTOOD_FIELD}

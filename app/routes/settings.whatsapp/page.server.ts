@@ -94,9 +94,20 @@ export async function whatsappPageLoader({ request, context }: LoaderFunctionArg
       messages,
       lifecycle: await lifecycleView(ctx.tenantId, url),
       now: new Date().toISOString(),
+      expectedPhonePrefill: view.state === 'unlinked' && ctx.canMutate ? await expectedPhonePrefill(ctx.tenantId, view) : null,
     },
     { headers: NO_STORE },
   )
+}
+
+/**
+ * The link form's expected number (decision 200): the one just refused, else the last linked one
+ * — only a number the form itself accepts, so submitting the prefilled form never fails on it (a
+ * number WhatsApp linked may fall in a range the phone metadata calls invalid, e.g. a reserved one).
+ */
+async function expectedPhonePrefill(tenantId: string, view: Extract<PanelView, { state: 'unlinked' }>): Promise<string | null> {
+  const phone = view.wrongNumber?.expectedPhone ?? (await getServices().whatsapp.connections.lastLinkedPhone(tenantId))
+  return phone !== null && toE164(phone) !== null ? phone : null
 }
 
 const RECENT_MESSAGES = 10
@@ -207,6 +218,7 @@ const FIELD_MESSAGES = {
   to: 'wa.error.phone',
   message: 'wa.error.message',
   understood: 'wa.delete.mustConfirm',
+  expectedPhone: 'wa.error.expectedPhone',
 } as const satisfies Record<NonNullable<Extract<ActionResult, { ok: false }>['field']>, MessageKey>
 
 /** A form field the page refuses: the API's 400 VALIDATION_FAILED, with the field and its hint. */
@@ -219,9 +231,19 @@ function field(form: FormData, name: string): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined
 }
 
-async function linkQr({ ctx, context, ip }: HandlerArgs): Promise<Response> {
+async function linkQr({ ctx, form, lang, context, ip }: HandlerArgs): Promise<Response> {
+  // The right phone (decision 200): the optional expected number, E.164 or national (FR).
+  const rawExpected = field(form, 'expectedPhone')
+  const expectedPhone = rawExpected === undefined ? undefined : toE164(rawExpected)
+  if (expectedPhone === null) return invalidField(lang, INTENTS.linkQr, 'expectedPhone')
   const { whatsapp: wa, linkDisplays } = getServices()
-  await showNewQr(wa, linkDisplays, { tenantId: ctx.tenantId, actor: userActor(ctx.userId), publicUrl: publicUrlOf(context), ip })
+  await showNewQr(wa, linkDisplays, {
+    tenantId: ctx.tenantId,
+    actor: userActor(ctx.userId),
+    publicUrl: publicUrlOf(context),
+    ip,
+    ...(expectedPhone ? { expectedPhone } : {}),
+  })
   return backToPage()
 }
 

@@ -22,6 +22,13 @@ export function panelViewOf(status: StatusResponse, display: WaitingDisplay = { 
   if (isDegraded(status.status)) {
     return { state: 'degraded', status: status.status, ...(status.advice ? { advice: status.advice } : {}) }
   }
-  if (!awaitsScan(status)) return { state: 'unlinked', expired: status.linkExpired === true }
+  if (!awaitsScan(status)) {
+    const refused = status.wrongNumber
+    return {
+      state: 'unlinked',
+      expired: status.linkExpired === true,
+      ...(refused ? { wrongNumber: { expectedPhone: refused.expectedPhone, actualPhoneMasked: refused.actualPhoneMasked } } : {}),
+    }
+  }
   return { state: 'waiting', linkExpiresAt: status.linkExpiresAt ?? null, display }
 }

@@ -36,6 +36,8 @@ export interface PanelProps {
   lifecycle: LifecycleView
   /** Simulator mode: the simulated phone's page for the QR or code shown (decision 216). */
   simulatorPhone?: SimulatedPhoneLink | null
+  /** The link form's expected number: the refused one, else the last linked one (decision 200). */
+  expectedPhonePrefill?: string | null
 }
 
 type Tone = 'off' | 'wait' | 'ok' | 'warn'
@@ -126,7 +128,14 @@ function StateBody(props: PanelProps) {
     case 'waiting':
       return <Waiting {...props} linkExpiresAt={view.linkExpiresAt} display={view.display} />
     case 'connected':
-      return <Connected {...props} phoneNumber={view.status.phoneNumber ?? null} />
+      return (
+        <Connected
+          {...props}
+          phoneNumber={view.status.phoneNumber ?? null}
+          profileName={view.status.profileName ?? null}
+          pictureUrl={view.status.pictureUrl ?? null}
+        />
+      )
     case 'degraded':
       return <Degraded {...props} status={view.status} advice={view.advice} />
   }
@@ -204,7 +213,8 @@ function Upsell({ lang, canMutate, actionData }: PanelProps) {
 
 // ---------------------------------------------------------------------------------------------
 
-function Unlinked({ lang, canMutate, actionData, expired }: PanelProps & { expired: boolean }) {
+function Unlinked(props: PanelProps & { expired: boolean }) {
+  const { lang, canMutate, actionData, expired, view } = props
   const qr = useIntent(INTENTS.linkQr, actionData)
   const phone = useIntent(INTENTS.linkPhone, actionData)
   const phoneInvalid = phone.result && !phone.result.ok && phone.result.field === 'phoneNumber'
@@ -215,12 +225,14 @@ function Unlinked({ lang, canMutate, actionData, expired }: PanelProps & { expir
           <strong>{t(lang, 'wa.expired.title')}</strong> {t(lang, 'wa.expired.help')}
         </div>
       ) : null}
+      {view.state === 'unlinked' && view.wrongNumber ? <WrongNumberNotice lang={lang} refused={view.wrongNumber} /> : null}
       {canMutate ? (
         <div className="wa-options">
           <section className="wa-option" aria-labelledby="opt-qr">
             <h2 id="opt-qr">{t(lang, 'wa.connect.title')}</h2>
             <p className="muted">{t(lang, 'wa.connect.help')}</p>
             <IntentForm intent={INTENTS.linkQr} state={qr}>
+              <ExpectedPhoneField lang={lang} prefill={props.expectedPhonePrefill ?? null} result={qr.result ?? null} />
               <SubmitButton busy={qr.busy} label={t(lang, 'wa.connect.cta')} pendingLabel={t(lang, 'wa.connect.pending')} />
             </IntentForm>
             <ActionError result={qr.result} id="link-qr-error" />
@@ -385,18 +397,45 @@ function Waiting({
 
 // ---------------------------------------------------------------------------------------------
 
-function Connected({ lang, canMutate, actionData, confirm, phoneNumber, messages }: PanelProps & { phoneNumber: string | null }) {
+function Connected({
+  lang,
+  canMutate,
+  actionData,
+  confirm,
+  phoneNumber,
+  profileName,
+  pictureUrl,
+  messages,
+}: PanelProps & { phoneNumber: string | null; profileName: string | null; pictureUrl: string | null }) {
   const test = useIntent(INTENTS.sendTest, actionData)
   const fieldError = test.result && !test.result.ok ? test.result.field : undefined
   const recordedId = test.result?.ok ? test.result.recordedId : undefined
   return (
     <div className="wa-connected">
-      <dl className="wa-facts">
-        <div>
-          <dt>{t(lang, 'wa.connected.number')}</dt>
-          <dd className="wa-phone">{phoneNumber ?? t(lang, 'wa.connected.unknownNumber')}</dd>
-        </div>
-      </dl>
+      <div className="wa-account">
+        {pictureUrl ? (
+          // Our own origin (decision 240): the picture was fetched server-side, never hot-linked.
+          <img
+            className="wa-avatar"
+            src={pictureUrl}
+            width={64}
+            height={64}
+            alt={profileName ? t(lang, 'wa.connected.pictureOf', { name: profileName }) : t(lang, 'wa.connected.picture')}
+          />
+        ) : null}
+        <dl className="wa-facts">
+          {profileName ? (
+            <div>
+              <dt>{t(lang, 'wa.connected.profileName')}</dt>
+              <dd className="wa-profile-name">{profileName}</dd>
+            </div>
+          ) : null}
+          <div>
+            <dt>{t(lang, 'wa.connected.number')}</dt>
+            <dd className="wa-phone">{phoneNumber ?? t(lang, 'wa.connected.unknownNumber')}</dd>
+          </div>
+        </dl>
+      </div>
       {canMutate ? (
         <>
           <section className="wa-subcard" aria-labelledby="test-title">
@@ -664,7 +703,11 @@ function StatusHistory({ lang, history }: { lang: Lang; history: StatusHistoryVi
         <p>{t(lang, 'wa.history.empty')}</p>
       ) : (
         <table className="wa-messages-table wa-history-table">
-          <caption className="wa-sr-only">{t(lang, 'wa.history.caption', { count: history.items.length })}</caption>
+          <caption className="wa-sr-only">
+            {history.items.length === 1
+              ? t(lang, 'wa.history.captionOne')
+              : t(lang, 'wa.history.caption', { count: history.items.length })}
+          </caption>
           <thead>
             <tr>
               <th scope="col">{t(lang, 'wa.history.col.at')}</th>
@@ -701,5 +744,48 @@ function SimulatedPhone({ lang, link }: { lang: Lang; link: SimulatedPhoneLink }
       </a>{' '}
       <span className="muted">{t(lang, 'wa.sim.openHint')}</span>
     </p>
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The right phone (issue 16, decision 200): the expected number on the QR form, and the notice
+// of a refused attempt.
+
+function ExpectedPhoneField({ lang, prefill, result }: { lang: Lang; prefill: string | null; result: ActionResult | null }) {
+  const invalid = Boolean(result && !result.ok && result.field === 'expectedPhone')
+  return (
+    <div className="field">
+      <label htmlFor="expectedPhone">{t(lang, 'wa.expectedPhone.label')}</label>
+      <input
+        id="expectedPhone"
+        name="expectedPhone"
+        type="tel"
+        inputMode="tel"
+        autoComplete="tel"
+        maxLength={32}
+        placeholder="+33612345678"
+        defaultValue={prefill ?? ''}
+        aria-describedby={invalid ? 'expectedPhone-hint expectedPhone-error' : 'expectedPhone-hint'}
+        aria-invalid={invalid || undefined}
+      />
+      <span id="expectedPhone-hint" className="hint">
+        {t(lang, 'wa.expectedPhone.help')}
+        {prefill ? ` ${t(lang, 'wa.expectedPhone.prefilled')}` : null}
+      </span>
+      {invalid && result && !result.ok ? (
+        <span id="expectedPhone-error" className="field-error" role="alert">
+          {result.message}
+        </span>
+      ) : null}
+    </div>
+  )
+}
+
+function WrongNumberNotice({ lang, refused }: { lang: Lang; refused: { expectedPhone: string; actualPhoneMasked: string } }) {
+  return (
+    <div className="alert alert-warn" role="alert" data-code="WRONG_NUMBER">
+      <strong>{t(lang, 'wa.wrongNumber.title')}</strong>{' '}
+      {t(lang, 'wa.wrongNumber.body', { actual: refused.actualPhoneMasked, expected: refused.expectedPhone })}
+    </div>
   )
 }

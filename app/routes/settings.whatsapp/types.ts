@@ -24,7 +24,12 @@ export type PanelView =
    * (decision 169): the page says so and keeps the disconnect button.
    */
   | { state: 'disabled'; ended?: { endedAt: string; unlinkAt: string; phoneNumber: string | null } }
-  | { state: 'unlinked'; expired: boolean }
+  | {
+      state: 'unlinked'
+      expired: boolean
+      /** The last attempt was refused: another phone than the expected one scanned (decision 200). */
+      wrongNumber?: { expectedPhone: string; actualPhoneMasked: string }
+    }
   | { state: 'waiting'; linkExpiresAt: string | null; display: WaitingDisplay }
   /** The connected card shows the linked account as the status answer describes it. */
   | { state: 'connected'; status: StatusResponse }
@@ -66,7 +71,7 @@ export type ActionResult =
       code: ActionErrorCode
       message: string
       retryAfter?: number
-      field?: 'phoneNumber' | 'to' | 'message' | 'understood'
+      field?: 'phoneNumber' | 'to' | 'message' | 'understood' | 'expectedPhone'
     }
 
 /** The "Historique" card: the last recorded transitions, newest first (no phone, no instance). */

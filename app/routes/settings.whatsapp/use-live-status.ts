@@ -33,7 +33,11 @@ export function useMessageStatuses(): Record<string, string> {
 
 /** The part of the state a status push can change: connected, degraded(x), or not authorized. */
 function keyOfView(view: PanelView): string {
-  if (view.state === 'connected') return 'connected'
+  // The account's facts too: a profile fetched after the link (decision 242) is shown at once.
+  if (view.state === 'connected') {
+    const s = view.status
+    return `connected:${s.phoneNumber ?? ''}|${s.profileName ?? ''}|${s.pictureUrl ?? ''}`
+  }
   if (view.state === 'degraded') return `degraded:${view.status}`
   return 'notAuthorized'
 }
