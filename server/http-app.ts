@@ -1,16 +1,18 @@
+import type http from 'node:http'
 import path from 'node:path'
 import { createRequestHandler, writeReadableStreamToWritable, type AppLoadContext, type ServerBuild } from '@remix-run/node'
 import compression from 'compression'
 import express, { type Router } from 'express'
 import { requestSite } from '../app/utils/csrf.server'
+import type { StreamSink } from '../app/utils/event-streams.server'
 import { API_DOCS_ASSETS_PATH, apiDocsAssets } from './api-docs-assets'
 import { apiMethodsFromBuild } from './api-methods'
 import { appEntryOf } from './app-entry'
 import { DEFAULT_BODY_LIMITS, bufferedBody, limitRequestBody, type BodyLimits } from './body-limit'
 import { edgeText } from './edge-texts'
-import { appObservability, markRemix, requestObservability } from './observability'
+import { appObservability, markRemix, observeRequest, requestObservability } from './observability'
 import { parseServerEnv, projectRoot } from './runtime'
-import { cspNonce, securityHeaders } from './security-headers'
+import { cspNonce, securityHeaders, staticSecurityHeaders } from './security-headers'
 
 export interface HttpAppOptions {
   /** The Remix build, or (`npm run dev`) a getter for the latest one, re-imported after each rebuild. */
@@ -94,37 +96,133 @@ function requestUrl(req: express.Request): URL {
   return new URL(`${req.protocol}://${req.hostname}${port ? `:${port}` : ''}${req.originalUrl}`)
 }
 
-/** The path the express shell streams itself (the Remix route `api.wa.events` is its fallback). */
+/** The path the shell streams itself (the Remix route `api.wa.events` is its fallback). */
 const EVENTS_PATH = '/api/wa/events'
+/** Its Remix route id: the `route` of its log line and of http_requests_total. */
+const EVENTS_ROUTE = 'routes/api.wa.events'
+
+/** `GET|HEAD /api/wa/events` exactly (any other spelling reaches the Remix route). */
+function isEventStreamRequest(req: http.IncomingMessage): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false
+  const url = req.url ?? ''
+  const q = url.indexOf('?')
+  return (q < 0 ? url : url.slice(0, q)) === EVENTS_PATH
+}
+
+/** Where `flattenHead` puts what it reads (a store, so the read is never optimised away). */
+let _lastHeadByte = 0
 
 /**
- * `GET /api/wa/events` on the express response itself (decision 225). The app build decides
- * (auth, add-on, caps, first event: `openEventStream`, the same code as the Remix route), then
- * the stream is this socket's response registered in the app's fan-out: no Request signal, no
- * Response, no ReadableStream kept per stream. A refusal is the same envelope Remix would send.
+ * Node keeps the head it sent (`_header`, read by `headersSent`) for the response's life, and
+ * V8 keeps that string as the rope of its `+=` pieces: about 75 strings, 2.4 KB per open
+ * stream. Reading one character flattens it in place (one flat string of a few hundred bytes).
+ * If Node renames the field, nothing breaks: the heap per stream grows back (the bench shows it).
  */
-function eventStreamHandler(build: () => ServerBuild) {
-  return async (req: express.Request, res: express.Response, next: express.NextFunction): Promise<void> => {
+function flattenHead(res: http.ServerResponse): void {
+  const head = (res as unknown as { _header?: unknown })._header
+  if (typeof head === 'string') _lastHeadByte = head.charCodeAt(0)
+}
+
+const CRLF = Buffer.from('\r\n')
+/** The last event's bytes and their chunked framing: the fan-out writes the same bytes to every stream. */
+let framedOf: Uint8Array | undefined
+let framed = Buffer.alloc(0)
+
+function chunkOf(bytes: Uint8Array): Buffer {
+  if (bytes !== framedOf) {
+    framed = Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF])
+    framedOf = bytes
+  }
+  return framed
+}
+
+/**
+ * The stream's bytes straight to its socket (decision 254), its head already sent: one
+ * `socket.write` of one buffer framed once per event for every stream, instead of
+ * `res.write`'s four writes, cork and next-tick uncork per stream. `end()` is the response's
+ * own (the last chunk, keep-alive or close). A class: its methods are shared, not closures per stream.
+ */
+class SocketSink implements StreamSink {
+  constructor(private readonly res: http.ServerResponse) {}
+
+  write(chunk: Uint8Array): boolean {
+    const socket = this.res.socket
+    if (!socket) throw new Error('socket gone')
+    return socket.write(this.res.chunkedEncoding ? chunkOf(chunk) : chunk)
+  }
+
+  end(): void {
+    this.res.end()
+  }
+
+  get writableLength(): number {
+    return this.res.socket?.writableLength ?? 0
+  }
+}
+
+/**
+ * `GET /api/wa/events` on the node response itself (decisions 225, 250), before express sees
+ * the request: a stream lives for minutes, and whatever express and the shell's middleware
+ * leave on a request and its response (express's prototype swap gives each its own hidden
+ * class, pino-http a child logger and listeners, helmet a header map, the router its closures)
+ * would be kept for each open stream. A throwaway express view of the request (`view`) gives
+ * the decision express's own reading of the client IP, protocol and host (trust proxy); the
+ * app build decides (auth, add-on, caps, first event: `openEventStream`, the same code as the
+ * Remix route); the shell writes the same request id, log line and counter (`observeRequest`)
+ * and the same security headers, computed once (`staticSecurityHeaders`), in one `writeHead`,
+ * then hands the response to the app's fan-out; its `close` event ends the stream. A refusal
+ * is the same envelope Remix would send.
+ */
+function eventStreamHandler(app: express.Express, build: () => ServerBuild, security: Readonly<Record<string, string>>) {
+  return async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const view = Object.assign(Object.create(app.request) as express.Request, {
+      app,
+      headers: req.headers,
+      method: req.method,
+      url: req.url,
+      originalUrl: req.url,
+      socket: req.socket,
+      connection: req.socket,
+    })
+    const requestId = observeRequest(view, res, EVENTS_ROUTE)
     try {
-      const request = new Request(requestUrl(req).href, { method: req.method, headers: remixHeaders(req.headers) })
-      // The load context the guards read (the stream's end is this response's 'close', below).
-      const context: Omit<AppLoadContext, 'closed'> = {
-        ip: req.ip ?? null,
-        cspNonce: res.locals.cspNonce as string,
-        localOrigin: localOriginOf(req),
-      }
+      const request = new Request(requestUrl(view).href, { method: req.method, headers: remixHeaders(req.headers) })
+      const context: Omit<AppLoadContext, 'closed'> = { ip: view.ip ?? null, cspNonce: '', localOrigin: localOriginOf(view) }
       const opened = await appEntryOf(build()).openEventStream(request, context)
-      if (opened instanceof Response) return await sendRemixResponse(res, opened)
-      if (req.method === 'HEAD' || res.destroyed || req.socket.destroyed) {
-        opened.cancel()
-        res.writeHead(200, opened.headers).end()
+      if (opened instanceof Response) {
+        res.statusCode = opened.status
+        res.statusMessage = opened.statusText
+        for (const [key, value] of Object.entries(security)) res.setHeader(key, value)
+        res.setHeader('X-Request-Id', requestId)
+        for (const [key, value] of opened.headers.entries()) res.appendHeader(key, value)
+        if (opened.body) await writeReadableStreamToWritable(opened.body, res)
+        else res.end()
         return
       }
-      res.writeHead(200, opened.headers)
-      const stream = opened.attach(res)
-      res.once('close', () => stream.close())
-    } catch (error) {
-      next(error)
+      // One writeHead with every header: no per-response header map stays behind.
+      const headers = { ...security, ...opened.headers, 'X-Request-Id': requestId }
+      if (req.method === 'HEAD' || res.destroyed || req.socket.destroyed) {
+        opened.cancel()
+        res.writeHead(200, headers).end()
+        return
+      }
+      res.writeHead(200, headers)
+      res.flushHeaders()
+      flattenHead(res)
+      res.on('close', opened.attach(new SocketSink(res)).close)
+    } catch (err) {
+      // As answerUnexpectedError does, without express.
+      const e = err instanceof Error ? { name: err.name, message: err.message } : { name: typeof err }
+      appObservability()?.logger.error({ err: e, method: req.method, path: EVENTS_PATH }, 'unhandled HTTP error')
+      if (res.headersSent) return void res.destroy()
+      res
+        .writeHead(500, {
+          ...security,
+          'Content-Type': 'application/json',
+          'Cache-Control': 'no-store',
+          'X-Request-Id': requestId,
+        })
+        .end(JSON.stringify({ ok: false, error: 'INTERNAL', message: edgeText(req.headers, 'api.internal') }))
     }
   }
 }
@@ -219,10 +317,19 @@ export function createHttpApp({ build, routers = [], bodyLimits }: HttpAppOption
   app.disable('x-powered-by')
   app.set('trust proxy', parseServerEnv().TRUST_PROXY ? 1 : false)
   // Request id, one JSON log line and http_requests_total{route,status} per request, first, so requests refused by the shell are counted too.
+  const development = current().mode === 'development'
+  // Event streams are answered before express (decision 250): a stream keeps nothing of
+  // express or of the per-request middleware below. The app is its own request handler
+  // (`app.listen`, `http.createServer(app)`), so wrapping its `handle` covers every server.
+  const streams = eventStreamHandler(app, current, staticSecurityHeaders({ development }))
+  type Handle = (req: http.IncomingMessage, res: http.ServerResponse, next?: unknown) => void
+  const handle = (app as unknown as { handle: Handle }).handle.bind(app)
+  Object.assign(app, {
+    handle: (req: http.IncomingMessage, res: http.ServerResponse, next?: unknown) =>
+      isEventStreamRequest(req) ? void streams(req, res) : handle(req, res, next),
+  })
   app.use(requestObservability(current()))
-  app.use(cspNonce, securityHeaders({ development: current().mode === 'development' }))
-  // Before compression (an event stream is never compressed) and before the body limits (a GET).
-  app.get(EVENTS_PATH, markRemix, eventStreamHandler(current))
+  app.use(cspNonce, securityHeaders({ development }))
   // gzip/brotli for what compresses (HTML, JSON, JS, CSS); SSE is flushed per event by its route.
   app.use(compression())
   mountPublicAssets(app)

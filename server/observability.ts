@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { ServerResponse } from 'node:http'
 import type { ServerBuild } from '@remix-run/node'
 import type { NextFunction, Request, Response } from 'express'
 import type { Logger } from 'pino'
@@ -161,6 +162,58 @@ export function requestObservability(
     res.once('close', count)
     logFor(o.logger)(req, res, next)
   }
+}
+
+/**
+ * The same request id, log line and counter as `requestObservability`, for a request the shell
+ * answers before that middleware (the event streams, decision 250): one `close` listener, no
+ * pino-http child logger, no summaries map entry, nothing else kept on the request or response
+ * while a long-lived stream is open. Returns the request id (for the X-Request-Id header).
+ */
+export function observeRequest(
+  req: Pick<Request, 'headers' | 'method' | 'path'>,
+  res: Pick<ServerResponse, 'on' | 'headersSent' | 'statusCode'>,
+  route: string,
+  observe: () => Observability | undefined = appObservability,
+): string {
+  const incoming = req.headers['x-request-id']
+  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+  const o = observe()
+  if (!o) return id
+  const started = process.hrtime.bigint()
+  const tenant = req.headers['x-tenant']
+  const method = req.method
+  const pathname = req.path
+  res.on('close', () => observed(o, { id, route, method, pathname, started, tenant, res }))
+  return id
+}
+
+/** The log line and counter of one request observed by `observeRequest`, once it closed. */
+function observed(
+  o: Observability,
+  r: {
+    id: string
+    route: string
+    method: string
+    pathname: string
+    started: bigint
+    tenant: unknown
+    res: Pick<ServerResponse, 'headersSent' | 'statusCode'>
+  },
+): void {
+  const status = r.res.headersSent ? r.res.statusCode : 499
+  o.metrics.httpRequests.inc({ route: r.route, status: String(status) })
+  const line = {
+    reqId: r.id,
+    method: r.method,
+    route: r.route,
+    path: r.pathname,
+    status,
+    durationMs: Math.round(Number(process.hrtime.bigint() - r.started) / 1e4) / 100,
+    ...(typeof r.tenant === 'string' && TENANT_ID.test(r.tenant) ? { tenant: r.tenant } : {}),
+  }
+  if (status >= 500) o.logger.error(line, 'request failed')
+  else o.logger.info(line, 'request')
 }
 
 /** Marks requests that reached Remix (so an unknown path is `unmatched`, not `static`). */

@@ -7,9 +7,10 @@ import { openEventStream } from '../utils/event-stream-open.server'
 // Streams are capped per user, tenant and IP (429) and end after SSE_MAX_LIFETIME_SECONDS; the
 // EventSource then reconnects, so a stream never outlives its client for long.
 //
-// The express shell serves this path itself, on its response (server/http-app.ts, decision
-// 225): a Response and a ReadableStream per stream cost about 27 KB each. This loader is the
-// same stream for a server that runs the build without that shell.
+// The shell serves this path itself, on the node response and before express (server/http-app.ts,
+// decisions 225 and 250): a Response and a ReadableStream per stream cost about 27 KB each. This
+// loader is the same stream for a server that runs the build without that shell, and for
+// spellings of the path the shell leaves to Remix (a trailing slash, another case).
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const opened = await openEventStream(request, context)
   if (opened instanceof Response) return opened

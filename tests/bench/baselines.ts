@@ -12,6 +12,9 @@
  * - `benchProbeRouter(…)`: the process's CPU time, heap after a full GC, RSS and open SSE
  *   streams, and the simulator switches the bench needs (link a phone, set a state).
  */
+import fs from 'node:fs'
+import path from 'node:path'
+import v8 from 'node:v8'
 import type { ServerBuild } from '@remix-run/node'
 import express, { type Router } from 'express'
 import { DEFAULT_SIMULATOR_MOUNT_PATH } from '../../adapters/green-api/simulator'
@@ -85,11 +88,19 @@ export function benchProbeRouter(deps: {
   services: ProbedServices
   simulator: ProbedSimulator | undefined
   counter: UpstreamCounter
+  /** Where `?snapshot=<name>` writes heap snapshots (BENCH_SNAPSHOT_DIR); none without it. */
+  snapshotDir?: string | undefined
 }): { path: string; router: Router } {
   const router = express.Router()
   router.use(express.json())
   router.get('/probe', (req, res) => {
     if (req.query.gc === '1') deps.gc()
+    // `npm run bench -- --heap-snapshots`: a name, written under the bench's own directory only.
+    const snapshot = typeof req.query.snapshot === 'string' ? req.query.snapshot : undefined
+    if (snapshot && deps.snapshotDir && /^[\w-]{1,64}$/.test(snapshot)) {
+      fs.mkdirSync(deps.snapshotDir, { recursive: true })
+      v8.writeHeapSnapshot(path.join(deps.snapshotDir, `${snapshot}.heapsnapshot`))
+    }
     const cpu = process.cpuUsage()
     const memory = process.memoryUsage()
     const reading: ProbeReading = {

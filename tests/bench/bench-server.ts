@@ -47,7 +47,11 @@ const services = (globalThis as Record<symbol, any>)[Symbol.for('whatsapp-pro.se
 const simulator = primary ? entry.bootedSimulator() : undefined
 if (simulator) simulator.setRateLimitsEnabled(false)
 
-const routers = [counter.router, benchProbeRouter({ gc, services, simulator, counter }), ...booted.routers]
+const routers = [
+  counter.router,
+  benchProbeRouter({ gc, services, simulator, counter, snapshotDir: process.env.BENCH_SNAPSHOT_DIR }),
+  ...booted.routers,
+]
 const app = createHttpApp({ build: withNoopRoute(build as never), routers })
 const server = await new Promise<Server>((resolve) => {
   const s = app.listen(port, '127.0.0.1', () => resolve(s))

@@ -12,6 +12,10 @@
  * - Load: autocannon from this process against 127.0.0.1 only, bounded by time or count; the
  *   SSE clients in a process of their own (tests/bench/sse-clients.ts).
  *
+ * `--only sse`: the SSE phase alone (one tenant and its streams, beside a bare node:http SSE
+ * server as the baseline; no status phases, second process or soak), for work on the event
+ * streams; `--streams 2000,10000` sets its counts (default: the mode's).
+ *
  * `--quick`: small counts, under a minute (development and the smoke test). Prints one table
  * on stdout, progress on stderr, writes .bench/results.json (gitignored; no tracked file is
  * written) and exits 0; any failure exits 1.
@@ -40,6 +44,21 @@ const QUICK = process.argv.includes('--quick')
  * in one round, without the soak and the SSE runs (≈ 4 min instead of 20).
  */
 const STATUS_ONLY = process.argv.includes('--status-only')
+const argAfter = (flag: string) => {
+  const at = process.argv.indexOf(flag)
+  return at >= 0 ? (process.argv[at + 1] ?? '') : undefined
+}
+const ONLY = argAfter('--only')
+if (ONLY !== undefined && ONLY !== 'sse') throw new Error(`--only ${ONLY}: only "sse" is known`)
+const ONLY_SSE = ONLY === 'sse'
+if (ONLY_SSE && STATUS_ONLY) throw new Error('--only sse and --status-only exclude each other')
+const STREAMS = argAfter('--streams')
+/**
+ * `--heap-snapshots`: each SSE run's app process writes V8 heap snapshots (before the streams
+ * open, while open, after close; each after a full GC) to .bench/snapshots/ (gitignored), to
+ * compare by constructor (what a stream holds, what survives its close).
+ */
+const SNAPSHOTS = process.argv.includes('--heap-snapshots') ? path.join(root, '.bench/snapshots') : undefined
 const P = QUICK
   ? {
       stateTenants: 5,
@@ -71,6 +90,13 @@ const P = QUICK
       idleSec: 5,
     }
 if (STATUS_ONLY) Object.assign(P, { rounds: 1, sse: [], soak: 0, soakChunks: 0 })
+if (ONLY_SSE) Object.assign(P, { stateTenants: 0, rotation: [0], rounds: 0, soak: 0, soakChunks: 0 })
+if (STREAMS !== undefined) {
+  const counts = STREAMS.split(',').map(Number)
+  if (!ONLY_SSE || counts.some((n) => !Number.isSafeInteger(n) || n < 1))
+    throw new Error(`--streams ${STREAMS}: positive counts, comma-separated, with --only sse`)
+  P.sse = counts
+}
 const CONNECTIONS = 50
 /** The app's cap on streams per user (SSE_MAX_PER_USER cannot exceed it): streams are spread over users. */
 const STREAMS_PER_USER = 1000
@@ -79,7 +105,7 @@ const STATIC_PATH = '/favicon.svg'
 // A quick run never overwrites the last full run's figures.
 const RESULTS_FILE = path.join(
   root,
-  QUICK ? '.bench/results-quick.json' : STATUS_ONLY ? '.bench/results-status.json' : '.bench/results.json',
+  `.bench/results${QUICK ? '-quick' : ''}${STATUS_ONLY ? '-status' : ''}${ONLY_SSE ? '-sse' : ''}.json`,
 )
 
 const benchStart = Date.now()
@@ -122,15 +148,27 @@ async function until(what: string, ms: number, check: () => Promise<boolean> | b
 interface AppProcess {
   base: string
   pid: number
-  probe(gc?: boolean): Promise<ProbeReading>
+  /** With `snapshot` (after `--heap-snapshots`), the process also writes a heap snapshot of that name. */
+  probe(gc?: boolean, snapshot?: string): Promise<ProbeReading>
   stop(): Promise<void>
 }
 
-async function startAppProcess(role: 'primary' | 'secondary', env: Record<string, string>): Promise<AppProcess> {
+/**
+ * An app process (tests/bench/bench-server.ts), or with `baseline` the bare node:http SSE server
+ * (tests/bench/sse-baseline-server.ts) that answers the same probe, stream and state-change calls.
+ */
+async function startAppProcess(role: 'primary' | 'secondary' | 'baseline', env: Record<string, string>): Promise<AppProcess> {
   const port = await freePort()
-  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'tests/bench/bench-server.ts'], {
+  const script = role === 'baseline' ? 'tests/bench/sse-baseline-server.ts' : 'tests/bench/bench-server.ts'
+  const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script], {
     cwd: root,
-    env: { ...process.env, ...env, BENCH_PORT: String(port), BENCH_ROLE: role },
+    env: {
+      ...process.env,
+      ...env,
+      BENCH_PORT: String(port),
+      BENCH_ROLE: role,
+      ...(SNAPSHOTS ? { BENCH_SNAPSHOT_DIR: path.join(SNAPSHOTS, role) } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stderr = ''
@@ -149,8 +187,9 @@ async function startAppProcess(role: 'primary' | 'secondary', env: Record<string
   return {
     base,
     pid: child.pid!,
-    async probe(gc = false) {
-      const res = await fetch(`${base}${PROBE_PATH}${gc ? '?gc=1' : ''}`)
+    async probe(gc = false, snapshot?: string) {
+      const query = new URLSearchParams({ ...(gc ? { gc: '1' } : {}), ...(snapshot && SNAPSHOTS ? { snapshot } : {}) })
+      const res = await fetch(`${base}${PROBE_PATH}${query.size ? `?${query}` : ''}`)
       if (!res.ok) throw new Error(`probe: HTTP ${res.status}`)
       return (await res.json()) as ProbeReading
     },
@@ -238,8 +277,8 @@ async function callsPerInstancePerMin(app: AppProcess, instanceIds: string[], st
 }
 
 /** Opens `streams` SSE streams from a client process; fan-out rounds; closes them. */
-async function sseRun(app: AppProcess, tokens: string[], instanceId: string, streams: number) {
-  const base = await app.probe(true)
+/** A client process (tests/bench/sse-clients.ts) opening `streams` streams, and its command line. */
+function sseClients(app: AppProcess, tokens: string[], streams: number) {
   const child = spawn(
     process.execPath,
     [
@@ -248,26 +287,40 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
       'tests/bench/sse-clients.ts',
       JSON.stringify({ port: Number(new URL(app.base).port), path: '/api/wa/events', tokens, streams, concurrency: 200 }),
     ],
-    {
-      cwd: root,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
+    { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] },
   )
   const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
+  // Opening 10 000 streams on a busy machine takes minutes: the first answer may be longer coming.
   const answer = async <T>(command?: string): Promise<T> => {
     if (command) child.stdin!.write(`${command}\n`)
-    const next = await Promise.race([lines.next(), sleep(180_000).then(() => null)])
+    const next = await Promise.race([lines.next(), sleep(command ? 180_000 : 600_000).then(() => null)])
     if (!next || next.done) throw new Error(`SSE clients did not answer ${command ?? 'open'}`)
     return JSON.parse(next.value) as T
   }
+  return { answer, kill: () => child.exitCode === null && child.kill('SIGKILL') }
+}
+
+/**
+ * Opens `streams` SSE streams from a client process; fan-out rounds; closes them; then opens
+ * and closes as many again, so that what the first cycle leaves for good (JIT code, Node's
+ * parser pool) is told apart from what each cycle would leave (a leak).
+ */
+async function sseRun(app: AppProcess, tokens: string[], instanceId: string, streams: number) {
+  const base = await app.probe(true, `${streams}-before`)
+  const clients = sseClients(app, tokens, streams)
+  const { answer } = clients
   try {
     const opened = await answer<{ opened: number; failed: Record<string, number> }>()
-    const open = await app.probe(true)
-    const fanouts: Array<{ received: number; of: number; p50: number; p99: number; max: number }> = []
+    const open = await app.probe(true, `${streams}-open`)
+    const fanouts: Array<{ received: number; of: number; min: number; p50: number; p99: number; max: number }> = []
+    // The app's CPU time per status change, from the request to the last receipt: what the
+    // fan-out costs the process, whatever share of the cores it got meanwhile.
+    const cpuMicros: number[] = []
     for (let round = 0; round < P.fanoutRounds * 2; round++) {
       // Back and forth between two visible states, each change a webhook from the simulator.
       const state = round % 2 === 0 ? 'sleepMode' : 'authorized'
       await answer(`arm ${state}`)
+      const cpuBefore = (await app.probe()).cpuMicros
       const res = await fetch(`${app.base}/bench/sim`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -276,10 +329,20 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
       if (!res.ok) throw new Error(`state change: HTTP ${res.status} ${await res.text()}`)
       const { at } = (await res.json()) as { at: number }
       fanouts.push(await answer(`collect ${at} 15000`))
+      cpuMicros.push((await app.probe()).cpuMicros - cpuBefore)
     }
     await answer('close')
     await until('streams released after close', 30_000, async () => (await app.probe()).sseOpen === 0)
-    const closed = await app.probe(true)
+    const closed = await app.probe(true, `${streams}-closed`)
+    const again = sseClients(app, tokens, streams)
+    try {
+      await again.answer()
+      await again.answer('close')
+    } finally {
+      again.kill()
+    }
+    await until('streams released after the second close', 30_000, async () => (await app.probe()).sseOpen === 0)
+    const closedAgain = await app.probe(true, `${streams}-closed-again`)
     return {
       streams,
       opened: opened.opened,
@@ -287,19 +350,132 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
       heapBeforeMb: mb(base.heapUsed),
       heapOpenMb: mb(open.heapUsed),
       heapAfterCloseMb: mb(closed.heapUsed),
+      heapAfterSecondCloseMb: mb(closedAgain.heapUsed),
       rssOpenMb: mb(open.rss),
       kbPerStream: opened.opened ? (open.heapUsed - base.heapUsed) / 1024 / opened.opened : NaN,
       fanout: {
         received: fanouts.reduce((n, f) => n + f.received, 0),
         expected: fanouts.reduce((n, f) => n + f.of, 0),
-        // Over the rounds: the median round's p50, the worst round's p99.
+        // Over the rounds: the median round's first receipt and p50, the worst round's p99.
+        first: median(fanouts.map((f) => f.min)),
         p50: median(fanouts.map((f) => f.p50)),
         p99: Math.max(...fanouts.map((f) => f.p99)),
+        cpuMs: median(cpuMicros) / 1000,
       },
     }
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL')
+    clients.kill()
   }
+}
+
+/** The SSE runs at each count of the mode, on one app process (one tenant, streams spread over its users). */
+async function ssePhase(app: AppProcess, tokens: string[], instanceId: string) {
+  const runs = []
+  for (const n of P.sse) {
+    log(
+      `${n} SSE streams on one process (spread over ${Math.ceil(n / STREAMS_PER_USER)} users), ${P.fanoutRounds * 2} status changes…`,
+    )
+    runs.push(await sseRun(app, tokens.slice(0, Math.ceil(n / STREAMS_PER_USER)), instanceId, n))
+  }
+  return runs
+}
+
+type SseRun = Awaited<ReturnType<typeof sseRun>>
+
+// ------------------------------------------------------------------ report
+
+type Row = [figure: string, value: string, target: string, met: string]
+const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-')
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-')
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-')
+const f3 = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : '-')
+const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED')
+
+/** The SSE rows; with `baseline` (same counts on the bare node:http server), ours as ratios to it. */
+function sseRows(table: Row[], sse: SseRun[], baseline: SseRun[] = []): void {
+  const row = (figure: string, value: string, target = '', met = '') => table.push([figure, value, target, met])
+  for (const s of sse) {
+    const bare = baseline.find((b) => b.streams === s.streams)
+    const failed = Object.entries(s.failed)
+      .map(([k, v]) => `${v} x ${k}`)
+      .join(', ')
+    row(
+      `${s.streams} SSE streams: opened`,
+      `${s.opened} / ${s.streams}${failed ? ` (refused: ${failed})` : ''}`,
+      `${s.streams}`,
+      verdict(s.opened === s.streams),
+    )
+    row(
+      `${s.streams} SSE streams: heap per stream after GC`,
+      `${f1(s.kbPerStream)} KB (heap ${f1(s.heapBeforeMb)} -> ${f1(s.heapOpenMb)} MB, RSS open ${f0(s.rssOpenMb)} MB)`,
+      '<= 10 KB',
+      verdict(s.kbPerStream <= 10),
+    )
+    if (bare)
+      row(
+        `${s.streams} SSE streams: bare node:http, heap per stream`,
+        `${f1(bare.kbPerStream)} KB (${bare.opened} opened); ours ${f2(s.kbPerStream / bare.kbPerStream)}x`,
+        '(what Node costs)',
+        '',
+      )
+    row(
+      `${s.streams} SSE streams: fan-out of a status change`,
+      `first ${f0(s.fanout.first)} ms, p50 ${f0(s.fanout.p50)} ms, p99 ${f0(s.fanout.p99)} ms (${s.fanout.received} / ${s.fanout.expected} received); app CPU ${f1(s.fanout.cpuMs)} ms per change`,
+      'p99 < 100 ms',
+      verdict(s.fanout.p99 < 100 && s.fanout.received === s.fanout.expected),
+    )
+    if (bare)
+      row(
+        `${s.streams} SSE streams: bare node:http, fan-out`,
+        `first ${f0(bare.fanout.first)} ms, p50 ${f0(bare.fanout.p50)} ms, p99 ${f0(bare.fanout.p99)} ms (${bare.fanout.received} / ${bare.fanout.expected} received); CPU ${f1(bare.fanout.cpuMs)} ms per change, ours ${f2(s.fanout.cpuMs / bare.fanout.cpuMs)}x`,
+        '(the clients and the machine)',
+        '',
+      )
+    const signed = (mbs: number) => `${mbs >= 0 ? '+' : ''}${f2(mbs)} MB`
+    const delta = s.heapAfterCloseMb - s.heapBeforeMb
+    row(
+      `${s.streams} SSE streams: heap after close and GC`,
+      `${f1(s.heapAfterCloseMb)} MB (before: ${f1(s.heapBeforeMb)} MB, ${signed(delta)}${bare ? `; bare node:http ${signed(bare.heapAfterCloseMb - bare.heapBeforeMb)}` : ''})`,
+      'back to before',
+      verdict(delta < 2),
+    )
+    // What a second open/close cycle of as many streams leaves: zero but for noise, or a leak.
+    const cycle = s.heapAfterSecondCloseMb - s.heapAfterCloseMb
+    row(
+      `${s.streams} SSE streams: heap left by a second open/close cycle`,
+      `${signed(cycle)} (${f1(s.heapAfterCloseMb)} -> ${f1(s.heapAfterSecondCloseMb)} MB)`,
+      `< 1 KB per stream`,
+      verdict(cycle * 1024 < s.streams),
+    )
+  }
+}
+
+/** Prints the table on stdout and writes it, with `figures`, to RESULTS_FILE (gitignored). */
+function report(table: Row[], mode: string, started: number, figures: Record<string, unknown>): void {
+  const cpu = os.cpus()
+  const machine = `${cpu.length} x ${cpu[0]?.model.trim() ?? 'cpu'}, ${Math.round(mb(os.totalmem()))} MB RAM, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}, Node ${process.version}, ${os.platform()} ${os.release()}`
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...[['figure', 'value', 'target', ''], ...table].map((r) => r[c]!.length)))
+  const line = (r: string[]) => `| ${r.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`
+  const text = [
+    line(['figure', 'value', 'target', '']),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...table.map(line),
+  ].join('\n')
+  process.stdout.write(`\nWhatsApp Pro bench (${mode}) — ${new Date().toISOString()}\nmachine: ${machine}\n`)
+  process.stdout.write(
+    ONLY_SSE
+      ? `${P.fanoutRounds * 2} status changes per count; heap = the process's heapUsed after a full GC\n\n${text}\n\n`
+      : `medians of ${P.rounds} interleaved round(s), ${CONNECTIONS} connections, ${P.phaseSec} s per phase; CPU = app process time (user + system) per request\n\n${text}\n\n`,
+  )
+  process.stdout.write(`whole bench ${f0((Date.now() - started) / 1000)} s; figures in ${path.relative(root, RESULTS_FILE)}\n`)
+  fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true })
+  fs.writeFileSync(
+    RESULTS_FILE,
+    `${JSON.stringify({ at: new Date().toISOString(), machine, mode, params: P, connections: CONNECTIONS, ...figures, table }, null, 2)}\n`,
+  )
 }
 
 // ------------------------------------------------------------------ main
@@ -455,11 +631,12 @@ async function main() {
         .executeTakeFirstOrThrow()
       return Number(n) === toConnect.length
     })
-    await db
-      .updateTable('tenant_provider_configs')
-      .set({ link_expires_at: sql<Date>`now() - interval '1 minute'` })
-      .where('tenant_id', 'in', groups.expired)
-      .execute()
+    if (groups.expired.length > 0)
+      await db
+        .updateTable('tenant_provider_configs')
+        .set({ link_expires_at: sql<Date>`now() - interval '1 minute'` })
+        .where('tenant_id', 'in', groups.expired)
+        .execute()
     // Each state is what it claims to be, as the API answers it.
     const expect = async (group: string, tenantId: string, ok: (b: Record<string, unknown>) => boolean) => {
       const body = (await (
@@ -467,7 +644,22 @@ async function main() {
       ).json()) as Record<string, unknown>
       if (!ok(body)) throw new Error(`${group} tenant answers ${JSON.stringify(body)}`)
     }
-    await expect('connected', groups.connected[0]!, (b) => b.connected === true)
+    await expect('connected', (groups.connected[0] ?? groups.sse[0])!, (b) => b.connected === true)
+
+    // ---------------------------------------------------------------- --only sse
+    if (ONLY_SSE) {
+      const sse = await ssePhase(app, tokenOf.get(groups.sse[0]!)!, instanceOf.get(groups.sse[0]!)!)
+      log('the same streams on a bare node:http SSE server (the baseline: what Node itself costs per stream)…')
+      const bare = await startAppProcess('baseline', {})
+      cleanups.push(() => bare.stop())
+      const baseline = []
+      for (const n of P.sse) baseline.push(await sseRun(bare, ['bare'], 'bare', n))
+      await bare.stop()
+      const table: Row[] = []
+      sseRows(table, sse, baseline)
+      report(table, 'SSE phase only (--only sse)', started, { sse, baseline })
+      return
+    }
     await expect('live attempt', groups.live[0]!, (b) => b.status === 'notAuthorized' && typeof b.linkExpiresAt === 'string')
     await expect('expired', groups.expired[0]!, (b) => b.linkExpired === true)
     await expect(
@@ -600,14 +792,7 @@ async function main() {
     const soakRps = soakServed / ((performance.now() - soakStart) / 1000)
 
     // ---------------------------------------------------------------- 4. SSE
-    const sseTokens = tokenOf.get(groups.sse[0]!)!
-    const sse = []
-    for (const n of P.sse) {
-      log(
-        `${n} SSE streams on one process (spread over ${Math.ceil(n / STREAMS_PER_USER)} users), ${P.fanoutRounds * 2} status changes…`,
-      )
-      sse.push(await sseRun(app, sseTokens.slice(0, Math.ceil(n / STREAMS_PER_USER)), instanceOf.get(groups.sse[0]!)!, n))
-    }
+    const sse = await ssePhase(app, tokenOf.get(groups.sse[0]!)!, instanceOf.get(groups.sse[0]!)!)
 
     // ---------------------------------------------------------------- 5. idle after load
     await sleep(P.idleSec * 1000)
@@ -615,12 +800,7 @@ async function main() {
     const idleGc = await app.probe(true)
 
     // ---------------------------------------------------------------- report
-    const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-')
-    const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-')
-    const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-')
-    const f3 = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : '-')
-    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED')
-    const table: Array<[string, string, string, string]> = []
+    const table: Row[] = []
     const row = (figure: string, value: string, target = '', met = '') => table.push([figure, value, target, met])
     const failures = (m: Measured) => (m.errors + m.non2xx ? `, ${m.errors + m.non2xx} failed ${JSON.stringify(m.codes)}` : '')
     for (const t of targets) {
@@ -681,35 +861,7 @@ async function main() {
       '',
       '',
     )
-    for (const s of sse) {
-      const failed = Object.entries(s.failed)
-        .map(([k, v]) => `${v} x ${k}`)
-        .join(', ')
-      row(
-        `${s.streams} SSE streams: opened`,
-        `${s.opened} / ${s.streams}${failed ? ` (refused: ${failed})` : ''}`,
-        `${s.streams}`,
-        verdict(s.opened === s.streams),
-      )
-      row(
-        `${s.streams} SSE streams: heap per stream after GC`,
-        `${f1(s.kbPerStream)} KB (heap ${f1(s.heapBeforeMb)} -> ${f1(s.heapOpenMb)} MB, RSS open ${f0(s.rssOpenMb)} MB)`,
-        '<= 10 KB',
-        verdict(s.kbPerStream <= 10),
-      )
-      row(
-        `${s.streams} SSE streams: fan-out of a status change`,
-        `p50 ${f0(s.fanout.p50)} ms, p99 ${f0(s.fanout.p99)} ms (${s.fanout.received} / ${s.fanout.expected} received)`,
-        'p99 < 100 ms',
-        verdict(s.fanout.p99 < 100 && s.fanout.received === s.fanout.expected),
-      )
-      row(
-        `${s.streams} SSE streams: heap after close and GC`,
-        `${f1(s.heapAfterCloseMb)} MB (before: ${f1(s.heapBeforeMb)} MB)`,
-        'back to before',
-        verdict(s.heapAfterCloseMb - s.heapBeforeMb < 2),
-      )
-    }
+    sseRows(table, sse)
     const growth = soakHeap[soakHeap.length - 1]! - soakHeap[1]!
     if (P.soakChunks > 0)
       row(
@@ -721,33 +873,19 @@ async function main() {
     if (P.soakChunks > 0) row('RSS over the soak', `${soakRss.map(f0).join(' -> ')} MB`, '(V8 sizing its heap)', '')
     row('app process at idle after load', `RSS ${f0(mb(idle.rss))} MB, heap after GC ${f1(mb(idleGc.heapUsed))} MB`, '', '')
 
-    const cpu = os.cpus()
-    const machine = `${cpu.length} x ${cpu[0]?.model.trim() ?? 'cpu'}, ${Math.round(mb(os.totalmem()))} MB RAM, load ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}, Node ${process.version}, ${os.platform()} ${os.release()}`
-    const widths = [0, 1, 2, 3].map((c) => Math.max(...[['figure', 'value', 'target', ''], ...table].map((r) => r[c]!.length)))
-    const line = (r: string[]) => `| ${r.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`
-    const text = [
-      line(['figure', 'value', 'target', '']),
-      `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-      ...table.map(line),
-    ].join('\n')
     const mode = QUICK
       ? 'quick (small counts: not the figures that count)'
       : STATUS_ONLY
         ? 'status phases only (full counts, one round, no soak or SSE)'
         : 'full'
-    process.stdout.write(`\nWhatsApp Pro bench (${mode}) — ${new Date().toISOString()}\nmachine: ${machine}\n`)
-    process.stdout.write(
-      `medians of ${P.rounds} interleaved round(s), ${CONNECTIONS} connections, ${P.phaseSec} s per phase; CPU = app process time (user + system) per request\n\n${text}\n\n`,
-    )
-    process.stdout.write(`whole bench ${f0((Date.now() - started) / 1000)} s; figures in ${path.relative(root, RESULTS_FILE)}\n`)
-    fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true })
-    fs.writeFileSync(
-      RESULTS_FILE,
-      `${JSON.stringify({ at: new Date().toISOString(), machine, mode, params: P, connections: CONNECTIONS, rounds, twoProcesses: two, connectedPerMin: { one: onePerMin, two: twoPerMin }, soak: { heapAfterGcMb: soakHeap, rssMb: soakRss, rps: soakRps }, sse, idle: { rssMb: mb(idle.rss), heapAfterGcMb: mb(idleGc.heapUsed) }, table }, null, 2)}\n`,
-    )
+    report(table, mode, started, {
+      rounds,
+      twoProcesses: two,
+      connectedPerMin: { one: onePerMin, two: twoPerMin },
+      soak: { heapAfterGcMb: soakHeap, rssMb: soakRss, rps: soakRps },
+      sse,
+      idle: { rssMb: mb(idle.rss), heapAfterGcMb: mb(idleGc.heapUsed) },
+    })
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => {})
     fs.rmSync(tmp, { recursive: true, force: true })

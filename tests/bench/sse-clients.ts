@@ -9,7 +9,8 @@ import readline from 'node:readline'
  *
  * - `arm <status>`: from now on, each stream notes when it receives an event with that status;
  * - `collect <t0> <timeoutMs>`: waits (bounded) until every open stream got it; answers the
- *   receipt delays after `t0` (epoch ms, the moment the bench changed the status) as p50/p99/max;
+ *   receipt delays after `t0` (epoch ms, the moment the bench changed the status) as
+ *   min/p50/p99/max (the first receipt is the way in: webhook, database, NOTIFY, hub);
  * - `close`: destroys every socket from the client side and exits.
  */
 interface Config {
@@ -105,6 +106,7 @@ for await (const line of readline.createInterface({ input: process.stdin })) {
     reply({
       received: delays.length,
       of: open.length,
+      min: delays[0] ?? 0,
       p50: percentile(delays, 50),
       p99: percentile(delays, 99),
       max: delays.at(-1) ?? 0,

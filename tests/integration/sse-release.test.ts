@@ -121,6 +121,40 @@ describe('GET /api/wa/events releases streams whose client went away', () => {
   })
 })
 
+describe('GET /api/wa/events keeps nothing of a closed stream', () => {
+  it('the server-side responses of 12 streams, closed by their clients, are garbage-collected: no map, listener, timer or closure holds them', async () => {
+    // Every response the server makes for the event streams, weakly (the test must not keep them).
+    const responses: Array<WeakRef<http.ServerResponse>> = []
+    const watch = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (req.url?.startsWith('/api/wa/events')) responses.push(new WeakRef(res))
+    }
+    h.app.server.prependListener('request', watch)
+    const baseStreams = services().eventFanout.size
+    const actors = (await Promise.all([1, 2, 3].map(() => tenantWithUsers(2)))).flat()
+    const streams: OpenStream[] = []
+    try {
+      for (const [t, actor] of actors.entries()) {
+        for (let i = 0; i < 2; i++) streams.push(await openStream(actor, `10.4.${t}.${i}`))
+      }
+    } finally {
+      h.app.server.off('request', watch)
+    }
+    expect(streams.map((s) => s.status)).toEqual(Array(12).fill(200))
+    expect(responses).toHaveLength(12)
+    expect(services().eventFanout.size).toBe(baseStreams + 12)
+
+    for (const s of streams) s.destroy()
+    await eventually(async () => expect(services().eventFanout.size).toBe(baseStreams))
+    // A WeakRef's target lives at least until the end of the job that last read it: collect
+    // between turns of the event loop until every response is gone (or `eventually` gives up).
+    await eventually(async () => {
+      await new Promise((r) => setImmediate(r))
+      gc()
+      expect(responses.filter((r) => r.deref() !== undefined)).toHaveLength(0)
+    })
+  })
+})
+
 describe('GET /api/wa/events caps open streams (429 RATE_LIMITED with Retry-After)', () => {
   async function refused(actor: Actor, ip: string) {
     const url = `${h.app.url}/api/wa/events`

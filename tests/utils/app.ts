@@ -14,6 +14,8 @@ export interface TestApp {
   build: ServerBuild
   /** The build's server entry (boot, shutdown, the booted simulator). */
   entry: AppServerEntry
+  /** The node server (a test watching what it answers, e.g. that closed streams are collected). */
+  server: Server
   close(): Promise<void>
 }
 
@@ -55,6 +57,7 @@ export async function startTestApp(
     url: `http://127.0.0.1:${port}`,
     build,
     entry,
+    server,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
