@@ -179,6 +179,10 @@ describe('settings page with JavaScript', () => {
     await page.getByRole('button', { name: 'Déconnecter', exact: true }).focus()
     await page.keyboard.press('Enter')
     await page.getByRole('heading', { name: 'Déconnecter WhatsApp ?' }).waitFor()
+    // The profile fetched in the background after the link (decision 242) is pushed, often while
+    // the confirmation is open: shown, and the confirmation stays open with its focus.
+    await page.getByText('Camille (simulé)').waitFor({ timeout: 10_000 })
+    await page.getByRole('heading', { name: 'Déconnecter WhatsApp ?' }).waitFor()
     await page.keyboard.press('Tab')
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Oui, déconnecter')
     await page.keyboard.press('Enter')

@@ -32,3 +32,12 @@ export function panelViewOf(status: StatusResponse, display: WaitingDisplay = { 
   }
   return { state: 'waiting', linkExpiresAt: status.linkExpiresAt ?? null, display }
 }
+
+/**
+ * Whether a confirmation stays open once a pushed view replaces the loaded one: a change of
+ * state closes it (it confirmed something else); a push within the same state (the profile
+ * fetched after the link, decision 242) keeps it open, and its focus.
+ */
+export function confirmKept(loaded: PanelView, pushed: PanelView, confirm: boolean): boolean {
+  return confirm && pushed.state === loaded.state
+}

@@ -17,6 +17,7 @@ import type { LifecycleView } from './types'
 import { LifecycleBlock } from './lifecycle'
 import { monthlyPrice, relativeWords } from '../../utils/words'
 import { useClock, useLiveStatus, useMessageStatuses } from './use-live-status'
+import { confirmKept } from './panel-view'
 
 export interface PanelProps {
   lang: Lang
@@ -60,7 +61,7 @@ function headline(view: PanelView): { key: MessageKey; tone: Tone } {
 /** The WhatsApp Pro panel: one card whose header always says the state, and what to do below. */
 export function WhatsAppPanel(loaded: PanelProps) {
   const pushed = useLiveStatus(loaded.view)
-  const props = pushed ? { ...loaded, view: pushed, confirm: false } : loaded
+  const props = pushed ? { ...loaded, view: pushed, confirm: confirmKept(loaded.view, pushed, loaded.confirm) } : loaded
   const { lang, view, stale } = props
   const { key, tone } = headline(view)
   const statusRef = useRef<HTMLParagraphElement>(null)
