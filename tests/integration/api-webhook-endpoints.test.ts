@@ -144,10 +144,19 @@ describe('delivering events', () => {
     const owner = await newTenant()
     const { secret } = await createEndpoint(h, owner, { url: rx.url('/conn') })
     await linkByScan(h, owner, '+33655501234')
-    const status = await statusOf(h, owner)
+    // The profile is fetched after the link (decision 242) and announced as a change of its own:
+    // compare the final status with the event that carried it.
+    const status = await eventually(async () => {
+      const s = await statusOf(h, owner)
+      expect(s.profileName).toBeDefined()
+      return s
+    }, SLOW)
 
     const hook = await eventually(async () => {
-      const found = hooksOn('/conn').find((r) => (JSON.parse(r.body) as any).data.status === 'authorized')
+      const found = hooksOn('/conn').find((r) => {
+        const data = (JSON.parse(r.body) as any).data
+        return data.status === 'authorized' && data.profileName !== undefined
+      })
       expect(found).toBeDefined()
       return found!
     }, SLOW)
