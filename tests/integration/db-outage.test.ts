@@ -52,6 +52,30 @@ function serverPids(): number[] {
   return [postmaster, ...children]
 }
 
+/** The process titles of the postmaster's live children ("postgres: user db 127.0.0.1(port) idle"). */
+function backendTitles(postmaster: number): string {
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster && !exited(pid)
+      } catch {
+        return false
+      }
+    })
+    .map((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()
+      } catch {
+        return `${pid}: gone`
+      }
+    })
+    .join('\n')
+}
+
 /** Gone, or a zombie its parent (this process) has not reaped yet: either way it has stopped. */
 function exited(pid: number): boolean {
   try {
@@ -194,18 +218,22 @@ describe('PostgreSQL unavailable under requests', () => {
     process.kill(postmaster, 'SIGTERM') // smart: no new sessions, waits for the open ones to end
     const answers: number[] = []
     // Traffic continues: a burst wider than the pool's idle clients needs a new session, which
-    // PostgreSQL refuses with 57P03; from then on the app must let its sessions go.
+    // PostgreSQL refuses with 57P03; from then on the app must let its sessions go. The burst
+    // reads the timeline, which always queries: the features route is answered from the hot-path
+    // caches, so its burst needed no session at all, and the background refresher kept seven
+    // idle sessions in use past the pool's idle timeout (red in a clean-clone run; the titles
+    // of the backends left showed them).
     await eventually(async () => {
-      const burst = await Promise.all(Array.from({ length: 12 }, () => api('/api/settings/features')))
+      const burst = await Promise.all(Array.from({ length: 12 }, () => api('/api/wa/timeline')))
       for (const res of burst) {
         answers.push(res.status)
         if (res.status !== 200) expect(await res.json()).toMatchObject({ ok: false, error: 'UPSTREAM_UNAVAILABLE' })
         else await res.body?.cancel()
       }
-      expect(exited(postmaster)).toBe(true)
-      // 40 s: every pooled session goes within the pool's idle timeout (30 s) even if no refusal
-      // reaches it. With 20 s this failed twice in full runs (never alone, never under CPU load
-      // alone): some session outlived the drain; the cause is not found yet (closing note).
+      // The backends still open (their titles: user, database, client address, state) say whose.
+      const done = exited(postmaster)
+      expect(done, done ? '' : backendTitles(postmaster)).toBe(true)
+      // 40 s: a margin for a loaded machine; the first refusal normally comes with the first burst.
     }, 40_000)
     expect(answers).not.toContain(500)
     expect(answers).toContain(503)
