@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { useWaApp } from '../utils/wa-harness'
+import { eventually, useWaApp } from '../utils/wa-harness'
 import { expectError, linkByScan, newTenant, post, providerRow } from './api-support'
 
 // Webhook event times are bounded to [now − 24 h, now + 5 min] (issue 13): before, an event
@@ -25,7 +25,12 @@ describe('POST /api/wa/webhooks/green-api/:instanceId — event timestamps', () 
     const w = await newTenant()
     const instanceId = await linkByScan(h, w, '+33612345678')
     const token = h.sim.instance(instanceId)!.webhookToken
-    const before = await providerRow(w.tenantId)
+    // The profile job writes the row once after the link (decision 242): snapshot after it.
+    const before = await eventually(async () => {
+      const row = await providerRow(w.tenantId)
+      expect(row?.profile_fetched_at).not.toBeNull()
+      return row
+    })
     expect(before?.connection_status).toBe('authorized')
 
     const hostile: unknown[] = [
