@@ -1,5 +1,5 @@
 import { Link } from '@remix-run/react'
-import { useEffect, useRef } from 'react'
+import { useEffect, useRef, type ReactNode } from 'react'
 import { t, type Lang, type MessageKey } from '../../utils/i18n'
 import { ActionError, AskConfirmation, IntentForm, SubmitButton, useFocusOnConfirm, useIntent } from './intent-form'
 import { CONFIRM_DISCONNECT, INTENTS, PAGE_PATH } from './intents'
@@ -242,29 +242,14 @@ function Unlinked(props: PanelProps & { expired: boolean }) {
             <h2 id="opt-phone">{t(lang, 'wa.phone.title')}</h2>
             <p className="muted">{t(lang, 'wa.phone.help')}</p>
             <IntentForm intent={INTENTS.linkPhone} state={phone} className="wa-inline-form">
-              <div className="field">
-                <label htmlFor="phoneNumber">{t(lang, 'wa.phone.label')}</label>
-                <input
-                  id="phoneNumber"
-                  name="phoneNumber"
-                  type="tel"
-                  inputMode="tel"
-                  autoComplete="tel"
-                  required
-                  maxLength={20}
-                  placeholder="+33612345678"
-                  aria-describedby={phoneInvalid ? 'phoneNumber-hint phoneNumber-error' : 'phoneNumber-hint'}
-                  aria-invalid={phoneInvalid || undefined}
-                />
-                <span id="phoneNumber-hint" className="hint">
-                  {t(lang, 'wa.phone.hint')}
-                </span>
-                {phoneInvalid ? (
-                  <span id="phoneNumber-error" className="field-error" role="alert">
-                    {phone.result!.ok ? null : phone.result!.message}
-                  </span>
-                ) : null}
-              </div>
+              <PhoneField
+                name="phoneNumber"
+                label={t(lang, 'wa.phone.label')}
+                hint={t(lang, 'wa.phone.hint')}
+                error={phoneInvalid && phone.result && !phone.result.ok ? phone.result.message : null}
+                required
+                maxLength={20}
+              />
               <SubmitButton
                 busy={phone.busy}
                 label={t(lang, 'wa.phone.cta')}
@@ -753,29 +738,57 @@ function SimulatedPhone({ lang, link }: { lang: Lang; link: SimulatedPhoneLink }
 // of a refused attempt.
 
 function ExpectedPhoneField({ lang, prefill, result }: { lang: Lang; prefill: string | null; result: ActionResult | null }) {
-  const invalid = Boolean(result && !result.ok && result.field === 'expectedPhone')
+  const refused = result && !result.ok && result.field === 'expectedPhone' ? result.message : null
+  return (
+    <PhoneField
+      name="expectedPhone"
+      label={t(lang, 'wa.expectedPhone.label')}
+      hint={
+        <>
+          {t(lang, 'wa.expectedPhone.help')}
+          {prefill ? ` ${t(lang, 'wa.expectedPhone.prefilled')}` : null}
+        </>
+      }
+      error={refused}
+      maxLength={32}
+      defaultValue={prefill ?? ''}
+    />
+  )
+}
+
+/** A phone number input with its hint and, when the server refused it, its error (both linked by aria). */
+function PhoneField(props: {
+  name: string
+  label: string
+  hint: ReactNode
+  error: string | null
+  maxLength: number
+  required?: boolean
+  defaultValue?: string
+}) {
+  const { name, error } = props
   return (
     <div className="field">
-      <label htmlFor="expectedPhone">{t(lang, 'wa.expectedPhone.label')}</label>
+      <label htmlFor={name}>{props.label}</label>
       <input
-        id="expectedPhone"
-        name="expectedPhone"
+        id={name}
+        name={name}
         type="tel"
         inputMode="tel"
         autoComplete="tel"
-        maxLength={32}
+        required={props.required}
+        maxLength={props.maxLength}
         placeholder="+33612345678"
-        defaultValue={prefill ?? ''}
-        aria-describedby={invalid ? 'expectedPhone-hint expectedPhone-error' : 'expectedPhone-hint'}
-        aria-invalid={invalid || undefined}
+        defaultValue={props.defaultValue}
+        aria-describedby={error !== null ? `${name}-hint ${name}-error` : `${name}-hint`}
+        aria-invalid={error !== null || undefined}
       />
-      <span id="expectedPhone-hint" className="hint">
-        {t(lang, 'wa.expectedPhone.help')}
-        {prefill ? ` ${t(lang, 'wa.expectedPhone.prefilled')}` : null}
+      <span id={`${name}-hint`} className="hint">
+        {props.hint}
       </span>
-      {invalid && result && !result.ok ? (
-        <span id="expectedPhone-error" className="field-error" role="alert">
-          {result.message}
+      {error !== null ? (
+        <span id={`${name}-error`} className="field-error" role="alert">
+          {error}
         </span>
       ) : null}
     </div>
