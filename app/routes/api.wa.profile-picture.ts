@@ -2,7 +2,7 @@ import type { LoaderFunctionArgs } from '@remix-run/node'
 import { getServices } from '../services.server'
 import { apiHandler } from '../utils/api.server'
 import { requireApiContext } from '../utils/guards.server'
-import { getProfilePicture, requireWhatsAppOrGrace } from '../../domain/whatsapp'
+import { getProfilePicture } from '../../domain/whatsapp'
 
 // GET /api/wa/profile-picture — the linked account's picture, fetched server-side and served
 // from our own origin (decision 240): the page's CSP (`img-src 'self' data:`) never lets a
@@ -11,7 +11,6 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const services = getServices()
   return apiHandler(request, services.logger, async () => {
     const ctx = await requireApiContext(request, { mutating: false, context })
-    await requireWhatsAppOrGrace(services.whatsapp, { tenantId: ctx.tenantId })
     const picture = await getProfilePicture(services.whatsapp, { tenantId: ctx.tenantId })
     const etag = `"${picture.version}"`
     // The versioned URL names these very bytes: the browser may keep them; any other URL revalidates.

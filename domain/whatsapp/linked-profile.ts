@@ -1,3 +1,4 @@
+import { requireWhatsAppOrGrace } from './addon-end'
 import type { JobQueue } from '../ports/job-queue'
 import type { ConnectionRecord } from '../ports/connection-repository'
 import type { ProfileRefreshQueue } from '../ports/profile-refresh'
@@ -94,10 +95,12 @@ export async function refreshLinkedProfile(deps: WhatsAppDeps, input: { tenantId
 }
 
 /**
- * The stored picture of the tenant's linked account, for `GET /api/wa/profile-picture`.
- * Throws `ProfilePictureNotFoundError` when there is none (nothing linked, no picture).
+ * The stored picture of the tenant's linked account, for `GET /api/wa/profile-picture`. Gated
+ * like the status (WhatsApp Pro on, or a number still linked in the add-on's grace). Throws
+ * `ProfilePictureNotFoundError` when there is none (nothing linked, no picture).
  */
 export async function getProfilePicture(deps: WhatsAppDeps, input: { tenantId: string }): Promise<ProfilePicture> {
+  await requireWhatsAppOrGrace(deps, { tenantId: input.tenantId })
   const picture = await deps.connections.findProfilePicture(input.tenantId)
   if (!picture) throw new ProfilePictureNotFoundError()
   return picture
