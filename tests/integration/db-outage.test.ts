@@ -76,6 +76,15 @@ function backendTitles(postmaster: number): string {
     .join('\n')
 }
 
+/** The app's own pool, as the build's composition root holds it (same process). */
+function appPoolCounts(): string {
+  const services = (globalThis as Record<symbol, { pool?: { totalCount: number; idleCount: number; waitingCount: number } }>)[
+    Symbol.for('whatsapp-pro.services')
+  ]
+  const p = services?.pool
+  return p ? `app pool: ${p.totalCount} open, ${p.idleCount} idle, ${p.waitingCount} waiting` : 'app pool: not found'
+}
+
 /** Gone, or a zombie its parent (this process) has not reaped yet: either way it has stopped. */
 function exited(pid: number): boolean {
   try {
@@ -232,7 +241,7 @@ describe('PostgreSQL unavailable under requests', () => {
       }
       // The backends still open (their titles: user, database, client address, state) say whose.
       const done = exited(postmaster)
-      expect(done, done ? '' : backendTitles(postmaster)).toBe(true)
+      expect(done, done ? '' : `${backendTitles(postmaster)}\n${appPoolCounts()}`).toBe(true)
       // 40 s: a margin for a loaded machine; the first refusal normally comes with the first burst.
     }, 40_000)
     expect(answers).not.toContain(500)
