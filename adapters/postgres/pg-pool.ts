@@ -98,18 +98,27 @@ const DRAIN_MS = 30_000
  * Notices PostgreSQL shutting down: a new connection refused with 57P03 ("the database system
  * is shutting down"). A smart shutdown waits for every open session, and a busy pool never lets
  * its sessions go, so from then on (for DRAIN_MS) idle clients are closed and released ones are
- * destroyed instead of kept (`release(true)`, pg-pool's documented way), and `onShutdown` lets
- * the dedicated LISTEN connections go too. Queries keep being answered on the sessions still
+ * destroyed instead of kept (`release(true)`, pg-pool's documented way), and `onShutdown` (once
+ * per shutdown: until PostgreSQL accepts a new session) lets the dedicated LISTEN connections and
+ * the job workers go too. Queries keep being answered on the sessions still
  * open; new ones get the refusal (a 503).
  */
 class ShutdownAwarePool extends pg.Pool {
   private drainingUntil = 0
+  /** `onShutdown` was called and PostgreSQL has not accepted a new session since. */
+  private shutdownTold = false
 
   constructor(
     config: pg.PoolConfig,
     private readonly onShutdown: () => void,
   ) {
     super(config)
+    // A new session accepted: PostgreSQL is up again, so the next refusal is another shutdown,
+    // even within the drain window of the last one (two restarts 10 s apart: the second was
+    // taken for the first, and the LISTEN connections and job workers were never told).
+    this.on('connect', () => {
+      this.shutdownTold = false
+    })
   }
 
   override connect(): Promise<pg.PoolClient>
@@ -141,9 +150,11 @@ class ShutdownAwarePool extends pg.Pool {
   }
 
   private shuttingDown(): void {
-    const first = !this.draining()
     this.drainingUntil = Date.now() + DRAIN_MS
-    if (first) this.onShutdown()
+    if (!this.shutdownTold) {
+      this.shutdownTold = true
+      this.onShutdown()
+    }
     // At every refusal, not only the first: a session that finished connecting just after the
     // first refusal would otherwise sit idle until idleTimeoutMillis (30 s) and keep the smart
     // shutdown waiting (seen once in a full run, with the background refresher's traffic).
