@@ -45,13 +45,16 @@ const PictureRowSchema = z.object({
   picture_encrypted: z.string(),
 })
 
-/** Where the profile's envelopes live (bound into their AEAD data: a copied envelope does not decrypt). */
-const nameLocation = (tenantId: string): SecretLocation => ({
+/**
+ * Where the profile's envelopes live (bound into their AEAD data: a copied envelope does not
+ * decrypt); key rotation (kysely-secret-rows.ts) lists them too.
+ */
+export const nameLocation = (tenantId: string): SecretLocation => ({
   tenantId,
   table: 'tenant_provider_configs',
   column: 'profile_name_encrypted',
 })
-const pictureLocation = (tenantId: string): SecretLocation => ({
+export const pictureLocation = (tenantId: string): SecretLocation => ({
   tenantId,
   table: 'wa_profile_pictures',
   column: 'picture_encrypted',

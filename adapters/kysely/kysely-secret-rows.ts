@@ -3,26 +3,67 @@ import { z } from 'zod'
 import type { Database } from '../../db/schema'
 import { ENVELOPE_VERSION, envelopeKeyId } from '../crypto/aes-gcm-credential-vault'
 import { KEY_ID_PATTERN } from '../crypto/encryption-keys'
-import type { ReencryptionVault, SecretColumnRef, SecretRow, SecretRowSource } from '../crypto/reencrypt'
+import type { ReencryptionVault, SecretColumnRef, SecretRow, SecretRowLocation, SecretRowSource } from '../crypto/reencrypt'
+import { messageSecretLocation } from '../../domain/messages'
+import { attemptResponseAt, endpointSecretAt, eventPayloadAt } from '../../domain/webhooks'
+import { INSTANCE_TOKEN_LOCATION, WEBHOOK_TOKEN_LOCATION, configLocation } from '../../domain/whatsapp'
+import { nameLocation, pictureLocation } from './kysely-connection-repository'
 
 /**
- * The encrypted columns of the database, for key rotation (`reencryptAll`) and `keys verify`.
+ * Every encrypted column of the database, for key rotation (`reencryptAll`) and `keys verify`:
+ * a column missing here keeps its rows under the old key, and `keys verify` would call that key
+ * removable while message texts, profiles or signing secrets still need it.
  *
- * Secret locations (the AAD every envelope is bound to):
- * - tenant_provider_configs.encrypted_config → tenant = the row's tenant_id
- * - wa_instances.encrypted_token / encrypted_webhook_token → tenant = `_system` (instances move
- *   between tenants in pool mode, so their tokens are not bound to one)
+ * Each column's location (the AAD every envelope is bound to) is the one its writer uses:
+ * - instance tokens → tenant `_system` (instances move between tenants in pool mode);
+ * - a tenant's provider config and profile (name, picture) → the row's tenant;
+ * - messages, CRM endpoints, events and delivery attempts → the tenant and the row id.
  */
 
-export const SYSTEM_TENANT_ID = '_system'
+export const SYSTEM_TENANT_ID = INSTANCE_TOKEN_LOCATION.tenantId
 
-export const SECRET_COLUMNS = [
-  { table: 'tenant_provider_configs', column: 'encrypted_config' },
-  { table: 'wa_instances', column: 'encrypted_token' },
-  { table: 'wa_instances', column: 'encrypted_webhook_token' },
-] as const satisfies readonly SecretColumnRef[]
+interface ColumnSpec {
+  readonly table: keyof Database & string
+  readonly column: string
+  /** The row key, as text (a picture's row is keyed by its provider row). */
+  readonly id: 'id' | 'provider_config_id'
+  location(row: { id: string; tenantId: string }): SecretRowLocation
+}
 
-export type SecretColumn = (typeof SECRET_COLUMNS)[number]
+const SPECS = [
+  { table: 'tenant_provider_configs', column: 'encrypted_config', id: 'id', location: (r) => configLocation(r.tenantId) },
+  { table: 'wa_instances', column: 'encrypted_token', id: 'id', location: () => INSTANCE_TOKEN_LOCATION },
+  { table: 'wa_instances', column: 'encrypted_webhook_token', id: 'id', location: () => WEBHOOK_TOKEN_LOCATION },
+  { table: 'tenant_provider_configs', column: 'profile_name_encrypted', id: 'id', location: (r) => nameLocation(r.tenantId) },
+  {
+    table: 'wa_profile_pictures',
+    column: 'picture_encrypted',
+    id: 'provider_config_id',
+    location: (r) => pictureLocation(r.tenantId),
+  },
+  {
+    table: 'wa_messages',
+    column: 'peer_encrypted',
+    id: 'id',
+    location: (r) => messageSecretLocation(r.tenantId, r.id, 'peer_encrypted'),
+  },
+  {
+    table: 'wa_messages',
+    column: 'text_encrypted',
+    id: 'id',
+    location: (r) => messageSecretLocation(r.tenantId, r.id, 'text_encrypted'),
+  },
+  { table: 'wa_webhook_endpoints', column: 'secret_encrypted', id: 'id', location: (r) => endpointSecretAt(r.tenantId, r.id) },
+  { table: 'wa_webhook_events', column: 'payload_encrypted', id: 'id', location: (r) => eventPayloadAt(r.tenantId, r.id) },
+  {
+    table: 'wa_webhook_attempts',
+    column: 'response_encrypted',
+    id: 'id',
+    location: (r) => attemptResponseAt(r.tenantId, r.id),
+  },
+] as const satisfies readonly ColumnSpec[]
+
+export const SECRET_COLUMNS: readonly SecretColumnRef[] = SPECS.map(({ table, column }) => ({ table, column }))
 
 export interface KyselySecretRowsOptions {
   /**
@@ -51,8 +92,7 @@ export interface VerifyReport {
 }
 
 const idSchema = z.union([z.string(), z.number(), z.bigint()]).transform((v) => String(v))
-const configRowSchema = z.object({ id: idSchema, tenant_id: z.string(), envelope: z.string() })
-const instanceRowSchema = z.object({ id: idSchema, envelope: z.string() })
+const rowSchema = z.object({ id: idSchema, tenant_id: z.string().nullable(), envelope: z.string() })
 
 interface Page {
   afterId: string | null
@@ -62,11 +102,12 @@ interface Page {
 }
 
 export class KyselySecretRows implements SecretRowSource {
-  readonly #db: Kysely<Database>
+  /** The tables are named by SPECS at run time: Kysely's per-table types cannot follow. */
+  readonly #anyDb: Kysely<any>
   readonly #tenantIds: readonly string[] | undefined
 
   constructor(db: Kysely<Database>, options: KyselySecretRowsOptions = {}) {
-    this.#db = db
+    this.#anyDb = db
     this.#tenantIds = options.tenantIds
   }
 
@@ -82,30 +123,14 @@ export class KyselySecretRows implements SecretRowSource {
   }
 
   async compareAndSet(row: SecretRow, next: string): Promise<boolean> {
-    const col = this.#column(row)
-    let result: { numUpdatedRows: bigint }
-    if (col.column === 'encrypted_config') {
-      result = await this.#db
-        .updateTable('tenant_provider_configs')
-        .set({ encrypted_config: next })
-        .where('id', '=', row.id)
-        .where('encrypted_config', '=', row.envelope)
-        .executeTakeFirst()
-    } else if (col.column === 'encrypted_token') {
-      result = await this.#db
-        .updateTable('wa_instances')
-        .set({ encrypted_token: next })
-        .where('id', '=', row.id)
-        .where('encrypted_token', '=', row.envelope)
-        .executeTakeFirst()
-    } else {
-      result = await this.#db
-        .updateTable('wa_instances')
-        .set({ encrypted_webhook_token: next })
-        .where('id', '=', row.id)
-        .where('encrypted_webhook_token', '=', row.envelope)
-        .executeTakeFirst()
-    }
+    const spec = this.#spec(row)
+    // The table and columns come from SPECS, never from input: the dynamic names are ours.
+    const result = await this.#anyDb
+      .updateTable(spec.table)
+      .set({ [spec.column]: next })
+      .where(spec.id, '=', row.id)
+      .where(spec.column, '=', row.envelope)
+      .executeTakeFirst()
     return result.numUpdatedRows > 0n
   }
 
@@ -144,63 +169,39 @@ export class KyselySecretRows implements SecretRowSource {
     return report
   }
 
-  #column(ref: SecretColumnRef): SecretColumn {
-    const col = SECRET_COLUMNS.find((c) => c.table === ref.table && c.column === ref.column)
-    if (col === undefined) throw new Error(`not an encrypted column: ${ref.table}.${ref.column}`)
-    return col
+  #spec(ref: SecretColumnRef): ColumnSpec {
+    const spec = SPECS.find((c) => c.table === ref.table && c.column === ref.column)
+    if (spec === undefined) throw new Error(`not an encrypted column: ${ref.table}.${ref.column}`)
+    return spec
   }
 
   async #list(ref: SecretColumnRef, page: Page): Promise<SecretRow[]> {
-    const col = this.#column(ref)
+    const spec = this.#spec(ref)
     if (!Number.isInteger(page.limit) || page.limit < 1) throw new RangeError('limit must be a positive integer')
     if (page.notUnderKeyId !== undefined && !KEY_ID_PATTERN.test(page.notUnderKeyId)) {
       // Also guarantees the LIKE pattern below has no wildcard in it.
       throw new RangeError('invalid key id')
     }
     if (this.#tenantIds !== undefined && this.#tenantIds.length === 0) return []
-    const currentPrefix = page.notUnderKeyId === undefined ? undefined : `${ENVELOPE_VERSION}.${page.notUnderKeyId}.%`
-    const tenantIds = this.#tenantIds
-
-    if (col.column === 'encrypted_config') {
-      let q = this.#db
-        .selectFrom('tenant_provider_configs')
-        .select(['id', 'tenant_id', 'encrypted_config as envelope'])
-        .orderBy('id')
-        .limit(page.limit)
-      if (page.afterId !== null) q = q.where('id', '>', page.afterId)
-      if (currentPrefix !== undefined) q = q.where('encrypted_config', 'not like', currentPrefix)
-      if (tenantIds !== undefined) q = q.where('tenant_id', 'in', tenantIds)
-      const rows = await q.execute()
-      return rows.map((raw) => {
-        const r = configRowSchema.parse(raw)
-        return {
-          table: col.table,
-          column: col.column,
-          id: r.id,
-          envelope: r.envelope,
-          location: { tenantId: r.tenant_id, table: col.table, column: col.column },
-        }
-      })
-    }
-
-    let q = this.#db
-      .selectFrom('wa_instances')
-      .select(['id', `${col.column} as envelope`])
-      .where(col.column, 'is not', null)
-      .orderBy('id')
+    let q = this.#anyDb
+      .selectFrom(spec.table)
+      .select([`${spec.id} as id`, 'tenant_id', `${spec.column} as envelope`])
+      .where(spec.column, 'is not', null)
+      .orderBy(spec.id)
       .limit(page.limit)
-    if (page.afterId !== null) q = q.where('id', '>', page.afterId)
-    if (currentPrefix !== undefined) q = q.where(col.column, 'not like', currentPrefix)
-    if (tenantIds !== undefined) q = q.where('tenant_id', 'in', tenantIds)
+    if (page.afterId !== null) q = q.where(spec.id, '>', page.afterId)
+    if (page.notUnderKeyId !== undefined) q = q.where(spec.column, 'not like', `${ENVELOPE_VERSION}.${page.notUnderKeyId}.%`)
+    if (this.#tenantIds !== undefined) q = q.where('tenant_id', 'in', this.#tenantIds)
     const rows = await q.execute()
     return rows.map((raw) => {
-      const r = instanceRowSchema.parse(raw)
+      const r = rowSchema.parse(raw)
       return {
-        table: col.table,
-        column: col.column,
+        table: spec.table,
+        column: spec.column,
         id: r.id,
         envelope: r.envelope,
-        location: { tenantId: SYSTEM_TENANT_ID, table: col.table, column: col.column },
+        // An unclaimed instance has no tenant; its tokens are `_system`'s anyway.
+        location: spec.location({ id: r.id, tenantId: r.tenant_id ?? SYSTEM_TENANT_ID }),
       }
     })
   }

@@ -14,4 +14,12 @@ export {
   type EndpointView,
 } from './endpoints'
 export { StoredEventSink, type CrmEventPresenter } from './stored-event-sink'
-export { DEFAULT_WEBHOOK_CONFIG, retryDelayMs, type WebhookConfig, type WebhookDeps } from './webhook-deps'
+export {
+  DEFAULT_WEBHOOK_CONFIG,
+  attemptResponseAt,
+  endpointSecretAt,
+  eventPayloadAt,
+  retryDelayMs,
+  type WebhookConfig,
+  type WebhookDeps,
+} from './webhook-deps'

@@ -51,7 +51,7 @@ export function registerKeyCommands(program: Command, ctx: () => OpsContext): vo
   keys
     .command('rotate')
     .description(
-      'Add a new current key (generated unless --key-stdin) and re-encrypt every credential row in batches; ' +
+      'Add a new current key (generated unless --key-stdin) and re-encrypt every encrypted value in batches; ' +
         'resumable with --resume once WA_ENCRYPTION_KEYS holds the new key',
     )
     .option('--key-stdin', 'read the new key entry "<id>:<base64 32 bytes>" from stdin instead of generating one')

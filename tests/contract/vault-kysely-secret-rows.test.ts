@@ -65,9 +65,15 @@ async function tenantWithCredentials(opts: { vault?: AesGcmCredentialVault; webh
 }
 
 describe('KyselySecretRows', () => {
-  it('covers exactly the three encrypted columns', () => {
+  it('covers every encrypted column of the schema, credentials first (a column left out would keep its rows under a retired key)', async () => {
     expect(new KyselySecretRows(db).columns()).toEqual(SECRET_COLUMNS)
-    expect(SECRET_COLUMNS).toEqual([CONFIG, TOKEN, WEBHOOK])
+    expect(SECRET_COLUMNS.slice(0, 3)).toEqual([CONFIG, TOKEN, WEBHOOK])
+    // Every vault envelope column is named *_encrypted or encrypted_* (docs/data.md).
+    const { rows } = await sql<{ table: string; column: string }>`
+      select table_name as "table", column_name as "column" from information_schema.columns
+      where table_schema = 'public' and column_name like '%encrypted%'`.execute(db)
+    const key = (c: { table: string; column: string }) => `${c.table}.${c.column}`
+    expect(rows.map(key).sort()).toEqual(SECRET_COLUMNS.map(key).sort())
   })
 
   it('lists only stale, non-null envelopes of its tenants, paged by id, with the right locations', async () => {

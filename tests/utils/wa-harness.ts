@@ -14,6 +14,11 @@ export interface WaHarness {
   users: SeededUsers
   /** Bearer tokens for the demo users, each for their own tenant. */
   tokens: { owner: string; member: string; blockedOwner: string }
+  /**
+   * Stops the app and starts it again on this file's database, the simulator and MSW kept, with
+   * `env` over the first start's (a restart with another key ring, say). `app` is the new one.
+   */
+  restart(env?: Record<string, string>): Promise<void>
   /** fetch on the app with a Bearer token and optional X-Tenant. */
   api(path: string, init?: RequestInit & { token?: string; tenant?: string; json?: unknown }): Promise<Response>
 }
@@ -64,18 +69,25 @@ export function useWaApp(
           GREENAPI_BASE_URL: SIM_API_URL,
         }
       : {}
-    h.app = await startTestApp({
-      env: { GREENAPI_MODE: 'simulator', ...partnerEnv, ...options.env },
-      bootOptions: {
-        simulator: h.sim,
-        simulatorApiUrl: SIM_API_URL,
-        simulatorInstances: options.instances ?? 5,
-        reconcile: false,
-        statusRefresh: options.statusRefresh ?? true,
-        ...options.bootOptions,
-      },
-    })
-    appUrl = h.app.url
+    const start = async (env: Record<string, string> = {}) => {
+      h.app = await startTestApp({
+        env: { GREENAPI_MODE: 'simulator', ...partnerEnv, ...options.env, ...env },
+        bootOptions: {
+          simulator: h.sim,
+          simulatorApiUrl: SIM_API_URL,
+          simulatorInstances: options.instances ?? 5,
+          reconcile: false,
+          statusRefresh: options.statusRefresh ?? true,
+          ...options.bootOptions,
+        },
+      })
+      appUrl = h.app.url
+    }
+    await start()
+    h.restart = async (env) => {
+      await h.app.close()
+      await start(env)
+    }
     h.tokens = {
       owner: await appToken(testDb(), { sub: h.users.owner, tenant_id: 'macrea' }),
       member: await appToken(testDb(), { sub: h.users.member, tenant_id: 'macrea' }),
