@@ -269,7 +269,7 @@ export class KyselyInstanceAllocator implements InstanceAllocator {
           .selectFrom('wa_instances')
           .select('id')
           .where(due)
-          .orderBy('logout_retry_at', sql`asc nulls first`)
+          .orderBy('logout_retry_at', (ob) => ob.asc().nullsFirst())
           .orderBy('created_at')
           .limit(1)
           .forUpdate()
