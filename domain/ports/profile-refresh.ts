@@ -4,5 +4,10 @@
  * profile is a day old. Never inside a user's request; at most one pending refresh per tenant.
  */
 export interface ProfileRefreshQueue {
-  request(tenantId: string): Promise<void>
+  /**
+   * `'due'` (default, the reconcile's ask): now, unless a retry is already scheduled, which
+   * stays where it is. `'now'`: a new link, now, whatever is scheduled. A date: the retry
+   * after a failed fetch, not before then.
+   */
+  request(tenantId: string, when?: 'due' | 'now' | Date): Promise<void>
 }

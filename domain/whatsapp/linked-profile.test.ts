@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest'
 import type { ProfilePictureFetcher } from '../ports/profile-picture-fetcher'
 import { createTestWorld, type TestWorld } from '../testing/test-deps'
 import { generateQr } from './generate-qr'
-import { getProfilePicture, imageTypeOf, PROFILE_REFRESH_MS, refreshLinkedProfile, type ProfilePicture } from './linked-profile'
+import {
+  getProfilePicture,
+  imageTypeOf,
+  PROFILE_REFRESH_MS,
+  PROFILE_RETRY_MS,
+  refreshLinkedProfile,
+  type ProfilePicture,
+} from './linked-profile'
 import { refreshDueStates } from './refresh-due-states'
 import { UpstreamUnavailableError } from './whatsapp.errors'
 
@@ -13,6 +20,7 @@ const PICTURE: ProfilePicture = { bytes: new Uint8Array([0xff, 0xd8, 0xff, 1]), 
 function world(picture: ProfilePicture | null = PICTURE) {
   const w = createTestWorld()
   const requested: string[] = []
+  const asks: Array<{ tenantId: string; when: 'due' | 'now' | Date | undefined }> = []
   const fetched: Array<{ url: string; instanceApiUrl: string | undefined }> = []
   const pictures: ProfilePictureFetcher = {
     async fetch(url, opts) {
@@ -20,9 +28,14 @@ function world(picture: ProfilePicture | null = PICTURE) {
       return picture
     },
   }
-  w.deps.profileRefresh = { request: async (tenantId) => void requested.push(tenantId) }
+  w.deps.profileRefresh = {
+    request: async (tenantId, when) => {
+      requested.push(tenantId)
+      asks.push({ tenantId, when })
+    },
+  }
   w.deps.pictures = pictures
-  return { w, requested, fetched }
+  return { w, requested, asks, fetched }
 }
 
 async function linked(w: TestWorld): Promise<void> {
@@ -75,12 +88,21 @@ describe('the linked account profile (decisions 240–242)', () => {
     expect(requested).toEqual(['acme'])
   })
 
-  it('an upstream failure keeps what was stored and is not recorded as a fetch; no picture is no picture', async () => {
-    const { w } = world(null)
+  it('an upstream failure keeps what was stored, is not recorded as a fetch and is retried in an hour; no picture is no picture', async () => {
+    const { w, asks } = world(null)
     await linked(w)
+    // A new account: asked now, whatever was scheduled for the previous one.
+    expect(asks).toEqual([{ tenantId: 'acme', when: 'now' }])
     w.provider.failNext('getLinkedProfile', new UpstreamUnavailableError('down'))
     expect(await refreshLinkedProfile(w.deps, { tenantId: 'acme' })).toBe('failed')
     expect(w.connections.rows.get('acme')?.profileFetchedAt ?? null).toBeNull()
+    expect(asks.at(-1)).toEqual({ tenantId: 'acme', when: new Date(w.clock.now().getTime() + PROFILE_RETRY_MS) })
+    // The reconcile's own ask leaves that retry where it is ('due').
+    const checks = w.provider.count('getState')
+    w.clock.advance(w.deps.config.reconcileIntervalMs * 2)
+    await refreshDueStates(w.deps)
+    expect(w.provider.count('getState')).toBe(checks + 1)
+    expect(asks.at(-1)).toEqual({ tenantId: 'acme', when: 'due' })
     expect(await refreshLinkedProfile(w.deps, { tenantId: 'acme' })).toBe('refreshed')
     expect(w.connections.rows.get('acme')?.account).toEqual({ phone: '+33612345678', name: 'Camille' })
     await expect(getProfilePicture(w.deps, { tenantId: 'acme' })).rejects.toMatchObject({ code: 'PROFILE_PICTURE_NOT_FOUND' })

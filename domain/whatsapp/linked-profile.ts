@@ -41,17 +41,31 @@ export function profileDue(row: Pick<ConnectionRecord, 'status' | 'account' | 'p
 }
 
 /**
+ * After a failed profile fetch, the next try waits this long (decision 269): the reconcile asks
+ * every minute, and retrying at its pace doubled the calls of a connected instance whose
+ * `getContactInfo` keeps failing.
+ */
+export const PROFILE_RETRY_MS = 60 * 60 * 1000
+
+/**
  * The `ProfileRefreshQueue` port over the job queue: one pending `wa.refresh-profile` job per
- * tenant (a second request leaves the pending one as it is), run one at a time, one try (decision 242: a failed
- * refresh is asked again by the next reconcile, at the reconcile's pace, not by a backoff of its own).
+ * tenant, run one at a time, one try. The reconcile's ask ('due') leaves a pending job's time
+ * as it is, so a retry scheduled after a failure is not pulled forward; a new link ('now') and
+ * a retry (a date) set it.
  */
 export function profileRefreshQueue(jobs: JobQueue): ProfileRefreshQueue {
   return {
-    async request(tenantId) {
+    async request(tenantId, when = 'due') {
       // One queue per tenant: a refresh asked while one runs (the link's, then a reconcile's)
       // runs after it and finds the profile fresh, instead of asking Green-API a second time.
       const key = `wa-profile:${tenantId}`
-      await jobs.enqueue('wa.refresh-profile', { tenantId }, { key, queue: key, keyMode: 'preserveRunAt', maxAttempts: 1 })
+      await jobs.enqueue(
+        'wa.refresh-profile',
+        { tenantId },
+        when === 'due'
+          ? { key, queue: key, keyMode: 'preserveRunAt', maxAttempts: 1 }
+          : { key, queue: key, keyMode: 'replace', maxAttempts: 1, ...(when === 'now' ? {} : { runAt: when }) },
+      )
     },
   }
 }
@@ -63,7 +77,8 @@ export type ProfileRefreshResult = 'refreshed' | 'fresh' | 'notLinked' | 'failed
  * `getContactInfo` on its own chat) and picture (downloaded here, server-side, through
  * `deps.pictures`), stored with the account (`recordProfile`) and published like any change.
  * Does nothing for a row not linked or fetched less than a day ago (a duplicate job, a second
- * process). An upstream failure is logged (no name, no URL) and leaves the stored profile; a
+ * process). An upstream failure is logged (no name, no URL), leaves the stored profile and
+ * schedules the next try in PROFILE_RETRY_MS; a
  * picture that cannot be fetched or is not an image means no picture. Never throws for upstream.
  */
 export async function refreshLinkedProfile(deps: WhatsAppDeps, input: { tenantId: string }): Promise<ProfileRefreshResult> {
@@ -80,6 +95,8 @@ export async function refreshLinkedProfile(deps: WhatsAppDeps, input: { tenantId
   } catch (err) {
     // The code only: an upstream 4xx text may echo the chat id (the phone).
     deps.logger.warn({ tenantId, instanceId: record.instanceId, code: errorSummary(err).code }, 'linked profile lookup failed')
+    // Tried again in an hour, not at every reconcile (decision 269).
+    await deps.profileRefresh?.request(tenantId, new Date(now.getTime() + PROFILE_RETRY_MS))
     return 'failed'
   }
   let picture: ProfilePicture | null = null

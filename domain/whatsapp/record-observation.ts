@@ -54,10 +54,10 @@ export async function recordProfile(
  * Asks for the linked account's profile in the background (decision 242), best effort: the
  * reconcile asks again while the row has none or it is a day old.
  */
-export async function requestProfileRefresh(deps: WhatsAppDeps, tenantId: string): Promise<void> {
+export async function requestProfileRefresh(deps: WhatsAppDeps, tenantId: string, when: 'due' | 'now' = 'due'): Promise<void> {
   if (!deps.profileRefresh) return
   try {
-    await deps.profileRefresh.request(tenantId)
+    await deps.profileRefresh.request(tenantId, when)
   } catch (err) {
     deps.logger.warn({ tenantId, err: errorSummary(err) }, 'profile refresh request failed')
   }
@@ -71,7 +71,8 @@ async function refreshProfileIfNewlyLinked(deps: WhatsAppDeps, tenantId: string,
   if (written.outcome !== 'changed' || written.record.status !== 'authorized' || !written.record.account) return
   const samePhone = written.previous.account?.phone === written.record.account.phone
   if (written.previous.status === 'authorized' && samePhone) return
-  await requestProfileRefresh(deps, tenantId)
+  // Another account: now, even if a retry for the previous one was scheduled (decision 269).
+  await requestProfileRefresh(deps, tenantId, samePhone ? 'due' : 'now')
 }
 
 /**

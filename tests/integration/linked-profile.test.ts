@@ -181,4 +181,39 @@ describe('linked account profile (name and picture from our origin)', () => {
     )
     expect(calls('getContactInfo')).toBe(2)
   })
+  it('a failing lookup is tried again in an hour, not at each reconcile (decision 269)', async () => {
+    const t = await newTenant()
+    const res = await post(h, '/api/wa/qr/generate', t)
+    const { instanceId, nonce } = await scanTarget(((await res.json()) as { qrCode: string }).qrCode)
+    const before = h.sim.callCount({ instanceId, method: 'getContactInfo' })
+    const lookups = () => h.sim.callCount({ instanceId, method: 'getContactInfo' }) - before
+    h.sim.setProfile(instanceId, { name: 'Nom Retardé', avatar: 'none' })
+    const clear = h.sim.fault({ instanceId, methods: ['getContactInfo'] }).down(500)
+    expect(h.sim.scan(instanceId, nonce, '+33612340099')).toMatchObject({ ok: true })
+    // The job's try (the client's own retries of a read included) ends by scheduling the next in an hour.
+    const retryScheduled = async () => {
+      const { rows } = await sql<{ n: string }>`select count(*) as n from graphile_worker._private_jobs
+        where key = ${`wa-profile:${t.tenantId}`} and run_at > now() + interval '50 minutes'`.execute(testDb())
+      return Number(rows[0]!.n)
+    }
+    await eventually(async () => expect(await retryScheduled()).toBe(1), 10_000)
+    const tried = lookups()
+    expect(tried).toBeGreaterThanOrEqual(1)
+
+    // Reconciles (one a second) go by: the state is checked, the lookup is not asked again.
+    const checksBefore = h.sim.callCount({ instanceId, method: 'getStateInstance' })
+    await eventually(
+      async () => expect(h.sim.callCount({ instanceId, method: 'getStateInstance' })).toBeGreaterThanOrEqual(checksBefore + 3),
+      10_000,
+    )
+    expect(lookups()).toBe(tried)
+    expect(await retryScheduled()).toBe(1)
+    expect((await statusOf(h, t)).profileName).toBeUndefined()
+
+    // An hour later (the scheduled retry moved to now), upstream answers again: fetched once more.
+    clear()
+    await sql`update graphile_worker._private_jobs set run_at = now() where key = ${`wa-profile:${t.tenantId}`}`.execute(testDb())
+    await eventually(async () => expect(await statusOf(h, t)).toMatchObject({ profileName: 'Nom Retardé' }), 10_000)
+    expect(lookups()).toBe(tried + 1)
+  })
 })
