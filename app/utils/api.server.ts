@@ -15,8 +15,6 @@ import { t, type Lang, type MessageKey } from './i18n'
 import { getLang } from './lang.server'
 import { inSecondsWords } from './words'
 
-const MAX_JSON_BODY_BYTES = 16 * 1024
-
 /**
  * `schema.safeParse` whose failure is the 400 envelope `key` with one issue per field, in the
  * request's language once `apiHandler` answers (zod's own texts through zod's locale).
@@ -29,20 +27,13 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, key
 }
 
 /**
- * Reads a JSON body under 16 KiB and parses it with `schema`. No body (or `{}`) is fine for
- * routes without input; invalid JSON, non-object JSON, a non-JSON content type with a body or
- * an oversized body (> 16 KiB) throw a 400 envelope (docs/api.md#errors). The body is read as a stream so an oversized one
- * is cut off without buffering it whole.
+ * Reads a JSON body and parses it with `schema`. No body (or `{}`) is fine for routes without
+ * input; invalid JSON, non-object JSON or a non-JSON content type with a body throw a 400 (415)
+ * envelope (docs/api.md#errors). The size is not checked here: the express shell's body limit
+ * (server/body-limit.ts, `BODY_LIMIT_*_BYTES`) refused an oversized body with 413 before Remix.
  */
 export async function readJsonBody<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {
-  const declared = Number(request.headers.get('content-length') ?? '0')
-  if (declared > MAX_JSON_BODY_BYTES) {
-    const reader = request.body?.getReader()
-    if (reader && declared <= MAX_DISCARD_BYTES) await discardRest(reader, 0)
-    else await reader?.cancel().catch(() => {})
-    throw tooLarge()
-  }
-  const raw = await readLimited(request)
+  const raw = await request.text()
   let value: unknown = {}
   if (raw.trim().length > 0) {
     const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
@@ -59,53 +50,6 @@ export async function readJsonBody<S extends z.ZodType>(request: Request, schema
     }
   }
   return parseOrThrow(schema, value, 'api.body.invalid')
-}
-
-function tooLarge(): Response {
-  return invalidRequest('api.body.tooLarge', [], { bytes: MAX_JSON_BODY_BYTES })
-}
-
-/** Past this many bytes an oversized upload is cut off (connection reset) instead of drained. */
-const MAX_DISCARD_BYTES = 1024 * 1024
-
-/**
- * Reads and drops the rest of an oversized body so the 400 envelope can still be written:
- * cancelling the stream destroys the socket (Remix's express adapter), and the client would get
- * a reset instead of an answer. Only abusive uploads (> 1 MiB) are cut off.
- */
-async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, alreadyRead: number): Promise<void> {
-  let size = alreadyRead
-  try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) return
-      size += value.byteLength
-      if (size > MAX_DISCARD_BYTES) {
-        await reader.cancel().catch(() => {})
-        return
-      }
-    }
-  } catch {
-    // The client went away: nothing left to answer.
-  }
-}
-
-async function readLimited(request: Request): Promise<string> {
-  if (!request.body) return ''
-  const reader = request.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > MAX_JSON_BODY_BYTES) {
-      await discardRest(reader, size)
-      throw tooLarge()
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }
 
 /** By name and `code`, like `isDomainError`: a second copy of the domain module (dev reloads) still counts. */

@@ -147,6 +147,36 @@ describe('request body limit (413 PAYLOAD_TOO_LARGE before Remix)', () => {
   })
 })
 
+describe('configured limits (BODY_LIMIT_*_BYTES) are the only ones', () => {
+  it('raised limits let bigger bodies reach the routes, which add no limit of their own; past them, the same 413', async () => {
+    // Last in this file: the app restarts with the raised limits.
+    await h.restart({ BODY_LIMIT_JSON_BYTES: String(32 * 1024), BODY_LIMIT_WEBHOOK_BYTES: String(128 * 1024) })
+    // 20 KiB of JSON: past the default 16 KiB, within the raised limit. The route reads it and
+    // its own validation answers (before, the route refused it with its own hard-coded 16 KiB).
+    const res = await h.api('/api/wa/disconnect', {
+      method: 'POST',
+      token: h.tokens.owner,
+      tenant: 'macrea',
+      body: JSON.stringify({ p: 'x'.repeat(20 * 1024) }),
+      headers: { 'content-type': JSON_TYPE },
+    })
+    expect(res.status).toBe(400)
+    // The schema's own issue (the unknown key), not a size.
+    expect(await res.json()).toMatchObject({ error: 'VALIDATION_FAILED', issues: [{ message: expect.stringContaining('"p"') }] })
+    // A 100 KiB notification without a token reaches the webhook route's authentication.
+    const hook = await upload('/api/wa/webhooks/green-api/1101000001', { bytes: 100 * 1024, type: JSON_TYPE, chunked: false })
+    expect(hook.status, hook.body.slice(0, 200)).toBe(401)
+    expectTooLarge(
+      await upload('/api/wa/disconnect', { bytes: 32 * 1024 + 1, type: JSON_TYPE, chunked: false }),
+      'JSON past 32 KiB',
+    )
+    expectTooLarge(
+      await upload('/api/wa/webhooks/green-api/1101000001', { bytes: 128 * 1024 + 1, type: JSON_TYPE, chunked: true }),
+      'webhook past 128 KiB',
+    )
+  })
+})
+
 /** `upload` (same rules) run in a child node process, in parallel; resolves with the answers. */
 async function uploadFromChild(
   targets: Array<{ path: string; type: string; chunked: boolean }>,
