@@ -110,6 +110,11 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     crontab: (options.schedule ?? []).map((s) => `${s.cron} ${taskIdentifier(s.task)}`).join('\n'),
     logger: graphileLogger(options.logger),
   })
+  // The runner's promise rejects when its worker pool gives up (cron retries on its own since
+  // 0.17): said in the log, never an unhandled rejection that would end the whole app.
+  runner.promise.catch((e: unknown) => {
+    options.logger.error({ component: 'job-worker', err: e instanceof Error ? e.message : String(e) }, 'job worker stopped')
+  })
   let stopped: Promise<void> | undefined
   return {
     stop() {

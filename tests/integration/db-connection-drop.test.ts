@@ -146,14 +146,21 @@ describe('the embedded PostgreSQL dies under the app (npm start without DATABASE
       process.kill(pid, 'SIGKILL') // what an OOM kill of the database looks like
       await eventually(async () => expect(fs.existsSync(`/proc/${pid}`)).toBe(false), 10_000)
 
+      // A fetch that cannot connect means the app died: say what it printed, not just ECONNREFUSED.
+      const ownFetch = (p: string, init?: RequestInit) =>
+        fetch(`${own.url}${p}`, init).catch((e: unknown) => {
+          throw new Error(
+            `the app stopped answering (exit ${own.child.exitCode}, signal ${own.child.signalCode}): ${String(e)}\n${own.output().slice(-30000)}`,
+          )
+        })
       for (let i = 0; i < 5; i++) {
-        const res = await fetch(`${own.url}/api/settings/features`, auth)
+        const res = await ownFetch('/api/settings/features', auth)
         expect(res.status).toBe(503)
         expect(res.headers.get('retry-after')).toBeTruthy()
         expect(await res.json()).toMatchObject({ ok: false, error: 'UPSTREAM_UNAVAILABLE' })
       }
-      expect((await fetch(`${own.url}/readyz`)).status).toBe(503)
-      expect((await fetch(`${own.url}/healthz`)).status).toBe(200)
+      expect((await ownFetch('/readyz')).status).toBe(503)
+      expect((await ownFetch('/healthz')).status).toBe(200)
       expect(own.child.exitCode, own.output().slice(-4000)).toBeNull()
       const lines = own
         .output()
