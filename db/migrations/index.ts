@@ -16,6 +16,7 @@ import * as m20261204100000 from './2026_12_04_100000_expected_phone'
 import * as m20261205100000 from './2026_12_05_100000_linked_profile'
 import * as m051200wrongNumber from './2026_12_05_120000_status_event_wrong_number'
 import * as m051300retention from './2026_12_05_130000_status_events_retention'
+import * as m061000tokenTouch from './2026_12_06_100000_token_touch_without_notify'
 
 /**
  * Every migration, by name, imported statically so that the compiled server (esbuild, plain
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_05_100000_linked_profile': m20261205100000,
   '2026_12_05_120000_status_event_wrong_number': m051200wrongNumber,
   '2026_12_05_130000_status_events_retention': m051300retention,
+  '2026_12_06_100000_token_touch_without_notify': m061000tokenTouch,
 }

@@ -13,6 +13,7 @@
  *   streams, and the simulator switches the bench needs (link a phone, set a state).
  */
 import fs from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import path from 'node:path'
 import v8 from 'node:v8'
 import type { ServerBuild } from '@remix-run/node'
@@ -90,9 +91,32 @@ export function benchProbeRouter(deps: {
   counter: UpstreamCounter
   /** Where `?snapshot=<name>` writes heap snapshots (BENCH_SNAPSHOT_DIR); none without it. */
   snapshotDir?: string | undefined
+  /** Where `?profile=<name>` writes the CPU profile begun by `?profile=start` (BENCH_PROFILE_DIR). */
+  profileDir?: string | undefined
 }): { path: string; router: Router } {
   const router = express.Router()
   router.use(express.json())
+  let profiler: Session | undefined
+  // `npm run bench -- --cpu-profile rotation1000`: V8's sampling profiler over one phase only.
+  router.post('/profile', async (req, res) => {
+    const name = typeof req.query.name === 'string' ? req.query.name : ''
+    if (!deps.profileDir || !/^[\w-]{1,64}$/.test(name))
+      return void res.status(400).json({ ok: false, error: 'VALIDATION_FAILED', message: 'name' })
+    if (name === 'start') {
+      profiler = new Session()
+      profiler.connect()
+      await profiler.post('Profiler.enable')
+      await profiler.post('Profiler.start')
+      return void res.json({ ok: true })
+    }
+    if (!profiler) return void res.status(409).json({ ok: false, error: 'CONFLICT', message: 'not started' })
+    const { profile } = await profiler.post('Profiler.stop')
+    profiler.disconnect()
+    profiler = undefined
+    fs.mkdirSync(deps.profileDir, { recursive: true })
+    fs.writeFileSync(path.join(deps.profileDir, `${name}.cpuprofile`), JSON.stringify(profile))
+    res.json({ ok: true })
+  })
   router.get('/probe', (req, res) => {
     if (req.query.gc === '1') deps.gc()
     // `npm run bench -- --heap-snapshots`: a name, written under the bench's own directory only.

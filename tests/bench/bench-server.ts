@@ -49,7 +49,14 @@ if (simulator) simulator.setRateLimitsEnabled(false)
 
 const routers = [
   counter.router,
-  benchProbeRouter({ gc, services, simulator, counter, snapshotDir: process.env.BENCH_SNAPSHOT_DIR }),
+  benchProbeRouter({
+    gc,
+    services,
+    simulator,
+    counter,
+    snapshotDir: process.env.BENCH_SNAPSHOT_DIR,
+    profileDir: process.env.BENCH_PROFILE_DIR,
+  }),
   ...booted.routers,
 ]
 const app = createHttpApp({ build: withNoopRoute(build as never), routers })

@@ -59,6 +59,15 @@ const STREAMS = argAfter('--streams')
  * compare by constructor (what a stream holds, what survives its close).
  */
 const SNAPSHOTS = process.argv.includes('--heap-snapshots') ? path.join(root, '.bench/snapshots') : undefined
+/**
+ * `--cpu-profile rotation1000,connected`: the primary app process records a V8 CPU profile over
+ * each named phase of the first round, written to .bench/profiles/<phase>.cpuprofile (gitignored;
+ * open it in Chrome DevTools' Performance panel).
+ */
+const PROFILED = new Set((argAfter('--cpu-profile') ?? '').split(',').filter(Boolean))
+const PROFILE_DIR = path.join(root, '.bench/profiles')
+/** `--statements`: after each measured phase, the statements PostgreSQL ran most during it. */
+const SHOW_STATEMENTS = process.argv.includes('--statements')
 const P = QUICK
   ? {
       stateTenants: 5,
@@ -150,6 +159,8 @@ interface AppProcess {
   pid: number
   /** With `snapshot` (after `--heap-snapshots`), the process also writes a heap snapshot of that name. */
   probe(gc?: boolean, snapshot?: string): Promise<ProbeReading>
+  /** `start`, then a phase's name: its CPU profile (after `--cpu-profile`, primary only). */
+  profile(name: string): Promise<void>
   stop(): Promise<void>
 }
 
@@ -168,6 +179,7 @@ async function startAppProcess(role: 'primary' | 'secondary' | 'baseline', env: 
       BENCH_PORT: String(port),
       BENCH_ROLE: role,
       ...(SNAPSHOTS ? { BENCH_SNAPSHOT_DIR: path.join(SNAPSHOTS, role) } : {}),
+      ...(PROFILED.size > 0 && role === 'primary' ? { BENCH_PROFILE_DIR: PROFILE_DIR } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -193,6 +205,11 @@ async function startAppProcess(role: 'primary' | 'secondary' | 'baseline', env: 
       if (!res.ok) throw new Error(`probe: HTTP ${res.status}`)
       return (await res.json()) as ProbeReading
     },
+    async profile(name: string) {
+      const res = await fetch(`${base}/bench/profile?name=${encodeURIComponent(name)}`, { method: 'POST' })
+      if (!res.ok) throw new Error(`profile ${name}: HTTP ${res.status}`)
+      if (name !== 'start') log(`CPU profile: ${path.relative(root, path.join(PROFILE_DIR, `${name}.cpuprofile`))}`)
+    },
     async stop() {
       if (child.exitCode !== null) return
       const exited = new Promise((r) => child.once('exit', r))
@@ -210,7 +227,15 @@ interface Measured extends LoadResult {
   cpuMsPerReq: number
   /** Green-API calls per instance per second for the tenants polled, over the phase. */
   upstreamPerInstancePerSec: number
+  /** SQL statements PostgreSQL ran per request over the phase (background work included); NaN unless counted. */
+  queriesPerReq: number
 }
+
+/**
+ * Statements PostgreSQL has run so far, by text (pg_stat_statements, loaded into the bench's own
+ * embedded server only; undefined against an outside DATABASE_URL).
+ */
+let statementCounts: (() => Promise<Map<string, number>>) | undefined
 
 async function measure(
   apps: AppProcess[],
@@ -219,6 +244,7 @@ async function measure(
   bound: { durationSec?: number; amount?: number },
 ): Promise<Measured> {
   const before = await Promise.all(apps.map((a) => a.probe()))
+  const statementsBefore = await statementCounts?.()
   const t0 = performance.now()
   const loads = await Promise.all(
     targets.map((t) =>
@@ -232,7 +258,21 @@ async function measure(
   )
   const seconds = (performance.now() - t0) / 1000
   const after = await Promise.all(apps.map((a) => a.probe()))
+  const statementsAfter = await statementCounts?.()
   const total = loads.reduce((n, l) => n + l.total, 0)
+  let queries = Number.NaN
+  if (statementsBefore && statementsAfter) {
+    queries = 0
+    const grew: Array<[string, number]> = []
+    for (const [sql, n] of statementsAfter) {
+      const more = n - (statementsBefore.get(sql) ?? 0)
+      queries += more
+      if (more > 0) grew.push([sql, more])
+    }
+    if (SHOW_STATEMENTS)
+      for (const [sql, n] of grew.sort((a, b) => b[1] - a[1]).slice(0, 8))
+        log(`  ${(n / Math.max(1, total)).toFixed(3)}/req ${sql.replace(/\s+/g, ' ').slice(0, 160)}`)
+  }
   const cpuMicros = after.reduce((n, a, i) => n + a.cpuMicros - before[i]!.cpuMicros, 0)
   // The simulator (and so the counter) lives in the first process only.
   const calls = instanceIds.reduce((n, id) => n + (after[0]!.upstream[id] ?? 0) - (before[0]!.upstream[id] ?? 0), 0)
@@ -248,6 +288,7 @@ async function measure(
     codes,
     cpuMsPerReq: cpuMicros / 1000 / Math.max(1, total),
     upstreamPerInstancePerSec: instanceIds.length === 0 ? 0 : calls / instanceIds.length / seconds,
+    queriesPerReq: queries / Math.max(1, total),
   }
 }
 
@@ -492,12 +533,27 @@ async function main() {
         dataDir: path.join(tmp, 'pg'),
         port: await freePort(),
         password: randomBytes(12).toString('base64url'),
-        flags: ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'synchronous_commit=off'],
+        flags: [
+          ...['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'synchronous_commit=off'],
+          // Statements per request, beside CPU per request: what a phase asks of PostgreSQL.
+          ...['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all'],
+        ],
         log: () => {},
       })
       cleanups.push(() => pg.stop())
       await ensureDatabase(pg.serverUrl, 'wa_bench')
       databaseUrl = pg.databaseUrl('wa_bench')
+      const statsDb = new Kysely<Database>({
+        dialect: new PostgresDialect({ pool: createPgPool({ connectionString: databaseUrl, max: 1 }) }),
+      })
+      cleanups.push(() => statsDb.destroy())
+      await sql`create extension if not exists pg_stat_statements`.execute(statsDb)
+      statementCounts = async () => {
+        const { rows } = await sql<{ query: string; calls: string }>`
+          select query, sum(calls)::text as calls from pg_stat_statements
+          where query not like '%pg_stat_statements%' group by query`.execute(statsDb)
+        return new Map(rows.map((r) => [r.query, Number(r.calls)]))
+      }
     }
     const db = new Kysely<Database>({
       dialect: new PostgresDialect({ pool: createPgPool({ connectionString: databaseUrl, max: 4 }) }),
@@ -731,13 +787,27 @@ async function main() {
     const rounds: Array<Record<string, Measured>> = []
     for (let r = 0; r < P.rounds; r++) {
       const round: Record<string, Measured> = {}
-      for (const t of targets)
+      for (const t of targets) {
+        // Tabs poll without pause; the phases take turns. One untimed pass over the phase's
+        // tenants first, so a phase measures polls of tenants that keep polling, not the first
+        // poll after the other phases' 35 s (a connected row's cache lives half a reconcile).
+        if (t.tenants && t.tenants.length > 1)
+          await runLoad({
+            url: `${app.base}${t.path}`,
+            connections: Math.min(CONNECTIONS, t.tenants.length),
+            amount: t.tenants.length,
+            tokens: tokens(t.tenants),
+          })
+        const profiled = r === 0 && PROFILED.has(t.key)
+        if (profiled) await app.profile('start')
         round[t.key] = await measure(
           [app],
           [{ url: `${app.base}${t.path}`, ...(t.tenants ? { tokens: tokens(t.tenants) } : {}) }],
           t.instances,
           { durationSec: P.phaseSec },
         )
+        if (profiled) await app.profile(t.key)
+      }
       rounds.push(round)
       log(`round ${r + 1}: ${targets.map((t) => `${t.key} ${Math.round(round[t.key]!.rps)}/s`).join(', ')}`)
     }
@@ -803,6 +873,7 @@ async function main() {
     const table: Row[] = []
     const row = (figure: string, value: string, target = '', met = '') => table.push([figure, value, target, met])
     const failures = (m: Measured) => (m.errors + m.non2xx ? `, ${m.errors + m.non2xx} failed ${JSON.stringify(m.codes)}` : '')
+    const queriesOf = (q: number) => (Number.isNaN(q) ? '' : `, ${f2(q)} SQL/req`)
     for (const t of targets) {
       const worst = rounds.reduce(
         (a, r) => (r[t.key]!.errors + r[t.key]!.non2xx > a.errors + a.non2xx ? r[t.key]! : a),
@@ -810,7 +881,7 @@ async function main() {
       )
       row(
         t.label,
-        `${f0(med(t.key, (m) => m.rps))} req/s, p50 ${f0(med(t.key, (m) => m.p50))} ms, p99 ${f0(med(t.key, (m) => m.p99))} ms, CPU ${f3(med(t.key, (m) => m.cpuMsPerReq))} ms/req${failures(worst)}`,
+        `${f0(med(t.key, (m) => m.rps))} req/s, p50 ${f0(med(t.key, (m) => m.p50))} ms, p99 ${f0(med(t.key, (m) => m.p99))} ms, CPU ${f3(med(t.key, (m) => m.cpuMsPerReq))} ms/req${queriesOf(med(t.key, (m) => m.queriesPerReq))}${failures(worst)}`,
       )
     }
     const statusKeys = targets.filter((t) => t.path === STATUS_PATH).map((t) => t)

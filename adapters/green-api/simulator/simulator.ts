@@ -1151,7 +1151,16 @@ export class GreenApiSimulator {
     return JSON.stringify(durable)
   }
 
-  private async sync(): Promise<void> {
+  /**
+   * Calls run concurrently (the refresher has dozens in flight): each would list every stored
+   * instance and, before any of them recorded its save, write every changed instance again, so
+   * a wave of 1000 reconciles cost thousands of UPDATEs. One sync and one flush at a time; a call
+   * arriving while one runs shares the next, which starts after it arrived and so sees its changes.
+   */
+  private readonly sync = oneAtATime(() => this.syncNow())
+  private readonly flush = oneAtATime(() => this.flushNow())
+
+  private async syncNow(): Promise<void> {
     if (!this.store) return
     const rows = await this.store.list()
     const present = new Set<string>()
@@ -1190,7 +1199,7 @@ export class GreenApiSimulator {
     }
   }
 
-  private async flush(): Promise<void> {
+  private async flushNow(): Promise<void> {
     if (!this.store) return
     for (const r of [...this.instances.values()]) {
       const snapshot = this.snapshot(r)
@@ -1828,5 +1837,31 @@ function incomingMessageData(input: IncomingInput): Record<string, unknown> | nu
         },
       }
     }
+  }
+}
+
+/**
+ * `run` at most once at a time: callers arriving while it runs share the next run, which starts
+ * when the current one ends (so after they arrived), and see its outcome.
+ */
+function oneAtATime(run: () => Promise<void>): () => Promise<void> {
+  let current: Promise<void> | undefined
+  let next: Promise<void> | undefined
+  const start = (): Promise<void> => {
+    const p = run().finally(() => {
+      if (current === p) current = undefined
+    })
+    current = p
+    return p
+  }
+  return () => {
+    if (!current) return start()
+    next ??= current
+      .catch(() => {})
+      .then(() => {
+        next = undefined
+        return start()
+      })
+    return next
   }
 }
