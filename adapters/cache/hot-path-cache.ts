@@ -1,5 +1,6 @@
 import { API_TOKEN_TOUCH_INTERVAL_SECONDS, type ApiTokenInfo, type ApiTokenStore } from '../../domain/ports/api-token-store'
 import type {
+  CheckedObservation,
   ConnectionRecord,
   ConnectionRepository,
   DeleteOptions,
@@ -17,7 +18,7 @@ import type {
   RegisterInstanceInput,
 } from '../../domain/ports/instance-allocator'
 import type { MembershipResolver, PrincipalResolution } from '../../domain/ports/user-directory'
-import { derivePhase, type ConnectionState } from '../../domain/whatsapp'
+import { derivePhase } from '../../domain/whatsapp'
 import type { CacheMessage, PgCacheListener } from './pg-cache-listener'
 import { TtlCache } from './ttl-cache'
 
@@ -314,8 +315,8 @@ export class CachingConnectionRepository implements ConnectionRepository {
    * Bookkeeping only (`status_checked_at`): no cached row is dropped. A cached row shows the
    * same status, its `checkedAt` at most its TTL behind, as in every other process (decision 230).
    */
-  recordChecked(checks: ReadonlyArray<{ tenantId: string; status: ConnectionState }>, at: Date): Promise<number> {
-    return this.inner.recordChecked(checks, at)
+  recordChecked(checks: ReadonlyArray<CheckedObservation>): Promise<number> {
+    return this.inner.recordChecked(checks)
   }
 
   saveLinkAttempt(input: SaveLinkAttemptInput): Promise<ConnectionRecord> {

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely'
 import { z } from 'zod'
 import type { Database } from '../../db/schema'
 import type {
+  CheckedObservation,
   ConnectionRecord,
   ConnectionRepository,
   DeleteOptions,
@@ -322,14 +323,18 @@ export class KyselyConnectionRepository implements ConnectionRepository {
     return [...attempts, ...linked].map(this.toRecord)
   }
 
-  async recordChecked(checks: ReadonlyArray<{ tenantId: string; status: ConnectionState }>, at: Date): Promise<number> {
+  async recordChecked(checks: ReadonlyArray<CheckedObservation>): Promise<number> {
     if (checks.length === 0) return 0
     // One UPDATE for the whole pass; only bookkeeping columns, so the cache trigger stays quiet.
     const result = await sql`
-      UPDATE tenant_provider_configs AS t SET status_checked_at = ${at}
-      FROM unnest(${checks.map((c) => c.tenantId)}::text[], ${checks.map((c) => c.status)}::text[]) AS c(tenant_id, status)
+      UPDATE tenant_provider_configs AS t SET status_checked_at = c.at
+      FROM unnest(
+        ${checks.map((c) => c.tenantId)}::text[],
+        ${checks.map((c) => c.status)}::text[],
+        ${checks.map((c) => c.at.toISOString())}::timestamptz[]
+      ) AS c(tenant_id, status, at)
       WHERE t.tenant_id = c.tenant_id AND t.provider = ${PROVIDER} AND t.connection_status = c.status
-        AND (t.status_checked_at IS NULL OR t.status_checked_at < ${at})`.execute(this.db)
+        AND (t.status_checked_at IS NULL OR t.status_checked_at < c.at)`.execute(this.db)
     return Number(result.numAffectedRows ?? 0)
   }
 

@@ -109,6 +109,13 @@ export interface StatusEvent {
  * by tenant id except `findByInstanceId` (webhook routing). Multi-row changes run in one
  * transaction. Implementations must never log `encryptedConfig`.
  */
+/** An unchanged answer of a background check (`recordChecked`): the status seen, and when it was asked. */
+export interface CheckedObservation {
+  tenantId: string
+  status: ConnectionState
+  at: Date
+}
+
 export interface ConnectionRepository {
   /**
    * The tenant's row, or null.
@@ -178,15 +185,17 @@ export interface ConnectionRepository {
 
   /**
    * The bookkeeping of many unchanged observations in one write: each row whose stored status
-   * is still `status` gets `status_checked_at = at` (unless it already holds a later check).
+   * is still `status` gets `status_checked_at = at`, the time its check was asked (unless it
+   * already holds a later one). Each row keeps its own time: the next check is due an interval
+   * after it, however long the rest of the pass took.
    * Nothing a user sees changes, so nothing is published or timelined; a row that changed
    * meanwhile is left alone (its change was recorded by whoever saw it). Returns how many rows
    * were updated.
    *
    * @example
-   * await connections.recordChecked([{ tenantId: 'macrea', status: 'notAuthorized' }], now)
+   * await connections.recordChecked([{ tenantId: 'macrea', status: 'notAuthorized', at: askedAt }])
    */
-  recordChecked(checks: ReadonlyArray<{ tenantId: string; status: ConnectionState }>, at: Date): Promise<number>
+  recordChecked(checks: ReadonlyArray<CheckedObservation>): Promise<number>
 
   /**
    * Deletes the tenant's row and appends the timeline entry `{from: status, to: notAuthorized,

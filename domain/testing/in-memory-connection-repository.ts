@@ -1,4 +1,5 @@
 import type {
+  CheckedObservation,
   ConnectionRecord,
   ConnectionRepository,
   DeleteOptions,
@@ -146,12 +147,12 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
     ].map((r) => ({ ...r }))
   }
 
-  async recordChecked(checks: ReadonlyArray<{ tenantId: string; status: ConnectionState }>, at: Date): Promise<number> {
+  async recordChecked(checks: ReadonlyArray<CheckedObservation>): Promise<number> {
     let n = 0
     for (const c of checks) {
       const r = this.rows.get(c.tenantId)
-      if (!r || r.status !== c.status || (r.statusCheckedAt && r.statusCheckedAt >= at)) continue
-      this.rows.set(c.tenantId, { ...r, statusCheckedAt: at })
+      if (!r || r.status !== c.status || (r.statusCheckedAt && r.statusCheckedAt >= c.at)) continue
+      this.rows.set(c.tenantId, { ...r, statusCheckedAt: c.at })
       n++
     }
     return n

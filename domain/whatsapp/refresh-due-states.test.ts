@@ -212,4 +212,31 @@ describe('refreshDueStates (background refresher pass)', () => {
     for (let i = 0; i < 5; i++) expect(w.connections.rows.get(`t${i}`)?.statusCheckedAt).toEqual(w.clock.now())
     expect(w.publisher.published).toEqual([])
   })
+
+  it('records each unchanged answer at the time its check was asked: a row checked late in a long pass is not due early next time', async () => {
+    const w = createTestWorld({ refreshConcurrency: 1 })
+    for (let i = 0; i < 3; i++) {
+      await linking(w, `t${i}`, String(1101000400 + i))
+      w.provider.setState(String(1101000400 + i), 'authorized', `+3361234567${i}`)
+    }
+    await refreshDueStates(w.deps) // recorded as connected
+    w.clock.advance(w.deps.config.reconcileIntervalMs + 1)
+    const start = w.clock.now().getTime()
+    // A slow Green-API: each check takes 10 s, one at a time (the wave of a thousand, in small).
+    const getState = w.provider.getState.bind(w.provider)
+    const slow = vi.spyOn(w.provider, 'getState').mockImplementation(async (...args) => {
+      const state = await getState(...args)
+      w.clock.advance(10_000)
+      return state
+    })
+    expect(await refreshDueStates(w.deps)).toEqual({ checked: 3, failed: 0, expired: 0 })
+    slow.mockRestore()
+    const checkedAt = [0, 1, 2].map((i) => w.connections.rows.get(`t${i}`)!.statusCheckedAt!.getTime() - start)
+    expect(checkedAt.sort((a, b) => a - b)).toEqual([0, 10_000, 20_000])
+    // One interval after the first check: only the row asked first is due again.
+    w.clock.advance(w.deps.config.reconcileIntervalMs - 30_000 + 1)
+    const before = w.provider.count('getState')
+    expect(await refreshDueStates(w.deps)).toEqual({ checked: 1, failed: 0, expired: 0 })
+    expect(w.provider.count('getState')).toBe(before + 1)
+  })
 })

@@ -1,5 +1,4 @@
-import type { ConnectionRecord, StatusSource } from '../ports/connection-repository'
-import type { ConnectionState } from './connection-state'
+import type { CheckedObservation, ConnectionRecord, StatusSource } from '../ports/connection-repository'
 import { derivePhase } from './connection-machine'
 import type { WhatsAppDeps } from './whatsapp-deps'
 import { credentialsOf, errorSummary, mapWithConcurrency } from './use-case-helpers'
@@ -79,10 +78,12 @@ export async function refreshDueStates(deps: WhatsAppDeps): Promise<RefreshRepor
     ...polls.map((row) => ({ row, source: 'poll' as const })),
     ...reconciles.map((row) => ({ row, source: 'reconcile' as const })),
   ]
-  const checkedAt = deps.clock.now()
-  const unchanged: Array<{ tenantId: string; status: ConnectionState }> = []
+  const unchanged: CheckedObservation[] = []
   await mapWithConcurrency(checks, config.refreshConcurrency, async ({ row, source }) => {
     report.checked++
+    // The row's own time, not the pass's: with a thousand checks queued, the last is asked
+    // seconds after the first, and its next check must still be an interval after it.
+    const askedAt = deps.clock.now()
     try {
       const state = await deps.provider.getState(credentialsOf(deps, row), { once: true })
       if (state === null) return // instance still being created upstream: nothing to learn
@@ -91,7 +92,7 @@ export async function refreshDueStates(deps: WhatsAppDeps): Promise<RefreshRepor
         await requestProfileRefresh(deps, row.tenantId)
       // Same state, and no account to fetch: bookkeeping only, written with the others below.
       if (state === row.status && (state !== 'authorized' || row.account)) {
-        unchanged.push({ tenantId: row.tenantId, status: state })
+        unchanged.push({ tenantId: row.tenantId, status: state, at: askedAt })
         return
       }
       await refreshFromUpstream(deps, row, source, state)
@@ -104,7 +105,7 @@ export async function refreshDueStates(deps: WhatsAppDeps): Promise<RefreshRepor
     }
   })
   try {
-    await deps.connections.recordChecked(unchanged, checkedAt)
+    await deps.connections.recordChecked(unchanged)
   } catch (err) {
     // The states are what was stored; only their age is not recorded (stale sooner, checked again).
     deps.logger.warn({ rows: unchanged.length, err: errorSummary(err) }, 'recording background state checks failed')

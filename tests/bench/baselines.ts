@@ -55,23 +55,35 @@ export interface ProbeReading {
   sseOpen: number
   /** Green-API calls received by this process's simulator, per instance id (primary only). */
   upstream: Record<string, number>
+  /** With `?checks=1`: when each instance's state was asked (`getStateInstance`, epoch ms). */
+  stateChecks?: Record<string, number[]>
 }
 
 export interface UpstreamCounter {
   router: { path: string; router: Router }
   counts: Map<string, number>
+  stateChecks: Map<string, number[]>
 }
 
 /** Counts `{mount}/waInstance{id}/{method}/{token}` calls per instance, then lets the simulator answer. */
 export function upstreamCounter(): UpstreamCounter {
   const counts = new Map<string, number>()
+  const stateChecks = new Map<string, number[]>()
   const router = express.Router()
   router.use((req, _res, next) => {
-    const id = /^\/waInstance(\d+)\//.exec(req.path)?.[1]
-    if (id) counts.set(id, (counts.get(id) ?? 0) + 1)
+    const call = /^\/waInstance(\d+)\/(\w+)/.exec(req.path)
+    if (call) {
+      const [, id, method] = call as unknown as [string, string, string]
+      counts.set(id, (counts.get(id) ?? 0) + 1)
+      if (method === 'getStateInstance') {
+        const times = stateChecks.get(id) ?? []
+        times.push(Date.now())
+        stateChecks.set(id, times)
+      }
+    }
     next()
   })
-  return { router: { path: DEFAULT_SIMULATOR_MOUNT_PATH, router }, counts }
+  return { router: { path: DEFAULT_SIMULATOR_MOUNT_PATH, router }, counts, stateChecks }
 }
 
 interface ProbedServices {
@@ -133,6 +145,7 @@ export function benchProbeRouter(deps: {
       rss: memory.rss,
       sseOpen: deps.services.eventStreams.open,
       upstream: Object.fromEntries(deps.counter.counts),
+      ...(req.query.checks === '1' ? { stateChecks: Object.fromEntries(deps.counter.stateChecks) } : {}),
     }
     res.set('Cache-Control', 'no-store').json(reading)
   })

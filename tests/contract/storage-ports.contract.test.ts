@@ -468,16 +468,21 @@ describe.each(WORLDS)('storage ports: $name', ({ create }) => {
       const same = await linking()
       const moved = await linking()
       await w.connections.applyStatus(moved.tenantId, { status: 'authorized', checkedAt: at(5), source: 'webhook' })
-      const checks = [
-        { tenantId: same.tenantId, status: 'notAuthorized' as const },
-        { tenantId: moved.tenantId, status: 'notAuthorized' as const },
-        { tenantId: await w.newTenant(), status: 'notAuthorized' as const },
+      const other = await linking()
+      const unknown = await w.newTenant()
+      const checks = (t: number) => [
+        { tenantId: same.tenantId, status: 'notAuthorized' as const, at: at(t) },
+        { tenantId: moved.tenantId, status: 'notAuthorized' as const, at: at(t) },
+        { tenantId: other.tenantId, status: 'notAuthorized' as const, at: at(t + 2) },
+        { tenantId: unknown, status: 'notAuthorized' as const, at: at(t) },
       ]
-      expect(await w.connections.recordChecked(checks, at(10))).toBe(1)
-      expect(await w.connections.recordChecked(checks, at(9))).toBe(0)
+      expect(await w.connections.recordChecked(checks(10))).toBe(2)
+      expect(await w.connections.recordChecked(checks(9))).toBe(0)
       expect(await w.connections.findByTenant(same.tenantId)).toEqual({ ...same.record, statusCheckedAt: at(10) })
+      // Each row its own time (when its check was asked), not the pass's.
+      expect((await w.connections.findByTenant(other.tenantId))?.statusCheckedAt).toEqual(at(12))
       expect((await w.connections.findByTenant(moved.tenantId))?.statusCheckedAt).toEqual(at(5))
-      expect(await w.connections.recordChecked([], at(11))).toBe(0)
+      expect(await w.connections.recordChecked([])).toBe(0)
       expect((await w.timeline(same.tenantId)).map((e) => e.source)).toEqual(['link'])
     })
   })
