@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { freePort } from '../utils/free-port'
+import { serverEntryArgs } from '../utils/server-entry'
 
 const root = path.resolve(__dirname, '../..')
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -49,7 +50,7 @@ export interface RunningServer {
 export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
   const port = await freePort()
   let out = ''
-  const child: ChildProcess = spawn(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'server/start.ts'], {
+  const child: ChildProcess = spawn(process.execPath, serverEntryArgs('start'), {
     cwd: root,
     env: {
       ...process.env,

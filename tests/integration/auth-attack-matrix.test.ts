@@ -18,6 +18,7 @@ import {
   type SeededUsers,
 } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
+import { mapWithConcurrency } from '../../domain/whatsapp/use-case-helpers'
 
 /**
  * A token whose signed claim names the foreign tenant while its recorded jti is bound to the
@@ -61,6 +62,7 @@ interface Case {
 let app: TestApp
 let users: SeededUsers
 let targets: Target[] = []
+let rsaKey: Promise<Awaited<ReturnType<typeof generateKeyPair>>['privateKey']> | undefined
 const db = () => testDb()
 
 function fullPath(routes: TestApp['build']['routes'], id: string): string {
@@ -215,7 +217,9 @@ const cases: Case[] = [
   {
     name: 'RS256 token (key confusion)',
     headers: async () => {
-      const { privateKey } = await generateKeyPair('RS256')
+      // One key pair for every route: generating one takes longer than the request.
+      rsaKey ??= generateKeyPair('RS256').then((k) => k.privateKey)
+      const privateKey = await rsaKey
       const t = await new SignJWT({ sub: users.owner, tenant_id: 'macrea' })
         .setProtectedHeader({ alg: 'RS256' })
         .setExpirationTime('10m')
@@ -414,23 +418,21 @@ describe('auth attack matrix over every /api route', () => {
   it('rejects every case on every route with the expected envelope; the foreign tenant is untouched', async () => {
     const before = await foreignSnapshot()
     const failures: string[] = []
-    let size = 0
     const bodies = new Map<string, string>()
-    for (const target of targets) {
-      for (const c of cases) {
-        if (c.only && !c.only(target)) continue
-        size++
-        const res = await send(target, await c.headers(target))
-        const body = res.json as { ok?: unknown; error?: unknown; message?: unknown }
-        const okShape = body && body.ok === false && body.error === c.expect.error && typeof body.message === 'string'
-        const wwwAuth = c.expect.status !== 401 || res.headers['www-authenticate'] === 'Bearer'
-        if (res.status !== c.expect.status || !okShape || !wwwAuth) {
-          failures.push(`${target.method} ${target.path} · ${c.name}: got ${res.status} ${JSON.stringify(body).slice(0, 120)}`)
-        }
-        if (c.name === 'foreign X-Tenant' || c.name === 'unknown tenant')
-          bodies.set(`${target.method} ${target.path} ${c.name}`, JSON.stringify(body))
+    const runs = targets.flatMap((target) => cases.filter((c) => !c.only || c.only(target)).map((c) => ({ target, c })))
+    const size = runs.length
+    // Four at a time: each case waits mostly on its token row and the app; no case depends on another.
+    await mapWithConcurrency(runs, 4, async ({ target, c }) => {
+      const res = await send(target, await c.headers(target))
+      const body = res.json as { ok?: unknown; error?: unknown; message?: unknown }
+      const okShape = body && body.ok === false && body.error === c.expect.error && typeof body.message === 'string'
+      const wwwAuth = c.expect.status !== 401 || res.headers['www-authenticate'] === 'Bearer'
+      if (res.status !== c.expect.status || !okShape || !wwwAuth) {
+        failures.push(`${target.method} ${target.path} · ${c.name}: got ${res.status} ${JSON.stringify(body).slice(0, 120)}`)
       }
-    }
+      if (c.name === 'foreign X-Tenant' || c.name === 'unknown tenant')
+        bodies.set(`${target.method} ${target.path} ${c.name}`, JSON.stringify(body))
+    })
     console.log(`auth attack matrix: ${targets.length} route/method pairs × ${cases.length} cases → ${size} requests`)
     console.log(targets.map((t) => `  ${t.method} ${t.path}`).join('\n'))
     expect(failures).toEqual([])
@@ -439,7 +441,6 @@ describe('auth attack matrix over every /api route', () => {
       expect(bodies.get(`${t.method} ${t.path} unknown tenant`)).toBe(bodies.get(`${t.method} ${t.path} foreign X-Tenant`))
     }
     expect(await foreignSnapshot()).toEqual(before)
-    // Sequential requests, one per route × case: the matrix grows with every route.
   }, 120_000)
 
   it('audits denied cross-tenant attempts with actor, tenant and outcome', async () => {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { appToken, signHs } from '../utils/auth-fixtures'
 import { testDb } from '../utils/db'
 import { freePort } from '../utils/free-port'
+import { serverEntryArgs } from '../utils/server-entry'
 export { freePort }
 
 const root = path.resolve(__dirname, '../..')
@@ -51,9 +52,9 @@ export interface AppProcess {
 export async function startAppProcess(env: Record<string, string>): Promise<AppProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort()
   let out = ''
-  // `node --import tsx` (not the tsx CLI, which runs the script in a grandchild): SIGKILL must
-  // hit the server process itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/start.ts'], {
+  // The server itself, never a launcher in between (the tsx CLI runs the script in a
+  // grandchild): SIGKILL must hit the server process.
+  const child = spawn(process.execPath, serverEntryArgs('start'), {
     cwd: root,
     env: {
       ...process.env,

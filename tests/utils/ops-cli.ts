@@ -3,9 +3,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { TEST_ENCRYPTION_KEYS, TEST_JWT_SECRET } from './app'
+import { serverEntryArgs } from './server-entry'
 
 const root = path.resolve(__dirname, '../..')
-const tsxCli = path.join(root, 'node_modules/tsx/dist/cli.mjs')
 
 export interface OpsRun {
   code: number
@@ -32,7 +32,7 @@ let defaultDataDir: string | undefined
  * WA_DATA_DIR keeps .data untouched. In this process by default (server/ops.ts `runOps`, about
  * a tenth of a child's cost): the command reads its environment and stdin from the `io` it is
  * given, never from the process, so runs need no process state. In a child process
- * (`node tsx server/ops.ts …`) when asked: exit codes, argv handling, process-level effects.
+ * (`node build/server/ops.js …`, see serverEntryArgs) when asked: exit codes, argv handling, process-level effects.
  */
 export function runOps(args: string[], opts: CliRunOptions = {}): Promise<OpsRun> {
   return runCli('ops', args, opts)
@@ -88,7 +88,7 @@ function inChild(
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      [tsxCli, `server/${cli}.ts`, ...args],
+      [...serverEntryArgs(cli), ...args],
       {
         cwd: root,
         timeout: 120_000,
