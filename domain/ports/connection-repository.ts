@@ -109,7 +109,7 @@ export interface StatusEvent {
  * by tenant id except `findByInstanceId` (webhook routing). Multi-row changes run in one
  * transaction. Implementations must never log `encryptedConfig`.
  */
-/** An unchanged answer of a background check (`recordChecked`): the status seen, and when it was asked. */
+/** An unchanged answer of a background check (`recordChecked`): the status seen, and when it came. */
 export interface CheckedObservation {
   tenantId: string
   status: ConnectionState
@@ -185,7 +185,7 @@ export interface ConnectionRepository {
 
   /**
    * The bookkeeping of many unchanged observations in one write: each row whose stored status
-   * is still `status` gets `status_checked_at = at`, the time its check was asked (unless it
+   * is still `status` gets `status_checked_at = at`, the time its answer came (unless it
    * already holds a later one). Each row keeps its own time: the next check is due an interval
    * after it, however long the rest of the pass took.
    * Nothing a user sees changes, so nothing is published or timelined; a row that changed
@@ -193,7 +193,7 @@ export interface ConnectionRepository {
    * were updated.
    *
    * @example
-   * await connections.recordChecked([{ tenantId: 'macrea', status: 'notAuthorized', at: askedAt }])
+   * await connections.recordChecked([{ tenantId: 'macrea', status: 'notAuthorized', at: answeredAt }])
    */
   recordChecked(checks: ReadonlyArray<CheckedObservation>): Promise<number>
 

@@ -81,18 +81,20 @@ export async function refreshDueStates(deps: WhatsAppDeps): Promise<RefreshRepor
   const unchanged: CheckedObservation[] = []
   await mapWithConcurrency(checks, config.refreshConcurrency, async ({ row, source }) => {
     report.checked++
-    // The row's own time, not the pass's: with a thousand checks queued, the last is asked
-    // seconds after the first, and its next check must still be an interval after it.
-    const askedAt = deps.clock.now()
     try {
       const state = await deps.provider.getState(credentialsOf(deps, row), { once: true })
+      // The row's own time, not the pass's: with a thousand checks queued, the last answer comes
+      // seconds after the first, and the next check must still reach Green-API an interval after
+      // this one did, whichever process makes it (a time taken before the call let a slow answer
+      // here and a fast one elsewhere land 59.6 s apart).
+      const answeredAt = deps.clock.now()
       if (state === null) return // instance still being created upstream: nothing to learn
       // Still linked, with no profile yet or one a day old: fetched again in the background (decision 242).
       if (source === 'reconcile' && state === 'authorized' && profileDue(row, now))
         await requestProfileRefresh(deps, row.tenantId)
       // Same state, and no account to fetch: bookkeeping only, written with the others below.
       if (state === row.status && (state !== 'authorized' || row.account)) {
-        unchanged.push({ tenantId: row.tenantId, status: state, at: askedAt })
+        unchanged.push({ tenantId: row.tenantId, status: state, at: answeredAt })
         return
       }
       await refreshFromUpstream(deps, row, source, state)
