@@ -317,6 +317,17 @@ export class KyselyConnectionRepository implements ConnectionRepository {
       .where('provider', '=', PROVIDER)
       .where('connection_status', '<>', 'notAuthorized')
       .where((eb) => eb.or([eb('status_checked_at', 'is', null), eb('status_checked_at', '<', input.checkedBefore)]))
+      // Being checked by another process (its lease runs for the interval): the next rows instead.
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('wa_instances')
+              .select(sql`1`.as('leased'))
+              .whereRef('wa_instances.id', '=', 'tenant_provider_configs.instance_id')
+              .where('wa_instances.state_polled_at', '>', input.checkedBefore),
+          ),
+        ),
+      )
       .orderBy(sql`status_checked_at NULLS FIRST`)
       .limit(input.limit)
       .execute()

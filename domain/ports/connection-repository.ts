@@ -176,7 +176,10 @@ export interface ConnectionRepository {
    * ones to record), oldest check first, at most `limit`; then linked rows (any other status)
    * last checked before `checkedBefore` (or never), oldest check first, at most `limit` too.
    * Each kind has its own limit: a wave of due reconciles never holds a live attempt back, and
-   * many live attempts never starve the reconciles (docs/decisions/231).
+   * many live attempts never starve the reconciles (docs/decisions/231). A store that knows the
+   * poll leases (PostgreSQL) leaves out the linked rows whose instance's lease was taken after
+   * `checkedBefore`: no process could take it again, and with them in the batch a second process
+   * found only the rows the first was checking, and waited for it (decision 272).
    *
    * @example
    * const due = await connections.listDueForRefresh({ checkedBefore: oneMinuteAgo, limit: 500 })

@@ -151,4 +151,41 @@ describe('background refresher at scale', () => {
     }
     expect(reconciles).toEqual(linked.map(() => 1))
   }, 60_000)
+
+  it('a wave of reconciles bigger than the batch, two processes: the second takes the next rows, not the ones the first is checking', async () => {
+    const world = createTestWorld({ refreshBatchSize: 5, refreshConcurrency: 1 })
+    const other = otherProcessDb()
+    const [a, b] = [testDb(), other].map((db) => depsOver(db, world))
+    const linked: string[] = []
+    for (let i = 0; i < 10; i++) {
+      const tenant = await createTenant({ whatsappEnabled: true })
+      const inst = await createInstance({
+        mode: 'pool',
+        encryptedToken: world.vault.encrypt(`wave-${i}`, INSTANCE_TOKEN_LOCATION),
+      })
+      world.provider.addInstance(inst.id, `wave-${i}`)
+      await generateQr(a!, { tenantId: tenant.id, actor: { kind: 'system', name: 'test' }, publicUrl: 'https://crm.test' })
+      world.provider.setState(inst.id, 'authorized', `+336123458${String(i).padStart(2, '0')}`)
+      await a!.connections.applyStatus(tenant.id, {
+        status: 'authorized',
+        account: { phone: `+336123458${String(i).padStart(2, '0')}` },
+        checkedAt: new Date(Date.now() - 3_600_000), // an hour ago: all due at once
+        source: 'webhook',
+      })
+      linked.push(inst.id)
+    }
+    const checked = () =>
+      new Set(
+        world.provider.calls.filter((c) => c.method === 'getState' && linked.includes(c.instanceId)).map((c) => c.instanceId),
+      )
+    world.provider.stateDelayMs = 100 // one at a time: the first process's batch takes half a second
+    const first = refreshDueStates(a!)
+    // The second process's pass starts once the first holds its leases and is checking.
+    await eventually(async () => expect(checked().size).toBeGreaterThan(0))
+    const [ra, rb] = await Promise.all([first, refreshDueStates(b!)])
+    // Before: the second listed the same five oldest rows, lost every lease and checked nothing.
+    expect([ra.checked, rb.checked]).toEqual([5, 5])
+    expect(checked().size).toBe(10)
+    await other.destroy()
+  }, 60_000)
 })
