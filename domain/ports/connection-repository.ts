@@ -104,11 +104,6 @@ export interface StatusEvent {
   at: Date
 }
 
-/**
- * The tenant's provider row and its status timeline (`wa_status_events`). Every method is keyed
- * by tenant id except `findByInstanceId` (webhook routing). Multi-row changes run in one
- * transaction. Implementations must never log `encryptedConfig`.
- */
 /** An unchanged answer of a background check (`recordChecked`): the status seen, and when it came. */
 export interface CheckedObservation {
   tenantId: string
@@ -116,6 +111,11 @@ export interface CheckedObservation {
   at: Date
 }
 
+/**
+ * The tenant's provider row and its status timeline (`wa_status_events`). Every method is keyed
+ * by tenant id except `findByInstanceId` (webhook routing). Multi-row changes run in one
+ * transaction. Implementations must never log `encryptedConfig`.
+ */
 export interface ConnectionRepository {
   /**
    * The tenant's row, or null.

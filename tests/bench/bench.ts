@@ -557,6 +557,8 @@ async function main() {
   const cleanups: Array<() => Promise<void>> = []
   try {
     let databaseUrl = process.env.DATABASE_URL
+    /** The bench's own embedded server loads pg_stat_statements; an outside DATABASE_URL may not. */
+    let countStatements = false
     if (!databaseUrl) {
       log('starting a throwaway embedded PostgreSQL…')
       const pg = await startEmbeddedPg({
@@ -573,23 +575,22 @@ async function main() {
       cleanups.push(() => pg.stop())
       await ensureDatabase(pg.serverUrl, 'wa_bench')
       databaseUrl = pg.databaseUrl('wa_bench')
-      const statsDb = new Kysely<Database>({
-        dialect: new PostgresDialect({ pool: createPgPool({ connectionString: databaseUrl, max: 1 }) }),
-      })
-      cleanups.push(() => statsDb.destroy())
-      await sql`create extension if not exists pg_stat_statements`.execute(statsDb)
-      statementCounts = async () => {
-        const { rows } = await sql<{ query: string; calls: string }>`
-          select query, sum(calls)::text as calls from pg_stat_statements
-          where query not like '%pg_stat_statements%' group by query`.execute(statsDb)
-        return new Map(rows.map((r) => [r.query, Number(r.calls)]))
-      }
+      countStatements = true
     }
     const db = new Kysely<Database>({
       dialect: new PostgresDialect({ pool: createPgPool({ connectionString: databaseUrl, max: 4 }) }),
     })
     cleanups.push(() => db.destroy())
     await migrateToLatest(db, databaseUrl)
+    if (countStatements) {
+      await sql`create extension if not exists pg_stat_statements`.execute(db)
+      statementCounts = async () => {
+        const { rows } = await sql<{ query: string; calls: string }>`
+          select query, sum(calls)::text as calls from pg_stat_statements
+          where query not like '%pg_stat_statements%' group by query`.execute(db)
+        return new Map(rows.map((r) => [r.query, Number(r.calls)]))
+      }
+    }
     await buildIfNeeded((line) => log(line))
 
     // ---------------------------------------------------------------- tenants

@@ -3,7 +3,7 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestApp, type TestApp } from '../utils/app'
 import { appToken, seedAuth, type SeededUsers } from '../utils/auth-fixtures'
-import { testDb } from '../utils/db'
+import { listenToCache, testDb } from '../utils/db'
 
 /**
  * An app token's `last_used_at` is bumped at most once a minute, and a burst of requests with
@@ -81,24 +81,15 @@ describe('API token last_used_at', () => {
   it("the app's touch sends no cache NOTIFY (no process drops the token's facts); a revocation does", async () => {
     const jti = randomUUID()
     const token = await appToken(testDb(), { sub: users.owner, tenant_id: 'macrea', jti })
-    const pg = await import('pg')
-    const client = new pg.default.Client({ connectionString: process.env.DATABASE_URL })
-    await client.connect()
+    const { seen, close } = await listenToCache(jti)
     try {
-      const seen: unknown[] = []
-      client.on('notification', (n) => {
-        const m = JSON.parse(n.payload ?? 'null') as { k?: string; id?: string }
-        if (m.id === jti) seen.push(m)
-      })
-      await client.query('LISTEN wa_cache')
       const before = await touches()
       await burst(token, 5)
       await eventuallyTouched(before + 1)
       await testDb().updateTable('api_tokens').set({ revoked_at: new Date() }).where('jti', '=', jti).execute()
       // Notifications arrive in commit order: once this one is in, every earlier one is too.
       await sql`select pg_notify('wa_cache', json_build_object('k', 'end', 'id', ${jti}::text)::text)`.execute(testDb())
-      for (let i = 0; i < 100 && !seen.some((m) => (m as { k: string }).k === 'end'); i++)
-        await new Promise((r) => setTimeout(r, 20))
+      for (let i = 0; i < 100 && !seen.some((m) => m.k === 'end'); i++) await new Promise((r) => setTimeout(r, 20))
       expect(seen).toEqual([
         { k: 'token', id: jti },
         { k: 'end', id: jti },
@@ -106,7 +97,7 @@ describe('API token last_used_at', () => {
       const res = await fetch(`${app.url}/api/settings/features`, { headers: { authorization: `Bearer ${token}` } })
       expect(res.status).toBe(401)
     } finally {
-      await client.end()
+      await close()
     }
   })
 })

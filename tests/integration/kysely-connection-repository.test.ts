@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { KyselyConnectionRepository } from '../../adapters/kysely/kysely-connection-repository'
 import { InstanceBusyError } from '../../domain/whatsapp/whatsapp.errors'
 import { createInstance, createTenant } from '../factories'
-import { otherProcessDb, testDb } from '../utils/db'
+import { listenToCache, otherProcessDb, testDb } from '../utils/db'
 import { eventually } from '../utils/wa-harness'
 
 const T0 = new Date('2026-11-25T10:00:00.000Z')
@@ -211,16 +211,8 @@ describe('KyselyConnectionRepository', () => {
 describe('cache invalidation trigger (wa_cache) on tenant_provider_configs', () => {
   it('fires on a change a user can see, not when only bookkeeping moved (check time, event time, expiry mark)', async () => {
     const { tenant, repo } = await linkedTenant()
-    const pg = await import('pg')
-    const client = new pg.default.Client({ connectionString: process.env.DATABASE_URL })
-    await client.connect()
+    const { seen, close } = await listenToCache(tenant.id)
     try {
-      const seen: unknown[] = []
-      client.on('notification', (n) => {
-        const m = JSON.parse(n.payload ?? 'null') as { k?: string; id?: string }
-        if (m.id === tenant.id) seen.push(m)
-      })
-      await client.query('LISTEN wa_cache')
       // Bookkeeping only: a check that confirmed the same state, a webhook's event time, the expiry.
       expect((await repo.applyStatus(tenant.id, { status: 'notAuthorized', checkedAt: at(1), source: 'poll' })).outcome).toBe(
         'unchanged',
@@ -244,7 +236,7 @@ describe('cache invalidation trigger (wa_cache) on tenant_provider_configs', () 
       await eventually(async () => expect(seen).toHaveLength(1))
       expect(seen).toEqual([{ k: 'connection', id: tenant.id }])
     } finally {
-      await client.end()
+      await close()
     }
   })
 })

@@ -30,3 +30,25 @@ function quietPool(connectionString: string | undefined): pg.Pool {
   pool.on('error', () => {})
   return pool
 }
+
+/** A `wa_cache` message (the cache trigger's NOTIFY payload). */
+export interface CacheMessage {
+  k?: string
+  id?: string
+}
+
+/**
+ * Listens to `wa_cache` on a connection of its own: `seen` collects the messages about `id`, in
+ * commit order. `close` ends the connection.
+ */
+export async function listenToCache(id: string): Promise<{ seen: CacheMessage[]; close: () => Promise<void> }> {
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL })
+  await client.connect()
+  const seen: CacheMessage[] = []
+  client.on('notification', (n) => {
+    const m = JSON.parse(n.payload ?? 'null') as CacheMessage
+    if (m.id === id) seen.push(m)
+  })
+  await client.query('LISTEN wa_cache')
+  return { seen, close: () => client.end() }
+}
