@@ -48,10 +48,16 @@ export function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
   return isDatabaseUnavailable((e as { cause?: unknown }).cause, depth + 1)
 }
 
-/** PostgreSQL refused a connection or ended a session because it is stopping (57P01 admin shutdown, 57P03 cannot connect now). */
+/**
+ * PostgreSQL refused a new session because it is stopping or starting (57P03 cannot_connect_now):
+ * the notice to let idle sessions go, which a smart shutdown waits for. Not 57P01 (admin_shutdown):
+ * that ends one session that is already gone (`pg_terminate_backend`, a fast shutdown, the
+ * postmaster's death), so there is nothing to let go; taking it for a notice restarted the job
+ * workers in the middle of a crash, while graphile-worker's pool was closing clients it had just
+ * taken its error listener off (an unhandled 'error' ended the app once in CI).
+ */
 export function isServerShuttingDown(e: unknown): boolean {
-  const code = codeOf(e)
-  return code === '57P03' || code === '57P01'
+  return codeOf(e) === '57P03'
 }
 
 /** A log-safe summary (no query text, no parameters, no connection string). */

@@ -37,9 +37,9 @@ describe('isDatabaseUnavailable', () => {
     expect(isDatabaseUnavailable(error)).toBe(false)
   })
 
-  it('only 57P01/57P03 mean the server is shutting down', () => {
+  it('only a refused new session (57P03) is a shutdown notice; a terminated one (57P01) is not', () => {
     expect(isServerShuttingDown(pgError('57P03'))).toBe(true)
-    expect(isServerShuttingDown(pgError('57P01'))).toBe(true)
+    expect(isServerShuttingDown(pgError('57P01'))).toBe(false)
     expect(isServerShuttingDown(pgError('ECONNREFUSED'))).toBe(false)
   })
 })

@@ -22,7 +22,11 @@ export interface PgPoolOptions {
   throughPooler?: boolean
   /** Where "connection lost" is reported (a warn line); nothing is logged without it. */
   log?: Log
-  /** PostgreSQL refused a new connection because it is shutting down (57P03). */
+  /**
+   * PostgreSQL refused a new connection because it is shutting down (57P03). Given, the pool
+   * also lets its own sessions go (ShutdownAwarePool below); without it the pool is plain and
+   * its owner lets them go (graphile-worker's pools, stopped by the job-worker supervisor).
+   */
   onServerShuttingDown?: () => void
 }
 
@@ -49,7 +53,7 @@ export function createPgPool(options: PgPoolOptions): pg.Pool {
     ...(statement > 0 ? { query_timeout: statement + 1_000 } : {}),
     ...(options.throughPooler ? {} : sessionLimits(options)),
   }
-  const pool = new ShutdownAwarePool(config, options.onServerShuttingDown ?? (() => {}))
+  const pool = options.onServerShuttingDown ? new ShutdownAwarePool(config, options.onServerShuttingDown) : new pg.Pool(config)
   const lost = (err: unknown) =>
     options.log?.warn({ err: describePgError(err) }, 'PostgreSQL connection lost; the pool reconnects on the next query')
   // Idle clients (pg-pool forwards their errors here) …

@@ -2,6 +2,7 @@ import { Logger as GraphileLogger, run, runMigrations, type Runner, type Task, t
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { EnqueueOptions, JobHandler, JobName, JobPayload, JobQueue } from '../../domain/ports/job-queue'
 import type { Logger } from '../../domain/ports/logger'
+import { createPgPool } from '../postgres/pg-pool'
 
 /**
  * The job queue is graphile-worker's (docs/decisions/170): its own schema `graphile_worker`,
@@ -100,16 +101,32 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
     const task: Task = async (payload) => handler((payload ?? {}) as JobPayload, { stopping: stopping.signal })
     taskList[taskIdentifier(name as JobName)] = task
   }
-  const runner: Runner = await run({
+  // Our pool, not one graphile-worker makes: when its runner stops it takes its error listeners
+  // off and only then ends its pool, without waiting, so an idle client that PostgreSQL dropped
+  // meanwhile (a crash under the app) had no listener, and the unhandled 'error' ended the app.
+  // This pool keeps its listeners and is ended after the runner has stopped. Acquiring waits
+  // (graphile-worker's own default): a worker retries a failed fetch on its own.
+  const pool = createPgPool({
     connectionString: options.connectionString,
-    concurrency: options.concurrency,
-    noHandleSignals: true,
-    ...(options.maxPoolSize ? { maxPoolSize: options.maxPoolSize } : {}),
-    pollInterval: options.pollIntervalMs ?? 2_000,
-    taskList,
-    crontab: (options.schedule ?? []).map((s) => `${s.cron} ${taskIdentifier(s.task)}`).join('\n'),
-    logger: graphileLogger(options.logger),
+    max: options.maxPoolSize ?? 10,
+    acquireTimeoutMs: 0,
+    log: options.logger,
   })
+  let runner: Runner
+  try {
+    runner = await run({
+      pgPool: pool,
+      concurrency: options.concurrency,
+      noHandleSignals: true,
+      pollInterval: options.pollIntervalMs ?? 2_000,
+      taskList,
+      crontab: (options.schedule ?? []).map((s) => `${s.cron} ${taskIdentifier(s.task)}`).join('\n'),
+      logger: graphileLogger(options.logger),
+    })
+  } catch (e) {
+    await pool.end().catch(() => {})
+    throw e
+  }
   // The runner's promise rejects when its worker pool gives up (cron retries on its own since
   // 0.17): said in the log, never an unhandled rejection that would end the whole app.
   runner.promise.catch((e: unknown) => {
@@ -119,9 +136,13 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
   return {
     stop() {
       stopping.abort()
-      stopped ??= runner.stop().catch((e: unknown) => {
-        options.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'job worker stop failed')
-      })
+      stopped ??= runner
+        .stop()
+        .catch((e: unknown) => {
+          options.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'job worker stop failed')
+        })
+        .then(() => pool.end())
+        .catch(() => {})
       return stopped
     },
   }
