@@ -10,7 +10,8 @@
  *
  * Env (besides the app's own): BENCH_PORT; BENCH_ROLE `primary` (hosts the Green-API simulator
  * with BENCH_SIM_INSTANCES instances, reached over HTTP on loopback like the real service) or
- * `secondary` (no simulator of its own: the instances registered by the primary point at it).
+ * `secondary` (no simulator of its own: the instances registered by the primary carry the shared
+ * simulator origin, which this process sends to 127.0.0.1:PORT, the primary's).
  * Prints `ready <port>` on stdout once it listens.
  */
 import type { Server } from 'node:http'

@@ -66,6 +66,11 @@ const SNAPSHOTS = process.argv.includes('--heap-snapshots') ? path.join(root, '.
  */
 const PROFILED = new Set((argAfter('--cpu-profile') ?? '').split(',').filter(Boolean))
 const PROFILE_DIR = path.join(root, '.bench/profiles')
+/**
+ * `--app-logs`: the app processes log at `warn` (background check failures, pool drops) into
+ * .bench/logs/<role>.log (gitignored) instead of `error` lines only into the void.
+ */
+const APP_LOG_DIR = process.argv.includes('--app-logs') ? path.join(root, '.bench/logs') : undefined
 /** `--statements`: after each measured phase, the statements PostgreSQL ran most during it. */
 const SHOW_STATEMENTS = process.argv.includes('--statements')
 const P = QUICK
@@ -180,11 +185,18 @@ async function startAppProcess(role: 'primary' | 'secondary' | 'baseline', env: 
       BENCH_ROLE: role,
       ...(SNAPSHOTS ? { BENCH_SNAPSHOT_DIR: path.join(SNAPSHOTS, role) } : {}),
       ...(PROFILED.size > 0 && role === 'primary' ? { BENCH_PROFILE_DIR: PROFILE_DIR } : {}),
+      ...(APP_LOG_DIR ? { LOG_LEVEL: 'warn' } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stderr = ''
   child.stderr!.on('data', (c) => (stderr = (stderr + String(c)).slice(-4000)))
+  if (APP_LOG_DIR) {
+    fs.mkdirSync(APP_LOG_DIR, { recursive: true })
+    const file = fs.createWriteStream(path.join(APP_LOG_DIR, `${role}.log`))
+    child.stdout!.pipe(file)
+    child.stderr!.pipe(file)
+  }
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${role} app process did not start within 120 s: ${stderr}`)), 120_000)
     child.once('exit', (code) => reject(new Error(`${role} app process exited (${code}): ${stderr}`)))
@@ -849,7 +861,11 @@ async function main() {
 
     // ---------------------------------------------------------------- 2. two processes
     log('starting a second app process on the same database (no simulator of its own)…')
-    const app2 = await startAppProcess('secondary', appEnv)
+    // The instances' apiUrl is the shared simulator origin, which a process without a simulator
+    // of its own sends to 127.0.0.1:PORT (simulatorAwareFetch's fallback, as for a CLI): the
+    // primary's. Without it every check of the second process was refused (ECONNREFUSED on
+    // :3000), and the instances it leased went unchecked (0.21-0.38 checks/instance/min).
+    const app2 = await startAppProcess('secondary', { ...appEnv, PORT: new URL(app.base).port })
     const twoStart = await spanFrom(app, connectedInstances)
     cleanups.push(() => app2.stop())
     const two: Record<string, Measured> = {}
