@@ -1,6 +1,7 @@
 import { API_TOKEN_TOUCH_INTERVAL_SECONDS, type ApiTokenInfo, type ApiTokenStore } from '../../domain/ports/api-token-store'
 import type {
   CheckedObservation,
+  DueForRefreshQuery,
   ConnectionRecord,
   ConnectionRepository,
   DeleteOptions,
@@ -290,7 +291,7 @@ export class CachingConnectionRepository implements ConnectionRepository {
   }
 
   /** The background refresher's scan: always PostgreSQL (it must see every process's writes). */
-  listDueForRefresh(input: { checkedBefore: Date; limit: number }): Promise<ConnectionRecord[]> {
+  listDueForRefresh(input: DueForRefreshQuery): Promise<ConnectionRecord[]> {
     return this.inner.listDueForRefresh(input)
   }
 

@@ -104,6 +104,19 @@ export interface StatusEvent {
   at: Date
 }
 
+/**
+ * The two kinds of background work: link attempts (polled about once a second, their expiry
+ * recorded once) and linked rows (reconciled once an interval).
+ */
+export type RefreshLane = 'attempts' | 'linked'
+
+export interface DueForRefreshQuery {
+  checkedBefore: Date
+  limit: number
+  /** One kind only; both when absent. */
+  only?: RefreshLane
+}
+
 /** An unchanged answer of a background check (`recordChecked`): the status seen, and when it came. */
 export interface CheckedObservation {
   tenantId: string
@@ -181,10 +194,12 @@ export interface ConnectionRepository {
    * `checkedBefore`: no process could take it again, and with them in the batch a second process
    * found only the rows the first was checking, and waited for it (decision 272).
    *
+   * `only` lists one kind: the refresher runs each in a lane of its own (decision 273).
+   *
    * @example
    * const due = await connections.listDueForRefresh({ checkedBefore: oneMinuteAgo, limit: 500 })
    */
-  listDueForRefresh(input: { checkedBefore: Date; limit: number }): Promise<ConnectionRecord[]>
+  listDueForRefresh(input: DueForRefreshQuery): Promise<ConnectionRecord[]>
 
   /**
    * The bookkeeping of many unchanged observations in one write: each row whose stored status

@@ -1,5 +1,6 @@
 import type {
   CheckedObservation,
+  DueForRefreshQuery,
   ConnectionRecord,
   ConnectionRepository,
   DeleteOptions,
@@ -128,7 +129,7 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
     return true
   }
 
-  async listDueForRefresh(input: { checkedBefore: Date; limit: number }): Promise<ConnectionRecord[]> {
+  async listDueForRefresh(input: DueForRefreshQuery): Promise<ConnectionRecord[]> {
     const expiryRecorded = (r: ConnectionRecord) =>
       this.timeline.some(
         (e) => e.tenantId === r.tenantId && e.source === 'expire' && r.linkStartedAt !== null && e.at >= r.linkStartedAt,
@@ -137,14 +138,17 @@ export class InMemoryConnectionRepository implements ConnectionRepository {
     const oldestFirst = (rows: ConnectionRecord[]) => rows.sort((a, b) => checkedMs(a) - checkedMs(b)).slice(0, input.limit)
     const rows = [...this.rows.values()]
     // Each kind with its own limit: link attempts, then linked rows due.
-    return [
-      ...oldestFirst(rows.filter((r) => r.status === 'notAuthorized' && r.linkExpiresAt !== null && !expiryRecorded(r))),
-      ...oldestFirst(
-        rows.filter(
-          (r) => r.status !== 'notAuthorized' && (r.statusCheckedAt === null || r.statusCheckedAt < input.checkedBefore),
-        ),
-      ),
-    ].map((r) => ({ ...r }))
+    const attempts =
+      input.only === 'linked'
+        ? []
+        : rows.filter((r) => r.status === 'notAuthorized' && r.linkExpiresAt !== null && !expiryRecorded(r))
+    const linked =
+      input.only === 'attempts'
+        ? []
+        : rows.filter(
+            (r) => r.status !== 'notAuthorized' && (r.statusCheckedAt === null || r.statusCheckedAt < input.checkedBefore),
+          )
+    return [...oldestFirst(attempts), ...oldestFirst(linked)].map((r) => ({ ...r }))
   }
 
   async recordChecked(checks: ReadonlyArray<CheckedObservation>): Promise<number> {

@@ -197,6 +197,28 @@ describe('refreshDueStates (background refresher pass)', () => {
     expect(ids(6, 1101000100).map(polls)).toEqual([2, 2, 2, 2, 2, 2])
   })
 
+  it('a lane does its own kind only: attempts polls and records expiries, linked reconciles (decision 273)', async () => {
+    const w = createTestWorld()
+    await linking(w, 'acme', '1101000001') // a live attempt
+    await linking(w, 'linked', '1101000002')
+    w.provider.setState('1101000002', 'authorized', '+33612345678')
+    await refreshDueStates(w.deps, 'attempts') // links it: a poll of its attempt
+    expect(w.connections.rows.get('linked')?.status).toBe('authorized')
+    await linking(w, 'expiring', '1101000003')
+    w.clock.advance(w.deps.config.reconcileIntervalMs + 1)
+    const getStates = (id: string) => w.provider.calls.filter((c) => c.method === 'getState' && c.instanceId === id).length
+    const before = [1, 2, 3].map((n) => getStates(`110100000${n}`))
+
+    expect(await refreshDueStates(w.deps, 'linked')).toEqual({ checked: 1, failed: 0, expired: 0 })
+    expect([1, 2, 3].map((n) => getStates(`110100000${n}`) - before[n - 1]!)).toEqual([0, 1, 0])
+    expect(await refreshDueStates(w.deps, 'attempts')).toEqual({ checked: 2, failed: 0, expired: 0 })
+    expect([1, 2, 3].map((n) => getStates(`110100000${n}`) - before[n - 1]!)).toEqual([1, 1, 1])
+    // An expired attempt is the attempts lane's to record, never the linked lane's.
+    w.clock.advance(5 * 60_000)
+    expect(await refreshDueStates(w.deps, 'linked')).toMatchObject({ expired: 0 })
+    expect(await refreshDueStates(w.deps, 'attempts')).toMatchObject({ checked: 0, expired: 2 })
+  })
+
   it('a pass asks for its leases in one round trip and records its unchanged answers in one write', async () => {
     const w = createTestWorld()
     for (let i = 0; i < 5; i++) await linking(w, `t${i}`, String(1101000300 + i))

@@ -1,4 +1,4 @@
-import type { CheckedObservation, ConnectionRecord, StatusSource } from '../ports/connection-repository'
+import type { CheckedObservation, ConnectionRecord, RefreshLane, StatusSource } from '../ports/connection-repository'
 import { derivePhase } from './connection-machine'
 import type { WhatsAppDeps } from './whatsapp-deps'
 import { credentialsOf, errorSummary, mapWithConcurrency } from './use-case-helpers'
@@ -37,13 +37,18 @@ interface Check {
  * timeline, publish). A failed check is logged and not retried before the next interval: the
  * answer the tenant polls stays the stored state (marked stale once too old). Never throws for
  * one row.
+ *
+ * `lane` limits the pass to one kind (the refresher runs one lane each, decision 273): a pass
+ * waits for its slowest check, and a wave of a thousand reconciles in the same pass held every
+ * live attempt back for as long (twice, with the rest after a long pass).
  */
-export async function refreshDueStates(deps: WhatsAppDeps): Promise<RefreshReport> {
+export async function refreshDueStates(deps: WhatsAppDeps, lane?: RefreshLane): Promise<RefreshReport> {
   const { config } = deps
   const now = deps.clock.now()
   const due = await deps.connections.listDueForRefresh({
     checkedBefore: new Date(now.getTime() - config.reconcileIntervalMs),
     limit: config.refreshBatchSize,
+    ...(lane ? { only: lane } : {}),
   })
   const report: RefreshReport = { checked: 0, failed: 0, expired: 0 }
   const expired: ConnectionRecord[] = []

@@ -188,4 +188,39 @@ describe('background refresher at scale', () => {
     expect(checked().size).toBe(10)
     await other.destroy()
   }, 60_000)
+
+  it('each lane lists its own kind on PostgreSQL: link attempts, or linked rows due (decision 273)', async () => {
+    const world = createTestWorld()
+    const deps = depsOver(testDb(), world)
+    const tenants: string[] = []
+    for (const kind of ['attempt', 'linked']) {
+      const tenant = await createTenant({ whatsappEnabled: true })
+      const inst = await createInstance({
+        mode: 'pool',
+        encryptedToken: world.vault.encrypt(`lane-${kind}`, INSTANCE_TOKEN_LOCATION),
+      })
+      world.provider.addInstance(inst.id, `lane-${kind}`)
+      await generateQr(deps, { tenantId: tenant.id, actor: { kind: 'system', name: 'test' }, publicUrl: 'https://crm.test' })
+      tenants.push(tenant.id)
+    }
+    await deps.connections.applyStatus(tenants[1]!, {
+      status: 'authorized',
+      account: { phone: '+33612345901' },
+      checkedAt: new Date(Date.now() - 3_600_000),
+      source: 'webhook',
+    })
+    const listed = async (only?: 'attempts' | 'linked') =>
+      (
+        await deps.connections.listDueForRefresh({
+          checkedBefore: new Date(Date.now() - 60_000),
+          limit: 500,
+          ...(only ? { only } : {}),
+        })
+      )
+        .map((r) => r.tenantId)
+        .filter((t) => tenants.includes(t))
+    expect(await listed('attempts')).toEqual([tenants[0]])
+    expect(await listed('linked')).toEqual([tenants[1]])
+    expect(await listed()).toEqual(tenants)
+  })
 })
