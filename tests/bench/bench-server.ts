@@ -8,10 +8,13 @@
  * (tests/bench/baselines.ts): the no-op route in its copy of the build and the probe. None of
  * them exists in the production tree (decision 115).
  *
- * Env (besides the app's own): BENCH_PORT; BENCH_ROLE `primary` (hosts the Green-API simulator
- * with BENCH_SIM_INSTANCES instances, reached over HTTP on loopback like the real service) or
- * `secondary` (no simulator of its own: the instances registered by the primary carry the shared
- * simulator origin, which this process sends to 127.0.0.1:PORT, the primary's).
+ * Env (besides the app's own): BENCH_PORT; BENCH_ROLE `simulator` (hosts the Green-API
+ * simulator with BENCH_SIM_INSTANCES instances, reached over HTTP on loopback like the real
+ * service, and counts the calls; no status refresher or job worker, and no load is sent to it),
+ * or `primary` / `secondary` (the measured app processes, with no simulator of their own: the
+ * instances carry the shared simulator origin, which they send to 127.0.0.1:PORT, the host's).
+ * The simulator's own CPU and heap are then not the app's: with the simulator inside the
+ * measured process, every upstream call of a live attempt was counted twice as app work.
  * Prints `ready <port>` on stdout once it listens.
  */
 import type { Server } from 'node:http'
@@ -23,7 +26,7 @@ import { benchProbeRouter, upstreamCounter, withNoopRoute } from './baselines'
 
 const root = path.resolve(import.meta.dirname, '../..')
 const port = Number(process.env.BENCH_PORT)
-const primary = process.env.BENCH_ROLE !== 'secondary'
+const hostsSimulator = process.env.BENCH_ROLE === 'simulator'
 const gc = (globalThis as { gc?: () => void }).gc
 if (!gc) throw new Error('bench-server needs --expose-gc (heap figures are after a full GC)')
 
@@ -31,10 +34,16 @@ const build = (await import(pathToFileURL(path.join(root, 'build/index.js')).hre
 const entry = build.entry.module
 const counter = upstreamCounter()
 const booted = await entry.bootServices(
-  primary
-    ? { port, simulatorInstances: Number(process.env.BENCH_SIM_INSTANCES ?? 20), reconcile: false }
+  hostsSimulator
+    ? {
+        port,
+        simulatorInstances: Number(process.env.BENCH_SIM_INSTANCES ?? 20),
+        reconcile: false,
+        statusRefresh: false,
+        jobWorker: false,
+      }
     : // An empty simulator object: bootServices registers none of its instances and mounts no
-      // router; every instance row already points at the primary's simulator.
+      // router; every instance row already points at the host's simulator.
       {
         port,
         simulator: new GreenApiSimulator(),
@@ -45,7 +54,7 @@ const booted = await entry.bootServices(
 )
 const services = (globalThis as Record<symbol, any>)[Symbol.for('whatsapp-pro.services')]
 // The simulator's documented rate limits would measure the simulator, not the app.
-const simulator = primary ? entry.bootedSimulator() : undefined
+const simulator = hostsSimulator ? entry.bootedSimulator() : undefined
 if (simulator) simulator.setRateLimitsEnabled(false)
 
 const routers = [

@@ -5,8 +5,9 @@
  * - The app: tests/bench/bench-server.ts, the built app served as `npm start` serves it in
  *   simulator mode, in a process of its own so its CPU time (process.cpuUsage), heap after a
  *   full GC and RSS are the app's alone; a second one on the same database for the
- *   two-process figures. The Green-API simulator lives in the first and is called over HTTP on
- *   loopback, as the real service would be; a counter in front of it counts the calls.
+ *   two-process figures. The Green-API simulator lives in a third process (no load is sent to
+ *   it) and is called over HTTP on loopback, as the real service would be; a counter in front
+ *   of it counts the calls.
  * - Tenants, owners, memberships and API tokens are seeded directly in the bench database; the
  *   link attempts go through the API (POST /api/wa/qr/generate), phones through the simulator.
  * - Load: autocannon from this process against 127.0.0.1 only, bounded by time or count; the
@@ -173,7 +174,10 @@ interface AppProcess {
  * An app process (tests/bench/bench-server.ts), or with `baseline` the bare node:http SSE server
  * (tests/bench/sse-baseline-server.ts) that answers the same probe, stream and state-change calls.
  */
-async function startAppProcess(role: 'primary' | 'secondary' | 'baseline', env: Record<string, string>): Promise<AppProcess> {
+async function startAppProcess(
+  role: 'simulator' | 'primary' | 'secondary' | 'baseline',
+  env: Record<string, string>,
+): Promise<AppProcess> {
   const port = await freePort()
   const script = role === 'baseline' ? 'tests/bench/sse-baseline-server.ts' : 'tests/bench/bench-server.ts'
   const child: ChildProcess = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script], {
@@ -258,8 +262,10 @@ async function measure(
   targets: Array<{ url: string; tokens?: string[] }>,
   instanceIds: string[],
   bound: { durationSec?: number; amount?: number },
+  simulator: AppProcess,
 ): Promise<Measured> {
   const before = await Promise.all(apps.map((a) => a.probe()))
+  const upstreamBefore = await simulator.probe()
   const statementsBefore = await statementCounts?.()
   const t0 = performance.now()
   const loads = await Promise.all(
@@ -274,6 +280,7 @@ async function measure(
   )
   const seconds = (performance.now() - t0) / 1000
   const after = await Promise.all(apps.map((a) => a.probe()))
+  const upstreamAfter = await simulator.probe()
   const statementsAfter = await statementCounts?.()
   const total = loads.reduce((n, l) => n + l.total, 0)
   let queries = Number.NaN
@@ -290,8 +297,8 @@ async function measure(
         log(`  ${(n / Math.max(1, total)).toFixed(3)}/req ${sql.replace(/\s+/g, ' ').slice(0, 160)}`)
   }
   const cpuMicros = after.reduce((n, a, i) => n + a.cpuMicros - before[i]!.cpuMicros, 0)
-  // The simulator (and so the counter) lives in the first process only.
-  const calls = instanceIds.reduce((n, id) => n + (after[0]!.upstream[id] ?? 0) - (before[0]!.upstream[id] ?? 0), 0)
+  // The counter is the simulator's process's.
+  const calls = instanceIds.reduce((n, id) => n + (upstreamAfter.upstream[id] ?? 0) - (upstreamBefore.upstream[id] ?? 0), 0)
   const codes: Record<string, number> = {}
   for (const l of loads) for (const [k, v] of Object.entries(l.codes)) codes[k] = (codes[k] ?? 0) + v
   return {
@@ -317,8 +324,8 @@ function connectedCalls(reading: ProbeReading, instanceIds: string[]): number {
 const RECONCILE_SECONDS = 60
 
 /** Where a span of upstream counting starts (`upstreamSpan`). */
-async function spanFrom(app: AppProcess, instanceIds: string[]) {
-  const reading = await app.probe()
+async function spanFrom(simulator: AppProcess, instanceIds: string[]) {
+  const reading = await simulator.probe()
   return {
     at: performance.now(),
     wall: Date.now(),
@@ -334,7 +341,7 @@ async function spanFrom(app: AppProcess, instanceIds: string[]) {
  * state checks of one instance (a wave may fall twice into a span; two checks of one instance
  * less than an interval apart never should).
  */
-async function upstreamSpan(app: AppProcess, instanceIds: string[], start: Awaited<ReturnType<typeof spanFrom>>) {
+async function upstreamSpan(simulator: AppProcess, instanceIds: string[], start: Awaited<ReturnType<typeof spanFrom>>) {
   // A quick run (smoke test) does not wait: its figure is only printed.
   const minMs = QUICK ? 0 : 1.5 * RECONCILE_SECONDS * 1000
   const waited = performance.now() - start.at
@@ -342,7 +349,7 @@ async function upstreamSpan(app: AppProcess, instanceIds: string[], start: Await
     log(`counting reconciles over a whole interval: ${Math.ceil((minMs - waited) / 1000)} s more…`)
     await sleep(minMs - waited)
   }
-  const reading = await app.probe(false, undefined, true)
+  const reading = await simulator.probe(false, undefined, true)
   const calls = connectedCalls(reading, instanceIds) - start.calls
   const seconds = (performance.now() - start.at) / 1000
   const perMin = (n: number) => (instanceIds.length ? (n / instanceIds.length / seconds) * 60 : 0)
@@ -388,7 +395,7 @@ function sseClients(app: AppProcess, tokens: string[], streams: number) {
  * and closes as many again, so that what the first cycle leaves for good (JIT code, Node's
  * parser pool) is told apart from what each cycle would leave (a leak).
  */
-async function sseRun(app: AppProcess, tokens: string[], instanceId: string, streams: number) {
+async function sseRun(app: AppProcess, changer: AppProcess, tokens: string[], instanceId: string, streams: number) {
   const base = await app.probe(true, `${streams}-before`)
   const clients = sseClients(app, tokens, streams)
   const { answer } = clients
@@ -404,7 +411,7 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
       const state = round % 2 === 0 ? 'sleepMode' : 'authorized'
       await answer(`arm ${state}`)
       const cpuBefore = (await app.probe()).cpuMicros
-      const res = await fetch(`${app.base}/bench/sim`, {
+      const res = await fetch(`${changer.base}/bench/sim`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ instanceIds: [instanceId], state }),
@@ -452,13 +459,13 @@ async function sseRun(app: AppProcess, tokens: string[], instanceId: string, str
 }
 
 /** The SSE runs at each count of the mode, on one app process (one tenant, streams spread over its users). */
-async function ssePhase(app: AppProcess, tokens: string[], instanceId: string) {
+async function ssePhase(app: AppProcess, simulator: AppProcess, tokens: string[], instanceId: string) {
   const runs = []
   for (const n of P.sse) {
     log(
       `${n} SSE streams on one process (spread over ${Math.ceil(n / STREAMS_PER_USER)} users), ${P.fanoutRounds * 2} status changes…`,
     )
-    runs.push(await sseRun(app, tokens.slice(0, Math.ceil(n / STREAMS_PER_USER)), instanceId, n))
+    runs.push(await sseRun(app, simulator, tokens.slice(0, Math.ceil(n / STREAMS_PER_USER)), instanceId, n))
   }
   return runs
 }
@@ -682,8 +689,15 @@ async function main() {
       SSE_MAX_PER_IP: '100000',
     }
     const linkedCount = groups.connected.length + groups.live.length + groups.expired.length + 1
-    log(`starting the app process (${linkedCount + 10} simulator instances)…`)
-    const app = await startAppProcess('primary', { ...appEnv, BENCH_SIM_INSTANCES: String(linkedCount + 10) })
+    log(`starting the simulator's process (${linkedCount + 10} instances), then the app process…`)
+    const sim = await startAppProcess('simulator', { ...appEnv, BENCH_SIM_INSTANCES: String(linkedCount + 10) })
+    cleanups.push(() => sim.stop())
+    // The instances' apiUrl is the shared simulator origin, which a process without a simulator
+    // of its own sends to 127.0.0.1:PORT (simulatorAwareFetch's fallback, as for a CLI): the
+    // simulator's process. (A second app process without it once had every check refused:
+    // ECONNREFUSED on :3000, its leased instances unchecked, 0.21-0.38 checks/instance/min.)
+    const simEnv = { ...appEnv, PORT: new URL(sim.base).port }
+    const app = await startAppProcess('primary', simEnv)
     cleanups.push(() => app.stop())
 
     log(`link attempts for ${linkedCount} tenants through POST /api/wa/qr/generate…`)
@@ -714,7 +728,7 @@ async function main() {
     const toConnect = [...groups.connected, ...groups.sse]
     log(`phones scan for ${toConnect.length} of them (simulator → webhook → app)…`)
     for (const part of chunks(instances(toConnect), 50)) {
-      const res = await fetch(`${app.base}/bench/sim`, {
+      const res = await fetch(`${sim.base}/bench/sim`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ instanceIds: part, authorize: true }),
@@ -747,12 +761,12 @@ async function main() {
 
     // ---------------------------------------------------------------- --only sse
     if (ONLY_SSE) {
-      const sse = await ssePhase(app, tokenOf.get(groups.sse[0]!)!, instanceOf.get(groups.sse[0]!)!)
+      const sse = await ssePhase(app, sim, tokenOf.get(groups.sse[0]!)!, instanceOf.get(groups.sse[0]!)!)
       log('the same streams on a bare node:http SSE server (the baseline: what Node itself costs per stream)…')
       const bare = await startAppProcess('baseline', {})
       cleanups.push(() => bare.stop())
       const baseline = []
-      for (const n of P.sse) baseline.push(await sseRun(bare, ['bare'], 'bare', n))
+      for (const n of P.sse) baseline.push(await sseRun(bare, bare, ['bare'], 'bare', n))
       await bare.stop()
       const table: Row[] = []
       sseRows(table, sse, baseline)
@@ -826,7 +840,7 @@ async function main() {
     // a 5 s phase sees the wave or not (0 or 12 calls/instance/min). Their rate is counted over a
     // span of at least one reconcile interval instead, for all the connected instances.
     const connectedInstances = instances(groups.connected)
-    const spanStart = await spanFrom(app, connectedInstances)
+    const spanStart = await spanFrom(sim, connectedInstances)
     const rounds: Array<Record<string, Measured>> = []
     for (let r = 0; r < P.rounds; r++) {
       const round: Record<string, Measured> = {}
@@ -848,25 +862,22 @@ async function main() {
           [{ url: `${app.base}${t.path}`, ...(t.tenants ? { tokens: tokens(t.tenants) } : {}) }],
           t.instances,
           { durationSec: P.phaseSec },
+          sim,
         )
         if (profiled) await app.profile(t.key)
       }
       rounds.push(round)
       log(`round ${r + 1}: ${targets.map((t) => `${t.key} ${Math.round(round[t.key]!.rps)}/s`).join(', ')}`)
     }
-    const onePerMin = await upstreamSpan(app, connectedInstances, spanStart)
+    const onePerMin = await upstreamSpan(sim, connectedInstances, spanStart)
     const med = (key: string, f: (m: Measured) => number) => median(rounds.map((r) => f(r[key]!)))
     const ratio = (key: string, base: string, f: (m: Measured) => number) =>
       median(rounds.map((r) => f(r[key]!) / Math.max(1e-9, f(r[base]!))))
 
     // ---------------------------------------------------------------- 2. two processes
-    log('starting a second app process on the same database (no simulator of its own)…')
-    // The instances' apiUrl is the shared simulator origin, which a process without a simulator
-    // of its own sends to 127.0.0.1:PORT (simulatorAwareFetch's fallback, as for a CLI): the
-    // primary's. Without it every check of the second process was refused (ECONNREFUSED on
-    // :3000), and the instances it leased went unchecked (0.21-0.38 checks/instance/min).
-    const app2 = await startAppProcess('secondary', { ...appEnv, PORT: new URL(app.base).port })
-    const twoStart = await spanFrom(app, connectedInstances)
+    log('starting a second app process on the same database…')
+    const app2 = await startAppProcess('secondary', simEnv)
+    const twoStart = await spanFrom(sim, connectedInstances)
     cleanups.push(() => app2.stop())
     const two: Record<string, Measured> = {}
     for (const key of ['live', 'connected'] as const) {
@@ -880,9 +891,10 @@ async function main() {
         ],
         t.instances,
         { durationSec: P.phaseSec * 2 },
+        sim,
       )
     }
-    const twoPerMin = await upstreamSpan(app, connectedInstances, twoStart)
+    const twoPerMin = await upstreamSpan(sim, connectedInstances, twoStart)
     await app2.stop()
 
     // ---------------------------------------------------------------- 3. soak
@@ -909,7 +921,7 @@ async function main() {
     const soakRps = soakServed / ((performance.now() - soakStart) / 1000)
 
     // ---------------------------------------------------------------- 4. SSE
-    const sse = await ssePhase(app, tokenOf.get(groups.sse[0]!)!, instanceOf.get(groups.sse[0]!)!)
+    const sse = await ssePhase(app, sim, tokenOf.get(groups.sse[0]!)!, instanceOf.get(groups.sse[0]!)!)
 
     // ---------------------------------------------------------------- 5. idle after load
     await sleep(P.idleSec * 1000)
