@@ -212,8 +212,7 @@ function eventStreamHandler(app: express.Express, build: () => ServerBuild, secu
       res.on('close', opened.attach(new SocketSink(res)).close)
     } catch (err) {
       // As answerUnexpectedError does, without express.
-      const e = err instanceof Error ? { name: err.name, message: err.message } : { name: typeof err }
-      appObservability()?.logger.error({ err: e, method: req.method, path: EVENTS_PATH }, 'unhandled HTTP error')
+      logUnhandled(err, req.method, EVENTS_PATH)
       if (res.headersSent) return void res.destroy()
       res
         .writeHead(500, {
@@ -222,7 +221,7 @@ function eventStreamHandler(app: express.Express, build: () => ServerBuild, secu
           'Cache-Control': 'no-store',
           'X-Request-Id': requestId,
         })
-        .end(JSON.stringify({ ok: false, error: 'INTERNAL', message: edgeText(req.headers, 'api.internal') }))
+        .end(JSON.stringify(internalErrorBody(req.headers)))
     }
   }
 }
@@ -233,9 +232,19 @@ function eventStreamHandler(app: express.Express, build: () => ServerBuild, secu
  * context carries the socket's close signal.
  */
 function remixHandler(build: () => ServerBuild, mode: string) {
-  const handle = createRequestHandler(async () => build(), mode)
+  // One Remix handler per build object, not a build function: given a function, Remix derives
+  // the route tree again on every request (flattenRoutes, compilePath, computeScore: about 15 %
+  // of a status request's CPU in the bench profile). A new build (development rebuild) gets a
+  // new handler.
+  let current: { build: ServerBuild; handle: ReturnType<typeof createRequestHandler> } | undefined
+  const handlerOf = () => {
+    const now = build()
+    if (current?.build !== now) current = { build: now, handle: createRequestHandler(now, mode) }
+    return current.handle
+  }
   return async (req: express.Request, res: express.Response, next: express.NextFunction): Promise<void> => {
     try {
+      const handle = handlerOf()
       const closing = new AbortController()
       res.once('close', () => closing.abort())
       const url = requestUrl(req)
@@ -259,6 +268,17 @@ function remixHandler(build: () => ServerBuild, mode: string) {
   }
 }
 
+/** One JSON log line for a failure nothing answered: its name and message, never its stack. */
+function logUnhandled(err: unknown, method: string | undefined, path: string): void {
+  const e = err instanceof Error ? { name: err.name, message: err.message } : { name: typeof err }
+  appObservability()?.logger.error({ err: e, method, path }, 'unhandled HTTP error')
+}
+
+/** The envelope of a 500, in the language the request asks for. */
+function internalErrorBody(headers: http.IncomingHttpHeaders) {
+  return { ok: false, error: 'INTERNAL', message: edgeText(headers, 'api.internal') }
+}
+
 /**
  * The last express error handler: whatever reached `next(err)` (a body-parser error in the
  * simulator's routers, a failure in the Remix adapter) answers the envelope and leaves one JSON
@@ -268,10 +288,7 @@ function remixHandler(build: () => ServerBuild, mode: string) {
 function answerUnexpectedError(err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction): void {
   const status = typeof (err as { status?: unknown })?.status === 'number' ? (err as { status: number }).status : 500
   const clientError = status >= 400 && status < 500
-  if (!clientError) {
-    const e = err instanceof Error ? { name: err.name, message: err.message } : { name: typeof err }
-    appObservability()?.logger.error({ err: e, method: req.method, path: req.path }, 'unhandled HTTP error')
-  }
+  if (!clientError) logUnhandled(err, req.method, req.path)
   // Too late for an answer; express's own handler would print the stack to stderr.
   if (res.headersSent) return void res.destroy()
   const body = clientError
@@ -280,7 +297,7 @@ function answerUnexpectedError(err: unknown, req: express.Request, res: express.
         error: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED',
         message: edgeText(req.headers, 'api.validation'),
       }
-    : { ok: false, error: 'INTERNAL', message: edgeText(req.headers, 'api.internal') }
+    : internalErrorBody(req.headers)
   res
     .status(clientError ? status : 500)
     .set('Cache-Control', 'no-store')
