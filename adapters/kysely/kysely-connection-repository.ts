@@ -302,43 +302,49 @@ export class KyselyConnectionRepository implements ConnectionRepository {
 
   async listDueForRefresh(input: DueForRefreshQuery): Promise<ConnectionRecord[]> {
     // Two kinds, each with its own limit (decision 231): link attempts, then linked rows due.
-    const attempts =
-      input.only === 'linked'
-        ? []
-        : await this.db
-            .selectFrom('tenant_provider_configs')
-            .select(COLUMNS)
-            .where('provider', '=', PROVIDER)
-            .where('connection_status', '=', 'notAuthorized')
-            .where('link_expires_at', 'is not', null)
-            .where('link_expiry_recorded_at', 'is', null)
-            .orderBy(sql`status_checked_at NULLS FIRST`)
-            .limit(input.limit)
-            .execute()
-    const linked =
-      input.only === 'attempts'
-        ? []
-        : await this.db
-            .selectFrom('tenant_provider_configs')
-            .select(COLUMNS)
-            .where('provider', '=', PROVIDER)
-            .where('connection_status', '<>', 'notAuthorized')
-            .where((eb) => eb.or([eb('status_checked_at', 'is', null), eb('status_checked_at', '<', input.checkedBefore)]))
-            // Being checked by another process (its lease runs for the interval): the next rows instead.
-            .where(({ not, exists, selectFrom }) =>
-              not(
-                exists(
-                  selectFrom('wa_instances')
-                    .select(sql`1`.as('leased'))
-                    .whereRef('wa_instances.id', '=', 'tenant_provider_configs.instance_id')
-                    .where('wa_instances.state_polled_at', '>', input.checkedBefore),
-                ),
-              ),
-            )
-            .orderBy(sql`status_checked_at NULLS FIRST`)
-            .limit(input.limit)
-            .execute()
+    const attempts = input.only === 'linked' ? [] : await this.runningAttempts(input.limit)
+    const linked = input.only === 'attempts' ? [] : await this.linkedDue(input.checkedBefore, input.limit)
     return [...attempts, ...linked].map(this.toRecord)
+  }
+
+  /** Link attempts whose expiry is not recorded yet (live, or expired to record), oldest check first. */
+  private runningAttempts(limit: number) {
+    return this.db
+      .selectFrom('tenant_provider_configs')
+      .select(COLUMNS)
+      .where('provider', '=', PROVIDER)
+      .where('connection_status', '=', 'notAuthorized')
+      .where('link_expires_at', 'is not', null)
+      .where('link_expiry_recorded_at', 'is', null)
+      .orderBy(sql`status_checked_at NULLS FIRST`)
+      .limit(limit)
+      .execute()
+  }
+
+  /** Linked rows last checked before `checkedBefore` (or never), oldest check first. */
+  private linkedDue(checkedBefore: Date, limit: number) {
+    return (
+      this.db
+        .selectFrom('tenant_provider_configs')
+        .select(COLUMNS)
+        .where('provider', '=', PROVIDER)
+        .where('connection_status', '<>', 'notAuthorized')
+        .where((eb) => eb.or([eb('status_checked_at', 'is', null), eb('status_checked_at', '<', checkedBefore)]))
+        // Being checked by another process (its lease runs for the interval): the next rows instead.
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('wa_instances')
+                .select(sql`1`.as('leased'))
+                .whereRef('wa_instances.id', '=', 'tenant_provider_configs.instance_id')
+                .where('wa_instances.state_polled_at', '>', checkedBefore),
+            ),
+          ),
+        )
+        .orderBy(sql`status_checked_at NULLS FIRST`)
+        .limit(limit)
+        .execute()
+    )
   }
 
   async recordChecked(checks: ReadonlyArray<CheckedObservation>): Promise<number> {
